@@ -1,0 +1,129 @@
+# coffer -- build, run and test.  See README.md.
+#
+# Makefile.configure and config.h come from ./configure; make runs it
+# when they are missing.  SANITIZE=1 rebuilds everything with
+# AddressSanitizer and UndefinedBehaviorSanitizer.
+
+include Makefile.configure
+
+# One line per module, so that changes to different modules do not meet.
+LIB_OBJS = compat.o
+LIB_OBJS += server/err.o
+LIB_OBJS += server/buf.o
+LIB_OBJS += server/log.o
+LIB_OBJS += backends/storage.o
+# --- end of LIB_OBJS
+
+SRV_OBJS = server/main.o
+
+HEADERS = server/err.h server/buf.h server/log.h server/req.h
+HEADERS += backends/storage.h
+# --- end of HEADERS
+
+UNIT_TESTS = tests/unit/test_buf
+# --- end of UNIT_TESTS
+
+BENCH_PROGS =
+# --- end of BENCH_PROGS
+
+all: bin/cofferd
+
+Makefile.configure config.h: configure probes.c
+	./configure $(CONFIGURE_ARGS)
+
+# Rebuild everything when the compiler flags change (SANITIZE=1 or not).
+.flags: FORCE
+	@echo '$(CC) $(CFLAGS) $(LDFLAGS) $(SANITIZE)' | cmp -s - $@ || \
+	    echo '$(CC) $(CFLAGS) $(LDFLAGS) $(SANITIZE)' > $@
+
+SANFLAGS_1 = -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all -U_FORTIFY_SOURCE
+SANFLAGS = $(SANFLAGS_$(SANITIZE))
+ALL_CFLAGS = $(CFLAGS) $(SANFLAGS)
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+
+$(LIB_OBJS) $(SRV_OBJS): config.h $(HEADERS) .flags
+
+.SUFFIXES: .c .o
+.c.o:
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+lib/libcoffer.a: $(LIB_OBJS)
+	@mkdir -p lib
+	rm -f $@
+	ar rcs $@ $(LIB_OBJS)
+
+bin/cofferd: $(SRV_OBJS) lib/libcoffer.a
+	@mkdir -p bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $(SRV_OBJS) lib/libcoffer.a $(LDADD)
+
+# Unit tests: one cmocka program per module.
+# Each links the library; the linker takes only the modules it uses.
+$(UNIT_TESTS) $(BENCH_PROGS): lib/libcoffer.a config.h $(HEADERS) .flags
+.c:
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< lib/libcoffer.a \
+	    $(LDADD) $(LDADD_CMOCKA)
+
+need-cmocka:
+	@if [ "$(HAVE_CMOCKA)" != 1 ]; then \
+	    echo "make: cmocka is missing: apt-get install libcmocka-dev"; \
+	    exit 1; fi
+
+deps-run:
+	@./configure --install-deps $(CONFIGURE_ARGS) >/dev/null
+
+deps-check:
+	@./configure --install-deps --with-tests $(CONFIGURE_ARGS) >/dev/null
+
+run: deps-run
+	@$(MAKE) all
+	@mkdir -p data
+	@echo "cofferd: http://127.0.0.1:8200 (LMDB in ./data)."
+	@echo "Next: curl -s -X PUT -d '{\"secret_shares\":1,\"secret_threshold\":1}' http://127.0.0.1:8200/v1/sys/init"
+	./bin/cofferd -config cofferd.hcl
+
+dev: all
+	./bin/cofferd -dev
+
+check: deps-check
+	@$(MAKE) all $(UNIT_TESTS)
+	@$(MAKE) check-unit check-integration lint
+
+check-unit: need-cmocka $(UNIT_TESTS)
+	@fail=0; for t in $(UNIT_TESTS); do \
+	    echo "== $$t"; ./$$t || { fail=1; echo "FAILED: $$t"; }; \
+	done; exit $$fail
+
+check-integration: bin/cofferd
+	COFFER_SANITIZE=$(SANITIZE) /usr/bin/python3 -m pytest -q \
+	    -p no:cacheprovider tests/integration
+
+lint:
+	mandoc -Tlint -Wwarning man/*.5 man/*.8
+
+bench: all $(BENCH_PROGS)
+	sh tests/bench/run.sh
+
+install: all
+	mkdir -p $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8
+	$(INSTALL_PROGRAM) bin/cofferd $(DESTDIR)$(SBINDIR)
+	$(INSTALL_MAN) man/cofferd.8 $(DESTDIR)$(MANDIR)/man8
+	$(INSTALL_MAN) man/cofferd.hcl.5 $(DESTDIR)$(MANDIR)/man5
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/cofferd $(DESTDIR)$(MANDIR)/man8/cofferd.8 \
+	    $(DESTDIR)$(MANDIR)/man5/cofferd.hcl.5
+
+clean:
+	rm -f $(LIB_OBJS) $(SRV_OBJS) lib/libcoffer.a bin/cofferd \
+	    $(UNIT_TESTS) $(BENCH_PROGS) .flags
+	rm -rf tests/integration/__pycache__
+
+distclean: clean
+	rm -f config.h config.log Makefile.configure config.apt.log
+
+FORCE:
+
+.PHONY: all run dev check check-unit check-integration lint bench \
+	install uninstall clean distclean need-cmocka deps-run deps-check FORCE

@@ -1,0 +1,164 @@
+/*
+ * storage.c -- backend registry, key checks and dispatch.
+ *
+ * Keys are validated here, once, so that no backend has to: a key that
+ * reaches a backend is non-empty, bounded, free of NUL, of empty, "."
+ * and ".." segments, and of leading or trailing slashes.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "buf.h"
+#include "err.h"
+#include "log.h"
+#include "storage.h"
+
+static const struct storage_ops *const backends[] = {
+	&storage_lmdb_ops,
+	&storage_file_ops,
+	&storage_inmem_ops,
+	NULL
+};
+
+const struct storage_ops *
+storage_ops_lookup(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; backends[i] != NULL; i++)
+		if (strcmp(backends[i]->name, name) == 0)
+			return backends[i];
+	return NULL;
+}
+
+/* Check every segment of s[0..len): none empty, ".", or "..". */
+static int
+segments_are_valid(const char *s, size_t len)
+{
+	size_t	 i, start = 0, seg;
+
+	for (i = 0; i <= len; i++) {
+		if (i < len && s[i] != '/')
+			continue;
+		seg = i - start;
+		if (seg == 0)
+			return 0;
+		if (seg == 1 && s[start] == '.')
+			return 0;
+		if (seg == 2 && s[start] == '.' && s[start + 1] == '.')
+			return 0;
+		start = i + 1;
+	}
+	return 1;
+}
+
+int
+storage_key_is_valid(const char *key)
+{
+	size_t	 len;
+
+	if (key == NULL)
+		return 0;
+	len = strnlen(key, STORAGE_KEY_MAX + 1);
+	if (len == 0 || len > STORAGE_KEY_MAX)
+		return 0;
+	return segments_are_valid(key, len);
+}
+
+/* A list prefix is "" or a valid key followed by one '/'. */
+static int
+prefix_is_valid(const char *prefix)
+{
+	size_t	 len;
+
+	if (prefix == NULL)
+		return 0;
+	len = strnlen(prefix, STORAGE_KEY_MAX + 1);
+	if (len == 0)
+		return 1;
+	if (len > STORAGE_KEY_MAX || prefix[len - 1] != '/')
+		return 0;
+	return segments_are_valid(prefix, len - 1);
+}
+
+int
+storage_open(const char *name, const struct storage_conf *conf,
+    struct storage **out)
+{
+	const struct storage_ops	*ops;
+
+	if ((ops = storage_ops_lookup(name)) == NULL) {
+		log_warnx("storage: unknown backend \"%s\"", name);
+		return CF_EINVAL;
+	}
+	if (ops->version != STORAGE_OPS_VERSION)
+		CF_BUG("storage backend built for another vtable version");
+	return ops->open(conf, out);
+}
+
+void
+storage_close(struct storage *st)
+{
+	if (st != NULL)
+		st->ops->close(st);
+}
+
+const char *
+storage_name(const struct storage *st)
+{
+	return st->ops->name;
+}
+
+int
+storage_get(struct storage *st, const char *key, struct buf *val)
+{
+	buf_reset(val);
+	if (!storage_key_is_valid(key))
+		return CF_EINVAL;
+	return st->ops->get(st, key, val);
+}
+
+int
+storage_put(struct storage *st, const char *key, const void *val, size_t len)
+{
+	if (!storage_key_is_valid(key) || (val == NULL && len > 0))
+		return CF_EINVAL;
+	return st->ops->put(st, key, val, len);
+}
+
+int
+storage_del(struct storage *st, const char *key)
+{
+	if (!storage_key_is_valid(key))
+		return CF_EINVAL;
+	return st->ops->del(st, key);
+}
+
+int
+storage_list(struct storage *st, const char *prefix, struct strv *out)
+{
+	if (!prefix_is_valid(prefix))
+		return CF_EINVAL;
+	return st->ops->list(st, prefix, out);
+}
+
+int
+storage_batch(struct storage *st, const struct storage_op *ops, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (!storage_key_is_valid(ops[i].key))
+			return CF_EINVAL;
+		if (ops[i].kind != STORAGE_OP_PUT &&
+		    ops[i].kind != STORAGE_OP_DEL)
+			return CF_EINVAL;
+		if (ops[i].kind == STORAGE_OP_PUT && ops[i].val == NULL &&
+		    ops[i].len > 0)
+			return CF_EINVAL;
+	}
+	if (n == 0)
+		return CF_OK;
+	return st->ops->batch(st, ops, n);
+}

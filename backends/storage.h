@@ -1,0 +1,109 @@
+/*
+ * storage.h -- the storage vtable: one interface, several backends.
+ *
+ * Seal state and every secret go through these functions.  A backend is
+ * a const struct storage_ops found by name; its handle embeds struct
+ * storage as the first member.  Callers use only the storage_*()
+ * wrappers below, which check keys once so that backends may assume
+ * valid keys; nobody calls st->ops directly.
+ *
+ * Contract shared by every backend:
+ * - Results: CF_OK or a cf_err.  A missing key is CF_ENOTFOUND, which is
+ *   not a failure and is not logged.  Output buffers belong to the
+ *   caller, receive copies, and are left empty on failure.
+ * - Keys: 1..STORAGE_KEY_MAX bytes, no NUL, no empty segment ("a//b"),
+ *   no leading or trailing '/', no "." or ".." segment.  Any other byte
+ *   (spaces, '%', UTF-8) is allowed and must round-trip.
+ * - list(prefix) returns the direct children of prefix, sorted bytewise,
+ *   each sub-folder once with a trailing '/'.  prefix is "" or ends in
+ *   '/'.  An empty result is CF_OK with no entries.
+ * - batch applies all of its puts and deletes or none.
+ * - Threads: any method may run on any thread at any time; backends
+ *   lock as they need.  close runs once, after every call returned.
+ * - Durability: a write that returned CF_OK survives kill -9 (and, for
+ *   lmdb and file, power loss).
+ * - Lifecycle: a failed open leaves *out untouched with nothing to close.
+ */
+#ifndef COFFER_BACKENDS_STORAGE_H
+#define COFFER_BACKENDS_STORAGE_H
+
+#include <stddef.h>
+
+struct buf;
+struct strv;
+
+#define STORAGE_OPS_VERSION	1
+#define STORAGE_KEY_MAX		4096
+
+/* Settings from the storage block of the configuration. */
+struct storage_conf {
+	const char	*path;		/* directory; NULL for inmem */
+	int		 ha_enabled;
+};
+
+struct storage;
+
+enum storage_op_kind {
+	STORAGE_OP_PUT,
+	STORAGE_OP_DEL
+};
+
+/* One put or delete inside a batch; val/len unused for a delete. */
+struct storage_op {
+	enum storage_op_kind	 kind;
+	const char		*key;
+	const void		*val;
+	size_t			 len;
+};
+
+struct storage_ops {
+	const char	*name;		/* "lmdb", "file", "inmem" */
+	unsigned int	 version;	/* STORAGE_OPS_VERSION it was built for */
+	int	(*open)(const struct storage_conf *, struct storage **);
+	void	(*close)(struct storage *);
+	int	(*get)(struct storage *, const char *, struct buf *);
+	int	(*put)(struct storage *, const char *, const void *, size_t);
+	int	(*del)(struct storage *, const char *);
+	int	(*list)(struct storage *, const char *, struct strv *);
+	int	(*batch)(struct storage *, const struct storage_op *, size_t);
+};
+
+struct storage {
+	const struct storage_ops *ops;	/* must stay the first member */
+};
+
+extern const struct storage_ops storage_lmdb_ops;
+extern const struct storage_ops storage_file_ops;
+extern const struct storage_ops storage_inmem_ops;
+
+/* The backend called name, or NULL. */
+const struct storage_ops *storage_ops_lookup(const char *);
+
+/* 1 if key is acceptable to every backend, else 0. */
+int	storage_key_is_valid(const char *);
+
+/*
+ * Open the named backend.  CF_EINVAL for an unknown name or a bad
+ * setting (reason logged), CF_EIO when the store cannot be opened.
+ */
+int	storage_open(const char *, const struct storage_conf *,
+	    struct storage **) __attribute__((warn_unused_result));
+void	storage_close(struct storage *);
+/* Name of the backend behind a handle ("lmdb", ...). */
+const char *storage_name(const struct storage *);
+
+/* val is reset then filled.  CF_ENOTFOUND if absent. */
+int	storage_get(struct storage *, const char *, struct buf *)
+	    __attribute__((warn_unused_result));
+int	storage_put(struct storage *, const char *, const void *, size_t)
+	    __attribute__((warn_unused_result));
+/* Deleting a missing key is CF_OK. */
+int	storage_del(struct storage *, const char *)
+	    __attribute__((warn_unused_result));
+/* out is appended to (callers pass an empty strv). */
+int	storage_list(struct storage *, const char *, struct strv *)
+	    __attribute__((warn_unused_result));
+int	storage_batch(struct storage *, const struct storage_op *, size_t)
+	    __attribute__((warn_unused_result));
+
+#endif /* COFFER_BACKENDS_STORAGE_H */
