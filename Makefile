@@ -12,12 +12,20 @@ LIB_OBJS += server/err.o
 LIB_OBJS += server/buf.o
 LIB_OBJS += server/log.o
 LIB_OBJS += backends/storage.o
+LIB_OBJS += server/req.o
+LIB_OBJS += server/http.o
+LIB_OBJS += server/router.o
+LIB_OBJS += server/core.o
+LIB_OBJS += server/sys.o
+LIB_OBJS += server/modules.o
+LIB_OBJS += auth/token.o
 # --- end of LIB_OBJS
 
 SRV_OBJS = server/main.o
 
 HEADERS = server/err.h server/buf.h server/log.h server/req.h
 HEADERS += backends/storage.h
+HEADERS += server/http.h server/router.h server/core.h server/sys.h server/seal.h server/modules.h server/hcl.h auth/token.h
 # --- end of HEADERS
 
 UNIT_TESTS = tests/unit/test_buf
@@ -29,7 +37,7 @@ BENCH_PROGS =
 all: bin/cofferd
 
 Makefile.configure config.h: configure probes.c
-	./configure $(CONFIGURE_ARGS)
+	./configure --install-deps $(CONFIGURE_ARGS)
 
 # Rebuild everything when the compiler flags change (SANITIZE=1 or not).
 .flags: FORCE
@@ -70,10 +78,10 @@ need-cmocka:
 	    exit 1; fi
 
 deps-run:
-	@./configure --install-deps $(CONFIGURE_ARGS) >/dev/null
+	@./configure --deps-only
 
 deps-check:
-	@./configure --install-deps --with-tests $(CONFIGURE_ARGS) >/dev/null
+	@./configure --deps-only --with-tests
 
 run: deps-run
 	@$(MAKE) all

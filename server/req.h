@@ -111,6 +111,10 @@ int	 req_duration(struct request *, struct response *, const char *,
 int	 req_strlist(struct request *, struct response *, const char *,
 	    struct strv *, int *present);
 
+/* Append the compact JSON text of j to out (a wiped buffer). */
+int	 json_emit(const json_t *, struct buf *)
+	    __attribute__((warn_unused_result));
+
 /* Parse Vault's duration syntax into seconds; CF_EINVAL if bad. */
 int	 duration_parse(const char *, long long *);
 

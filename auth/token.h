@@ -1,0 +1,61 @@
+/*
+ * token.h -- the token store: authentication of every request.
+ *
+ * Tokens are never stored in clear: entries are keyed by an HMAC of the
+ * token under a salt that lives behind the barrier (loaded at unseal
+ * into sodium_malloc memory, wiped at seal).  A lookup hashes the
+ * presented token and reads the entry; no comparison of raw tokens ever
+ * happens, so lookups are constant-time in the token's bytes.
+ *
+ * Threads: any worker may call these under the core read lock.
+ */
+#ifndef COFFER_AUTH_TOKEN_H
+#define COFFER_AUTH_TOKEN_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct acl;
+struct request;
+struct response;
+
+#define TOKEN_HASH_LEN		64	/* hex of a 32-byte HMAC */
+
+/* Who is making a request: filled by token_authenticate(). */
+struct auth_ctx {
+	char		 hash[TOKEN_HASH_LEN + 1];	/* keyed hash of the token */
+	char		 accessor[64];
+	int		 is_root;	/* has the root policy */
+	struct acl	*acl;		/* compiled policies (owned ref) */
+	json_t		*entry;		/* the stored token entry (owned) */
+};
+
+/*
+ * Resolve token to its entry and ACL.  CF_EDENIED if token is NULL,
+ * unknown, expired or used up; one use is consumed from a token with
+ * num_uses.  *out is owned by the caller (auth_ctx_free).
+ */
+int	 token_authenticate(const char *token, struct auth_ctx **out)
+	    __attribute__((warn_unused_result));
+void	 auth_ctx_free(struct auth_ctx *);
+
+/*
+ * Create a root token (policies ["root"], no expiry, orphan) at path
+ * (e.g. "auth/token/root").  If id is NULL a fresh "hvs." token is
+ * generated.  The token text is written to out, which must hold
+ * TOKEN_MAX_LEN + 1 bytes in sodium_malloc memory; the caller wipes it.
+ */
+#define TOKEN_MAX_LEN		128
+int	 token_create_root(const char *id, const char *path, char *out)
+	    __attribute__((warn_unused_result));
+
+/* Keyed hash (hex) of a token with the store's salt. */
+int	 token_hash(const char *token, char *hex)
+	    __attribute__((warn_unused_result));
+
+/* Unseal and seal hooks: load the salt, and wipe it. */
+int	 token_store_load(void);
+int	 token_store_unload(void);
+
+#endif /* COFFER_AUTH_TOKEN_H */

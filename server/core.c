@@ -1,0 +1,239 @@
+/*
+ * core.c -- the node's state machine and its barrier-protected storage.
+ *
+ * State lives in file-scope statics: there is one core per process, as
+ * there is one LMDB environment.  They are written only under the write
+ * lock and read under the read lock (see core.h for the lock order).
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "barrier.h"
+#include "buf.h"
+#include "core.h"
+#include "err.h"
+#include "log.h"
+#include "storage.h"
+
+#define CORE_MAX_HOOKS	16
+
+static pthread_rwlock_t	 core_lock;
+static int		 state = CORE_UNINITIALIZED;
+static struct storage	*store;
+static struct barrier	*barrier;
+static struct core_conf	 conf;
+static core_hook	 unseal_hooks[CORE_MAX_HOOKS];
+static core_hook	 seal_hooks[CORE_MAX_HOOKS];
+static size_t		 nunseal, nseal;
+static char		 cluster_name[128];
+static char		 cluster_id[64];
+
+/* Stored in clear by seal.c; its presence means "initialized". */
+#define SEAL_CONFIG_KEY	"core/seal-config"
+
+int
+core_init(struct storage *st, const struct core_conf *cc)
+{
+	pthread_rwlockattr_t	 attr;
+	struct buf		 b = BUF_INIT;
+	int			 rc;
+
+	pthread_rwlockattr_init(&attr);
+#if HAVE_PTHREAD_RWLOCKATTR_SETKIND_NP
+	/* glibc favours readers; a request stream must not starve a seal. */
+	pthread_rwlockattr_setkind_np(&attr,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+	if (pthread_rwlock_init(&core_lock, &attr) != 0) {
+		pthread_rwlockattr_destroy(&attr);
+		return CF_EINTERNAL;
+	}
+	pthread_rwlockattr_destroy(&attr);
+	store = st;
+	conf = *cc;
+	rc = storage_get(st, SEAL_CONFIG_KEY, &b);
+	buf_free(&b);
+	if (rc == CF_OK)
+		state = CORE_SEALED;
+	else if (rc == CF_ENOTFOUND)
+		state = CORE_UNINITIALIZED;
+	else
+		return rc;
+	return CF_OK;
+}
+
+void
+core_fini(void)
+{
+	core_wrlock();
+	if (state == CORE_UNSEALED)
+		core_sealed();
+	core_unlock();
+	pthread_rwlock_destroy(&core_lock);
+	store = NULL;
+}
+
+void
+core_on_unseal(core_hook fn)
+{
+	if (nunseal == CORE_MAX_HOOKS)
+		CF_BUG("too many unseal hooks");
+	unseal_hooks[nunseal++] = fn;
+}
+
+void
+core_on_seal(core_hook fn)
+{
+	if (nseal == CORE_MAX_HOOKS)
+		CF_BUG("too many seal hooks");
+	seal_hooks[nseal++] = fn;
+}
+
+void
+core_rdlock(void)
+{
+	if (pthread_rwlock_rdlock(&core_lock) != 0)
+		abort();
+}
+
+void
+core_wrlock(void)
+{
+	if (pthread_rwlock_wrlock(&core_lock) != 0)
+		abort();
+}
+
+void
+core_unlock(void)
+{
+	if (pthread_rwlock_unlock(&core_lock) != 0)
+		abort();
+}
+
+int
+core_state(void)
+{
+	return state;
+}
+
+const struct core_conf *
+core_conf(void)
+{
+	return &conf;
+}
+
+struct storage *
+core_storage(void)
+{
+	return store;
+}
+
+struct barrier *
+core_barrier(void)
+{
+	return state == CORE_UNSEALED ? barrier : NULL;
+}
+
+void
+core_set_initialized(void)
+{
+	if (state == CORE_UNINITIALIZED)
+		state = CORE_SEALED;
+}
+
+int
+core_unsealed(struct barrier *b)
+{
+	size_t	 i;
+	int	 rc;
+
+	barrier = b;
+	state = CORE_UNSEALED;
+	for (i = 0; i < nunseal; i++) {
+		if ((rc = unseal_hooks[i]()) != CF_OK) {
+			log_warnx("core: unseal step %zu failed: %s", i,
+			    cf_errname(rc));
+			core_sealed();
+			return rc;
+		}
+	}
+	log_info("core: unsealed");
+	return CF_OK;
+}
+
+void
+core_sealed(void)
+{
+	size_t	 i;
+
+	/* Seal hooks run in reverse order of registration. */
+	for (i = nseal; i > 0; i--)
+		(void)seal_hooks[i - 1]();
+	barrier_free(barrier);
+	barrier = NULL;
+	if (state == CORE_UNSEALED)
+		state = CORE_SEALED;
+	log_info("core: sealed");
+}
+
+void
+core_set_cluster(const char *name, const char *id)
+{
+	strlcpy(cluster_name, name, sizeof(cluster_name));
+	strlcpy(cluster_id, id, sizeof(cluster_id));
+}
+
+const char *
+core_cluster_name(void)
+{
+	return state == CORE_UNSEALED ? cluster_name : "";
+}
+
+const char *
+core_cluster_id(void)
+{
+	return state == CORE_UNSEALED ? cluster_id : "";
+}
+
+int
+core_get(const char *key, struct buf *val)
+{
+	if (state != CORE_UNSEALED)
+		return CF_ESEALED;
+	return barrier_get(barrier, store, key, val);
+}
+
+int
+core_put(const char *key, const void *val, size_t len)
+{
+	if (state != CORE_UNSEALED)
+		return CF_ESEALED;
+	return barrier_put(barrier, store, key, val, len);
+}
+
+int
+core_del(const char *key)
+{
+	if (state != CORE_UNSEALED)
+		return CF_ESEALED;
+	return storage_del(store, key);
+}
+
+int
+core_list(const char *prefix, struct strv *out)
+{
+	if (state != CORE_UNSEALED)
+		return CF_ESEALED;
+	return storage_list(store, prefix, out);
+}
+
+int
+core_batch(const struct storage_op *ops, size_t n)
+{
+	if (state != CORE_UNSEALED)
+		return CF_ESEALED;
+	return barrier_batch(barrier, store, ops, n);
+}

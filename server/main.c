@@ -1,0 +1,361 @@
+/*
+ * main.c -- cofferd: start-up, signals and shutdown.
+ *
+ * Order matters and is fixed here, before any thread exists: libsodium,
+ * wiping allocators for jansson, the configuration, memory locking and
+ * core dumps, storage, module registration, then civetweb's workers with
+ * every signal blocked so that only this thread sees them in sigwait():
+ * SIGTERM and SIGINT stop (civetweb finishes requests in flight), SIGHUP
+ * re-reads log_level, SIGPIPE is ignored.
+ */
+#include "config.h"
+
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <civetweb.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "core.h"
+#include "err.h"
+#include "http.h"
+#include "log.h"
+#include "modules.h"
+#include "seal.h"
+#include "storage.h"
+
+#define MAX_CONFIGS	32
+
+struct options {
+	const char	*configs[MAX_CONFIGS];
+	size_t		 nconfigs;
+	int		 dev;
+	const char	*dev_root_token;
+	const char	*dev_listen;
+	int		 check_only;
+	int		 verbose;
+	const char	*log_level;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: cofferd [-hnv] [-version] [-config file] [-log-level=level]\n"
+	    "       cofferd -dev [-dev-root-token-id=id] "
+	    "[-dev-listen-address=addr]\n");
+}
+
+/*
+ * jansson's blocks carry their size so that freeing wipes them: parsed
+ * bodies hold shares and tokens, and emitted responses hold secrets.
+ */
+#define WIPE_HDR	16
+
+static void *
+wipe_malloc(size_t n)
+{
+	unsigned char	*p;
+
+	if (n > SIZE_MAX - WIPE_HDR || (p = malloc(n + WIPE_HDR)) == NULL)
+		return NULL;
+	memcpy(p, &n, sizeof(n));
+	return p + WIPE_HDR;
+}
+
+static void
+wipe_free(void *ptr)
+{
+	unsigned char	*p;
+	size_t		 n;
+
+	if (ptr == NULL)
+		return;
+	p = (unsigned char *)ptr - WIPE_HDR;
+	memcpy(&n, p, sizeof(n));
+	sodium_memzero(ptr, n);
+	free(p);
+}
+
+/* "-flag=value" or "-flag value" (also with "--"); NULL if not flag. */
+static const char *
+flag_value(int argc, char **argv, int *i, const char *flag)
+{
+	const char	*a = argv[*i];
+	size_t		 len = strlen(flag);
+
+	if (a[0] == '-' && a[1] == '-')
+		a++;
+	if (strncmp(a, flag, len) != 0)
+		return NULL;
+	if (a[len] == '=')
+		return a + len + 1;
+	if (a[len] == '\0' && *i + 1 < argc)
+		return argv[++*i];
+	return NULL;
+}
+
+static int
+is_flag(const char *a, const char *flag)
+{
+	if (a[0] == '-' && a[1] == '-')
+		a++;
+	return strcmp(a, flag) == 0;
+}
+
+static void
+parse_args(int argc, char **argv, struct options *o)
+{
+	const char	*v;
+	int		 i;
+
+	for (i = 1; i < argc; i++) {
+		if (is_flag(argv[i], "-h") || is_flag(argv[i], "-help")) {
+			usage(stdout);
+			exit(0);
+		} else if (is_flag(argv[i], "-version")) {
+			printf("cofferd %s (Vault API %s)\n", COFFER_VERSION,
+			    CORE_VAULT_VERSION);
+			exit(0);
+		} else if (is_flag(argv[i], "-dev"))
+			o->dev = 1;
+		else if (is_flag(argv[i], "-n"))
+			o->check_only = 1;
+		else if (is_flag(argv[i], "-v"))
+			o->verbose = 1;
+		else if ((v = flag_value(argc, argv, &i, "-config")) != NULL ||
+		    (v = flag_value(argc, argv, &i, "-f")) != NULL) {
+			if (o->nconfigs == MAX_CONFIGS)
+				fatalx("too many -config flags");
+			o->configs[o->nconfigs++] = v;
+		} else if ((v = flag_value(argc, argv, &i,
+		    "-dev-root-token-id")) != NULL)
+			o->dev_root_token = v;
+		else if ((v = flag_value(argc, argv, &i,
+		    "-dev-listen-address")) != NULL)
+			o->dev_listen = v;
+		else if ((v = flag_value(argc, argv, &i, "-log-level")) !=
+		    NULL)
+			o->log_level = v;
+		else {
+			fprintf(stderr, "cofferd: unknown flag: %s\n", argv[i]);
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (!o->dev && o->nconfigs == 0) {
+		fprintf(stderr, "cofferd: -config or -dev is required\n");
+		usage(stderr);
+		exit(2);
+	}
+}
+
+static void
+load_config(const struct options *o, struct conf *c)
+{
+	struct buf	 errs = BUF_INIT;
+	size_t		 i;
+	int		 rc = CF_OK;
+
+	conf_init(c);
+	for (i = 0; i < o->nconfigs; i++)
+		if (conf_load(c, o->configs[i], &errs) != CF_OK)
+			rc = CF_EINVAL;
+	if (rc == CF_OK && !o->dev && conf_finish(c, &errs) != CF_OK)
+		rc = CF_EINVAL;
+	if (rc != CF_OK) {
+		fprintf(stderr, "%s", errs.data != NULL ? errs.data :
+		    "cofferd: invalid configuration\n");
+		buf_free(&errs);
+		exit(1);
+	}
+	buf_free(&errs);
+}
+
+/*
+ * sodium_malloc() treats a failed mlock as "not a hard error"; we do
+ * not: unless disable_mlock is set, refuse to run where key pages could
+ * be swapped out.
+ */
+static void
+protect_memory(int disable_mlock)
+{
+	struct rlimit	 rl = { 0, 0 };
+	unsigned char	*probe;
+	size_t		 len = 256 * 1024;
+
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		log_warn("setrlimit RLIMIT_CORE");
+	if (disable_mlock)
+		return;
+	if ((probe = sodium_malloc(len)) == NULL)
+		fatalx("out of memory");
+	if (sodium_mlock(probe, len) != 0) {
+		sodium_free(probe);
+		fatal("cannot lock memory (raise RLIMIT_MEMLOCK with "
+		    "ulimit -l, or set disable_mlock = true)");
+	}
+	sodium_munlock(probe, len);
+	sodium_free(probe);
+}
+
+static void
+reload_log_level(const struct options *o)
+{
+	struct conf	 c;
+	struct buf	 errs = BUF_INIT;
+	size_t		 i;
+	int		 ok = 1;
+
+	conf_init(&c);
+	for (i = 0; i < o->nconfigs; i++)
+		if (conf_load(&c, o->configs[i], &errs) != CF_OK)
+			ok = 0;
+	if (ok && o->log_level == NULL) {
+		log_setlevel(o->verbose && c.log_level < LOG_LVL_DEBUG ?
+		    LOG_LVL_DEBUG : c.log_level);
+		log_info("SIGHUP: log level %s", log_level_name(c.log_level));
+	} else if (!ok)
+		log_warnx("SIGHUP: configuration has errors, not reloaded");
+	buf_free(&errs);
+	conf_free(&c);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options		 o;
+	struct conf		 c;
+	struct storage		*st = NULL;
+	struct storage_conf	 sc;
+	struct core_conf	 cc;
+	struct http_listener	 hl[16];
+	struct http_conf	 hc;
+	struct http_server	*srv = NULL;
+	struct buf		 key = BUF_INIT, tok = BUF_INIT;
+	sigset_t		 sigs;
+	size_t			 i;
+	int			 sig, lvl;
+
+	memset(&o, 0, sizeof(o));
+	parse_args(argc, argv, &o);
+	if (sodium_init() < 0)
+		fatalx("libsodium cannot start");
+	json_set_alloc_funcs(wipe_malloc, wipe_free);
+	load_config(&o, &c);
+	if (o.check_only) {
+		printf("configuration OK\n");
+		conf_free(&c);
+		return 0;
+	}
+	lvl = c.log_level;
+	if (o.log_level != NULL && (lvl = log_level_parse(o.log_level)) < 0)
+		fatalx("unknown log level %s", o.log_level);
+	if (o.verbose && lvl < LOG_LVL_DEBUG)
+		lvl = LOG_LVL_DEBUG;
+	log_setlevel(lvl);
+	log_setjson(c.log_json);
+	protect_memory(o.dev ? 1 : c.disable_mlock);
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, free, realloc,
+	    strdup, calloc) != CURLE_OK)
+		fatalx("libcurl cannot start");
+	mg_init_library(0);
+
+	memset(&sc, 0, sizeof(sc));
+	sc.path = o.dev ? NULL : c.storage_path;
+	sc.ha_enabled = c.ha_enabled;
+	if (storage_open(o.dev ? "inmem" : c.storage_type, &sc, &st) !=
+	    CF_OK)
+		fatalx("cannot open %s storage%s%s", o.dev ? "inmem" :
+		    c.storage_type, sc.path ? " at " : "",
+		    sc.path ? sc.path : "");
+
+	modules_register();
+	memset(&cc, 0, sizeof(cc));
+	cc.default_lease_ttl = c.default_lease_ttl;
+	cc.max_lease_ttl = c.max_lease_ttl;
+	cc.cluster_name = c.cluster_name;
+	cc.api_addr = c.api_addr;
+	cc.ha_enabled = c.ha_enabled;
+	if (core_init(st, &cc) != CF_OK)
+		fatalx("cannot read seal state from storage");
+
+	/* Block signals before any thread starts; they inherit the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	signal(SIGPIPE, SIG_IGN);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	if (o.dev) {
+		if (seal_dev_init(o.dev_root_token, &key, &tok) != CF_OK)
+			fatalx("dev mode: cannot initialize");
+		hl[0].address = o.dev_listen ? o.dev_listen :
+		    "127.0.0.1:8200";
+		hl[0].tls = 0;
+		hl[0].cert_file = hl[0].key_file = NULL;
+		hl[0].max_request_size = 32 * 1024 * 1024;
+		hc.nlisteners = 1;
+	} else {
+		hc.nlisteners = c.nlisteners < 16 ? c.nlisteners : 16;
+		for (i = 0; i < hc.nlisteners; i++) {
+			hl[i].address = c.listeners[i].address;
+			hl[i].tls = !c.listeners[i].tls_disable;
+			hl[i].cert_file = c.listeners[i].tls_cert_file;
+			hl[i].key_file = c.listeners[i].tls_key_file;
+			hl[i].max_request_size =
+			    c.listeners[i].max_request_size;
+		}
+	}
+	hc.listeners = hl;
+	hc.worker_threads = c.worker_threads;
+	if (http_start(&hc, &srv) != CF_OK)
+		fatalx("cannot start the HTTP listeners");
+	if (o.dev) {
+		printf("cofferd is running in dev mode: in memory, "
+		    "initialized and unsealed.\n\n"
+		    "    export VAULT_ADDR='http://%s'\n\n"
+		    "Unseal Key: %s\nRoot Token: %s\n\n"
+		    "Development mode should NOT be used in production.\n",
+		    hl[0].address, key.data, tok.data);
+		fflush(stdout);
+		buf_free(&key);
+		buf_free(&tok);
+	}
+	log_info("cofferd %s started (storage %s)", COFFER_VERSION,
+	    storage_name(st));
+
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			if (!o.dev)
+				reload_log_level(&o);
+			continue;
+		}
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+	}
+	log_info("shutting down");
+	http_stop(srv);
+	core_fini();
+	storage_close(st);
+	conf_free(&c);
+	mg_exit_library();
+	curl_global_cleanup();
+	log_info("stopped");
+	return 0;
+}

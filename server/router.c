@@ -1,0 +1,392 @@
+/*
+ * router.c -- the mount table and the request pipeline.
+ *
+ * The table is a small array of referenced mounts under a rwlock;
+ * lookups scan it for the longest prefix (tables hold tens of mounts,
+ * and a scan of short strings beats a trie's pointer chasing there).
+ * Raw handlers of the seal family are a fixed table set up at startup.
+ *
+ * The order of the checks follows Vault's, because clients branch on
+ * the status: sealed (503), then route (404), then token (403), then
+ * existence check and ACL (403), then the handler.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "acl.h"
+#include "buf.h"
+#include "core.h"
+#include "err.h"
+#include "log.h"
+#include "req.h"
+#include "router.h"
+#include "token.h"
+
+#define ROUTER_MAX_BACKENDS	32
+#define ROUTER_MAX_RAW		32
+
+struct raw_route {
+	const char	*path;
+	int		 prefix;
+	router_fn	 fn;
+};
+
+static const struct backend_ops	*backends[ROUTER_MAX_BACKENDS];
+static size_t			 nbackends;
+static struct raw_route		 raws[ROUTER_MAX_RAW];
+static size_t			 nraws;
+
+static pthread_rwlock_t		 table_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct mount		**table;
+static size_t			 ntable, captable;
+
+void
+router_raw(const char *path, int prefix, router_fn fn)
+{
+	if (nraws == ROUTER_MAX_RAW)
+		CF_BUG("too many raw routes");
+	raws[nraws].path = path;
+	raws[nraws].prefix = prefix;
+	raws[nraws].fn = fn;
+	nraws++;
+}
+
+void
+router_register(const struct backend_ops *ops)
+{
+	if (nbackends == ROUTER_MAX_BACKENDS)
+		CF_BUG("too many backend types");
+	backends[nbackends++] = ops;
+}
+
+const struct backend_ops *
+router_backend_lookup(const char *type)
+{
+	size_t	 i;
+
+	for (i = 0; i < nbackends; i++)
+		if (strcmp(backends[i]->type, type) == 0)
+			return backends[i];
+	return NULL;
+}
+
+static void
+rdlock(void)
+{
+	if (pthread_rwlock_rdlock(&table_lock) != 0)
+		abort();
+}
+
+static void
+wrlock(void)
+{
+	if (pthread_rwlock_wrlock(&table_lock) != 0)
+		abort();
+}
+
+static void
+unlock(void)
+{
+	if (pthread_rwlock_unlock(&table_lock) != 0)
+		abort();
+}
+
+struct mount *
+mount_new(const char *path, const struct backend_ops *ops)
+{
+	struct mount	*m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	if ((m->path = strdup(path)) == NULL ||
+	    (m->type = strdup(ops->type)) == NULL ||
+	    (m->description = strdup("")) == NULL) {
+		mount_free(m);
+		return NULL;
+	}
+	m->ops = ops;
+	m->refs = 1;
+	uuid_generate(m->uuid);
+	return m;
+}
+
+void
+mount_free(struct mount *m)
+{
+	if (m == NULL)
+		return;
+	if (m->ctx != NULL && m->ops->close != NULL)
+		m->ops->close(m);
+	free(m->path);
+	free(m->type);
+	free(m->description);
+	json_decref(m->config);
+	json_decref(m->options);
+	free(m);
+}
+
+/* 1 if a and b overlap: one is a prefix of the other. */
+static int
+paths_nest(const char *a, const char *b)
+{
+	size_t	 la = strlen(a), lb = strlen(b);
+
+	return strncmp(a, b, la < lb ? la : lb) == 0;
+}
+
+int
+router_mount(struct mount *m, char *why, size_t whylen)
+{
+	struct mount	**nt;
+	size_t		  i;
+	int		  rc = CF_OK;
+
+	wrlock();
+	for (i = 0; i < ntable; i++) {
+		if (paths_nest(table[i]->path, m->path)) {
+			snprintf(why, whylen, "path is already in use at %s",
+			    table[i]->path);
+			rc = CF_EINVAL;
+			goto out;
+		}
+	}
+	if (ntable == captable) {
+		size_t	 ncap = captable ? captable * 2 : 16;
+
+		if ((nt = reallocarray(table, ncap, sizeof(*nt))) == NULL) {
+			rc = CF_ENOMEM;
+			goto out;
+		}
+		table = nt;
+		captable = ncap;
+	}
+	table[ntable++] = m;
+ out:
+	unlock();
+	return rc;
+}
+
+int
+router_unmount(const char *path, struct mount **out)
+{
+	size_t	 i;
+
+	*out = NULL;
+	wrlock();
+	for (i = 0; i < ntable; i++) {
+		if (strcmp(table[i]->path, path) == 0) {
+			*out = table[i];
+			memmove(&table[i], &table[i + 1],
+			    (ntable - i - 1) * sizeof(*table));
+			ntable--;
+			break;
+		}
+	}
+	unlock();
+	return *out != NULL ? CF_OK : CF_ENOTFOUND;
+}
+
+static struct mount *
+longest_prefix(const char *path)
+{
+	struct mount	*best = NULL;
+	size_t		 i, len, plen = strlen(path), blen = 0;
+
+	for (i = 0; i < ntable; i++) {
+		len = strlen(table[i]->path);
+		/* "secret" reaches "secret/" too, with an empty rest. */
+		if ((strncmp(table[i]->path, path, len) == 0 ||
+		    (plen == len - 1 &&
+		    strncmp(table[i]->path, path, plen) == 0)) && len > blen) {
+			best = table[i];
+			blen = len;
+		}
+	}
+	return best;
+}
+
+struct mount *
+router_mount_get(const char *path)
+{
+	struct mount	*m;
+
+	rdlock();
+	if ((m = longest_prefix(path)) != NULL)
+		__atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
+	unlock();
+	return m;
+}
+
+struct mount *
+router_mount_exact(const char *path)
+{
+	struct mount	*m = NULL;
+	size_t		 i;
+
+	rdlock();
+	for (i = 0; i < ntable; i++)
+		if (strcmp(table[i]->path, path) == 0) {
+			m = table[i];
+			__atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
+			break;
+		}
+	unlock();
+	return m;
+}
+
+void
+router_mount_put(struct mount *m)
+{
+	if (m != NULL && __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		mount_free(m);
+}
+
+int
+router_mount_paths(int auth, struct strv *out)
+{
+	size_t	 i;
+	int	 rc = CF_OK;
+
+	rdlock();
+	for (i = 0; i < ntable && rc == CF_OK; i++)
+		if (table[i]->ops->is_auth == auth)
+			rc = strv_push(out, table[i]->path);
+	unlock();
+	strv_sort(out);
+	return rc;
+}
+
+void
+router_clear(void)
+{
+	struct mount	**old;
+	size_t		  i, n;
+
+	wrlock();
+	old = table;
+	n = ntable;
+	table = NULL;
+	ntable = captable = 0;
+	unlock();
+	for (i = 0; i < n; i++)
+		router_mount_put(old[i]);
+	free(old);
+}
+
+static router_fn
+raw_lookup(const char *path)
+{
+	size_t	 i, len;
+
+	for (i = 0; i < nraws; i++) {
+		len = strlen(raws[i].path);
+		if (strcmp(path, raws[i].path) == 0)
+			return raws[i].fn;
+		if (raws[i].prefix && strncmp(path, raws[i].path, len) == 0 &&
+		    path[len] == '/')
+			return raws[i].fn;
+	}
+	return NULL;
+}
+
+/* LIST paths end in '/', as Vault's router makes them. */
+static int
+normalize_list_path(struct request *req)
+{
+	size_t	 len = strlen(req->path);
+	char	*p;
+
+	if (req->op != REQ_LIST || (len > 0 && req->path[len - 1] == '/'))
+		return CF_OK;
+	if ((p = realloc(req->path, len + 2)) == NULL)
+		return CF_ENOMEM;
+	p[len] = '/';
+	p[len + 1] = '\0';
+	req->path = p;
+	return CF_OK;
+}
+
+/* Token, existence check and ACL for a routed request. */
+static int
+authorize(struct mount *m, struct request *req, struct response *resp)
+{
+	int	 rc, exists, sudo;
+
+	if (m->ops->is_unauthenticated != NULL &&
+	    m->ops->is_unauthenticated(m, req->rel, req->op))
+		return CF_OK;
+	if ((rc = token_authenticate(req->token, &req->auth)) != CF_OK) {
+		if (rc == CF_EDENIED)
+			return resp_fail(resp, CF_EDENIED,
+			    "permission denied");
+		return rc;
+	}
+	if (req->op == REQ_UPDATE && m->ops->exists != NULL) {
+		if ((rc = m->ops->exists(m, req, &exists)) != CF_OK)
+			return rc;
+		if (!exists)
+			req->op = REQ_CREATE;
+	}
+	if (req->auth->is_root)
+		return CF_OK;
+	rc = acl_check(req->auth->acl, req->path, req->op, req->data, &sudo);
+	if (rc == CF_OK && acl_path_needs_sudo(req->path) && !sudo)
+		rc = CF_EDENIED;
+	if (rc == CF_EDENIED)
+		return resp_fail(resp, CF_EDENIED,
+		    "1 error occurred:\n\t* permission denied\n\n");
+	return rc;
+}
+
+int
+router_handle(struct request *req, struct response *resp)
+{
+	struct mount	*m = NULL;
+	router_fn	 raw;
+	size_t		 len;
+	int		 rc;
+
+	if ((raw = raw_lookup(req->path)) != NULL)
+		return raw(req, resp);
+	if ((rc = normalize_list_path(req)) != CF_OK)
+		return rc;
+	core_rdlock();
+	if (core_state() != CORE_UNSEALED) {
+		rc = resp_fail(resp, CF_ESEALED, "Vault is sealed");
+		goto out;
+	}
+	len = strlen(req->path);
+	if ((req->op == REQ_UPDATE || req->op == REQ_PATCH) && len > 0 &&
+	    req->path[len - 1] == '/') {
+		rc = resp_fail(resp, CF_EINVAL,
+		    "cannot write to a path ending in '/'");
+		goto out;
+	}
+	if ((m = router_mount_get(req->path)) == NULL) {
+		rc = resp_fail(resp, CF_ENOTFOUND,
+		    "no handler for route \"%s\". route entry not found.",
+		    req->path);
+		goto out;
+	}
+	req->mount = m;
+	len = strlen(m->path);
+	req->rel = strlen(req->path) >= len ? req->path + len : "";
+	if ((rc = authorize(m, req, resp)) != CF_OK)
+		goto out;
+	rc = m->ops->handle(m, req, resp);
+ out:
+	core_unlock();
+	if (req->auth != NULL) {
+		auth_ctx_free(req->auth);
+		req->auth = NULL;
+	}
+	router_mount_put(m);
+	req->mount = NULL;
+	return rc;
+}

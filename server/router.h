@@ -1,0 +1,114 @@
+/*
+ * router.h -- the mount table and the request pipeline.
+ *
+ * Every /v1/ request, once parsed, goes through router_handle():
+ *   1. the seal family of sys/ (health, seal-status, init, unseal, seal,
+ *      leader, generate-root, rekey) is answered whatever the state;
+ *   2. everything else takes the core read lock, and gets 503
+ *      "Vault is sealed" unless unsealed;
+ *   3. the longest mount prefix picks a backend (404 if none);
+ *   4. unless the backend calls the path unauthenticated, the token is
+ *      looked up and the ACL checked for (full path, operation), after
+ *      the backend's existence check turned PUT/POST into create or
+ *      update; root-protected paths also need sudo;
+ *   5. the backend's handler fills the response.
+ *
+ * The mount table is read under its own rwlock (lock order: after the
+ * core lock) and changed only by sys/mounts and sys/auth handlers.  A
+ * struct mount is reference counted so that a request can use it after
+ * the table lock is dropped while another thread unmounts it.
+ */
+#ifndef COFFER_SERVER_ROUTER_H
+#define COFFER_SERVER_ROUTER_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct mount;
+struct request;
+struct response;
+struct strv;
+
+/* A type of secrets engine or auth method. */
+struct backend_ops {
+	const char	*type;		/* "kv", "system", "token", ... */
+	int		 is_auth;	/* mounted under auth/ */
+	/* Build m->ctx after the mount is read or created; may be NULL. */
+	int	(*open)(struct mount *);
+	/* Free m->ctx (wiping secrets); may be NULL. */
+	void	(*close)(struct mount *);
+	/* Answer a request; req->rel is the path inside the mount. */
+	int	(*handle)(struct mount *, struct request *, struct response *);
+	/*
+	 * For PUT/POST: set *exists so the ACL sees create or update.
+	 * NULL: always update.
+	 */
+	int	(*exists)(struct mount *, struct request *, int *);
+	/* 1 if rel needs no token (login paths); NULL: none. */
+	int	(*is_unauthenticated)(const struct mount *, const char *rel,
+		    int op);
+	/* Remove the engine's data when it is unmounted; may be NULL. */
+	int	(*destroy)(struct mount *);
+};
+
+struct mount {
+	char		*path;		/* "secret/", "auth/userpass/" */
+	char		*type;
+	char		 uuid[37];
+	char		 accessor[64];
+	char		*description;
+	json_t		*config;	/* default_lease_ttl, max_lease_ttl, ... */
+	json_t		*options;	/* e.g. {"version":"2"} */
+	int		 local;
+	int		 seal_wrap;
+	int		 builtin;	/* sys/, cubbyhole/, auth/token/: fixed */
+	char		 view[64];	/* storage prefix "logical/<uuid>/" */
+	const struct backend_ops *ops;
+	void		*ctx;		/* the backend's own */
+	int		 refs;		/* under the table lock */
+};
+
+/*
+ * A handler of the seal family, answered in every state without the
+ * core lock (it locks as it needs).  prefix: also for "path/..." paths.
+ * Registered at startup, before any thread.
+ */
+typedef int	(*router_fn)(struct request *, struct response *);
+void	 router_raw(const char *path, int prefix, router_fn);
+
+/* Register a backend type (at startup, before any thread). */
+void	 router_register(const struct backend_ops *);
+const struct backend_ops *router_backend_lookup(const char *type);
+
+/*
+ * Run one request through the pipeline above.  CF_OK with the response
+ * filled, or a cf_err with the error text (and perhaps a status) in it.
+ */
+int	 router_handle(struct request *, struct response *);
+
+/*
+ * Mount table.  router_mount adds m (taking ownership; CF_EINVAL with a
+ * message in why if the path is taken or nested in another mount).
+ * router_unmount removes the mount at path and drops the table's
+ * reference.  router_mount_get returns a referenced mount (release it
+ * with router_mount_put) whose path is the longest prefix of path.
+ */
+int	 router_mount(struct mount *, char *why, size_t)
+	    __attribute__((warn_unused_result));
+int	 router_unmount(const char *path, struct mount **out)
+	    __attribute__((warn_unused_result));
+struct mount *router_mount_get(const char *path);
+struct mount *router_mount_exact(const char *path);
+void	 router_mount_put(struct mount *);
+/* Every mount path (sorted) whose is_auth matches auth. */
+int	 router_mount_paths(int auth, struct strv *)
+	    __attribute__((warn_unused_result));
+/* Drop every mount (on seal). */
+void	 router_clear(void);
+
+/* A new, empty mount for type; NULL on ENOMEM. */
+struct mount *mount_new(const char *path, const struct backend_ops *);
+void	 mount_free(struct mount *);
+
+#endif /* COFFER_SERVER_ROUTER_H */

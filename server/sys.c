@@ -1,0 +1,211 @@
+/*
+ * sys.c -- the sys/ mount, sys/health and sys/leader.
+ *
+ * The route table is filled once at startup and read-only afterwards,
+ * so dispatch takes no lock.  The longest registered path that matches
+ * wins, so "policies/acl" and "policies/acl/" can have distinct handlers.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "core.h"
+#include "err.h"
+#include "req.h"
+#include "router.h"
+#include "sys.h"
+
+#define SYS_MAX_ROUTES	96
+
+struct sys_route {
+	const char	*path;
+	int		 prefix;
+	router_fn	 fn;
+};
+
+static struct sys_route	 routes[SYS_MAX_ROUTES];
+static size_t		 nroutes;
+
+void
+sys_route(const char *path, int prefix, router_fn fn)
+{
+	if (nroutes == SYS_MAX_ROUTES)
+		CF_BUG("too many sys routes");
+	routes[nroutes].path = path;
+	routes[nroutes].prefix = prefix;
+	routes[nroutes].fn = fn;
+	nroutes++;
+}
+
+static int
+sys_handle(struct mount *m, struct request *req, struct response *resp)
+{
+	const struct sys_route	*best = NULL;
+	size_t			 i, len, blen = 0;
+	const char		*rel = req->rel;
+
+	(void)m;
+	for (i = 0; i < nroutes; i++) {
+		len = strlen(routes[i].path);
+		if (strcmp(rel, routes[i].path) == 0 ||
+		    (routes[i].prefix && strncmp(rel, routes[i].path, len) == 0 &&
+		    rel[len] == '/')) {
+			if (best == NULL || len > blen) {
+				best = &routes[i];
+				blen = len;
+			}
+		}
+	}
+	if (best == NULL)
+		return resp_fail(resp, CF_ENOTFOUND,
+		    "1 error occurred:\n\t* unsupported path\n\n");
+	return best->fn(req, resp);
+}
+
+static const struct backend_ops system_ops = {
+	.type = "system",
+	.handle = sys_handle,
+};
+
+int
+sys_mount(void)
+{
+	struct mount	*m;
+	char		 why[128];
+	int		 rc;
+
+	if ((m = mount_new("sys/", &system_ops)) == NULL)
+		return CF_ENOMEM;
+	m->builtin = 1;
+	if ((m->description = strdup("system endpoints used for control, "
+	    "policy and debugging")) == NULL) {
+		mount_free(m);
+		return CF_ENOMEM;
+	}
+	if ((rc = router_mount(m, why, sizeof(why))) != CF_OK)
+		mount_free(m);
+	return rc;
+}
+
+/* A query flag as sys/health reads it; -1 on a bad value. */
+static int
+health_bool(struct request *req, const char *key)
+{
+	json_t		*v = json_object_get(req->data, key);
+	const char	*s;
+
+	if (v == NULL || !json_is_string(v))
+		return 0;
+	s = json_string_value(v);
+	if (*s == '\0' || strcmp(s, "0") == 0 || strcmp(s, "f") == 0 ||
+	    strcmp(s, "F") == 0 || strcmp(s, "false") == 0 ||
+	    strcmp(s, "FALSE") == 0 || strcmp(s, "False") == 0)
+		return 0;
+	if (strcmp(s, "1") == 0 || strcmp(s, "t") == 0 ||
+	    strcmp(s, "T") == 0 || strcmp(s, "true") == 0 ||
+	    strcmp(s, "TRUE") == 0 || strcmp(s, "True") == 0)
+		return 1;
+	return -1;
+}
+
+/* A status code parameter (100..999); -1 on a bad value. */
+static int
+health_code(struct request *req, const char *key, int def)
+{
+	json_t		*v = json_object_get(req->data, key);
+	const char	*err;
+	long long	 n;
+
+	if (v == NULL || !json_is_string(v))
+		return def;
+	n = strtonum(json_string_value(v), 100, 999, &err);
+	return err != NULL ? -1 : (int)n;
+}
+
+static int
+sys_health(struct request *req, struct response *resp)
+{
+	json_t	*o;
+	int	 st, code, standbyok;
+	int	 uninit, sealed, active;
+
+	if (req->op != REQ_READ && req->op != REQ_HEAD) {
+		resp->err_empty = 1;
+		return CF_EMETHOD;
+	}
+	standbyok = health_bool(req, "standbyok");
+	uninit = health_code(req, "uninitcode", 501);
+	sealed = health_code(req, "sealedcode", 503);
+	active = health_code(req, "activecode", 200);
+	if (standbyok < 0 || health_bool(req, "perfstandbyok") < 0 ||
+	    uninit < 0 || sealed < 0 || active < 0 ||
+	    health_code(req, "standbycode", 429) < 0 ||
+	    health_code(req, "drsecondarycode", 472) < 0 ||
+	    health_code(req, "performancestandbycode", 473) < 0) {
+		resp->err_empty = 1;
+		return CF_EINVAL;
+	}
+	core_rdlock();
+	st = core_state();
+	code = st == CORE_UNINITIALIZED ? uninit :
+	    st == CORE_SEALED ? sealed : active;
+	o = json_pack("{s:b, s:b, s:b, s:b, s:s, s:s, s:I, s:s}",
+	    "initialized", st != CORE_UNINITIALIZED,
+	    "sealed", st != CORE_UNSEALED,
+	    "standby", st != CORE_UNSEALED,
+	    "performance_standby", 0,
+	    "replication_performance_mode", "disabled",
+	    "replication_dr_mode", "disabled",
+	    "server_time_utc", (json_int_t)time(NULL),
+	    "version", CORE_VAULT_VERSION);
+	if (o != NULL && st == CORE_UNSEALED) {
+		json_object_set_new(o, "cluster_name",
+		    json_string(core_cluster_name()));
+		json_object_set_new(o, "cluster_id",
+		    json_string(core_cluster_id()));
+	}
+	core_unlock();
+	if (o == NULL)
+		return CF_ENOMEM;
+	resp->raw = 1;
+	resp->status = code;
+	resp->data = o;
+	return CF_OK;
+}
+
+static int
+sys_leader(struct request *req, struct response *resp)
+{
+	json_t	*o;
+
+	if (req->op != REQ_READ) {
+		resp->err_empty = 1;
+		return CF_EMETHOD;
+	}
+	o = json_pack("{s:b, s:b, s:s, s:s, s:s, s:b, s:i}",
+	    "ha_enabled", 0,
+	    "is_self", 0,
+	    "active_time", "0001-01-01T00:00:00Z",
+	    "leader_address", "",
+	    "leader_cluster_address", "",
+	    "performance_standby", 0,
+	    "performance_standby_last_remote_wal", 0);
+	if (o == NULL)
+		return CF_ENOMEM;
+	resp->raw = 1;
+	resp->data = o;
+	return CF_OK;
+}
+
+void
+sys_register(void)
+{
+	router_raw("sys/health", 0, sys_health);
+	router_raw("sys/leader", 0, sys_leader);
+	router_register(&system_ops);
+}
