@@ -19,6 +19,15 @@ LIB_OBJS += server/core.o
 LIB_OBJS += server/sys.o
 LIB_OBJS += server/modules.o
 LIB_OBJS += auth/token.o
+LIB_OBJS += backends/inmem.o
+LIB_OBJS += server/hcl.o
+LIB_OBJS += server/conf.o
+LIB_OBJS += server/shamir.o
+LIB_OBJS += server/barrier.o
+LIB_OBJS += auth/acl.o
+LIB_OBJS += server/seal.o
+LIB_OBJS += backends/lmdb.o
+LIB_OBJS += backends/file.o
 # --- end of LIB_OBJS
 
 SRV_OBJS = server/main.o
@@ -26,12 +35,15 @@ SRV_OBJS = server/main.o
 HEADERS = server/err.h server/buf.h server/log.h server/req.h
 HEADERS += backends/storage.h
 HEADERS += server/http.h server/router.h server/core.h server/sys.h server/seal.h server/modules.h server/hcl.h auth/token.h
+HEADERS += server/barrier.h server/shamir.h server/conf.h
 # --- end of HEADERS
 
 UNIT_TESTS = tests/unit/test_buf
+UNIT_TESTS += tests/unit/test_req
 # --- end of UNIT_TESTS
 
 BENCH_PROGS =
+BENCH_PROGS += tests/bench/ceiling
 # --- end of BENCH_PROGS
 
 all: bin/cofferd

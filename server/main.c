@@ -288,7 +288,7 @@ main(int argc, char **argv)
 	cc.cluster_name = c.cluster_name;
 	cc.api_addr = c.api_addr;
 	cc.ha_enabled = c.ha_enabled;
-	if (core_init(st, &cc) != CF_OK)
+	if (core_init(st, &cc) != CF_OK || seal_load() != CF_OK)
 		fatalx("cannot read seal state from storage");
 
 	/* Block signals before any thread starts; they inherit the mask. */

@@ -17,11 +17,14 @@ struct buf;
 
 /*
  * Register the raw routes (sys/init, sys/unseal, sys/seal-status,
- * sys/seal, sys/generate-root/*, sys/rekey/*), the logical sys/ routes
+ * sys/seal, sys/generate-root/..., sys/rekey/...), the logical sys/ routes
  * (sys/key-status, sys/rotate) and the unseal/seal hooks.  Called once
  * from main before any thread.
  */
 void	 seal_register(void);
+
+/* Read the seal configuration from storage (after core_init). */
+int	 seal_load(void) __attribute__((warn_unused_result));
 
 /*
  * Dev mode: initialize with one share, unseal, and return the unseal

@@ -1,0 +1,504 @@
+/*
+ * conf.c -- the cofferd configuration: Vault-style HCL or JSON.
+ *
+ * The text is parsed by hcl.c into a tree with line numbers; this file
+ * walks the tree, checks every key and value, and reports every error
+ * of a file before giving up on it.  Values are first collected into a
+ * scratch struct conf and merged into the caller's only when the file
+ * had no error.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "err.h"
+#include "hcl.h"
+#include "log.h"
+#include "req.h"
+
+#define CONF_MAX_FILE	(4 * 1024 * 1024)
+
+struct walk {
+	const char	*file;
+	struct buf	*errs;
+	int		 nerr;
+};
+
+static void
+conf_error(struct walk *w, int line, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 msg[512];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	(void)!buf_printf(w->errs, "%s:%d: %s\n", w->file, line, msg);
+	w->nerr++;
+}
+
+void
+conf_init(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->log_level = LOG_LVL_INFO;
+	c->default_lease_ttl = CONF_DEFAULT_LEASE_TTL;
+	c->max_lease_ttl = CONF_DEFAULT_LEASE_TTL;
+	c->worker_threads = 64;
+}
+
+static void
+listener_free(struct conf_listener *l)
+{
+	free(l->address);
+	free(l->tls_cert_file);
+	free(l->tls_key_file);
+}
+
+void
+conf_free(struct conf *c)
+{
+	size_t	 i;
+
+	free(c->storage_type);
+	free(c->storage_path);
+	free(c->storage_where);
+	for (i = 0; i < c->nlisteners; i++)
+		listener_free(&c->listeners[i]);
+	free(c->listeners);
+	free(c->api_addr);
+	free(c->cluster_addr);
+	free(c->cluster_name);
+	free(c->pid_file);
+	memset(c, 0, sizeof(*c));
+}
+
+static int
+get_string(struct walk *w, const struct hcl_node *n, char **out)
+{
+	if (n->type != HCL_STRING) {
+		conf_error(w, n->line, "%s must be a string, not a %s", n->key,
+		    hcl_type_name(n->type));
+		return -1;
+	}
+	free(*out);
+	if ((*out = strdup(n->str)) == NULL) {
+		conf_error(w, n->line, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Vault accepts true, "true", 1 and "1" alike. */
+static int
+get_bool(struct walk *w, const struct hcl_node *n, int *out)
+{
+	if (n->type == HCL_BOOL) {
+		*out = n->boolean;
+		return 0;
+	}
+	if (n->type == HCL_STRING || n->type == HCL_NUMBER) {
+		if (strcasecmp(n->str, "true") == 0 || strcmp(n->str, "1") == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(n->str, "false") == 0 ||
+		    strcmp(n->str, "0") == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	conf_error(w, n->line, "%s must be true or false", n->key);
+	return -1;
+}
+
+static int
+get_int(struct walk *w, const struct hcl_node *n, long long min,
+    long long max, long long *out)
+{
+	const char	*errstr;
+
+	if (n->type == HCL_NUMBER || n->type == HCL_STRING) {
+		*out = strtonum(n->str, min, max, &errstr);
+		if (errstr == NULL)
+			return 0;
+		conf_error(w, n->line, "%s is %s (%lld to %lld): %s", n->key,
+		    errstr, min, max, n->str);
+		return -1;
+	}
+	conf_error(w, n->line, "%s must be a number", n->key);
+	return -1;
+}
+
+static int
+get_duration(struct walk *w, const struct hcl_node *n, long long *out)
+{
+	if (n->type == HCL_NUMBER || n->type == HCL_STRING) {
+		if (duration_parse(n->str, out) == CF_OK)
+			return 0;
+	}
+	conf_error(w, n->line, "%s must be a duration such as \"768h\", "
+	    "\"30m\" or a number of seconds", n->key);
+	return -1;
+}
+
+static void
+walk_storage(struct walk *w, struct conf *c, const struct hcl_node *blk)
+{
+	const struct hcl_node	*b, *k;
+	const char		*type;
+
+	if (blk->type != HCL_OBJECT || blk->child == NULL) {
+		conf_error(w, blk->line, "storage needs a type: "
+		    "storage \"lmdb\" { ... }");
+		return;
+	}
+	if (c->storage_type != NULL || blk->child->next != NULL) {
+		conf_error(w, blk->line, "only one storage block is allowed");
+		return;
+	}
+	b = blk->child;
+	type = b->key;
+	if (strcmp(type, "lmdb") != 0 && strcmp(type, "file") != 0 &&
+	    strcmp(type, "inmem") != 0) {
+		conf_error(w, b->line, "unknown storage type \"%s\" "
+		    "(lmdb, file or inmem)", type);
+		return;
+	}
+	if (b->type != HCL_OBJECT) {
+		conf_error(w, b->line, "storage \"%s\" must be a block", type);
+		return;
+	}
+	if ((c->storage_type = strdup(type)) == NULL)
+		return;
+	for (k = b->child; k != NULL; k = k->next) {
+		if (strcmp(k->key, "path") == 0)
+			(void)get_string(w, k, &c->storage_path);
+		else if (strcmp(k->key, "ha_enabled") == 0)
+			(void)get_bool(w, k, &c->ha_enabled);
+		else
+			conf_error(w, k->line, "unknown key \"%s\" in storage "
+			    "\"%s\"", k->key, type);
+	}
+	if (strcmp(type, "inmem") != 0 && c->storage_path == NULL)
+		conf_error(w, b->line, "storage \"%s\" needs a path", type);
+	free(c->storage_where);
+	c->storage_where = NULL;
+	if (asprintf(&c->storage_where, "%s:%d", w->file, b->line) == -1)
+		c->storage_where = NULL;
+}
+
+static void
+walk_listener(struct walk *w, struct conf *c, const struct hcl_node *blk)
+{
+	const struct hcl_node	*b, *k;
+	struct conf_listener	*nl, *l;
+	long long		 n;
+
+	if (blk->type != HCL_OBJECT || blk->child == NULL) {
+		conf_error(w, blk->line, "listener needs a type: "
+		    "listener \"tcp\" { ... }");
+		return;
+	}
+	for (b = blk->child; b != NULL; b = b->next) {
+		if (strcmp(b->key, "tcp") != 0) {
+			conf_error(w, b->line, "unknown listener type \"%s\" "
+			    "(tcp)", b->key);
+			continue;
+		}
+		if (b->type != HCL_OBJECT) {
+			conf_error(w, b->line, "listener \"tcp\" must be a "
+			    "block");
+			continue;
+		}
+		nl = reallocarray(c->listeners, c->nlisteners + 1,
+		    sizeof(*nl));
+		if (nl == NULL) {
+			conf_error(w, b->line, "out of memory");
+			return;
+		}
+		c->listeners = nl;
+		l = &c->listeners[c->nlisteners++];
+		memset(l, 0, sizeof(*l));
+		l->line = b->line;
+		l->max_request_size = CONF_DEFAULT_MAX_REQUEST;
+		for (k = b->child; k != NULL; k = k->next) {
+			if (strcmp(k->key, "address") == 0)
+				(void)get_string(w, k, &l->address);
+			else if (strcmp(k->key, "tls_disable") == 0)
+				(void)get_bool(w, k, &l->tls_disable);
+			else if (strcmp(k->key, "tls_cert_file") == 0)
+				(void)get_string(w, k, &l->tls_cert_file);
+			else if (strcmp(k->key, "tls_key_file") == 0)
+				(void)get_string(w, k, &l->tls_key_file);
+			else if (strcmp(k->key, "max_request_size") == 0) {
+				if (get_int(w, k, LLONG_MIN, LLONG_MAX, &n) ==
+				    0) {
+					/* Vault: 0 is the default, < 0 none. */
+					l->max_request_size = n == 0 ?
+					    CONF_DEFAULT_MAX_REQUEST :
+					    n < 0 ? LLONG_MAX : n;
+				}
+			} else
+				conf_error(w, k->line, "unknown key \"%s\" in "
+				    "listener \"tcp\"", k->key);
+		}
+		if (l->address == NULL &&
+		    (l->address = strdup("127.0.0.1:8200")) == NULL)
+			conf_error(w, b->line, "out of memory");
+		if (!l->tls_disable && (l->tls_cert_file == NULL ||
+		    l->tls_key_file == NULL))
+			conf_error(w, b->line, "listener \"tcp\" needs "
+			    "tls_cert_file and tls_key_file, or "
+			    "tls_disable = true");
+	}
+}
+
+static void
+walk_top(struct walk *w, struct conf *c, const struct hcl_node *root)
+{
+	const struct hcl_node	*k;
+	long long		 n;
+	char			*s = NULL;
+	int			 lvl;
+
+	for (k = root->child; k != NULL; k = k->next) {
+		if (strcmp(k->key, "storage") == 0 ||
+		    strcmp(k->key, "backend") == 0)
+			walk_storage(w, c, k);
+		else if (strcmp(k->key, "listener") == 0)
+			walk_listener(w, c, k);
+		else if (strcmp(k->key, "api_addr") == 0)
+			(void)get_string(w, k, &c->api_addr);
+		else if (strcmp(k->key, "cluster_addr") == 0)
+			(void)get_string(w, k, &c->cluster_addr);
+		else if (strcmp(k->key, "cluster_name") == 0)
+			(void)get_string(w, k, &c->cluster_name);
+		else if (strcmp(k->key, "pid_file") == 0)
+			(void)get_string(w, k, &c->pid_file);
+		else if (strcmp(k->key, "disable_mlock") == 0)
+			(void)get_bool(w, k, &c->disable_mlock);
+		else if (strcmp(k->key, "ui") == 0) {
+			int	 ui;
+
+			(void)get_bool(w, k, &ui);
+		} else if (strcmp(k->key, "log_level") == 0) {
+			if (get_string(w, k, &s) == 0) {
+				if ((lvl = log_level_parse(s)) < 0)
+					conf_error(w, k->line, "log_level must "
+					    "be trace, debug, info, warn or "
+					    "error, not \"%s\"", s);
+				else
+					c->log_level = lvl;
+			}
+		} else if (strcmp(k->key, "log_format") == 0) {
+			if (get_string(w, k, &s) == 0) {
+				if (strcmp(s, "json") == 0)
+					c->log_json = 1;
+				else if (strcmp(s, "standard") == 0)
+					c->log_json = 0;
+				else
+					conf_error(w, k->line, "log_format must "
+					    "be standard or json, not \"%s\"",
+					    s);
+			}
+		} else if (strcmp(k->key, "default_lease_ttl") == 0)
+			(void)get_duration(w, k, &c->default_lease_ttl);
+		else if (strcmp(k->key, "max_lease_ttl") == 0)
+			(void)get_duration(w, k, &c->max_lease_ttl);
+		else if (strcmp(k->key, "worker_threads") == 0) {
+			if (get_int(w, k, 1, 1024, &n) == 0)
+				c->worker_threads = (int)n;
+		} else
+			conf_error(w, k->line, "unknown key \"%s\"", k->key);
+	}
+	free(s);
+}
+
+/* Move what a file set into the merged configuration. */
+static void
+merge(struct conf *dst, struct conf *src, const struct conf *defaults)
+{
+	struct conf_listener	*nl;
+
+#define TAKE(f)	do { if (src->f != NULL) { free(dst->f); \
+	dst->f = src->f; src->f = NULL; } } while (0)
+	TAKE(storage_type);
+	TAKE(storage_path);
+	TAKE(storage_where);
+	TAKE(api_addr);
+	TAKE(cluster_addr);
+	TAKE(cluster_name);
+	TAKE(pid_file);
+#undef TAKE
+#define SCALAR(f) do { if (src->f != defaults->f) dst->f = src->f; } while (0)
+	SCALAR(ha_enabled);
+	SCALAR(disable_mlock);
+	SCALAR(log_level);
+	SCALAR(log_json);
+	SCALAR(default_lease_ttl);
+	SCALAR(max_lease_ttl);
+	SCALAR(worker_threads);
+#undef SCALAR
+	if (src->nlisteners > 0 && (nl = reallocarray(dst->listeners,
+	    dst->nlisteners + src->nlisteners, sizeof(*nl))) != NULL) {
+		memcpy(nl + dst->nlisteners, src->listeners,
+		    src->nlisteners * sizeof(*nl));
+		dst->listeners = nl;
+		dst->nlisteners += src->nlisteners;
+		free(src->listeners);
+		src->listeners = NULL;
+		src->nlisteners = 0;
+	}
+}
+
+static int
+read_file(const char *path, struct buf *out, struct buf *errs)
+{
+	char	 chunk[8192];
+	ssize_t	 n;
+	int	 fd, rc = CF_OK;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		(void)!buf_printf(errs, "%s: %s\n", path, strerror(errno));
+		return CF_EINVAL;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+		if (out->len + (size_t)n > CONF_MAX_FILE) {
+			(void)!buf_printf(errs, "%s: file too large\n", path);
+			rc = CF_EINVAL;
+			break;
+		}
+		if ((rc = buf_append(out, chunk, (size_t)n)) != CF_OK)
+			break;
+	}
+	if (n < 0) {
+		(void)!buf_printf(errs, "%s: %s\n", path, strerror(errno));
+		rc = CF_EINVAL;
+	}
+	close(fd);
+	return rc;
+}
+
+static int
+load_file(struct conf *c, const char *path, struct buf *errs)
+{
+	struct buf	 text = BUF_INIT, perr = BUF_INIT;
+	struct hcl_node	*root = NULL;
+	struct conf	 scratch, defaults;
+	struct walk	 w;
+	int		 rc;
+
+	if ((rc = read_file(path, &text, errs)) != CF_OK)
+		goto out;
+	if (hcl_parse(text.data != NULL ? text.data : "", text.len, path,
+	    &root, &perr) != CF_OK) {
+		(void)!buf_printf(errs, "%s\n", perr.data != NULL ? perr.data :
+		    "parse error");
+		rc = CF_EINVAL;
+		goto out;
+	}
+	conf_init(&scratch);
+	conf_init(&defaults);
+	w.file = path;
+	w.errs = errs;
+	w.nerr = 0;
+	if (c->storage_type != NULL)
+		scratch.storage_type = NULL;
+	walk_top(&w, &scratch, root);
+	if (scratch.storage_type != NULL && c->storage_type != NULL)
+		conf_error(&w, 1, "storage is already configured at %s",
+		    c->storage_where != NULL ? c->storage_where : "?");
+	if (w.nerr == 0)
+		merge(c, &scratch, &defaults);
+	conf_free(&scratch);
+	rc = w.nerr == 0 ? CF_OK : CF_EINVAL;
+ out:
+	hcl_free(root);
+	buf_free(&text);
+	buf_free(&perr);
+	return rc;
+}
+
+static int
+has_suffix(const char *s, const char *suf)
+{
+	size_t	 ls = strlen(s), lf = strlen(suf);
+
+	return ls > lf && strcmp(s + ls - lf, suf) == 0;
+}
+
+int
+conf_load(struct conf *c, const char *path, struct buf *errs)
+{
+	struct dirent	**ents = NULL;
+	struct stat	  sb;
+	char		 *p;
+	int		  n, i, rc = CF_OK;
+
+	if (stat(path, &sb) == -1) {
+		(void)!buf_printf(errs, "%s: %s\n", path, strerror(errno));
+		return CF_EINVAL;
+	}
+	if (!S_ISDIR(sb.st_mode))
+		return load_file(c, path, errs);
+	if ((n = scandir(path, &ents, NULL, alphasort)) == -1) {
+		(void)!buf_printf(errs, "%s: %s\n", path, strerror(errno));
+		return CF_EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		if (ents[i]->d_name[0] != '.' &&
+		    (has_suffix(ents[i]->d_name, ".hcl") ||
+		    has_suffix(ents[i]->d_name, ".json"))) {
+			if (asprintf(&p, "%s/%s", path, ents[i]->d_name) ==
+			    -1)
+				rc = CF_ENOMEM;
+			else {
+				if (load_file(c, p, errs) != CF_OK)
+					rc = CF_EINVAL;
+				free(p);
+			}
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	return rc;
+}
+
+int
+conf_finish(struct conf *c, struct buf *errs)
+{
+	int	 rc = CF_OK;
+
+	if (c->storage_type == NULL) {
+		(void)!buf_printf(errs, "configuration: no storage block, "
+		    "e.g. storage \"lmdb\" { path = \"./data\" }\n");
+		rc = CF_EINVAL;
+	}
+	if (c->nlisteners == 0) {
+		(void)!buf_printf(errs, "configuration: no listener block, "
+		    "e.g. listener \"tcp\" { address = \"127.0.0.1:8200\" "
+		    "tls_disable = true }\n");
+		rc = CF_EINVAL;
+	}
+	if (c->default_lease_ttl > c->max_lease_ttl) {
+		(void)!buf_printf(errs, "configuration: default_lease_ttl "
+		    "(%llds) is longer than max_lease_ttl (%llds)\n",
+		    c->default_lease_ttl, c->max_lease_ttl);
+		rc = CF_EINVAL;
+	}
+	return rc;
+}
