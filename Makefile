@@ -119,7 +119,7 @@ check-integration: bin/cofferd
 	    -p no:cacheprovider tests/integration
 
 lint:
-	mandoc -Tlint -Wwarning man/*.5 man/*.8
+	mandoc -Tlint -Wwarning man/*.[1-9]
 
 bench: all $(BENCH_PROGS)
 	sh tests/bench/run.sh

@@ -223,9 +223,10 @@ reload_log_level(const struct options *o)
 		if (conf_load(&c, o->configs[i], &errs) != CF_OK)
 			ok = 0;
 	if (ok && o->log_level == NULL) {
+		/* Said before the change, so that "error" still shows it. */
+		log_info("SIGHUP: log level %s", log_level_name(c.log_level));
 		log_setlevel(o->verbose && c.log_level < LOG_LVL_DEBUG ?
 		    LOG_LVL_DEBUG : c.log_level);
-		log_info("SIGHUP: log level %s", log_level_name(c.log_level));
 	} else if (!ok)
 		log_warnx("SIGHUP: configuration has errors, not reloaded");
 	buf_free(&errs);

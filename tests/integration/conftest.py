@@ -40,7 +40,8 @@ class Server:
     """One cofferd process and its data directory."""
 
     def __init__(self, workdir, storage="lmdb", extra="", dev=False,
-                 dev_args=()):
+                 dev_args=(), verbose=True):
+        self.verbose = verbose
         self.workdir = str(workdir)
         self.storage = storage
         self.extra = extra
@@ -85,7 +86,9 @@ class Server:
             args = [COFFERD, "-dev", "-dev-listen-address=127.0.0.1:0",
                     "-v"] + self.dev_args
         else:
-            args = [COFFERD, "-config", self.confpath, "-v"]
+            args = [COFFERD, "-config", self.confpath]
+            if self.verbose:
+                args.append("-v")
         self.log = open(self.logpath, "ab")
         self.stdout_path = os.path.join(self.workdir, "stdout.txt")
         self.stdout = open(self.stdout_path, "wb")

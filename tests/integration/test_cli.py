@@ -76,5 +76,5 @@ def test_dev_mode_prints_credentials(make_server):
     assert "Unseal Key: " in out
     r = srv.api("GET", "sys/health")
     assert r.status_code == 200
-    r = srv.api("GET", "sys/policy", token="devroot")
+    r = srv.api("GET", "sys/key-status", token="devroot")
     assert r.status_code == 200
