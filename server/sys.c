@@ -82,6 +82,7 @@ sys_mount(void)
 	if ((m = mount_new("sys/", &system_ops)) == NULL)
 		return CF_ENOMEM;
 	m->builtin = 1;
+	free(m->description);
 	if ((m->description = strdup("system endpoints used for control, "
 	    "policy and debugging")) == NULL) {
 		mount_free(m);
