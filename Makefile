@@ -40,6 +40,7 @@ HEADERS += server/barrier.h server/shamir.h server/conf.h
 
 UNIT_TESTS = tests/unit/test_buf
 UNIT_TESTS += tests/unit/test_req
+UNIT_TESTS += tests/unit/test_storage
 # --- end of UNIT_TESTS
 
 BENCH_PROGS =

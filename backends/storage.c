@@ -2,8 +2,9 @@
  * storage.c -- backend registry, key checks and dispatch.
  *
  * Keys are validated here, once, so that no backend has to: a key that
- * reaches a backend is non-empty, bounded, free of NUL, of empty, "."
- * and ".." segments, and of leading or trailing slashes.
+ * reaches a backend is non-empty, at most STORAGE_KEY_MAX bytes, free
+ * of control bytes, of empty, "." and ".." segments, and of leading or
+ * trailing slashes.
  */
 #include "config.h"
 
@@ -53,6 +54,18 @@ segments_are_valid(const char *s, size_t len)
 	return 1;
 }
 
+/* Control bytes are refused: backends may use them as markers. */
+static int
+has_control(const char *s, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 1;
+	return 0;
+}
+
 int
 storage_key_is_valid(const char *key)
 {
@@ -61,7 +74,7 @@ storage_key_is_valid(const char *key)
 	if (key == NULL)
 		return 0;
 	len = strnlen(key, STORAGE_KEY_MAX + 1);
-	if (len == 0 || len > STORAGE_KEY_MAX)
+	if (len == 0 || len > STORAGE_KEY_MAX || has_control(key, len))
 		return 0;
 	return segments_are_valid(key, len);
 }
@@ -77,7 +90,8 @@ prefix_is_valid(const char *prefix)
 	len = strnlen(prefix, STORAGE_KEY_MAX + 1);
 	if (len == 0)
 		return 1;
-	if (len > STORAGE_KEY_MAX || prefix[len - 1] != '/')
+	if (len > STORAGE_KEY_MAX || prefix[len - 1] != '/' ||
+	    has_control(prefix, len))
 		return 0;
 	return segments_are_valid(prefix, len - 1);
 }

@@ -11,7 +11,7 @@
  * - Results: CF_OK or a cf_err.  A missing key is CF_ENOTFOUND, which is
  *   not a failure and is not logged.  Output buffers belong to the
  *   caller, receive copies, and are left empty on failure.
- * - Keys: 1..STORAGE_KEY_MAX bytes, no NUL, no empty segment ("a//b"),
+ * - Keys: 1..STORAGE_KEY_MAX bytes, no NUL or other control byte, no empty segment ("a//b"),
  *   no leading or trailing '/', no "." or ".." segment.  Any other byte
  *   (spaces, '%', UTF-8) is allowed and must round-trip.
  * - list(prefix) returns the direct children of prefix, sorted bytewise,
@@ -33,7 +33,7 @@ struct buf;
 struct strv;
 
 #define STORAGE_OPS_VERSION	1
-#define STORAGE_KEY_MAX		4096
+#define STORAGE_KEY_MAX		511	/* LMDB's largest key */
 
 /* Settings from the storage block of the configuration. */
 struct storage_conf {
