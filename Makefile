@@ -41,6 +41,9 @@ HEADERS += server/barrier.h server/shamir.h server/conf.h
 UNIT_TESTS = tests/unit/test_buf
 UNIT_TESTS += tests/unit/test_req
 UNIT_TESTS += tests/unit/test_storage
+UNIT_TESTS += tests/unit/test_shamir
+UNIT_TESTS += tests/unit/test_barrier
+UNIT_TESTS += tests/unit/test_hcl
 # --- end of UNIT_TESTS
 
 BENCH_PROGS =

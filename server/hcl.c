@@ -609,6 +609,7 @@ parse_item(struct parser *ps, struct hcl_node ***tail)
 			val = wrap;
 		}
 	} else {
+		ps->line = line;	/* name the key's line, not EOF's */
 		rc = fail(ps, "expected '%c' or '{' after key \"%s\"",
 		    ps->json ? ':' : '=', key);
 		goto err;
