@@ -202,12 +202,13 @@ make_dirs(struct filestore *fs, const char *key, const char *rel,
 		p[i] = '\0';
 		if (mkdirat(fs->rootfd, p, 0700) == 0) {
 			char	*slash = strrchr(p, '/');
-			char	 parent[PATH_MAX];
+			char	*name = NULL;
 
 			if ((slash != NULL ? slash[1] : p[0]) == '~') {
-				char	 name[PATH_MAX];
-
-				snprintf(name, sizeof(name), "%s/.name", p);
+				if (asprintf(&name, "%s/.name", p) == -1) {
+					rc = CF_ENOMEM;
+					break;
+				}
 				fd = openat(fs->rootfd, name, O_WRONLY |
 				    O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 				if (fd == -1 || write(fd, kseg,
@@ -216,11 +217,15 @@ make_dirs(struct filestore *fs, const char *key, const char *rel,
 					rc = CF_EIO;
 				if (fd != -1)
 					close(fd);
+				free(name);
 			}
-			snprintf(parent, sizeof(parent), "%.*s",
-			    slash != NULL ? (int)(slash - p) : 0, p);
+			/* The parent directory now has a new entry. */
+			if (slash != NULL)
+				*slash = '\0';
 			if (rc == CF_OK)
-				rc = fsync_dir(fs->rootfd, parent);
+				rc = fsync_dir(fs->rootfd, slash != NULL ? p : "");
+			if (slash != NULL)
+				*slash = '/';
 		} else if (errno != EEXIST)
 			rc = CF_EIO;
 		p[i] = '/';
@@ -303,23 +308,53 @@ put_locked(struct filestore *fs, const char *key, const void *val,
 	return rc;
 }
 
+/* 1 if dir holds nothing but its ".name" file. */
+static int
+holds_only_name(int rootfd, const char *dir)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 fd, only = 1;
+
+	if ((fd = openat(rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1)
+		return 0;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0 &&
+		    strcmp(de->d_name, ".name") != 0)
+			only = 0;
+	closedir(d);
+	return only;
+}
+
 /* Remove empty folders upwards from dir (best effort). */
 static void
 prune_dirs(struct filestore *fs, char *dir)
 {
-	char	*slash, name[PATH_MAX];
+	char	*slash, *name;
 
 	while (dir[0] != '\0') {
 		size_t	 len = strlen(dir);
 
 		if (len > 0 && dir[len - 1] == '/')
 			dir[--len] = '\0';
-		snprintf(name, sizeof(name), "%s/.name", dir);
-		(void)unlinkat(fs->rootfd, name, 0);
-		if (unlinkat(fs->rootfd, dir, AT_REMOVEDIR) == -1) {
-			/* Not empty: put a hashed folder's name back. */
+		if (asprintf(&name, "%s/.name", dir) == -1)
 			break;
+		/* A hashed folder keeps its name file until it is empty. */
+		if (unlinkat(fs->rootfd, dir, AT_REMOVEDIR) == -1) {
+			if (!holds_only_name(fs->rootfd, dir) ||
+			    unlinkat(fs->rootfd, name, 0) == -1 ||
+			    unlinkat(fs->rootfd, dir, AT_REMOVEDIR) == -1) {
+				free(name);
+				break;
+			}
 		}
+		free(name);
 		if ((slash = strrchr(dir, '/')) == NULL)
 			break;
 		slash[1] = '\0';
@@ -353,7 +388,7 @@ static int
 read_value(int rootfd, const char *rel, struct buf *key, struct buf *val)
 {
 	struct buf	 all = BUF_INIT;
-	char		 chunk[65536];
+	char		 chunk[8192];
 	ssize_t		 n;
 	size_t		 klen;
 	int		 fd, rc = CF_OK;
@@ -445,7 +480,7 @@ entry_name(int rootfd, const char *dir, const char *name, int is_value,
 	char		*slash;
 	int		 rc, fd;
 	ssize_t		 n;
-	char		 tmp[4096];
+	char		 tmp[STORAGE_KEY_MAX + 1];
 
 	buf_reset(out);
 	if (seg[0] != '~')
@@ -583,7 +618,7 @@ journal_replay(struct filestore *fs)
 {
 	struct buf	 j = BUF_INIT, key = BUF_INIT;
 	const uint8_t	*p, *end;
-	char		 chunk[65536];
+	char		 chunk[8192];
 	uint32_t	 n, i, kl, vl;
 	ssize_t		 r;
 	int		 fd, rc = CF_OK, kind;

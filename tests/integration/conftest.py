@@ -58,15 +58,18 @@ class Server:
         self.datadir = os.path.join(self.workdir, "data")
         self.write_config()
 
-    def write_config(self, listener_extra=""):
+    def write_config(self, listener_extra=None, port=0):
+        if listener_extra is not None:
+            self.listener_extra = listener_extra
+        listener_extra = getattr(self, "listener_extra", "")
         storage = 'storage "%s" {\n  path = "%s"\n}\n' % (
             self.storage, self.datadir)
         if self.storage == "inmem":
             storage = 'storage "inmem" {}\n'
         with open(self.confpath, "w") as f:
             f.write(storage)
-            f.write('listener "tcp" {\n  address = "127.0.0.1:0"\n'
-                    '  tls_disable = true\n%s}\n' % listener_extra)
+            f.write('listener "tcp" {\n  address = "127.0.0.1:%d"\n'
+                    '  tls_disable = true\n%s}\n' % (port, listener_extra))
             f.write('disable_mlock = true\nlog_level = "debug"\n')
             f.write(self.extra)
 
@@ -149,6 +152,9 @@ class Server:
         return rc
 
     def restart(self):
+        """Stop and start again on the same port (clients keep working)."""
+        if not self.dev:
+            self.write_config(port=self.port)
         rc = self.stop()
         assert rc == 0, "cofferd exited with %s:\n%s" % (rc, self.read_log())
         return self.start()
