@@ -50,6 +50,9 @@
 #include "router.h"
 
 #define HTTP_MAX_LISTENERS	16
+#define HTTP_HEADER_BUF		16384	/* civetweb's request buffer */
+#define STRINGIFY_(x)		#x
+#define STRINGIFY(x)		STRINGIFY_(x)
 
 struct http_server {
 	struct mg_context	*ctx;
@@ -237,6 +240,8 @@ http_start(const struct http_conf *hc, struct http_server **out)
 	opts[o++] = "60000";
 	opts[o++] = "listen_backlog";
 	opts[o++] = "1024";
+	opts[o++] = "max_request_size";
+	opts[o++] = STRINGIFY(HTTP_HEADER_BUF);
 	opts[o] = NULL;
 
 	memset(&cb, 0, sizeof(cb));
@@ -504,6 +509,42 @@ read_body(struct mg_connection *conn, const struct mg_request_info *ri,
 	sodium_memzero(chunk, sizeof(chunk));
 	return n < 0 ? resp_fail(resp, CF_EINVAL, "error reading body") :
 	    CF_OK;
+}
+
+/*
+ * civetweb 1.15 reads the first body bytes into its per-worker request
+ * buffer together with the headers, and never wipes that buffer.  The
+ * header pointers it hands out point into that buffer, so we can reach
+ * it: the body starts right after the last header line.  Wipe the bytes
+ * there that match the body we read, staying inside the buffer, whose
+ * size is the "max_request_size" option we set (HTTP_HEADER_BUF).
+ */
+static void
+wipe_body_remnant(const struct mg_request_info *ri, const struct buf *body)
+{
+	const char	*start = ri->request_method, *end = start, *v, *limit;
+	char		*p;
+	size_t		 n, i;
+	int		 h;
+
+	if (body->len == 0 || start == NULL)
+		return;
+	limit = start + HTTP_HEADER_BUF - 16;
+	for (h = 0; h < ri->num_headers; h++) {
+		v = ri->http_headers[h].value;
+		if (v != NULL && v >= start && v < limit &&
+		    v + strlen(v) > end)
+			end = v + strlen(v);
+	}
+	/* Past the line ends civetweb left as NULs or CR/LF. */
+	for (i = 0; i < 4 && end < limit && (*end == '\0' || *end == '\r' ||
+	    *end == '\n'); i++)
+		end++;
+	p = (char *)(uintptr_t)end;
+	for (n = 0; n < body->len && p + n < limit &&
+	    p[n] == body->data[n]; n++)
+		;
+	sodium_memzero(p, n);
 }
 
 /* "a=b&c=d" bodies (Content-Type: application/x-www-form-urlencoded). */
@@ -813,6 +854,7 @@ http_handler(struct mg_connection *conn, void *arg)
 	if ((rc = read_body(conn, ri, &req, body_limit(srv, ri->server_port),
 	    &resp)) != CF_OK)
 		goto done;
+	wipe_body_remnant(ri, &req.body);
 	if ((rc = parse_body(&req, &resp)) != CF_OK)
 		goto done;
 	if (req.op == REQ_READ || req.op == REQ_HEAD ||
