@@ -48,6 +48,7 @@ UNIT_TESTS += tests/unit/test_hcl
 
 BENCH_PROGS =
 BENCH_PROGS += tests/bench/ceiling
+BENCH_PROGS += tests/bench/bench_storage tests/bench/bench_barrier
 # --- end of BENCH_PROGS
 
 all: bin/cofferd
