@@ -189,7 +189,7 @@ http_start(const struct http_conf *hc, struct http_server **out)
 	struct mg_server_port	 ports[HTTP_MAX_LISTENERS];
 	char			 errtxt[256], threads[16];
 	struct buf		 lp = BUF_INIT;
-	const char		*opts[16];
+	const char		*opts[24];
 	size_t			 i;
 	int			 np, rc = CF_EINVAL, o = 0, tls = 0;
 
@@ -240,6 +240,9 @@ http_start(const struct http_conf *hc, struct http_server **out)
 	opts[o++] = "60000";
 	opts[o++] = "listen_backlog";
 	opts[o++] = "1024";
+	/* Headers and body go out in two writes: no Nagle delay between. */
+	opts[o++] = "tcp_nodelay";
+	opts[o++] = "1";
 	opts[o++] = "max_request_size";
 	opts[o++] = STRINGIFY(HTTP_HEADER_BUF);
 	opts[o] = NULL;

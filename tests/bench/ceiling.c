@@ -37,7 +37,7 @@ main(int argc, char **argv)
 	struct mg_context	*ctx;
 	const char		*opts[] = { "listening_ports", NULL,
 	    "num_threads", NULL, "enable_keep_alive", "yes",
-	    "listen_backlog", "1024", NULL };
+	    "listen_backlog", "1024", "tcp_nodelay", "1", NULL };
 	char			 addr[64];
 	sigset_t		 s;
 	int			 sig;
