@@ -112,7 +112,7 @@ dev: all
 
 check: deps-check
 	@$(MAKE) all $(UNIT_TESTS)
-	@$(MAKE) check-unit check-integration lint
+	@$(MAKE) check-unit check-integration lint check-clang
 
 check-unit: need-cmocka $(UNIT_TESTS)
 	@fail=0; for t in $(UNIT_TESTS); do \
@@ -122,6 +122,15 @@ check-unit: need-cmocka $(UNIT_TESTS)
 check-integration: bin/cofferd
 	COFFER_SANITIZE=$(SANITIZE) /usr/bin/python3 -m pytest -q \
 	    -p no:cacheprovider tests/integration
+
+# The same warnings, as errors, from the other compiler.
+check-clang:
+	@command -v clang >/dev/null || { \
+	    echo "make: clang is missing: apt-get install clang"; exit 1; }
+	@for f in $(LIB_OBJS:.o=.c) $(SRV_OBJS:.o=.c) $(UNIT_TESTS:=.c) \
+	    $(BENCH_PROGS:=.c); do \
+	    clang $(CFLAGS) -fsyntax-only $$f || exit 1; done
+	@echo "clang: no warnings"
 
 lint:
 	mandoc -Tlint -Wwarning man/*.[1-9]
@@ -150,5 +159,5 @@ distclean: clean
 
 FORCE:
 
-.PHONY: all run dev check check-unit check-integration lint bench \
+.PHONY: all run dev check check-unit check-integration check-clang lint bench \
 	install uninstall clean distclean need-cmocka deps-run deps-check FORCE
