@@ -28,6 +28,7 @@ LIB_OBJS += auth/acl.o
 LIB_OBJS += server/seal.o
 LIB_OBJS += backends/lmdb.o
 LIB_OBJS += backends/file.o
+LIB_OBJS += auth/policy.o
 # --- end of LIB_OBJS
 
 SRV_OBJS = server/main.o
@@ -36,6 +37,7 @@ HEADERS = server/err.h server/buf.h server/log.h server/req.h
 HEADERS += backends/storage.h
 HEADERS += server/http.h server/router.h server/core.h server/sys.h server/seal.h server/modules.h server/hcl.h auth/token.h
 HEADERS += server/barrier.h server/shamir.h server/conf.h
+HEADERS += auth/policy.h auth/acl.h
 # --- end of HEADERS
 
 UNIT_TESTS = tests/unit/test_buf
@@ -44,6 +46,8 @@ UNIT_TESTS += tests/unit/test_storage
 UNIT_TESTS += tests/unit/test_shamir
 UNIT_TESTS += tests/unit/test_barrier
 UNIT_TESTS += tests/unit/test_hcl
+UNIT_TESTS += tests/unit/test_policy
+UNIT_TESTS += tests/unit/test_acl
 # --- end of UNIT_TESTS
 
 BENCH_PROGS =

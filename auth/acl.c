@@ -1,68 +1,783 @@
 /*
- * acl.c -- ACL checks (interim: root or nothing).
+ * acl.c -- compile policies into an ACL and check requests against it.
+ *
+ * The rules of all policies are merged by (kind, pattern) and split by
+ * kind: exact rules sorted for binary search, glob-prefix rules sorted
+ * longest first (the first that is a prefix of the path is Vault's
+ * radix-tree LongestPrefix), and segment-wildcard rules with the facts
+ * the priority order needs (position of the first '+', trailing '*',
+ * number of '+' segments, length) worked out at build time, so a check
+ * allocates nothing except for unusually long parameter names.
+ *
+ * Exactly one rule applies to a path; see rule_find() for the order.
+ * That is why a broad grant never adds to a narrow rule, and a broad
+ * deny never overrides one.
+ *
+ * Threads: an ACL is immutable after acl_new(); checks only read it
+ * (no jansson reference counts are touched), so sharing is safe.  The
+ * reference count is atomic.  Nothing here locks or reads storage.
  */
 #include "config.h"
 
+#include <ctype.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "acl.h"
 #include "buf.h"
 #include "err.h"
+#include "policy.h"
+#include "req.h"
 
-struct acl {
-	int	 is_root;
+struct acl_rule {
+	char		*path;		/* pattern as in policy_rule */
+	size_t		 len;
+	enum policy_kind kind;
+	unsigned	 caps;
+	long long	 min_wrap;
+	long long	 max_wrap;
+	json_t		*allowed;	/* owned copy or NULL */
+	json_t		*denied;	/* owned copy or NULL */
+	struct strv	 required;
+	/* Priority facts (contract 1.7); for segment rules only. */
+	size_t		 first_wc;	/* index of the first '+' */
+	int		 is_prefix;	/* pattern ends in '*' */
+	size_t		 base_len;	/* len without the '*' */
+	size_t		 nparts;	/* segments of the base */
+	size_t		 nwild;		/* segments that are exactly "+" */
 };
 
-int
-acl_new(struct policy *const *p, size_t n, int is_root, struct acl **out)
-{
-	struct acl	*a;
+struct acl {
+	atomic_uint	  refs;
+	int		  is_root;
+	struct acl_rule	 *rules;	/* every merged rule */
+	size_t		  n;
+	struct acl_rule	**exact;	/* sorted bytewise */
+	size_t		  nexact;
+	struct acl_rule	**prefix;	/* longest first */
+	size_t		  nprefix;
+	struct acl_rule	**seg;
+	size_t		  nseg;
+};
 
-	(void)p;
-	(void)n;
+/* A candidate of the non-exact search, described for ranking. */
+struct cand {
+	const struct acl_rule	*rule;
+	size_t			 first_wc;
+	int			 is_prefix;
+	size_t			 nwild;
+	const char		*base;
+	size_t			 base_len;
+};
+
+static void	 rule_fini(struct acl_rule *);
+static int	 merge_params(json_t **, json_t *);
+static int	 rule_merge(struct acl_rule *, const struct policy_rule *);
+static int	 rule_init(struct acl_rule *, const struct policy_rule *);
+static int	 cmp_exact(const void *, const void *);
+static int	 cmp_prefix(const void *, const void *);
+static int	 bytes_cmp(const char *, size_t, const char *, size_t);
+static const struct acl_rule *exact_find(const struct acl *, const char *,
+		    size_t);
+static int	 seg_match(const struct acl_rule *, const char *, size_t);
+static int	 cand_better(const struct cand *, const struct cand *);
+static const struct acl_rule *nonexact_find(const struct acl *,
+		    const char *, size_t);
+static const struct acl_rule *rule_find(const struct acl *, const char *,
+		    int);
+static int	 glob_match(const char *, size_t, const char *, size_t);
+static int	 value_in_list(json_t *, const json_t *);
+static int	 get_lower(const json_t *, const char *, json_t **);
+static int	 params_ok(const struct acl_rule *, json_t *);
+
+/*
+ * Root-protected paths of the backends at their fixed mounts: the
+ * system backend at "sys/" and the token store at "auth/token/".  An
+ * entry ending in '*' is a string prefix, any other must be equal.
+ */
+static const char *const sudo_paths[] = {
+	"sys/auth/*",
+	"sys/remount",
+	"sys/audit",
+	"sys/audit/*",
+	"sys/raw",
+	"sys/raw/*",
+	"sys/replication/primary/secondary-token",
+	"sys/replication/performance/primary/secondary-token",
+	"sys/replication/dr/primary/secondary-token",
+	"sys/replication/reindex",
+	"sys/replication/dr/reindex",
+	"sys/replication/performance/reindex",
+	"sys/rotate",
+	"sys/config/cors",
+	"sys/config/auditing/*",
+	"sys/config/ui/headers/*",
+	"sys/plugins/catalog/*",
+	"sys/revoke-prefix/*",
+	"sys/revoke-force/*",
+	"sys/leases/revoke-prefix/*",
+	"sys/leases/revoke-force/*",
+	"sys/leases/lookup/*",
+	"sys/storage/raft/snapshot-auto/config/*",
+	"sys/leases",
+	"sys/internal/inspect/*",
+	"auth/token/accessors*",
+	"auth/token/revoke-orphan/*",
+	NULL
+};
+
+static void
+rule_fini(struct acl_rule *r)
+{
+	free(r->path);
+	json_decref(r->allowed);
+	json_decref(r->denied);
+	strv_free(&r->required);
+}
+
+/*
+ * Fold src's parameter map into *dst (Vault's merge): per name, an
+ * empty list (any value) on either side wins, else the lists are
+ * concatenated.  A missing or empty src changes nothing.
+ */
+static int
+merge_params(json_t **dst, json_t *src)
+{
+	const char	*k;
+	json_t		*v, *old, *nv;
+
+	if (src == NULL || json_object_size(src) == 0)
+		return CF_OK;
+	if (*dst == NULL) {
+		*dst = json_deep_copy(src);
+		return *dst == NULL ? CF_ENOMEM : CF_OK;
+	}
+	json_object_foreach(src, k, v) {
+		old = json_object_get(*dst, k);
+		if (json_array_size(v) == 0 ||
+		    (old != NULL && json_array_size(old) == 0))
+			nv = json_array();
+		else if ((nv = json_deep_copy(v)) != NULL && old != NULL &&
+		    json_array_extend(nv, old) != 0) {
+			json_decref(nv);
+			nv = NULL;
+		}
+		if (nv == NULL || json_object_set_new(*dst, k, nv) != 0)
+			return CF_ENOMEM;
+	}
+	return CF_OK;
+}
+
+/* Merge policy rule n into the existing rule e with the same pattern. */
+static int
+rule_merge(struct acl_rule *e, const struct policy_rule *n)
+{
+	size_t	 i;
+	int	 rc;
+
+	if (e->caps & POLICY_CAP_DENY)
+		return CF_OK;
+	if (n->caps & POLICY_CAP_DENY) {
+		e->caps = POLICY_CAP_DENY;
+		json_decref(e->allowed);
+		json_decref(e->denied);
+		e->allowed = e->denied = NULL;
+		return CF_OK;
+	}
+	e->caps |= n->caps;
+	if (n->max_wrap > 0 && (e->max_wrap == 0 || n->max_wrap < e->max_wrap))
+		e->max_wrap = n->max_wrap;
+	if (n->min_wrap > 0 && (e->min_wrap == 0 || n->min_wrap < e->min_wrap))
+		e->min_wrap = n->min_wrap;
+	if ((rc = merge_params(&e->allowed, n->allowed)) != CF_OK ||
+	    (rc = merge_params(&e->denied, n->denied)) != CF_OK)
+		return rc;
+	for (i = 0; i < n->required.n; i++)
+		if (!strv_has(&e->required, n->required.v[i]) &&
+		    (rc = strv_push(&e->required, n->required.v[i])) != CF_OK)
+			return rc;
+	return CF_OK;
+}
+
+/* A new ACL rule as a copy of policy rule n. */
+static int
+rule_init(struct acl_rule *r, const struct policy_rule *n)
+{
+	const char	*p, *plus;
+	size_t		 i;
+
+	memset(r, 0, sizeof(*r));
+	strv_init(&r->required);
+	if ((r->path = strdup(n->path)) == NULL)
+		return CF_ENOMEM;
+	r->len = strlen(r->path);
+	r->kind = n->kind;
+	if (r->kind == POLICY_SEGMENT) {
+		plus = strchr(r->path, '+');
+		r->first_wc = plus != NULL ? (size_t)(plus - r->path) : r->len;
+		r->base_len = r->len;
+		if (r->len > 0 && r->path[r->len - 1] == '*') {
+			r->is_prefix = 1;
+			r->base_len--;
+		}
+		r->nparts = 1;
+		for (i = 0; i < r->base_len; i++)
+			if (r->path[i] == '/')
+				r->nparts++;
+		for (p = r->path; p < r->path + r->base_len; p++)
+			if (*p == '+' && (p == r->path || p[-1] == '/') &&
+			    (p + 1 == r->path + r->base_len || p[1] == '/'))
+				r->nwild++;
+	}
+	/* Start from nothing so that the first merge copies n exactly. */
+	return rule_merge(r, n);
+}
+
+int
+acl_new(struct policy *const *policies, size_t n, int is_root,
+    struct acl **out)
+{
+	struct acl		*a = NULL;
+	const struct policy_rule *pr;
+	struct acl_rule		*r;
+	size_t			 i, j, k, total = 0;
+	int			 rc;
+
+	*out = NULL;
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return CF_ENOMEM;
+	atomic_init(&a->refs, 1);
 	a->is_root = is_root;
+	if (is_root)
+		goto done;
+
+	for (i = 0; i < n; i++)
+		if (policies[i] != NULL)
+			total += policies[i]->n;
+	if (total > 0 &&
+	    (a->rules = calloc(total, sizeof(*a->rules))) == NULL) {
+		rc = CF_ENOMEM;
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		if (policies[i] == NULL)
+			continue;
+		for (j = 0; j < policies[i]->n; j++) {
+			pr = &policies[i]->rules[j];
+			if (pr->templated)
+				continue;
+			for (k = 0; k < a->n; k++)
+				if (a->rules[k].kind == pr->kind &&
+				    strcmp(a->rules[k].path, pr->path) == 0)
+					break;
+			if (k < a->n)
+				rc = rule_merge(&a->rules[k], pr);
+			else {
+				rc = rule_init(&a->rules[a->n], pr);
+				a->n++;
+			}
+			if (rc != CF_OK)
+				goto fail;
+		}
+	}
+
+	if (a->n > 0 &&
+	    ((a->exact = calloc(a->n, sizeof(*a->exact))) == NULL ||
+	    (a->prefix = calloc(a->n, sizeof(*a->prefix))) == NULL ||
+	    (a->seg = calloc(a->n, sizeof(*a->seg))) == NULL)) {
+		rc = CF_ENOMEM;
+		goto fail;
+	}
+	for (k = 0; k < a->n; k++) {
+		r = &a->rules[k];
+		switch (r->kind) {
+		case POLICY_EXACT:
+			a->exact[a->nexact++] = r;
+			break;
+		case POLICY_PREFIX:
+			a->prefix[a->nprefix++] = r;
+			break;
+		case POLICY_SEGMENT:
+			a->seg[a->nseg++] = r;
+			break;
+		}
+	}
+	if (a->nexact > 1)
+		qsort(a->exact, a->nexact, sizeof(*a->exact), cmp_exact);
+	if (a->nprefix > 1)
+		qsort(a->prefix, a->nprefix, sizeof(*a->prefix), cmp_prefix);
+ done:
 	*out = a;
 	return CF_OK;
+ fail:
+	acl_free(a);
+	return rc;
+}
+
+struct acl *
+acl_ref(struct acl *a)
+{
+	if (a != NULL)
+		atomic_fetch_add(&a->refs, 1);
+	return a;
 }
 
 void
 acl_free(struct acl *a)
 {
+	size_t	 i;
+
+	if (a == NULL || atomic_fetch_sub(&a->refs, 1) != 1)
+		return;
+	for (i = 0; i < a->n; i++)
+		rule_fini(&a->rules[i]);
+	free(a->rules);
+	free(a->exact);
+	free(a->prefix);
+	free(a->seg);
 	free(a);
+}
+
+int
+acl_is_root(const struct acl *a)
+{
+	return a != NULL && a->is_root;
+}
+
+/* Bytewise order of two counted strings, a shorter prefix first. */
+static int
+bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int	 c;
+
+	c = memcmp(a, b, alen < blen ? alen : blen);
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+static int
+cmp_exact(const void *x, const void *y)
+{
+	const struct acl_rule	*a = *(const struct acl_rule *const *)x;
+	const struct acl_rule	*b = *(const struct acl_rule *const *)y;
+
+	return bytes_cmp(a->path, a->len, b->path, b->len);
+}
+
+static int
+cmp_prefix(const void *x, const void *y)
+{
+	const struct acl_rule	*a = *(const struct acl_rule *const *)x;
+	const struct acl_rule	*b = *(const struct acl_rule *const *)y;
+
+	if (a->len != b->len)
+		return a->len > b->len ? -1 : 1;
+	return bytes_cmp(a->path, a->len, b->path, b->len);
+}
+
+/* The exact rule for the first len bytes of path, or NULL. */
+static const struct acl_rule *
+exact_find(const struct acl *a, const char *path, size_t len)
+{
+	size_t	 lo = 0, hi = a->nexact, mid;
+	int	 c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = bytes_cmp(path, len, a->exact[mid]->path,
+		    a->exact[mid]->len);
+		if (c == 0)
+			return a->exact[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/*
+ * Does segment rule r match the first len bytes of path?  Segments are
+ * compared one by one: "+" takes any one segment, others must be
+ * equal, except that the last segment of a pattern ending in '*' need
+ * only be a string prefix of the path's segment, and the path may then
+ * go on.  Without '*' the segment counts must agree.
+ */
+static int
+seg_match(const struct acl_rule *r, const char *path, size_t len)
+{
+	const char	*pp = r->path, *pend = r->path + r->base_len;
+	const char	*pe, *q = path, *qe, *end = path + len;
+	size_t		 i, plen, qlen;
+
+	for (i = 0; i < r->nparts; i++) {
+		if (q == NULL)
+			return 0;	/* the path has fewer segments */
+		if ((pe = memchr(pp, '/', (size_t)(pend - pp))) == NULL)
+			pe = pend;
+		if ((qe = memchr(q, '/', (size_t)(end - q))) == NULL)
+			qe = end;
+		plen = (size_t)(pe - pp);
+		qlen = (size_t)(qe - q);
+		if (plen == 1 && *pp == '+')
+			;
+		else if (plen == qlen && memcmp(pp, q, plen) == 0)
+			;
+		else if (r->is_prefix && i == r->nparts - 1 && qlen >= plen &&
+		    memcmp(pp, q, plen) == 0)
+			;
+		else
+			return 0;
+		pp = pe < pend ? pe + 1 : pend;
+		q = qe < end ? qe + 1 : NULL;
+	}
+	return r->is_prefix || q == NULL;
+}
+
+/*
+ * 1 if candidate x ranks above y (contract 1.7): the first wildcard
+ * later in the pattern; then not ending in '*'; then fewer '+'
+ * segments; then the longer pattern; then the greater bytes.
+ */
+static int
+cand_better(const struct cand *x, const struct cand *y)
+{
+	if (x->first_wc != y->first_wc)
+		return x->first_wc > y->first_wc;
+	if (x->is_prefix != y->is_prefix)
+		return !x->is_prefix;
+	if (x->nwild != y->nwild)
+		return x->nwild < y->nwild;
+	if (x->base_len != y->base_len)
+		return x->base_len > y->base_len;
+	return memcmp(x->base, y->base, x->base_len) > 0;
+}
+
+/*
+ * The non-exact search on the first len bytes of path: the longest
+ * glob-prefix rule and every matching segment rule compete; the best
+ * ranked wins.  NULL if none matches.
+ */
+static const struct acl_rule *
+nonexact_find(const struct acl *a, const char *path, size_t len)
+{
+	const struct acl_rule	*r;
+	struct cand		 best, c;
+	size_t			 i;
+	int			 have = 0;
+
+	memset(&best, 0, sizeof(best));
+	for (i = 0; i < a->nprefix; i++) {
+		r = a->prefix[i];
+		if (r->len <= len && memcmp(r->path, path, r->len) == 0) {
+			if (a->nseg == 0)
+				return r;
+			best.rule = r;
+			best.first_wc = r->len;
+			best.is_prefix = 1;
+			best.nwild = 0;
+			best.base = r->path;
+			best.base_len = r->len;
+			have = 1;
+			break;
+		}
+	}
+	for (i = 0; i < a->nseg; i++) {
+		r = a->seg[i];
+		if (!seg_match(r, path, len))
+			continue;
+		c.rule = r;
+		c.first_wc = r->first_wc;
+		c.is_prefix = r->is_prefix;
+		c.nwild = r->nwild;
+		c.base = r->path;
+		c.base_len = r->base_len;
+		if (!have || cand_better(&c, &best)) {
+			best = c;
+			have = 1;
+		}
+	}
+	return have ? best.rule : NULL;
+}
+
+/*
+ * The one rule that applies to path for an operation, list or not:
+ *  1. an exact rule for the path;
+ *  2. for a list, an exact rule for the path without its trailing '/';
+ *  3. for a list of a path ending in '/', the non-exact search without
+ *     the '/' (so "secret/a*" can grant listing "secret/a/");
+ *  4. the non-exact search on the path itself.
+ */
+static const struct acl_rule *
+rule_find(const struct acl *a, const char *path, int list)
+{
+	const struct acl_rule	*r;
+	size_t			 len;
+	int			 slash;
+
+	while (*path == '/')
+		path++;
+	len = strlen(path);
+	slash = len > 0 && path[len - 1] == '/';
+	if ((r = exact_find(a, path, len)) != NULL)
+		return r;
+	if (list && slash && (r = exact_find(a, path, len - 1)) != NULL)
+		return r;
+	if (list && slash && (r = nonexact_find(a, path, len - 1)) != NULL)
+		return r;
+	return nonexact_find(a, path, len);
 }
 
 unsigned
 acl_capabilities(const struct acl *a, const char *path)
 {
-	(void)path;
-	return a != NULL && a->is_root ? ~0u : ACL_CAP_DENY;
+	const struct acl_rule	*r;
+
+	if (a == NULL || path == NULL)
+		return 0;
+	if (a->is_root)
+		return POLICY_CAP_ALL;
+	if ((r = rule_find(a, path, 1)) == NULL)
+		return 0;
+	return r->caps;
+}
+
+/*
+ * Vault's glob for parameter values: a listed value of two or more
+ * bytes with a leading and/or trailing '*' matches by suffix, prefix
+ * or substring; anything else (including a lone "*") must be equal.
+ */
+static int
+glob_match(const char *pat, size_t plen, const char *val, size_t vlen)
+{
+	int	 lead, trail;
+
+	if (plen < 2)
+		return plen == vlen && memcmp(pat, val, plen) == 0;
+	lead = pat[0] == '*';
+	trail = pat[plen - 1] == '*';
+	if (lead && trail)
+		return memmem(val, vlen, pat + 1, plen - 2) != NULL;
+	if (lead)
+		return vlen >= plen - 1 &&
+		    memcmp(val + vlen - (plen - 1), pat + 1, plen - 1) == 0;
+	if (trail)
+		return vlen >= plen - 1 && memcmp(val, pat, plen - 1) == 0;
+	return plen == vlen && memcmp(pat, val, plen) == 0;
+}
+
+/* Is request value v in a policy's value list (empty: any value)? */
+static int
+value_in_list(json_t *v, const json_t *list)
+{
+	json_t	*el;
+	size_t	 i;
+
+	if (json_array_size(list) == 0)
+		return 1;
+	for (i = 0; i < json_array_size(list); i++) {
+		el = json_array_get(list, i);
+		if (json_is_null(el) || json_is_null(v)) {
+			if (json_is_null(el) && json_is_null(v))
+				return 1;
+		} else if (json_is_string(el) && json_is_string(v)) {
+			if (glob_match(json_string_value(el),
+			    json_string_length(el), json_string_value(v),
+			    json_string_length(v)))
+				return 1;
+		} else if (json_equal(el, v))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Policy entry for request key k, looked up lowercased (policy names
+ * were lowercased at parse time), into *out (NULL if none).  -1 if a
+ * very long name cannot be copied: the caller then denies, since
+ * treating the entry as absent could let a denied value through.
+ */
+static int
+get_lower(const json_t *obj, const char *k, json_t **out)
+{
+	char	 small[128], *lc, *p;
+	size_t	 len = strlen(k);
+
+	*out = NULL;
+	lc = len < sizeof(small) ? small : malloc(len + 1);
+	if (lc == NULL)
+		return -1;
+	for (p = lc; *k != '\0'; k++)
+		*p++ = (char)tolower((unsigned char)*k);
+	*p = '\0';
+	*out = json_object_get(obj, lc);
+	if (lc != small)
+		free(lc);
+	return 0;
+}
+
+/* Required, denied and allowed parameters (contract 1.5), in order. */
+static int
+params_ok(const struct acl_rule *r, json_t *data)
+{
+	const char	*k;
+	json_t		*v, *list;
+	size_t		 i;
+	int		 allowed_all;
+
+	for (i = 0; i < r->required.n; i++)
+		if (data == NULL ||
+		    json_object_get(data, r->required.v[i]) == NULL)
+			return 0;
+	if (data == NULL || json_object_size(data) == 0)
+		return 1;
+	if (json_object_size(r->denied) > 0) {
+		if (json_object_get(r->denied, "*") != NULL)
+			return 0;
+		json_object_foreach(data, k, v) {
+			if (get_lower(r->denied, k, &list) != 0)
+				return 0;
+			if (list != NULL && value_in_list(v, list))
+				return 0;
+		}
+	}
+	if (json_object_size(r->allowed) == 0)
+		return 1;
+	allowed_all = json_object_get(r->allowed, "*") != NULL;
+	if (allowed_all && json_object_size(r->allowed) == 1)
+		return 1;
+	json_object_foreach(data, k, v) {
+		if (get_lower(r->allowed, k, &list) != 0)
+			return 0;
+		if (list == NULL && !allowed_all)
+			return 0;
+		if (list != NULL && !value_in_list(v, list))
+			return 0;
+	}
+	return 1;
 }
 
 int
 acl_check(const struct acl *a, const char *path, int op, json_t *params,
     int *sudo)
 {
-	(void)path;
-	(void)op;
-	(void)params;
+	return acl_check_wrap(a, path, op, params, 0, sudo);
+}
+
+int
+acl_check_wrap(const struct acl *a, const char *path, int op,
+    json_t *params, long long wrap_ttl, int *sudo)
+{
+	const struct acl_rule	*r;
+	unsigned		 need;
+
 	if (sudo != NULL)
-		*sudo = a != NULL && a->is_root;
-	return a != NULL && a->is_root ? CF_OK : CF_EDENIED;
+		*sudo = 0;
+	if (a == NULL || path == NULL)
+		return CF_EDENIED;
+	if (a->is_root) {
+		if (sudo != NULL)
+			*sudo = 1;
+		return CF_OK;
+	}
+	if ((r = rule_find(a, path, op == REQ_LIST)) == NULL)
+		return CF_EDENIED;
+	if (sudo != NULL)
+		*sudo = (r->caps & POLICY_CAP_SUDO) != 0;
+	if (r->caps & POLICY_CAP_DENY)
+		return CF_EDENIED;
+	switch (op) {
+	case REQ_READ:
+		need = POLICY_CAP_READ;
+		break;
+	case REQ_LIST:
+		need = POLICY_CAP_LIST;
+		break;
+	case REQ_UPDATE:
+		need = POLICY_CAP_UPDATE;
+		break;
+	case REQ_DELETE:
+		need = POLICY_CAP_DELETE;
+		break;
+	case REQ_CREATE:
+		need = POLICY_CAP_CREATE;
+		break;
+	case REQ_PATCH:
+		need = POLICY_CAP_PATCH;
+		break;
+	default:
+		/* REQ_HEAD is Vault's header operation: no grant covers it. */
+		return CF_EDENIED;
+	}
+	if ((r->caps & need) == 0)
+		return CF_EDENIED;
+	if (r->max_wrap > 0 && (wrap_ttl <= 0 || wrap_ttl > r->max_wrap))
+		return CF_EDENIED;
+	if (r->min_wrap > 0 && (wrap_ttl <= 0 || wrap_ttl < r->min_wrap))
+		return CF_EDENIED;
+	/* Merging can leave max below min although each block was valid. */
+	if (r->min_wrap > 0 && r->max_wrap > 0 && r->max_wrap < r->min_wrap)
+		return CF_EDENIED;
+	if ((op == REQ_READ || op == REQ_CREATE || op == REQ_UPDATE ||
+	    op == REQ_PATCH) && !params_ok(r, params))
+		return CF_EDENIED;
+	if (acl_path_needs_sudo(path) && !(r->caps & POLICY_CAP_SUDO))
+		return CF_EDENIED;
+	return CF_OK;
 }
 
 int
 acl_path_needs_sudo(const char *path)
 {
-	(void)path;
-	return 0;
+	const char	*best = NULL;
+	size_t		 i, len, best_len = 0;
+	int		 best_prefix = 0, is_prefix;
+
+	if (path == NULL)
+		return 0;
+	while (*path == '/')
+		path++;
+	for (i = 0; sudo_paths[i] != NULL; i++) {
+		len = strlen(sudo_paths[i]);
+		is_prefix = sudo_paths[i][len - 1] == '*';
+		if (is_prefix)
+			len--;
+		if (strncmp(path, sudo_paths[i], len) != 0)
+			continue;
+		if (best == NULL || len > best_len) {
+			best = sudo_paths[i];
+			best_len = len;
+			best_prefix = is_prefix;
+		}
+	}
+	if (best == NULL)
+		return 0;
+	return best_prefix || path[best_len] == '\0';
 }
 
 int
 acl_capability_names(unsigned caps, int is_root, struct strv *out)
 {
-	(void)caps;
-	return strv_push(out, is_root ? "root" : "deny");
+	/* Alphabetical, which is the order sys/capabilities reports. */
+	static const unsigned	 order[] = {
+		POLICY_CAP_CREATE, POLICY_CAP_DELETE, POLICY_CAP_LIST,
+		POLICY_CAP_PATCH, POLICY_CAP_READ, POLICY_CAP_SUBSCRIBE,
+		POLICY_CAP_SUDO, POLICY_CAP_UPDATE
+	};
+	size_t			 i;
+	int			 rc;
+
+	if (is_root)
+		return strv_push(out, "root");
+	if ((caps & POLICY_CAP_DENY) || (caps & POLICY_CAP_ALL) == 0)
+		return strv_push(out, "deny");
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if ((caps & order[i]) &&
+		    (rc = strv_push(out, policy_cap_name(order[i]))) != CF_OK)
+			return rc;
+	return CF_OK;
 }

@@ -43,7 +43,8 @@ static int	 rule_add(struct policy *, struct policy_rule **);
 static void	 rule_fini(struct policy_rule *);
 static int	 check_template(const char *);
 static int	 parse_caps(const struct hcl_node *, const char *,
-		    const struct hcl_node *, struct policy_rule *, struct buf *);
+		    const struct hcl_node *, struct policy_rule *,
+		    struct buf *);
 static int	 parse_params(const struct hcl_node *, const char *,
 		    const char *, json_t **, struct buf *);
 static int	 parse_ttl(const struct hcl_node *, const char *,
@@ -496,19 +497,19 @@ parse_block(struct policy *p, const char *key, int line,
 		    strcmp(m->key, "required_parameters") == 0) {
 			if (m->type != HCL_LIST)
 				return perr(err, m->line, "path \"%s\": %s "
-				    "must be a list of strings, not %s", key,
+				    "must be a list of strings (got %s)", key,
 				    m->key, hcl_type_name(m->type));
 			for (c = m->child; c != NULL; c = c->next)
 				if (c->type != HCL_STRING)
 					return perr(err, c->line, "path "
 					    "\"%s\": %s must be a list of "
-					    "strings, not a list holding %s",
+					    "strings (got a list holding %s)",
 					    key, m->key,
 					    hcl_type_name(c->type));
 		} else if (strcmp(m->key, "policy") == 0) {
 			if (m->type != HCL_STRING)
 				return perr(err, m->line, "path \"%s\": "
-				    "policy must be a string, not %s", key,
+				    "policy must be a string (got %s)", key,
 				    hcl_type_name(m->type));
 			legacy = m;
 		} else if (strcmp(m->key, "min_wrapping_ttl") == 0)
@@ -603,12 +604,12 @@ parse_block_value(struct policy *p, const struct hcl_node *m,
 	if (m->type == HCL_OBJECT)
 		return parse_block(p, m->key, m->line, m, err);
 	if (m->type != HCL_LIST)
-		return perr(err, m->line, "path \"%s\": expected a block, "
-		    "not %s", m->key, hcl_type_name(m->type));
+		return perr(err, m->line, "path \"%s\": expected a block "
+		    "(got %s)", m->key, hcl_type_name(m->type));
 	for (c = m->child; c != NULL; c = c->next) {
 		if (c->type != HCL_OBJECT)
 			return perr(err, c->line, "path \"%s\": expected a "
-			    "block, not %s", m->key, hcl_type_name(c->type));
+			    "block (got %s)", m->key, hcl_type_name(c->type));
 		if ((rc = parse_block(p, m->key, c->line, c, err)) != CF_OK)
 			return rc;
 	}
@@ -630,7 +631,7 @@ parse_paths(struct policy *p, const struct hcl_node *n, struct buf *err)
 	}
 	if (n->type != HCL_OBJECT)
 		return perr(err, n->line, "path must be a block with a "
-		    "quoted pattern, not %s", hcl_type_name(n->type));
+		    "quoted pattern (got %s)", hcl_type_name(n->type));
 	for (c = n->child; c != NULL; c = c->next)
 		if ((rc = parse_block_value(p, c, err)) != CF_OK)
 			return rc;
@@ -677,7 +678,7 @@ policy_parse(const char *name, const char *text, size_t len,
 			/* The URL names the policy; this is ignored. */
 			if (m->type != HCL_STRING) {
 				rc = perr(err, m->line, "name must be a "
-				    "string, not %s", hcl_type_name(m->type));
+				    "string (got %s)", hcl_type_name(m->type));
 				goto out;
 			}
 		} else if (strcmp(m->key, "path") == 0) {

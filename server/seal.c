@@ -72,6 +72,9 @@ static struct attempt	 unseal_att, genroot_att, rekey_att;
 static uint8_t		*root_key;		/* while unsealed */
 static char		*genroot_otp;		/* sodium_malloc */
 static int		 rekey_n, rekey_t;
+static int		 rekey_verify;		/* require_verification */
+static uint8_t		*rekey_kek;		/* new KEK awaiting verification */
+static struct attempt	 verify_att;		/* new shares being verified */
 
 static void
 mu_lock(void)
@@ -472,6 +475,17 @@ hold_root_key(const uint8_t *root)
 	return CF_OK;
 }
 
+/* Forget a rekey and its pending key.  Under seal_mu. */
+static void
+rekey_reset(void)
+{
+	attempt_clear(&rekey_att);
+	attempt_clear(&verify_att);
+	sodium_free(rekey_kek);		/* wipes */
+	rekey_kek = NULL;
+	rekey_verify = 0;
+}
+
 static int
 drop_root_key(void)
 {
@@ -479,7 +493,7 @@ drop_root_key(void)
 	root_key = NULL;
 	mu_lock();
 	attempt_clear(&genroot_att);
-	attempt_clear(&rekey_att);
+	rekey_reset();
 	sodium_free(genroot_otp);
 	genroot_otp = NULL;
 	mu_unlock();
@@ -1169,7 +1183,11 @@ rekey_status(struct response *resp)
 	    "t", rekey_att.started ? rekey_t : 0,
 	    "n", rekey_att.started ? rekey_n : 0,
 	    "progress", rekey_att.n, "required", cfg_t,
-	    "pgp_fingerprints", "backup", 0, "verification_required", 0);
+	    "pgp_fingerprints", "backup", 0, "verification_required",
+	    rekey_verify);
+	if (o != NULL && verify_att.nonce[0] != '\0')
+		json_object_set_new(o, "verification_nonce",
+		    json_string(verify_att.nonce));
 	resp->raw = 1;
 	return resp_data(resp, o);
 }
@@ -1199,7 +1217,7 @@ sys_rekey_init(struct request *req, struct response *resp)
 		rc = rekey_status(resp);
 		break;
 	case REQ_DELETE:
-		attempt_clear(&rekey_att);
+		rekey_reset();
 		resp->status = 204;
 		break;
 	case REQ_UPDATE:
@@ -1224,11 +1242,7 @@ sys_rekey_init(struct request *req, struct response *resp)
 			break;
 		}
 		v = get_ci(req->data, "require_verification");
-		if (v != NULL && json_is_true(v)) {
-			rc = resp_fail(resp, CF_EINVAL, "require_verification "
-			    "is not supported by coffer");
-			break;
-		}
+		rekey_verify = v != NULL && json_is_true(v);
 		if ((rc = body_int(req, resp, "secret_shares", &n)) != CF_OK ||
 		    (rc = body_int(req, resp, "secret_threshold", &t)) !=
 		    CF_OK)
@@ -1259,32 +1273,23 @@ sys_rekey_init(struct request *req, struct response *resp)
 }
 
 /*
- * Rekey: a new KEK split into the new shares and a new root key; the
- * root key is wrapped under the KEK and the keyring under the root key,
- * stored in one batch with the new seal configuration.
+ * Rekey: the new KEK wraps a new root key, the root key the keyring;
+ * stored in one batch with the new seal configuration, after which the
+ * old shares no longer open anything.
  */
 static int
-rekey_finish(struct response *resp)
+rekey_commit(const uint8_t *kek)
 {
 	struct storage_op	 ops[3];
 	struct buf		 rootct = BUF_INIT, ringct = BUF_INIT;
 	struct buf		 cfg = BUF_INIT;
-	uint8_t			*kek = NULL, *root = NULL, *shares = NULL;
-	size_t			 share_len;
-	json_t			*o = NULL;
+	uint8_t			*root;
 	int			 rc;
 
-	if ((kek = sodium_malloc(KEY_LEN)) == NULL ||
-	    (root = sodium_malloc(KEY_LEN)) == NULL ||
-	    (shares = sodium_malloc((size_t)rekey_n * SHARE_MAX)) == NULL) {
-		rc = CF_ENOMEM;
-		goto out;
-	}
-	randombytes_buf(kek, KEY_LEN);
+	if ((root = sodium_malloc(KEY_LEN)) == NULL)
+		return CF_ENOMEM;
 	randombytes_buf(root, KEY_LEN);
-	if ((rc = make_shares(kek, rekey_n, rekey_t, shares, &share_len)) !=
-	    CF_OK ||
-	    (rc = wrap_keys(kek, root, core_barrier(), &rootct, &ringct)) !=
+	if ((rc = wrap_keys(kek, root, core_barrier(), &rootct, &ringct)) !=
 	    CF_OK ||
 	    (rc = store_seal_config_op(rekey_n, rekey_t, &cfg)) != CF_OK)
 		goto out;
@@ -1294,32 +1299,68 @@ rekey_finish(struct response *resp)
 	    ringct.data, ringct.len };
 	ops[2] = (struct storage_op){ STORAGE_OP_PUT, SEAL_CONFIG_KEY,
 	    cfg.data, cfg.len };
-	if ((rc = storage_batch(core_storage(), ops, 3)) != CF_OK)
-		goto out;
-	if ((rc = hold_root_key(root)) != CF_OK)
+	if ((rc = storage_batch(core_storage(), ops, 3)) != CF_OK ||
+	    (rc = hold_root_key(root)) != CF_OK)
 		goto out;
 	cfg_n = rekey_n;
 	cfg_t = rekey_t;
+	log_info("seal: rekeyed to %d shares, threshold %d", cfg_n, cfg_t);
+ out:
+	buf_free(&rootct);
+	buf_free(&ringct);
+	buf_free(&cfg);
+	sodium_free(root);
+	return rc;
+}
+
+/*
+ * The current shares were accepted: make the new KEK and its shares,
+ * and either commit now or, with verification, keep the KEK until the
+ * new shares come back.
+ */
+static int
+rekey_finish(struct response *resp)
+{
+	uint8_t		*kek = NULL, *shares = NULL;
+	size_t		 share_len;
+	json_t		*o = NULL;
+	int		 rc;
+
+	if ((kek = sodium_malloc(KEY_LEN)) == NULL ||
+	    (shares = sodium_malloc((size_t)rekey_n * SHARE_MAX)) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	randombytes_buf(kek, KEY_LEN);
+	if ((rc = make_shares(kek, rekey_n, rekey_t, shares, &share_len)) !=
+	    CF_OK)
+		goto out;
 	if ((o = json_pack("{s:s, s:b, s:n, s:b, s:b}", "nonce",
 	    rekey_att.nonce, "complete", 1, "pgp_fingerprints", "backup", 0,
-	    "verification_required", 0)) == NULL ||
+	    "verification_required", rekey_verify)) == NULL ||
 	    (rc = emit_shares(o, shares, SHARE_MAX, rekey_n, share_len)) !=
 	    CF_OK) {
 		rc = rc != CF_OK ? rc : CF_ENOMEM;
 		goto out;
 	}
+	if (rekey_verify) {
+		if ((rc = attempt_ready(&verify_att)) != CF_OK)
+			goto out;
+		verify_att.started = 1;
+		uuid_generate(verify_att.nonce);
+		json_object_set_new(o, "verification_nonce",
+		    json_string(verify_att.nonce));
+		rekey_kek = kek;
+		kek = NULL;
+	} else if ((rc = rekey_commit(kek)) != CF_OK)
+		goto out;
 	resp->raw = 1;
 	resp->wipe = 1;
 	rc = resp_data(resp, o);
 	o = NULL;
-	log_info("seal: rekeyed to %d shares, threshold %d", cfg_n, cfg_t);
  out:
 	json_decref(o);
-	buf_free(&rootct);
-	buf_free(&ringct);
-	buf_free(&cfg);
 	sodium_free(kek);
-	sodium_free(root);
 	sodium_free(shares);
 	return rc;
 }
@@ -1351,6 +1392,11 @@ sys_rekey_update(struct request *req, struct response *resp)
 		rc = resp_fail(resp, CF_EINVAL, "no barrier rekey in progress");
 		goto out;
 	}
+	if (rekey_kek != NULL) {
+		rc = resp_fail(resp, CF_EINVAL, "rekey verification in "
+		    "progress; submit the new shares to sys/rekey/verify");
+		goto out;
+	}
 	if ((rc = check_nonce(req, resp, &rekey_att, "rekey")) != CF_OK)
 		goto out;
 	if ((share = sodium_malloc(SHARE_MAX)) == NULL ||
@@ -1376,7 +1422,12 @@ sys_rekey_update(struct request *req, struct response *resp)
 		goto out;
 	}
 	rc = rekey_finish(resp);
-	attempt_clear(&rekey_att);
+	if (rekey_verify) {
+		/* The shares are spent; the rekey waits for verification. */
+		rekey_att.n = 0;
+		sodium_memzero(rekey_att.shares, SHAMIR_MAX_SHARES * SHARE_MAX);
+	} else
+		rekey_reset();
  out:
 	mu_unlock();
 	core_unlock();
@@ -1386,16 +1437,99 @@ sys_rekey_update(struct request *req, struct response *resp)
 }
 
 static int
+verify_status(struct response *resp, int complete)
+{
+	json_t	*o;
+
+	if (complete)
+		o = json_pack("{s:s, s:b}", "nonce", verify_att.nonce,
+		    "complete", 1);
+	else
+		o = json_pack("{s:s, s:b, s:i, s:i, s:i}", "nonce",
+		    verify_att.nonce, "started", verify_att.started, "t",
+		    rekey_t, "n", rekey_n, "progress", verify_att.n);
+	resp->raw = 1;
+	return resp_data(resp, o);
+}
+
+/*
+ * Verification: the new shares come back; when enough combine to the
+ * pending KEK, the rekey is committed.
+ */
+static int
 sys_rekey_verify(struct request *req, struct response *resp)
 {
-	int	 rc;
+	uint8_t		*share = NULL, *kek = NULL;
+	json_t		*key;
+	const char	*why;
+	size_t		 len;
+	int		 rc, dup;
 
-	core_rdlock();
-	if ((rc = rekey_precheck(resp)) == CF_OK)
+	core_wrlock();
+	mu_lock();
+	if ((rc = rekey_precheck(resp)) != CF_OK)
+		goto out;
+	if (rekey_kek == NULL) {
 		rc = resp_fail(resp, CF_EINVAL, "no rekey verification in "
 		    "progress");
+		goto out;
+	}
+	switch (req->op) {
+	case REQ_READ:
+		rc = verify_status(resp, 0);
+		goto out;
+	case REQ_DELETE:
+		/* Start the verification over, with a new nonce. */
+		attempt_clear(&verify_att);
+		verify_att.started = 1;
+		uuid_generate(verify_att.nonce);
+		rc = verify_status(resp, 0);
+		goto out;
+	case REQ_UPDATE:
+		break;
+	default:
+		resp->err_empty = 1;
+		rc = CF_EMETHOD;
+		goto out;
+	}
+	key = get_ci(req->data, "key");
+	if (key == NULL || !json_is_string(key) ||
+	    *json_string_value(key) == '\0') {
+		rc = resp_fail(resp, CF_EINVAL,
+		    "'key' must be specified in request body as JSON");
+		goto out;
+	}
+	if ((rc = check_nonce(req, resp, &verify_att, "rekey verification")) !=
+	    CF_OK)
+		goto out;
+	if ((share = sodium_malloc(SHARE_MAX)) == NULL ||
+	    (kek = sodium_malloc(KEY_LEN)) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	if ((rc = decode_share(json_string_value(key), share, &len, resp)) !=
+	    CF_OK || (rc = attempt_add(&verify_att, share, len, &dup)) != CF_OK)
+		goto out;
+	if (verify_att.n < rekey_t) {
+		rc = verify_status(resp, 0);
+		goto out;
+	}
+	rc = attempt_combine(&verify_att, kek, &why);
+	if (rc != CF_OK || sodium_memcmp(kek, rekey_kek, KEY_LEN) != 0) {
+		verify_att.n = 0;
+		sodium_memzero(verify_att.shares, SHAMIR_MAX_SHARES * SHARE_MAX);
+		rc = resp_fail(resp, CF_EINVAL, "rekey verification failed: "
+		    "the shares do not combine to the new key");
+		goto out;
+	}
+	if ((rc = rekey_commit(rekey_kek)) == CF_OK)
+		rc = verify_status(resp, 1);
+	rekey_reset();
+ out:
+	mu_unlock();
 	core_unlock();
-	(void)req;
+	sodium_free(share);
+	sodium_free(kek);
 	return rc;
 }
 

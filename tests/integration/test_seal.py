@@ -358,3 +358,36 @@ def test_dev_root_token_and_seal(make_server):
     assert c.sys.read_seal_status()["storage_type"] == "inmem"
     c.sys.seal()
     assert c.sys.is_sealed() is True
+
+
+def test_rekey_with_verification(lmdb_server):
+    srv = lmdb_server
+    srv.init(3, 2)
+    srv.unseal(srv.keys[:2])
+    c = srv.client()
+    st = c.sys.start_rekey(secret_shares=3, secret_threshold=2,
+                           require_verification=True)
+    assert st["verification_required"] is True
+    nonce = st["nonce"]
+    c.sys.rekey(srv.keys[0], nonce)
+    st = c.sys.rekey(srv.keys[1], nonce)
+    assert st["complete"] is True and st["verification_required"] is True
+    new, vnonce = st["keys"], st["verification_nonce"]
+    # Not committed yet: the old shares still unseal after a restart.
+    st = c.sys.read_rekey_verify_progress()
+    assert st["nonce"] == vnonce and st["progress"] == 0 and st["t"] == 2
+    r = srv.api("PUT", "sys/rekey/verify", json={"key": "33" * 33,
+                                                 "nonce": vnonce})
+    assert r.status_code == 200
+    r = srv.api("PUT", "sys/rekey/verify", json={"key": new[0],
+                                                 "nonce": vnonce})
+    assert r.status_code == 400         # wrong pair: progress reset
+    st = c.sys.rekey_verify(new[0], vnonce)
+    assert st["progress"] == 1
+    st = c.sys.rekey_verify(new[2], vnonce)
+    assert st["complete"] is True
+    srv.restart()
+    r = srv.api("PUT", "sys/unseal", json={"key": srv.keys[0]})
+    r = srv.api("PUT", "sys/unseal", json={"key": srv.keys[1]})
+    assert r.status_code == 400
+    assert srv.unseal(new[1:])["sealed"] is False
