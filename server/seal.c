@@ -1061,6 +1061,45 @@ check_nonce(struct request *req, struct response *resp,
 	return CF_OK;
 }
 
+/*
+ * The steps every share-collecting update shares: a "key" in the body,
+ * the attempt's nonce, a share that decodes, and one not given before.
+ * what names the operation in messages.  Under seal_mu.
+ */
+static int
+take_share(struct request *req, struct response *resp, struct attempt *a,
+    const char *what)
+{
+	uint8_t	*share;
+	json_t	*key;
+	size_t	 len;
+	int	 rc, dup;
+
+	key = get_ci(req->data, "key");
+	if (key == NULL || !json_is_string(key) ||
+	    *json_string_value(key) == '\0')
+		return resp_fail(resp, CF_EINVAL,
+		    "'key' must be specified in request body as JSON");
+	if ((rc = check_nonce(req, resp, a, what)) != CF_OK)
+		return rc;
+	if ((share = sodium_malloc(SHARE_MAX)) == NULL)
+		return CF_ENOMEM;
+	if ((rc = decode_share(json_string_value(key), share, &len, resp)) ==
+	    CF_OK && (rc = attempt_add(a, share, len, &dup)) == CF_OK && dup)
+		rc = resp_fail(resp, CF_EINVAL, "given key has already been "
+		    "provided during this %s operation", what);
+	sodium_free(share);
+	return rc;
+}
+
+/* Drop an attempt's shares after a failed combination; keep its nonce. */
+static void
+attempt_drop_shares(struct attempt *a)
+{
+	a->n = 0;
+	sodium_memzero(a->shares, SHAMIR_MAX_SHARES * SHARE_MAX);
+}
+
 /* Mint the new root token and encode it with the OTP. */
 static int
 genroot_finish(struct response *resp)
@@ -1105,10 +1144,8 @@ genroot_finish(struct response *resp)
 static int
 sys_genroot_update(struct request *req, struct response *resp)
 {
-	uint8_t	*share = NULL, *kek = NULL;
-	json_t	*key;
-	size_t	 len;
-	int	 rc, dup;
+	uint8_t	*kek = NULL;
+	int	 rc;
 
 	if ((rc = method_is(req, resp, REQ_UPDATE, REQ_UPDATE)) != CF_OK ||
 	    (rc = need_body(req, resp)) != CF_OK)
@@ -1119,46 +1156,25 @@ sys_genroot_update(struct request *req, struct response *resp)
 		rc = resp_fail(resp, CF_ESEALED, "Vault is sealed");
 		goto out;
 	}
-	key = get_ci(req->data, "key");
-	if (key == NULL || !json_is_string(key) ||
-	    *json_string_value(key) == '\0') {
-		rc = resp_fail(resp, CF_EINVAL,
-		    "'key' must be specified in request body as JSON");
-		goto out;
-	}
 	if (!genroot_att.started) {
 		rc = resp_fail(resp, CF_EINVAL, "no root generation in progress");
 		goto out;
 	}
-	if ((rc = check_nonce(req, resp, &genroot_att, "root generation")) !=
+	if ((rc = take_share(req, resp, &genroot_att, "root generation")) !=
 	    CF_OK)
 		goto out;
-	if ((share = sodium_malloc(SHARE_MAX)) == NULL ||
-	    (kek = sodium_malloc(KEY_LEN)) == NULL) {
-		rc = CF_ENOMEM;
-		goto out;
-	}
-	if ((rc = decode_share(json_string_value(key), share, &len, resp)) !=
-	    CF_OK)
-		goto out;
-	if ((rc = attempt_add(&genroot_att, share, len, &dup)) != CF_OK)
-		goto out;
-	if (dup) {
-		rc = resp_fail(resp, CF_EINVAL, "given key has already been "
-		    "provided during this generation operation");
-		goto out;
-	}
 	if (genroot_att.n < cfg_t) {
 		rc = genroot_status(resp, "", "", 0);
 		goto out;
 	}
-	rc = attempt_verify(&genroot_att, kek, resp, "root generation "
-	    "aborted: ");
-	if (rc != CF_OK) {
-		/* Drop the shares; the attempt and its nonce stay. */
-		genroot_att.n = 0;
-		sodium_memzero(genroot_att.shares,
-		    SHAMIR_MAX_SHARES * SHARE_MAX);
+	if ((kek = sodium_malloc(KEY_LEN)) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	if ((rc = attempt_verify(&genroot_att, kek, resp, "root generation "
+	    "aborted: ")) != CF_OK) {
+		/* The attempt and its nonce stay for another try. */
+		attempt_drop_shares(&genroot_att);
 		goto out;
 	}
 	rc = genroot_finish(resp);
@@ -1168,7 +1184,6 @@ sys_genroot_update(struct request *req, struct response *resp)
  out:
 	mu_unlock();
 	core_unlock();
-	sodium_free(share);
 	sodium_free(kek);
 	return rc;
 }
@@ -1368,10 +1383,8 @@ rekey_finish(struct response *resp)
 static int
 sys_rekey_update(struct request *req, struct response *resp)
 {
-	uint8_t	*share = NULL, *kek = NULL;
-	json_t	*key;
-	size_t	 len;
-	int	 rc, dup;
+	uint8_t	*kek = NULL;
+	int	 rc;
 
 	if ((rc = method_is(req, resp, REQ_UPDATE, REQ_UPDATE)) != CF_OK ||
 	    (rc = need_body(req, resp)) != CF_OK)
@@ -1381,13 +1394,6 @@ sys_rekey_update(struct request *req, struct response *resp)
 	mu_lock();
 	if ((rc = rekey_precheck(resp)) != CF_OK)
 		goto out;
-	key = get_ci(req->data, "key");
-	if (key == NULL || !json_is_string(key) ||
-	    *json_string_value(key) == '\0') {
-		rc = resp_fail(resp, CF_EINVAL,
-		    "'key' must be specified in request body as JSON");
-		goto out;
-	}
 	if (!rekey_att.started) {
 		rc = resp_fail(resp, CF_EINVAL, "no barrier rekey in progress");
 		goto out;
@@ -1397,41 +1403,28 @@ sys_rekey_update(struct request *req, struct response *resp)
 		    "progress; submit the new shares to sys/rekey/verify");
 		goto out;
 	}
-	if ((rc = check_nonce(req, resp, &rekey_att, "rekey")) != CF_OK)
+	if ((rc = take_share(req, resp, &rekey_att, "rekey")) != CF_OK)
 		goto out;
-	if ((share = sodium_malloc(SHARE_MAX)) == NULL ||
-	    (kek = sodium_malloc(KEY_LEN)) == NULL) {
-		rc = CF_ENOMEM;
-		goto out;
-	}
-	if ((rc = decode_share(json_string_value(key), share, &len, resp)) !=
-	    CF_OK || (rc = attempt_add(&rekey_att, share, len, &dup)) != CF_OK)
-		goto out;
-	if (dup) {
-		rc = resp_fail(resp, CF_EINVAL, "given key has already been "
-		    "provided during this rekey operation");
-		goto out;
-	}
 	if (rekey_att.n < cfg_t) {
 		rc = rekey_status(resp);
 		goto out;
 	}
+	if ((kek = sodium_malloc(KEY_LEN)) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
 	if ((rc = attempt_verify(&rekey_att, kek, resp, "")) != CF_OK) {
-		rekey_att.n = 0;
-		sodium_memzero(rekey_att.shares, SHAMIR_MAX_SHARES * SHARE_MAX);
+		attempt_drop_shares(&rekey_att);
 		goto out;
 	}
 	rc = rekey_finish(resp);
-	if (rekey_verify) {
-		/* The shares are spent; the rekey waits for verification. */
-		rekey_att.n = 0;
-		sodium_memzero(rekey_att.shares, SHAMIR_MAX_SHARES * SHARE_MAX);
-	} else
+	if (rekey_verify)
+		attempt_drop_shares(&rekey_att);	/* spent; verify next */
+	else
 		rekey_reset();
  out:
 	mu_unlock();
 	core_unlock();
-	sodium_free(share);
 	sodium_free(kek);
 	return rc;
 }
@@ -1459,11 +1452,9 @@ verify_status(struct response *resp, int complete)
 static int
 sys_rekey_verify(struct request *req, struct response *resp)
 {
-	uint8_t		*share = NULL, *kek = NULL;
-	json_t		*key;
+	uint8_t		*kek = NULL;
 	const char	*why;
-	size_t		 len;
-	int		 rc, dup;
+	int		 rc;
 
 	core_wrlock();
 	mu_lock();
@@ -1492,32 +1483,20 @@ sys_rekey_verify(struct request *req, struct response *resp)
 		rc = CF_EMETHOD;
 		goto out;
 	}
-	key = get_ci(req->data, "key");
-	if (key == NULL || !json_is_string(key) ||
-	    *json_string_value(key) == '\0') {
-		rc = resp_fail(resp, CF_EINVAL,
-		    "'key' must be specified in request body as JSON");
-		goto out;
-	}
-	if ((rc = check_nonce(req, resp, &verify_att, "rekey verification")) !=
+	if ((rc = take_share(req, resp, &verify_att, "rekey verification")) !=
 	    CF_OK)
 		goto out;
-	if ((share = sodium_malloc(SHARE_MAX)) == NULL ||
-	    (kek = sodium_malloc(KEY_LEN)) == NULL) {
+	if ((kek = sodium_malloc(KEY_LEN)) == NULL) {
 		rc = CF_ENOMEM;
 		goto out;
 	}
-	if ((rc = decode_share(json_string_value(key), share, &len, resp)) !=
-	    CF_OK || (rc = attempt_add(&verify_att, share, len, &dup)) != CF_OK)
-		goto out;
 	if (verify_att.n < rekey_t) {
 		rc = verify_status(resp, 0);
 		goto out;
 	}
 	rc = attempt_combine(&verify_att, kek, &why);
 	if (rc != CF_OK || sodium_memcmp(kek, rekey_kek, KEY_LEN) != 0) {
-		verify_att.n = 0;
-		sodium_memzero(verify_att.shares, SHAMIR_MAX_SHARES * SHARE_MAX);
+		attempt_drop_shares(&verify_att);
 		rc = resp_fail(resp, CF_EINVAL, "rekey verification failed: "
 		    "the shares do not combine to the new key");
 		goto out;
@@ -1528,7 +1507,6 @@ sys_rekey_verify(struct request *req, struct response *resp)
  out:
 	mu_unlock();
 	core_unlock();
-	sodium_free(share);
 	sodium_free(kek);
 	return rc;
 }
