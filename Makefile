@@ -29,6 +29,8 @@ LIB_OBJS += server/seal.o
 LIB_OBJS += backends/lmdb.o
 LIB_OBJS += backends/file.o
 LIB_OBJS += auth/policy.o
+LIB_OBJS += auth/policystore.o
+LIB_OBJS += auth/tokenapi.o
 # --- end of LIB_OBJS
 
 SRV_OBJS = server/main.o
@@ -38,6 +40,8 @@ HEADERS += backends/storage.h
 HEADERS += server/http.h server/router.h server/core.h server/sys.h server/seal.h server/modules.h server/hcl.h auth/token.h
 HEADERS += server/barrier.h server/shamir.h server/conf.h
 HEADERS += auth/policy.h auth/acl.h
+HEADERS += auth/policystore.h
+HEADERS += auth/tokenapi.h
 # --- end of HEADERS
 
 UNIT_TESTS = tests/unit/test_buf

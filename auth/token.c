@@ -2,14 +2,17 @@
  * token.c -- the token store: authentication of every request.
  *
  * Storage layout (all behind the barrier):
- *   sys/token/salt               32 random bytes, the HMAC key
- *   sys/token/id/<hmac hex>      the token entry, JSON
+ *   sys/token/salt                      32 random bytes, the HMAC key
+ *   sys/token/id/<hmac>                 the token entry, JSON
+ *   sys/token/accessor/<hmac of acc>    the token's hash
+ *   sys/token/parent/<parent>/<child>   the tree, for revocation
  * The salt is loaded at unseal into sodium_malloc memory, read-only
  * afterwards (so worker threads read it without a lock), and wiped at
  * seal.  Tokens themselves are never written anywhere.
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +24,20 @@
 #include "acl.h"
 #include "buf.h"
 #include "core.h"
+#include "policystore.h"
 #include "err.h"
 #include "log.h"
 #include "req.h"
+#include "storage.h"
 #include "token.h"
 
 #define SALT_KEY	"sys/token/salt"
 #define ID_PREFIX	"sys/token/id/"
+#define ACC_PREFIX	"sys/token/accessor/"
+#define PARENT_PREFIX	"sys/token/parent/"
+
+/* num_uses is a read-modify-write: one writer at a time. */
+static pthread_mutex_t	 uses_mu = PTHREAD_MUTEX_INITIALIZER;
 #define SALT_LEN	crypto_auth_hmacsha256_KEYBYTES
 
 static unsigned char	*salt;		/* sodium_malloc, read-only */
@@ -97,38 +107,207 @@ token_generate(const char *prefix, char *out, size_t len)
 }
 
 int
-token_create_root(const char *id, const char *path, char *out)
+token_entry(const char *hash, json_t **entry)
 {
-	char		 hash[TOKEN_HASH_LEN + 1], key[128], acc[32];
-	json_t		*entry = NULL;
 	struct buf	 b = BUF_INIT;
+	char		 key[128];
+	json_error_t	 jerr;
 	int		 rc;
 
-	if (id != NULL) {
-		if (strlen(id) == 0 || strlen(id) > TOKEN_MAX_LEN)
-			return CF_EINVAL;
-		strlcpy(out, id, TOKEN_MAX_LEN + 1);
-	} else
+	*entry = NULL;
+	snprintf(key, sizeof(key), "%s%s", ID_PREFIX, hash);
+	if ((rc = core_get(key, &b)) == CF_OK &&
+	    (*entry = json_loadb(b.data, b.len, 0, &jerr)) == NULL)
+		rc = CF_EINTERNAL;
+	buf_free(&b);
+	return rc;
+}
+
+int
+token_entry_put(const char *hash, json_t *entry)
+{
+	struct buf	 b = BUF_INIT;
+	char		 key[128];
+	int		 rc;
+
+	snprintf(key, sizeof(key), "%s%s", ID_PREFIX, hash);
+	if ((rc = json_emit(entry, &b)) == CF_OK)
+		rc = core_put(key, b.data, b.len);
+	buf_free(&b);
+	return rc;
+}
+
+int
+token_accessor_hash(const char *accessor, char *hash)
+{
+	struct buf	 b = BUF_INIT;
+	char		 ah[TOKEN_HASH_LEN + 1], key[128];
+	int		 rc;
+
+	if ((rc = token_hash(accessor, ah)) != CF_OK)
+		return rc;
+	snprintf(key, sizeof(key), "%s%s", ACC_PREFIX, ah);
+	if ((rc = core_get(key, &b)) == CF_OK) {
+		if (b.len != TOKEN_HASH_LEN)
+			rc = CF_EINTERNAL;
+		else
+			memcpy(hash, b.data, TOKEN_HASH_LEN + 1);
+	}
+	buf_free(&b);
+	return rc;
+}
+
+int
+token_create(const struct token_params *tp, char *out, json_t **entry)
+{
+	char			 hash[TOKEN_HASH_LEN + 1], ah[TOKEN_HASH_LEN + 1];
+	char			 acc[32], idkey[128], acckey[128], pkey[256];
+	struct storage_op	 ops[3];
+	struct buf		 b = BUF_INIT;
+	json_t			*e = NULL, *pols, *tmp = NULL;
+	long long		 now = (long long)time(NULL);
+	size_t			 i, nops = 2;
+	int			 rc;
+
+	*entry = NULL;
+	if (tp->id != NULL)
+		strlcpy(out, tp->id, TOKEN_MAX_LEN + 1);
+	else
 		token_generate("hvs.", out, 24);
 	token_generate("", acc, 24);
-	if ((rc = token_hash(out, hash)) != CF_OK)
+	if ((rc = token_hash(out, hash)) != CF_OK ||
+	    (rc = token_hash(acc, ah)) != CF_OK)
 		goto out;
-	entry = json_pack("{s:s, s:[s], s:s, s:s, s:I, s:I, s:I, s:i, "
-	    "s:b, s:s, s:n}",
-	    "accessor", acc, "policies", "root", "path", path,
-	    "display_name", "root", "creation_time", (json_int_t)time(NULL),
-	    "expire_time", (json_int_t)0, "ttl", (json_int_t)0,
-	    "num_uses", 0, "orphan", 1, "type", "service", "meta");
-	if (entry == NULL || json_emit(entry, &b) != CF_OK) {
+	if (tp->id != NULL && token_entry(hash, &tmp) == CF_OK) {
+		rc = CF_EINVAL;
+		goto out;
+	}
+	if ((pols = json_array()) == NULL) {
 		rc = CF_ENOMEM;
 		goto out;
 	}
-	snprintf(key, sizeof(key), "%s%s", ID_PREFIX, hash);
-	rc = core_put(key, b.data, b.len);
+	for (i = 0; i < tp->policies->n; i++)
+		json_array_append_new(pols, json_string(tp->policies->v[i]));
+	e = json_pack("{s:s, s:o, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:b, s:s, s:O, s:s, s:b, s:I, s:I}",
+	    "accessor", acc, "policies", pols, "path", tp->path,
+	    "display_name", tp->display_name,
+	    "creation_time", (json_int_t)now,
+	    "creation_ttl", (json_int_t)tp->ttl,
+	    "expire_time", (json_int_t)(tp->ttl > 0 ? now + tp->ttl : 0),
+	    "explicit_max_ttl", (json_int_t)tp->explicit_max_ttl,
+	    "num_uses", (json_int_t)tp->num_uses,
+	    "period", (json_int_t)tp->period,
+	    "orphan", tp->parent == NULL, "type", "service",
+	    "meta", tp->meta != NULL ? tp->meta : json_null(),
+	    "parent", tp->parent != NULL ? tp->parent : "",
+	    "renewable", tp->renewable && tp->ttl > 0,
+	    "issue_time", (json_int_t)now,
+	    "max_expire", (json_int_t)(tp->explicit_max_ttl > 0 ?
+	    now + tp->explicit_max_ttl : 0));
+	if (e == NULL || (rc = json_emit(e, &b)) != CF_OK) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	snprintf(idkey, sizeof(idkey), "%s%s", ID_PREFIX, hash);
+	snprintf(acckey, sizeof(acckey), "%s%s", ACC_PREFIX, ah);
+	ops[0] = (struct storage_op){ STORAGE_OP_PUT, idkey, b.data, b.len };
+	ops[1] = (struct storage_op){ STORAGE_OP_PUT, acckey, hash,
+	    TOKEN_HASH_LEN };
+	if (tp->parent != NULL) {
+		snprintf(pkey, sizeof(pkey), "%s%s/%s", PARENT_PREFIX,
+		    tp->parent, hash);
+		ops[2] = (struct storage_op){ STORAGE_OP_PUT, pkey, "", 0 };
+		nops = 3;
+	}
+	if ((rc = core_batch(ops, nops)) != CF_OK)
+		goto out;
+	*entry = e;
+	e = NULL;
  out:
-	json_decref(entry);
+	json_decref(e);
+	json_decref(tmp);
 	buf_free(&b);
 	sodium_memzero(hash, sizeof(hash));
+	return rc;
+}
+
+int
+token_create_root(const char *id, const char *path, char *out)
+{
+	struct token_params	 tp;
+	struct strv		 pols = STRV_INIT;
+	json_t			*e = NULL;
+	int			 rc;
+
+	if (id != NULL && (strlen(id) == 0 || strlen(id) > TOKEN_MAX_LEN))
+		return CF_EINVAL;
+	if ((rc = strv_push(&pols, "root")) != CF_OK)
+		return rc;
+	memset(&tp, 0, sizeof(tp));
+	tp.id = id;
+	tp.policies = &pols;
+	tp.path = path;
+	tp.display_name = "root";
+	rc = token_create(&tp, out, &e);
+	json_decref(e);
+	strv_free(&pols);
+	return rc;
+}
+
+int
+token_revoke(const char *hash, int orphan_children)
+{
+	struct strv	 kids = STRV_INIT;
+	char		 key[256], ah[TOKEN_HASH_LEN + 1];
+	const char	*parent, *acc;
+	json_t		*e = NULL, *ce = NULL;
+	size_t		 i;
+	int		 rc;
+
+	if ((rc = token_entry(hash, &e)) == CF_ENOTFOUND)
+		return CF_OK;
+	if (rc != CF_OK)
+		return rc;
+	snprintf(key, sizeof(key), "%s%s/", PARENT_PREFIX, hash);
+	if ((rc = core_list(key, &kids)) != CF_OK)
+		goto out;
+	for (i = 0; i < kids.n && rc == CF_OK; i++) {
+		if (orphan_children) {
+			/* The child lives on, without a parent. */
+			if (token_entry(kids.v[i], &ce) == CF_OK) {
+				json_object_set_new(ce, "parent",
+				    json_string(""));
+				json_object_set_new(ce, "orphan", json_true());
+				rc = token_entry_put(kids.v[i], ce);
+				json_decref(ce);
+				ce = NULL;
+			}
+		} else
+			rc = token_revoke(kids.v[i], 0);
+		snprintf(key, sizeof(key), "%s%s/%s", PARENT_PREFIX, hash,
+		    kids.v[i]);
+		if (rc == CF_OK)
+			rc = core_del(key);
+	}
+	if (rc != CF_OK)
+		goto out;
+	parent = json_string_value(json_object_get(e, "parent"));
+	if (parent != NULL && *parent != '\0') {
+		snprintf(key, sizeof(key), "%s%s/%s", PARENT_PREFIX, parent,
+		    hash);
+		(void)!core_del(key);
+	}
+	acc = json_string_value(json_object_get(e, "accessor"));
+	if (acc != NULL && token_hash(acc, ah) == CF_OK) {
+		snprintf(key, sizeof(key), "%s%s", ACC_PREFIX, ah);
+		(void)!core_del(key);
+	}
+	snprintf(key, sizeof(key), "%s%s", ID_PREFIX, hash);
+	rc = core_del(key);
+ out:
+	json_decref(e);
+	strv_free(&kids);
 	return rc;
 }
 
@@ -143,14 +322,48 @@ auth_ctx_free(struct auth_ctx *ac)
 	free(ac);
 }
 
+/*
+ * One use of a token with num_uses: counted under a mutex so that
+ * concurrent requests never exceed the limit.  The use that spends the
+ * last one is allowed; the token is revoked as it finishes.
+ */
+static int
+consume_use(struct auth_ctx *ac)
+{
+	json_t		*e = NULL;
+	long long	 left;
+	int		 rc;
+
+	if (pthread_mutex_lock(&uses_mu) != 0)
+		abort();
+	if ((rc = token_entry(ac->hash, &e)) != CF_OK) {
+		rc = rc == CF_ENOTFOUND ? CF_EDENIED : rc;
+		goto out;
+	}
+	left = json_integer_value(json_object_get(e, "num_uses"));
+	if (left <= 0) {
+		rc = CF_OK;		/* unlimited */
+		goto out;
+	}
+	if (left == 1)
+		rc = token_revoke(ac->hash, 0);
+	else {
+		json_object_set_new(e, "num_uses", json_integer(left - 1));
+		rc = token_entry_put(ac->hash, e);
+	}
+	json_object_set_new(ac->entry, "num_uses", json_integer(left - 1));
+ out:
+	pthread_mutex_unlock(&uses_mu);
+	json_decref(e);
+	return rc;
+}
+
 int
 token_authenticate(const char *token, struct auth_ctx **out)
 {
 	struct auth_ctx	*ac = NULL;
-	struct buf	 b = BUF_INIT;
-	char		 key[128];
-	json_t		*pol, *v;
-	json_error_t	 jerr;
+	struct strv	 pols = STRV_INIT;
+	json_t		*v;
 	size_t		 i;
 	long long	 exp;
 	int		 rc;
@@ -162,37 +375,39 @@ token_authenticate(const char *token, struct auth_ctx **out)
 		return CF_ENOMEM;
 	if ((rc = token_hash(token, ac->hash)) != CF_OK)
 		goto out;
-	snprintf(key, sizeof(key), "%s%s", ID_PREFIX, ac->hash);
-	if ((rc = core_get(key, &b)) != CF_OK) {
+	if ((rc = token_entry(ac->hash, &ac->entry)) != CF_OK) {
 		if (rc == CF_ENOTFOUND)
 			rc = CF_EDENIED;
 		goto out;
 	}
-	if ((ac->entry = json_loadb(b.data, b.len, 0, &jerr)) == NULL) {
-		rc = CF_EINTERNAL;
-		goto out;
-	}
 	exp = json_integer_value(json_object_get(ac->entry, "expire_time"));
 	if (exp != 0 && exp <= (long long)time(NULL)) {
+		/* Expired: gone at once, and from storage too. */
+		(void)!token_revoke(ac->hash, 0);
 		rc = CF_EDENIED;
 		goto out;
 	}
 	if ((v = json_object_get(ac->entry, "accessor")) != NULL)
 		strlcpy(ac->accessor, json_string_value(v) ?
 		    json_string_value(v) : "", sizeof(ac->accessor));
-	pol = json_object_get(ac->entry, "policies");
-	json_array_foreach(pol, i, v)
-		if (strcmp(json_string_value(v) ? json_string_value(v) : "",
-		    "root") == 0)
+	json_array_foreach(json_object_get(ac->entry, "policies"), i, v) {
+		if (!json_is_string(v))
+			continue;
+		if (strcmp(json_string_value(v), "root") == 0)
 			ac->is_root = 1;
-	if (!ac->is_root &&
-	    (rc = acl_new(NULL, 0, 0, &ac->acl)) != CF_OK)
+		if ((rc = strv_push(&pols, json_string_value(v))) != CF_OK)
+			goto out;
+	}
+	if (json_integer_value(json_object_get(ac->entry, "num_uses")) > 0 &&
+	    (rc = consume_use(ac)) != CF_OK)
+		goto out;
+	if ((rc = policystore_acl(&pols, &ac->acl)) != CF_OK)
 		goto out;
 	*out = ac;
 	ac = NULL;
 	rc = CF_OK;
  out:
-	buf_free(&b);
+	strv_free(&pols);
 	auth_ctx_free(ac);
 	return rc;
 }

@@ -19,6 +19,7 @@
 struct acl;
 struct request;
 struct response;
+struct strv;
 
 #define TOKEN_HASH_LEN		64	/* hex of a 32-byte HMAC */
 
@@ -52,6 +53,45 @@ int	 token_create_root(const char *id, const char *path, char *out)
 
 /* Keyed hash (hex) of a token with the store's salt. */
 int	 token_hash(const char *token, char *hex)
+	    __attribute__((warn_unused_result));
+
+/* What a new service token is made of (token_create). */
+struct token_params {
+	const char		*id;		/* custom id, or NULL */
+	const struct strv	*policies;	/* sorted, final */
+	json_t			*meta;		/* borrowed; or NULL */
+	const char		*parent;	/* parent's hash; NULL: orphan */
+	const char		*path;		/* "auth/token/create" */
+	const char		*display_name;
+	long long		 ttl;		/* seconds; 0: never expires */
+	long long		 explicit_max_ttl;
+	long long		 period;
+	long long		 num_uses;
+	int			 renewable;
+};
+
+/*
+ * Store a new token; its text goes to out (TOKEN_MAX_LEN + 1 bytes, the
+ * caller wipes it) and its entry, owned, to *entry.  CF_EINVAL if a
+ * custom id is taken.
+ */
+int	 token_create(const struct token_params *, char *out, json_t **entry)
+	    __attribute__((warn_unused_result));
+/* The entry stored under a token's hash (owned), or CF_ENOTFOUND. */
+int	 token_entry(const char *hash, json_t **entry)
+	    __attribute__((warn_unused_result));
+/* Hash of the token an accessor names, or CF_ENOTFOUND. */
+int	 token_accessor_hash(const char *accessor, char *hash)
+	    __attribute__((warn_unused_result));
+/*
+ * Revoke the token with this hash and, unless orphan_children, its
+ * whole subtree (children first); with orphan_children its direct
+ * children become orphans.  Revoking a missing token is CF_OK.
+ */
+int	 token_revoke(const char *hash, int orphan_children)
+	    __attribute__((warn_unused_result));
+/* Rewrite an entry after a change (renewal). */
+int	 token_entry_put(const char *hash, json_t *entry)
 	    __attribute__((warn_unused_result));
 
 /* Unseal and seal hooks: load the salt, and wipe it. */

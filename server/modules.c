@@ -13,6 +13,8 @@
 #include "seal.h"
 #include "sys.h"
 #include "token.h"
+#include "policystore.h"
+#include "tokenapi.h"
 /* --- end of includes */
 
 static int
@@ -31,5 +33,7 @@ modules_register(void)
 	core_on_seal(token_store_unload);
 	core_on_unseal(sys_mount);
 	core_on_seal(unmount_all);
+	policystore_register();
+	tokenapi_register();
 	/* --- end of registrations */
 }

@@ -1,0 +1,576 @@
+/*
+ * tokenapi.c -- the auth/token/ backend: create, look up, renew and
+ * revoke tokens over HTTP.
+ *
+ * Every path needs a token (the router checks it and the ACL); the
+ * extra sudo rules of token creation are checked here against the
+ * caller's ACL on the path of the call, as Vault does.  Storage and
+ * hashing belong to token.c.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "acl.h"
+#include "buf.h"
+#include "core.h"
+#include "err.h"
+#include "log.h"
+#include "req.h"
+#include "router.h"
+#include "token.h"
+#include "tokenapi.h"
+
+static int
+has_sudo(const struct request *req)
+{
+	int	 sudo = 0;
+
+	if (req->auth->is_root)
+		return 1;
+	if (acl_check(req->auth->acl, req->path, REQ_UPDATE, NULL, &sudo) !=
+	    CF_OK)
+		return 0;
+	return sudo;
+}
+
+static int
+entry_has_policy(json_t *e, const char *p)
+{
+	json_t	*v;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(e, "policies"), i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), p) == 0)
+			return 1;
+	return 0;
+}
+
+/* "token-<display name>", with what Vault does not allow made '-'. */
+static void
+display_name(const char *in, char *out, size_t cap)
+{
+	size_t	 i, n;
+
+	n = (size_t)snprintf(out, cap, "token%s%s", in[0] ? "-" : "", in);
+	for (i = 6; i < n && i < cap; i++)
+		if (!isalnum((unsigned char)out[i]) && out[i] != '-')
+			out[i] = '-';
+	while (n > 5 && n < cap && out[n - 1] == '-')
+		out[--n] = '\0';
+}
+
+static json_t *
+auth_block(const char *token, json_t *e)
+{
+	json_t	*pols = json_object_get(e, "policies");
+	long long exp = json_integer_value(json_object_get(e, "expire_time"));
+	long long ttl = exp > 0 ? exp - (long long)time(NULL) : 0;
+
+	return json_pack("{s:s, s:O, s:O, s:O, s:O, s:I, s:O, s:s, s:s, "
+	    "s:O, s:n, s:O}",
+	    "client_token", token,
+	    "accessor", json_object_get(e, "accessor"),
+	    "policies", pols, "token_policies", pols,
+	    "metadata", json_object_get(e, "meta"),
+	    "lease_duration", (json_int_t)(ttl > 0 ? ttl : 0),
+	    "renewable", json_object_get(e, "renewable"),
+	    "entity_id", "", "token_type", "service",
+	    "orphan", json_object_get(e, "orphan"),
+	    "mfa_requirement",
+	    "num_uses", json_object_get(e, "num_uses"));
+}
+
+/* The lookup shape of an entry; id is the token as sent, or "". */
+static json_t *
+lookup_data(const char *id, json_t *e)
+{
+	long long	 exp, now = (long long)time(NULL);
+	char		 ts[64];
+	json_t		*o;
+
+	exp = json_integer_value(json_object_get(e, "expire_time"));
+	o = json_pack("{s:O, s:O, s:O, s:O, s:s, s:O, s:s, s:O, s:O, s:O, "
+	    "s:O, s:O, s:I, s:s}",
+	    "accessor", json_object_get(e, "accessor"),
+	    "creation_time", json_object_get(e, "creation_time"),
+	    "creation_ttl", json_object_get(e, "creation_ttl"),
+	    "display_name", json_object_get(e, "display_name"),
+	    "entity_id", "",
+	    "explicit_max_ttl", json_object_get(e, "explicit_max_ttl"),
+	    "id", id,
+	    "meta", json_object_get(e, "meta"),
+	    "num_uses", json_object_get(e, "num_uses"),
+	    "orphan", json_object_get(e, "orphan"),
+	    "path", json_object_get(e, "path"),
+	    "policies", json_object_get(e, "policies"),
+	    "ttl", (json_int_t)(exp > now ? exp - now : 0),
+	    "type", "service");
+	if (o == NULL)
+		return NULL;
+	if (exp > 0) {
+		time_format_rfc3339(ts, sizeof(ts), exp, 0);
+		json_object_set_new(o, "expire_time", json_string(ts));
+		time_format_rfc3339(ts, sizeof(ts), json_integer_value(
+		    json_object_get(e, "issue_time")), 0);
+		json_object_set_new(o, "issue_time", json_string(ts));
+		json_object_set(o, "renewable",
+		    json_object_get(e, "renewable"));
+	} else
+		json_object_set_new(o, "expire_time", json_null());
+	if (json_integer_value(json_object_get(e, "period")) > 0)
+		json_object_set(o, "period", json_object_get(e, "period"));
+	return o;
+}
+
+/* The new token's policies, by Vault's rules for tokens without roles. */
+static int
+child_policies(struct request *req, struct response *resp, int sudo,
+    struct strv *out)
+{
+	struct strv	 asked = STRV_INIT;
+	json_t		*pe = req->auth->entry, *v;
+	size_t		 i;
+	int		 rc, present, no_default = 0;
+
+	if ((rc = req_bool(req, resp, "no_default_policy", &no_default,
+	    NULL)) != CF_OK)
+		goto out;
+	v = json_object_get(req->data, "policies");
+	if (v != NULL && json_is_string(v))	/* one name, never split */
+		rc = strv_push(&asked, json_string_value(v));
+	else
+		rc = req_strlist(req, resp, "policies", &asked, &present);
+	if (rc != CF_OK)
+		goto out;
+	for (i = 0; i < asked.n; i++) {
+		char	*c;
+
+		for (c = asked.v[i]; *c != '\0'; c++)
+			*c = (char)tolower((unsigned char)*c);
+	}
+	if (asked.n == 0) {
+		json_array_foreach(json_object_get(pe, "policies"), i, v)
+			if ((rc = strv_push(out, json_string_value(v))) !=
+			    CF_OK)
+				goto out;
+	} else {
+		for (i = 0; i < asked.n; i++) {
+			if (strcmp(asked.v[i], "response-wrapping") == 0) {
+				rc = resp_fail(resp, CF_EINVAL, "cannot assign "
+				    "policy \"response-wrapping\"");
+				goto out;
+			}
+			if (!sudo && !req->auth->is_root &&
+			    !entry_has_policy(pe, asked.v[i])) {
+				rc = resp_fail(resp, CF_EINVAL, "child policies "
+				    "must be subset of parent");
+				goto out;
+			}
+			if (!strv_has(out, asked.v[i]) &&
+			    (rc = strv_push(out, asked.v[i])) != CF_OK)
+				goto out;
+		}
+		if ((sudo || entry_has_policy(pe, "default")) &&
+		    !strv_has(out, "default") &&
+		    (rc = strv_push(out, "default")) != CF_OK)
+			goto out;
+	}
+	if (strv_has(out, "root")) {
+		if (!req->auth->is_root) {
+			rc = resp_fail(resp, CF_EINVAL, "root tokens may not be "
+			    "created without parent token being root");
+			goto out;
+		}
+		/* root is exclusive. */
+		strv_free(out);
+		rc = strv_push(out, "root");
+		goto out;
+	}
+	if (no_default) {
+		for (i = 0; i < out->n; i++)
+			if (strcmp(out->v[i], "default") == 0) {
+				free(out->v[i]);
+				out->v[i] = out->v[--out->n];
+				break;
+			}
+	}
+	strv_sort(out);
+ out:
+	strv_free(&asked);
+	return rc;
+}
+
+static int
+token_create_handler(struct request *req, struct response *resp, int orphan)
+{
+	struct token_params	 tp;
+	struct strv		 pols = STRV_INIT;
+	const char		*id = NULL, *dn = "", *type = NULL;
+	char			*token = NULL, dname[256];
+	json_t			*e = NULL, *meta;
+	long long		 ttl = 0, maxttl = 0, period = 0, uses = 0;
+	long long		 mount_max = core_conf()->max_lease_ttl;
+	int			 rc, no_parent = 0, renewable = 1, sudo, have_ttl;
+	int			 pe_uses;
+
+	sudo = has_sudo(req);
+	pe_uses = (int)json_integer_value(json_object_get(req->auth->entry,
+	    "num_uses"));
+	if (pe_uses > 0 || json_integer_value(json_object_get(
+	    req->auth->entry, "num_uses")) < 0)
+		return resp_fail(resp, CF_EINVAL, "restricted use token cannot "
+		    "generate child tokens");
+	if ((rc = req_str(req, resp, "id", &id, NULL)) != CF_OK ||
+	    (rc = req_str(req, resp, "display_name", &dn, NULL)) != CF_OK ||
+	    (rc = req_str(req, resp, "type", &type, NULL)) != CF_OK ||
+	    (rc = req_bool(req, resp, "no_parent", &no_parent, NULL)) != CF_OK ||
+	    (rc = req_bool(req, resp, "renewable", &renewable, NULL)) != CF_OK ||
+	    (rc = req_duration(req, resp, "ttl", &ttl, &have_ttl)) != CF_OK ||
+	    (rc = req_duration(req, resp, "explicit_max_ttl", &maxttl,
+	    NULL)) != CF_OK ||
+	    (rc = req_duration(req, resp, "period", &period, NULL)) != CF_OK ||
+	    (rc = req_int(req, resp, "num_uses", &uses, NULL)) != CF_OK)
+		goto out;
+	if (!have_ttl && (rc = req_duration(req, resp, "lease", &ttl,
+	    &have_ttl)) != CF_OK)
+		goto out;
+	if (dn == NULL)
+		dn = "";
+	if (uses < 0) {
+		rc = resp_fail(resp, CF_EINVAL,
+		    "number of uses cannot be negative");
+		goto out;
+	}
+	if (type != NULL && strcmp(type, "service") != 0) {
+		rc = resp_fail(resp, CF_EINVAL, strcmp(type, "batch") == 0 ?
+		    "batch tokens are not supported by coffer" :
+		    "invalid 'token_type' value");
+		goto out;
+	}
+	if (no_parent && !orphan && !sudo) {
+		rc = resp_fail(resp, CF_EINVAL, "root or sudo privileges "
+		    "required to create orphan token");
+		goto out;
+	}
+	if (id != NULL && *id != '\0') {
+		if (!sudo) {
+			rc = resp_fail(resp, CF_EINVAL, "root or sudo "
+			    "privileges required to specify token id");
+			goto out;
+		}
+		if (strncmp(id, "hvs.", 4) == 0 || strncmp(id, "s.", 2) == 0 ||
+		    strchr(id, '.') != NULL || strlen(id) > TOKEN_MAX_LEN) {
+			rc = resp_fail(resp, CF_EINVAL, "custom token ID cannot "
+			    "have the 'hvs.' or 's.' prefix or a '.' in the "
+			    "value");
+			goto out;
+		}
+	} else
+		id = NULL;
+	if (period > 0 && !sudo) {
+		rc = resp_fail(resp, CF_EINVAL, "root or sudo privileges "
+		    "required to create periodic token");
+		goto out;
+	}
+	if ((rc = child_policies(req, resp, sudo, &pols)) != CF_OK)
+		goto out;
+	/* TTLs: the default, capped by the effective max. */
+	if (maxttl > 0 && maxttl < mount_max)
+		mount_max = maxttl;
+	if (period > 0)
+		ttl = period < mount_max ? period : mount_max;
+	else if (!have_ttl || ttl == 0) {
+		if (strv_has(&pols, "root") && json_integer_value(
+		    json_object_get(req->auth->entry, "expire_time")) == 0)
+			ttl = 0;	/* a root child of a root parent */
+		else
+			ttl = core_conf()->default_lease_ttl;
+	}
+	if (ttl > mount_max) {
+		ttl = mount_max;
+		resp_warn(resp, "TTL exceeded the effective max_ttl; TTL value "
+		    "is capped accordingly");
+	}
+	meta = json_object_get(req->data, "meta");
+	if (meta != NULL && !json_is_object(meta) && !json_is_null(meta)) {
+		rc = resp_fail(resp, CF_EINVAL, "meta must be a map of strings");
+		goto out;
+	}
+	display_name(dn, dname, sizeof(dname));
+	memset(&tp, 0, sizeof(tp));
+	tp.id = id;
+	tp.policies = &pols;
+	tp.meta = meta != NULL && json_is_object(meta) ? meta : NULL;
+	tp.parent = orphan || no_parent ? NULL : req->auth->hash;
+	tp.path = req->path;
+	tp.display_name = dname;
+	tp.ttl = ttl;
+	tp.explicit_max_ttl = maxttl;
+	tp.period = period;
+	tp.num_uses = uses;
+	tp.renewable = renewable;
+	if ((token = sodium_malloc(TOKEN_MAX_LEN + 1)) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	if ((rc = token_create(&tp, token, &e)) == CF_EINVAL) {
+		rc = resp_fail(resp, CF_EINVAL,
+		    "cannot create a token with a duplicate ID");
+		goto out;
+	}
+	if (rc != CF_OK)
+		goto out;
+	if ((resp->auth = auth_block(token, e)) == NULL)
+		rc = CF_ENOMEM;
+	resp->wipe = 1;
+ out:
+	json_decref(e);
+	strv_free(&pols);
+	sodium_free(token);
+	return rc;
+}
+
+/* The hash of the token named in the body ("token"), or the caller's. */
+static int
+target_hash(struct request *req, struct response *resp, int self,
+    char *hash, const char **tok)
+{
+	int	 rc;
+
+	*tok = req->token;
+	if (self) {
+		memcpy(hash, req->auth->hash, TOKEN_HASH_LEN + 1);
+		return CF_OK;
+	}
+	if ((rc = req_str(req, resp, "token", tok, NULL)) != CF_OK)
+		return rc;
+	if (*tok == NULL || **tok == '\0')
+		return resp_fail(resp, CF_EINVAL, "missing token ID");
+	return token_hash(*tok, hash);
+}
+
+static int
+token_lookup_handler(struct request *req, struct response *resp, int self)
+{
+	char		 hash[TOKEN_HASH_LEN + 1];
+	const char	*tok;
+	json_t		*e = NULL;
+	int		 rc;
+
+	if (self) {
+		e = json_incref(req->auth->entry);
+		tok = req->token;
+	} else {
+		if ((rc = req_str(req, resp, "token", &tok, NULL)) != CF_OK)
+			return rc;
+		if (tok == NULL || *tok == '\0') {
+			tok = req->token;
+			e = json_incref(req->auth->entry);
+		} else {
+			if ((rc = token_hash(tok, hash)) != CF_OK)
+				return rc;
+			rc = token_entry(hash, &e);
+			if (rc == CF_ENOTFOUND ||
+			    (rc == CF_OK && json_integer_value(json_object_get(
+			    e, "expire_time")) != 0 && json_integer_value(
+			    json_object_get(e, "expire_time")) <=
+			    (long long)time(NULL))) {
+				json_decref(e);
+				return resp_fail(resp, CF_EDENIED, "bad token");
+			}
+			if (rc != CF_OK)
+				return rc;
+		}
+	}
+	resp->wipe = 1;
+	rc = resp_data(resp, lookup_data(tok, e));
+	json_decref(e);
+	return rc;
+}
+
+static int
+token_lookup_accessor(struct request *req, struct response *resp)
+{
+	char		 hash[TOKEN_HASH_LEN + 1];
+	const char	*acc = NULL;
+	json_t		*e = NULL;
+	int		 rc;
+
+	if ((rc = req_str(req, resp, "accessor", &acc, NULL)) != CF_OK)
+		return rc;
+	if (acc == NULL || *acc == '\0')
+		return resp_fail(resp, CF_EINVAL, "missing accessor");
+	if (token_accessor_hash(acc, hash) != CF_OK ||
+	    token_entry(hash, &e) != CF_OK)
+		return resp_fail(resp, CF_EINVAL, "invalid accessor");
+	rc = resp_data(resp, lookup_data("", e));
+	json_decref(e);
+	return rc;
+}
+
+static int
+token_revoke_handler(struct request *req, struct response *resp, int self,
+    int orphan)
+{
+	char		 hash[TOKEN_HASH_LEN + 1];
+	const char	*tok;
+	int		 rc;
+
+	if (orphan && !has_sudo(req))
+		return resp_fail(resp, CF_EINVAL, "root or sudo privileges "
+		    "required to revoke and orphan");
+	if ((rc = target_hash(req, resp, self, hash, &tok)) != CF_OK)
+		return rc;
+	if (orphan) {
+		json_t	*e = NULL;
+
+		if (token_entry(hash, &e) != CF_OK)
+			return resp_fail(resp, CF_EINVAL,
+			    "token to revoke not found");
+		json_decref(e);
+	}
+	return token_revoke(hash, orphan);
+}
+
+static int
+token_revoke_accessor(struct request *req, struct response *resp)
+{
+	char		 hash[TOKEN_HASH_LEN + 1];
+	const char	*acc = NULL;
+	int		 rc;
+
+	if ((rc = req_str(req, resp, "accessor", &acc, NULL)) != CF_OK)
+		return rc;
+	if (acc == NULL || *acc == '\0')
+		return resp_fail(resp, CF_EINVAL, "missing accessor");
+	if (token_accessor_hash(acc, hash) != CF_OK)
+		return resp_warn(resp, "No token found with this accessor");
+	return token_revoke(hash, 0);
+}
+
+static int
+token_renew_handler(struct request *req, struct response *resp, int self)
+{
+	char		 hash[TOKEN_HASH_LEN + 1];
+	const char	*tok;
+	json_t		*e = NULL;
+	long long	 inc = 0, ttl, now = (long long)time(NULL), maxexp;
+	long long	 period;
+	int		 rc;
+
+	if ((rc = target_hash(req, resp, self, hash, &tok)) != CF_OK ||
+	    (rc = req_duration(req, resp, "increment", &inc, NULL)) != CF_OK)
+		return rc;
+	if ((rc = token_entry(hash, &e)) == CF_ENOTFOUND)
+		return resp_fail(resp, CF_EINVAL, "token not found");
+	if (rc != CF_OK)
+		return rc;
+	if (json_integer_value(json_object_get(e, "expire_time")) == 0) {
+		rc = resp_fail(resp, CF_EINVAL, "invalid lease ID");
+		goto out;
+	}
+	if (!json_is_true(json_object_get(e, "renewable"))) {
+		rc = resp_fail(resp, CF_EINVAL, "lease is not renewable");
+		goto out;
+	}
+	period = json_integer_value(json_object_get(e, "period"));
+	ttl = period > 0 ? period : inc > 0 ? inc :
+	    json_integer_value(json_object_get(e, "creation_ttl"));
+	maxexp = json_integer_value(json_object_get(e, "creation_time")) +
+	    core_conf()->max_lease_ttl;
+	if (json_integer_value(json_object_get(e, "max_expire")) > 0 &&
+	    json_integer_value(json_object_get(e, "max_expire")) < maxexp)
+		maxexp = json_integer_value(json_object_get(e, "max_expire"));
+	if (period > 0 && json_integer_value(json_object_get(e,
+	    "max_expire")) == 0)
+		maxexp = now + ttl;
+	if (now + ttl > maxexp) {
+		ttl = maxexp - now;
+		resp_warn(resp, "TTL exceeded the effective max_ttl; TTL value "
+		    "is capped accordingly");
+	}
+	json_object_set_new(e, "expire_time", json_integer(now + ttl));
+	json_object_set_new(e, "issue_time", json_integer(now));
+	if ((rc = token_entry_put(hash, e)) != CF_OK)
+		goto out;
+	if ((resp->auth = auth_block(tok, e)) == NULL)
+		rc = CF_ENOMEM;
+	resp->wipe = 1;
+ out:
+	json_decref(e);
+	return rc;
+}
+
+static int
+tokenapi_handle(struct mount *m, struct request *req, struct response *resp)
+{
+	const char	*p = req->rel;
+	int		 w = req->op == REQ_UPDATE || req->op == REQ_CREATE;
+
+	(void)m;
+	if (w && strcmp(p, "create") == 0)
+		return token_create_handler(req, resp, 0);
+	if (w && strcmp(p, "create-orphan") == 0)
+		return token_create_handler(req, resp, 1);
+	if ((req->op == REQ_READ || w) && strcmp(p, "lookup-self") == 0)
+		return token_lookup_handler(req, resp, 1);
+	if ((req->op == REQ_READ || w) && strcmp(p, "lookup") == 0)
+		return token_lookup_handler(req, resp, 0);
+	if (w && strcmp(p, "lookup-accessor") == 0)
+		return token_lookup_accessor(req, resp);
+	if (w && strcmp(p, "revoke-self") == 0)
+		return token_revoke_handler(req, resp, 1, 0);
+	if (w && strcmp(p, "revoke") == 0)
+		return token_revoke_handler(req, resp, 0, 0);
+	if (w && strcmp(p, "revoke-orphan") == 0)
+		return token_revoke_handler(req, resp, 0, 1);
+	if (w && strcmp(p, "revoke-accessor") == 0)
+		return token_revoke_accessor(req, resp);
+	if (w && strcmp(p, "renew-self") == 0)
+		return token_renew_handler(req, resp, 1);
+	if (w && strcmp(p, "renew") == 0)
+		return token_renew_handler(req, resp, 0);
+	return resp_fail(resp, CF_ENOTFOUND,
+	    "1 error occurred:\n\t* unsupported path\n\n");
+}
+
+static const struct backend_ops token_ops = {
+	.type = "token",
+	.is_auth = 1,
+	.handle = tokenapi_handle,
+};
+
+static int
+mount_token(void)
+{
+	struct mount	*m;
+	char		 why[128];
+	int		 rc;
+
+	if ((m = mount_new("auth/token/", &token_ops)) == NULL)
+		return CF_ENOMEM;
+	m->builtin = 1;
+	free(m->description);
+	if ((m->description = strdup("token based credentials")) == NULL) {
+		mount_free(m);
+		return CF_ENOMEM;
+	}
+	if ((rc = router_mount(m, why, sizeof(why))) != CF_OK)
+		mount_free(m);
+	return rc;
+}
+
+void
+tokenapi_register(void)
+{
+	router_register(&token_ops);
+	core_on_unseal(mount_token);
+}
