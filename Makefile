@@ -31,6 +31,9 @@ LIB_OBJS += backends/file.o
 LIB_OBJS += auth/policy.o
 LIB_OBJS += auth/policystore.o
 LIB_OBJS += auth/tokenapi.o
+LIB_OBJS += server/mounts.o
+LIB_OBJS += engines/kv.o
+LIB_OBJS += engines/cubbyhole.o
 # --- end of LIB_OBJS
 
 SRV_OBJS = server/main.o
@@ -42,6 +45,8 @@ HEADERS += server/barrier.h server/shamir.h server/conf.h
 HEADERS += auth/policy.h auth/acl.h
 HEADERS += auth/policystore.h
 HEADERS += auth/tokenapi.h
+HEADERS += server/mounts.h engines/kv.h
+HEADERS += engines/cubbyhole.h
 # --- end of HEADERS
 
 UNIT_TESTS = tests/unit/test_buf

@@ -36,6 +36,11 @@
 #define ACC_PREFIX	"sys/token/accessor/"
 #define PARENT_PREFIX	"sys/token/parent/"
 
+#define MAX_REVOKE_HOOKS	4
+
+static int		(*revoke_hooks[MAX_REVOKE_HOOKS])(const char *);
+static size_t		 nrevoke_hooks;
+
 /* num_uses is a read-modify-write: one writer at a time. */
 static pthread_mutex_t	 uses_mu = PTHREAD_MUTEX_INITIALIZER;
 #define SALT_LEN	crypto_auth_hmacsha256_KEYBYTES
@@ -255,6 +260,14 @@ token_create_root(const char *id, const char *path, char *out)
 	return rc;
 }
 
+void
+token_on_revoke(int (*fn)(const char *))
+{
+	if (nrevoke_hooks == MAX_REVOKE_HOOKS)
+		CF_BUG("too many revocation hooks");
+	revoke_hooks[nrevoke_hooks++] = fn;
+}
+
 int
 token_revoke(const char *hash, int orphan_children)
 {
@@ -290,6 +303,8 @@ token_revoke(const char *hash, int orphan_children)
 		if (rc == CF_OK)
 			rc = core_del(key);
 	}
+	for (i = 0; i < nrevoke_hooks && rc == CF_OK; i++)
+		rc = revoke_hooks[i](hash);
 	if (rc != CF_OK)
 		goto out;
 	parent = json_string_value(json_object_get(e, "parent"));

@@ -90,6 +90,12 @@ int	 token_accessor_hash(const char *accessor, char *hash)
  */
 int	 token_revoke(const char *hash, int orphan_children)
 	    __attribute__((warn_unused_result));
+/*
+ * Call fn with a token's hash whenever the token is revoked, before its
+ * entry goes (cubbyhole wipes the token's storage).  Startup only.
+ */
+void	 token_on_revoke(int (*fn)(const char *hash));
+
 /* Rewrite an entry after a change (renewal). */
 int	 token_entry_put(const char *hash, json_t *entry)
 	    __attribute__((warn_unused_result));

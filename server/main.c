@@ -32,6 +32,7 @@
 #include "http.h"
 #include "log.h"
 #include "modules.h"
+#include "mounts.h"
 #include "seal.h"
 #include "storage.h"
 
@@ -304,6 +305,10 @@ main(int argc, char **argv)
 	if (o.dev) {
 		if (seal_dev_init(o.dev_root_token, &key, &tok) != CF_OK)
 			fatalx("dev mode: cannot initialize");
+		core_rdlock();
+		if (mounts_dev_setup() != CF_OK)
+			fatalx("dev mode: cannot mount secret/");
+		core_unlock();
 		hl[0].address = o.dev_listen ? o.dev_listen :
 		    "127.0.0.1:8200";
 		hl[0].tls = 0;

@@ -15,6 +15,9 @@
 #include "token.h"
 #include "policystore.h"
 #include "tokenapi.h"
+#include "mounts.h"
+#include "kv.h"
+#include "cubbyhole.h"
 /* --- end of includes */
 
 static int
@@ -35,5 +38,8 @@ modules_register(void)
 	core_on_seal(unmount_all);
 	policystore_register();
 	tokenapi_register();
+	kv_register();
+	cubbyhole_register();
+	mounts_register();
 	/* --- end of registrations */
 }

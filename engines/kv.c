@@ -1,0 +1,940 @@
+/*
+ * kv.c -- the KV secrets engine, version 1 (plain) and 2 (versioned).
+ *
+ * Version 1 stores each secret's JSON object at <view><key>.  Version 2
+ * keeps, per secret, one metadata record at <view>m/<key> (versions,
+ * settings, custom metadata) and one record per version at
+ * <view>v/<key>/<n>; a write puts the new version, the metadata and any
+ * pruning in one storage batch, so a crash never separates them.  The
+ * mount's settings live at <view>config.
+ *
+ * Concurrent writers to one secret are serialized by a striped mutex on
+ * the key's hash, so check-and-set and version numbers are exact.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "buf.h"
+#include "core.h"
+#include "err.h"
+#include "kv.h"
+#include "req.h"
+#include "router.h"
+#include "storage.h"
+
+#define KV_STRIPES		64
+#define KV_DEFAULT_VERSIONS	10
+
+static pthread_mutex_t	 stripes[KV_STRIPES];
+static pthread_once_t	 stripes_once = PTHREAD_ONCE_INIT;
+
+static void
+stripes_init(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < KV_STRIPES; i++)
+		pthread_mutex_init(&stripes[i], NULL);
+}
+
+static pthread_mutex_t *
+stripe(const char *key)
+{
+	uint64_t	 h;
+
+	crypto_shorthash((unsigned char *)&h, (const unsigned char *)key,
+	    strlen(key), (const unsigned char *)"coffer-kv-stripe");
+	return &stripes[h % KV_STRIPES];
+}
+
+static int
+is_v2(const struct mount *m)
+{
+	const char	*v = json_string_value(json_object_get(m->options,
+	    "version"));
+
+	return v != NULL && strcmp(v, "2") == 0;
+}
+
+static char *
+vkey(const struct mount *m, const char *a, const char *b, long long n)
+{
+	char	*k = NULL;
+
+	if (n >= 0) {
+		if (asprintf(&k, "%s%s%s/%lld", m->view, a, b, n) == -1)
+			return NULL;
+	} else if (asprintf(&k, "%s%s%s", m->view, a, b) == -1)
+		return NULL;
+	return k;
+}
+
+/* A stored JSON document, or CF_ENOTFOUND. */
+static int
+load_json(const char *key, json_t **out)
+{
+	struct buf	 b = BUF_INIT;
+	json_error_t	 je;
+	int		 rc;
+
+	*out = NULL;
+	if (key == NULL)
+		return CF_ENOMEM;
+	if ((rc = core_get(key, &b)) == CF_OK &&
+	    (*out = json_loadb(b.data, b.len, 0, &je)) == NULL)
+		rc = CF_EINTERNAL;
+	buf_free(&b);
+	return rc;
+}
+
+static int
+save_json(const char *key, json_t *j)
+{
+	struct buf	 b = BUF_INIT;
+	int		 rc;
+
+	if (key == NULL)
+		return CF_ENOMEM;
+	if ((rc = json_emit(j, &b)) == CF_OK)
+		rc = core_put(key, b.data, b.len);
+	buf_free(&b);
+	return rc;
+}
+
+static int
+list_keys(const char *prefix, struct response *resp)
+{
+	struct strv	 sv = STRV_INIT;
+	json_t		*keys;
+	size_t		 i;
+	int		 rc;
+
+	if (prefix == NULL)
+		return CF_ENOMEM;
+	if ((rc = core_list(prefix, &sv)) != CF_OK)
+		return rc;
+	if (sv.n == 0) {
+		strv_free(&sv);
+		return CF_OK;		/* 404 {"errors":[]} */
+	}
+	keys = json_array();
+	for (i = 0; i < sv.n; i++)
+		json_array_append_new(keys, json_string(sv.v[i]));
+	strv_free(&sv);
+	return resp_data(resp, json_pack("{s:o}", "keys", keys));
+}
+
+static long long
+effective_ttl(const struct mount *m)
+{
+	long long	 d = json_integer_value(json_object_get(m->config,
+	    "default_lease_ttl"));
+
+	return d > 0 ? d : core_conf()->default_lease_ttl;
+}
+
+/* ---- version 1 ---- */
+
+static int
+v1_handle(struct mount *m, struct request *req, struct response *resp)
+{
+	char		*key = NULL;
+	json_t		*j = NULL, *t;
+	long long	 ttl;
+	int		 rc;
+
+	if (req->op == REQ_LIST) {
+		key = vkey(m, req->rel, "", -1);
+		rc = list_keys(key, resp);
+		free(key);
+		return rc;
+	}
+	if (*req->rel == '\0')
+		return req->op == REQ_READ ? CF_OK : resp_fail(resp, CF_EINVAL,
+		    "missing key");
+	key = vkey(m, req->rel, "", -1);
+	switch (req->op) {
+	case REQ_READ:
+		if ((rc = load_json(key, &j)) == CF_ENOTFOUND) {
+			rc = CF_OK;
+			break;
+		}
+		if (rc != CF_OK)
+			break;
+		ttl = effective_ttl(m);
+		t = json_object_get(j, "ttl");
+		if (t == NULL)
+			t = json_object_get(j, "lease");
+		if (json_is_string(t))
+			(void)duration_parse(json_string_value(t), &ttl);
+		else if (json_is_integer(t))
+			ttl = json_integer_value(t);
+		resp->lease_duration = ttl;
+		rc = resp_data(resp, j);
+		j = NULL;
+		break;
+	case REQ_CREATE:
+	case REQ_UPDATE:
+		if (json_object_size(req->data) == 0) {
+			rc = resp_fail(resp, CF_EINVAL, "missing data fields");
+			break;
+		}
+		rc = save_json(key, req->data);
+		break;
+	case REQ_DELETE:
+		rc = key != NULL ? core_del(key) : CF_ENOMEM;
+		break;
+	default:
+		rc = resp_fail(resp, CF_EMETHOD,
+		    "1 error occurred:\n\t* unsupported operation\n\n");
+	}
+	json_decref(j);
+	free(key);
+	return rc;
+}
+
+/* ---- version 2 ---- */
+
+static void
+now_rfc3339(char *out, size_t cap)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	time_format_rfc3339(out, cap, ts.tv_sec, ts.tv_nsec);
+}
+
+static void
+duration_text(long long s, char *out, size_t cap)
+{
+	long long	 h = s / 3600, mi = (s % 3600) / 60, se = s % 60;
+
+	if (s < 0)
+		snprintf(out, cap, "%llds", s);
+	else if (h > 0)
+		snprintf(out, cap, "%lldh%lldm%llds", h, mi, se);
+	else if (mi > 0)
+		snprintf(out, cap, "%lldm%llds", mi, se);
+	else
+		snprintf(out, cap, "%llds", se);
+}
+
+static json_t *
+load_config(const struct mount *m)
+{
+	json_t	*c = NULL;
+	char	*k = vkey(m, "config", "", -1);
+
+	(void)load_json(k, &c);
+	free(k);
+	if (c == NULL)
+		c = json_pack("{s:i, s:b, s:i}", "max_versions", 0,
+		    "cas_required", 0, "delete_version_after", 0);
+	return c;
+}
+
+/* The metadata of one version as clients see it. */
+static json_t *
+version_meta(json_t *meta, long long n)
+{
+	char	 num[32];
+	json_t	*v, *o;
+
+	snprintf(num, sizeof(num), "%lld", n);
+	v = json_object_get(json_object_get(meta, "versions"), num);
+	o = json_pack("{s:O, s:O, s:O, s:O, s:I}",
+	    "created_time", json_object_get(v, "created_time"),
+	    "custom_metadata", json_object_get(meta, "custom_metadata"),
+	    "deletion_time", json_object_get(v, "deletion_time"),
+	    "destroyed", json_object_get(v, "destroyed"),
+	    "version", (json_int_t)n);
+	return o;
+}
+
+static int
+is_deleted(json_t *v)
+{
+	const char	*d = json_string_value(json_object_get(v,
+	    "deletion_time"));
+	char		 now[64];
+
+	if (json_is_true(json_object_get(v, "destroyed")))
+		return 1;
+	if (d == NULL || *d == '\0')
+		return 0;
+	now_rfc3339(now, sizeof(now));
+	return strcmp(d, now) <= 0;
+}
+
+/* The version asked for: ?version=N, N <= 0 meaning current. */
+static int
+asked_version(struct request *req, struct response *resp, json_t *meta,
+    long long *n)
+{
+	long long	 v = 0;
+	int		 rc;
+
+	if ((rc = req_int(req, resp, "version", &v, NULL)) != CF_OK)
+		return rc;
+	*n = v > 0 ? v : json_integer_value(json_object_get(meta,
+	    "current_version"));
+	return CF_OK;
+}
+
+static int
+data_read(struct mount *m, struct request *req, struct response *resp,
+    const char *k, int subkeys)
+{
+	json_t		*meta = NULL, *d = NULL, *v, *md;
+	char		 num[32], *key;
+	long long	 n;
+	int		 rc;
+
+	key = vkey(m, "m/", k, -1);
+	rc = load_json(key, &meta);
+	free(key);
+	if (rc == CF_ENOTFOUND)
+		return CF_OK;
+	if (rc != CF_OK || (rc = asked_version(req, resp, meta, &n)) != CF_OK)
+		goto out;
+	snprintf(num, sizeof(num), "%lld", n);
+	v = json_object_get(json_object_get(meta, "versions"), num);
+	if (v == NULL)
+		goto out;			/* 404, no errors */
+	md = version_meta(meta, n);
+	if (is_deleted(v)) {
+		/* hvac tells "deleted" from "missing" by this body. */
+		resp->status = 404;
+		rc = resp_data(resp, json_pack("{s:n, s:o}", "data",
+		    "metadata", md));
+		goto out;
+	}
+	key = vkey(m, "v/", k, n);
+	rc = load_json(key, &d);
+	free(key);
+	if (rc != CF_OK) {
+		json_decref(md);
+		rc = rc == CF_ENOTFOUND ? CF_OK : rc;
+		goto out;
+	}
+	if (subkeys) {
+		const char	*kk;
+		json_t		*vv;
+
+		/* Leaves become null; nested objects keep their shape. */
+		json_object_foreach(d, kk, vv)
+			if (!json_is_object(vv) || json_object_size(vv) == 0)
+				json_object_set_new(d, kk, json_null());
+		rc = resp_data(resp, json_pack("{s:o, s:o}", "subkeys", d,
+		    "metadata", md));
+	} else
+		rc = resp_data(resp, json_pack("{s:o, s:o}", "data", d,
+		    "metadata", md));
+	d = NULL;
+ out:
+	json_decref(meta);
+	json_decref(d);
+	return rc;
+}
+
+static json_t *
+new_meta(void)
+{
+	char	 now[64];
+
+	now_rfc3339(now, sizeof(now));
+	return json_pack("{s:s, s:s, s:i, s:i, s:i, s:b, s:i, s:n, s:{}}",
+	    "created_time", now, "updated_time", now, "current_version", 0,
+	    "oldest_version", 0, "max_versions", 0, "cas_required", 0,
+	    "delete_version_after", 0, "custom_metadata", "versions");
+}
+
+/* RFC 7396: merge patch into target (both objects). */
+static void
+merge_patch(json_t *target, json_t *patch)
+{
+	const char	*k;
+	json_t		*v, *t;
+
+	json_object_foreach(patch, k, v) {
+		if (json_is_null(v))
+			json_object_del(target, k);
+		else if (json_is_object(v)) {
+			t = json_object_get(target, k);
+			if (!json_is_object(t)) {
+				t = json_object();
+				json_object_set_new(target, k, t);
+			}
+			merge_patch(t, v);
+		} else
+			json_object_set(target, k, v);
+	}
+}
+
+static int
+data_write(struct mount *m, struct request *req, struct response *resp,
+    const char *k, int patch)
+{
+	struct storage_op	 ops[64];
+	struct buf		 payload = BUF_INIT, mbuf = BUF_INIT;
+	pthread_mutex_t		*mu;
+	json_t			*meta = NULL, *cfg = NULL, *data, *opts, *cas;
+	json_t			*merged = NULL, *vers, *old = NULL;
+	char			 now[64], num[32], *mkey = NULL;
+	char			*dkeys[64] = { NULL };
+	long long		 cur, n, maxv, oldest, dva;
+	size_t			 nops = 0, i;
+	int			 rc;
+
+	data = json_object_get(req->data, "data");
+	if (data == NULL || json_is_null(data))
+		return resp_fail(resp, CF_EINVAL, "no data provided");
+	if (!json_is_object(data))
+		return resp_fail(resp, CF_EINVAL, "data must be an object");
+	opts = json_object_get(req->data, "options");
+	cas = json_object_get(opts, "cas");
+	if (cas != NULL && !json_is_integer(cas) && !json_is_null(cas))
+		return resp_fail(resp, CF_EINVAL,
+		    "error parsing check-and-set parameter");
+	if ((mkey = vkey(m, "m/", k, -1)) == NULL)
+		return CF_ENOMEM;
+	mu = stripe(mkey);
+	pthread_mutex_lock(mu);
+	rc = load_json(mkey, &meta);
+	if (rc == CF_ENOTFOUND) {
+		if (patch) {
+			rc = CF_OK;		/* 404 */
+			resp->status = 404;
+			resp->err_empty = 1;
+			rc = CF_ENOTFOUND;
+			goto out;
+		}
+		meta = new_meta();
+		rc = CF_OK;
+	}
+	if (rc != CF_OK || meta == NULL) {
+		rc = rc != CF_OK ? rc : CF_ENOMEM;
+		goto out;
+	}
+	cfg = load_config(m);
+	cur = json_integer_value(json_object_get(meta, "current_version"));
+	if (cas == NULL && (json_is_true(json_object_get(meta,
+	    "cas_required")) || json_is_true(json_object_get(cfg,
+	    "cas_required")))) {
+		rc = resp_fail(resp, CF_EINVAL,
+		    "check-and-set parameter required for this call");
+		goto out;
+	}
+	if (cas != NULL && json_is_integer(cas) &&
+	    json_integer_value(cas) != cur) {
+		rc = resp_fail(resp, CF_ECONFLICT, "check-and-set parameter did "
+		    "not match the current version");
+		goto out;
+	}
+	if (patch) {
+		snprintf(num, sizeof(num), "%lld", cur);
+		if (cur == 0 || is_deleted(json_object_get(json_object_get(
+		    meta, "versions"), num))) {
+			resp->err_empty = 1;
+			rc = CF_ENOTFOUND;
+			goto out;
+		}
+		char *dk = vkey(m, "v/", k, cur);
+		rc = load_json(dk, &old);
+		free(dk);
+		if (rc != CF_OK)
+			goto out;
+		merge_patch(old, data);
+		merged = old;
+		old = NULL;
+		data = merged;
+	}
+	n = cur + 1;
+	now_rfc3339(now, sizeof(now));
+	vers = json_object_get(meta, "versions");
+	snprintf(num, sizeof(num), "%lld", n);
+	dva = json_integer_value(json_object_get(meta, "delete_version_after"));
+	if (dva <= 0 || (json_integer_value(json_object_get(cfg,
+	    "delete_version_after")) > 0 && json_integer_value(
+	    json_object_get(cfg, "delete_version_after")) < dva))
+		dva = json_integer_value(json_object_get(cfg,
+		    "delete_version_after"));
+	{
+		char	 del[64] = "";
+
+		if (dva > 0) {
+			struct timespec	 ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			time_format_rfc3339(del, sizeof(del), ts.tv_sec + dva,
+			    ts.tv_nsec);
+		}
+		json_object_set_new(vers, num, json_pack("{s:s, s:s, s:b}",
+		    "created_time", now, "deletion_time", del, "destroyed",
+		    0));
+	}
+	json_object_set_new(meta, "current_version", json_integer(n));
+	json_object_set_new(meta, "updated_time", json_string(now));
+	if ((rc = json_emit(data, &payload)) != CF_OK)
+		goto out;
+	dkeys[0] = vkey(m, "v/", k, n);
+	ops[nops++] = (struct storage_op){ STORAGE_OP_PUT, dkeys[0],
+	    payload.data, payload.len };
+	/* Prune beyond max_versions: the larger setting, or 10. */
+	maxv = json_integer_value(json_object_get(meta, "max_versions"));
+	if (json_integer_value(json_object_get(cfg, "max_versions")) > maxv)
+		maxv = json_integer_value(json_object_get(cfg,
+		    "max_versions"));
+	if (maxv <= 0)
+		maxv = KV_DEFAULT_VERSIONS;
+	oldest = json_integer_value(json_object_get(meta, "oldest_version"));
+	if (oldest == 0)
+		oldest = 1;
+	while (n - oldest + 1 > maxv && nops < 60) {
+		snprintf(num, sizeof(num), "%lld", oldest);
+		json_object_del(vers, num);
+		dkeys[nops] = vkey(m, "v/", k, oldest);
+		ops[nops] = (struct storage_op){ STORAGE_OP_DEL, dkeys[nops],
+		    NULL, 0 };
+		nops++;
+		oldest++;
+		json_object_set_new(meta, "oldest_version",
+		    json_integer(oldest));
+	}
+	if ((rc = json_emit(meta, &mbuf)) != CF_OK)
+		goto out;
+	ops[nops++] = (struct storage_op){ STORAGE_OP_PUT, mkey, mbuf.data,
+	    mbuf.len };
+	for (i = 0; i < nops; i++)
+		if (ops[i].key == NULL) {
+			rc = CF_ENOMEM;
+			goto out;
+		}
+	if ((rc = core_batch(ops, nops)) != CF_OK)
+		goto out;
+	resp->wipe = 1;
+	rc = resp_data(resp, version_meta(meta, n));
+ out:
+	pthread_mutex_unlock(mu);
+	for (i = 0; i < 64; i++)
+		free(dkeys[i]);
+	free(mkey);
+	json_decref(meta);
+	json_decref(cfg);
+	json_decref(merged);
+	json_decref(old);
+	buf_free(&payload);
+	buf_free(&mbuf);
+	return rc;
+}
+
+/* Versions from {"versions": [1,2]} or "1,2". */
+static int
+asked_versions(struct request *req, struct response *resp, struct strv *out,
+    const char *missing)
+{
+	json_t	*v = json_object_get(req->data, "versions"), *e;
+	size_t	 i;
+	char	 num[32];
+	int	 rc;
+
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, e) {
+			if (json_is_integer(e))
+				snprintf(num, sizeof(num), "%lld",
+				    (long long)json_integer_value(e));
+			else if (json_is_string(e))
+				strlcpy(num, json_string_value(e), sizeof(num));
+			else
+				return resp_fail(resp, CF_EINVAL,
+				    "versions must be integers");
+			if ((rc = strv_push(out, num)) != CF_OK)
+				return rc;
+		}
+	} else if ((rc = req_strlist(req, resp, "versions", out, NULL)) !=
+	    CF_OK)
+		return rc;
+	if (out->n == 0)
+		return resp_fail(resp, CF_EINVAL, "%s", missing);
+	return CF_OK;
+}
+
+/* delete (soft), undelete and destroy of listed versions. */
+static int
+versions_op(struct mount *m, struct request *req, struct response *resp,
+    const char *k, int what)
+{
+	struct strv	 vs = STRV_INIT;
+	pthread_mutex_t	*mu;
+	json_t		*meta = NULL, *v;
+	char		*mkey, *dk, now[64];
+	size_t		 i;
+	int		 rc;
+
+	if ((rc = asked_versions(req, resp, &vs, what == 2 ?
+	    "no version number provided" : "No version number provided")) !=
+	    CF_OK) {
+		strv_free(&vs);
+		return rc;
+	}
+	if ((mkey = vkey(m, "m/", k, -1)) == NULL) {
+		strv_free(&vs);
+		return CF_ENOMEM;
+	}
+	mu = stripe(mkey);
+	pthread_mutex_lock(mu);
+	if ((rc = load_json(mkey, &meta)) == CF_ENOTFOUND) {
+		rc = CF_OK;
+		goto out;
+	}
+	if (rc != CF_OK)
+		goto out;
+	now_rfc3339(now, sizeof(now));
+	for (i = 0; i < vs.n && rc == CF_OK; i++) {
+		v = json_object_get(json_object_get(meta, "versions"),
+		    vs.v[i]);
+		if (v == NULL || json_is_true(json_object_get(v, "destroyed")))
+			continue;
+		if (what == 0 && !is_deleted(v))
+			json_object_set_new(v, "deletion_time",
+			    json_string(now));
+		else if (what == 1)
+			json_object_set_new(v, "deletion_time",
+			    json_string(""));
+		else if (what == 2) {
+			json_object_set_new(v, "destroyed", json_true());
+			if ((dk = vkey(m, "v/", k, atoll(vs.v[i]))) == NULL) {
+				rc = CF_ENOMEM;
+				break;
+			}
+			rc = core_del(dk);
+			free(dk);
+		}
+	}
+	if (rc == CF_OK)
+		rc = save_json(mkey, meta);
+ out:
+	pthread_mutex_unlock(mu);
+	free(mkey);
+	json_decref(meta);
+	strv_free(&vs);
+	return rc;
+}
+
+static int
+meta_read(struct mount *m, struct response *resp, const char *k)
+{
+	json_t	*meta = NULL, *o, *vers, *v, *cm;
+	char	*key = vkey(m, "m/", k, -1), dva[32];
+	const char *num;
+	int	 rc;
+
+	rc = load_json(key, &meta);
+	free(key);
+	if (rc == CF_ENOTFOUND)
+		return CF_OK;
+	if (rc != CF_OK)
+		return rc;
+	duration_text(json_integer_value(json_object_get(meta,
+	    "delete_version_after")), dva, sizeof(dva));
+	vers = json_object();
+	json_object_foreach(json_object_get(meta, "versions"), num, v)
+		json_object_set(vers, num, v);
+	cm = json_object_get(meta, "custom_metadata");
+	o = json_pack("{s:O, s:O, s:O, s:O, s:s, s:O, s:O, s:O, s:o}",
+	    "cas_required", json_object_get(meta, "cas_required"),
+	    "created_time", json_object_get(meta, "created_time"),
+	    "current_version", json_object_get(meta, "current_version"),
+	    "custom_metadata", cm != NULL ? cm : json_null(),
+	    "delete_version_after", dva,
+	    "max_versions", json_object_get(meta, "max_versions"),
+	    "oldest_version", json_object_get(meta, "oldest_version"),
+	    "updated_time", json_object_get(meta, "updated_time"),
+	    "versions", vers);
+	json_decref(meta);
+	return resp_data(resp, o);
+}
+
+static int
+meta_write(struct mount *m, struct request *req, struct response *resp,
+    const char *k)
+{
+	pthread_mutex_t	*mu;
+	json_t		*meta = NULL, *cm, *out, *v;
+	const char	*ck;
+	char		*mkey, now[64];
+	long long	 maxv, dva;
+	int		 rc, cas, has_max, has_cas, has_dva;
+
+	if ((rc = req_int(req, resp, "max_versions", &maxv, &has_max)) !=
+	    CF_OK || (rc = req_bool(req, resp, "cas_required", &cas,
+	    &has_cas)) != CF_OK || (rc = req_duration(req, resp,
+	    "delete_version_after", &dva, &has_dva)) != CF_OK)
+		return rc;
+	cm = json_object_get(req->data, "custom_metadata");
+	if (cm != NULL && !json_is_object(cm) && !json_is_null(cm))
+		return resp_fail(resp, CF_EINVAL, "custom_metadata validation "
+		    "failed: must be a map");
+	if (has_max && maxv < 0)
+		return resp_fail(resp, CF_EINVAL, "max_versions must be "
+		    "positive");
+	if (json_is_object(cm)) {
+		if (json_object_size(cm) > 64)
+			return resp_fail(resp, CF_EINVAL, "custom_metadata "
+			    "validation failed: payload must contain at most "
+			    "64 keys");
+		json_object_foreach(cm, ck, v)
+			if (strlen(ck) == 0 || strlen(ck) > 128 ||
+			    !json_is_string(v) ||
+			    strlen(json_string_value(v)) == 0 ||
+			    strlen(json_string_value(v)) > 512)
+				return resp_fail(resp, CF_EINVAL,
+				    "custom_metadata validation failed: keys "
+				    "of 1 to 128 bytes, string values of 1 to "
+				    "512 bytes");
+	}
+	if (!has_max && !has_cas && !has_dva && cm == NULL)
+		return CF_OK;
+	if ((mkey = vkey(m, "m/", k, -1)) == NULL)
+		return CF_ENOMEM;
+	mu = stripe(mkey);
+	pthread_mutex_lock(mu);
+	if ((rc = load_json(mkey, &meta)) == CF_ENOTFOUND) {
+		meta = new_meta();
+		rc = meta != NULL ? CF_OK : CF_ENOMEM;
+	}
+	if (rc != CF_OK)
+		goto out;
+	if (has_max)
+		json_object_set_new(meta, "max_versions", json_integer(maxv));
+	if (has_cas)
+		json_object_set_new(meta, "cas_required", json_boolean(cas));
+	if (has_dva)
+		json_object_set_new(meta, "delete_version_after",
+		    json_integer(dva));
+	if (cm != NULL) {
+		out = json_is_object(cm) ? json_deep_copy(cm) : json_null();
+		json_object_set_new(meta, "custom_metadata", out);
+	}
+	now_rfc3339(now, sizeof(now));
+	json_object_set_new(meta, "updated_time", json_string(now));
+	rc = save_json(mkey, meta);
+ out:
+	pthread_mutex_unlock(mu);
+	free(mkey);
+	json_decref(meta);
+	return rc;
+}
+
+static int
+meta_delete(struct mount *m, const char *k)
+{
+	pthread_mutex_t	*mu;
+	json_t		*meta = NULL, *v;
+	const char	*num;
+	char		*mkey, *dk;
+	int		 rc;
+
+	if ((mkey = vkey(m, "m/", k, -1)) == NULL)
+		return CF_ENOMEM;
+	mu = stripe(mkey);
+	pthread_mutex_lock(mu);
+	if ((rc = load_json(mkey, &meta)) == CF_OK) {
+		json_object_foreach(json_object_get(meta, "versions"), num, v) {
+			if ((dk = vkey(m, "v/", k, atoll(num))) == NULL) {
+				rc = CF_ENOMEM;
+				break;
+			}
+			rc = core_del(dk);
+			free(dk);
+			if (rc != CF_OK)
+				break;
+		}
+		if (rc == CF_OK)
+			rc = core_del(mkey);
+	} else if (rc == CF_ENOTFOUND)
+		rc = CF_OK;
+	pthread_mutex_unlock(mu);
+	free(mkey);
+	json_decref(meta);
+	return rc;
+}
+
+static int
+config_op(struct mount *m, struct request *req, struct response *resp)
+{
+	json_t		*c = load_config(m), *o;
+	char		 dva[32], *key;
+	long long	 maxv, d;
+	int		 rc, cas, hm, hc, hd;
+
+	if (req->op == REQ_READ) {
+		duration_text(json_integer_value(json_object_get(c,
+		    "delete_version_after")), dva, sizeof(dva));
+		o = json_pack("{s:O, s:s, s:O}", "cas_required",
+		    json_object_get(c, "cas_required"),
+		    "delete_version_after", dva,
+		    "max_versions", json_object_get(c, "max_versions"));
+		json_decref(c);
+		return resp_data(resp, o);
+	}
+	if ((rc = req_int(req, resp, "max_versions", &maxv, &hm)) != CF_OK ||
+	    (rc = req_bool(req, resp, "cas_required", &cas, &hc)) != CF_OK ||
+	    (rc = req_duration(req, resp, "delete_version_after", &d, &hd)) !=
+	    CF_OK) {
+		json_decref(c);
+		return rc;
+	}
+	if (hm)
+		json_object_set_new(c, "max_versions", json_integer(maxv));
+	if (hc)
+		json_object_set_new(c, "cas_required", json_boolean(cas));
+	if (hd)
+		json_object_set_new(c, "delete_version_after",
+		    json_integer(d));
+	key = vkey(m, "config", "", -1);
+	rc = save_json(key, c);
+	free(key);
+	json_decref(c);
+	return rc;
+}
+
+static int
+invalid_v2(struct response *resp, const char *what)
+{
+	resp->status = 404;
+	resp_warn(resp, "Invalid path for a versioned K/V secrets engine. See "
+	    "the API docs for the appropriate API endpoints to use. If using "
+	    "the Vault CLI, use 'vault kv %s' for this operation.", what);
+	return CF_OK;
+}
+
+static int
+starts(const char *rel, const char *word, const char **rest)
+{
+	size_t	 len = strlen(word);
+
+	if (strncmp(rel, word, len) != 0 || rel[len] != '/')
+		return 0;
+	*rest = rel + len + 1;
+	return 1;
+}
+
+static int
+v2_handle(struct mount *m, struct request *req, struct response *resp)
+{
+	const char	*rel = req->rel, *k;
+	int		 op = req->op, w = op == REQ_UPDATE || op == REQ_CREATE;
+
+	if (strcmp(rel, "config") == 0 && (op == REQ_READ || w))
+		return config_op(m, req, resp);
+	if (starts(rel, "data", &k) && *k != '\0' && k[strlen(k) - 1] != '/') {
+		if (op == REQ_READ)
+			return data_read(m, req, resp, k, 0);
+		if (w || op == REQ_PATCH)
+			return data_write(m, req, resp, k, op == REQ_PATCH);
+		if (op == REQ_DELETE) {
+			json_t	*meta = NULL;
+			char	*key = vkey(m, "m/", k, -1), num[32];
+			int	 rc;
+
+			/* Soft-delete the current version. */
+			rc = load_json(key, &meta);
+			free(key);
+			if (rc == CF_ENOTFOUND)
+				return CF_OK;
+			if (rc != CF_OK)
+				return rc;
+			snprintf(num, sizeof(num), "%lld", (long long)
+			    json_integer_value(json_object_get(meta,
+			    "current_version")));
+			json_decref(meta);
+			json_object_set_new(req->data, "versions",
+			    json_pack("[s]", num));
+			return versions_op(m, req, resp, k, 0);
+		}
+	}
+	if (starts(rel, "metadata", &k) || (op == REQ_LIST &&
+	    strcmp(rel, "metadata/") == 0 && (k = "") != NULL)) {
+		if (op == REQ_LIST) {
+			char	*p = vkey(m, "m/", k, -1);
+			int	 rc = list_keys(p, resp);
+
+			free(p);
+			return rc;
+		}
+		if (op == REQ_READ)
+			return meta_read(m, resp, k);
+		if (w)
+			return meta_write(m, req, resp, k);
+		if (op == REQ_DELETE)
+			return meta_delete(m, k);
+	}
+	if (w && starts(rel, "delete", &k))
+		return versions_op(m, req, resp, k, 0);
+	if (w && starts(rel, "undelete", &k))
+		return versions_op(m, req, resp, k, 1);
+	if (w && starts(rel, "destroy", &k))
+		return versions_op(m, req, resp, k, 2);
+	if (op == REQ_READ && starts(rel, "subkeys", &k))
+		return data_read(m, req, resp, k, 1);
+	return invalid_v2(resp, op == REQ_LIST ? "list" : op == REQ_READ ?
+	    "get" : op == REQ_DELETE ? "delete" : op == REQ_PATCH ? "patch" :
+	    "put");
+}
+
+static int
+kv_handle(struct mount *m, struct request *req, struct response *resp)
+{
+	pthread_once(&stripes_once, stripes_init);
+	return is_v2(m) ? v2_handle(m, req, resp) : v1_handle(m, req, resp);
+}
+
+/* create vs update for the ACL: does the secret exist? */
+static int
+kv_exists(struct mount *m, struct request *req, int *exists)
+{
+	struct buf	 b = BUF_INIT;
+	const char	*k = NULL;
+	char		*key = NULL;
+	int		 rc;
+
+	*exists = 0;
+	if (!is_v2(m))
+		key = vkey(m, req->rel, "", -1);
+	else if (starts(req->rel, "data", &k) ||
+	    starts(req->rel, "metadata", &k))
+		key = vkey(m, "m/", k, -1);
+	else {
+		*exists = 1;		/* everything else is an update */
+		return CF_OK;
+	}
+	if (key == NULL)
+		return CF_ENOMEM;
+	rc = storage_key_is_valid(key) ? core_get(key, &b) : CF_ENOTFOUND;
+	free(key);
+	buf_free(&b);
+	if (rc == CF_OK)
+		*exists = 1;
+	return rc == CF_ENOTFOUND || rc == CF_OK ? CF_OK : rc;
+}
+
+static const struct backend_ops kv_ops = {
+	.type = "kv",
+	.handle = kv_handle,
+	.exists = kv_exists,
+};
+
+void
+kv_register(void)
+{
+	router_register(&kv_ops);
+}
