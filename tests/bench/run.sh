@@ -121,6 +121,18 @@ t2=$(date +%s%N)
 for c in 1 16 64; do
 	wrk_line "ceiling: trivial civetweb handler" $c "http://127.0.0.1:$cport/"
 done
+# KV v2 on secret/, seeded with the keys the read script asks for.
+curl -s -o /dev/null -X POST -H "X-Vault-Token: $BENCH_TOKEN" \
+    -d '{"type":"kv","options":{"version":"2"}}' "$url/v1/sys/mounts/secret"
+/usr/bin/python3 - "$url" <<'EOP'
+import os, sys, requests
+s = requests.Session()
+h = {"X-Vault-Token": os.environ["BENCH_TOKEN"]}
+for i in range(1000):
+    s.post("%s/v1/secret/data/bench/k%d" % (sys.argv[1], i), headers=h,
+           json={"data": {"user": "app", "password": "s3cr3t-%d" % i}})
+EOP
+
 for c in 1 16 64; do
 	wrk_line "cofferd sys/health" $c "$url/v1/sys/health"
 done
