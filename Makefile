@@ -34,6 +34,7 @@ LIB_OBJS += auth/tokenapi.o
 LIB_OBJS += server/mounts.o
 LIB_OBJS += engines/kv.o
 LIB_OBJS += engines/cubbyhole.o
+LIB_OBJS += engines/transit.o
 # --- end of LIB_OBJS
 
 SRV_OBJS = server/main.o
@@ -47,6 +48,7 @@ HEADERS += auth/policystore.h
 HEADERS += auth/tokenapi.h
 HEADERS += server/mounts.h engines/kv.h
 HEADERS += engines/cubbyhole.h
+HEADERS += engines/transit.h
 # --- end of HEADERS
 
 UNIT_TESTS = tests/unit/test_buf

@@ -18,6 +18,7 @@
 #include "mounts.h"
 #include "kv.h"
 #include "cubbyhole.h"
+#include "transit.h"
 /* --- end of includes */
 
 static int
@@ -40,6 +41,7 @@ modules_register(void)
 	tokenapi_register();
 	kv_register();
 	cubbyhole_register();
+	transit_register();
 	mounts_register();
 	/* --- end of registrations */
 }
