@@ -642,6 +642,10 @@ crypt_handler(struct mount *m, struct request *req, struct response *resp,
 
 	if ((rc = req_str(req, resp, "type", &type, NULL)) != CF_OK)
 		return rc;
+	if (json_object_get(req->data, "context") != NULL &&
+	    !json_is_null(json_object_get(req->data, "context")))
+		return resp_fail(resp, CF_EINVAL, "key derivation (context) is "
+		    "not supported by coffer");
 	rc = get_or_create(m, name, type, what == 0, &key, &why);
 	if (rc == CF_ENOTFOUND)
 		return resp_fail(resp, CF_EINVAL, "encryption key not found");
@@ -780,6 +784,10 @@ mac_sign_handler(struct mount *m, struct request *req, struct response *resp,
 	int		 rc, t;
 
 	memset(&kv, 0, sizeof(kv));
+	/* Vault reads both names; hvac sends hash_algorithm. */
+	if (a == NULL && (rc = req_str(req, resp, "hash_algorithm", &a,
+	    NULL)) != CF_OK)
+		return rc;
 	if (a == NULL && (rc = req_str(req, resp, "algorithm", &a, NULL)) !=
 	    CF_OK)
 		return rc;
