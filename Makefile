@@ -35,6 +35,7 @@ LIB_OBJS += server/mounts.o
 LIB_OBJS += engines/kv.o
 LIB_OBJS += engines/cubbyhole.o
 LIB_OBJS += engines/transit.o
+LIB_OBJS += auth/userpass.o
 # --- end of LIB_OBJS
 
 SRV_OBJS = server/main.o
@@ -49,6 +50,7 @@ HEADERS += auth/tokenapi.h
 HEADERS += server/mounts.h engines/kv.h
 HEADERS += engines/cubbyhole.h
 HEADERS += engines/transit.h
+HEADERS += auth/userpass.h
 # --- end of HEADERS
 
 UNIT_TESTS = tests/unit/test_buf

@@ -542,6 +542,62 @@ tokenapi_handle(struct mount *m, struct request *req, struct response *resp)
 	    "1 error occurred:\n\t* unsupported path\n\n");
 }
 
+int
+tokenapi_login(const struct login *l, struct response *resp)
+{
+	struct token_params	 tp;
+	struct strv		 pols = STRV_INIT;
+	char			*token = NULL;
+	json_t			*e = NULL;
+	long long		 max = core_conf()->max_lease_ttl, ttl;
+	size_t			 i;
+	int			 rc = CF_OK;
+
+	for (i = 0; i < l->policies->n && rc == CF_OK; i++) {
+		if (strcmp(l->policies->v[i], "root") == 0) {
+			rc = resp_fail(resp, CF_EINVAL,
+			    "auth methods cannot create root tokens");
+			goto out;
+		}
+		if (!strv_has(&pols, l->policies->v[i]))
+			rc = strv_push(&pols, l->policies->v[i]);
+	}
+	if (rc == CF_OK && !l->no_default_policy && !strv_has(&pols, "default"))
+		rc = strv_push(&pols, "default");
+	if (rc != CF_OK)
+		goto out;
+	strv_sort(&pols);
+	if (l->max_ttl > 0 && l->max_ttl < max)
+		max = l->max_ttl;
+	ttl = l->period > 0 ? l->period : l->ttl > 0 ? l->ttl :
+	    core_conf()->default_lease_ttl;
+	if (ttl > max)
+		ttl = max;
+	memset(&tp, 0, sizeof(tp));
+	tp.policies = &pols;
+	tp.meta = l->meta;
+	tp.path = l->path;
+	tp.display_name = l->display_name;
+	tp.ttl = ttl;
+	tp.period = l->period;
+	tp.num_uses = l->num_uses;
+	tp.renewable = 1;
+	if ((token = sodium_malloc(TOKEN_MAX_LEN + 1)) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	if ((rc = token_create(&tp, token, &e)) != CF_OK)
+		goto out;
+	if ((resp->auth = auth_block(token, e)) == NULL)
+		rc = CF_ENOMEM;
+	resp->wipe = 1;
+ out:
+	json_decref(e);
+	strv_free(&pols);
+	sodium_free(token);
+	return rc;
+}
+
 static const struct backend_ops token_ops = {
 	.type = "token",
 	.is_auth = 1,

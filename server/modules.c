@@ -19,6 +19,7 @@
 #include "kv.h"
 #include "cubbyhole.h"
 #include "transit.h"
+#include "userpass.h"
 /* --- end of includes */
 
 static int
@@ -42,6 +43,7 @@ modules_register(void)
 	kv_register();
 	cubbyhole_register();
 	transit_register();
+	userpass_register();
 	mounts_register();
 	/* --- end of registrations */
 }
