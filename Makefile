@@ -36,6 +36,7 @@ LIB_OBJS += engines/kv.o
 LIB_OBJS += engines/cubbyhole.o
 LIB_OBJS += engines/transit.o
 LIB_OBJS += auth/userpass.o
+LIB_OBJS += auth/approle.o
 # --- end of LIB_OBJS
 
 SRV_OBJS = server/main.o
@@ -51,6 +52,7 @@ HEADERS += server/mounts.h engines/kv.h
 HEADERS += engines/cubbyhole.h
 HEADERS += engines/transit.h
 HEADERS += auth/userpass.h
+HEADERS += auth/approle.h
 # --- end of HEADERS
 
 UNIT_TESTS = tests/unit/test_buf

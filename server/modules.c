@@ -20,6 +20,7 @@
 #include "cubbyhole.h"
 #include "transit.h"
 #include "userpass.h"
+#include "approle.h"
 /* --- end of includes */
 
 static int
@@ -44,6 +45,7 @@ modules_register(void)
 	cubbyhole_register();
 	transit_register();
 	userpass_register();
+	approle_register();
 	mounts_register();
 	/* --- end of registrations */
 }
