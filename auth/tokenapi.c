@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -25,8 +26,16 @@
 #include "log.h"
 #include "req.h"
 #include "router.h"
+#include "storage.h"
 #include "token.h"
 #include "tokenapi.h"
+
+#define TOKENAPI_TIDY_SECONDS	60
+
+static int	 tokenapi_route(struct mount *, struct request *,
+		    struct response *);
+static int	 token_renew_handler(struct request *, struct response *,
+		    int);
 
 static int
 has_sudo(const struct request *req)
@@ -208,8 +217,65 @@ child_policies(struct request *req, struct response *resp, int sudo,
 	return rc;
 }
 
+/*
+ * Policies for create/<role>: the asked ones (or the role's allowed
+ * list) must be allowed and not disallowed by the role; the parent's
+ * own policies do not matter, as in Vault.
+ */
 static int
-token_create_handler(struct request *req, struct response *resp, int orphan)
+role_policies(struct request *req, struct response *resp, json_t *role,
+    struct strv *out)
+{
+	struct strv	 asked = STRV_INIT, allowed = STRV_INIT;
+	struct strv	 denied = STRV_INIT;
+	json_t		*v;
+	size_t		 i;
+	int		 rc, nodef = 0;
+
+	json_array_foreach(json_object_get(role, "allowed_policies"), i, v)
+		if ((rc = strv_push(&allowed, json_string_value(v))) != CF_OK)
+			goto out;
+	json_array_foreach(json_object_get(role, "disallowed_policies"), i, v)
+		if ((rc = strv_push(&denied, json_string_value(v))) != CF_OK)
+			goto out;
+	if ((rc = req_strlist(req, resp, "policies", &asked, NULL)) != CF_OK ||
+	    (rc = req_bool(req, resp, "no_default_policy", &nodef, NULL)) !=
+	    CF_OK)
+		goto out;
+	if (asked.n == 0)
+		for (i = 0; i < allowed.n && rc == CF_OK; i++)
+			rc = strv_push(&asked, allowed.v[i]);
+	for (i = 0; i < asked.n && rc == CF_OK; i++) {
+		if (strcmp(asked.v[i], "default") == 0)
+			continue;
+		if (strv_has(&denied, asked.v[i])) {
+			rc = resp_fail(resp, CF_EINVAL, "token policy \"%s\" is "
+			    "disallowed by this role", asked.v[i]);
+			goto out;
+		}
+		if (allowed.n > 0 && !strv_has(&allowed, asked.v[i])) {
+			rc = resp_fail(resp, CF_EINVAL, "token policies must be "
+			    "subset of the role's allowed policies");
+			goto out;
+		}
+		if (!strv_has(out, asked.v[i]))
+			rc = strv_push(out, asked.v[i]);
+	}
+	if (rc == CF_OK && !nodef && !json_is_true(json_object_get(role,
+	    "token_no_default_policy")) && !strv_has(&denied, "default") &&
+	    !strv_has(out, "default"))
+		rc = strv_push(out, "default");
+	strv_sort(out);
+ out:
+	strv_free(&asked);
+	strv_free(&allowed);
+	strv_free(&denied);
+	return rc;
+}
+
+static int
+token_create_handler(struct request *req, struct response *resp, int orphan,
+    json_t *role)
 {
 	struct token_params	 tp;
 	struct strv		 pols = STRV_INIT;
@@ -275,12 +341,31 @@ token_create_handler(struct request *req, struct response *resp, int orphan)
 		}
 	} else
 		id = NULL;
-	if (period > 0 && !sudo) {
+	if (period > 0 && !sudo && role == NULL) {
 		rc = resp_fail(resp, CF_EINVAL, "root or sudo privileges "
 		    "required to create periodic token");
 		goto out;
 	}
-	if ((rc = child_policies(req, resp, sudo, &pols)) != CF_OK)
+	if (json_object_get(req->data, "entity_alias") != NULL)
+		resp_warn(resp, "entity_alias is ignored: coffer has no "
+		    "identity store");
+	if (role != NULL) {
+		long long	 rp = json_integer_value(json_object_get(role,
+		    "token_period"));
+		long long	 rm = json_integer_value(json_object_get(role,
+		    "token_explicit_max_ttl"));
+
+		if ((rc = role_policies(req, resp, role, &pols)) != CF_OK)
+			goto out;
+		if (json_is_true(json_object_get(role, "orphan")))
+			orphan = 1;
+		if (!json_is_true(json_object_get(role, "renewable")))
+			renewable = 0;
+		if (rp > 0 && (period == 0 || rp < period))
+			period = rp;
+		if (rm > 0 && (maxttl == 0 || rm < maxttl))
+			maxttl = rm;
+	} else if ((rc = child_policies(req, resp, sudo, &pols)) != CF_OK)
 		goto out;
 	/* TTLs: the default, capped by the effective max. */
 	if (maxttl > 0 && maxttl < mount_max)
@@ -509,17 +594,303 @@ token_renew_handler(struct request *req, struct response *resp, int self)
 	return rc;
 }
 
+#define ROLE_PREFIX	"sys/token/role/"
+
+static int
+role_load(const char *name, json_t **out)
+{
+	struct buf	 b = BUF_INIT;
+	json_error_t	 je;
+	char		*k = NULL;
+	int		 rc;
+
+	*out = NULL;
+	if (asprintf(&k, "%s%s", ROLE_PREFIX, name) == -1)
+		return CF_ENOMEM;
+	rc = storage_key_is_valid(k) ? core_get(k, &b) : CF_ENOTFOUND;
+	if (rc == CF_OK && (*out = json_loadb(b.data, b.len, 0, &je)) == NULL)
+		rc = CF_EINTERNAL;
+	free(k);
+	buf_free(&b);
+	return rc;
+}
+
+static int
+role_write(struct request *req, struct response *resp, const char *name)
+{
+	struct strv	 sv = STRV_INIT;
+	struct buf	 b = BUF_INIT;
+	json_t		*r = NULL, *arr;
+	char		*k = NULL;
+	long long	 v;
+	size_t		 i;
+	int		 rc, present, bv;
+	static const char *const lists[] = { "allowed_policies",
+	    "disallowed_policies" };
+	static const char *const durs[][2] = {
+		{ "token_period", "period" },
+		{ "token_explicit_max_ttl", "explicit_max_ttl" },
+	};
+
+	if ((rc = role_load(name, &r)) == CF_ENOTFOUND) {
+		r = json_pack("{s:s, s:[], s:[], s:b, s:b, s:i, s:i, s:b, "
+		    "s:s, s:s}", "name", name, "allowed_policies",
+		    "disallowed_policies", "orphan", 0, "renewable", 1,
+		    "token_period", 0, "token_explicit_max_ttl", 0,
+		    "token_no_default_policy", 0, "path_suffix", "",
+		    "token_type", "default-service");
+		rc = r != NULL ? CF_OK : CF_ENOMEM;
+	}
+	if (rc != CF_OK)
+		goto out;
+	for (i = 0; i < 2; i++) {
+		strv_free(&sv);
+		if ((rc = req_strlist(req, resp, lists[i], &sv, &present)) !=
+		    CF_OK)
+			goto out;
+		if (!present)
+			continue;
+		arr = json_array();
+		for (size_t j = 0; j < sv.n; j++)
+			json_array_append_new(arr, json_string(sv.v[j]));
+		json_object_set_new(r, lists[i], arr);
+	}
+	for (i = 0; i < 2; i++) {
+		if ((rc = req_duration(req, resp, durs[i][0], &v,
+		    &present)) != CF_OK)
+			goto out;
+		if (!present && (rc = req_duration(req, resp, durs[i][1], &v,
+		    &present)) != CF_OK)
+			goto out;
+		if (present)
+			json_object_set_new(r, durs[i][0], json_integer(v));
+	}
+	if ((rc = req_bool(req, resp, "orphan", &bv, &present)) != CF_OK)
+		goto out;
+	if (present)
+		json_object_set_new(r, "orphan", json_boolean(bv));
+	if ((rc = req_bool(req, resp, "renewable", &bv, &present)) != CF_OK)
+		goto out;
+	if (present)
+		json_object_set_new(r, "renewable", json_boolean(bv));
+	if ((rc = req_bool(req, resp, "token_no_default_policy", &bv,
+	    &present)) != CF_OK)
+		goto out;
+	if (present)
+		json_object_set_new(r, "token_no_default_policy",
+		    json_boolean(bv));
+	{
+		const char	*t = NULL;
+
+		if ((rc = req_str(req, resp, "token_type", &t, NULL)) != CF_OK)
+			goto out;
+		if (t != NULL && strcmp(t, "service") != 0 &&
+		    strcmp(t, "default-service") != 0 &&
+		    strcmp(t, "default") != 0) {
+			rc = resp_fail(resp, CF_EINVAL, "batch tokens are not "
+			    "supported by coffer");
+			goto out;
+		}
+	}
+	if (asprintf(&k, "%s%s", ROLE_PREFIX, name) == -1) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	if ((rc = json_emit(r, &b)) == CF_OK)
+		rc = core_put(k, b.data, b.len);
+ out:
+	free(k);
+	json_decref(r);
+	strv_free(&sv);
+	buf_free(&b);
+	return rc;
+}
+
+static int
+list_prefix(const char *prefix, struct response *resp)
+{
+	struct strv	 sv = STRV_INIT;
+	json_t		*keys;
+	size_t		 i;
+	int		 rc;
+
+	if ((rc = core_list(prefix, &sv)) == CF_OK && sv.n > 0) {
+		keys = json_array();
+		for (i = 0; i < sv.n; i++)
+			json_array_append_new(keys, json_string(sv.v[i]));
+		rc = resp_data(resp, json_pack("{s:o}", "keys", keys));
+	}
+	strv_free(&sv);
+	return rc;
+}
+
+static int
+roles_handler(struct request *req, struct response *resp, const char *name)
+{
+	json_t	*r = NULL;
+	char	*k = NULL;
+	int	 rc;
+
+	switch (req->op) {
+	case REQ_READ:
+		if ((rc = role_load(name, &r)) == CF_ENOTFOUND)
+			return CF_OK;
+		if (rc == CF_OK)
+			rc = resp_data(resp, r);
+		return rc;
+	case REQ_CREATE:
+	case REQ_UPDATE:
+		return role_write(req, resp, name);
+	case REQ_DELETE:
+		if (asprintf(&k, "%s%s", ROLE_PREFIX, name) == -1)
+			return CF_ENOMEM;
+		rc = storage_key_is_valid(k) ? core_del(k) : CF_OK;
+		free(k);
+		return rc;
+	default:
+		return resp_fail(resp, CF_EMETHOD,
+		    "1 error occurred:\n\t* unsupported operation\n\n");
+	}
+}
+
+/* Every stored token, as (hash, entry) pairs, for tidy and accessors. */
+static int
+each_token(int (*fn)(const char *, json_t *, void *), void *arg)
+{
+	struct strv	 sv = STRV_INIT;
+	json_t		*e;
+	size_t		 i;
+	int		 rc;
+
+	if ((rc = core_list("sys/token/id/", &sv)) != CF_OK)
+		return rc;
+	for (i = 0; i < sv.n && rc == CF_OK; i++) {
+		if (token_entry(sv.v[i], &e) != CF_OK)
+			continue;
+		rc = fn(sv.v[i], e, arg);
+		json_decref(e);
+	}
+	strv_free(&sv);
+	return rc;
+}
+
+static int
+add_accessor(const char *hash, json_t *e, void *arg)
+{
+	(void)hash;
+	json_array_append(arg, json_object_get(e, "accessor"));
+	return CF_OK;
+}
+
+static int
+revoke_if_expired(const char *hash, json_t *e, void *arg)
+{
+	long long	 exp = json_integer_value(json_object_get(e,
+	    "expire_time"));
+
+	if (exp != 0 && exp <= (long long)time(NULL)) {
+		++*(int *)arg;
+		return token_revoke(hash, 0);
+	}
+	return CF_OK;
+}
+
+/* Remove every expired token; the count goes to the log. */
+static int
+tidy(void)
+{
+	int	 n = 0, rc;
+
+	rc = each_token(revoke_if_expired, &n);
+	if (n > 0)
+		log_info("token: tidy revoked %d expired tokens", n);
+	return rc;
+}
+
+static int
+renew_accessor(struct request *req, struct response *resp)
+{
+	char		 hash[TOKEN_HASH_LEN + 1];
+	const char	*acc = NULL;
+	json_t		*e = NULL;
+	int		 rc;
+
+	if ((rc = req_str(req, resp, "accessor", &acc, NULL)) != CF_OK)
+		return rc;
+	if (acc == NULL || *acc == '\0')
+		return resp_fail(resp, CF_EINVAL, "missing accessor");
+	if (token_accessor_hash(acc, hash) != CF_OK)
+		return resp_fail(resp, CF_EINVAL, "invalid accessor");
+	memcpy(req->auth->hash, hash, sizeof(hash));
+	rc = token_renew_handler(req, resp, 1);
+	if (rc == CF_OK && resp->auth != NULL)
+		json_object_set_new(resp->auth, "client_token",
+		    json_string(""));
+	json_decref(e);
+	return rc;
+}
+
 static int
 tokenapi_handle(struct mount *m, struct request *req, struct response *resp)
+{
+	json_t	*role = NULL;
+	int	 rc;
+
+	if (strncmp(req->rel, "create/", 7) == 0 && req->rel[7] != '\0' &&
+	    (req->op == REQ_UPDATE || req->op == REQ_CREATE)) {
+		if ((rc = role_load(req->rel + 7, &role)) == CF_ENOTFOUND)
+			return resp_fail(resp, CF_EINVAL, "unknown role %s",
+			    req->rel + 7);
+		if (rc != CF_OK)
+			return rc;
+		rc = token_create_handler(req, resp, 0, role);
+		json_decref(role);
+		return rc;
+	}
+	if (req->op == REQ_LIST && strcmp(req->rel, "roles/") == 0)
+		return list_prefix(ROLE_PREFIX, resp);
+	if (strncmp(req->rel, "roles/", 6) == 0 && req->rel[6] != '\0' &&
+	    strchr(req->rel + 6, '/') == NULL)
+		return roles_handler(req, resp, req->rel + 6);
+	if (req->op == REQ_LIST && strcmp(req->rel, "accessors/") == 0) {
+		json_t	*keys = json_array();
+
+		if ((rc = each_token(add_accessor, keys)) != CF_OK) {
+			json_decref(keys);
+			return rc;
+		}
+		if (json_array_size(keys) == 0) {
+			json_decref(keys);
+			return CF_OK;
+		}
+		return resp_data(resp, json_pack("{s:o}", "keys", keys));
+	}
+	if ((req->op == REQ_UPDATE || req->op == REQ_CREATE) &&
+	    strcmp(req->rel, "tidy") == 0) {
+		if ((rc = tidy()) != CF_OK)
+			return rc;
+		resp->status = 202;
+		return resp_warn(resp, "Tidy operation successfully started. "
+		    "Any information from the operation will be printed to "
+		    "the server's logs.");
+	}
+	if ((req->op == REQ_UPDATE || req->op == REQ_CREATE) &&
+	    strcmp(req->rel, "renew-accessor") == 0)
+		return renew_accessor(req, resp);
+	return tokenapi_route(m, req, resp);
+}
+
+static int
+tokenapi_route(struct mount *m, struct request *req, struct response *resp)
 {
 	const char	*p = req->rel;
 	int		 w = req->op == REQ_UPDATE || req->op == REQ_CREATE;
 
 	(void)m;
 	if (w && strcmp(p, "create") == 0)
-		return token_create_handler(req, resp, 0);
+		return token_create_handler(req, resp, 0, NULL);
 	if (w && strcmp(p, "create-orphan") == 0)
-		return token_create_handler(req, resp, 1);
+		return token_create_handler(req, resp, 1, NULL);
 	if ((req->op == REQ_READ || w) && strcmp(p, "lookup-self") == 0)
 		return token_lookup_handler(req, resp, 1);
 	if ((req->op == REQ_READ || w) && strcmp(p, "lookup") == 0)
@@ -622,6 +993,63 @@ mount_token(void)
 	if ((rc = router_mount(m, why, sizeof(why))) != CF_OK)
 		mount_free(m);
 	return rc;
+}
+
+/*
+ * The tidy thread: once a minute, while unsealed, revoke expired
+ * tokens.  It waits on a condition variable (never holding the core
+ * lock while waiting), so stopping it is immediate.
+ */
+static pthread_t	 tidy_thread;
+static pthread_mutex_t	 tidy_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 tidy_cv = PTHREAD_COND_INITIALIZER;
+static int		 tidy_stop, tidy_running;
+
+static void *
+tidy_run(void *arg)
+{
+	struct timespec	 ts;
+
+	(void)arg;
+	pthread_mutex_lock(&tidy_mu);
+	while (!tidy_stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += TOKENAPI_TIDY_SECONDS;
+		pthread_cond_timedwait(&tidy_cv, &tidy_mu, &ts);
+		if (tidy_stop)
+			break;
+		pthread_mutex_unlock(&tidy_mu);
+		core_rdlock();
+		if (core_state() == CORE_UNSEALED && tidy() != CF_OK)
+			log_warnx("token: tidy failed");
+		core_unlock();
+		pthread_mutex_lock(&tidy_mu);
+	}
+	pthread_mutex_unlock(&tidy_mu);
+	return NULL;
+}
+
+void
+tokenapi_tidy_start(void)
+{
+	if (pthread_create(&tidy_thread, NULL, tidy_run, NULL) == 0) {
+		tidy_running = 1;
+		pthread_setname_np(tidy_thread, "coffer-tidy");
+	} else
+		log_warn("token: cannot start the tidy thread");
+}
+
+void
+tokenapi_tidy_stop(void)
+{
+	if (!tidy_running)
+		return;
+	pthread_mutex_lock(&tidy_mu);
+	tidy_stop = 1;
+	pthread_cond_signal(&tidy_cv);
+	pthread_mutex_unlock(&tidy_mu);
+	pthread_join(tidy_thread, NULL);
+	tidy_running = 0;
 }
 
 void

@@ -27,6 +27,13 @@ struct login {
 int	 tokenapi_login(const struct login *, struct response *)
 	    __attribute__((warn_unused_result));
 
+/*
+ * The background thread that revokes expired tokens every minute while
+ * unsealed.  Start after the HTTP workers, stop before core_fini().
+ */
+void	 tokenapi_tidy_start(void);
+void	 tokenapi_tidy_stop(void);
+
 /* Backend type and unseal hook that mounts auth/token/. */
 void	 tokenapi_register(void);
 

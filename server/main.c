@@ -35,6 +35,7 @@
 #include "mounts.h"
 #include "seal.h"
 #include "storage.h"
+#include "tokenapi.h"
 
 #define MAX_CONFIGS	32
 
@@ -341,6 +342,7 @@ main(int argc, char **argv)
 		buf_free(&key);
 		buf_free(&tok);
 	}
+	tokenapi_tidy_start();
 	log_info("cofferd %s started (storage %s)", COFFER_VERSION,
 	    storage_name(st));
 
@@ -357,6 +359,7 @@ main(int argc, char **argv)
 	}
 	log_info("shutting down");
 	http_stop(srv);
+	tokenapi_tidy_stop();
 	core_fini();
 	storage_close(st);
 	conf_free(&c);

@@ -248,3 +248,45 @@ def test_concurrent_create_and_revoke(root_client, unsealed):
     alive = sum(1 for t in made if unsealed.api(
         "GET", "auth/token/lookup-self", token=t).status_code == 200)
     assert alive == 40
+
+
+def test_token_roles(root_client, unsealed):
+    c = root_client
+    c.sys.create_or_update_policy("readers", READER)
+    c.auth.token.create_or_update_role("svc", allowed_policies=["readers"],
+                                       orphan=True, renewable=False)
+    role = c.auth.token.read_role("svc")["data"]
+    assert role["allowed_policies"] == ["readers"] and role["orphan"] is True
+    assert c.auth.token.list_roles()["data"]["keys"] == ["svc"]
+    a = c.auth.token.create(role_name="svc", policies=["readers"])["auth"]
+    assert a["policies"] == ["default", "readers"] and a["orphan"] is True
+    assert a["renewable"] is False
+    me = unsealed.api("GET", "auth/token/lookup-self",
+                      token=a["client_token"]).json()["data"]
+    assert me["path"] == "auth/token/create/svc"
+    r = unsealed.api("POST", "auth/token/create/svc", token=unsealed.root_token,
+                     json={"policies": ["other"]})
+    assert r.status_code == 400
+    r = unsealed.api("POST", "auth/token/create/nosuch",
+                     token=unsealed.root_token, json={})
+    assert r.status_code == 400 and "unknown role" in r.json()["errors"][0]
+    c.auth.token.delete_role("svc")
+    r = unsealed.api("LIST", "auth/token/roles", token=unsealed.root_token)
+    assert r.status_code == 404
+
+
+def test_accessors_tidy_renew_accessor(root_client, unsealed):
+    c = root_client
+    a = c.auth.token.create(ttl="1h")["auth"]
+    keys = c.auth.token.list_accessors()["data"]["keys"]
+    assert a["accessor"] in keys
+    r = c.auth.token.renew_accessor(a["accessor"], increment="2h")["auth"]
+    assert r["client_token"] == "" and r["lease_duration"] == 7200
+    short = c.auth.token.create(ttl="1s")["auth"]
+    time.sleep(1.5)
+    r = unsealed.api("POST", "auth/token/tidy", token=unsealed.root_token)
+    assert r.status_code == 202 and r.json()["warnings"]
+    assert short["accessor"] not in c.auth.token.list_accessors()["data"]["keys"]
+    r = unsealed.api("POST", "auth/token/create", token=unsealed.root_token,
+                     json={"entity_alias": "x"})
+    assert r.status_code == 200 and r.json()["warnings"]
