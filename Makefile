@@ -68,6 +68,7 @@ UNIT_TESTS += tests/unit/test_acl
 BENCH_PROGS =
 BENCH_PROGS += tests/bench/ceiling
 BENCH_PROGS += tests/bench/bench_storage tests/bench/bench_barrier
+BENCH_PROGS += tests/bench/bench_acl
 # --- end of BENCH_PROGS
 
 all: bin/cofferd
