@@ -781,3 +781,42 @@ acl_capability_names(unsigned caps, int is_root, struct strv *out)
 			return rc;
 	return CF_OK;
 }
+
+json_t *
+acl_emit(const struct acl *a)
+{
+	struct strv	 names = STRV_INIT;
+	json_t		*exact, *glob, *caps, *o;
+	char		*key;
+	size_t		 i, j;
+
+	if ((exact = json_object()) == NULL || (glob = json_object()) == NULL) {
+		json_decref(exact);
+		return NULL;
+	}
+	for (i = 0; a != NULL && !a->is_root && i < a->n; i++) {
+		const struct acl_rule	*r = &a->rules[i];
+
+		strv_free(&names);
+		if (acl_capability_names(r->caps, 0, &names) != CF_OK)
+			continue;
+		caps = json_array();
+		for (j = 0; j < names.n; j++)
+			json_array_append_new(caps, json_string(names.v[j]));
+		o = json_pack("{s:o}", "capabilities", caps);
+		if (r->kind == POLICY_EXACT)
+			json_object_set_new(exact, r->path, o);
+		else if (r->kind == POLICY_PREFIX) {
+			if (asprintf(&key, "%s*", r->path) == -1) {
+				json_decref(o);
+				continue;
+			}
+			json_object_set_new(glob, key, o);
+			free(key);
+		} else
+			json_object_set_new(glob, r->path, o);
+	}
+	strv_free(&names);
+	return json_pack("{s:o, s:o, s:b}", "exact_paths", exact,
+	    "glob_paths", glob, "root", a != NULL && a->is_root);
+}

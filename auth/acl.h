@@ -109,6 +109,14 @@ int	 acl_check_wrap(const struct acl *a, const char *path, int op,
 int	 acl_path_needs_sudo(const char *path);
 
 /*
+ * The ACL's rules as sys/internal/ui/resultant-acl shows them:
+ * {"exact_paths": {p: {"capabilities": [...]}}, "glob_paths": {...},
+ * "root": bool}.  Glob paths are shown with their '*'.  Owned; NULL on
+ * ENOMEM.
+ */
+json_t	*acl_emit(const struct acl *a);
+
+/*
  * Append to out (normally empty) the capability names of caps for
  * sys/capabilities: ["root"] when is_root; ["deny"] when caps has deny
  * or no capability; otherwise the names sorted alphabetically

@@ -429,6 +429,50 @@ sys_capabilities(struct request *req, struct response *resp)
 	return rc;
 }
 
+static int
+sys_capabilities_accessor(struct request *req, struct response *resp)
+{
+	struct auth_ctx	*ac = NULL;
+	struct strv	 pols = STRV_INIT;
+	struct acl	*acl = NULL;
+	const char	*acc = NULL;
+	char		 hash[TOKEN_HASH_LEN + 1];
+	json_t		*e = NULL, *v;
+	size_t		 i;
+	int		 rc;
+
+	(void)ac;
+	if (req->op != REQ_UPDATE && req->op != REQ_CREATE)
+		return resp_fail(resp, CF_EMETHOD,
+		    "1 error occurred:\n\t* unsupported operation\n\n");
+	if ((rc = req_str(req, resp, "accessor", &acc, NULL)) != CF_OK)
+		return rc;
+	if (acc == NULL || *acc == '\0')
+		return resp_fail(resp, CF_EINVAL, "missing accessor");
+	if (token_accessor_hash(acc, hash) != CF_OK ||
+	    token_entry(hash, &e) != CF_OK)
+		return resp_fail(resp, CF_EINVAL, "invalid accessor");
+	json_array_foreach(json_object_get(e, "policies"), i, v)
+		if ((rc = strv_push(&pols, json_string_value(v))) != CF_OK)
+			goto out;
+	if ((rc = policystore_acl(&pols, &acl)) == CF_OK)
+		rc = caps_reply(req, resp, acl);
+ out:
+	acl_free(acl);
+	json_decref(e);
+	strv_free(&pols);
+	return rc;
+}
+
+static int
+sys_resultant_acl(struct request *req, struct response *resp)
+{
+	if (req->op != REQ_READ)
+		return resp_fail(resp, CF_EMETHOD,
+		    "1 error occurred:\n\t* unsupported operation\n\n");
+	return resp_data(resp, acl_emit(req->auth->acl));
+}
+
 /* Unseal hook: the default policy exists from the first unseal on. */
 static int
 ensure_default(void)
@@ -465,6 +509,8 @@ policystore_register(void)
 	sys_route("policies/acl", 1, sys_policies_acl);
 	sys_route("capabilities-self", 0, sys_capabilities_self);
 	sys_route("capabilities", 0, sys_capabilities);
+	sys_route("capabilities-accessor", 0, sys_capabilities_accessor);
+	sys_route("internal/ui/resultant-acl", 0, sys_resultant_acl);
 	core_on_unseal(ensure_default);
 	core_on_seal(forget_all);
 }

@@ -290,3 +290,23 @@ def test_accessors_tidy_renew_accessor(root_client, unsealed):
     r = unsealed.api("POST", "auth/token/create", token=unsealed.root_token,
                      json={"entity_alias": "x"})
     assert r.status_code == 200 and r.json()["warnings"]
+
+
+def test_capabilities_accessor_and_resultant_acl(root_client, unsealed):
+    c = root_client
+    c.sys.create_or_update_policy("readers", READER + 'path "kv/*" { capabilities = ["list"] }')
+    a = c.auth.token.create(policies=["readers"])["auth"]
+    r = unsealed.api("POST", "sys/capabilities-accessor",
+                     token=unsealed.root_token,
+                     json={"accessor": a["accessor"], "paths": "sys/key-status"})
+    assert r.json()["data"]["capabilities"] == ["read"]
+    r = unsealed.api("POST", "sys/capabilities-accessor",
+                     token=unsealed.root_token, json={"accessor": "nope",
+                                                      "paths": ["x"]})
+    assert r.status_code == 400
+    r = unsealed.api("GET", "sys/internal/ui/resultant-acl",
+                     token=a["client_token"]).json()["data"]
+    assert r["exact_paths"]["sys/key-status"]["capabilities"] == ["read"]
+    assert r["glob_paths"]["kv/*"]["capabilities"] == ["list"]
+    assert r["glob_paths"]["cubbyhole/*"]["capabilities"]
+    assert r["root"] is False
