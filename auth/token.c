@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "acl.h"
+#include "barrier.h"
 #include "buf.h"
 #include "core.h"
 #include "policystore.h"
@@ -237,6 +238,87 @@ token_create(const struct token_params *tp, char *out, json_t **entry)
 	return rc;
 }
 
+#define BATCH_AAD	"sys/token/batch"
+
+int
+token_create_batch(const struct token_params *tp, char **out, json_t **entry)
+{
+	struct buf	 pt = BUF_INIT, ct = BUF_INIT;
+	json_t		*e = NULL, *pols;
+	long long	 now = (long long)time(NULL);
+	size_t		 i, cap;
+	int		 rc;
+
+	*out = NULL;
+	*entry = NULL;
+	if ((pols = json_array()) == NULL)
+		return CF_ENOMEM;
+	for (i = 0; i < tp->policies->n; i++)
+		json_array_append_new(pols, json_string(tp->policies->v[i]));
+	e = json_pack("{s:s, s:o, s:s, s:s, s:I, s:I, s:I, s:I, s:i, s:I, "
+	    "s:b, s:s, s:O, s:s, s:b, s:I}",
+	    "accessor", "", "policies", pols, "path", tp->path,
+	    "display_name", tp->display_name,
+	    "creation_time", (json_int_t)now,
+	    "creation_ttl", (json_int_t)tp->ttl,
+	    "expire_time", (json_int_t)(now + tp->ttl),
+	    "explicit_max_ttl", (json_int_t)0, "num_uses", 0,
+	    "period", (json_int_t)0, "orphan", tp->parent == NULL,
+	    "type", "batch", "meta", tp->meta != NULL ? tp->meta : json_null(),
+	    "parent", tp->parent != NULL ? tp->parent : "",
+	    "renewable", 0, "issue_time", (json_int_t)now);
+	if (e == NULL || (rc = json_emit(e, &pt)) != CF_OK) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	if ((rc = barrier_encrypt(core_barrier(), BATCH_AAD, pt.data, pt.len,
+	    &ct)) != CF_OK)
+		goto out;
+	cap = 4 + sodium_base64_ENCODED_LEN(ct.len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	if ((*out = sodium_malloc(cap)) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	memcpy(*out, "hvb.", 4);
+	sodium_bin2base64(*out + 4, cap - 4, (const uint8_t *)ct.data, ct.len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	*entry = e;
+	e = NULL;
+ out:
+	json_decref(e);
+	buf_free(&pt);
+	buf_free(&ct);
+	return rc;
+}
+
+/* Open a batch token into its entry; CF_EDENIED if it is not one of ours. */
+static int
+batch_entry(const char *token, json_t **entry)
+{
+	struct buf	 ct = BUF_INIT, pt = BUF_INIT;
+	json_error_t	 je;
+	size_t		 len = strlen(token + 4), n;
+	int		 rc = CF_EDENIED;
+
+	*entry = NULL;
+	if (buf_reserve(&ct, len) != CF_OK)
+		return CF_ENOMEM;
+	if (sodium_base642bin((uint8_t *)ct.data, len, token + 4, len, NULL,
+	    &n, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		goto out;
+	ct.len = n;
+	if (barrier_decrypt(core_barrier(), BATCH_AAD, ct.data, ct.len, &pt) !=
+	    CF_OK)
+		goto out;
+	if ((*entry = json_loadb(pt.data, pt.len, 0, &je)) != NULL)
+		rc = CF_OK;
+ out:
+	buf_free(&ct);
+	buf_free(&pt);
+	return rc;
+}
+
 int
 token_create_root(const char *id, const char *path, char *out)
 {
@@ -390,7 +472,22 @@ token_authenticate(const char *token, struct auth_ctx **out)
 		return CF_ENOMEM;
 	if ((rc = token_hash(token, ac->hash)) != CF_OK)
 		goto out;
-	if ((rc = token_entry(ac->hash, &ac->entry)) != CF_OK) {
+	if (strncmp(token, "hvb.", 4) == 0) {
+		const char	*parent;
+		json_t		*pe = NULL;
+
+		if ((rc = batch_entry(token, &ac->entry)) != CF_OK)
+			goto out;
+		/* A batch token dies with its parent. */
+		parent = json_string_value(json_object_get(ac->entry,
+		    "parent"));
+		if (parent != NULL && *parent != '\0' &&
+		    token_entry(parent, &pe) != CF_OK) {
+			rc = CF_EDENIED;
+			goto out;
+		}
+		json_decref(pe);
+	} else if ((rc = token_entry(ac->hash, &ac->entry)) != CF_OK) {
 		if (rc == CF_ENOTFOUND)
 			rc = CF_EDENIED;
 		goto out;
@@ -398,7 +495,8 @@ token_authenticate(const char *token, struct auth_ctx **out)
 	exp = json_integer_value(json_object_get(ac->entry, "expire_time"));
 	if (exp != 0 && exp <= (long long)time(NULL)) {
 		/* Expired: gone at once, and from storage too. */
-		(void)!token_revoke(ac->hash, 0);
+		if (strncmp(token, "hvb.", 4) != 0)
+			(void)!token_revoke(ac->hash, 0);
 		rc = CF_EDENIED;
 		goto out;
 	}

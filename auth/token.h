@@ -77,6 +77,15 @@ struct token_params {
  */
 int	 token_create(const struct token_params *, char *out, json_t **entry)
 	    __attribute__((warn_unused_result));
+/*
+ * A batch token: not stored anywhere; "hvb." and the entry sealed by
+ * the barrier, so only this cluster can read it.  *out is sodium_malloc
+ * memory (sodium_free it); *entry owned.  Not renewable, not revocable;
+ * it dies with its TTL or its parent.
+ */
+int	 token_create_batch(const struct token_params *, char **out,
+	    json_t **entry) __attribute__((warn_unused_result));
+
 /* The entry stored under a token's hash (owned), or CF_ENOTFOUND. */
 int	 token_entry(const char *hash, json_t **entry)
 	    __attribute__((warn_unused_result));

@@ -76,6 +76,14 @@ display_name(const char *in, char *out, size_t cap)
 		out[--n] = '\0';
 }
 
+static int
+is_batch(json_t *e)
+{
+	const char	*t = json_string_value(json_object_get(e, "type"));
+
+	return t != NULL && strcmp(t, "batch") == 0;
+}
+
 static json_t *
 auth_block(const char *token, json_t *e)
 {
@@ -91,7 +99,7 @@ auth_block(const char *token, json_t *e)
 	    "metadata", json_object_get(e, "meta"),
 	    "lease_duration", (json_int_t)(ttl > 0 ? ttl : 0),
 	    "renewable", json_object_get(e, "renewable"),
-	    "entity_id", "", "token_type", "service",
+	    "entity_id", "", "token_type", is_batch(e) ? "batch" : "service",
 	    "orphan", json_object_get(e, "orphan"),
 	    "mfa_requirement",
 	    "num_uses", json_object_get(e, "num_uses"));
@@ -121,7 +129,7 @@ lookup_data(const char *id, json_t *e)
 	    "path", json_object_get(e, "path"),
 	    "policies", json_object_get(e, "policies"),
 	    "ttl", (json_int_t)(exp > now ? exp - now : 0),
-	    "type", "service");
+	    "type", is_batch(e) ? "batch" : "service");
 	if (o == NULL)
 		return NULL;
 	if (exp > 0) {
@@ -285,7 +293,8 @@ token_create_handler(struct request *req, struct response *resp, int orphan,
 	long long		 ttl = 0, maxttl = 0, period = 0, uses = 0;
 	long long		 mount_max = core_conf()->max_lease_ttl;
 	int			 rc, no_parent = 0, renewable = 1, sudo, have_ttl;
-	int			 pe_uses;
+	int			 pe_uses, batch = 0;
+	char			*btoken = NULL;
 
 	sudo = has_sudo(req);
 	pe_uses = (int)json_integer_value(json_object_get(req->auth->entry,
@@ -315,10 +324,21 @@ token_create_handler(struct request *req, struct response *resp, int orphan,
 		    "number of uses cannot be negative");
 		goto out;
 	}
-	if (type != NULL && strcmp(type, "service") != 0) {
-		rc = resp_fail(resp, CF_EINVAL, strcmp(type, "batch") == 0 ?
-		    "batch tokens are not supported by coffer" :
-		    "invalid 'token_type' value");
+	if (is_batch(req->auth->entry)) {
+		rc = resp_fail(resp, CF_EINVAL,
+		    "batch tokens cannot create more tokens");
+		goto out;
+	}
+	if (type != NULL && strcmp(type, "service") != 0 &&
+	    strcmp(type, "batch") != 0) {
+		rc = resp_fail(resp, CF_EINVAL, "invalid 'token_type' value");
+		goto out;
+	}
+	batch = type != NULL && strcmp(type, "batch") == 0;
+	if (batch && (uses > 0 || period > 0 || maxttl > 0)) {
+		rc = resp_fail(resp, CF_EINVAL, "batch tokens cannot have "
+		    "\"%s\" set", uses > 0 ? "num_uses" : period > 0 ?
+		    "period" : "explicit_max_ttl");
 		goto out;
 	}
 	if (no_parent && !orphan && !sudo) {
@@ -402,6 +422,26 @@ token_create_handler(struct request *req, struct response *resp, int orphan,
 	tp.period = period;
 	tp.num_uses = uses;
 	tp.renewable = renewable;
+	if (batch) {
+		if (strv_has(&pols, "root")) {
+			rc = resp_fail(resp, CF_EINVAL,
+			    "batch tokens cannot be root tokens");
+			goto out;
+		}
+		if (ttl == 0)
+			ttl = core_conf()->default_lease_ttl;
+		tp.ttl = ttl;
+		tp.renewable = 0;
+		if ((rc = token_create_batch(&tp, &btoken, &e)) != CF_OK)
+			goto out;
+		if ((resp->auth = auth_block(btoken, e)) == NULL)
+			rc = CF_ENOMEM;
+		else
+			json_object_set_new(resp->auth, "accessor",
+			    json_string(""));
+		resp->wipe = 1;
+		goto out;
+	}
 	if ((token = sodium_malloc(TOKEN_MAX_LEN + 1)) == NULL) {
 		rc = CF_ENOMEM;
 		goto out;
@@ -420,6 +460,7 @@ token_create_handler(struct request *req, struct response *resp, int orphan,
 	json_decref(e);
 	strv_free(&pols);
 	sodium_free(token);
+	sodium_free(btoken);
 	return rc;
 }
 
@@ -514,6 +555,9 @@ token_revoke_handler(struct request *req, struct response *resp, int self,
 		    "required to revoke and orphan");
 	if ((rc = target_hash(req, resp, self, hash, &tok)) != CF_OK)
 		return rc;
+	if (strncmp(tok, "hvb.", 4) == 0)
+		return resp_fail(resp, CF_EINVAL,
+		    "batch tokens cannot be revoked");
 	if (orphan) {
 		json_t	*e = NULL;
 
@@ -554,6 +598,9 @@ token_renew_handler(struct request *req, struct response *resp, int self)
 	if ((rc = target_hash(req, resp, self, hash, &tok)) != CF_OK ||
 	    (rc = req_duration(req, resp, "increment", &inc, NULL)) != CF_OK)
 		return rc;
+	if (tok != NULL && strncmp(tok, "hvb.", 4) == 0)
+		return resp_fail(resp, CF_EINVAL,
+		    "batch tokens cannot be renewed");
 	if ((rc = token_entry(hash, &e)) == CF_ENOTFOUND)
 		return resp_fail(resp, CF_EINVAL, "token not found");
 	if (rc != CF_OK)

@@ -310,3 +310,36 @@ def test_capabilities_accessor_and_resultant_acl(root_client, unsealed):
     assert r["glob_paths"]["kv/*"]["capabilities"] == ["list"]
     assert r["glob_paths"]["cubbyhole/*"]["capabilities"]
     assert r["root"] is False
+
+
+def test_batch_tokens(root_client, unsealed):
+    c = root_client
+    c.sys.create_or_update_policy("readers", READER)
+    parent = c.auth.token.create(policies=["readers"])["auth"]["client_token"]
+    b = c.auth.token.create(policies=["readers"], type="batch",
+                            ttl="1h")["auth"]
+    assert b["client_token"].startswith("hvb.") and b["accessor"] == ""
+    assert b["token_type"] == "batch" and b["renewable"] is False
+    t = b["client_token"]
+    assert unsealed.api("GET", "sys/key-status", token=t).status_code == 200
+    me = unsealed.api("GET", "auth/token/lookup-self", token=t).json()["data"]
+    assert me["type"] == "batch"
+    r = unsealed.api("POST", "auth/token/create", token=t, json={})
+    assert r.status_code in (400, 403)
+    r = unsealed.api("POST", "auth/token/revoke", token=unsealed.root_token,
+                     json={"token": t})
+    assert r.status_code == 400
+    r = unsealed.api("POST", "auth/token/create", token=unsealed.root_token,
+                     json={"type": "batch", "num_uses": 3})
+    assert r.status_code == 400
+    # A tampered batch token is just a bad token.
+    bad = t[:-4] + ("AAAA" if not t.endswith("AAAA") else "BBBB")
+    assert unsealed.api("GET", "sys/key-status", token=bad).status_code == 403
+    # It dies with its parent.
+    pc = hvac.Client(url=unsealed.url, token=parent)
+    c.sys.create_or_update_policy(
+        "readers", READER + 'path "auth/token/create" { capabilities = ["update"] }')
+    kid = pc.auth.token.create(type="batch")["auth"]["client_token"]
+    assert unsealed.api("GET", "sys/key-status", token=kid).status_code == 200
+    c.auth.token.revoke(parent)
+    assert unsealed.api("GET", "sys/key-status", token=kid).status_code == 403
