@@ -133,7 +133,7 @@ role_view(json_t *r)
 {
 	json_t	*p = json_object_get(r, "token_policies");
 
-	return json_pack("{s:O, s:b, s:I, s:I, s:O, s:O, s:I, s:I, s:I, s:I, "
+	return json_pack("{s:O, s:b, s:I, s:I, s:o, s:o, s:I, s:I, s:I, s:I, "
 	    "s:n, s:[], s:b, s:s}",
 	    "bind_secret_id", json_object_get(r, "bind_secret_id"),
 	    "local_secret_ids", 0,
@@ -141,8 +141,8 @@ role_view(json_t *r)
 	    "secret_id_num_uses")),
 	    "secret_id_ttl", json_integer_value(json_object_get(r,
 	    "secret_id_ttl")),
-	    "token_policies", p != NULL ? p : json_array(),
-	    "policies", p != NULL ? p : json_array(),
+	    "token_policies", p != NULL ? json_incref(p) : json_array(),
+	    "policies", p != NULL ? json_incref(p) : json_array(),
 	    "token_ttl", json_integer_value(json_object_get(r, "token_ttl")),
 	    "token_max_ttl", json_integer_value(json_object_get(r,
 	    "token_max_ttl")),
@@ -326,11 +326,11 @@ secret_id_generate(struct mount *m, struct request *req,
 		ttl = t;
 	if ((rc = sid_hash(m, sid, hash)) != CF_OK)
 		goto out;
-	rec = json_pack("{s:s, s:I, s:I, s:I, s:I, s:O}", "accessor", acc,
+	rec = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "accessor", acc,
 	    "num_uses", (json_int_t)uses, "ttl", (json_int_t)ttl,
 	    "created", (json_int_t)now,
 	    "expires", (json_int_t)(ttl > 0 ? now + ttl : 0),
-	    "metadata", meta != NULL ? meta : json_object());
+	    "metadata", meta != NULL ? json_incref(meta) : json_object());
 	idx = json_pack("{s:s}", "hash", hash);
 	if (rec == NULL || idx == NULL) {
 		rc = CF_ENOMEM;

@@ -169,10 +169,10 @@ user_view(json_t *u)
 {
 	json_t	*p = json_object_get(u, "token_policies");
 
-	return json_pack("{s:O, s:O, s:I, s:I, s:I, s:I, s:I, s:b, s:s, "
+	return json_pack("{s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:b, s:s, "
 	    "s:[]}",
-	    "token_policies", p != NULL ? p : json_array(),
-	    "policies", p != NULL ? p : json_array(),
+	    "token_policies", p != NULL ? json_incref(p) : json_array(),
+	    "policies", p != NULL ? json_incref(p) : json_array(),
 	    "token_ttl", json_integer_value(json_object_get(u, "token_ttl")),
 	    "token_max_ttl", json_integer_value(json_object_get(u,
 	    "token_max_ttl")),
