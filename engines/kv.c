@@ -891,6 +891,90 @@ v2_handle(struct mount *m, struct request *req, struct response *resp)
 	    "put");
 }
 
+/* Every v1 key under prefix (relative to the view), depth first. */
+static int
+collect(const struct mount *m, const char *prefix, struct strv *out)
+{
+	struct strv	 sv = STRV_INIT;
+	char		*p, *sub;
+	size_t		 i;
+	int		 rc;
+
+	if ((p = vkey(m, prefix, "", -1)) == NULL)
+		return CF_ENOMEM;
+	rc = core_list(p, &sv);
+	free(p);
+	for (i = 0; i < sv.n && rc == CF_OK; i++) {
+		if (asprintf(&sub, "%s%s", prefix, sv.v[i]) == -1) {
+			rc = CF_ENOMEM;
+			break;
+		}
+		if (sv.v[i][strlen(sv.v[i]) - 1] == '/')
+			rc = collect(m, sub, out);
+		else
+			rc = strv_push(out, sub);
+		free(sub);
+	}
+	strv_free(&sv);
+	return rc;
+}
+
+int
+kv_upgrade(struct mount *m)
+{
+	struct storage_op	 ops[3];
+	struct strv		 keys = STRV_INIT;
+	struct buf		 mb = BUF_INIT, vb = BUF_INIT;
+	json_t			*meta, *val;
+	char			 now[64], *old, *mk, *dk;
+	size_t			 i;
+	int			 rc;
+
+	if ((rc = collect(m, "", &keys)) != CF_OK)
+		goto out;
+	now_rfc3339(now, sizeof(now));
+	for (i = 0; i < keys.n && rc == CF_OK; i++) {
+		old = vkey(m, keys.v[i], "", -1);
+		mk = vkey(m, "m/", keys.v[i], -1);
+		dk = vkey(m, "v/", keys.v[i], 1);
+		meta = new_meta();
+		val = NULL;
+		if (old == NULL || mk == NULL || dk == NULL || meta == NULL ||
+		    (rc = load_json(old, &val)) != CF_OK)
+			rc = rc != CF_OK ? rc : CF_ENOMEM;
+		else {
+			json_object_set_new(meta, "current_version",
+			    json_integer(1));
+			json_object_set_new(json_object_get(meta, "versions"),
+			    "1", json_pack("{s:s, s:s, s:b}", "created_time",
+			    now, "deletion_time", "", "destroyed", 0));
+			buf_reset(&mb);
+			buf_reset(&vb);
+			if ((rc = json_emit(meta, &mb)) == CF_OK &&
+			    (rc = json_emit(val, &vb)) == CF_OK) {
+				/* New records and the old one go together. */
+				ops[0] = (struct storage_op){ STORAGE_OP_PUT,
+				    dk, vb.data, vb.len };
+				ops[1] = (struct storage_op){ STORAGE_OP_PUT,
+				    mk, mb.data, mb.len };
+				ops[2] = (struct storage_op){ STORAGE_OP_DEL,
+				    old, NULL, 0 };
+				rc = core_batch(ops, 3);
+			}
+		}
+		json_decref(meta);
+		json_decref(val);
+		free(old);
+		free(mk);
+		free(dk);
+	}
+ out:
+	strv_free(&keys);
+	buf_free(&mb);
+	buf_free(&vb);
+	return rc;
+}
+
 static int
 kv_handle(struct mount *m, struct request *req, struct response *resp)
 {

@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "core.h"
 #include "err.h"
+#include "kv.h"
 #include "log.h"
 #include "mounts.h"
 #include "req.h"
@@ -560,7 +561,8 @@ tune_write(struct request *req, struct response *resp, struct mount *m,
 			    "mount from version 2");
 		if (v == 2 && (cur == NULL || strcmp(json_string_value(cur) ?
 		    json_string_value(cur) : "", "2") != 0)) {
-			/* XXX existing v1 keys are not migrated to v2. */
+			if ((rc = kv_upgrade(m)) != CF_OK)
+				return rc;
 			resp_warn(resp, "Upgrading mount from version 1 to "
 			    "version 2. This mount will be unavailable for a "
 			    "brief period and will resume service shortly.");

@@ -223,3 +223,21 @@ def test_vault_cli_version_detection(unsealed):
     r = srv.api("GET", "sys/internal/ui/mounts/nothing/here",
                 token=srv.root_token)
     assert r.status_code == 403
+
+
+def test_upgrade_v1_to_v2(kv):
+    srv, c = kv
+    v1 = c.secrets.kv.v1
+    v1.create_or_update_secret("a", {"x": "1"}, mount_point="kv1")
+    v1.create_or_update_secret("d/b", {"y": "2"}, mount_point="kv1")
+    r = srv.api("POST", "sys/mounts/kv1/tune", token=srv.root_token,
+                json={"options": {"version": "2"}})
+    assert r.status_code == 200 and r.json()["warnings"]
+    v2 = c.secrets.kv.v2
+    assert v2.read_secret_version("a", mount_point="kv1")["data"]["data"] == {"x": "1"}
+    got = v2.read_secret_version("d/b", mount_point="kv1")["data"]
+    assert got["data"] == {"y": "2"} and got["metadata"]["version"] == 1
+    assert v2.list_secrets("", mount_point="kv1")["data"]["keys"] == ["a", "d/"]
+    r = srv.api("POST", "sys/mounts/kv1/tune", token=srv.root_token,
+                json={"options": {"version": "1"}})
+    assert r.status_code == 400 and "downgrade" in r.json()["errors"][0]
