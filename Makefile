@@ -164,10 +164,12 @@ install: all
 	$(INSTALL_PROGRAM) bin/cofferd $(DESTDIR)$(SBINDIR)
 	$(INSTALL_MAN) man/cofferd.8 $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL_MAN) man/cofferd.hcl.5 $(DESTDIR)$(MANDIR)/man5
+	$(INSTALL_MAN) man/coffer-policy.5 $(DESTDIR)$(MANDIR)/man5
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/cofferd $(DESTDIR)$(MANDIR)/man8/cofferd.8 \
-	    $(DESTDIR)$(MANDIR)/man5/cofferd.hcl.5
+	    $(DESTDIR)$(MANDIR)/man5/cofferd.hcl.5 \
+	    $(DESTDIR)$(MANDIR)/man5/coffer-policy.5
 
 clean:
 	rm -f $(LIB_OBJS) $(SRV_OBJS) lib/libcoffer.a bin/cofferd \
