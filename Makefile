@@ -71,7 +71,13 @@ BENCH_PROGS += tests/bench/bench_storage tests/bench/bench_barrier
 BENCH_PROGS += tests/bench/bench_acl
 # --- end of BENCH_PROGS
 
-all: bin/cofferd
+all: bin/cofferd lib/tls/libssl.so
+
+# See server/tlsshim.c: lets Debian 12's civetweb load OpenSSL 3.
+lib/tls/libssl.so: server/tlsshim.c
+	@mkdir -p lib/tls
+	$(CC) -shared -fPIC -O2 -Wall -Wextra -Werror -o $@ server/tlsshim.c \
+	    -Wl,--no-as-needed -lssl
 
 Makefile.configure config.h: configure probes.c
 	./configure --install-deps $(CONFIGURE_ARGS)
@@ -162,6 +168,8 @@ install: all
 	mkdir -p $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL_PROGRAM) bin/cofferd $(DESTDIR)$(SBINDIR)
+	mkdir -p $(DESTDIR)$(PREFIX)/lib/coffer/tls
+	$(INSTALL) -m 0444 lib/tls/libssl.so $(DESTDIR)$(PREFIX)/lib/coffer/tls
 	$(INSTALL_MAN) man/cofferd.8 $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL_MAN) man/cofferd.hcl.5 $(DESTDIR)$(MANDIR)/man5
 	$(INSTALL_MAN) man/coffer-policy.5 $(DESTDIR)$(MANDIR)/man5
@@ -169,10 +177,12 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/cofferd $(DESTDIR)$(MANDIR)/man8/cofferd.8 \
 	    $(DESTDIR)$(MANDIR)/man5/cofferd.hcl.5 \
-	    $(DESTDIR)$(MANDIR)/man5/coffer-policy.5
+	    $(DESTDIR)$(MANDIR)/man5/coffer-policy.5 \
+	    $(DESTDIR)$(PREFIX)/lib/coffer/tls/libssl.so
 
 clean:
 	rm -f $(LIB_OBJS) $(SRV_OBJS) lib/libcoffer.a bin/cofferd \
+	    lib/tls/libssl.so \
 	    $(UNIT_TESTS) $(BENCH_PROGS) .flags
 	rm -rf tests/integration/__pycache__
 

@@ -265,15 +265,11 @@ http_start(const struct http_conf *hc, struct http_server **out)
 	if ((srv->ctx = mg_start2(&init, &errd)) == NULL) {
 		log_warnx("http: cannot start listeners %s: %s", lp.data,
 		    errtxt[0] != '\0' ? errtxt : "unknown error");
-		/*
-		 * XXX Debian 12's civetweb 1.15 loads OpenSSL with dlopen and
-		 * asks for SSL_get_peer_certificate, which OpenSSL 3 no longer
-		 * exports, so TLS cannot start there at all.
-		 */
+		/* See server/tlsshim.c: without it, this is the symptom. */
 		if (tls)
-			log_warnx("http: this civetweb cannot load OpenSSL; "
-			    "serve plain HTTP on the loopback and terminate "
-			    "TLS in front of cofferd");
+			log_warnx("http: civetweb could not load OpenSSL; is "
+			    "lib/coffer/tls/libssl.so installed beside "
+			    "cofferd?");
 		goto out;
 	}
 	mg_set_request_handler(srv->ctx, "/", http_handler, srv);

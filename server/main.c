@@ -186,6 +186,53 @@ load_config(const struct options *o, struct conf *c)
 }
 
 /*
+ * Debian 12's civetweb cannot load OpenSSL 3 on its own (see
+ * server/tlsshim.c).  With a TLS listener, start again once with the
+ * shim's directory first on the library path, which the dynamic loader
+ * reads only at exec.  Nothing has started yet, so exec is harmless.
+ */
+static void
+use_tls_shim(const struct conf *c, char **argv)
+{
+	static const char *const where[] = { "../lib/tls",
+	    "../lib/coffer/tls" };
+	char		 exe[4096], dir[4600], lib[4700], *slash, *path = NULL;
+	const char	*old;
+	size_t		 i;
+	ssize_t		 n;
+	int		 tls = 0;
+
+	for (i = 0; i < c->nlisteners; i++)
+		tls |= !c->listeners[i].tls_disable;
+	if (!tls || getenv("COFFER_TLS_SHIM") != NULL)
+		return;
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)
+		return;
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')) == NULL)
+		return;
+	*slash = '\0';
+	for (i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		snprintf(dir, sizeof(dir), "%s/%s", exe, where[i]);
+		snprintf(lib, sizeof(lib), "%s/libssl.so", dir);
+		if (access(lib, R_OK) == 0)
+			break;
+	}
+	if (i == sizeof(where) / sizeof(where[0]))
+		return;
+	old = getenv("LD_LIBRARY_PATH");
+	if (asprintf(&path, "%s%s%s", dir, old != NULL ? ":" : "",
+	    old != NULL ? old : "") == -1)
+		return;
+	setenv("LD_LIBRARY_PATH", path, 1);
+	setenv("COFFER_TLS_SHIM", "1", 1);
+	free(path);
+	*slash = '/';
+	execv(exe, argv);
+	log_warn("cannot restart with the TLS shim");
+}
+
+/*
  * sodium_malloc() treats a failed mlock as "not a hard error"; we do
  * not: unless disable_mlock is set, refuse to run where key pages could
  * be swapped out.
@@ -257,6 +304,8 @@ main(int argc, char **argv)
 		fatalx("libsodium cannot start");
 	json_set_alloc_funcs(wipe_malloc, wipe_free);
 	load_config(&o, &c);
+	if (!o.check_only && !o.dev)
+		use_tls_shim(&c, argv);
 	if (o.check_only) {
 		printf("configuration OK\n");
 		conf_free(&c);

@@ -119,7 +119,9 @@ class Server:
             try:
                 requests.get(self.url + "/v1/sys/health", timeout=2)
                 return self
-            except requests.ConnectionError:
+            except requests.ConnectionError as e:
+                if "Connection refused" not in str(e):
+                    return self     # a TLS listener answering plain HTTP
                 time.sleep(0.02)
         raise RuntimeError("cofferd does not answer:\n" + self.read_log())
 
