@@ -289,6 +289,25 @@ asked_version(struct request *req, struct response *resp, json_t *meta,
 	return CF_OK;
 }
 
+/*
+ * subkeys: every leaf becomes null, nested objects keep their keys
+ * down to depth levels (-1: all); an empty object becomes null.
+ */
+static void
+to_subkeys(json_t *obj, int depth)
+{
+	const char	*k;
+	json_t		*v;
+
+	json_object_foreach(obj, k, v) {
+		if (json_is_object(v) && json_object_size(v) > 0 &&
+		    depth != 1)
+			to_subkeys(v, depth > 0 ? depth - 1 : depth);
+		else
+			json_object_set_new(obj, k, json_null());
+	}
+}
+
 static int
 data_read(struct mount *m, struct request *req, struct response *resp,
     const char *k, int subkeys)
@@ -326,13 +345,13 @@ data_read(struct mount *m, struct request *req, struct response *resp,
 		goto out;
 	}
 	if (subkeys) {
-		const char	*kk;
-		json_t		*vv;
+		long long	 depth = 0;
 
-		/* Leaves become null; nested objects keep their shape. */
-		json_object_foreach(d, kk, vv)
-			if (!json_is_object(vv) || json_object_size(vv) == 0)
-				json_object_set_new(d, kk, json_null());
+		if ((rc = req_int(req, resp, "depth", &depth, NULL)) != CF_OK) {
+			json_decref(md);
+			goto out;
+		}
+		to_subkeys(d, depth > 0 ? (int)depth : -1);
 		rc = resp_data(resp, json_pack("{s:o, s:o}", "subkeys", d,
 		    "metadata", md));
 	} else

@@ -241,3 +241,17 @@ def test_upgrade_v1_to_v2(kv):
     r = srv.api("POST", "sys/mounts/kv1/tune", token=srv.root_token,
                 json={"options": {"version": "1"}})
     assert r.status_code == 400 and "downgrade" in r.json()["errors"][0]
+
+
+def test_subkeys(kv):
+    srv, c = kv
+    c.secrets.kv.v2.create_or_update_secret(
+        "s", {"a": "1", "b": {"c": "2", "d": {"e": "3"}}, "f": {}},
+        mount_point="kv2")
+    r = srv.api("GET", "kv2/subkeys/s", token=srv.root_token).json()["data"]
+    assert r["subkeys"] == {"a": None, "b": {"c": None, "d": {"e": None}},
+                            "f": None}
+    r = srv.api("GET", "kv2/subkeys/s?depth=1",
+                token=srv.root_token).json()["data"]
+    assert r["subkeys"] == {"a": None, "b": None, "f": None}
+    assert r["metadata"]["version"] == 1
