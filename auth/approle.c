@@ -49,36 +49,22 @@ key_of(const struct mount *m, const char *a, const char *b, const char *c)
 	return k;
 }
 
+/* core_get_json and core_put_json, freeing the key made by key_of. */
 static int
 get_json(char *key, json_t **out)
 {
-	struct buf	 b = BUF_INIT;
-	json_error_t	 je;
-	int		 rc;
+	int	 rc = core_get_json(key, out);
 
-	*out = NULL;
-	if (key == NULL)
-		return CF_ENOMEM;
-	rc = storage_key_is_valid(key) ? core_get(key, &b) : CF_ENOTFOUND;
-	if (rc == CF_OK && (*out = json_loadb(b.data, b.len, 0, &je)) == NULL)
-		rc = CF_EINTERNAL;
 	free(key);
-	buf_free(&b);
 	return rc;
 }
 
 static int
 put_json(char *key, json_t *j)
 {
-	struct buf	 b = BUF_INIT;
-	int		 rc;
+	int	 rc = core_put_json(key, j);
 
-	if (key == NULL)
-		return CF_ENOMEM;
-	if ((rc = json_emit(j, &b)) == CF_OK)
-		rc = core_put(key, b.data, b.len);
 	free(key);
-	buf_free(&b);
 	return rc;
 }
 
@@ -262,23 +248,11 @@ role_write(struct mount *m, struct request *req, struct response *resp,
 static int
 wipe(char *prefix)
 {
-	struct strv	 sv = STRV_INIT;
-	char		*k;
-	size_t		 i;
-	int		 rc;
+	int	 rc;
 
 	if (prefix == NULL)
 		return CF_ENOMEM;
-	rc = core_list(prefix, &sv);
-	for (i = 0; i < sv.n && rc == CF_OK; i++) {
-		if (asprintf(&k, "%s%s", prefix, sv.v[i]) == -1)
-			rc = CF_ENOMEM;
-		else {
-			rc = core_del(k);
-			free(k);
-		}
-	}
-	strv_free(&sv);
+	rc = core_del_prefix(prefix);
 	free(prefix);
 	return rc;
 }
@@ -511,23 +485,16 @@ login(struct mount *m, struct request *req, struct response *resp)
 static int
 list_under(struct response *resp, char *prefix)
 {
-	struct strv	 sv = STRV_INIT;
-	json_t		*keys;
-	size_t		 i;
-	int		 rc;
+	json_t	*keys;
+	int	 rc;
 
 	if (prefix == NULL)
 		return CF_ENOMEM;
-	rc = core_list(prefix, &sv);
+	rc = core_list_json(prefix, &keys);
 	free(prefix);
-	if (rc == CF_OK && sv.n > 0) {
-		keys = json_array();
-		for (i = 0; i < sv.n; i++)
-			json_array_append_new(keys, json_string(sv.v[i]));
-		rc = resp_data(resp, json_pack("{s:o}", "keys", keys));
-	}
-	strv_free(&sv);
-	return rc;
+	if (rc != CF_OK || keys == NULL)
+		return rc;
+	return resp_data(resp, json_pack("{s:o}", "keys", keys));
 }
 
 static int

@@ -60,20 +60,18 @@ cache_clear(void)
 static int
 load(const char *name, struct policy **out, json_t **raw)
 {
-	struct buf	 b = BUF_INIT, err = BUF_INIT;
+	struct buf	 err = BUF_INIT;
 	char		*key = NULL;
 	json_t		*j = NULL;
-	json_error_t	 je;
 	const char	*text;
 	int		 rc;
 
 	*out = NULL;
 	if (asprintf(&key, "%s%s", POLICY_PREFIX, name) == -1)
 		return CF_ENOMEM;
-	if ((rc = core_get(key, &b)) != CF_OK)
+	if ((rc = core_get_json(key, &j)) != CF_OK)
 		goto out;
-	if ((j = json_loadb(b.data, b.len, 0, &je)) == NULL ||
-	    (text = json_string_value(json_object_get(j, "policy"))) == NULL) {
+	if ((text = json_string_value(json_object_get(j, "policy"))) == NULL) {
 		rc = CF_EINTERNAL;
 		goto out;
 	}
@@ -85,7 +83,6 @@ load(const char *name, struct policy **out, json_t **raw)
 	else
 		json_decref(j);
 	free(key);
-	buf_free(&b);
 	buf_free(&err);
 	return rc;
 }
@@ -234,7 +231,7 @@ write_policy(struct request *req, struct response *resp, const char *name,
     int old_api)
 {
 	struct policy	*pol = NULL;
-	struct buf	 text = BUF_INIT, err = BUF_INIT, out = BUF_INIT;
+	struct buf	 text = BUF_INIT, err = BUF_INIT;
 	char		*key = NULL;
 	json_t		*j = NULL;
 	int		 rc;
@@ -250,12 +247,12 @@ write_policy(struct request *req, struct response *resp, const char *name,
 		goto out;
 	}
 	if ((j = json_pack("{s:s, s:s%}", "name", name, "policy", text.data,
-	    text.len)) == NULL || (rc = json_emit(j, &out)) != CF_OK ||
+	    text.len)) == NULL ||
 	    asprintf(&key, "%s%s", POLICY_PREFIX, name) == -1) {
 		rc = CF_ENOMEM;
 		goto out;
 	}
-	if ((rc = core_put(key, out.data, out.len)) == CF_OK)
+	if ((rc = core_put_json(key, j)) == CF_OK)
 		cache_clear();
  out:
 	policy_free(pol);
@@ -263,7 +260,6 @@ write_policy(struct request *req, struct response *resp, const char *name,
 	free(key);
 	buf_free(&text);
 	buf_free(&err);
-	buf_free(&out);
 	return rc;
 }
 
@@ -488,10 +484,8 @@ ensure_default(void)
 	if ((j = json_pack("{s:s, s:s}", "name", "default", "policy",
 	    policy_default_text())) == NULL)
 		return CF_ENOMEM;
-	if ((rc = json_emit(j, &b)) == CF_OK)
-		rc = core_put(POLICY_PREFIX "default", b.data, b.len);
+	rc = core_put_json(POLICY_PREFIX "default", j);
 	json_decref(j);
-	buf_free(&b);
 	return rc;
 }
 

@@ -115,32 +115,19 @@ token_generate(const char *prefix, char *out, size_t len)
 int
 token_entry(const char *hash, json_t **entry)
 {
-	struct buf	 b = BUF_INIT;
-	char		 key[128];
-	json_error_t	 jerr;
-	int		 rc;
+	char	 key[128];
 
-	*entry = NULL;
 	snprintf(key, sizeof(key), "%s%s", ID_PREFIX, hash);
-	if ((rc = core_get(key, &b)) == CF_OK &&
-	    (*entry = json_loadb(b.data, b.len, 0, &jerr)) == NULL)
-		rc = CF_EINTERNAL;
-	buf_free(&b);
-	return rc;
+	return core_get_json(key, entry);
 }
 
 int
 token_entry_put(const char *hash, json_t *entry)
 {
-	struct buf	 b = BUF_INIT;
-	char		 key[128];
-	int		 rc;
+	char	 key[128];
 
 	snprintf(key, sizeof(key), "%s%s", ID_PREFIX, hash);
-	if ((rc = json_emit(entry, &b)) == CF_OK)
-		rc = core_put(key, b.data, b.len);
-	buf_free(&b);
-	return rc;
+	return core_put_json(key, entry);
 }
 
 int

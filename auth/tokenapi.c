@@ -646,19 +646,14 @@ token_renew_handler(struct request *req, struct response *resp, int self)
 static int
 role_load(const char *name, json_t **out)
 {
-	struct buf	 b = BUF_INIT;
-	json_error_t	 je;
-	char		*k = NULL;
-	int		 rc;
+	char	*k = NULL;
+	int	 rc;
 
 	*out = NULL;
 	if (asprintf(&k, "%s%s", ROLE_PREFIX, name) == -1)
 		return CF_ENOMEM;
-	rc = storage_key_is_valid(k) ? core_get(k, &b) : CF_ENOTFOUND;
-	if (rc == CF_OK && (*out = json_loadb(b.data, b.len, 0, &je)) == NULL)
-		rc = CF_EINTERNAL;
+	rc = core_get_json(k, out);
 	free(k);
-	buf_free(&b);
 	return rc;
 }
 
@@ -666,7 +661,6 @@ static int
 role_write(struct request *req, struct response *resp, const char *name)
 {
 	struct strv	 sv = STRV_INIT;
-	struct buf	 b = BUF_INIT;
 	json_t		*r = NULL, *arr;
 	char		*k = NULL;
 	long long	 v;
@@ -743,32 +737,23 @@ role_write(struct request *req, struct response *resp, const char *name)
 		rc = CF_ENOMEM;
 		goto out;
 	}
-	if ((rc = json_emit(r, &b)) == CF_OK)
-		rc = core_put(k, b.data, b.len);
+	rc = core_put_json(k, r);
  out:
 	free(k);
 	json_decref(r);
 	strv_free(&sv);
-	buf_free(&b);
 	return rc;
 }
 
 static int
 list_prefix(const char *prefix, struct response *resp)
 {
-	struct strv	 sv = STRV_INIT;
-	json_t		*keys;
-	size_t		 i;
-	int		 rc;
+	json_t	*keys;
+	int	 rc;
 
-	if ((rc = core_list(prefix, &sv)) == CF_OK && sv.n > 0) {
-		keys = json_array();
-		for (i = 0; i < sv.n; i++)
-			json_array_append_new(keys, json_string(sv.v[i]));
-		rc = resp_data(resp, json_pack("{s:o}", "keys", keys));
-	}
-	strv_free(&sv);
-	return rc;
+	if ((rc = core_list_json(prefix, &keys)) != CF_OK || keys == NULL)
+		return rc;
+	return resp_data(resp, json_pack("{s:o}", "keys", keys));
 }
 
 static int

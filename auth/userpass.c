@@ -62,35 +62,20 @@ ukey(const struct mount *m, const char *name)
 static int
 load_user(const struct mount *m, const char *name, json_t **out)
 {
-	struct buf	 b = BUF_INIT;
-	json_error_t	 je;
-	char		*k = ukey(m, name);
-	int		 rc;
+	char	*k = ukey(m, name);
+	int	 rc = core_get_json(k, out);
 
-	*out = NULL;
-	if (k == NULL)
-		return CF_ENOMEM;
-	rc = storage_key_is_valid(k) ? core_get(k, &b) : CF_ENOTFOUND;
-	if (rc == CF_OK && (*out = json_loadb(b.data, b.len, 0, &je)) == NULL)
-		rc = CF_EINTERNAL;
 	free(k);
-	buf_free(&b);
 	return rc;
 }
 
 static int
 save_user(const struct mount *m, const char *name, json_t *u)
 {
-	struct buf	 b = BUF_INIT;
-	char		*k = ukey(m, name);
-	int		 rc;
+	char	*k = ukey(m, name);
+	int	 rc = core_put_json(k, u);
 
-	if (k == NULL)
-		return CF_ENOMEM;
-	if ((rc = json_emit(u, &b)) == CF_OK)
-		rc = core_put(k, b.data, b.len);
 	free(k);
-	buf_free(&b);
 	return rc;
 }
 
@@ -331,24 +316,17 @@ login(struct mount *m, struct request *req, struct response *resp,
 static int
 list_users(struct mount *m, struct response *resp)
 {
-	struct strv	 sv = STRV_INIT;
-	json_t		*keys;
-	char		*p = NULL;
-	size_t		 i;
-	int		 rc;
+	json_t	*keys;
+	char	*p = NULL;
+	int	 rc;
 
 	if (asprintf(&p, "%suser/", m->view) == -1)
 		return CF_ENOMEM;
-	rc = core_list(p, &sv);
+	rc = core_list_json(p, &keys);
 	free(p);
-	if (rc == CF_OK && sv.n > 0) {
-		keys = json_array();
-		for (i = 0; i < sv.n; i++)
-			json_array_append_new(keys, json_string(sv.v[i]));
-		rc = resp_data(resp, json_pack("{s:o}", "keys", keys));
-	}
-	strv_free(&sv);
-	return rc;
+	if (rc != CF_OK || keys == NULL)
+		return rc;
+	return resp_data(resp, json_pack("{s:o}", "keys", keys));
 }
 
 static int

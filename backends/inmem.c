@@ -1,10 +1,18 @@
 /*
  * inmem.c -- storage in memory, for -dev and tests.
  *
- * A sorted array of entries under a rwlock: lookups and list are binary
- * searches, inserts shift the tail (fine for the sizes -dev and tests
- * see).  Values are wiped when overwritten, deleted or closed.  Nothing
- * survives the process.
+ * A sorted array of entries: get is a binary search, list a binary
+ * search to the prefix followed by a walk that jumps over each
+ * sub-folder with one more search, so listing a folder costs its direct
+ * children, not every key below it.  An insert shifts the tail, which is
+ * a memmove of pointers: cheap for the tens of thousands of keys -dev
+ * and tests hold.  Values are wiped when overwritten, deleted or closed.
+ * Nothing survives the process.
+ *
+ * Threads: one rwlock; get and list read, put, del and batch write.
+ * Every allocation a write needs is made before the lock is taken, so a
+ * write under the lock cannot fail half-way and a batch is all or
+ * nothing.
  */
 #include "config.h"
 
@@ -19,15 +27,15 @@
 #include "storage.h"
 
 struct memstore_entry {
-	char		*key;
-	unsigned char	*val;
+	char		*key;		/* owned */
+	unsigned char	*val;		/* owned, wiped before free */
 	size_t		 len;
 };
 
 struct memstore {
 	struct storage		 st;		/* must stay first */
 	pthread_rwlock_t	 lock;
-	struct memstore_entry	*e;
+	struct memstore_entry	*e;		/* sorted by strcmp(key) */
 	size_t			 n, cap;
 };
 
@@ -40,21 +48,21 @@ memstore_from(struct storage *st)
 }
 
 static void
-rd(struct memstore *ms)
+memstore_rdlock(struct memstore *ms)
 {
 	if (pthread_rwlock_rdlock(&ms->lock) != 0)
 		abort();
 }
 
 static void
-wr(struct memstore *ms)
+memstore_wrlock(struct memstore *ms)
 {
 	if (pthread_rwlock_wrlock(&ms->lock) != 0)
 		abort();
 }
 
 static void
-un(struct memstore *ms)
+memstore_unlock(struct memstore *ms)
 {
 	if (pthread_rwlock_unlock(&ms->lock) != 0)
 		abort();
@@ -62,7 +70,7 @@ un(struct memstore *ms)
 
 /* Index of key, or of where it would go (*found 0). */
 static size_t
-find(const struct memstore *ms, const char *key, int *found)
+memstore_find(const struct memstore *ms, const char *key, int *found)
 {
 	size_t	 lo = 0, hi = ms->n, mid;
 	int	 c;
@@ -83,14 +91,98 @@ find(const struct memstore *ms, const char *key, int *found)
 	return lo;
 }
 
+/* Wipe and free what an entry owns; NULL members are fine. */
 static void
-entry_wipe(struct memstore_entry *e)
+memstore_entry_free(struct memstore_entry *e)
 {
 	if (e->val != NULL) {
 		sodium_memzero(e->val, e->len);
 		free(e->val);
 	}
 	free(e->key);
+	e->key = NULL;
+	e->val = NULL;
+	e->len = 0;
+}
+
+/* Copy an op's key and value into a new entry, before any lock. */
+static int
+memstore_entry_make(const struct storage_op *op, struct memstore_entry *e)
+{
+	e->len = op->len;
+	e->key = strdup(op->key);
+	/* A zero-length value still gets a block: NULL means "none". */
+	e->val = malloc(op->len > 0 ? op->len : 1);
+	if (e->key == NULL || e->val == NULL) {
+		free(e->key);
+		free(e->val);
+		e->key = NULL;
+		e->val = NULL;
+		return CF_ENOMEM;
+	}
+	if (op->len > 0)
+		memcpy(e->val, op->val, op->len);
+	return CF_OK;
+}
+
+/* Room for n more entries.  Write lock held. */
+static int
+memstore_reserve(struct memstore *ms, size_t n)
+{
+	struct memstore_entry	*ne;
+	size_t			 ncap;
+
+	if (ms->cap - ms->n >= n)
+		return CF_OK;
+	ncap = ms->cap > 0 ? ms->cap : 64;
+	while (ncap - ms->n < n) {
+		if (ncap > SIZE_MAX / 2 / sizeof(*ne))
+			return CF_ENOMEM;
+		ncap *= 2;
+	}
+	if ((ne = reallocarray(ms->e, ncap, sizeof(*ne))) == NULL)
+		return CF_ENOMEM;
+	ms->e = ne;
+	ms->cap = ncap;
+	return CF_OK;
+}
+
+/*
+ * Apply one op, taking ownership of *e (a prepared put) and leaving it
+ * empty.  Cannot fail: room was reserved.  Write lock held.
+ */
+static void
+memstore_apply(struct memstore *ms, const struct storage_op *op,
+    struct memstore_entry *e)
+{
+	size_t	 i;
+	int	 found;
+
+	i = memstore_find(ms, op->key, &found);
+	if (op->kind == STORAGE_OP_DEL) {
+		if (!found)
+			return;
+		memstore_entry_free(&ms->e[i]);
+		memmove(&ms->e[i], &ms->e[i + 1],
+		    (ms->n - i - 1) * sizeof(*ms->e));
+		ms->n--;
+		return;
+	}
+	if (found) {
+		/* Keep the old key, wipe the old value. */
+		free(e->key);
+		e->key = ms->e[i].key;
+		ms->e[i].key = NULL;
+		memstore_entry_free(&ms->e[i]);
+	} else {
+		memmove(&ms->e[i + 1], &ms->e[i],
+		    (ms->n - i) * sizeof(*ms->e));
+		ms->n++;
+	}
+	ms->e[i] = *e;
+	e->key = NULL;
+	e->val = NULL;
+	e->len = 0;
 }
 
 static int
@@ -98,7 +190,7 @@ memstore_open(const struct storage_conf *conf, struct storage **out)
 {
 	struct memstore	*ms;
 
-	(void)conf;
+	(void)conf;		/* nothing to configure, not even a path */
 	if ((ms = calloc(1, sizeof(*ms))) == NULL)
 		return CF_ENOMEM;
 	if (pthread_rwlock_init(&ms->lock, NULL) != 0) {
@@ -117,7 +209,7 @@ memstore_close(struct storage *st)
 	size_t		 i;
 
 	for (i = 0; i < ms->n; i++)
-		entry_wipe(&ms->e[i]);
+		memstore_entry_free(&ms->e[i]);
 	free(ms->e);
 	pthread_rwlock_destroy(&ms->lock);
 	free(ms);
@@ -130,161 +222,111 @@ memstore_get(struct storage *st, const char *key, struct buf *val)
 	size_t		 i;
 	int		 found, rc;
 
-	rd(ms);
-	i = find(ms, key, &found);
+	memstore_rdlock(ms);
+	i = memstore_find(ms, key, &found);
 	rc = found ? buf_set(val, ms->e[i].val, ms->e[i].len) : CF_ENOTFOUND;
-	un(ms);
-	return rc;
-}
-
-/* Put with the write lock held. */
-static int
-put_locked(struct memstore *ms, const char *key, const void *val,
-    size_t len)
-{
-	struct memstore_entry	*ne;
-	unsigned char		*copy;
-	size_t			 i, ncap;
-	int			 found;
-
-	if ((copy = malloc(len > 0 ? len : 1)) == NULL)
-		return CF_ENOMEM;
-	if (len > 0)
-		memcpy(copy, val, len);
-	i = find(ms, key, &found);
-	if (found) {
-		sodium_memzero(ms->e[i].val, ms->e[i].len);
-		free(ms->e[i].val);
-		ms->e[i].val = copy;
-		ms->e[i].len = len;
-		return CF_OK;
-	}
-	if (ms->n == ms->cap) {
-		ncap = ms->cap ? ms->cap * 2 : 64;
-		if ((ne = reallocarray(ms->e, ncap, sizeof(*ne))) == NULL) {
-			free(copy);
-			return CF_ENOMEM;
-		}
-		ms->e = ne;
-		ms->cap = ncap;
-	}
-	memmove(&ms->e[i + 1], &ms->e[i], (ms->n - i) * sizeof(*ms->e));
-	if ((ms->e[i].key = strdup(key)) == NULL) {
-		memmove(&ms->e[i], &ms->e[i + 1], (ms->n - i) * sizeof(*ms->e));
-		free(copy);
-		return CF_ENOMEM;
-	}
-	ms->e[i].val = copy;
-	ms->e[i].len = len;
-	ms->n++;
-	return CF_OK;
-}
-
-static void
-del_locked(struct memstore *ms, const char *key)
-{
-	size_t	 i;
-	int	 found;
-
-	i = find(ms, key, &found);
-	if (!found)
-		return;
-	entry_wipe(&ms->e[i]);
-	memmove(&ms->e[i], &ms->e[i + 1], (ms->n - i - 1) * sizeof(*ms->e));
-	ms->n--;
-}
-
-static int
-memstore_put(struct storage *st, const char *key, const void *val,
-    size_t len)
-{
-	struct memstore	*ms = memstore_from(st);
-	int		 rc;
-
-	wr(ms);
-	rc = put_locked(ms, key, val, len);
-	un(ms);
-	return rc;
-}
-
-static int
-memstore_del(struct storage *st, const char *key)
-{
-	struct memstore	*ms = memstore_from(st);
-
-	wr(ms);
-	del_locked(ms, key);
-	un(ms);
-	return CF_OK;
-}
-
-static int
-memstore_list(struct storage *st, const char *prefix, struct strv *out)
-{
-	struct memstore	*ms = memstore_from(st);
-	size_t		 i, plen = strlen(prefix), seglen;
-	const char	*rest, *slash;
-	char		*last = NULL;
-	int		 found, rc = CF_OK;
-
-	rd(ms);
-	for (i = find(ms, prefix, &found); i < ms->n; i++) {
-		if (strncmp(ms->e[i].key, prefix, plen) != 0)
-			break;
-		rest = ms->e[i].key + plen;
-		slash = strchr(rest, '/');
-		seglen = slash != NULL ? (size_t)(slash - rest) + 1 :
-		    strlen(rest);
-		/* Keys are sorted, so a folder's entries are adjacent. */
-		if (last != NULL && strlen(last) == seglen &&
-		    strncmp(last, rest, seglen) == 0)
-			continue;
-		if ((rc = strv_pushn(out, rest, seglen)) != CF_OK)
-			break;
-		last = out->v[out->n - 1];
-	}
-	un(ms);
-	/*
-	 * Keys sort "a-b" < "a/x" < "a0" but the folder entry "a/" must sort
-	 * as itself; one bytewise sort of the result settles it.
-	 */
-	strv_sort(out);
+	memstore_unlock(ms);
+	if (rc != CF_OK)
+		buf_reset(val);
 	return rc;
 }
 
 static int
 memstore_batch(struct storage *st, const struct storage_op *ops, size_t n)
 {
-	struct memstore	*ms = memstore_from(st);
-	size_t		 i;
-	int		 rc = CF_OK;
+	struct memstore		*ms = memstore_from(st);
+	struct memstore_entry	*prep;
+	size_t			 i;
+	int			 rc = CF_OK;
 
-	/*
-	 * Reserve room for every put first, so that the only failure left
-	 * is a value copy running out of memory.
-	 * XXX a copy failing half-way leaves the earlier ops applied.
-	 */
-	wr(ms);
-	if (ms->n + n > ms->cap) {
-		struct memstore_entry	*ne;
-		size_t			 ncap = ms->n + n + 64;
-
-		if ((ne = reallocarray(ms->e, ncap, sizeof(*ne))) == NULL) {
-			un(ms);
-			return CF_ENOMEM;
-		}
-		ms->e = ne;
-		ms->cap = ncap;
-	}
-	for (i = 0; i < n && rc == CF_OK; i++) {
+	if ((prep = calloc(n, sizeof(*prep))) == NULL)
+		return CF_ENOMEM;
+	for (i = 0; i < n && rc == CF_OK; i++)
 		if (ops[i].kind == STORAGE_OP_PUT)
-			rc = put_locked(ms, ops[i].key, ops[i].val,
-			    ops[i].len);
-		else
-			del_locked(ms, ops[i].key);
-	}
-	un(ms);
+			rc = memstore_entry_make(&ops[i], &prep[i]);
+	if (rc != CF_OK)
+		goto out;
+	memstore_wrlock(ms);
+	/* Every put may add an entry; past this point nothing fails. */
+	if ((rc = memstore_reserve(ms, n)) == CF_OK)
+		for (i = 0; i < n; i++)
+			memstore_apply(ms, &ops[i], &prep[i]);
+	memstore_unlock(ms);
+ out:
+	/* Leftovers: a failed batch's copies, or nothing. */
+	for (i = 0; i < n; i++)
+		memstore_entry_free(&prep[i]);
+	free(prep);
 	return rc;
+}
+
+static int
+memstore_put(struct storage *st, const char *key, const void *val,
+    size_t len)
+{
+	struct storage_op	 op = { STORAGE_OP_PUT, key, val, len };
+
+	return memstore_batch(st, &op, 1);
+}
+
+static int
+memstore_del(struct storage *st, const char *key)
+{
+	struct storage_op	 op = { STORAGE_OP_DEL, key, NULL, 0 };
+
+	return memstore_batch(st, &op, 1);
+}
+
+static int
+memstore_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+memstore_list(struct storage *st, const char *prefix, struct strv *out)
+{
+	struct memstore	*ms = memstore_from(st);
+	char		 bound[STORAGE_KEY_MAX + 2];
+	size_t		 i, n0 = out->n, plen = strlen(prefix), seg;
+	const char	*rest, *slash;
+	int		 found, rc = CF_OK;
+
+	memstore_rdlock(ms);
+	for (i = memstore_find(ms, prefix, &found); i < ms->n; i++) {
+		if (strncmp(ms->e[i].key, prefix, plen) != 0)
+			break;
+		rest = ms->e[i].key + plen;
+		slash = strchr(rest, '/');
+		seg = slash != NULL ? (size_t)(slash - rest) + 1 : strlen(rest);
+		if ((rc = strv_pushn(out, rest, seg)) != CF_OK)
+			break;
+		if (slash == NULL)
+			continue;
+		/*
+		 * Jump over the folder: every key under "prefix/name/" sorts
+		 * below "prefix/name0", since '0' follows '/'.
+		 */
+		memcpy(bound, ms->e[i].key, plen + seg);
+		bound[plen + seg - 1] = '/' + 1;
+		bound[plen + seg] = '\0';
+		i = memstore_find(ms, bound, &found) - 1;
+	}
+	memstore_unlock(ms);
+	if (rc != CF_OK) {
+		/* Leave out as we found it. */
+		while (out->n > n0)
+			free(out->v[--out->n]);
+		return rc;
+	}
+	/*
+	 * Keys order "a-b" < "a/x" < "a0", but the entry "a/" must sort as
+	 * itself, after "a-b" and "a.b"; sort what we added.
+	 */
+	if (out->n - n0 > 1)
+		qsort(out->v + n0, out->n - n0, sizeof(*out->v),
+		    memstore_strcmp);
+	return CF_OK;
 }
 
 const struct storage_ops storage_inmem_ops = {

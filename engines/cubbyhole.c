@@ -40,8 +40,6 @@ static int
 cubby_handle(struct mount *m, struct request *req, struct response *resp)
 {
 	struct strv	 sv = STRV_INIT;
-	struct buf	 b = BUF_INIT;
-	json_error_t	 je;
 	json_t		*j, *keys;
 	char		*key;
 	size_t		 i;
@@ -65,13 +63,10 @@ cubby_handle(struct mount *m, struct request *req, struct response *resp)
 			rc = CF_OK;
 			break;
 		}
-		rc = core_get(key, &b);
-		if (rc == CF_ENOTFOUND)
+		if ((rc = core_get_json(key, &j)) == CF_ENOTFOUND)
 			rc = CF_OK;
-		else if (rc == CF_OK) {
-			j = json_loadb(b.data, b.len, 0, &je);
-			rc = j != NULL ? resp_data(resp, j) : CF_EINTERNAL;
-		}
+		else if (rc == CF_OK)
+			rc = resp_data(resp, j);
 		break;
 	case REQ_CREATE:
 	case REQ_UPDATE:
@@ -79,8 +74,8 @@ cubby_handle(struct mount *m, struct request *req, struct response *resp)
 			rc = resp_fail(resp, CF_EINVAL, "missing key");
 		else if (json_object_size(req->data) == 0)
 			rc = resp_fail(resp, CF_EINVAL, "missing data fields");
-		else if ((rc = json_emit(req->data, &b)) == CF_OK)
-			rc = core_put(key, b.data, b.len);
+		else
+			rc = core_put_json(key, req->data);
 		break;
 	case REQ_DELETE:
 		rc = *req->rel == '\0' ? CF_OK : core_del(key);
@@ -89,7 +84,6 @@ cubby_handle(struct mount *m, struct request *req, struct response *resp)
 		rc = resp_fail(resp, CF_EMETHOD,
 		    "1 error occurred:\n\t* unsupported operation\n\n");
 	}
-	buf_free(&b);
 	free(key);
 	return rc;
 }
@@ -118,30 +112,6 @@ cubby_open(struct mount *m)
 	return CF_OK;
 }
 
-/* Remove everything under prefix, depth first. */
-static int
-wipe(const char *prefix)
-{
-	struct strv	 sv = STRV_INIT;
-	char		*k;
-	size_t		 i;
-	int		 rc;
-
-	if ((rc = core_list(prefix, &sv)) != CF_OK)
-		return rc;
-	for (i = 0; i < sv.n && rc == CF_OK; i++) {
-		if (asprintf(&k, "%s%s", prefix, sv.v[i]) == -1) {
-			rc = CF_ENOMEM;
-			break;
-		}
-		rc = sv.v[i][strlen(sv.v[i]) - 1] == '/' ? wipe(k) :
-		    core_del(k);
-		free(k);
-	}
-	strv_free(&sv);
-	return rc;
-}
-
 static int
 on_revoke(const char *hash)
 {
@@ -152,7 +122,7 @@ on_revoke(const char *hash)
 		return CF_OK;
 	if (asprintf(&prefix, "%s%s/", cubby_view, hash) == -1)
 		return CF_ENOMEM;
-	rc = wipe(prefix);
+	rc = core_del_prefix(prefix);
 	free(prefix);
 	return rc;
 }

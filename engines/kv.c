@@ -77,58 +77,14 @@ vkey(const struct mount *m, const char *a, const char *b, long long n)
 	return k;
 }
 
-/* A stored JSON document, or CF_ENOTFOUND. */
-static int
-load_json(const char *key, json_t **out)
-{
-	struct buf	 b = BUF_INIT;
-	json_error_t	 je;
-	int		 rc;
-
-	*out = NULL;
-	if (key == NULL)
-		return CF_ENOMEM;
-	if ((rc = core_get(key, &b)) == CF_OK &&
-	    (*out = json_loadb(b.data, b.len, 0, &je)) == NULL)
-		rc = CF_EINTERNAL;
-	buf_free(&b);
-	return rc;
-}
-
-static int
-save_json(const char *key, json_t *j)
-{
-	struct buf	 b = BUF_INIT;
-	int		 rc;
-
-	if (key == NULL)
-		return CF_ENOMEM;
-	if ((rc = json_emit(j, &b)) == CF_OK)
-		rc = core_put(key, b.data, b.len);
-	buf_free(&b);
-	return rc;
-}
-
 static int
 list_keys(const char *prefix, struct response *resp)
 {
-	struct strv	 sv = STRV_INIT;
-	json_t		*keys;
-	size_t		 i;
-	int		 rc;
+	json_t	*keys;
+	int	 rc;
 
-	if (prefix == NULL)
-		return CF_ENOMEM;
-	if ((rc = core_list(prefix, &sv)) != CF_OK)
-		return rc;
-	if (sv.n == 0) {
-		strv_free(&sv);
-		return CF_OK;		/* 404 {"errors":[]} */
-	}
-	keys = json_array();
-	for (i = 0; i < sv.n; i++)
-		json_array_append_new(keys, json_string(sv.v[i]));
-	strv_free(&sv);
+	if ((rc = core_list_json(prefix, &keys)) != CF_OK || keys == NULL)
+		return rc;		/* none: 404 {"errors":[]} */
 	return resp_data(resp, json_pack("{s:o}", "keys", keys));
 }
 
@@ -163,7 +119,7 @@ v1_handle(struct mount *m, struct request *req, struct response *resp)
 	key = vkey(m, req->rel, "", -1);
 	switch (req->op) {
 	case REQ_READ:
-		if ((rc = load_json(key, &j)) == CF_ENOTFOUND) {
+		if ((rc = core_get_json(key, &j)) == CF_ENOTFOUND) {
 			rc = CF_OK;
 			break;
 		}
@@ -187,7 +143,7 @@ v1_handle(struct mount *m, struct request *req, struct response *resp)
 			rc = resp_fail(resp, CF_EINVAL, "missing data fields");
 			break;
 		}
-		rc = save_json(key, req->data);
+		rc = core_put_json(key, req->data);
 		break;
 	case REQ_DELETE:
 		rc = key != NULL ? core_del(key) : CF_ENOMEM;
@@ -233,7 +189,7 @@ load_config(const struct mount *m)
 	json_t	*c = NULL;
 	char	*k = vkey(m, "config", "", -1);
 
-	(void)load_json(k, &c);
+	(void)!core_get_json(k, &c);	/* absent: the defaults below */
 	free(k);
 	if (c == NULL)
 		c = json_pack("{s:i, s:b, s:i}", "max_versions", 0,
@@ -318,7 +274,7 @@ data_read(struct mount *m, struct request *req, struct response *resp,
 	int		 rc;
 
 	key = vkey(m, "m/", k, -1);
-	rc = load_json(key, &meta);
+	rc = core_get_json(key, &meta);
 	free(key);
 	if (rc == CF_ENOTFOUND)
 		return CF_OK;
@@ -337,7 +293,7 @@ data_read(struct mount *m, struct request *req, struct response *resp,
 		goto out;
 	}
 	key = vkey(m, "v/", k, n);
-	rc = load_json(key, &d);
+	rc = core_get_json(key, &d);
 	free(key);
 	if (rc != CF_OK) {
 		json_decref(md);
@@ -427,7 +383,7 @@ data_write(struct mount *m, struct request *req, struct response *resp,
 		return CF_ENOMEM;
 	mu = stripe(mkey);
 	pthread_mutex_lock(mu);
-	rc = load_json(mkey, &meta);
+	rc = core_get_json(mkey, &meta);
 	if (rc == CF_ENOTFOUND) {
 		if (patch) {
 			rc = CF_OK;		/* 404 */
@@ -467,7 +423,7 @@ data_write(struct mount *m, struct request *req, struct response *resp,
 			goto out;
 		}
 		char *dk = vkey(m, "v/", k, cur);
-		rc = load_json(dk, &old);
+		rc = core_get_json(dk, &old);
 		free(dk);
 		if (rc != CF_OK)
 			goto out;
@@ -610,7 +566,7 @@ versions_op(struct mount *m, struct request *req, struct response *resp,
 	}
 	mu = stripe(mkey);
 	pthread_mutex_lock(mu);
-	if ((rc = load_json(mkey, &meta)) == CF_ENOTFOUND) {
+	if ((rc = core_get_json(mkey, &meta)) == CF_ENOTFOUND) {
 		rc = CF_OK;
 		goto out;
 	}
@@ -639,7 +595,7 @@ versions_op(struct mount *m, struct request *req, struct response *resp,
 		}
 	}
 	if (rc == CF_OK)
-		rc = save_json(mkey, meta);
+		rc = core_put_json(mkey, meta);
  out:
 	pthread_mutex_unlock(mu);
 	free(mkey);
@@ -656,7 +612,7 @@ meta_read(struct mount *m, struct response *resp, const char *k)
 	const char *num;
 	int	 rc;
 
-	rc = load_json(key, &meta);
+	rc = core_get_json(key, &meta);
 	free(key);
 	if (rc == CF_ENOTFOUND)
 		return CF_OK;
@@ -726,7 +682,7 @@ meta_write(struct mount *m, struct request *req, struct response *resp,
 		return CF_ENOMEM;
 	mu = stripe(mkey);
 	pthread_mutex_lock(mu);
-	if ((rc = load_json(mkey, &meta)) == CF_ENOTFOUND) {
+	if ((rc = core_get_json(mkey, &meta)) == CF_ENOTFOUND) {
 		meta = new_meta();
 		rc = meta != NULL ? CF_OK : CF_ENOMEM;
 	}
@@ -745,7 +701,7 @@ meta_write(struct mount *m, struct request *req, struct response *resp,
 	}
 	now_rfc3339(now, sizeof(now));
 	json_object_set_new(meta, "updated_time", json_string(now));
-	rc = save_json(mkey, meta);
+	rc = core_put_json(mkey, meta);
  out:
 	pthread_mutex_unlock(mu);
 	free(mkey);
@@ -766,7 +722,7 @@ meta_delete(struct mount *m, const char *k)
 		return CF_ENOMEM;
 	mu = stripe(mkey);
 	pthread_mutex_lock(mu);
-	if ((rc = load_json(mkey, &meta)) == CF_OK) {
+	if ((rc = core_get_json(mkey, &meta)) == CF_OK) {
 		json_object_foreach(json_object_get(meta, "versions"), num, v) {
 			if ((dk = vkey(m, "v/", k, atoll(num))) == NULL) {
 				rc = CF_ENOMEM;
@@ -820,7 +776,7 @@ config_op(struct mount *m, struct request *req, struct response *resp)
 		json_object_set_new(c, "delete_version_after",
 		    json_integer(d));
 	key = vkey(m, "config", "", -1);
-	rc = save_json(key, c);
+	rc = core_put_json(key, c);
 	free(key);
 	json_decref(c);
 	return rc;
@@ -866,7 +822,7 @@ v2_handle(struct mount *m, struct request *req, struct response *resp)
 			int	 rc;
 
 			/* Soft-delete the current version. */
-			rc = load_json(key, &meta);
+			rc = core_get_json(key, &meta);
 			free(key);
 			if (rc == CF_ENOTFOUND)
 				return CF_OK;
@@ -959,7 +915,7 @@ kv_upgrade(struct mount *m)
 		meta = new_meta();
 		val = NULL;
 		if (old == NULL || mk == NULL || dk == NULL || meta == NULL ||
-		    (rc = load_json(old, &val)) != CF_OK)
+		    (rc = core_get_json(old, &val)) != CF_OK)
 			rc = rc != CF_OK ? rc : CF_ENOMEM;
 		else {
 			json_object_set_new(meta, "current_version",

@@ -85,35 +85,20 @@ pkey(const struct mount *m, const char *name)
 static int
 load_key(const struct mount *m, const char *name, json_t **out)
 {
-	struct buf	 b = BUF_INIT;
-	json_error_t	 je;
-	char		*k = pkey(m, name);
-	int		 rc;
+	char	*k = pkey(m, name);
+	int	 rc = core_get_json(k, out);
 
-	*out = NULL;
-	if (k == NULL)
-		return CF_ENOMEM;
-	if ((rc = core_get(k, &b)) == CF_OK &&
-	    (*out = json_loadb(b.data, b.len, 0, &je)) == NULL)
-		rc = CF_EINTERNAL;
 	free(k);
-	buf_free(&b);
 	return rc;
 }
 
 static int
 save_key(const struct mount *m, const char *name, json_t *key)
 {
-	struct buf	 b = BUF_INIT;
-	char		*k = pkey(m, name);
-	int		 rc;
+	char	*k = pkey(m, name);
+	int	 rc = core_put_json(k, key);
 
-	if (k == NULL)
-		return CF_ENOMEM;
-	if ((rc = json_emit(key, &b)) == CF_OK)
-		rc = core_put(k, b.data, b.len);
 	free(k);
-	buf_free(&b);
 	return rc;
 }
 
@@ -980,24 +965,16 @@ random_handler(struct request *req, struct response *resp, const char *arg)
 static int
 list_keys(struct mount *m, struct response *resp)
 {
-	struct strv	 sv = STRV_INIT;
-	json_t		*keys;
-	char		*p = NULL;
-	size_t		 i;
-	int		 rc;
+	json_t	*keys;
+	char	*p = NULL;
+	int	 rc;
 
 	if (asprintf(&p, "%spolicy/", m->view) == -1)
 		return CF_ENOMEM;
-	rc = core_list(p, &sv);
+	rc = core_list_json(p, &keys);
 	free(p);
-	if (rc != CF_OK || sv.n == 0) {
-		strv_free(&sv);
+	if (rc != CF_OK || keys == NULL)
 		return rc;
-	}
-	keys = json_array();
-	for (i = 0; i < sv.n; i++)
-		json_array_append_new(keys, json_string(sv.v[i]));
-	strv_free(&sv);
 	return resp_data(resp, json_pack("{s:o}", "keys", keys));
 }
 

@@ -8,14 +8,18 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "barrier.h"
 #include "buf.h"
 #include "core.h"
 #include "err.h"
 #include "log.h"
+#include "req.h"
 #include "storage.h"
 
 #define CORE_MAX_HOOKS	16
@@ -236,4 +240,80 @@ core_batch(const struct storage_op *ops, size_t n)
 	if (state != CORE_UNSEALED)
 		return CF_ESEALED;
 	return barrier_batch(barrier, store, ops, n);
+}
+
+int
+core_get_json(const char *key, json_t **out)
+{
+	struct buf	 b = BUF_INIT;
+	json_error_t	 je;
+	int		 rc;
+
+	*out = NULL;
+	if (key == NULL)
+		return CF_ENOMEM;
+	if (!storage_key_is_valid(key))
+		return CF_ENOTFOUND;
+	if ((rc = core_get(key, &b)) == CF_OK &&
+	    (*out = json_loadb(b.data, b.len, 0, &je)) == NULL)
+		rc = CF_EINTERNAL;
+	buf_free(&b);
+	return rc;
+}
+
+int
+core_put_json(const char *key, const json_t *j)
+{
+	struct buf	 b = BUF_INIT;
+	int		 rc;
+
+	if (key == NULL)
+		return CF_ENOMEM;
+	if ((rc = json_emit(j, &b)) == CF_OK)
+		rc = core_put(key, b.data, b.len);
+	buf_free(&b);
+	return rc;
+}
+
+int
+core_list_json(const char *prefix, json_t **out)
+{
+	struct strv	 sv = STRV_INIT;
+	size_t		 i;
+	int		 rc;
+
+	*out = NULL;
+	if (prefix == NULL)
+		return CF_ENOMEM;
+	if ((rc = core_list(prefix, &sv)) == CF_OK && sv.n > 0) {
+		if ((*out = json_array()) == NULL)
+			rc = CF_ENOMEM;
+		for (i = 0; *out != NULL && i < sv.n; i++)
+			json_array_append_new(*out, json_string(sv.v[i]));
+	}
+	strv_free(&sv);
+	return rc;
+}
+
+int
+core_del_prefix(const char *prefix)
+{
+	struct strv	 sv = STRV_INIT;
+	char		*k;
+	size_t		 i;
+	int		 rc;
+
+	if ((rc = core_list(prefix, &sv)) != CF_OK)
+		return rc;
+	for (i = 0; i < sv.n && rc == CF_OK; i++) {
+		if (asprintf(&k, "%s%s", prefix, sv.v[i]) == -1) {
+			rc = CF_ENOMEM;
+			break;
+		}
+		rc = sv.v[i][strlen(sv.v[i]) - 1] == '/' ? core_del_prefix(k) :
+		    core_del(k);
+		free(k);
+	}
+	strv_free(&sv);
+	return rc;
 }

@@ -24,6 +24,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 struct barrier;
 struct buf;
 struct storage;
@@ -102,6 +104,25 @@ int	 core_del(const char *) __attribute__((warn_unused_result));
 int	 core_list(const char *, struct strv *)
 	    __attribute__((warn_unused_result));
 int	 core_batch(const struct storage_op *, size_t)
+	    __attribute__((warn_unused_result));
+
+/*
+ * JSON documents in barrier-protected storage, the form most records
+ * take.  get: *out owned by the caller; CF_ENOTFOUND if absent or if key
+ * is not a valid storage key (a name no record can have).
+ */
+int	 core_get_json(const char *, json_t **)
+	    __attribute__((warn_unused_result));
+int	 core_put_json(const char *, const json_t *)
+	    __attribute__((warn_unused_result));
+/*
+ * The direct children of prefix as a JSON array for a {"keys": [...]}
+ * answer; *out is NULL when there are none (the caller answers 404).
+ */
+int	 core_list_json(const char *prefix, json_t **out)
+	    __attribute__((warn_unused_result));
+/* Delete every key under prefix (which ends in '/'), depth first. */
+int	 core_del_prefix(const char *prefix)
 	    __attribute__((warn_unused_result));
 
 #endif /* COFFER_SERVER_CORE_H */

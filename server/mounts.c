@@ -269,30 +269,6 @@ norm_path(const char *p)
 	return s;
 }
 
-/* Remove every key under a view (batches of deletes). */
-static int
-wipe_view(const char *prefix)
-{
-	struct strv	 sv = STRV_INIT;
-	char		*key = NULL;
-	size_t		 i;
-	int		 rc;
-
-	if ((rc = core_list(prefix, &sv)) != CF_OK)
-		return rc;
-	for (i = 0; i < sv.n && rc == CF_OK; i++) {
-		if (asprintf(&key, "%s%s", prefix, sv.v[i]) == -1) {
-			rc = CF_ENOMEM;
-			break;
-		}
-		rc = sv.v[i][strlen(sv.v[i]) - 1] == '/' ? wipe_view(key) :
-		    core_del(key);
-		free(key);
-	}
-	strv_free(&sv);
-	return rc;
-}
-
 static int
 parse_ttl_field(json_t *cfg, const char *k, long long *out, int *present)
 {
@@ -468,7 +444,7 @@ disable(struct response *resp, int auth, const char *rawpath)
 		if (m->ops->destroy != NULL)
 			rc = m->ops->destroy(m);
 		if (rc == CF_OK)
-			rc = wipe_view(m->view);
+			rc = core_del_prefix(m->view);
 	}
 	router_mount_put(m);
 	pthread_mutex_unlock(&table_mu);
