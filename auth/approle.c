@@ -3,15 +3,25 @@
  * and a secret ID.
  *
  * Storage under the mount's view:
- *   role/<name>              the role (settings, role_id)
- *   roleid/<role_id>         the role's name, to find it at login
- *   sid/<name>/<hmac>        a secret ID's record, keyed by an HMAC of
- *                            the secret ID under a per-mount salt
- *   acc/<name>/<accessor>    the accessor's HMAC, for listing/destroy
- *   salt                     the per-mount HMAC key
- * Secret IDs are therefore never stored in clear.  Uses of a secret ID
- * are counted under one mutex per mount, so concurrent logins never
- * exceed secret_id_num_uses.
+ *   salt                     the per-mount HMAC-SHA256 key (32 bytes)
+ *   role/<name>              a role: settings and its role_id
+ *   roleid/<hmac(role_id)>   {"role": name}, to find the role at login
+ *   sid/<name>/<hmac(sid)>   a secret ID's record (uses left, expiry,
+ *                            metadata, accessor)
+ *   acc/<name>/<accessor>    {"hash": hmac(sid)}, for listing and for
+ *                            lookup and destroy by accessor
+ * Secret IDs and role IDs appear in storage only as HMACs under the
+ * salt, which lives behind the barrier like everything else; while the
+ * mount is open the salt is also held in sodium_malloc memory, wiped on
+ * close (unmount or seal).  A stolen store without the barrier key
+ * shows neither; with it, the secret IDs still cannot be read back.
+ *
+ * Threads: ar->mu serializes every read-modify-write of this mount's
+ * records (counting a secret ID's use, role_id changes, secret ID
+ * creation and removal, the salt's first creation), so concurrent
+ * logins never exceed secret_id_num_uses and two roles cannot claim one
+ * role_id.  It ranks with the other cache locks: after the core lock,
+ * before the storage backends' locks.
  */
 #include "config.h"
 
@@ -31,13 +41,83 @@
 #include "err.h"
 #include "req.h"
 #include "router.h"
-#include "storage.h"
 #include "tokenapi.h"
 
+#define AR_NAME_MAX	128
+#define AR_HASH_HEX	(2 * crypto_auth_hmacsha256_BYTES + 1)
+#define AR_ID_MAX	1024		/* custom role and secret IDs */
+
 struct approle {
-	pthread_mutex_t	 mu;
+	pthread_mutex_t	 mu;		/* records' read-modify-writes */
+	pthread_mutex_t	 smu;		/* salt; taken after mu */
+	uint8_t		*salt;		/* sodium_malloc, or NULL until used */
 };
 
+enum tf_kind { TF_DUR, TF_INT, TF_BOOL, TF_LIST, TF_CIDRS, TF_TYPE };
+
+/* Role settings: the token_* set of contract 5.1 plus AppRole's own. */
+static const struct rolefield {
+	const char	*name;
+	const char	*legacy;	/* older name accepted on write */
+	int		 kind;
+} rolefields[] = {
+	{ "token_ttl", NULL, TF_DUR },
+	{ "token_max_ttl", NULL, TF_DUR },
+	{ "token_period", "period", TF_DUR },
+	{ "token_explicit_max_ttl", NULL, TF_DUR },
+	{ "token_num_uses", NULL, TF_INT },
+	{ "token_no_default_policy", NULL, TF_BOOL },
+	{ "token_policies", "policies", TF_LIST },
+	{ "token_bound_cidrs", NULL, TF_CIDRS },
+	{ "token_type", NULL, TF_TYPE },
+	{ "secret_id_num_uses", NULL, TF_INT },
+	{ "secret_id_ttl", NULL, TF_DUR },
+	{ "secret_id_bound_cidrs", "bound_cidr_list", TF_CIDRS },
+	{ "bind_secret_id", NULL, TF_BOOL },
+	{ "local_secret_ids", NULL, TF_BOOL },
+};
+#define NROLEFIELDS	(sizeof(rolefields) / sizeof(rolefields[0]))
+
+static void
+ar_lock(struct approle *ar)
+{
+	if (pthread_mutex_lock(&ar->mu) != 0)
+		abort();
+}
+
+static void
+ar_unlock(struct approle *ar)
+{
+	if (pthread_mutex_unlock(&ar->mu) != 0)
+		abort();
+}
+
+/* Vault's GenericNameRegex: \w(([\w-.]+)?\w)? */
+static int
+name_is_valid(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || len > AR_NAME_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (isalnum((unsigned char)s[i]) || s[i] == '_')
+			continue;
+		if ((s[i] == '-' || s[i] == '.') && i > 0 && i < len - 1)
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+static void
+lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+/* <view><a><b>[/<c>]: a new string, or NULL. */
 static char *
 key_of(const struct mount *m, const char *a, const char *b, const char *c)
 {
@@ -49,11 +129,11 @@ key_of(const struct mount *m, const char *a, const char *b, const char *c)
 	return k;
 }
 
-/* core_get_json and core_put_json, freeing the key made by key_of. */
+/* core_get_json / core_put_json / core_del on a key_of() result. */
 static int
 get_json(char *key, json_t **out)
 {
-	int	 rc = core_get_json(key, out);
+	int	 rc = key != NULL ? core_get_json(key, out) : CF_ENOMEM;
 
 	free(key);
 	return rc;
@@ -62,105 +142,319 @@ get_json(char *key, json_t **out)
 static int
 put_json(char *key, json_t *j)
 {
-	int	 rc = core_put_json(key, j);
+	int	 rc = key != NULL ? core_put_json(key, j) : CF_ENOMEM;
 
 	free(key);
 	return rc;
 }
 
-/* The per-mount salt, made on first use. */
 static int
-salt_get(const struct mount *m, uint8_t *salt)
+del_key(char *key)
 {
-	struct buf	 b = BUF_INIT;
-	char		*k = key_of(m, "salt", "", NULL);
-	int		 rc;
+	int	 rc = key != NULL ? core_del(key) : CF_ENOMEM;
 
-	if (k == NULL)
-		return CF_ENOMEM;
-	if ((rc = core_get(k, &b)) == CF_ENOTFOUND) {
-		randombytes_buf(salt, crypto_auth_hmacsha256_KEYBYTES);
-		rc = core_put(k, salt, crypto_auth_hmacsha256_KEYBYTES);
-	} else if (rc == CF_OK) {
-		if (b.len != crypto_auth_hmacsha256_KEYBYTES)
-			rc = CF_EINTERNAL;
-		else
-			memcpy(salt, b.data, b.len);
-	}
-	free(k);
-	buf_free(&b);
+	free(key);
+	return rc == CF_ENOTFOUND ? CF_OK : rc;
+}
+
+/* Delete everything under a key_of() prefix ending in '/'. */
+static int
+del_prefix(char *prefix)
+{
+	int	 rc = prefix != NULL ? core_del_prefix(prefix) : CF_ENOMEM;
+
+	free(prefix);
 	return rc;
 }
 
+/*
+ * The mount's salt, read or made on first use under ar->smu, so that
+ * two first requests cannot each store a different one.
+ */
 static int
-sid_hash(const struct mount *m, const char *sid, char *hex)
+salt_load(struct mount *m)
 {
-	uint8_t	 salt[crypto_auth_hmacsha256_KEYBYTES];
-	uint8_t	 mac[crypto_auth_hmacsha256_BYTES];
-	int	 rc;
+	struct approle	*ar = m->ctx;
+	struct buf	 b = BUF_INIT;
+	uint8_t		*s = NULL;
+	char		*k = NULL;
+	int		 rc = CF_OK;
 
-	if ((rc = salt_get(m, salt)) != CF_OK)
+	if (pthread_mutex_lock(&ar->smu) != 0)
+		abort();
+	if (ar->salt != NULL)
+		goto out;
+	if ((k = key_of(m, "salt", "", NULL)) == NULL ||
+	    (s = sodium_malloc(crypto_auth_hmacsha256_KEYBYTES)) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	if ((rc = core_get(k, &b)) == CF_ENOTFOUND) {
+		randombytes_buf(s, crypto_auth_hmacsha256_KEYBYTES);
+		rc = core_put(k, s, crypto_auth_hmacsha256_KEYBYTES);
+	} else if (rc == CF_OK) {
+		if (b.len == crypto_auth_hmacsha256_KEYBYTES)
+			memcpy(s, b.data, b.len);
+		else
+			rc = CF_EINTERNAL;
+	}
+	if (rc == CF_OK) {
+		ar->salt = s;
+		s = NULL;
+	}
+ out:
+	if (pthread_mutex_unlock(&ar->smu) != 0)
+		abort();
+	free(k);
+	buf_free(&b);
+	sodium_free(s);
+	return rc;
+}
+
+/* Hex HMAC of an ID under the mount's salt (hex: AR_HASH_HEX bytes). */
+static int
+id_hash(struct mount *m, const char *id, char *hex)
+{
+	struct approle	*ar = m->ctx;
+	uint8_t		 mac[crypto_auth_hmacsha256_BYTES];
+	int		 rc;
+
+	if ((rc = salt_load(m)) != CF_OK)
 		return rc;
-	crypto_auth_hmacsha256(mac, (const uint8_t *)sid, strlen(sid), salt);
-	sodium_bin2hex(hex, 65, mac, sizeof(mac));
-	sodium_memzero(salt, sizeof(salt));
+	crypto_auth_hmacsha256(mac, (const uint8_t *)id, strlen(id),
+	    ar->salt);
+	sodium_bin2hex(hex, AR_HASH_HEX, mac, sizeof(mac));
+	sodium_memzero(mac, sizeof(mac));
 	return CF_OK;
 }
 
+/* Mark (or unmark) that a field was last written by its legacy name. */
 static void
-lower(char *s)
+legacy_note(json_t *r, const char *legacy, int used)
 {
-	for (; *s != '\0'; s++)
-		*s = (char)tolower((unsigned char)*s);
+	json_t	*l = json_object_get(r, "legacy");
+
+	if (l == NULL) {
+		if (!used)
+			return;
+		json_object_set_new(r, "legacy", l = json_object());
+	}
+	if (used)
+		json_object_set_new(l, legacy, json_true());
+	else
+		json_object_del(l, legacy);
+}
+
+/*
+ * Role settings from the request into r.  Settings coffer cannot
+ * honour (bound CIDR lists, batch tokens) are refused, not stored.
+ */
+static int
+read_role_fields(struct request *req, struct response *resp, json_t *r,
+    int creating)
+{
+	const struct rolefield	*f;
+	struct strv		 list = STRV_INIT;
+	const char		*key, *s;
+	long long		 v, ttl, max;
+	json_t			*arr;
+	size_t			 i, j;
+	int			 rc = CF_OK, present, b, legacy;
+
+	for (i = 0; i < NROLEFIELDS && rc == CF_OK; i++) {
+		f = &rolefields[i];
+		key = f->name;
+		legacy = 0;
+		if (f->legacy != NULL && json_object_get(req->data, f->name) ==
+		    NULL && json_object_get(req->data, f->legacy) != NULL) {
+			key = f->legacy;
+			legacy = 1;
+		}
+		switch (f->kind) {
+		case TF_DUR:
+			if ((rc = req_duration(req, resp, key, &v,
+			    &present)) == CF_OK && present)
+				json_object_set_new(r, f->name,
+				    json_integer(v));
+			break;
+		case TF_INT:
+			if ((rc = req_int(req, resp, key, &v, &present)) !=
+			    CF_OK || !present)
+				break;
+			if (v < 0)
+				rc = resp_fail(resp, CF_EINVAL, "%s cannot be "
+				    "negative", f->name);
+			else
+				json_object_set_new(r, f->name,
+				    json_integer(v));
+			break;
+		case TF_BOOL:
+			if ((rc = req_bool(req, resp, key, &b, &present)) !=
+			    CF_OK || !present)
+				break;
+			/* Vault fixes local_secret_ids at creation. */
+			if (strcmp(f->name, "local_secret_ids") == 0 &&
+			    !creating)
+				break;
+			json_object_set_new(r, f->name, json_boolean(b));
+			break;
+		case TF_LIST:
+			strv_free(&list);
+			if ((rc = req_strlist(req, resp, key, &list,
+			    &present)) != CF_OK || !present)
+				break;
+			if ((arr = json_array()) == NULL) {
+				rc = CF_ENOMEM;
+				break;
+			}
+			for (j = 0; j < list.n; j++) {
+				lower(list.v[j]);
+				json_array_append_new(arr,
+				    json_string(list.v[j]));
+			}
+			json_object_set_new(r, f->name, arr);
+			break;
+		case TF_CIDRS:
+			strv_free(&list);
+			if ((rc = req_strlist(req, resp, key, &list,
+			    &present)) == CF_OK && present && list.n > 0)
+				rc = resp_fail(resp, CF_EINVAL, "%s is not "
+				    "supported by coffer", key);
+			present = 0;
+			break;
+		case TF_TYPE:
+			if ((rc = req_str(req, resp, key, &s, &present)) !=
+			    CF_OK || !present)
+				break;
+			if (strcmp(s, "default") == 0 ||
+			    strcmp(s, "service") == 0 ||
+			    strcmp(s, "default-service") == 0)
+				json_object_set_new(r, f->name,
+				    json_string(s));
+			else if (strcmp(s, "batch") == 0 ||
+			    strcmp(s, "default-batch") == 0)
+				rc = resp_fail(resp, CF_EINVAL, "batch tokens "
+				    "from logins are not supported by coffer");
+			else
+				rc = resp_fail(resp, CF_EINVAL, "invalid "
+				    "'token_type' value \"%s\"", s);
+			break;
+		}
+		if (rc == CF_OK && present && f->legacy != NULL)
+			legacy_note(r, f->legacy, legacy);
+	}
+	strv_free(&list);
+	if (rc != CF_OK)
+		return rc;
+	/* No CIDR lists here, so the secret ID is the only constraint. */
+	if (!json_is_true(json_object_get(r, "bind_secret_id")))
+		return resp_fail(resp, CF_EINVAL, "at least one constraint "
+		    "should be enabled on the role");
+	ttl = json_integer_value(json_object_get(r, "token_ttl"));
+	max = json_integer_value(json_object_get(r, "token_max_ttl"));
+	if (max > 0 && ttl > max)
+		return resp_fail(resp, CF_EINVAL, "'token_ttl' cannot be "
+		    "greater than 'token_max_ttl'");
+	return CF_OK;
 }
 
 static json_t *
 role_view(json_t *r)
 {
-	json_t	*p = json_object_get(r, "token_policies");
+	json_t		*p = json_object_get(r, "token_policies"), *o, *v;
+	const char	*t = json_string_value(json_object_get(r,
+	    "token_type"));
+	size_t		 i;
 
-	return json_pack("{s:O, s:b, s:I, s:I, s:o, s:o, s:I, s:I, s:I, s:I, "
-	    "s:n, s:[], s:b, s:s}",
-	    "bind_secret_id", json_object_get(r, "bind_secret_id"),
-	    "local_secret_ids", 0,
-	    "secret_id_num_uses", json_integer_value(json_object_get(r,
-	    "secret_id_num_uses")),
-	    "secret_id_ttl", json_integer_value(json_object_get(r,
-	    "secret_id_ttl")),
+#define RI(k)	json_integer_value(json_object_get(r, (k)))
+	o = json_pack("{s:b, s:b, s:n, s:I, s:I, s:o, s:I, s:I, s:I, s:I, "
+	    "s:I, s:b, s:s, s:[]}",
+	    "bind_secret_id", json_is_true(json_object_get(r,
+	    "bind_secret_id")),
+	    "local_secret_ids", json_is_true(json_object_get(r,
+	    "local_secret_ids")),
+	    "secret_id_bound_cidrs",
+	    "secret_id_num_uses", RI("secret_id_num_uses"),
+	    "secret_id_ttl", RI("secret_id_ttl"),
 	    "token_policies", p != NULL ? json_incref(p) : json_array(),
-	    "policies", p != NULL ? json_incref(p) : json_array(),
-	    "token_ttl", json_integer_value(json_object_get(r, "token_ttl")),
-	    "token_max_ttl", json_integer_value(json_object_get(r,
-	    "token_max_ttl")),
-	    "token_num_uses", json_integer_value(json_object_get(r,
-	    "token_num_uses")),
-	    "token_period", json_integer_value(json_object_get(r,
-	    "token_period")),
-	    "secret_id_bound_cidrs", "token_bound_cidrs",
-	    "token_no_default_policy", 0, "token_type", "default");
+	    "token_ttl", RI("token_ttl"),
+	    "token_max_ttl", RI("token_max_ttl"),
+	    "token_explicit_max_ttl", RI("token_explicit_max_ttl"),
+	    "token_num_uses", RI("token_num_uses"),
+	    "token_period", RI("token_period"),
+	    "token_no_default_policy", json_is_true(json_object_get(r,
+	    "token_no_default_policy")),
+	    "token_type", t != NULL ? t : "default",
+	    "token_bound_cidrs");
+#undef RI
+	if (o == NULL)
+		return NULL;
+	for (i = 0; i < NROLEFIELDS; i++) {
+		if (rolefields[i].legacy == NULL ||
+		    !json_is_true(json_object_get(json_object_get(r, "legacy"),
+		    rolefields[i].legacy)))
+			continue;
+		v = json_object_get(o, rolefields[i].name);
+		json_object_set(o, rolefields[i].legacy, v);
+	}
+	return o;
 }
 
+/*
+ * Point role_id at name, unless another role holds it; drop old's
+ * index.  Under ar->mu.
+ */
+static int
+role_id_claim(struct mount *m, struct response *resp, const char *name,
+    const char *rid, const char *old)
+{
+	json_t	*idx = NULL;
+	char	 h[AR_HASH_HEX];
+	int	 rc;
+
+	if ((rc = id_hash(m, rid, h)) != CF_OK)
+		return rc;
+	rc = get_json(key_of(m, "roleid/", h, NULL), &idx);
+	if (rc == CF_OK && strcmp(json_string_value(json_object_get(idx,
+	    "role")) != NULL ? json_string_value(json_object_get(idx, "role")) :
+	    "", name) != 0)
+		rc = resp_fail(resp, CF_EINVAL, "role_id already in use");
+	else if (rc == CF_OK || rc == CF_ENOTFOUND) {
+		json_decref(idx);
+		if ((idx = json_pack("{s:s}", "role", name)) == NULL)
+			rc = CF_ENOMEM;
+		else
+			rc = put_json(key_of(m, "roleid/", h, NULL), idx);
+	}
+	json_decref(idx);
+	if (rc != CF_OK || old == NULL || strcmp(old, rid) == 0)
+		return rc;
+	if ((rc = id_hash(m, old, h)) != CF_OK)
+		return rc;
+	return del_key(key_of(m, "roleid/", h, NULL));
+}
+
+/* POST role/<name> (full) or role/<name>/role-id (role_id only). */
 static int
 role_write(struct mount *m, struct request *req, struct response *resp,
-    const char *name)
+    const char *name, int only_role_id)
 {
-	static const char *const ints[][2] = {
-		{ "secret_id_num_uses", NULL }, { "token_num_uses", NULL },
-	};
-	static const char *const durs[][2] = {
-		{ "secret_id_ttl", NULL }, { "token_ttl", NULL },
-		{ "token_max_ttl", NULL }, { "token_period", "period" },
-	};
-	struct strv	 pols = STRV_INIT;
-	json_t		*r = NULL, *old = NULL, *arr;
+	struct approle	*ar = m->ctx;
+	json_t		*r = NULL;
 	const char	*rid = NULL;
-	char		 uuid[REQ_ID_LEN + 1];
-	long long	 v;
-	size_t		 i;
-	int		 rc, present, b;
+	char		 uuid[REQ_ID_LEN + 1], *old = NULL;
+	int		 rc, creating;
 
+	if ((rc = req_str(req, resp, "role_id", &rid, NULL)) != CF_OK)
+		return rc;
+	if (rid != NULL && strlen(rid) > AR_ID_MAX)
+		return resp_fail(resp, CF_EINVAL, "role_id is too long");
+	if (only_role_id && (rid == NULL || *rid == '\0'))
+		return resp_fail(resp, CF_EINVAL, "missing role_id");
+	ar_lock(ar);
 	rc = get_json(key_of(m, "role/", name, NULL), &r);
-	if (rc == CF_ENOTFOUND) {
+	creating = rc == CF_ENOTFOUND;
+	if (creating) {
 		uuid_generate(uuid);
 		r = json_pack("{s:b, s:s}", "bind_secret_id", 1, "role_id",
 		    uuid);
@@ -168,149 +462,216 @@ role_write(struct mount *m, struct request *req, struct response *resp,
 	}
 	if (rc != CF_OK)
 		goto out;
-	for (i = 0; i < 2; i++) {
-		if ((rc = req_int(req, resp, ints[i][0], &v, &present)) !=
-		    CF_OK)
-			goto out;
-		if (present) {
-			if (v < 0) {
-				rc = resp_fail(resp, CF_EINVAL, "%s cannot be "
-				    "negative", ints[i][0]);
-				goto out;
-			}
-			json_object_set_new(r, ints[i][0], json_integer(v));
-		}
-	}
-	for (i = 0; i < 4; i++) {
-		if ((rc = req_duration(req, resp, durs[i][0], &v, &present)) !=
-		    CF_OK)
-			goto out;
-		if (!present && durs[i][1] != NULL && (rc = req_duration(req,
-		    resp, durs[i][1], &v, &present)) != CF_OK)
-			goto out;
-		if (present)
-			json_object_set_new(r, durs[i][0], json_integer(v));
-	}
-	if ((rc = req_bool(req, resp, "bind_secret_id", &b, &present)) !=
+	if (!only_role_id && (rc = read_role_fields(req, resp, r, creating)) !=
 	    CF_OK)
 		goto out;
-	if (present) {
-		if (!b) {
-			rc = resp_fail(resp, CF_EINVAL, "at least one "
-			    "constraint should be enabled on the role");
-			goto out;
-		}
-		json_object_set_new(r, "bind_secret_id", json_boolean(b));
+	if (!creating && (old = strdup(json_string_value(json_object_get(r,
+	    "role_id")) != NULL ? json_string_value(json_object_get(r,
+	    "role_id")) : "")) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
 	}
-	if ((rc = req_strlist(req, resp, "token_policies", &pols,
-	    &present)) != CF_OK)
-		goto out;
-	if (!present && (rc = req_strlist(req, resp, "policies", &pols,
-	    &present)) != CF_OK)
-		goto out;
-	if (present) {
-		arr = json_array();
-		for (i = 0; i < pols.n; i++) {
-			lower(pols.v[i]);
-			json_array_append_new(arr, json_string(pols.v[i]));
-		}
-		json_object_set_new(r, "token_policies", arr);
-	}
-	if ((rc = req_str(req, resp, "role_id", &rid, NULL)) != CF_OK)
-		goto out;
-	if (rid != NULL && *rid != '\0') {
-		if (get_json(key_of(m, "roleid/", rid, NULL), &old) == CF_OK &&
-		    strcmp(json_string_value(json_object_get(old, "role")) ?
-		    json_string_value(json_object_get(old, "role")) : "",
-		    name) != 0) {
-			rc = resp_fail(resp, CF_EINVAL, "role_id already in "
-			    "use");
-			goto out;
-		}
+	if (rid != NULL && *rid != '\0')
 		json_object_set_new(r, "role_id", json_string(rid));
-	}
+	if ((rc = role_id_claim(m, resp, name, json_string_value(
+	    json_object_get(r, "role_id")), old)) != CF_OK)
+		goto out;
 	rc = put_json(key_of(m, "role/", name, NULL), r);
-	if (rc == CF_OK) {
-		json_t	*idx = json_pack("{s:s}", "role", name);
-
-		rc = put_json(key_of(m, "roleid/", json_string_value(
-		    json_object_get(r, "role_id")), NULL), idx);
-		json_decref(idx);
-	}
  out:
+	ar_unlock(ar);
+	free(old);
 	json_decref(r);
-	json_decref(old);
-	strv_free(&pols);
 	return rc;
 }
 
-/* Remove every key under prefix (a role's secret IDs). */
 static int
-wipe(char *prefix)
+role_delete(struct mount *m, const char *name)
 {
-	int	 rc;
+	struct approle	*ar = m->ctx;
+	json_t		*r = NULL;
+	char		 h[AR_HASH_HEX];
+	int		 rc;
 
-	if (prefix == NULL)
-		return CF_ENOMEM;
-	rc = core_del_prefix(prefix);
-	free(prefix);
+	ar_lock(ar);
+	if ((rc = get_json(key_of(m, "role/", name, NULL), &r)) != CF_OK) {
+		if (rc == CF_ENOTFOUND)
+			rc = CF_OK;
+		goto out;
+	}
+	if ((rc = id_hash(m, json_string_value(json_object_get(r,
+	    "role_id")) != NULL ? json_string_value(json_object_get(r,
+	    "role_id")) : "", h)) != CF_OK ||
+	    (rc = del_key(key_of(m, "roleid/", h, NULL))) != CF_OK)
+		goto out;
+	if ((rc = del_prefix(key_of(m, "sid/", name, ""))) != CF_OK ||
+	    (rc = del_prefix(key_of(m, "acc/", name, ""))) != CF_OK)
+		goto out;
+	rc = del_key(key_of(m, "role/", name, NULL));
+ out:
+	ar_unlock(ar);
+	json_decref(r);
 	return rc;
 }
 
+/*
+ * 1 if the request sets a non-empty CIDR list under key, which coffer
+ * does not enforce: *rc then holds the 400 (or a field error).
+ */
+static int
+has_cidrs(struct request *req, struct response *resp, const char *key,
+    int *rc)
+{
+	struct strv	 l = STRV_INIT;
+	int		 present;
+
+	if ((*rc = req_strlist(req, resp, key, &l, &present)) != CF_OK)
+		return 1;
+	present = present && l.n > 0;
+	strv_free(&l);
+	if (present)
+		*rc = resp_fail(resp, CF_EINVAL, "%s is not supported by "
+		    "coffer", key);
+	return present;
+}
+
+/*
+ * Secret ID metadata: a JSON object of strings, given as such or as its
+ * JSON text (hvac sends both forms), or "k=v,k2=v2".  *out owned.
+ */
+static int
+parse_metadata(struct request *req, struct response *resp, json_t **out)
+{
+	json_t		*v = json_object_get(req->data, "metadata"), *m = NULL;
+	json_t		*x;
+	json_error_t	 je;
+	const char	*s, *k, *eq, *comma;
+	char		*key;
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v) || (json_is_string(v) &&
+	    *json_string_value(v) == '\0'))
+		return (*out = json_object()) != NULL ? CF_OK : CF_ENOMEM;
+	if (json_is_object(v))
+		m = json_incref(v);
+	else if (json_is_string(v)) {
+		s = json_string_value(v);
+		if (*s == '{')
+			m = json_loads(s, 0, &je);
+		else if ((m = json_object()) != NULL) {
+			/* k=v pairs separated by commas */
+			for (; *s != '\0'; s = *comma != '\0' ? comma + 1 :
+			    comma) {
+				if ((comma = strchr(s, ',')) == NULL)
+					comma = s + strlen(s);
+				eq = memchr(s, '=', (size_t)(comma - s));
+				if (eq == NULL || eq == s ||
+				    (key = strndup(s, (size_t)(eq - s))) ==
+				    NULL) {
+					json_decref(m);
+					m = NULL;
+					break;
+				}
+				json_object_set_new(m, key, json_stringn(eq + 1,
+				    (size_t)(comma - eq - 1)));
+				free(key);
+			}
+		}
+	}
+	if (m == NULL || !json_is_object(m))
+		goto bad;
+	json_object_foreach(m, k, x)
+		if (!json_is_string(x))
+			goto bad;
+	*out = m;
+	return CF_OK;
+ bad:
+	json_decref(m);
+	return resp_fail(resp, CF_EINVAL, "failed to parse metadata: want a "
+	    "JSON object of strings or k=v pairs");
+}
+
+/* POST role/<name>/secret-id and .../custom-secret-id. */
 static int
 secret_id_generate(struct mount *m, struct request *req,
     struct response *resp, const char *name, json_t *role, int custom)
 {
-	char		 sid[REQ_ID_LEN + 1], acc[REQ_ID_LEN + 1], hash[65];
-	const char	*given = NULL, *md = NULL;
-	json_t		*rec = NULL, *idx = NULL, *meta = NULL;
-	long long	 uses, ttl, n, t, now = (long long)time(NULL);
-	int		 rc, pn, pt;
+	struct approle	*ar = m->ctx;
+	char		*sid = NULL, acc[REQ_ID_LEN + 1], h[AR_HASH_HEX];
+	const char	*given = NULL;
+	json_t		*rec = NULL, *idx = NULL, *meta = NULL, *old = NULL;
+	long long	 uses, ttl, n = 0, t = 0, now = (long long)time(NULL);
+	int		 rc, locked = 0;
 
-	if ((rc = req_str(req, resp, "metadata", &md, NULL)) != CF_OK ||
-	    (rc = req_int(req, resp, "num_uses", &n, &pn)) != CF_OK ||
-	    (rc = req_duration(req, resp, "ttl", &t, &pt)) != CF_OK)
+	if ((rc = req_int(req, resp, "num_uses", &n, NULL)) != CF_OK ||
+	    (rc = req_duration(req, resp, "ttl", &t, NULL)) != CF_OK)
+		return rc;
+	if (has_cidrs(req, resp, "cidr_list", &rc) ||
+	    has_cidrs(req, resp, "token_bound_cidrs", &rc))
+		return rc;
+	if (!json_is_true(json_object_get(role, "bind_secret_id")))
+		return resp_fail(resp, CF_EINVAL, "bind_secret_id is not set "
+		    "on the role");
+	uses = json_integer_value(json_object_get(role, "secret_id_num_uses"));
+	ttl = json_integer_value(json_object_get(role, "secret_id_ttl"));
+	/* A secret ID may tighten the role's limits, never loosen them. */
+	if (n < 0)
+		return resp_fail(resp, CF_EINVAL, "num_uses cannot be "
+		    "negative");
+	if (uses > 0 && n > uses)
+		return resp_fail(resp, CF_EINVAL, "num_uses cannot be higher "
+		    "than the role's secret_id_num_uses");
+	if (ttl > 0 && t > ttl)
+		return resp_fail(resp, CF_EINVAL, "ttl cannot be longer than "
+		    "the role's secret_id_ttl");
+	if (n > 0)
+		uses = n;
+	if (t > 0)
+		ttl = t;
+	if ((rc = parse_metadata(req, resp, &meta)) != CF_OK)
 		return rc;
 	if (custom) {
 		if ((rc = req_str(req, resp, "secret_id", &given, NULL)) !=
 		    CF_OK)
-			return rc;
-		if (given == NULL || *given == '\0')
-			return resp_fail(resp, CF_EINVAL, "missing secret_id");
-		strlcpy(sid, given, sizeof(sid));
-	} else
-		uuid_generate(sid);
-	uuid_generate(acc);
-	if (md != NULL && *md != '\0') {
-		json_error_t	 je;
-
-		if ((meta = json_loads(md, 0, &je)) == NULL ||
-		    !json_is_object(meta)) {
-			json_decref(meta);
-			return resp_fail(resp, CF_EINVAL, "failed to parse "
-			    "metadata: must be a JSON object of strings");
+			goto out;
+		if (given == NULL || *given == '\0') {
+			rc = resp_fail(resp, CF_EINVAL, "missing secret_id");
+			goto out;
 		}
-	}
-	uses = json_integer_value(json_object_get(role, "secret_id_num_uses"));
-	ttl = json_integer_value(json_object_get(role, "secret_id_ttl"));
-	/* A secret ID may only tighten the role's limits. */
-	if (pn && n > 0 && (uses == 0 || n < uses))
-		uses = n;
-	if (pt && t > 0 && (ttl == 0 || t < ttl))
-		ttl = t;
-	if ((rc = sid_hash(m, sid, hash)) != CF_OK)
+		if (strlen(given) > AR_ID_MAX) {
+			rc = resp_fail(resp, CF_EINVAL, "secret_id is too "
+			    "long");
+			goto out;
+		}
+		sid = strdup(given);
+	} else if ((sid = malloc(REQ_ID_LEN + 1)) != NULL)
+		uuid_generate(sid);
+	if (sid == NULL) {
+		rc = CF_ENOMEM;
 		goto out;
-	rec = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "accessor", acc,
+	}
+	uuid_generate(acc);
+	if ((rc = id_hash(m, sid, h)) != CF_OK)
+		goto out;
+	rec = json_pack("{s:s, s:I, s:I, s:I, s:I, s:O}", "accessor", acc,
 	    "num_uses", (json_int_t)uses, "ttl", (json_int_t)ttl,
 	    "created", (json_int_t)now,
 	    "expires", (json_int_t)(ttl > 0 ? now + ttl : 0),
-	    "metadata", meta != NULL ? json_incref(meta) : json_object());
-	idx = json_pack("{s:s}", "hash", hash);
+	    "metadata", meta);
+	idx = json_pack("{s:s}", "hash", h);
 	if (rec == NULL || idx == NULL) {
 		rc = CF_ENOMEM;
 		goto out;
 	}
-	if ((rc = put_json(key_of(m, "sid/", name, hash), rec)) != CF_OK ||
+	ar_lock(ar);
+	locked = 1;
+	if ((rc = get_json(key_of(m, "sid/", name, h), &old)) == CF_OK) {
+		rc = resp_fail(resp, CF_EINVAL, "secret_id is already "
+		    "registered");
+		goto out;
+	}
+	if (rc != CF_ENOTFOUND)
+		goto out;
+	if ((rc = put_json(key_of(m, "sid/", name, h), rec)) != CF_OK ||
 	    (rc = put_json(key_of(m, "acc/", name, acc), idx)) != CF_OK)
 		goto out;
 	resp->wipe = 1;
@@ -318,17 +679,23 @@ secret_id_generate(struct mount *m, struct request *req,
 	    sid, "secret_id_accessor", acc, "secret_id_num_uses",
 	    (json_int_t)uses, "secret_id_ttl", (json_int_t)ttl));
  out:
-	sodium_memzero(sid, sizeof(sid));
+	if (locked)
+		ar_unlock(ar);
+	if (sid != NULL) {
+		sodium_memzero(sid, strlen(sid));
+		free(sid);
+	}
 	json_decref(rec);
 	json_decref(idx);
 	json_decref(meta);
+	json_decref(old);
 	return rc;
 }
 
 static json_t *
 sid_view(json_t *rec)
 {
-	char	 c[64], e[64] = "";
+	char	 c[64], e[64] = "0001-01-01T00:00:00Z";
 
 	time_format_rfc3339(c, sizeof(c), json_integer_value(json_object_get(
 	    rec, "created")), 0);
@@ -344,14 +711,39 @@ sid_view(json_t *rec)
 	    "token_bound_cidrs");
 }
 
+/* Remove a secret ID's record and accessor entry; under ar->mu. */
+static int
+sid_remove(struct mount *m, const char *name, const char *h, json_t *rec)
+{
+	const char	*acc = json_string_value(json_object_get(rec,
+	    "accessor"));
+	int		 rc = CF_OK;
+
+	if (acc != NULL)
+		rc = del_key(key_of(m, "acc/", name, acc));
+	if (rc == CF_OK)
+		rc = del_key(key_of(m, "sid/", name, h));
+	return rc;
+}
+
+static int
+sid_is_expired(json_t *rec, long long now)
+{
+	long long	 exp = json_integer_value(json_object_get(rec,
+	    "expires"));
+
+	return exp > 0 && exp <= now;
+}
+
 /* lookup/destroy by secret ID or by accessor. */
 static int
 secret_id_op(struct mount *m, struct request *req, struct response *resp,
     const char *name, int by_accessor, int destroy)
 {
-	const char	*v = NULL;
+	struct approle	*ar = m->ctx;
+	const char	*v = NULL, *hv;
 	json_t		*rec = NULL, *idx = NULL;
-	char		 hash[65], *k;
+	char		 h[AR_HASH_HEX];
 	int		 rc;
 
 	if ((rc = req_str(req, resp, by_accessor ? "secret_id_accessor" :
@@ -360,48 +752,94 @@ secret_id_op(struct mount *m, struct request *req, struct response *resp,
 	if (v == NULL || *v == '\0')
 		return resp_fail(resp, CF_EINVAL, by_accessor ?
 		    "missing secret_id_accessor" : "missing secret_id");
+	ar_lock(ar);
 	if (by_accessor) {
-		if ((rc = get_json(key_of(m, "acc/", name, v), &idx)) != CF_OK)
-			return rc == CF_ENOTFOUND ? resp_fail(resp, CF_EINVAL,
-			    "failed to find accessor entry for "
-			    "secret_id_accessor: %s", v) : rc;
-		strlcpy(hash, json_string_value(json_object_get(idx, "hash")) ?
-		    json_string_value(json_object_get(idx, "hash")) : "",
-		    sizeof(hash));
-		json_decref(idx);
-	} else if ((rc = sid_hash(m, v, hash)) != CF_OK)
-		return rc;
-	if ((rc = get_json(key_of(m, "sid/", name, hash), &rec)) ==
-	    CF_ENOTFOUND)
-		return CF_OK;
+		if (!name_is_valid(v, strlen(v)) || (rc = get_json(key_of(m,
+		    "acc/", name, v), &idx)) == CF_ENOTFOUND) {
+			rc = resp_fail(resp, CF_EINVAL, "failed to find "
+			    "accessor entry for secret_id_accessor: \"%s\"", v);
+			goto out;
+		}
+		if (rc != CF_OK)
+			goto out;
+		hv = json_string_value(json_object_get(idx, "hash"));
+		strlcpy(h, hv != NULL ? hv : "", sizeof(h));
+	} else if ((rc = id_hash(m, v, h)) != CF_OK)
+		goto out;
+	if ((rc = get_json(key_of(m, "sid/", name, h), &rec)) ==
+	    CF_ENOTFOUND) {
+		rc = CF_OK;		/* 204, as Vault */
+		goto out;
+	}
 	if (rc != CF_OK)
-		return rc;
-	if (destroy) {
-		if ((k = key_of(m, "acc/", name, json_string_value(
-		    json_object_get(rec, "accessor")))) != NULL) {
-			rc = core_del(k);
-			free(k);
-		}
-		if (rc == CF_OK && (k = key_of(m, "sid/", name, hash)) != NULL) {
-			rc = core_del(k);
-			free(k);
-		}
-	} else
+		goto out;
+	if (destroy)
+		rc = sid_remove(m, name, h, rec);
+	else
 		rc = resp_data(resp, sid_view(rec));
+ out:
+	ar_unlock(ar);
 	json_decref(rec);
+	json_decref(idx);
+	return rc;
+}
+
+/* The smaller of two limits where 0 means none. */
+static long long
+min_limit(long long a, long long b)
+{
+	if (a <= 0)
+		return b;
+	if (b <= 0)
+		return a;
+	return a < b ? a : b;
+}
+
+/*
+ * Take one use of the secret ID with hash h: CF_OK with *rec (owned)
+ * if it is valid, CF_ENOTFOUND if it is unknown, expired or used up.
+ * The last use deletes it, and so does finding it expired.
+ */
+static int
+sid_consume(struct mount *m, const char *name, const char *h, json_t **rec)
+{
+	struct approle	*ar = m->ctx;
+	long long	 left;
+	int		 rc;
+
+	ar_lock(ar);
+	if ((rc = get_json(key_of(m, "sid/", name, h), rec)) != CF_OK)
+		goto out;
+	if (sid_is_expired(*rec, (long long)time(NULL))) {
+		if ((rc = sid_remove(m, name, h, *rec)) == CF_OK)
+			rc = CF_ENOTFOUND;
+		goto out;
+	}
+	left = json_integer_value(json_object_get(*rec, "num_uses"));
+	if (left == 1)
+		rc = sid_remove(m, name, h, *rec);
+	else if (left > 1) {
+		json_object_set_new(*rec, "num_uses", json_integer(left - 1));
+		rc = put_json(key_of(m, "sid/", name, h), *rec);
+	}
+ out:
+	ar_unlock(ar);
+	if (rc != CF_OK) {
+		json_decref(*rec);
+		*rec = NULL;
+	}
 	return rc;
 }
 
 static int
 login(struct mount *m, struct request *req, struct response *resp)
 {
-	struct approle	*ar = m->ctx;
 	struct login	 l;
 	struct strv	 pols = STRV_INIT;
 	const char	*rid = NULL, *sid = NULL, *name;
-	json_t		*idx = NULL, *role = NULL, *rec = NULL, *meta = NULL, *v;
-	char		 hash[65], *k;
-	long long	 left, exp;
+	json_t		*idx = NULL, *role = NULL, *rec = NULL, *meta = NULL;
+	json_t		*v;
+	char		 h[AR_HASH_HEX];
 	size_t		 i;
 	int		 rc;
 
@@ -410,56 +848,39 @@ login(struct mount *m, struct request *req, struct response *resp)
 		return rc;
 	if (rid == NULL || *rid == '\0')
 		return resp_fail(resp, CF_EINVAL, "missing role_id");
-	if (get_json(key_of(m, "roleid/", rid, NULL), &idx) != CF_OK ||
-	    (name = json_string_value(json_object_get(idx, "role"))) == NULL ||
-	    get_json(key_of(m, "role/", name, NULL), &role) != CF_OK) {
+	if ((rc = id_hash(m, rid, h)) != CF_OK)
+		return rc;
+	rc = get_json(key_of(m, "roleid/", h, NULL), &idx);
+	if (rc == CF_OK && ((name = json_string_value(json_object_get(idx,
+	    "role"))) == NULL || (rc = get_json(key_of(m, "role/", name, NULL),
+	    &role)) == CF_ENOTFOUND))
+		rc = CF_ENOTFOUND;
+	if (rc == CF_ENOTFOUND) {
 		rc = resp_fail(resp, CF_EINVAL, "invalid role or secret ID");
 		goto out;
 	}
+	if (rc != CF_OK)
+		goto out;
 	if (sid == NULL || *sid == '\0') {
 		rc = resp_fail(resp, CF_EINVAL, "missing secret_id");
 		goto out;
 	}
-	if ((rc = sid_hash(m, sid, hash)) != CF_OK)
+	if ((rc = id_hash(m, sid, h)) != CF_OK)
 		goto out;
-	/* Counting a use is a read-modify-write: one at a time. */
-	pthread_mutex_lock(&ar->mu);
-	rc = get_json(key_of(m, "sid/", name, hash), &rec);
-	exp = json_integer_value(json_object_get(rec, "expires"));
-	if (rc == CF_ENOTFOUND || (rc == CF_OK && exp > 0 &&
-	    exp <= (long long)time(NULL))) {
-		pthread_mutex_unlock(&ar->mu);
+	if ((rc = sid_consume(m, name, h, &rec)) == CF_ENOTFOUND) {
 		rc = resp_fail(resp, CF_EINVAL, "invalid role or secret ID");
 		goto out;
 	}
-	if (rc == CF_OK && (left = json_integer_value(json_object_get(rec,
-	    "num_uses"))) > 0) {
-		if (left == 1) {
-			if ((k = key_of(m, "acc/", name, json_string_value(
-			    json_object_get(rec, "accessor")))) != NULL) {
-				rc = core_del(k);
-				free(k);
-			}
-			if (rc == CF_OK &&
-			    (k = key_of(m, "sid/", name, hash)) != NULL) {
-				rc = core_del(k);
-				free(k);
-			}
-		} else {
-			json_object_set_new(rec, "num_uses",
-			    json_integer(left - 1));
-			rc = put_json(key_of(m, "sid/", name, hash), rec);
-		}
-	}
-	pthread_mutex_unlock(&ar->mu);
 	if (rc != CF_OK)
 		goto out;
 	json_array_foreach(json_object_get(role, "token_policies"), i, v)
 		if ((rc = strv_push(&pols, json_string_value(v))) != CF_OK)
 			goto out;
-	meta = json_deep_copy(json_object_get(rec, "metadata"));
-	if (meta == NULL)
-		meta = json_object();
+	if ((meta = json_deep_copy(json_object_get(rec, "metadata"))) == NULL &&
+	    (meta = json_object()) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
 	json_object_set_new(meta, "role_name", json_string(name));
 	memset(&l, 0, sizeof(l));
 	l.path = req->path;
@@ -467,13 +888,18 @@ login(struct mount *m, struct request *req, struct response *resp)
 	l.policies = &pols;
 	l.meta = meta;
 	l.ttl = json_integer_value(json_object_get(role, "token_ttl"));
-	l.max_ttl = json_integer_value(json_object_get(role, "token_max_ttl"));
+	/* A login token is new: both maxima bound it from now. */
+	l.max_ttl = min_limit(json_integer_value(json_object_get(role,
+	    "token_max_ttl")), json_integer_value(json_object_get(role,
+	    "token_explicit_max_ttl")));
 	l.period = json_integer_value(json_object_get(role, "token_period"));
 	l.num_uses = json_integer_value(json_object_get(role,
 	    "token_num_uses"));
+	l.no_default_policy = json_is_true(json_object_get(role,
+	    "token_no_default_policy"));
 	rc = tokenapi_login(&l, resp);
  out:
-	sodium_memzero(hash, sizeof(hash));
+	sodium_memzero(h, sizeof(h));
 	json_decref(idx);
 	json_decref(role);
 	json_decref(rec);
@@ -497,6 +923,103 @@ list_under(struct response *resp, char *prefix)
 	return resp_data(resp, json_pack("{s:o}", "keys", keys));
 }
 
+/*
+ * POST tidy/secret-id: remove expired secret IDs and accessor entries
+ * left without a secret ID.  Runs to completion before answering (a
+ * mount holds few enough), then answers 202 with Vault's warning.
+ */
+static int
+tidy(struct mount *m, struct response *resp)
+{
+	struct approle	*ar = m->ctx;
+	struct strv	 roles = STRV_INIT, ids = STRV_INIT;
+	json_t		*rec = NULL;
+	const char	*h;
+	char		*p;
+	long long	 now = (long long)time(NULL);
+	size_t		 i, j;
+	int		 rc;
+
+	ar_lock(ar);
+	if ((p = key_of(m, "sid/", "", NULL)) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	rc = core_list(p, &roles);
+	free(p);
+	for (i = 0; i < roles.n && rc == CF_OK; i++) {
+		roles.v[i][strcspn(roles.v[i], "/")] = '\0';
+		strv_free(&ids);
+		if ((p = key_of(m, "sid/", roles.v[i], "")) == NULL) {
+			rc = CF_ENOMEM;
+			break;
+		}
+		rc = core_list(p, &ids);
+		free(p);
+		for (j = 0; j < ids.n && rc == CF_OK; j++) {
+			rc = get_json(key_of(m, "sid/", roles.v[i], ids.v[j]),
+			    &rec);
+			if (rc == CF_OK && sid_is_expired(rec, now))
+				rc = sid_remove(m, roles.v[i], ids.v[j], rec);
+			json_decref(rec);
+			rec = NULL;
+		}
+		/* Accessors whose secret ID is gone. */
+		strv_free(&ids);
+		if (rc != CF_OK || (p = key_of(m, "acc/", roles.v[i], "")) ==
+		    NULL)
+			break;
+		rc = core_list(p, &ids);
+		free(p);
+		for (j = 0; j < ids.n && rc == CF_OK; j++) {
+			if ((rc = get_json(key_of(m, "acc/", roles.v[i],
+			    ids.v[j]), &rec)) != CF_OK)
+				break;
+			h = json_string_value(json_object_get(rec, "hash"));
+			if ((p = key_of(m, "sid/", roles.v[i], h != NULL ? h :
+			    "")) == NULL)
+				rc = CF_ENOMEM;
+			else {
+				json_t	*s = NULL;
+
+				if ((rc = core_get_json(p, &s)) == CF_ENOTFOUND)
+					rc = del_key(key_of(m, "acc/",
+					    roles.v[i], ids.v[j]));
+				json_decref(s);
+				free(p);
+			}
+			json_decref(rec);
+			rec = NULL;
+		}
+	}
+	if (rc == CF_ENOTFOUND)
+		rc = CF_OK;
+ out:
+	ar_unlock(ar);
+	strv_free(&roles);
+	strv_free(&ids);
+	if (rc != CF_OK)
+		return rc;
+	resp->status = 202;
+	return resp_warn(resp, "Tidy operation successfully started. Any "
+	    "information from the operation will be printed to Vault's "
+	    "server logs.");
+}
+
+static int
+unsupported_path(struct response *resp)
+{
+	return resp_fail(resp, CF_ENOTFOUND,
+	    "1 error occurred:\n\t* unsupported path\n\n");
+}
+
+static int
+unsupported_op(struct response *resp)
+{
+	return resp_fail(resp, CF_EMETHOD,
+	    "1 error occurred:\n\t* unsupported operation\n\n");
+}
+
 static int
 role_handler(struct mount *m, struct request *req, struct response *resp,
     char *name, const char *sub)
@@ -507,42 +1030,30 @@ role_handler(struct mount *m, struct request *req, struct response *resp,
 	lower(name);
 	if (sub == NULL) {
 		if (w)
-			return role_write(m, req, resp, name);
+			return role_write(m, req, resp, name, 0);
+		if (req->op == REQ_DELETE)
+			return role_delete(m, name);
+		if (req->op != REQ_READ)
+			return unsupported_op(resp);
 		if ((rc = get_json(key_of(m, "role/", name, NULL), &role)) ==
-		    CF_ENOTFOUND)
-			return req->op == REQ_DELETE ? CF_OK : CF_OK;
-		if (rc != CF_OK)
-			return rc;
-		if (req->op == REQ_READ)
+		    CF_OK)
 			rc = resp_data(resp, role_view(role));
-		else if (req->op == REQ_DELETE) {
-			char	*k;
-
-			rc = wipe(key_of(m, "sid/", name, ""));
-			if (rc == CF_OK)
-				rc = wipe(key_of(m, "acc/", name, ""));
-			if (rc == CF_OK && (k = key_of(m, "roleid/",
-			    json_string_value(json_object_get(role,
-			    "role_id")), NULL)) != NULL) {
-				rc = core_del(k);
-				free(k);
-			}
-			if (rc == CF_OK && (k = key_of(m, "role/", name,
-			    NULL)) != NULL) {
-				rc = core_del(k);
-				free(k);
-			}
-		} else
-			rc = resp_fail(resp, CF_EMETHOD,
-			    "1 error occurred:\n\t* unsupported operation\n\n");
 		json_decref(role);
-		return rc;
+		return rc == CF_ENOTFOUND ? CF_OK : rc;	/* 404 */
 	}
+	if (strcmp(sub, "role-id") != 0 && strcmp(sub, "secret-id") != 0 &&
+	    strcmp(sub, "secret-id/") != 0 &&
+	    strcmp(sub, "custom-secret-id") != 0 &&
+	    strcmp(sub, "secret-id/lookup") != 0 &&
+	    strcmp(sub, "secret-id/destroy") != 0 &&
+	    strcmp(sub, "secret-id-accessor/lookup") != 0 &&
+	    strcmp(sub, "secret-id-accessor/destroy") != 0)
+		return unsupported_path(resp);
 	if ((rc = get_json(key_of(m, "role/", name, NULL), &role)) ==
 	    CF_ENOTFOUND) {
 		resp->status = 404;
-		return resp_fail(resp, CF_ENOTFOUND, "role \"%s\" does not "
-		    "exist", name);
+		return resp_fail(resp, CF_EINVAL, "role \"%s\" does not exist",
+		    name);
 	}
 	if (rc != CF_OK)
 		return rc;
@@ -551,30 +1062,32 @@ role_handler(struct mount *m, struct request *req, struct response *resp,
 			rc = resp_data(resp, json_pack("{s:O}", "role_id",
 			    json_object_get(role, "role_id")));
 		else if (w)
-			rc = role_write(m, req, resp, name);
+			rc = role_write(m, req, resp, name, 1);
 		else
-			rc = resp_fail(resp, CF_EMETHOD, "1 error occurred:\n"
-			    "\t* unsupported operation\n\n");
-	} else if (req->op == REQ_LIST && (strcmp(sub, "secret-id") == 0 ||
-	    strcmp(sub, "secret-id/") == 0))
-		rc = list_under(resp, key_of(m, "acc/", name, ""));
-	else if (strcmp(sub, "secret-id") == 0 && w)
-		rc = secret_id_generate(m, req, resp, name, role, 0);
-	else if (strcmp(sub, "custom-secret-id") == 0 && w)
-		rc = secret_id_generate(m, req, resp, name, role, 1);
-	else if (strcmp(sub, "secret-id/lookup") == 0 && w)
-		rc = secret_id_op(m, req, resp, name, 0, 0);
-	else if (strcmp(sub, "secret-id/destroy") == 0 &&
-	    (w || req->op == REQ_DELETE))
-		rc = secret_id_op(m, req, resp, name, 0, 1);
-	else if (strcmp(sub, "secret-id-accessor/lookup") == 0 && w)
-		rc = secret_id_op(m, req, resp, name, 1, 0);
-	else if (strcmp(sub, "secret-id-accessor/destroy") == 0 &&
-	    (w || req->op == REQ_DELETE))
-		rc = secret_id_op(m, req, resp, name, 1, 1);
+			rc = unsupported_op(resp);
+	} else if (strcmp(sub, "secret-id") == 0 ||
+	    strcmp(sub, "secret-id/") == 0) {
+		if (req->op == REQ_LIST)
+			rc = list_under(resp, key_of(m, "acc/", name, ""));
+		else if (w && sub[9] == '\0')
+			rc = secret_id_generate(m, req, resp, name, role, 0);
+		else
+			rc = unsupported_op(resp);
+	} else if (strcmp(sub, "custom-secret-id") == 0)
+		rc = w ? secret_id_generate(m, req, resp, name, role, 1) :
+		    unsupported_op(resp);
+	else if (strcmp(sub, "secret-id/lookup") == 0)
+		rc = w ? secret_id_op(m, req, resp, name, 0, 0) :
+		    unsupported_op(resp);
+	else if (strcmp(sub, "secret-id/destroy") == 0)
+		rc = w || req->op == REQ_DELETE ? secret_id_op(m, req, resp,
+		    name, 0, 1) : unsupported_op(resp);
+	else if (strcmp(sub, "secret-id-accessor/lookup") == 0)
+		rc = w ? secret_id_op(m, req, resp, name, 1, 0) :
+		    unsupported_op(resp);
 	else
-		rc = resp_fail(resp, CF_ENOTFOUND,
-		    "1 error occurred:\n\t* unsupported path\n\n");
+		rc = w || req->op == REQ_DELETE ? secret_id_op(m, req, resp,
+		    name, 1, 1) : unsupported_op(resp);
 	json_decref(role);
 	return rc;
 }
@@ -583,19 +1096,22 @@ static int
 approle_handle(struct mount *m, struct request *req, struct response *resp)
 {
 	const char	*rel = req->rel, *slash;
-	char		 name[128];
+	char		 name[AR_NAME_MAX + 1];
 	size_t		 len;
+	int		 w = req->op == REQ_UPDATE || req->op == REQ_CREATE;
 
-	if (strcmp(rel, "login") == 0 &&
-	    (req->op == REQ_UPDATE || req->op == REQ_CREATE))
-		return login(m, req, resp);
-	if (req->op == REQ_LIST && strcmp(rel, "role/") == 0)
-		return list_under(resp, key_of(m, "role/", "", NULL));
-	if (strncmp(rel, "role/", 5) == 0 && rel[5] != '\0') {
+	if (strcmp(rel, "login") == 0)
+		return w ? login(m, req, resp) : unsupported_op(resp);
+	if (strcmp(rel, "role/") == 0 || strcmp(rel, "role") == 0)
+		return req->op == REQ_LIST ? list_under(resp, key_of(m,
+		    "role/", "", NULL)) : unsupported_op(resp);
+	if (strcmp(rel, "tidy/secret-id") == 0)
+		return w ? tidy(m, resp) : unsupported_op(resp);
+	if (strncmp(rel, "role/", 5) == 0) {
 		slash = strchr(rel + 5, '/');
 		len = slash != NULL ? (size_t)(slash - (rel + 5)) :
 		    strlen(rel + 5);
-		if (len > 0 && len < sizeof(name)) {
+		if (name_is_valid(rel + 5, len)) {
 			memcpy(name, rel + 5, len);
 			name[len] = '\0';
 			return role_handler(m, req, resp, name,
@@ -603,8 +1119,7 @@ approle_handle(struct mount *m, struct request *req, struct response *resp)
 			    NULL);
 		}
 	}
-	return resp_fail(resp, CF_ENOTFOUND,
-	    "1 error occurred:\n\t* unsupported path\n\n");
+	return unsupported_path(resp);
 }
 
 static int
@@ -619,14 +1134,18 @@ static int
 approle_exists(struct mount *m, struct request *req, int *exists)
 {
 	json_t	*r = NULL;
-	char	 name[128];
+	char	 name[AR_NAME_MAX + 1];
+	size_t	 len;
 	int	 rc;
 
 	*exists = 1;
 	if (strncmp(req->rel, "role/", 5) != 0 ||
 	    strchr(req->rel + 5, '/') != NULL)
 		return CF_OK;
-	strlcpy(name, req->rel + 5, sizeof(name));
+	len = strlen(req->rel + 5);
+	if (!name_is_valid(req->rel + 5, len))
+		return CF_OK;
+	memcpy(name, req->rel + 5, len + 1);
 	lower(name);
 	rc = get_json(key_of(m, "role/", name, NULL), &r);
 	*exists = rc == CF_OK;
@@ -641,17 +1160,28 @@ approle_open(struct mount *m)
 
 	if ((ar = calloc(1, sizeof(*ar))) == NULL)
 		return CF_ENOMEM;
-	pthread_mutex_init(&ar->mu, NULL);
+	if (pthread_mutex_init(&ar->mu, NULL) != 0) {
+		free(ar);
+		return CF_ENOMEM;
+	}
+	if (pthread_mutex_init(&ar->smu, NULL) != 0) {
+		pthread_mutex_destroy(&ar->mu);
+		free(ar);
+		return CF_ENOMEM;
+	}
 	m->ctx = ar;
 	return CF_OK;
 }
 
+/* Unmount or seal: wipe the salt. */
 static void
 approle_close(struct mount *m)
 {
 	struct approle	*ar = m->ctx;
 
+	sodium_free(ar->salt);
 	pthread_mutex_destroy(&ar->mu);
+	pthread_mutex_destroy(&ar->smu);
 	free(ar);
 	m->ctx = NULL;
 }

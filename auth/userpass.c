@@ -1,13 +1,28 @@
 /*
  * userpass.c -- the userpass auth method: users with passwords.
  *
- * Users live at <view>user/<name> (names lowercased) with an Argon2id
- * hash of the password (libsodium's crypto_pwhash_str, "interactive"
- * limits: about 64 MiB and a fraction of a second, so that a stolen
- * store is slow to attack while logins stay quick) and their token
- * settings.  A login for an unknown user verifies against a dummy hash
- * made at startup, so both failures cost the same and timing does not
- * tell valid names from invalid ones.
+ * Users live at <view>user/<name> (names lowercased, as Vault does) with
+ * an Argon2id hash of the password and their token settings; the
+ * password itself is never stored or returned.
+ *
+ * Hashing uses libsodium's crypto_pwhash_str with the "interactive"
+ * limits (2 passes over 64 MiB).  That costs a stolen store's attacker
+ * about a tenth of a second of one core and 64 MiB per guess, while a
+ * login stays well under a second; the "moderate" limits (256 MiB,
+ * about 0.7 s) would make every login that slow and let a handful of
+ * concurrent logins claim a gigabyte.  The limits are recorded in each
+ * hash string, so raising them later keeps old hashes verifiable.
+ *
+ * Equal-cost failures: a login for an unknown user verifies the given
+ * password against a dummy hash made when the first userpass mount
+ * opens, so a wrong password and an unknown name cost the same Argon2id
+ * run and answer the same 400 "invalid username or password".
+ *
+ * At most UP_HASH_MAX hashes run at once (a process-wide counter under
+ * its own mutex, a leaf lock): each needs 64 MiB, and a burst of logins
+ * must not take the server's memory.  Logins beyond that wait their
+ * turn; known and unknown names wait alike.  Handlers otherwise share
+ * nothing but storage, read and written under the core read lock.
  */
 #include "config.h"
 
@@ -25,12 +40,41 @@
 #include "err.h"
 #include "req.h"
 #include "router.h"
-#include "storage.h"
 #include "tokenapi.h"
 #include "userpass.h"
 
+#define UP_OPS		crypto_pwhash_OPSLIMIT_INTERACTIVE
+#define UP_MEM		crypto_pwhash_MEMLIMIT_INTERACTIVE
+#define UP_HASH_MAX	4		/* concurrent Argon2id runs */
+#define UP_NAME_MAX	128
+
 static char		 dummy_hash[crypto_pwhash_STRBYTES];
+static int		 dummy_ok;
 static pthread_once_t	 dummy_once = PTHREAD_ONCE_INIT;
+
+static pthread_mutex_t	 hash_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 hash_cv = PTHREAD_COND_INITIALIZER;
+static int		 hash_running;
+
+enum tf_kind { TF_DUR, TF_INT, TF_BOOL, TF_LIST, TF_CIDRS, TF_TYPE };
+
+/* The token_* fields every user carries (contract section 5.1). */
+static const struct tokfield {
+	const char	*name;
+	const char	*legacy;	/* older name accepted on write */
+	int		 kind;
+} tokfields[] = {
+	{ "token_ttl", "ttl", TF_DUR },
+	{ "token_max_ttl", "max_ttl", TF_DUR },
+	{ "token_period", "period", TF_DUR },
+	{ "token_explicit_max_ttl", NULL, TF_DUR },
+	{ "token_num_uses", NULL, TF_INT },
+	{ "token_no_default_policy", NULL, TF_BOOL },
+	{ "token_policies", "policies", TF_LIST },
+	{ "token_bound_cidrs", "bound_cidrs", TF_CIDRS },
+	{ "token_type", NULL, TF_TYPE },
+};
+#define NTOKFIELDS	(sizeof(tokfields) / sizeof(tokfields[0]))
 
 static void
 dummy_init(void)
@@ -38,13 +82,54 @@ dummy_init(void)
 	char	 pw[32];
 
 	randombytes_buf(pw, sizeof(pw));
-	if (crypto_pwhash_str(dummy_hash, pw, sizeof(pw),
-	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	    crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-		dummy_hash[0] = '\0';
+	dummy_ok = crypto_pwhash_str(dummy_hash, pw, sizeof(pw), UP_OPS,
+	    UP_MEM) == 0;
 	sodium_memzero(pw, sizeof(pw));
 }
 
+static void
+hash_enter(void)
+{
+	if (pthread_mutex_lock(&hash_mu) != 0)
+		abort();
+	while (hash_running >= UP_HASH_MAX)
+		if (pthread_cond_wait(&hash_cv, &hash_mu) != 0)
+			abort();
+	hash_running++;
+	if (pthread_mutex_unlock(&hash_mu) != 0)
+		abort();
+}
+
+static void
+hash_leave(void)
+{
+	if (pthread_mutex_lock(&hash_mu) != 0)
+		abort();
+	hash_running--;
+	pthread_cond_signal(&hash_cv);
+	if (pthread_mutex_unlock(&hash_mu) != 0)
+		abort();
+}
+
+/* Vault's GenericNameRegex: \w(([\w-.]+)?\w)? */
+static int
+name_is_valid(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || len > UP_NAME_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (isalnum((unsigned char)s[i]) || s[i] == '_')
+			continue;
+		if ((s[i] == '-' || s[i] == '.') && i > 0 && i < len - 1)
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+/* Storage path of a user; name must be valid. */
 static char *
 ukey(const struct mount *m, const char *name)
 {
@@ -63,7 +148,7 @@ static int
 load_user(const struct mount *m, const char *name, json_t **out)
 {
 	char	*k = ukey(m, name);
-	int	 rc = core_get_json(k, out);
+	int	 rc = k != NULL ? core_get_json(k, out) : CF_ENOMEM;
 
 	free(k);
 	return rc;
@@ -73,7 +158,7 @@ static int
 save_user(const struct mount *m, const char *name, json_t *u)
 {
 	char	*k = ukey(m, name);
-	int	 rc = core_put_json(k, u);
+	int	 rc = k != NULL ? core_put_json(k, u) : CF_ENOMEM;
 
 	free(k);
 	return rc;
@@ -83,81 +168,154 @@ static int
 set_password(json_t *u, const char *pw)
 {
 	char	 h[crypto_pwhash_STRBYTES];
+	int	 rc;
 
-	if (crypto_pwhash_str(h, pw, strlen(pw),
-	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	    crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-		return CF_ENOMEM;
-	json_object_set_new(u, "hash", json_string(h));
-	return CF_OK;
+	hash_enter();
+	rc = crypto_pwhash_str(h, pw, strlen(pw), UP_OPS, UP_MEM);
+	hash_leave();
+	if (rc != 0)
+		return CF_ENOMEM;	/* libsodium fails only for memory */
+	rc = json_object_set_new(u, "hash", json_string(h)) == 0 ? CF_OK :
+	    CF_ENOMEM;
+	sodium_memzero(h, sizeof(h));
+	return rc;
 }
 
-/* token_* settings (and the legacy names) from the request into u. */
+/* Mark (or unmark) that a field was last written by its legacy name. */
+static void
+legacy_note(json_t *u, const char *legacy, int used)
+{
+	json_t	*l = json_object_get(u, "legacy");
+
+	if (l == NULL) {
+		if (!used)
+			return;
+		json_object_set_new(u, "legacy", l = json_object());
+	}
+	if (used)
+		json_object_set_new(l, legacy, json_true());
+	else
+		json_object_del(l, legacy);
+}
+
+/*
+ * The token_* settings (or their legacy names) from the request into
+ * u.  Settings coffer cannot honour are refused, not stored: a bound
+ * CIDR list that is never checked would be worse than none.
+ */
 static int
 read_token_fields(struct request *req, struct response *resp, json_t *u)
 {
-	static const char *const durs[][2] = {
-		{ "token_ttl", "ttl" }, { "token_max_ttl", "max_ttl" },
-		{ "token_period", "period" },
-		{ "token_explicit_max_ttl", NULL },
-	};
-	struct strv	 pols = STRV_INIT;
-	long long	 v;
-	size_t		 i;
-	int		 rc, present, b;
-	json_t		*arr;
+	const struct tokfield	*f;
+	struct strv		 list = STRV_INIT;
+	const char		*key, *s;
+	long long		 v, ttl, max;
+	json_t			*arr;
+	size_t			 i, j;
+	int			 rc = CF_OK, present, b, legacy;
 
-	for (i = 0; i < sizeof(durs) / sizeof(durs[0]); i++) {
-		if ((rc = req_duration(req, resp, durs[i][0], &v, &present)) !=
-		    CF_OK)
-			return rc;
-		if (!present && durs[i][1] != NULL && (rc = req_duration(req,
-		    resp, durs[i][1], &v, &present)) != CF_OK)
-			return rc;
-		if (present)
-			json_object_set_new(u, durs[i][0], json_integer(v));
-	}
-	if ((rc = req_int(req, resp, "token_num_uses", &v, &present)) != CF_OK)
-		return rc;
-	if (present)
-		json_object_set_new(u, "token_num_uses", json_integer(v));
-	if ((rc = req_bool(req, resp, "token_no_default_policy", &b,
-	    &present)) != CF_OK)
-		return rc;
-	if (present)
-		json_object_set_new(u, "token_no_default_policy",
-		    json_boolean(b));
-	if ((rc = req_strlist(req, resp, "token_policies", &pols,
-	    &present)) != CF_OK)
-		goto out;
-	if (!present && (rc = req_strlist(req, resp, "policies", &pols,
-	    &present)) != CF_OK)
-		goto out;
-	if (present) {
-		arr = json_array();
-		for (i = 0; i < pols.n; i++) {
-			char	*c;
-
-			for (c = pols.v[i]; *c != '\0'; c++)
-				*c = (char)tolower((unsigned char)*c);
-			json_array_append_new(arr, json_string(pols.v[i]));
+	for (i = 0; i < NTOKFIELDS && rc == CF_OK; i++) {
+		f = &tokfields[i];
+		key = f->name;
+		legacy = 0;
+		if (f->legacy != NULL && json_object_get(req->data, f->name) ==
+		    NULL && json_object_get(req->data, f->legacy) != NULL) {
+			key = f->legacy;
+			legacy = 1;
 		}
-		json_object_set_new(u, "token_policies", arr);
+		switch (f->kind) {
+		case TF_DUR:
+			if ((rc = req_duration(req, resp, key, &v,
+			    &present)) == CF_OK && present)
+				json_object_set_new(u, f->name,
+				    json_integer(v));
+			break;
+		case TF_INT:
+			if ((rc = req_int(req, resp, key, &v, &present)) !=
+			    CF_OK || !present)
+				break;
+			if (v < 0)
+				rc = resp_fail(resp, CF_EINVAL, "%s cannot be "
+				    "negative", f->name);
+			else
+				json_object_set_new(u, f->name,
+				    json_integer(v));
+			break;
+		case TF_BOOL:
+			if ((rc = req_bool(req, resp, key, &b, &present)) ==
+			    CF_OK && present)
+				json_object_set_new(u, f->name,
+				    json_boolean(b));
+			break;
+		case TF_LIST:
+			strv_free(&list);
+			if ((rc = req_strlist(req, resp, key, &list,
+			    &present)) != CF_OK || !present)
+				break;
+			if ((arr = json_array()) == NULL) {
+				rc = CF_ENOMEM;
+				break;
+			}
+			for (j = 0; j < list.n; j++) {
+				char	*c;
+
+				for (c = list.v[j]; *c != '\0'; c++)
+					*c = (char)tolower((unsigned char)*c);
+				json_array_append_new(arr,
+				    json_string(list.v[j]));
+			}
+			json_object_set_new(u, f->name, arr);
+			break;
+		case TF_CIDRS:
+			strv_free(&list);
+			if ((rc = req_strlist(req, resp, key, &list,
+			    &present)) == CF_OK && present && list.n > 0)
+				rc = resp_fail(resp, CF_EINVAL, "%s is not "
+				    "supported by coffer", key);
+			present = 0;
+			break;
+		case TF_TYPE:
+			if ((rc = req_str(req, resp, key, &s, &present)) !=
+			    CF_OK || !present)
+				break;
+			if (strcmp(s, "default") == 0 ||
+			    strcmp(s, "service") == 0 ||
+			    strcmp(s, "default-service") == 0)
+				json_object_set_new(u, f->name,
+				    json_string(s));
+			else if (strcmp(s, "batch") == 0 ||
+			    strcmp(s, "default-batch") == 0)
+				rc = resp_fail(resp, CF_EINVAL, "batch tokens "
+				    "from logins are not supported by coffer");
+			else
+				rc = resp_fail(resp, CF_EINVAL, "invalid "
+				    "'token_type' value \"%s\"", s);
+			break;
+		}
+		if (rc == CF_OK && present && f->legacy != NULL)
+			legacy_note(u, f->legacy, legacy);
 	}
- out:
-	strv_free(&pols);
-	return rc;
+	strv_free(&list);
+	if (rc != CF_OK)
+		return rc;
+	ttl = json_integer_value(json_object_get(u, "token_ttl"));
+	max = json_integer_value(json_object_get(u, "token_max_ttl"));
+	if (max > 0 && ttl > max)
+		return resp_fail(resp, CF_EINVAL, "'token_ttl' cannot be "
+		    "greater than 'token_max_ttl'");
+	return CF_OK;
 }
 
 static json_t *
 user_view(json_t *u)
 {
-	json_t	*p = json_object_get(u, "token_policies");
+	json_t		*p = json_object_get(u, "token_policies"), *o, *v;
+	const char	*t = json_string_value(json_object_get(u,
+	    "token_type"));
+	size_t		 i;
 
-	return json_pack("{s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:b, s:s, "
-	    "s:[]}",
+	o = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:b, s:s, s:[]}",
 	    "token_policies", p != NULL ? json_incref(p) : json_array(),
-	    "policies", p != NULL ? json_incref(p) : json_array(),
 	    "token_ttl", json_integer_value(json_object_get(u, "token_ttl")),
 	    "token_max_ttl", json_integer_value(json_object_get(u,
 	    "token_max_ttl")),
@@ -169,7 +327,20 @@ user_view(json_t *u)
 	    "token_num_uses")),
 	    "token_no_default_policy", json_is_true(json_object_get(u,
 	    "token_no_default_policy")),
-	    "token_type", "default", "token_bound_cidrs");
+	    "token_type", t != NULL ? t : "default",
+	    "token_bound_cidrs");
+	if (o == NULL)
+		return NULL;
+	/* Legacy names appear only where the user was written with them. */
+	for (i = 0; i < NTOKFIELDS; i++) {
+		if (tokfields[i].legacy == NULL ||
+		    !json_is_true(json_object_get(json_object_get(u, "legacy"),
+		    tokfields[i].legacy)))
+			continue;
+		v = json_object_get(o, tokfields[i].name);
+		json_object_set(o, tokfields[i].legacy, v);
+	}
+	return o;
 }
 
 static int
@@ -185,11 +356,21 @@ users_handler(struct mount *m, struct request *req, struct response *resp,
 	if ((rc = load_user(m, name, &u)) != CF_OK && rc != CF_ENOTFOUND)
 		return rc;
 	exists = rc == CF_OK;
+	rc = CF_OK;
 	if (sub != NULL) {
-		if (!w || !exists) {
-			rc = exists ? resp_fail(resp, CF_EMETHOD, "1 error "
-			    "occurred:\n\t* unsupported operation\n\n") :
-			    resp_fail(resp, CF_EINVAL, "username does not "
+		if (strcmp(sub, "password") != 0 &&
+		    strcmp(sub, "policies") != 0) {
+			rc = resp_fail(resp, CF_ENOTFOUND,
+			    "1 error occurred:\n\t* unsupported path\n\n");
+			goto out;
+		}
+		if (!w) {
+			rc = resp_fail(resp, CF_EMETHOD, "1 error occurred:\n"
+			    "\t* unsupported operation\n\n");
+			goto out;
+		}
+		if (!exists) {
+			rc = resp_fail(resp, CF_EINVAL, "username does not "
 			    "exist");
 			goto out;
 		}
@@ -202,17 +383,15 @@ users_handler(struct mount *m, struct request *req, struct response *resp,
 				    "missing password");
 				goto out;
 			}
-			if ((rc = set_password(u, pw)) != CF_OK)
-				goto out;
-		} else if (strcmp(sub, "policies") == 0) {
-			if ((rc = read_token_fields(req, resp, u)) != CF_OK)
-				goto out;
-		} else {
-			rc = resp_fail(resp, CF_ENOTFOUND,
-			    "1 error occurred:\n\t* unsupported path\n\n");
-			goto out;
-		}
-		rc = save_user(m, name, u);
+			rc = set_password(u, pw);
+		} else if (json_object_get(req->data, "token_policies") ==
+		    NULL && json_object_get(req->data, "policies") == NULL)
+			rc = resp_fail(resp, CF_EINVAL, "missing "
+			    "token_policies");
+		else
+			rc = read_token_fields(req, resp, u);
+		if (rc == CF_OK)
+			rc = save_user(m, name, u);
 		goto out;
 	}
 	switch (req->op) {
@@ -239,9 +418,12 @@ users_handler(struct mount *m, struct request *req, struct response *resp,
 		rc = save_user(m, name, u);
 		break;
 	case REQ_DELETE:
+		/* Tokens already issued stay valid, as in Vault. */
 		k = ukey(m, name);
 		rc = k == NULL ? CF_ENOMEM : core_del(k);
 		free(k);
+		if (rc == CF_ENOTFOUND)
+			rc = CF_OK;
 		break;
 	default:
 		rc = resp_fail(resp, CF_EMETHOD,
@@ -252,6 +434,17 @@ users_handler(struct mount *m, struct request *req, struct response *resp,
 	return rc;
 }
 
+/* The smaller of two limits where 0 means none. */
+static long long
+min_limit(long long a, long long b)
+{
+	if (a <= 0)
+		return b;
+	if (b <= 0)
+		return a;
+	return a < b ? a : b;
+}
+
 static int
 login(struct mount *m, struct request *req, struct response *resp,
     const char *name)
@@ -260,23 +453,31 @@ login(struct mount *m, struct request *req, struct response *resp,
 	struct strv	 pols = STRV_INIT;
 	json_t		*u = NULL, *v, *meta = NULL;
 	const char	*pw = NULL, *hash;
-	char		 dn[256], lname[128];
+	char		 dn[256], lname[UP_NAME_MAX + 1];
 	size_t		 i;
 	int		 rc, ok;
 
-	pthread_once(&dummy_once, dummy_init);
 	if ((rc = req_str(req, resp, "password", &pw, NULL)) != CF_OK)
 		return rc;
+	/*
+	 * Vault answers a 500 here; a request without a password is the
+	 * client's mistake, and coffer never answers bad input with a 500.
+	 * Nothing is looked up, so this says nothing about the user.
+	 */
 	if (pw == NULL || *pw == '\0')
-		return resp_fail(resp, CF_EINTERNAL, "missing password");
+		return resp_fail(resp, CF_EINVAL, "missing password");
+	pthread_once(&dummy_once, dummy_init);
+	if (!dummy_ok)
+		return CF_ENOMEM;
 	rc = load_user(m, name, &u);
 	if (rc != CF_OK && rc != CF_ENOTFOUND)
 		return rc;
 	/* The same work whether or not the user exists. */
-	hash = u != NULL ? json_string_value(json_object_get(u, "hash")) :
-	    NULL;
+	hash = json_string_value(json_object_get(u, "hash"));
+	hash_enter();
 	ok = crypto_pwhash_str_verify(hash != NULL ? hash : dummy_hash, pw,
 	    strlen(pw)) == 0 && hash != NULL;
+	hash_leave();
 	if (!ok) {
 		rc = resp_fail(resp, CF_EINVAL, "invalid username or password");
 		goto out;
@@ -287,20 +488,29 @@ login(struct mount *m, struct request *req, struct response *resp,
 	for (i = 0; name[i] != '\0' && i < sizeof(lname) - 1; i++)
 		lname[i] = (char)tolower((unsigned char)name[i]);
 	lname[i] = '\0';
-	/* "auth/userpass/" -> "userpass-alice" */
+	/* "auth/userpass/" -> "userpass-alice"; "auth/a/b/" -> "a-b-alice" */
 	snprintf(dn, sizeof(dn), "%.*s-%s", (int)strlen(m->path) - 6,
 	    m->path + 5, lname);
 	for (i = 0; dn[i] != '\0'; i++)
 		if (dn[i] == '/')
 			dn[i] = '-';
-	meta = json_pack("{s:s}", "username", lname);
+	if ((meta = json_pack("{s:s}", "username", lname)) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
 	memset(&l, 0, sizeof(l));
 	l.path = req->path;
 	l.display_name = dn;
 	l.policies = &pols;
 	l.meta = meta;
 	l.ttl = json_integer_value(json_object_get(u, "token_ttl"));
-	l.max_ttl = json_integer_value(json_object_get(u, "token_max_ttl"));
+	/*
+	 * struct login has one cap; a login token is new, so the explicit
+	 * maximum and the maximum TTL both bound it from now.
+	 */
+	l.max_ttl = min_limit(json_integer_value(json_object_get(u,
+	    "token_max_ttl")), json_integer_value(json_object_get(u,
+	    "token_explicit_max_ttl")));
 	l.period = json_integer_value(json_object_get(u, "token_period"));
 	l.num_uses = json_integer_value(json_object_get(u, "token_num_uses"));
 	l.no_default_policy = json_is_true(json_object_get(u,
@@ -333,25 +543,29 @@ static int
 userpass_handle(struct mount *m, struct request *req, struct response *resp)
 {
 	const char	*rel = req->rel, *name, *slash;
-	char		 nm[128];
+	char		 nm[UP_NAME_MAX + 1];
 	size_t		 len;
 
-	if (req->op == REQ_LIST && strcmp(rel, "users/") == 0)
-		return list_users(m, resp);
-	if (strncmp(rel, "login/", 6) == 0 && rel[6] != '\0' &&
-	    strchr(rel + 6, '/') == NULL &&
-	    (req->op == REQ_UPDATE || req->op == REQ_CREATE))
-		return login(m, req, resp, rel + 6);
-	if (strncmp(rel, "users/", 6) == 0 && rel[6] != '\0') {
+	if (strcmp(rel, "users/") == 0 || strcmp(rel, "users") == 0)
+		return req->op == REQ_LIST ? list_users(m, resp) :
+		    resp_fail(resp, CF_EMETHOD,
+		    "1 error occurred:\n\t* unsupported operation\n\n");
+	if (strncmp(rel, "login/", 6) == 0 &&
+	    name_is_valid(rel + 6, strlen(rel + 6)))
+		return req->op == REQ_UPDATE || req->op == REQ_CREATE ?
+		    login(m, req, resp, rel + 6) : resp_fail(resp, CF_EMETHOD,
+		    "1 error occurred:\n\t* unsupported operation\n\n");
+	if (strncmp(rel, "users/", 6) == 0) {
 		name = rel + 6;
-		if ((slash = strchr(name, '/')) == NULL)
-			return users_handler(m, req, resp, name, NULL);
-		len = (size_t)(slash - name);
-		if (len == 0 || len >= sizeof(nm))
+		slash = strchr(name, '/');
+		len = slash != NULL ? (size_t)(slash - name) : strlen(name);
+		if (!name_is_valid(name, len) ||
+		    (slash != NULL && strchr(slash + 1, '/') != NULL))
 			goto unsupported;
 		memcpy(nm, name, len);
 		nm[len] = '\0';
-		return users_handler(m, req, resp, nm, slash + 1);
+		return users_handler(m, req, resp, nm,
+		    slash != NULL ? slash + 1 : NULL);
 	}
  unsupported:
 	return resp_fail(resp, CF_ENOTFOUND,
@@ -369,22 +583,37 @@ userpass_unauth(const struct mount *m, const char *rel, int op)
 static int
 userpass_exists(struct mount *m, struct request *req, int *exists)
 {
-	json_t	*u = NULL;
-	int	 rc;
+	json_t		*u = NULL;
+	const char	*name = req->rel + 6;
+	int		 rc;
 
 	*exists = 1;
 	if (strncmp(req->rel, "users/", 6) != 0 ||
-	    strchr(req->rel + 6, '/') != NULL)
+	    !name_is_valid(name, strlen(name)))
 		return CF_OK;
-	rc = load_user(m, req->rel + 6, &u);
+	rc = load_user(m, name, &u);
 	*exists = rc == CF_OK;
 	json_decref(u);
 	return rc == CF_OK || rc == CF_ENOTFOUND ? CF_OK : rc;
 }
 
+/*
+ * Make the dummy hash when the first userpass mount opens (at enable or
+ * at unseal), so that the first login for an unknown name does not pay
+ * for it and stand out.
+ */
+static int
+userpass_open(struct mount *m)
+{
+	(void)m;
+	pthread_once(&dummy_once, dummy_init);
+	return dummy_ok ? CF_OK : CF_ENOMEM;
+}
+
 static const struct backend_ops userpass_ops = {
 	.type = "userpass",
 	.is_auth = 1,
+	.open = userpass_open,
 	.handle = userpass_handle,
 	.exists = userpass_exists,
 	.is_unauthenticated = userpass_unauth,

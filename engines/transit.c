@@ -1,21 +1,42 @@
 /*
  * transit.c -- the transit secrets engine: encryption as a service.
  *
- * Named keys live behind the barrier at <view>policy/<name>, each a
- * ring of versions with their key material.  A request loads the key it
- * names, decodes the version it needs into sodium_malloc memory, uses
- * it and wipes it before answering: no key material outlives a request,
- * so sealing leaves none behind.  Key changes (create, rotate, config)
- * are serialized by one mutex per mount.
+ * Named keys live behind the barrier at <view>policy/<name>, one JSON
+ * record each: settings plus a ring of versions 1..latest_version with
+ * their material in base64.  Clients never see key material; they send
+ * base64 plaintext and get "vault:v<N>:" + base64(nonce || ciphertext ||
+ * tag) back, with 12-byte nonces as Vault's AES-GCM and IETF
+ * ChaCha20-Poly1305 use.  HMACs and signatures carry the same prefix.
+ * Types: aes256-gcm96 (libsodium implements it only on CPUs with AES-NI
+ * and PCLMUL; elsewhere it is refused with a 400 naming the reason),
+ * chacha20-poly1305 and ed25519.  Key derivation, convergent encryption,
+ * export and backup are not implemented and answer a clear 400 or 404.
  *
- * Ciphertexts are "vault:v<N>:" + base64(nonce || ciphertext || tag),
- * with 12-byte nonces, as Vault's; HMACs and signatures use the same
- * prefix.  Types: aes256-gcm96 (where the CPU has AES-NI, as libsodium
- * requires), chacha20-poly1305 and ed25519.
+ * Loaded keys are cached per mount (struct transit in m->ctx) so that an
+ * encryption costs no storage read and no JSON parsing.  A struct tkey
+ * is immutable once built: its material sits in one sodium_malloc block
+ * (guard pages, mlock, no core dump), made read-only after it is
+ * filled.  A change (create, rotate, config, delete) builds a new tkey,
+ * writes the record and swaps the cache entry; requests still holding
+ * the old one finish with it and the last reference frees (and so
+ * wipes) it.  The cache holds at most TR_CACHE_MAX keys per mount, least
+ * recently used out first, because every sodium_malloc block costs
+ * several mappings and the process has a finite number of them.  Sealing
+ * unmounts every mount, and transit_close() frees every cached key, so
+ * no key material outlives the unsealed state.
+ *
+ * Threads: tr->mu guards the cache array, tick and reference counts; it
+ * is held for a storage read on a cache miss, never for cryptography.
+ * tr->wmu serializes changes (read-modify-write of a record) and is
+ * taken before tr->mu.  Both rank with the other cache locks (after the
+ * core lock, before the storage backends' locks).  Handlers run under
+ * the core read lock, as everywhere.
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,79 +52,135 @@
 #include "router.h"
 #include "transit.h"
 
-#define KEYLEN		32
-#define NONCELEN	12
-#define TAGLEN		16
+#define TR_KEYLEN	32
+#define TR_NONCELEN	12
+#define TR_TAGLEN	16
+/* Per version: cipher key (or ed25519 seed), HMAC key, ed25519 secret. */
+#define TR_VERLEN	(2 * TR_KEYLEN + crypto_sign_SECRETKEYBYTES)
+#define TR_B64KEYLEN	sodium_base64_ENCODED_LEN(TR_KEYLEN, \
+			    sodium_base64_VARIANT_ORIGINAL)
+#define TR_CACHE_MAX	128
+#define TR_NAME_MAX	128
+#define TR_RANDOM_MAX	(128 * 1024)	/* Vault's limit for random bytes */
+#define TR_WHY_LEN	256
 
-enum ktype { K_AES, K_CHACHA, K_ED25519 };
+enum tr_type {
+	TR_AES256_GCM96,
+	TR_CHACHA20_POLY1305,
+	TR_ED25519
+};
+
+static const char *const tr_type_names[] = {
+	"aes256-gcm96", "chacha20-poly1305", "ed25519"
+};
+
+/* One named key as loaded.  Immutable once in the cache. */
+struct tkey {
+	char		*name;
+	int		 type;		/* enum tr_type */
+	long long	 latest;	/* versions are 1..latest */
+	long long	 min_dec;	/* >= 1 */
+	long long	 min_enc;	/* 0: any */
+	int		 deletion_allowed;
+	int		 exportable;
+	int		 plaintext_backup;
+	long long	*ctime;		/* [latest] creation, unix seconds */
+	char		(*pub)[TR_B64KEYLEN]; /* ed25519: [latest] or NULL */
+	uint8_t		*secret;	/* sodium_malloc, latest * TR_VERLEN */
+	unsigned	 refs;		/* under tr->mu; the cache holds one */
+	unsigned long	 used;		/* LRU tick, under tr->mu */
+};
 
 struct transit {
-	pthread_mutex_t	 mu;		/* key creation and changes */
+	pthread_mutex_t	 mu;		/* cache, refs, tick */
+	pthread_mutex_t	 wmu;		/* changes; taken before mu */
+	struct tkey	*cache[TR_CACHE_MAX];
+	size_t		 n;
+	unsigned long	 tick;
 };
 
-/* One version's secrets, decoded for the length of a request. */
-struct kver {
-	uint8_t	*key;		/* sodium_malloc: KEYLEN (ed25519: seed) */
-	uint8_t	*hmac;		/* sodium_malloc: KEYLEN */
+/* What one batch item (or a whole single request) is processed with. */
+struct tr_op {
+	struct tkey	*k;
+	const char	*algo;		/* hmac/verify: sha2-256 or sha2-512 */
+	json_t		*top;		/* req->data, for fields items lack */
 };
+
+typedef int	(*tr_item_fn)(struct tr_op *, json_t *item, json_t **out,
+		    char *why);
+
+/* ---- locks ------------------------------------------------------- */
+
+static void
+tr_lock(pthread_mutex_t *mu)
+{
+	if (pthread_mutex_lock(mu) != 0)
+		abort();
+}
+
+static void
+tr_unlock(pthread_mutex_t *mu)
+{
+	if (pthread_mutex_unlock(mu) != 0)
+		abort();
+}
+
+/* ---- small helpers ----------------------------------------------- */
+
+/* Vault's GenericNameRegex: \w(([\w-.]+)?\w)? */
+static int
+name_is_valid(const char *s)
+{
+	size_t	 i, len = strlen(s);
+
+	if (len == 0 || len > TR_NAME_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (isalnum((unsigned char)s[i]) || s[i] == '_')
+			continue;
+		if ((s[i] == '-' || s[i] == '.') && i > 0 && i < len - 1)
+			continue;
+		return 0;
+	}
+	return 1;
+}
 
 static int
 type_parse(const char *s, int *t)
 {
-	if (s == NULL || strcmp(s, "aes256-gcm96") == 0)
-		*t = K_AES;
-	else if (strcmp(s, "chacha20-poly1305") == 0)
-		*t = K_CHACHA;
-	else if (strcmp(s, "ed25519") == 0)
-		*t = K_ED25519;
-	else
-		return CF_EINVAL;
-	if (*t == K_AES && !crypto_aead_aes256gcm_is_available())
-		return CF_ENOTSUP;
-	return CF_OK;
+	size_t	 i;
+
+	for (i = 0; i < sizeof(tr_type_names) / sizeof(tr_type_names[0]); i++)
+		if (strcmp(s, tr_type_names[i]) == 0) {
+			*t = (int)i;
+			return CF_OK;
+		}
+	return CF_EINVAL;
 }
 
-static int
-key_type(json_t *k)
+/*
+ * Why a type cannot be used here, or NULL.  libsodium's AES-GCM exists
+ * only with AES-NI and PCLMUL; a key made elsewhere may still reach a
+ * host without them through a restored store.
+ */
+static const char *
+type_unusable(int t)
 {
-	int	 t = K_AES;
-
-	(void)type_parse(json_string_value(json_object_get(k, "type")), &t);
-	return t;
+	if (t == TR_AES256_GCM96 && !crypto_aead_aes256gcm_is_available())
+		return "key type aes256-gcm96 needs a CPU with AES-NI and "
+		    "PCLMUL, which this host lacks; use chacha20-poly1305";
+	return NULL;
 }
 
+static uint8_t *
+ver_secret(const struct tkey *k, long long v)
+{
+	return k->secret + (size_t)(v - 1) * TR_VERLEN;
+}
+
+/* Base64 (standard, padded) of len bytes into a new string. */
 static char *
-pkey(const struct mount *m, const char *name)
-{
-	char	*k = NULL;
-
-	if (asprintf(&k, "%spolicy/%s", m->view, name) == -1)
-		return NULL;
-	return k;
-}
-
-static int
-load_key(const struct mount *m, const char *name, json_t **out)
-{
-	char	*k = pkey(m, name);
-	int	 rc = core_get_json(k, out);
-
-	free(k);
-	return rc;
-}
-
-static int
-save_key(const struct mount *m, const char *name, json_t *key)
-{
-	char	*k = pkey(m, name);
-	int	 rc = core_put_json(k, key);
-
-	free(k);
-	return rc;
-}
-
-static char *
-b64(const uint8_t *p, size_t len)
+b64_new(const uint8_t *p, size_t len)
 {
 	size_t	 cap = sodium_base64_ENCODED_LEN(len,
 	    sodium_base64_VARIANT_ORIGINAL);
@@ -115,851 +192,501 @@ b64(const uint8_t *p, size_t len)
 	    sodium_base64_VARIANT_ORIGINAL);
 }
 
-/* Decode base64 into a new sodium_malloc'd or plain buffer. */
-static int
-unb64(const char *s, struct buf *out)
+/* Wipe and free a string that held secret text. */
+static void
+str_wipe_free(char *s)
 {
-	size_t	 len = strlen(s), n;
+	if (s == NULL)
+		return;
+	sodium_memzero(s, strlen(s));
+	free(s);
+}
+
+/*
+ * Decode standard padded base64 into out (a wiped buffer).  CR and LF
+ * are skipped as Go's decoder does.  On failure, why gets Go's text
+ * ("illegal base64 data at input byte N") after prefix.
+ */
+static int
+b64_decode(const char *s, struct buf *out, const char *prefix, char *why)
+{
+	const char	*end = NULL;
+	size_t		 len = strlen(s), n = 0;
 
 	buf_reset(out);
-	if (buf_reserve(out, len + 1) != CF_OK)
+	if (buf_reserve(out, len / 4 * 3 + 4) != CF_OK)
 		return CF_ENOMEM;
-	if (sodium_base642bin((uint8_t *)out->data, len + 1, s, len, NULL, &n,
-	    NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+	if (sodium_base642bin((uint8_t *)out->data, len / 4 * 3 + 4, s, len,
+	    "\r\n", &n, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    end != s + len) {
+		snprintf(why, TR_WHY_LEN, "%sillegal base64 data at input "
+		    "byte %zu", prefix, end != NULL && end < s + len ?
+		    (size_t)(end - s) : len);
+		buf_reset(out);
 		return CF_EINVAL;
+	}
 	out->len = n;
 	return CF_OK;
 }
 
-/* A new version's material, appended to the key's "keys". */
+/* A string field of an item: CF_OK (NULL if absent) or a 400. */
 static int
-add_version(json_t *key, int type)
+item_str(json_t *item, const char *key, const char **out, char *why)
 {
-	uint8_t		*k = NULL, *h = NULL, pk[crypto_sign_PUBLICKEYBYTES];
-	uint8_t		 sk[crypto_sign_SECRETKEYBYTES];
-	char		*ks = NULL, *hs = NULL, *pks = NULL, num[32];
-	long long	 n = json_integer_value(json_object_get(key,
-	    "latest_version")) + 1;
-	json_t		*v;
-	int		 rc = CF_ENOMEM;
+	json_t	*v = json_object_get(item, key);
 
-	if ((k = sodium_malloc(KEYLEN)) == NULL ||
-	    (h = sodium_malloc(KEYLEN)) == NULL)
-		goto out;
-	randombytes_buf(k, KEYLEN);
-	randombytes_buf(h, KEYLEN);
-	if ((ks = b64(k, KEYLEN)) == NULL || (hs = b64(h, KEYLEN)) == NULL)
-		goto out;
-	v = json_pack("{s:s, s:s, s:I}", "key", ks, "hmac_key", hs,
-	    "creation_time", (json_int_t)time(NULL));
-	if (v == NULL)
-		goto out;
-	if (type == K_ED25519) {
-		crypto_sign_seed_keypair(pk, sk, k);
-		sodium_memzero(sk, sizeof(sk));
-		if ((pks = b64(pk, sizeof(pk))) == NULL) {
-			json_decref(v);
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return CF_OK;
+	if (!json_is_string(v)) {
+		snprintf(why, TR_WHY_LEN, "'%s' expected type 'string'", key);
+		return CF_EINVAL;
+	}
+	*out = json_string_value(v);
+	return CF_OK;
+}
+
+/* An integer field (JSON integer or digits in a string); 0 if absent. */
+static int
+item_int(json_t *item, const char *key, long long *out, char *why)
+{
+	json_t	*v = json_object_get(item, key);
+	char	*end;
+
+	*out = 0;
+	if (v == NULL || json_is_null(v))
+		return CF_OK;
+	if (json_is_integer(v)) {
+		*out = json_integer_value(v);
+		return CF_OK;
+	}
+	if (json_is_string(v) && *json_string_value(v) != '\0') {
+		*out = strtoll(json_string_value(v), &end, 10);
+		if (*end == '\0')
+			return CF_OK;
+	}
+	snprintf(why, TR_WHY_LEN, "'%s' expected type 'int'", key);
+	return CF_EINVAL;
+}
+
+/* 1 if the field is present with a non-empty value. */
+static int
+has_value(json_t *o, const char *key)
+{
+	json_t	*v = json_object_get(o, key);
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (json_is_string(v))
+		return *json_string_value(v) != '\0';
+	return !json_is_false(v);
+}
+
+/* ---- keys: build, parse, emit, free ------------------------------ */
+
+static void
+tkey_free(struct tkey *k)
+{
+	if (k == NULL)
+		return;
+	sodium_free(k->secret);		/* wipes; read-only is fine */
+	free(k->ctime);
+	free(k->pub);
+	free(k->name);
+	free(k);
+}
+
+/* An empty key with room for n versions (secret writable). */
+static struct tkey *
+tkey_alloc(const char *name, int type, long long n)
+{
+	struct tkey	*k;
+
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return NULL;
+	k->type = type;
+	k->latest = n;
+	if ((k->name = strdup(name)) == NULL ||
+	    (k->ctime = calloc((size_t)n, sizeof(*k->ctime))) == NULL ||
+	    (type == TR_ED25519 &&
+	    (k->pub = calloc((size_t)n, sizeof(*k->pub))) == NULL) ||
+	    (k->secret = sodium_malloc((size_t)n * TR_VERLEN)) == NULL) {
+		tkey_free(k);
+		return NULL;
+	}
+	sodium_memzero(k->secret, (size_t)n * TR_VERLEN);
+	return k;
+}
+
+/* Fill version v with fresh material. */
+static void
+tkey_fill(struct tkey *k, long long v)
+{
+	uint8_t	*s = ver_secret(k, v);
+	uint8_t	 pk[crypto_sign_PUBLICKEYBYTES];
+
+	randombytes_buf(s, 2 * TR_KEYLEN);
+	k->ctime[v - 1] = (long long)time(NULL);
+	if (k->type == TR_ED25519) {
+		crypto_sign_seed_keypair(pk, s + 2 * TR_KEYLEN, s);
+		sodium_bin2base64(k->pub[v - 1], TR_B64KEYLEN, pk, sizeof(pk),
+		    sodium_base64_VARIANT_ORIGINAL);
+	}
+}
+
+/* Copy k's settings and versions into a new key with n >= k->latest. */
+static struct tkey *
+tkey_copy(const struct tkey *k, long long n)
+{
+	struct tkey	*c;
+
+	if ((c = tkey_alloc(k->name, k->type, n)) == NULL)
+		return NULL;
+	c->min_dec = k->min_dec;
+	c->min_enc = k->min_enc;
+	c->deletion_allowed = k->deletion_allowed;
+	c->exportable = k->exportable;
+	c->plaintext_backup = k->plaintext_backup;
+	memcpy(c->ctime, k->ctime, (size_t)k->latest * sizeof(*c->ctime));
+	if (k->pub != NULL)
+		memcpy(c->pub, k->pub, (size_t)k->latest * sizeof(*c->pub));
+	memcpy(c->secret, k->secret, (size_t)k->latest * TR_VERLEN);
+	return c;
+}
+
+/* Seal a finished key's material against writes. */
+static int
+tkey_seal(struct tkey *k)
+{
+	return sodium_mprotect_readonly(k->secret) == 0 ? CF_OK : CF_EINTERNAL;
+}
+
+/* Decode 32 base64-encoded bytes straight into secret memory. */
+static int
+b64_key_into(const char *s, uint8_t *dst)
+{
+	size_t	 n = 0;
+
+	if (s == NULL || sodium_base642bin(dst, TR_KEYLEN, s, strlen(s), NULL,
+	    &n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 || n != TR_KEYLEN)
+		return CF_EINTERNAL;
+	return CF_OK;
+}
+
+/* The stored record into a key (material into sodium memory). */
+static int
+tkey_parse(const char *name, json_t *j, struct tkey **out)
+{
+	struct tkey	*k = NULL;
+	json_t		*keys = json_object_get(j, "keys"), *v;
+	const char	*ts = json_string_value(json_object_get(j, "type"));
+	uint8_t		*s, pk[crypto_sign_PUBLICKEYBYTES];
+	long long	 n, i;
+	char		 num[32];
+	int		 t, rc = CF_EINTERNAL;
+
+	*out = NULL;
+	n = json_integer_value(json_object_get(j, "latest_version"));
+	if (ts == NULL || type_parse(ts, &t) != CF_OK || n < 1 ||
+	    n > 1000000 || !json_is_object(keys))
+		return CF_EINTERNAL;
+	if ((k = tkey_alloc(name, t, n)) == NULL)
+		return CF_ENOMEM;
+	k->min_dec = json_integer_value(json_object_get(j,
+	    "min_decryption_version"));
+	if (k->min_dec < 1)
+		k->min_dec = 1;
+	k->min_enc = json_integer_value(json_object_get(j,
+	    "min_encryption_version"));
+	k->deletion_allowed = json_is_true(json_object_get(j,
+	    "deletion_allowed"));
+	k->exportable = json_is_true(json_object_get(j, "exportable"));
+	k->plaintext_backup = json_is_true(json_object_get(j,
+	    "allow_plaintext_backup"));
+	for (i = 1; i <= n; i++) {
+		snprintf(num, sizeof(num), "%lld", i);
+		if ((v = json_object_get(keys, num)) == NULL)
 			goto out;
+		s = ver_secret(k, i);
+		if (b64_key_into(json_string_value(json_object_get(v, "key")),
+		    s) != CF_OK || b64_key_into(json_string_value(
+		    json_object_get(v, "hmac_key")), s + TR_KEYLEN) != CF_OK)
+			goto out;
+		k->ctime[i - 1] = json_integer_value(json_object_get(v,
+		    "creation_time"));
+		if (t == TR_ED25519) {
+			crypto_sign_seed_keypair(pk, s + 2 * TR_KEYLEN, s);
+			sodium_bin2base64(k->pub[i - 1], TR_B64KEYLEN, pk,
+			    sizeof(pk), sodium_base64_VARIANT_ORIGINAL);
 		}
-		json_object_set_new(v, "public_key", json_string(pks));
 	}
-	snprintf(num, sizeof(num), "%lld", n);
-	json_object_set_new(json_object_get(key, "keys"), num, v);
-	json_object_set_new(key, "latest_version", json_integer(n));
-	rc = CF_OK;
+	if ((rc = tkey_seal(k)) != CF_OK)
+		goto out;
+	*out = k;
+	k = NULL;
  out:
-	if (ks != NULL) {
-		sodium_memzero(ks, strlen(ks));
-		free(ks);
-	}
-	if (hs != NULL) {
-		sodium_memzero(hs, strlen(hs));
-		free(hs);
-	}
-	free(pks);
-	sodium_free(k);
-	sodium_free(h);
+	tkey_free(k);
 	return rc;
+}
+
+/* The record to store for k (base64 material in wiped jansson memory). */
+static json_t *
+tkey_emit(const struct tkey *k)
+{
+	json_t		*j, *keys, *v;
+	char		 kb[TR_B64KEYLEN], hb[TR_B64KEYLEN], num[32];
+	const uint8_t	*s;
+	long long	 i;
+
+	keys = json_object();
+	j = json_pack("{s:s, s:I, s:I, s:I, s:b, s:b, s:b, s:o}",
+	    "type", tr_type_names[k->type],
+	    "latest_version", (json_int_t)k->latest,
+	    "min_decryption_version", (json_int_t)k->min_dec,
+	    "min_encryption_version", (json_int_t)k->min_enc,
+	    "deletion_allowed", k->deletion_allowed,
+	    "exportable", k->exportable,
+	    "allow_plaintext_backup", k->plaintext_backup,
+	    "keys", keys);
+	if (j == NULL)
+		return NULL;
+	for (i = 1; i <= k->latest; i++) {
+		s = ver_secret(k, i);
+		sodium_bin2base64(kb, sizeof(kb), s, TR_KEYLEN,
+		    sodium_base64_VARIANT_ORIGINAL);
+		sodium_bin2base64(hb, sizeof(hb), s + TR_KEYLEN, TR_KEYLEN,
+		    sodium_base64_VARIANT_ORIGINAL);
+		v = json_pack("{s:s, s:s, s:I}", "key", kb, "hmac_key", hb,
+		    "creation_time", (json_int_t)k->ctime[i - 1]);
+		sodium_memzero(kb, sizeof(kb));
+		sodium_memzero(hb, sizeof(hb));
+		snprintf(num, sizeof(num), "%lld", i);
+		if (v == NULL || json_object_set_new(keys, num, v) != 0) {
+			json_decref(j);
+			return NULL;
+		}
+		if (k->pub != NULL)
+			json_object_set_new(v, "public_key",
+			    json_string(k->pub[i - 1]));
+	}
+	return j;
+}
+
+/* ---- the cache --------------------------------------------------- */
+
+static char *
+record_path(const struct mount *m, const char *name)
+{
+	char	*p = NULL;
+
+	if (asprintf(&p, "%spolicy/%s", m->view, name) == -1)
+		return NULL;
+	return p;
 }
 
 static void
-kver_free(struct kver *kv)
+tkey_put(struct transit *tr, struct tkey *k)
 {
-	sodium_free(kv->key);
-	sodium_free(kv->hmac);
-	kv->key = kv->hmac = NULL;
+	int	 last;
+
+	if (k == NULL)
+		return;
+	tr_lock(&tr->mu);
+	last = --k->refs == 0;
+	tr_unlock(&tr->mu);
+	if (last)
+		tkey_free(k);
 }
 
-/* Decode version n's material into kv. */
+/* Index of name in the cache, or -1; under tr->mu. */
 static int
-kver_load(json_t *key, long long n, struct kver *kv)
+cache_find(struct transit *tr, const char *name)
 {
-	struct buf	 b = BUF_INIT;
-	char		 num[32];
-	json_t		*v;
-	int		 rc = CF_EINVAL;
+	size_t	 i;
 
-	memset(kv, 0, sizeof(*kv));
-	snprintf(num, sizeof(num), "%lld", n);
-	if ((v = json_object_get(json_object_get(key, "keys"), num)) == NULL)
-		return CF_ENOTFOUND;
-	if ((kv->key = sodium_malloc(KEYLEN)) == NULL ||
-	    (kv->hmac = sodium_malloc(KEYLEN)) == NULL) {
-		rc = CF_ENOMEM;
-		goto out;
+	for (i = 0; i < tr->n; i++)
+		if (strcmp(tr->cache[i]->name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Drop the cache's reference to entry i; under tr->mu.  The key is
+ * returned when that was the last reference, to be freed (which means
+ * munmap) after the lock is released.
+ */
+static struct tkey *
+cache_drop(struct transit *tr, size_t i)
+{
+	struct tkey	*k = tr->cache[i];
+
+	tr->cache[i] = tr->cache[--tr->n];
+	return --k->refs == 0 ? k : NULL;
+}
+
+/*
+ * Put k in the cache (replacing any entry of that name), taking the
+ * reference the caller passes in; under tr->mu.  Returns a key to free
+ * after unlocking, or NULL.
+ */
+static struct tkey *
+cache_insert(struct transit *tr, struct tkey *k)
+{
+	struct tkey	*gone = NULL;
+	size_t		 i, lru;
+	int		 at;
+
+	if ((at = cache_find(tr, k->name)) >= 0)
+		gone = cache_drop(tr, (size_t)at);
+	else if (tr->n == TR_CACHE_MAX) {
+		for (lru = 0, i = 1; i < tr->n; i++)
+			if (tr->cache[i]->used < tr->cache[lru]->used)
+				lru = i;
+		gone = cache_drop(tr, lru);
 	}
-	if (unb64(json_string_value(json_object_get(v, "key")), &b) !=
-	    CF_OK || b.len != KEYLEN)
-		goto out;
-	memcpy(kv->key, b.data, KEYLEN);
-	if (unb64(json_string_value(json_object_get(v, "hmac_key")), &b) !=
-	    CF_OK || b.len != KEYLEN)
-		goto out;
-	memcpy(kv->hmac, b.data, KEYLEN);
-	rc = CF_OK;
- out:
-	buf_free(&b);
-	if (rc != CF_OK)
-		kver_free(kv);
-	return rc;
+	k->used = ++tr->tick;
+	tr->cache[tr->n++] = k;
+	return gone;
 }
 
-/* "vault:v3:..." -> version 3 and the payload after it. */
+/*
+ * The named key with a reference for the caller (release with
+ * tkey_put).  CF_ENOTFOUND if there is none.  A miss reads storage
+ * under tr->mu, so that a concurrent change cannot slip an older record
+ * into the cache after its own swap.
+ */
 static int
-split_prefixed(const char *s, long long *ver, const char **rest)
+tkey_get(struct mount *m, const char *name, struct tkey **out)
 {
-	char	*end;
-
-	if (s == NULL || strncmp(s, "vault:v", 7) != 0)
-		return CF_EINVAL;
-	*ver = strtoll(s + 7, &end, 10);
-	if (end == s + 7 || *end != ':' || *ver <= 0)
-		return CF_EINVAL;
-	*rest = end + 1;
-	return CF_OK;
-}
-
-static int
-do_encrypt(json_t *key, const char *pt_b64, long long want, char **out,
-    long long *used, const char **why)
-{
-	struct buf	 pt = BUF_INIT, ct = BUF_INIT;
-	struct kver	 kv;
-	unsigned long long clen;
-	long long	 n = want > 0 ? want : json_integer_value(
-	    json_object_get(key, "latest_version"));
-	char		*enc = NULL;
-	int		 rc, t = key_type(key);
+	struct transit	*tr = m->ctx;
+	struct tkey	*k = NULL, *gone = NULL;
+	json_t		*j = NULL;
+	char		*p;
+	int		 at, rc;
 
 	*out = NULL;
-	if (t == K_ED25519) {
-		*why = "key type ed25519 does not support encryption";
-		return CF_EINVAL;
+	tr_lock(&tr->mu);
+	if ((at = cache_find(tr, name)) >= 0) {
+		k = tr->cache[at];
+		k->refs++;
+		k->used = ++tr->tick;
+		tr_unlock(&tr->mu);
+		*out = k;
+		return CF_OK;
 	}
-	if (n < json_integer_value(json_object_get(key,
-	    "min_encryption_version"))) {
-		*why = "requested version for encryption is less than the "
-		    "minimum encryption key version";
-		return CF_EINVAL;
-	}
-	if (pt_b64 == NULL || unb64(pt_b64, &pt) != CF_OK) {
-		buf_free(&pt);
-		*why = "failed to base64-decode plaintext";
-		return CF_EINVAL;
-	}
-	if ((rc = kver_load(key, n, &kv)) != CF_OK) {
-		buf_free(&pt);
-		*why = "invalid key version";
-		return rc == CF_ENOTFOUND ? CF_EINVAL : rc;
-	}
-	if ((rc = buf_reserve(&ct, NONCELEN + pt.len + TAGLEN)) != CF_OK)
-		goto out;
-	randombytes_buf(ct.data, NONCELEN);
-	if (t == K_AES)
-		crypto_aead_aes256gcm_encrypt((uint8_t *)ct.data + NONCELEN,
-		    &clen, (const uint8_t *)pt.data, pt.len, NULL, 0, NULL,
-		    (const uint8_t *)ct.data, kv.key);
-	else
-		crypto_aead_chacha20poly1305_ietf_encrypt((uint8_t *)ct.data +
-		    NONCELEN, &clen, (const uint8_t *)pt.data, pt.len, NULL, 0,
-		    NULL, (const uint8_t *)ct.data, kv.key);
-	ct.len = NONCELEN + (size_t)clen;
-	if ((enc = b64((const uint8_t *)ct.data, ct.len)) == NULL ||
-	    asprintf(out, "vault:v%lld:%s", n, enc) == -1) {
-		*out = NULL;
+	if ((p = record_path(m, name)) == NULL)
 		rc = CF_ENOMEM;
-		goto out;
-	}
-	*used = n;
- out:
-	free(enc);
-	kver_free(&kv);
-	buf_free(&pt);
-	buf_free(&ct);
-	return rc;
-}
-
-/* Decrypt into out (plaintext bytes, caller wipes via buf_free). */
-static int
-do_decrypt(json_t *key, const char *ctext, struct buf *out, long long *ver,
-    const char **why)
-{
-	struct buf	 ct = BUF_INIT;
-	struct kver	 kv;
-	unsigned long long plen;
-	const char	*rest;
-	int		 rc, t = key_type(key), bad;
-
-	memset(&kv, 0, sizeof(kv));
-	if (split_prefixed(ctext, ver, &rest) != CF_OK ||
-	    unb64(rest, &ct) != CF_OK || ct.len < NONCELEN + TAGLEN) {
-		*why = "invalid ciphertext: could not decode";
-		rc = CF_EINVAL;
-		goto out;
-	}
-	if (*ver < json_integer_value(json_object_get(key,
-	    "min_decryption_version"))) {
-		*why = "ciphertext or signature version is disallowed by policy "
-		    "(too old)";
-		rc = CF_EINVAL;
-		goto out;
-	}
-	if (kver_load(key, *ver, &kv) != CF_OK) {
-		*why = "invalid ciphertext: no matching key version";
-		rc = CF_EINVAL;
-		goto out;
-	}
-	if ((rc = buf_reserve(out, ct.len)) != CF_OK)
-		goto out;
-	if (t == K_AES)
-		bad = crypto_aead_aes256gcm_decrypt((uint8_t *)out->data, &plen,
-		    NULL, (const uint8_t *)ct.data + NONCELEN,
-		    ct.len - NONCELEN, NULL, 0, (const uint8_t *)ct.data,
-		    kv.key);
 	else
-		bad = crypto_aead_chacha20poly1305_ietf_decrypt(
-		    (uint8_t *)out->data, &plen, NULL,
-		    (const uint8_t *)ct.data + NONCELEN, ct.len - NONCELEN,
-		    NULL, 0, (const uint8_t *)ct.data, kv.key);
-	if (bad != 0) {
-		*why = "cipher: message authentication failed";
-		rc = CF_EINVAL;
-		goto out;
+		rc = core_get_json(p, &j);
+	free(p);
+	if (rc == CF_OK && (rc = tkey_parse(name, j, &k)) == CF_OK) {
+		k->refs = 2;		/* the cache's and the caller's */
+		gone = cache_insert(tr, k);
+		*out = k;
 	}
-	out->len = (size_t)plen;
- out:
-	kver_free(&kv);
-	buf_free(&ct);
+	tr_unlock(&tr->mu);
+	json_decref(j);			/* wiped by the jansson allocator */
+	tkey_free(gone);
 	return rc;
 }
 
+/*
+ * Store k as name's record and make it the cached key, consuming the
+ * caller's reference; with out, hand back a new reference to it.
+ * Called with tr->wmu held.
+ */
 static int
-name_of(const char *rel, const char *word, const char **name)
-{
-	size_t	 len = strlen(word);
-
-	if (strncmp(rel, word, len) != 0 || rel[len] != '/' ||
-	    rel[len + 1] == '\0' || strchr(rel + len + 1, '/') != NULL)
-		return 0;
-	*name = rel + len + 1;
-	return 1;
-}
-
-static json_t *
-key_info(const char *name, json_t *key)
-{
-	json_t		*keys = json_object(), *v, *o;
-	const char	*num;
-	int		 t = key_type(key);
-
-	json_object_foreach(json_object_get(key, "keys"), num, v) {
-		if (t == K_ED25519)
-			json_object_set_new(keys, num, json_pack("{s:O, s:s, "
-			    "s:O}", "public_key", json_object_get(v,
-			    "public_key"), "name", "ed25519", "creation_time",
-			    json_object_get(v, "creation_time")));
-		else
-			json_object_set(keys, num, json_object_get(v,
-			    "creation_time"));
-	}
-	o = json_pack("{s:s, s:O, s:o, s:O, s:O, s:O, s:O, s:O, s:b, s:b, "
-	    "s:b, s:b, s:b, s:b}",
-	    "name", name, "type", json_object_get(key, "type"),
-	    "keys", keys,
-	    "latest_version", json_object_get(key, "latest_version"),
-	    "min_decryption_version", json_object_get(key,
-	    "min_decryption_version"),
-	    "min_encryption_version", json_object_get(key,
-	    "min_encryption_version"),
-	    "deletion_allowed", json_object_get(key, "deletion_allowed"),
-	    "exportable", json_object_get(key, "exportable"),
-	    "supports_encryption", t != K_ED25519,
-	    "supports_decryption", t != K_ED25519,
-	    "supports_signing", t == K_ED25519,
-	    "supports_derivation", 0, "derived", 0,
-	    "allow_plaintext_backup", 0);
-	return o;
-}
-
-/* Load the named key, creating it (aes256-gcm96) when create is set. */
-static int
-get_or_create(struct mount *m, const char *name, const char *type,
-    int create, json_t **key, const char **why)
+tkey_commit(struct mount *m, struct tkey *k, struct tkey **out)
 {
 	struct transit	*tr = m->ctx;
-	int		 rc, t;
-
-	if ((rc = load_key(m, name, key)) != CF_ENOTFOUND || !create)
-		return rc;
-	if ((rc = type_parse(type, &t)) != CF_OK) {
-		*why = rc == CF_ENOTSUP ? "aes256-gcm96 needs a CPU with AES "
-		    "instructions here; use chacha20-poly1305" :
-		    "unknown key type";
-		return CF_EINVAL;
-	}
-	pthread_mutex_lock(&tr->mu);
-	if ((rc = load_key(m, name, key)) == CF_ENOTFOUND) {
-		*key = json_pack("{s:s, s:i, s:i, s:i, s:b, s:b, s:{}}",
-		    "type", type != NULL ? type : "aes256-gcm96",
-		    "latest_version", 0, "min_decryption_version", 1,
-		    "min_encryption_version", 0, "deletion_allowed", 0,
-		    "exportable", 0, "keys");
-		if (*key == NULL)
-			rc = CF_ENOMEM;
-		else if ((rc = add_version(*key, t)) == CF_OK)
-			rc = save_key(m, name, *key);
-	}
-	pthread_mutex_unlock(&tr->mu);
-	return rc;
-}
-
-static int
-keys_handler(struct mount *m, struct request *req, struct response *resp,
-    const char *name)
-{
-	struct transit	*tr = m->ctx;
-	const char	*type = NULL, *why = NULL;
-	json_t		*key = NULL;
-	char		*k;
-	int		 rc, t;
-
-	switch (req->op) {
-	case REQ_READ:
-		if ((rc = load_key(m, name, &key)) == CF_ENOTFOUND)
-			return CF_OK;
-		if (rc == CF_OK)
-			rc = resp_data(resp, key_info(name, key));
-		break;
-	case REQ_CREATE:
-	case REQ_UPDATE:
-		if ((rc = req_str(req, resp, "type", &type, NULL)) != CF_OK)
-			return rc;
-		if ((rc = type_parse(type, &t)) != CF_OK)
-			return resp_fail(resp, CF_EINVAL, rc == CF_ENOTSUP ?
-			    "aes256-gcm96 needs a CPU with AES instructions "
-			    "here; use chacha20-poly1305" :
-			    "unknown key type %s", type != NULL ? type : "");
-		rc = get_or_create(m, name, type, 1, &key, &why);
-		if (rc == CF_EINVAL)
-			rc = resp_fail(resp, CF_EINVAL, "%s", why);
-		break;
-	case REQ_DELETE:
-		pthread_mutex_lock(&tr->mu);
-		if ((rc = load_key(m, name, &key)) == CF_OK &&
-		    !json_is_true(json_object_get(key, "deletion_allowed")))
-			rc = resp_fail(resp, CF_EINVAL, "deletion is not "
-			    "allowed for this key");
-		else if (rc == CF_OK) {
-			k = pkey(m, name);
-			rc = k != NULL ? core_del(k) : CF_ENOMEM;
-			free(k);
-		} else if (rc == CF_ENOTFOUND)
-			rc = CF_OK;
-		pthread_mutex_unlock(&tr->mu);
-		break;
-	default:
-		rc = resp_fail(resp, CF_EMETHOD,
-		    "1 error occurred:\n\t* unsupported operation\n\n");
-	}
-	json_decref(key);
-	return rc;
-}
-
-static int
-rotate_or_config(struct mount *m, struct request *req, struct response *resp,
-    const char *name, int config)
-{
-	struct transit	*tr = m->ctx;
-	json_t		*key = NULL;
-	long long	 v, latest;
-	int		 rc, b, present;
-
-	pthread_mutex_lock(&tr->mu);
-	if ((rc = load_key(m, name, &key)) == CF_ENOTFOUND) {
-		rc = resp_fail(resp, CF_EINVAL, "key not found");
-		goto out;
-	}
-	if (rc != CF_OK)
-		goto out;
-	latest = json_integer_value(json_object_get(key, "latest_version"));
-	if (!config) {
-		if ((rc = add_version(key, key_type(key))) == CF_OK)
-			rc = save_key(m, name, key);
-		goto out;
-	}
-	if ((rc = req_int(req, resp, "min_decryption_version", &v,
-	    &present)) != CF_OK)
-		goto out;
-	if (present) {
-		if (v <= 0 || v > latest) {
-			rc = resp_fail(resp, CF_EINVAL, "min_decryption_version "
-			    "must be between 1 and the latest version");
-			goto out;
-		}
-		json_object_set_new(key, "min_decryption_version",
-		    json_integer(v));
-	}
-	if ((rc = req_int(req, resp, "min_encryption_version", &v,
-	    &present)) != CF_OK)
-		goto out;
-	if (present) {
-		if (v < 0 || v > latest) {
-			rc = resp_fail(resp, CF_EINVAL, "min_encryption_version "
-			    "must be between 0 and the latest version");
-			goto out;
-		}
-		json_object_set_new(key, "min_encryption_version",
-		    json_integer(v));
-	}
-	if ((rc = req_bool(req, resp, "deletion_allowed", &b, &present)) !=
-	    CF_OK)
-		goto out;
-	if (present)
-		json_object_set_new(key, "deletion_allowed", json_boolean(b));
-	if ((rc = req_bool(req, resp, "exportable", &b, &present)) != CF_OK)
-		goto out;
-	if (present) {
-		if (!b && json_is_true(json_object_get(key, "exportable"))) {
-			rc = resp_fail(resp, CF_EINVAL, "export cannot be "
-			    "disabled on a key that already has it enabled");
-			goto out;
-		}
-		json_object_set_new(key, "exportable", json_boolean(b));
-	}
-	rc = save_key(m, name, key);
- out:
-	pthread_mutex_unlock(&tr->mu);
-	json_decref(key);
-	return rc;
-}
-
-/* Run one encrypt/decrypt/rewrap item; result object or error. */
-static json_t *
-crypt_item(json_t *key, json_t *item, int what, const char **why, int *rc)
-{
-	struct buf	 pt = BUF_INIT;
-	const char	*in;
-	char		*ct = NULL, *pb = NULL;
-	long long	 ver = 0, used = 0;
-	json_t		*o = NULL, *kv;
-
-	*why = NULL;
-	kv = json_object_get(item, "key_version");
-	if (kv != NULL && json_is_integer(kv))
-		ver = json_integer_value(kv);
-	if (what == 0) {
-		in = json_string_value(json_object_get(item, "plaintext"));
-		if (in == NULL) {
-			*why = "missing plaintext to encrypt";
-			*rc = CF_EINVAL;
-			return NULL;
-		}
-		if ((*rc = do_encrypt(key, in, ver, &ct, &used, why)) ==
-		    CF_OK)
-			o = json_pack("{s:s, s:I}", "ciphertext", ct,
-			    "key_version", (json_int_t)used);
-	} else {
-		in = json_string_value(json_object_get(item, "ciphertext"));
-		if (in == NULL) {
-			*why = "missing ciphertext to decrypt";
-			*rc = CF_EINVAL;
-			return NULL;
-		}
-		if ((*rc = do_decrypt(key, in, &pt, &ver, why)) != CF_OK)
-			goto out;
-		if (what == 1) {
-			if ((pb = b64((const uint8_t *)pt.data, pt.len)) ==
-			    NULL) {
-				*rc = CF_ENOMEM;
-				goto out;
-			}
-			o = json_pack("{s:s}", "plaintext", pb);
-		} else {
-			/* rewrap: decrypt, then encrypt with the latest. */
-			if ((pb = b64((const uint8_t *)pt.data, pt.len)) ==
-			    NULL || (*rc = do_encrypt(key, pb, 0, &ct, &used,
-			    why)) != CF_OK)
-				goto out;
-			o = json_pack("{s:s, s:I}", "ciphertext", ct,
-			    "key_version", (json_int_t)used);
-		}
-	}
- out:
-	if (pb != NULL) {
-		sodium_memzero(pb, strlen(pb));
-		free(pb);
-	}
-	free(ct);
-	buf_free(&pt);
-	if (o == NULL && *rc == CF_OK)
-		*rc = CF_ENOMEM;
-	return o;
-}
-
-static int
-crypt_handler(struct mount *m, struct request *req, struct response *resp,
-    const char *name, int what)
-{
-	json_t		*key = NULL, *batch, *results, *item, *o;
-	const char	*why = NULL, *type = NULL;
-	size_t		 i;
-	int		 rc, irc;
-
-	if ((rc = req_str(req, resp, "type", &type, NULL)) != CF_OK)
-		return rc;
-	if (json_object_get(req->data, "context") != NULL &&
-	    !json_is_null(json_object_get(req->data, "context")))
-		return resp_fail(resp, CF_EINVAL, "key derivation (context) is "
-		    "not supported by coffer");
-	rc = get_or_create(m, name, type, what == 0, &key, &why);
-	if (rc == CF_ENOTFOUND)
-		return resp_fail(resp, CF_EINVAL, "encryption key not found");
-	if (rc == CF_EINVAL)
-		return resp_fail(resp, CF_EINVAL, "%s", why);
-	if (rc != CF_OK)
-		return rc;
-	resp->wipe = 1;
-	batch = json_object_get(req->data, "batch_input");
-	if (batch != NULL && !json_is_null(batch)) {
-		if (!json_is_array(batch)) {
-			rc = resp_fail(resp, CF_EINVAL, "batch_input must be a "
-			    "list");
-			goto out;
-		}
-		results = json_array();
-		json_array_foreach(batch, i, item) {
-			o = crypt_item(key, item, what, &why, &irc);
-			if (o == NULL)
-				o = json_pack("{s:s}", "error", why != NULL ?
-				    why : cf_strerror(irc));
-			json_array_append_new(results, o);
-		}
-		rc = resp_data(resp, json_pack("{s:o}", "batch_results",
-		    results));
-		goto out;
-	}
-	o = crypt_item(key, req->data, what, &why, &irc);
-	if (o == NULL)
-		rc = irc == CF_EINVAL ? resp_fail(resp, CF_EINVAL, "%s", why) :
-		    irc;
-	else
-		rc = resp_data(resp, o);
- out:
-	json_decref(key);
-	return rc;
-}
-
-static int
-datakey_handler(struct mount *m, struct request *req, struct response *resp,
-    const char *kind, const char *name)
-{
-	json_t		*key = NULL, *o;
-	uint8_t		*dk = NULL;
-	char		*pb = NULL, *ct = NULL;
-	const char	*why = NULL;
-	long long	 bits = 256, used;
+	struct tkey	*gone;
+	json_t		*j;
+	char		*p = NULL;
 	int		 rc;
 
-	if (strcmp(kind, "plaintext") != 0 && strcmp(kind, "wrapped") != 0)
-		return resp_fail(resp, CF_EINVAL, "invalid type %s", kind);
-	if ((rc = req_int(req, resp, "bits", &bits, NULL)) != CF_OK)
+	if (out != NULL)
+		*out = NULL;
+	if ((j = tkey_emit(k)) == NULL || (p = record_path(m, k->name)) ==
+	    NULL) {
+		json_decref(j);
+		tkey_free(k);
+		return CF_ENOMEM;
+	}
+	rc = core_put_json(p, j);
+	free(p);
+	json_decref(j);
+	if (rc != CF_OK) {
+		tkey_free(k);
 		return rc;
-	if (bits != 128 && bits != 256 && bits != 512)
-		return resp_fail(resp, CF_EINVAL, "invalid bits value");
-	if ((rc = load_key(m, name, &key)) == CF_ENOTFOUND)
-		return resp_fail(resp, CF_EINVAL, "encryption key not found");
-	if (rc != CF_OK)
-		return rc;
-	if ((dk = sodium_malloc((size_t)bits / 8)) == NULL) {
-		rc = CF_ENOMEM;
-		goto out;
 	}
-	randombytes_buf(dk, (size_t)bits / 8);
-	if ((pb = b64(dk, (size_t)bits / 8)) == NULL) {
-		rc = CF_ENOMEM;
-		goto out;
-	}
-	if ((rc = do_encrypt(key, pb, 0, &ct, &used, &why)) != CF_OK) {
-		rc = rc == CF_EINVAL ? resp_fail(resp, CF_EINVAL, "%s", why) :
-		    rc;
-		goto out;
-	}
-	o = json_pack("{s:s, s:I}", "ciphertext", ct, "key_version",
-	    (json_int_t)used);
-	if (o != NULL && kind[0] == 'p')
-		json_object_set_new(o, "plaintext", json_string(pb));
-	resp->wipe = 1;
-	rc = resp_data(resp, o);
- out:
-	if (pb != NULL) {
-		sodium_memzero(pb, strlen(pb));
-		free(pb);
-	}
-	free(ct);
-	sodium_free(dk);
-	json_decref(key);
-	return rc;
-}
-
-/* "sha2-256" (default) or "sha2-512": digest length, or 0. */
-static size_t
-algo_len(const char *a)
-{
-	if (a == NULL || strcmp(a, "sha2-256") == 0)
-		return 32;
-	if (strcmp(a, "sha2-512") == 0)
-		return 64;
-	return 0;
-}
-
-static int
-mac_of(const struct kver *kv, size_t alen, const struct buf *in,
-    uint8_t *mac)
-{
-	if (alen == 32)
-		crypto_auth_hmacsha256(mac, (const uint8_t *)in->data, in->len,
-		    kv->hmac);
-	else {
-		crypto_auth_hmacsha512_state	 st;
-
-		crypto_auth_hmacsha512_init(&st, kv->hmac, KEYLEN);
-		crypto_auth_hmacsha512_update(&st, (const uint8_t *)in->data,
-		    in->len);
-		crypto_auth_hmacsha512_final(&st, mac);
-		sodium_memzero(&st, sizeof(st));
-	}
+	k->refs = out != NULL ? 2 : 1;
+	tr_lock(&tr->mu);
+	gone = cache_insert(tr, k);
+	tr_unlock(&tr->mu);
+	tkey_free(gone);
+	if (out != NULL)
+		*out = k;
 	return CF_OK;
 }
 
-/* hmac, sign and verify. */
-static int
-mac_sign_handler(struct mount *m, struct request *req, struct response *resp,
-    const char *name, const char *algo, int what)
+/* Forget name (after its record was deleted); tr->wmu held. */
+static void
+cache_forget(struct transit *tr, const char *name)
 {
-	struct buf	 in = BUF_INIT, sig = BUF_INIT;
-	struct kver	 kv;
-	json_t		*key = NULL;
-	const char	*input = NULL, *given = NULL, *a = algo, *rest;
-	uint8_t		 mac[64], pk[crypto_sign_PUBLICKEYBYTES];
-	uint8_t		 sk[crypto_sign_SECRETKEYBYTES];
-	uint8_t		 s[crypto_sign_BYTES];
-	char		*enc = NULL, *out = NULL;
-	long long	 ver = 0;
-	size_t		 alen;
-	int		 rc, t;
+	struct tkey	*gone = NULL;
+	int		 at;
 
-	memset(&kv, 0, sizeof(kv));
-	/* Vault reads both names; hvac sends hash_algorithm. */
-	if (a == NULL && (rc = req_str(req, resp, "hash_algorithm", &a,
-	    NULL)) != CF_OK)
-		return rc;
-	if (a == NULL && (rc = req_str(req, resp, "algorithm", &a, NULL)) !=
-	    CF_OK)
-		return rc;
-	if ((alen = algo_len(a)) == 0)
-		return resp_fail(resp, CF_EINVAL, "unsupported algorithm %s",
-		    a);
-	if ((rc = req_str(req, resp, "input", &input, NULL)) != CF_OK)
-		return rc;
-	if (input == NULL || unb64(input, &in) != CF_OK) {
-		rc = resp_fail(resp, CF_EINVAL, "unable to decode input as "
-		    "base64");
-		goto out;
-	}
-	if ((rc = load_key(m, name, &key)) == CF_ENOTFOUND) {
-		rc = resp_fail(resp, CF_EINVAL, "signing key not found");
-		goto out;
-	}
-	if (rc != CF_OK)
-		goto out;
-	t = key_type(key);
-	if (what == 1 && t != K_ED25519) {
-		rc = resp_fail(resp, CF_EINVAL, "key type %s does not support "
-		    "signing", json_string_value(json_object_get(key, "type")));
-		goto out;
-	}
-	if (what == 2) {
-		/* verify: an hmac or a signature, "vault:vN:...". */
-		if ((rc = req_str(req, resp, "hmac", &given, NULL)) != CF_OK)
-			goto out;
-		if (given == NULL && (rc = req_str(req, resp, "signature",
-		    &given, NULL)) != CF_OK)
-			goto out;
-		if (given == NULL || split_prefixed(given, &ver, &rest) !=
-		    CF_OK || unb64(rest, &sig) != CF_OK) {
-			rc = resp_fail(resp, CF_EINVAL, "invalid hmac or "
-			    "signature: could not decode");
-			goto out;
-		}
-		if (ver < json_integer_value(json_object_get(key,
-		    "min_decryption_version"))) {
-			rc = resp_fail(resp, CF_EINVAL, "ciphertext or "
-			    "signature version is disallowed by policy (too "
-			    "old)");
-			goto out;
-		}
-	} else
-		ver = json_integer_value(json_object_get(key,
-		    "latest_version"));
-	if ((rc = kver_load(key, ver, &kv)) != CF_OK) {
-		rc = resp_fail(resp, CF_EINVAL, "invalid key version");
-		goto out;
-	}
-	if (what == 2) {
-		int	 ok;
-
-		if (json_object_get(req->data, "signature") != NULL &&
-		    t == K_ED25519) {
-			crypto_sign_seed_keypair(pk, sk, kv.key);
-			ok = sig.len == crypto_sign_BYTES &&
-			    crypto_sign_verify_detached((const uint8_t *)
-			    sig.data, (const uint8_t *)in.data, in.len,
-			    pk) == 0;
-		} else {
-			mac_of(&kv, alen, &in, mac);
-			ok = sig.len == alen &&
-			    sodium_memcmp(mac, sig.data, alen) == 0;
-		}
-		rc = resp_data(resp, json_pack("{s:b}", "valid", ok));
-		goto out;
-	}
-	if (what == 0) {
-		mac_of(&kv, alen, &in, mac);
-		enc = b64(mac, alen);
-	} else {
-		crypto_sign_seed_keypair(pk, sk, kv.key);
-		crypto_sign_detached(s, NULL, (const uint8_t *)in.data, in.len,
-		    sk);
-		enc = b64(s, sizeof(s));
-	}
-	if (enc == NULL || asprintf(&out, "vault:v%lld:%s", ver, enc) == -1) {
-		out = NULL;
-		rc = CF_ENOMEM;
-		goto out;
-	}
-	rc = resp_data(resp, what == 0 ? json_pack("{s:s}", "hmac", out) :
-	    json_pack("{s:s, s:I}", "signature", out, "key_version",
-	    (json_int_t)ver));
- out:
-	sodium_memzero(sk, sizeof(sk));
-	sodium_memzero(mac, sizeof(mac));
-	kver_free(&kv);
-	json_decref(key);
-	buf_free(&in);
-	buf_free(&sig);
-	free(enc);
-	free(out);
-	return rc;
+	tr_lock(&tr->mu);
+	if ((at = cache_find(tr, name)) >= 0)
+		gone = cache_drop(tr, (size_t)at);
+	tr_unlock(&tr->mu);
+	tkey_free(gone);
 }
 
-static int
-hash_handler(struct request *req, struct response *resp, const char *algo)
+/* ---- reading keys ------------------------------------------------ */
+
+static json_t *
+key_info(const struct tkey *k)
 {
-	struct buf	 in = BUF_INIT;
-	const char	*input = NULL, *a = algo, *fmt = NULL;
-	uint8_t		 sum[64];
-	char		 out[160], *enc;
-	size_t		 alen;
-	int		 rc;
+	json_t		*keys = json_object(), *o;
+	char		 num[32], ts[64];
+	long long	 i;
 
-	if (a == NULL && (rc = req_str(req, resp, "algorithm", &a, NULL)) !=
-	    CF_OK)
-		return rc;
-	if ((rc = req_str(req, resp, "input", &input, NULL)) != CF_OK ||
-	    (rc = req_str(req, resp, "format", &fmt, NULL)) != CF_OK)
-		return rc;
-	if ((alen = algo_len(a)) == 0)
-		return resp_fail(resp, CF_EINVAL, "unsupported algorithm %s",
-		    a);
-	if (fmt != NULL && strcmp(fmt, "hex") != 0 &&
-	    strcmp(fmt, "base64") != 0)
-		return resp_fail(resp, CF_EINVAL, "unsupported encoding "
-		    "format %s; must be \"hex\" or \"base64\"", fmt);
-	if (input == NULL || unb64(input, &in) != CF_OK) {
-		buf_free(&in);
-		return resp_fail(resp, CF_EINVAL, "unable to decode input as "
-		    "base64");
+	if (keys == NULL)
+		return NULL;
+	for (i = 1; i <= k->latest; i++) {
+		snprintf(num, sizeof(num), "%lld", i);
+		if (k->type == TR_ED25519) {
+			time_format_rfc3339(ts, sizeof(ts), k->ctime[i - 1], 0);
+			json_object_set_new(keys, num, json_pack("{s:s, s:s, "
+			    "s:s, s:s}", "name", "ed25519", "public_key",
+			    k->pub[i - 1], "creation_time", ts,
+			    "certificate_chain", ""));
+		} else
+			json_object_set_new(keys, num,
+			    json_integer(k->ctime[i - 1]));
 	}
-	if (alen == 32)
-		crypto_hash_sha256(sum, (const uint8_t *)in.data, in.len);
-	else
-		crypto_hash_sha512(sum, (const uint8_t *)in.data, in.len);
-	buf_free(&in);
-	if (fmt != NULL && strcmp(fmt, "hex") == 0)
-		return resp_data(resp, json_pack("{s:s}", "sum",
-		    sodium_bin2hex(out, sizeof(out), sum, alen)));
-	if ((enc = b64(sum, alen)) == NULL)
-		return CF_ENOMEM;
-	rc = resp_data(resp, json_pack("{s:s}", "sum", enc));
-	free(enc);
-	return rc;
-}
-
-static int
-random_handler(struct request *req, struct response *resp, const char *arg)
-{
-	const char	*fmt = NULL;
-	long long	 n = 32;
-	uint8_t		*r;
-	char		*enc;
-	int		 rc;
-
-	if ((rc = req_int(req, resp, "bytes", &n, NULL)) != CF_OK ||
-	    (rc = req_str(req, resp, "format", &fmt, NULL)) != CF_OK)
-		return rc;
-	if (arg != NULL) {
-		char	*end;
-
-		n = strtoll(arg, &end, 10);
-		if (*end != '\0') {
-			fmt = arg;
-			n = 32;
-			if ((rc = req_int(req, resp, "bytes", &n, NULL)) !=
-			    CF_OK)
-				return rc;
-		}
-	}
-	if (n < 1 || n > 1024 * 128)
-		return resp_fail(resp, CF_EINVAL, "number of bytes must be "
-		    "between 1 and 131072");
-	if (fmt != NULL && strcmp(fmt, "hex") != 0 &&
-	    strcmp(fmt, "base64") != 0)
-		return resp_fail(resp, CF_EINVAL, "unsupported encoding "
-		    "format %s; must be \"hex\" or \"base64\"", fmt);
-	if ((r = malloc((size_t)n)) == NULL)
-		return CF_ENOMEM;
-	randombytes_buf(r, (size_t)n);
-	if (fmt != NULL && strcmp(fmt, "hex") == 0) {
-		if ((enc = malloc((size_t)n * 2 + 1)) != NULL)
-			sodium_bin2hex(enc, (size_t)n * 2 + 1, r, (size_t)n);
-	} else
-		enc = b64(r, (size_t)n);
-	free(r);
-	if (enc == NULL)
-		return CF_ENOMEM;
-	rc = resp_data(resp, json_pack("{s:s}", "random_bytes", enc));
-	free(enc);
-	return rc;
+	o = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:i, s:b, s:b, s:b, "
+	    "s:b, s:b, s:b, s:b, s:b, s:i, s:b}",
+	    "name", k->name,
+	    "type", tr_type_names[k->type],
+	    "keys", keys,
+	    "latest_version", (json_int_t)k->latest,
+	    "min_decryption_version", (json_int_t)k->min_dec,
+	    "min_encryption_version", (json_int_t)k->min_enc,
+	    "min_available_version", 0,
+	    "deletion_allowed", k->deletion_allowed,
+	    "exportable", k->exportable,
+	    "allow_plaintext_backup", k->plaintext_backup,
+	    "supports_encryption", k->type != TR_ED25519,
+	    "supports_decryption", k->type != TR_ED25519,
+	    "supports_signing", k->type == TR_ED25519,
+	    /* coffer derives no keys, whatever the type could do. */
+	    "supports_derivation", 0,
+	    "derived", 0,
+	    "auto_rotate_period", 0,
+	    "imported_key", 0);
+	return o;
 }
 
 static int
@@ -978,78 +705,1279 @@ list_keys(struct mount *m, struct response *resp)
 	return resp_data(resp, json_pack("{s:o}", "keys", keys));
 }
 
+/* ---- key management ---------------------------------------------- */
+
+/*
+ * Fields of keys/<name> and of encrypt's upsert that coffer cannot
+ * honour: refuse them rather than create a key that differs from the
+ * one asked for.
+ */
+static int
+check_create_fields(struct request *req, struct response *resp)
+{
+	long long	 arp = 0;
+	int		 rc;
+
+	if (has_value(req->data, "convergent_encryption") &&
+	    !has_value(req->data, "derived"))
+		return resp_fail(resp, CF_EINVAL, "convergent encryption "
+		    "requires derivation to be enabled");
+	if (has_value(req->data, "derived") ||
+	    has_value(req->data, "convergent_encryption"))
+		return resp_fail(resp, CF_EINVAL, "key derivation and "
+		    "convergent encryption are not supported by coffer");
+	if ((rc = req_duration(req, resp, "auto_rotate_period", &arp, NULL)) !=
+	    CF_OK)
+		return rc;
+	if (arp != 0)
+		return resp_fail(resp, CF_EINVAL, "automatic key rotation "
+		    "(auto_rotate_period) is not supported by coffer");
+	if (has_value(req->data, "key_size"))
+		return resp_fail(resp, CF_EINVAL, "key_size is not valid for "
+		    "the key types coffer supports");
+	return CF_OK;
+}
+
+/* type (NULL: aes256-gcm96) into *t, or a 400 in resp. */
+static int
+check_type(struct response *resp, const char *type, int *t)
+{
+	const char	*why;
+
+	if (type == NULL || *type == '\0')
+		type = "aes256-gcm96";
+	if (type_parse(type, t) != CF_OK)
+		return resp_fail(resp, CF_EINVAL, "unknown key type %s: coffer "
+		    "supports aes256-gcm96, chacha20-poly1305 and ed25519",
+		    type);
+	if ((why = type_unusable(*t)) != NULL)
+		return resp_fail(resp, CF_EINVAL, "%s", why);
+	return CF_OK;
+}
+
+/*
+ * Create name with version 1 unless it exists; *created says which.
+ * On success *out holds a reference to the key.
+ */
+static int
+key_upsert(struct mount *m, struct request *req, struct response *resp,
+    const char *name, int type, struct tkey **out, int *created)
+{
+	struct transit	*tr = m->ctx;
+	struct tkey	*k = NULL;
+	int		 rc, b;
+
+	*created = 0;
+	tr_lock(&tr->wmu);
+	if ((rc = tkey_get(m, name, out)) != CF_ENOTFOUND)
+		goto out;
+	if ((k = tkey_alloc(name, type, 1)) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	k->min_dec = 1;
+	if (req_bool(req, resp, "exportable", &b, NULL) == CF_OK)
+		k->exportable = b;
+	if (req_bool(req, resp, "allow_plaintext_backup", &b, NULL) == CF_OK)
+		k->plaintext_backup = b;
+	tkey_fill(k, 1);
+	if ((rc = tkey_seal(k)) != CF_OK) {
+		tkey_free(k);
+		goto out;
+	}
+	if ((rc = tkey_commit(m, k, out)) == CF_OK)
+		*created = 1;
+ out:
+	tr_unlock(&tr->wmu);
+	return rc;
+}
+
+static int
+key_write(struct mount *m, struct request *req, struct response *resp,
+    const char *name)
+{
+	struct tkey	*k = NULL;
+	const char	*type = NULL;
+	int		 rc, t, b, created;
+
+	if ((rc = req_str(req, resp, "type", &type, NULL)) != CF_OK ||
+	    (rc = check_type(resp, type, &t)) != CF_OK ||
+	    (rc = check_create_fields(req, resp)) != CF_OK ||
+	    (rc = req_bool(req, resp, "exportable", &b, NULL)) != CF_OK ||
+	    (rc = req_bool(req, resp, "allow_plaintext_backup", &b, NULL)) !=
+	    CF_OK)
+		return rc;
+	if ((rc = key_upsert(m, req, resp, name, t, &k, &created)) != CF_OK)
+		return rc;
+	if (!created)
+		rc = resp_warn(resp, "key %s already existed", name);
+	if (rc == CF_OK)
+		rc = resp_data(resp, key_info(k));
+	tkey_put(m->ctx, k);
+	return rc;
+}
+
+static int
+key_delete(struct mount *m, struct response *resp, const char *name)
+{
+	struct transit	*tr = m->ctx;
+	struct tkey	*k = NULL;
+	char		*p;
+	int		 rc;
+
+	tr_lock(&tr->wmu);
+	if ((rc = tkey_get(m, name, &k)) == CF_ENOTFOUND) {
+		rc = resp_fail(resp, CF_EINVAL, "error deleting policy %s: "
+		    "could not delete key; not found", name);
+		goto out;
+	}
+	if (rc != CF_OK)
+		goto out;
+	if (!k->deletion_allowed) {
+		rc = resp_fail(resp, CF_EINVAL, "error deleting policy %s: "
+		    "deletion is not allowed for this key", name);
+		goto out;
+	}
+	if ((p = record_path(m, name)) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	rc = core_del(p);
+	free(p);
+	if (rc == CF_OK || rc == CF_ENOTFOUND) {
+		cache_forget(tr, name);
+		rc = CF_OK;
+	}
+ out:
+	tkey_put(tr, k);
+	tr_unlock(&tr->wmu);
+	return rc;
+}
+
+static int
+key_rotate(struct mount *m, struct response *resp, const char *name)
+{
+	struct transit	*tr = m->ctx;
+	struct tkey	*k = NULL, *c = NULL, *now = NULL;
+	int		 rc;
+
+	tr_lock(&tr->wmu);
+	if ((rc = tkey_get(m, name, &k)) == CF_ENOTFOUND) {
+		rc = resp_fail(resp, CF_EINVAL, "key not found");
+		goto out;
+	}
+	if (rc != CF_OK)
+		goto out;
+	if ((c = tkey_copy(k, k->latest + 1)) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	tkey_fill(c, c->latest);
+	if ((rc = tkey_seal(c)) != CF_OK) {
+		tkey_free(c);
+		goto out;
+	}
+	if ((rc = tkey_commit(m, c, &now)) == CF_OK)
+		rc = resp_data(resp, key_info(now));
+ out:
+	tkey_put(tr, now);
+	tkey_put(tr, k);
+	tr_unlock(&tr->wmu);
+	return rc;
+}
+
+static int
+key_config(struct mount *m, struct request *req, struct response *resp,
+    const char *name)
+{
+	struct transit	*tr = m->ctx;
+	struct tkey	*k = NULL, *c = NULL, *now = NULL;
+	long long	 v;
+	int		 rc, b, present;
+
+	tr_lock(&tr->wmu);
+	if ((rc = tkey_get(m, name, &k)) == CF_ENOTFOUND) {
+		rc = resp_fail(resp, CF_EINVAL, "no existing key named %s "
+		    "could be found", name);
+		goto out;
+	}
+	if (rc != CF_OK)
+		goto out;
+	if ((c = tkey_copy(k, k->latest)) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	if ((rc = req_int(req, resp, "min_decryption_version", &v,
+	    &present)) != CF_OK)
+		goto out;
+	if (present) {
+		if (v < 0) {
+			rc = resp_fail(resp, CF_EINVAL, "min decryption "
+			    "version cannot be negative");
+			goto out;
+		}
+		if (v == 0) {
+			v = 1;
+			if ((rc = resp_warn(resp, "since Vault 0.3, transit "
+			    "key numbering starts at 1; forcing minimum to "
+			    "1")) != CF_OK)
+				goto out;
+		}
+		if (v > c->latest) {
+			rc = resp_fail(resp, CF_EINVAL, "cannot set min "
+			    "decryption version of %lld, latest key version is "
+			    "%lld", v, c->latest);
+			goto out;
+		}
+		c->min_dec = v;
+	}
+	if ((rc = req_int(req, resp, "min_encryption_version", &v,
+	    &present)) != CF_OK)
+		goto out;
+	if (present) {
+		if (v < 0) {
+			rc = resp_fail(resp, CF_EINVAL, "min encryption "
+			    "version cannot be negative");
+			goto out;
+		}
+		if (v > c->latest) {
+			rc = resp_fail(resp, CF_EINVAL, "cannot set min "
+			    "encryption version of %lld, latest key version is "
+			    "%lld", v, c->latest);
+			goto out;
+		}
+		c->min_enc = v;
+	}
+	if (c->min_enc > 0 && c->min_enc < c->min_dec) {
+		rc = resp_fail(resp, CF_EINVAL, "requested minimum encryption "
+		    "version %lld is less than requested minimum decryption "
+		    "version %lld", c->min_enc, c->min_dec);
+		goto out;
+	}
+	if ((rc = req_bool(req, resp, "deletion_allowed", &b, &present)) !=
+	    CF_OK)
+		goto out;
+	if (present)
+		c->deletion_allowed = b;
+	/* Once set, exportable and allow_plaintext_backup stay set. */
+	if ((rc = req_bool(req, resp, "exportable", &b, &present)) != CF_OK)
+		goto out;
+	if (present && b)
+		c->exportable = 1;
+	if ((rc = req_bool(req, resp, "allow_plaintext_backup", &b,
+	    &present)) != CF_OK)
+		goto out;
+	if (present && b)
+		c->plaintext_backup = 1;
+	if ((rc = req_duration(req, resp, "auto_rotate_period", &v,
+	    &present)) != CF_OK)
+		goto out;
+	if (present && v != 0) {
+		rc = resp_fail(resp, CF_EINVAL, "automatic key rotation "
+		    "(auto_rotate_period) is not supported by coffer");
+		goto out;
+	}
+	if ((rc = tkey_seal(c)) != CF_OK)
+		goto out;
+	rc = tkey_commit(m, c, &now);
+	c = NULL;			/* consumed, whatever the result */
+	if (rc == CF_OK)
+		rc = resp_data(resp, key_info(now));
+ out:
+	tkey_put(tr, now);
+	tkey_free(c);
+	tkey_put(tr, k);
+	tr_unlock(&tr->wmu);
+	return rc;
+}
+
+/* ---- encryption -------------------------------------------------- */
+
+/* The version to encrypt with, or a 400 reason. */
+static int
+enc_version(const struct tkey *k, long long want, long long *ver, char *why)
+{
+	const char	*w = NULL;
+
+	if (want == 0)
+		want = k->latest;
+	else if (want < 0)
+		w = "requested version for encryption is negative";
+	else if (want > k->latest)
+		w = "requested version for encryption is higher than the "
+		    "latest key version";
+	if (w == NULL && want < k->min_enc)
+		w = "requested version for encryption is less than the minimum "
+		    "encryption key version";
+	if (w != NULL) {
+		snprintf(why, TR_WHY_LEN, "%s", w);
+		return CF_EINVAL;
+	}
+	*ver = want;
+	return CF_OK;
+}
+
+/* Optional base64 associated data of an item into ad. */
+static int
+item_ad(struct tr_op *op, json_t *item, struct buf *ad, char *why)
+{
+	const char	*s;
+	int		 rc;
+
+	if ((rc = item_str(item, "associated_data", &s, why)) != CF_OK)
+		return rc;
+	if (s == NULL && item != op->top &&
+	    (rc = item_str(op->top, "associated_data", &s, why)) != CF_OK)
+		return rc;
+	if (s == NULL)
+		return CF_OK;
+	return b64_decode(s, ad, "failed to base64-decode associated data: ",
+	    why);
+}
+
+/* Seal pt with version ver into "vault:v<ver>:...". */
+static int
+seal_text(const struct tkey *k, long long ver, const struct buf *pt,
+    const struct buf *ad, char **out)
+{
+	struct buf		 ct = BUF_INIT;
+	const uint8_t		*key = ver_secret(k, ver);
+	unsigned long long	 clen = 0;
+	char			*enc = NULL;
+	int			 rc;
+
+	*out = NULL;
+	if ((rc = buf_reserve(&ct, TR_NONCELEN + pt->len + TR_TAGLEN)) !=
+	    CF_OK)
+		return rc;
+	randombytes_buf(ct.data, TR_NONCELEN);
+	if (k->type == TR_AES256_GCM96)
+		crypto_aead_aes256gcm_encrypt((uint8_t *)ct.data + TR_NONCELEN,
+		    &clen, (const uint8_t *)pt->data, pt->len,
+		    (const uint8_t *)ad->data, ad->len, NULL,
+		    (const uint8_t *)ct.data, key);
+	else
+		crypto_aead_chacha20poly1305_ietf_encrypt((uint8_t *)ct.data +
+		    TR_NONCELEN, &clen, (const uint8_t *)pt->data, pt->len,
+		    (const uint8_t *)ad->data, ad->len, NULL,
+		    (const uint8_t *)ct.data, key);
+	ct.len = TR_NONCELEN + (size_t)clen;
+	if ((enc = b64_new((const uint8_t *)ct.data, ct.len)) == NULL ||
+	    asprintf(out, "vault:v%lld:%s", ver, enc) == -1) {
+		*out = NULL;
+		rc = CF_ENOMEM;
+	}
+	free(enc);
+	buf_free(&ct);
+	return rc;
+}
+
+/*
+ * "vault:v<N>:<payload>" -> N and the payload, with Vault's messages.
+ * what names the thing in messages ("ciphertext", "signature").
+ */
+static int
+split_prefixed(const char *s, const char *what, long long *ver,
+    const char **rest, char *why)
+{
+	const char	*colon;
+	char		*end;
+
+	if (strncmp(s, "vault:v", 7) != 0) {
+		snprintf(why, TR_WHY_LEN, "invalid %s: no prefix", what);
+		return CF_EINVAL;
+	}
+	if ((colon = strchr(s + 7, ':')) == NULL) {
+		snprintf(why, TR_WHY_LEN, "invalid %s: wrong number of fields",
+		    what);
+		return CF_EINVAL;
+	}
+	*ver = strtoll(s + 7, &end, 10);
+	if (end == s + 7 || end != colon || *ver < 0 || *ver > 1000000) {
+		snprintf(why, TR_WHY_LEN, "invalid %s: version number could "
+		    "not be decoded", what);
+		return CF_EINVAL;
+	}
+	if (*ver == 0)			/* Vault's first keys counted from 0 */
+		*ver = 1;
+	*rest = colon + 1;
+	return CF_OK;
+}
+
+/* Check a version found in a ciphertext or signature against k. */
+static int
+dec_version(const struct tkey *k, long long ver, const char *what,
+    char *why)
+{
+	if (ver > k->latest) {
+		snprintf(why, TR_WHY_LEN, "invalid %s: version is too new",
+		    what);
+		return CF_EINVAL;
+	}
+	if (ver < k->min_dec) {
+		snprintf(why, TR_WHY_LEN, "ciphertext or signature version is "
+		    "disallowed by policy (too old)");
+		return CF_EINVAL;
+	}
+	return CF_OK;
+}
+
+/* Open "vault:v<N>:..." into pt; *ver is N. */
+static int
+open_text(const struct tkey *k, const char *text, const struct buf *ad,
+    struct buf *pt, long long *ver, char *why)
+{
+	struct buf		 ct = BUF_INIT;
+	const char		*rest;
+	const uint8_t		*key;
+	unsigned long long	 plen = 0;
+	int			 rc, bad;
+
+	if ((rc = split_prefixed(text, "ciphertext", ver, &rest, why)) !=
+	    CF_OK || (rc = dec_version(k, *ver, "ciphertext", why)) != CF_OK)
+		return rc;
+	if ((rc = b64_decode(rest, &ct, "", why)) != CF_OK) {
+		if (rc == CF_EINVAL)
+			snprintf(why, TR_WHY_LEN, "invalid ciphertext: could "
+			    "not decode base64");
+		goto out;
+	}
+	if (ct.len < TR_NONCELEN + TR_TAGLEN) {
+		snprintf(why, TR_WHY_LEN, "invalid ciphertext length");
+		rc = CF_EINVAL;
+		goto out;
+	}
+	buf_reset(pt);
+	if ((rc = buf_reserve(pt, ct.len)) != CF_OK)
+		goto out;
+	key = ver_secret(k, *ver);
+	if (k->type == TR_AES256_GCM96)
+		bad = crypto_aead_aes256gcm_decrypt((uint8_t *)pt->data, &plen,
+		    NULL, (const uint8_t *)ct.data + TR_NONCELEN,
+		    ct.len - TR_NONCELEN, (const uint8_t *)ad->data, ad->len,
+		    (const uint8_t *)ct.data, key);
+	else
+		bad = crypto_aead_chacha20poly1305_ietf_decrypt(
+		    (uint8_t *)pt->data, &plen, NULL,
+		    (const uint8_t *)ct.data + TR_NONCELEN,
+		    ct.len - TR_NONCELEN, (const uint8_t *)ad->data, ad->len,
+		    (const uint8_t *)ct.data, key);
+	if (bad != 0) {
+		snprintf(why, TR_WHY_LEN, "cipher: message authentication "
+		    "failed");
+		rc = CF_EINVAL;
+		goto out;
+	}
+	pt->len = (size_t)plen;
+ out:
+	buf_free(&ct);
+	return rc;
+}
+
+/* A key that encrypts, or a 400 reason. */
+static int
+check_aead(const struct tkey *k, const char *verb, char *why)
+{
+	const char	*w;
+
+	if (k->type == TR_ED25519) {
+		snprintf(why, TR_WHY_LEN, "message %s not supported for key "
+		    "type ed25519", verb);
+		return CF_EINVAL;
+	}
+	if ((w = type_unusable(k->type)) != NULL) {
+		snprintf(why, TR_WHY_LEN, "%s", w);
+		return CF_EINVAL;
+	}
+	return CF_OK;
+}
+
+static int
+encrypt_item(struct tr_op *op, json_t *item, json_t **out, char *why)
+{
+	struct buf	 pt = BUF_INIT, ad = BUF_INIT;
+	const char	*in;
+	char		*ct = NULL;
+	long long	 want, ver;
+	int		 rc;
+
+	if ((rc = check_aead(op->k, "encryption", why)) != CF_OK ||
+	    (rc = item_str(item, "plaintext", &in, why)) != CF_OK ||
+	    (rc = item_int(item, "key_version", &want, why)) != CF_OK)
+		return rc;
+	if (in == NULL) {
+		snprintf(why, TR_WHY_LEN, "missing plaintext to encrypt");
+		return CF_EINVAL;
+	}
+	if ((rc = b64_decode(in, &pt, "", why)) != CF_OK ||
+	    (rc = item_ad(op, item, &ad, why)) != CF_OK ||
+	    (rc = enc_version(op->k, want, &ver, why)) != CF_OK ||
+	    (rc = seal_text(op->k, ver, &pt, &ad, &ct)) != CF_OK)
+		goto out;
+	if ((*out = json_pack("{s:s, s:I}", "ciphertext", ct, "key_version",
+	    (json_int_t)ver)) == NULL)
+		rc = CF_ENOMEM;
+ out:
+	free(ct);
+	buf_free(&pt);
+	buf_free(&ad);
+	return rc;
+}
+
+static int
+decrypt_item(struct tr_op *op, json_t *item, json_t **out, char *why)
+{
+	struct buf	 pt = BUF_INIT, ad = BUF_INIT;
+	const char	*in;
+	char		*pb = NULL;
+	long long	 ver;
+	int		 rc;
+
+	if ((rc = check_aead(op->k, "decryption", why)) != CF_OK ||
+	    (rc = item_str(item, "ciphertext", &in, why)) != CF_OK)
+		return rc;
+	if (in == NULL || *in == '\0') {
+		snprintf(why, TR_WHY_LEN, "missing ciphertext to decrypt");
+		return CF_EINVAL;
+	}
+	if ((rc = item_ad(op, item, &ad, why)) != CF_OK ||
+	    (rc = open_text(op->k, in, &ad, &pt, &ver, why)) != CF_OK)
+		goto out;
+	if ((pb = b64_new((const uint8_t *)pt.data, pt.len)) == NULL ||
+	    (*out = json_pack("{s:s}", "plaintext", pb)) == NULL)
+		rc = CF_ENOMEM;
+ out:
+	str_wipe_free(pb);
+	buf_free(&pt);
+	buf_free(&ad);
+	return rc;
+}
+
+static int
+rewrap_item(struct tr_op *op, json_t *item, json_t **out, char *why)
+{
+	struct buf	 pt = BUF_INIT, ad = BUF_INIT;
+	const char	*in;
+	char		*ct = NULL;
+	long long	 old, want, ver;
+	int		 rc;
+
+	if ((rc = check_aead(op->k, "encryption", why)) != CF_OK ||
+	    (rc = item_str(item, "ciphertext", &in, why)) != CF_OK ||
+	    (rc = item_int(item, "key_version", &want, why)) != CF_OK)
+		return rc;
+	if (in == NULL || *in == '\0') {
+		snprintf(why, TR_WHY_LEN, "missing ciphertext to decrypt");
+		return CF_EINVAL;
+	}
+	if ((rc = item_ad(op, item, &ad, why)) != CF_OK ||
+	    (rc = open_text(op->k, in, &ad, &pt, &old, why)) != CF_OK ||
+	    (rc = enc_version(op->k, want, &ver, why)) != CF_OK ||
+	    (rc = seal_text(op->k, ver, &pt, &ad, &ct)) != CF_OK)
+		goto out;
+	if ((*out = json_pack("{s:s, s:I}", "ciphertext", ct, "key_version",
+	    (json_int_t)ver)) == NULL)
+		rc = CF_ENOMEM;
+ out:
+	free(ct);
+	buf_free(&pt);
+	buf_free(&ad);
+	return rc;
+}
+
+/* ---- hmac, sign, verify ------------------------------------------ */
+
+/* "sha2-256" or "sha2-512": digest length, or 0. */
+static size_t
+algo_len(const char *a)
+{
+	if (strcmp(a, "sha2-256") == 0)
+		return crypto_auth_hmacsha256_BYTES;
+	if (strcmp(a, "sha2-512") == 0)
+		return crypto_auth_hmacsha512_BYTES;
+	return 0;
+}
+
+static void
+hmac_of(const uint8_t *key, size_t alen, const struct buf *in, uint8_t *mac)
+{
+	crypto_auth_hmacsha256_state	 s256;
+	crypto_auth_hmacsha512_state	 s512;
+
+	/* The _init forms take a key of any length; ours are 32 bytes. */
+	if (alen == crypto_auth_hmacsha256_BYTES) {
+		crypto_auth_hmacsha256_init(&s256, key, TR_KEYLEN);
+		crypto_auth_hmacsha256_update(&s256, (const uint8_t *)in->data,
+		    in->len);
+		crypto_auth_hmacsha256_final(&s256, mac);
+		sodium_memzero(&s256, sizeof(s256));
+	} else {
+		crypto_auth_hmacsha512_init(&s512, key, TR_KEYLEN);
+		crypto_auth_hmacsha512_update(&s512, (const uint8_t *)in->data,
+		    in->len);
+		crypto_auth_hmacsha512_final(&s512, mac);
+		sodium_memzero(&s512, sizeof(s512));
+	}
+}
+
+/* The item's input, base64-decoded. */
+static int
+item_input(json_t *item, struct buf *in, char *why)
+{
+	const char	*s;
+	int		 rc;
+
+	if ((rc = item_str(item, "input", &s, why)) != CF_OK)
+		return rc;
+	if (s == NULL) {
+		snprintf(why, TR_WHY_LEN, "missing input");
+		return CF_EINVAL;
+	}
+	return b64_decode(s, in, "unable to decode input as base64: ", why);
+}
+
+/* Version for hmac and sign: the item's, the request's, or the latest. */
+static int
+use_version(struct tr_op *op, json_t *item, long long *ver, char *why)
+{
+	long long	 want;
+	int		 rc;
+
+	if ((rc = item_int(item, "key_version", &want, why)) != CF_OK)
+		return rc;
+	if (want == 0 && item != op->top &&
+	    (rc = item_int(op->top, "key_version", &want, why)) != CF_OK)
+		return rc;
+	if (want == 0)
+		want = op->k->latest;
+	if (want < 0 || want > op->k->latest) {
+		snprintf(why, TR_WHY_LEN, "invalid key version %lld", want);
+		return CF_EINVAL;
+	}
+	if (want < op->k->min_enc) {
+		snprintf(why, TR_WHY_LEN, "cannot use key version %lld: "
+		    "version is too old (disallowed by policy)", want);
+		return CF_EINVAL;
+	}
+	*ver = want;
+	return CF_OK;
+}
+
+static int
+prefixed_out(const char *field, long long ver, const uint8_t *p, size_t len,
+    int with_version, json_t **out)
+{
+	char	*enc, *s = NULL;
+	int	 rc = CF_ENOMEM;
+
+	if ((enc = b64_new(p, len)) != NULL &&
+	    asprintf(&s, "vault:v%lld:%s", ver, enc) != -1) {
+		*out = with_version ? json_pack("{s:s, s:I}", field, s,
+		    "key_version", (json_int_t)ver) : json_pack("{s:s}", field,
+		    s);
+		if (*out != NULL)
+			rc = CF_OK;
+		free(s);
+	}
+	free(enc);
+	return rc;
+}
+
+static int
+hmac_item(struct tr_op *op, json_t *item, json_t **out, char *why)
+{
+	struct buf	 in = BUF_INIT;
+	uint8_t		 mac[crypto_auth_hmacsha512_BYTES];
+	size_t		 alen = algo_len(op->algo);
+	long long	 ver;
+	int		 rc;
+
+	if ((rc = use_version(op, item, &ver, why)) != CF_OK ||
+	    (rc = item_input(item, &in, why)) != CF_OK)
+		goto out;
+	hmac_of(ver_secret(op->k, ver) + TR_KEYLEN, alen, &in, mac);
+	rc = prefixed_out("hmac", ver, mac, alen, 0, out);
+	sodium_memzero(mac, sizeof(mac));
+ out:
+	buf_free(&in);
+	return rc;
+}
+
+static int
+sign_item(struct tr_op *op, json_t *item, json_t **out, char *why)
+{
+	struct buf	 in = BUF_INIT;
+	uint8_t		 sig[crypto_sign_BYTES];
+	long long	 ver;
+	int		 rc;
+
+	if ((rc = use_version(op, item, &ver, why)) != CF_OK ||
+	    (rc = item_input(item, &in, why)) != CF_OK)
+		goto out;
+	/* Ed25519 hashes for itself: hash_algorithm does not apply. */
+	crypto_sign_detached(sig, NULL, (const uint8_t *)in.data, in.len,
+	    ver_secret(op->k, ver) + 2 * TR_KEYLEN);
+	rc = prefixed_out("signature", ver, sig, sizeof(sig), 1, out);
+ out:
+	buf_free(&in);
+	return rc;
+}
+
+static int
+verify_item(struct tr_op *op, json_t *item, json_t **out, char *why)
+{
+	struct buf	 in = BUF_INIT, given = BUF_INIT;
+	const char	*sig, *mac, *rest;
+	uint8_t		 want[crypto_auth_hmacsha512_BYTES];
+	uint8_t		 pk[crypto_sign_PUBLICKEYBYTES];
+	size_t		 alen = algo_len(op->algo);
+	long long	 ver;
+	int		 rc, ok;
+
+	if ((rc = item_str(item, "signature", &sig, why)) != CF_OK ||
+	    (rc = item_str(item, "hmac", &mac, why)) != CF_OK)
+		return rc;
+	if (sig != NULL && mac != NULL) {
+		snprintf(why, TR_WHY_LEN, "provide one of 'signature' or "
+		    "'hmac'");
+		return CF_EINVAL;
+	}
+	if (sig == NULL && mac == NULL) {
+		snprintf(why, TR_WHY_LEN, "neither a 'signature' nor an 'hmac' "
+		    "were given to verify");
+		return CF_EINVAL;
+	}
+	if (mac != NULL && alen == 0) {
+		snprintf(why, TR_WHY_LEN, "unsupported algorithm %s", op->algo);
+		return CF_EINVAL;
+	}
+	if (sig != NULL && op->k->type != TR_ED25519) {
+		snprintf(why, TR_WHY_LEN, "key type %s does not support "
+		    "verification", tr_type_names[op->k->type]);
+		return CF_EINVAL;
+	}
+	if ((rc = item_input(item, &in, why)) != CF_OK ||
+	    (rc = split_prefixed(sig != NULL ? sig : mac, sig != NULL ?
+	    "signature" : "hmac", &ver, &rest, why)) != CF_OK ||
+	    (rc = dec_version(op->k, ver, sig != NULL ? "signature" : "hmac",
+	    why)) != CF_OK)
+		goto out;
+	if ((rc = b64_decode(rest, &given, "", why)) != CF_OK) {
+		if (rc == CF_EINVAL)
+			snprintf(why, TR_WHY_LEN, "invalid %s: could not "
+			    "decode base64", sig != NULL ? "signature" :
+			    "hmac");
+		goto out;
+	}
+	if (sig != NULL) {
+		crypto_sign_ed25519_sk_to_pk(pk, ver_secret(op->k, ver) +
+		    2 * TR_KEYLEN);
+		ok = given.len == crypto_sign_BYTES &&
+		    crypto_sign_verify_detached((const uint8_t *)given.data,
+		    (const uint8_t *)in.data, in.len, pk) == 0;
+	} else {
+		hmac_of(ver_secret(op->k, ver) + TR_KEYLEN, alen, &in, want);
+		ok = given.len == alen &&
+		    sodium_memcmp(want, given.data, alen) == 0;
+		sodium_memzero(want, sizeof(want));
+	}
+	if ((*out = json_pack("{s:b}", "valid", ok)) == NULL)
+		rc = CF_ENOMEM;
+ out:
+	buf_free(&in);
+	buf_free(&given);
+	return rc;
+}
+
+/* ---- single and batch requests ----------------------------------- */
+
+/*
+ * Run fn over batch_input, or once over the request itself.  As Vault
+ * 1.14 does, a batch with failed items still answers batch_results, with
+ * 400 (500 for internal failures) unless partial_failure_response_code
+ * asks for another status and at least one item succeeded; each result
+ * echoes its item's "reference".
+ */
+static int
+run_items(struct request *req, struct response *resp, struct tr_op *op,
+    tr_item_fn fn)
+{
+	json_t		*batch, *results = NULL, *item, *o, *ref;
+	char		 why[TR_WHY_LEN];
+	long long	 code;
+	size_t		 i;
+	int		 rc, ok = 0, uerr = 0, ierr = 0, present;
+
+	op->top = req->data;
+	resp->wipe = 1;			/* plaintexts and data keys */
+	batch = json_object_get(req->data, "batch_input");
+	if (batch == NULL || json_is_null(batch)) {
+		o = NULL;
+		why[0] = '\0';
+		rc = fn(op, req->data, &o, why);
+		if (rc == CF_EINVAL)
+			return resp_fail(resp, CF_EINVAL, "%s", why);
+		if (rc != CF_OK)
+			return rc;
+		return resp_data(resp, o);
+	}
+	if (!json_is_array(batch))
+		return resp_fail(resp, CF_EINVAL, "failed to parse batch "
+		    "input: source data must be an array");
+	if (json_array_size(batch) == 0)
+		return resp_fail(resp, CF_EINVAL, "missing batch input to "
+		    "process");
+	json_array_foreach(batch, i, item)
+		if (!json_is_object(item))
+			return resp_fail(resp, CF_EINVAL, "failed to parse "
+			    "batch input: [%zu] expected a map", i);
+	if ((rc = req_int(req, resp, "partial_failure_response_code", &code,
+	    &present)) != CF_OK)
+		return rc;
+	if ((results = json_array()) == NULL)
+		return CF_ENOMEM;
+	json_array_foreach(batch, i, item) {
+		o = NULL;
+		why[0] = '\0';
+		rc = fn(op, item, &o, why);
+		if (rc == CF_OK)
+			ok++;
+		else {
+			json_decref(o);
+			if (rc == CF_EINVAL)
+				uerr++;
+			else
+				ierr++;
+			o = json_pack("{s:s}", "error", rc == CF_EINVAL ? why :
+			    "internal error");
+		}
+		ref = json_object_get(item, "reference");
+		if (o == NULL || json_object_set_new(o, "reference",
+		    json_string(json_is_string(ref) ? json_string_value(ref) :
+		    "")) != 0 || json_array_append_new(results, o) != 0) {
+			json_decref(o);
+			json_decref(results);
+			return CF_ENOMEM;
+		}
+	}
+	if ((rc = resp_data(resp, json_pack("{s:o}", "batch_results",
+	    results))) != CF_OK)
+		return rc;
+	if (uerr == 0 && ierr == 0)
+		return CF_OK;
+	resp->status = uerr > 0 ? 400 : 500;
+	if (present && ok > 0) {
+		if (code < 1 || code > 599)
+			return resp_warn(resp, "invalid HTTP response code "
+			    "override from partial_failure_response_code, "
+			    "reverting to %d", resp->status);
+		resp->status = (int)code;
+	}
+	return CF_OK;
+}
+
+/* encrypt (what 0), decrypt (1) and rewrap (2). */
+static int
+crypt_handler(struct mount *m, struct request *req, struct response *resp,
+    const char *name, int what)
+{
+	static const tr_item_fn fns[] = {
+		encrypt_item, decrypt_item, rewrap_item
+	};
+	struct tr_op	 op;
+	const char	*type = NULL;
+	int		 rc, t, created = 0;
+
+	memset(&op, 0, sizeof(op));
+	if (what == 0 && req->op == REQ_CREATE) {
+		/*
+		 * The key is missing and the token may create: upsert.  A
+		 * context would ask for a derived key, which coffer lacks.
+		 */
+		if (has_value(req->data, "context"))
+			return resp_fail(resp, CF_EINVAL, "key derivation "
+			    "(context) is not supported by coffer");
+		if ((rc = req_str(req, resp, "type", &type, NULL)) != CF_OK ||
+		    (rc = check_type(resp, type, &t)) != CF_OK ||
+		    (rc = check_create_fields(req, resp)) != CF_OK)
+			return rc;
+		rc = key_upsert(m, req, resp, name, t, &op.k, &created);
+		if (rc == CF_OK && !created)
+			rc = resp_warn(resp, "Attempted creation of the key "
+			    "during the encrypt operation, but it was created "
+			    "beforehand");
+	} else
+		rc = tkey_get(m, name, &op.k);
+	if (rc == CF_ENOTFOUND)
+		return resp_fail(resp, CF_EINVAL, "encryption key not found");
+	if (rc == CF_OK)
+		rc = run_items(req, resp, &op, fns[what]);
+	tkey_put(m->ctx, op.k);
+	return rc;
+}
+
+/* hmac (0), sign (1), verify (2); algo from the URL or NULL. */
+static int
+mac_handler(struct mount *m, struct request *req, struct response *resp,
+    const char *name, const char *algo, int what)
+{
+	static const tr_item_fn fns[] = { hmac_item, sign_item, verify_item };
+	struct tr_op	 op;
+	const char	*a = algo, *marsh = NULL;
+	int		 rc;
+
+	memset(&op, 0, sizeof(op));
+	/* Vault reads hash_algorithm, then algorithm; hvac sends either. */
+	if (a == NULL && what != 0 && (rc = req_str(req, resp,
+	    "hash_algorithm", &a, NULL)) != CF_OK)
+		return rc;
+	if (a == NULL && (rc = req_str(req, resp, "algorithm", &a, NULL)) !=
+	    CF_OK)
+		return rc;
+	if (a == NULL || *a == '\0')
+		a = "sha2-256";
+	if ((rc = req_str(req, resp, "marshaling_algorithm", &marsh, NULL)) !=
+	    CF_OK)
+		return rc;
+	if (marsh != NULL && *marsh != '\0' && strcmp(marsh, "asn1") != 0)
+		return resp_fail(resp, CF_EINVAL, "unsupported marshaling "
+		    "algorithm %s", marsh);
+	/* Ed25519 signatures ignore the hash; HMACs need one we have. */
+	if (algo_len(a) == 0 && what == 0)
+		return resp_fail(resp, CF_EINVAL, "unsupported algorithm %s",
+		    a);
+	op.algo = a;
+	if ((rc = tkey_get(m, name, &op.k)) == CF_ENOTFOUND)
+		return resp_fail(resp, CF_EINVAL, what == 0 ? "encryption key "
+		    "not found" : what == 1 ? "signing key not found" :
+		    "signature verification key not found");
+	if (rc != CF_OK)
+		return rc;
+	if (what == 1 && op.k->type != TR_ED25519)
+		rc = resp_fail(resp, CF_EINVAL, "key type %s does not support "
+		    "signing", tr_type_names[op.k->type]);
+	else
+		rc = run_items(req, resp, &op, fns[what]);
+	tkey_put(m->ctx, op.k);
+	return rc;
+}
+
+static int
+datakey_handler(struct mount *m, struct request *req, struct response *resp,
+    const char *kind, const char *name)
+{
+	struct tr_op	 op;
+	struct buf	 dk = BUF_INIT, ad = BUF_INIT;
+	long long	 bits = 0, ver;
+	char		*pb = NULL, *ct = NULL, why[TR_WHY_LEN];
+	json_t		*o;
+	int		 rc, plain;
+
+	memset(&op, 0, sizeof(op));
+	if (strcmp(kind, "plaintext") == 0)
+		plain = 1;
+	else if (strcmp(kind, "wrapped") == 0)
+		plain = 0;
+	else
+		return resp_fail(resp, CF_EINVAL, "Invalid path, must be "
+		    "'plaintext' or 'wrapped'");
+	if ((rc = req_int(req, resp, "bits", &bits, NULL)) != CF_OK)
+		return rc;
+	if (bits == 0)
+		bits = 256;
+	if (bits != 128 && bits != 256 && bits != 512)
+		return resp_fail(resp, CF_EINVAL, "invalid bits value");
+	if ((rc = tkey_get(m, name, &op.k)) == CF_ENOTFOUND)
+		return resp_fail(resp, CF_EINVAL, "encryption key not found");
+	if (rc != CF_OK)
+		return rc;
+	op.top = req->data;
+	why[0] = '\0';
+	if ((rc = check_aead(op.k, "encryption", why)) != CF_OK ||
+	    (rc = item_ad(&op, req->data, &ad, why)) != CF_OK ||
+	    (rc = enc_version(op.k, 0, &ver, why)) != CF_OK ||
+	    (rc = buf_reserve(&dk, (size_t)bits / 8)) != CF_OK)
+		goto out;
+	randombytes_buf(dk.data, (size_t)bits / 8);
+	dk.len = (size_t)bits / 8;
+	if ((rc = seal_text(op.k, ver, &dk, &ad, &ct)) != CF_OK)
+		goto out;
+	resp->wipe = 1;
+	o = json_pack("{s:s, s:I}", "ciphertext", ct, "key_version",
+	    (json_int_t)ver);
+	if (o != NULL && plain) {
+		if ((pb = b64_new((const uint8_t *)dk.data, dk.len)) == NULL ||
+		    json_object_set_new(o, "plaintext", json_string(pb)) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	rc = resp_data(resp, o);
+ out:
+	if (rc == CF_EINVAL)
+		rc = resp_fail(resp, CF_EINVAL, "%s", why);
+	str_wipe_free(pb);
+	free(ct);
+	buf_free(&dk);
+	buf_free(&ad);
+	tkey_put(m->ctx, op.k);
+	return rc;
+}
+
+/* ---- keyless helpers: hash and random ---------------------------- */
+
+static int
+check_format(struct response *resp, const char *fmt)
+{
+	if (strcmp(fmt, "hex") != 0 && strcmp(fmt, "base64") != 0)
+		return resp_fail(resp, CF_EINVAL, "unsupported encoding format "
+		    "%s; must be \"hex\" or \"base64\"", fmt);
+	return CF_OK;
+}
+
+/* bytes as hex or base64 into {field: text}. */
+static int
+encoded_out(struct response *resp, const char *field, const char *fmt,
+    const uint8_t *p, size_t len)
+{
+	char	*s;
+	int	 rc;
+
+	if (strcmp(fmt, "hex") == 0) {
+		if ((s = malloc(len * 2 + 1)) != NULL)
+			sodium_bin2hex(s, len * 2 + 1, p, len);
+	} else
+		s = b64_new(p, len);
+	if (s == NULL)
+		return CF_ENOMEM;
+	rc = resp_data(resp, json_pack("{s:s}", field, s));
+	free(s);
+	return rc;
+}
+
+static int
+hash_handler(struct request *req, struct response *resp, const char *algo)
+{
+	struct buf	 in = BUF_INIT;
+	const char	*input = NULL, *a = algo, *fmt = NULL;
+	uint8_t		 sum[crypto_hash_sha512_BYTES];
+	char		 why[TR_WHY_LEN];
+	size_t		 alen;
+	int		 rc;
+
+	if (a == NULL && (rc = req_str(req, resp, "algorithm", &a, NULL)) !=
+	    CF_OK)
+		return rc;
+	if ((rc = req_str(req, resp, "input", &input, NULL)) != CF_OK ||
+	    (rc = req_str(req, resp, "format", &fmt, NULL)) != CF_OK)
+		return rc;
+	if (a == NULL || *a == '\0')
+		a = "sha2-256";
+	if (fmt == NULL || *fmt == '\0')
+		fmt = "hex";		/* Vault's default for hash */
+	if ((alen = algo_len(a)) == 0)
+		return resp_fail(resp, CF_EINVAL, "unsupported hash algorithm "
+		    "%s", a);
+	if ((rc = check_format(resp, fmt)) != CF_OK)
+		return rc;
+	if (input == NULL)
+		return resp_fail(resp, CF_EINVAL, "missing input");
+	if ((rc = b64_decode(input, &in, "unable to decode input as base64: ",
+	    why)) != CF_OK) {
+		buf_free(&in);
+		return rc == CF_EINVAL ? resp_fail(resp, CF_EINVAL, "%s", why) :
+		    rc;
+	}
+	if (alen == crypto_hash_sha256_BYTES)
+		crypto_hash_sha256(sum, (const uint8_t *)in.data, in.len);
+	else
+		crypto_hash_sha512(sum, (const uint8_t *)in.data, in.len);
+	buf_free(&in);
+	return encoded_out(resp, "sum", fmt, sum, alen);
+}
+
+/* random, random/<bytes>, random/<source>[/<bytes>]. */
+static int
+random_handler(struct request *req, struct response *resp, const char *a,
+    const char *b)
+{
+	const char	*fmt = NULL, *num = NULL;
+	long long	 n = 32;
+	uint8_t		*r;
+	char		*end;
+	int		 rc, present;
+
+	if ((rc = req_int(req, resp, "bytes", &n, &present)) != CF_OK ||
+	    (rc = req_str(req, resp, "format", &fmt, NULL)) != CF_OK)
+		return rc;
+	if (!present)
+		n = 32;
+	if (a != NULL && (strcmp(a, "platform") == 0 ||
+	    strcmp(a, "seal") == 0 || strcmp(a, "all") == 0))
+		num = b;	/* every source is the platform's here */
+	else if (b != NULL)
+		return resp_fail(resp, CF_ENOTFOUND,
+		    "1 error occurred:\n\t* unsupported path\n\n");
+	else
+		num = a;
+	if (num != NULL) {
+		n = strtoll(num, &end, 10);
+		if (*num == '\0' || *end != '\0')
+			return resp_fail(resp, CF_EINVAL, "error parsing "
+			    "url-set byte count: %s", num);
+	}
+	if (fmt == NULL || *fmt == '\0')
+		fmt = "base64";
+	if (n < 1)
+		return resp_fail(resp, CF_EINVAL, "\"bytes\" cannot be less "
+		    "than 1");
+	if (n > TR_RANDOM_MAX)
+		return resp_fail(resp, CF_EINVAL, "\"bytes\" should be less "
+		    "than %d", TR_RANDOM_MAX);
+	if ((rc = check_format(resp, fmt)) != CF_OK)
+		return rc;
+	if ((r = malloc((size_t)n)) == NULL)
+		return CF_ENOMEM;
+	randombytes_buf(r, (size_t)n);
+	rc = encoded_out(resp, "random_bytes", fmt, r, (size_t)n);
+	sodium_memzero(r, (size_t)n);	/* may become someone's key */
+	free(r);
+	return rc;
+}
+
+/* ---- routing ----------------------------------------------------- */
+
+#define TR_MAXSEG	4
+
+/* Split rel at '/' into at most TR_MAXSEG segments in buf; -1 if more. */
+static int
+split_rel(const char *rel, char *buf, size_t cap, char **seg)
+{
+	char	*p;
+	int	 n = 0;
+
+	if (strlcpy(buf, rel, cap) >= cap)
+		return -1;
+	for (p = buf; n < TR_MAXSEG; n++) {
+		seg[n] = p;
+		if ((p = strchr(p, '/')) == NULL)
+			return n + 1;
+		*p++ = '\0';
+	}
+	return -1;
+}
+
+static int
+unsupported_path(struct response *resp)
+{
+	return resp_fail(resp, CF_ENOTFOUND,
+	    "1 error occurred:\n\t* unsupported path\n\n");
+}
+
+static int
+unsupported_op(struct response *resp)
+{
+	return resp_fail(resp, CF_EMETHOD,
+	    "1 error occurred:\n\t* unsupported operation\n\n");
+}
+
 static int
 transit_handle(struct mount *m, struct request *req, struct response *resp)
 {
-	const char	*rel = req->rel, *name, *slash;
-	char		 word[32], arg[128];
-	int		 w = req->op == REQ_UPDATE || req->op == REQ_CREATE;
-	size_t		 len;
+	char		 buf[512], *s[TR_MAXSEG];
+	int		 n, w = req->op == REQ_UPDATE || req->op == REQ_CREATE;
 
-	if (req->op == REQ_LIST && strcmp(rel, "keys/") == 0)
-		return list_keys(m, resp);
-	if (name_of(rel, "keys", &name))
-		return keys_handler(m, req, resp, name);
-	/* keys/<name>/rotate and keys/<name>/config */
-	if (w && strncmp(rel, "keys/", 5) == 0 &&
-	    (slash = strrchr(rel + 5, '/')) != NULL) {
-		len = (size_t)(slash - (rel + 5));
-		if (len == 0 || len >= sizeof(arg))
-			goto unsupported;
-		memcpy(arg, rel + 5, len);
-		arg[len] = '\0';
-		if (strchr(arg, '/') == NULL && strcmp(slash, "/rotate") == 0)
-			return rotate_or_config(m, req, resp, arg, 0);
-		if (strchr(arg, '/') == NULL && strcmp(slash, "/config") == 0)
-			return rotate_or_config(m, req, resp, arg, 1);
-		goto unsupported;
-	}
-	if (!w)
-		goto unsupported;
-	if (strcmp(rel, "hash") == 0)
-		return hash_handler(req, resp, NULL);
-	if (strcmp(rel, "random") == 0)
-		return random_handler(req, resp, NULL);
-	/* word/<a>[/<b>] */
-	if ((slash = strchr(rel, '/')) == NULL ||
-	    (size_t)(slash - rel) >= sizeof(word))
-		goto unsupported;
-	memcpy(word, rel, (size_t)(slash - rel));
-	word[slash - rel] = '\0';
-	strlcpy(arg, slash + 1, sizeof(arg));
-	name = arg;
-	{
-		char	*sub = strchr(arg, '/');
-		const char *second = NULL;
+	if ((n = split_rel(req->rel, buf, sizeof(buf), s)) < 1)
+		return unsupported_path(resp);
+	if (strcmp(s[0], "keys") == 0) {
+		if (n == 1 || (n == 2 && *s[1] == '\0'))
+			return req->op == REQ_LIST ? list_keys(m, resp) :
+			    unsupported_op(resp);
+		if (!name_is_valid(s[1]))
+			return unsupported_path(resp);
+		if (n == 2) {
+			if (req->op == REQ_READ) {
+				struct tkey	*k;
+				int		 rc;
 
-		if (sub != NULL) {
-			*sub = '\0';
-			second = sub + 1;
+				if ((rc = tkey_get(m, s[1], &k)) ==
+				    CF_ENOTFOUND)
+					return CF_OK;	/* 404 */
+				if (rc == CF_OK)
+					rc = resp_data(resp, key_info(k));
+				tkey_put(m->ctx, k);
+				return rc;
+			}
+			if (w)
+				return key_write(m, req, resp, s[1]);
+			if (req->op == REQ_DELETE)
+				return key_delete(m, resp, s[1]);
+			return unsupported_op(resp);
 		}
-		if (*arg == '\0')
-			goto unsupported;
-		if (strcmp(word, "encrypt") == 0 && second == NULL)
-			return crypt_handler(m, req, resp, name, 0);
-		if (strcmp(word, "decrypt") == 0 && second == NULL)
-			return crypt_handler(m, req, resp, name, 1);
-		if (strcmp(word, "rewrap") == 0 && second == NULL)
-			return crypt_handler(m, req, resp, name, 2);
-		if (strcmp(word, "hmac") == 0)
-			return mac_sign_handler(m, req, resp, name, second, 0);
-		if (strcmp(word, "sign") == 0 && second == NULL)
-			return mac_sign_handler(m, req, resp, name, NULL, 1);
-		if (strcmp(word, "verify") == 0)
-			return mac_sign_handler(m, req, resp, name, second, 2);
-		if (strcmp(word, "datakey") == 0 && second != NULL)
-			return datakey_handler(m, req, resp, arg, second);
-		if (strcmp(word, "hash") == 0 && second == NULL)
-			return hash_handler(req, resp, arg);
-		if (strcmp(word, "random") == 0 && second == NULL)
-			return random_handler(req, resp, arg);
+		if (n == 3 && strcmp(s[2], "rotate") == 0)
+			return w ? key_rotate(m, resp, s[1]) :
+			    unsupported_op(resp);
+		if (n == 3 && strcmp(s[2], "config") == 0)
+			return w ? key_config(m, req, resp, s[1]) :
+			    unsupported_op(resp);
+		return unsupported_path(resp);
 	}
- unsupported:
-	return resp_fail(resp, CF_ENOTFOUND,
-	    "1 error occurred:\n\t* unsupported path\n\n");
+	if (strcmp(s[0], "hash") == 0 && n <= 2)
+		return w ? hash_handler(req, resp, n == 2 ? s[1] : NULL) :
+		    unsupported_op(resp);
+	if (strcmp(s[0], "random") == 0 && n <= 3)
+		return w ? random_handler(req, resp, n >= 2 ? s[1] : NULL,
+		    n == 3 ? s[2] : NULL) : unsupported_op(resp);
+	if (n < 2 || !name_is_valid(s[n == 3 && strcmp(s[0], "datakey") == 0 ?
+	    2 : 1]))
+		return unsupported_path(resp);
+	if (n == 2 && strcmp(s[0], "encrypt") == 0)
+		return w ? crypt_handler(m, req, resp, s[1], 0) :
+		    unsupported_op(resp);
+	if (n == 2 && strcmp(s[0], "decrypt") == 0)
+		return w ? crypt_handler(m, req, resp, s[1], 1) :
+		    unsupported_op(resp);
+	if (n == 2 && strcmp(s[0], "rewrap") == 0)
+		return w ? crypt_handler(m, req, resp, s[1], 2) :
+		    unsupported_op(resp);
+	if (n == 3 && strcmp(s[0], "datakey") == 0)
+		return w ? datakey_handler(m, req, resp, s[1], s[2]) :
+		    unsupported_op(resp);
+	if (n <= 3 && strcmp(s[0], "hmac") == 0)
+		return w ? mac_handler(m, req, resp, s[1], n == 3 ? s[2] : NULL,
+		    0) : unsupported_op(resp);
+	if (n <= 3 && strcmp(s[0], "sign") == 0)
+		return w ? mac_handler(m, req, resp, s[1], n == 3 ? s[2] : NULL,
+		    1) : unsupported_op(resp);
+	if (n <= 3 && strcmp(s[0], "verify") == 0)
+		return w ? mac_handler(m, req, resp, s[1], n == 3 ? s[2] : NULL,
+		    2) : unsupported_op(resp);
+	return unsupported_path(resp);
+}
+
+/*
+ * encrypt/<name> creates the key when it is missing, so the ACL must
+ * see "create" then (as Vault's existence check does); everything else
+ * is an update.
+ */
+static int
+transit_exists(struct mount *m, struct request *req, int *exists)
+{
+	struct tkey	*k = NULL;
+	const char	*name;
+	int		 rc;
+
+	*exists = 1;
+	if (strncmp(req->rel, "encrypt/", 8) != 0)
+		return CF_OK;
+	name = req->rel + 8;
+	if (!name_is_valid(name))
+		return CF_OK;		/* the handler answers 404 */
+	rc = tkey_get(m, name, &k);
+	tkey_put(m->ctx, k);
+	if (rc == CF_ENOTFOUND)
+		*exists = 0;
+	return rc == CF_OK || rc == CF_ENOTFOUND ? CF_OK : rc;
 }
 
 static int
@@ -1059,17 +1987,34 @@ transit_open(struct mount *m)
 
 	if ((tr = calloc(1, sizeof(*tr))) == NULL)
 		return CF_ENOMEM;
-	pthread_mutex_init(&tr->mu, NULL);
+	if (pthread_mutex_init(&tr->mu, NULL) != 0) {
+		free(tr);
+		return CF_ENOMEM;
+	}
+	if (pthread_mutex_init(&tr->wmu, NULL) != 0) {
+		pthread_mutex_destroy(&tr->mu);
+		free(tr);
+		return CF_ENOMEM;
+	}
 	m->ctx = tr;
 	return CF_OK;
 }
 
+/*
+ * The mount is going (unmount or seal) and no request holds it, so the
+ * cache's references are the last: freeing wipes every key.
+ */
 static void
 transit_close(struct mount *m)
 {
 	struct transit	*tr = m->ctx;
+	size_t		 i;
 
+	for (i = 0; i < tr->n; i++)
+		tkey_free(tr->cache[i]);
+	tr->n = 0;
 	pthread_mutex_destroy(&tr->mu);
+	pthread_mutex_destroy(&tr->wmu);
 	free(tr);
 	m->ctx = NULL;
 }
@@ -1079,6 +2024,7 @@ static const struct backend_ops transit_ops = {
 	.open = transit_open,
 	.close = transit_close,
 	.handle = transit_handle,
+	.exists = transit_exists,
 };
 
 void
