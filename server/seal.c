@@ -6,18 +6,30 @@
  * decrypts the root key stored at "core/root-key"; the root key decrypts
  * the keyring at "core/keyring"; the keyring's terms encrypt every other
  * value (barrier.c).  The seal configuration at "core/seal-config" is
- * the only clear-text record, and it holds no secret.
+ * the only clear-text record, and it holds no secret.  With one share
+ * the KEK is not split: the single share is the KEK itself, as in Vault.
  *
  * Memory.  Submitted shares, the KEK, the root key (kept while unsealed,
  * for sys/rotate and rekey), generated shares and root tokens being
  * returned live in sodium_malloc regions and are wiped on every path
  * that drops them.  Response JSON carrying secrets is freed through
  * jansson's wiping allocator, and response bodies through struct buf.
+ * A share is decoded from its text in a heap buffer that is wiped
+ * before it is freed.
+ *
+ * Behaviour follows Vault 1.14's handlers, check by check and in the
+ * same order (http/sys_{init,seal,rekey,generate_root}.go and
+ * vault/{init,core,rekey,generate_root}.go), so that clients see the
+ * same status and text for the same mistake.  Two deliberate changes:
+ * Vault answers 500 for an invalid rekey configuration and for rekey
+ * shares that do not open the root key; a 500 here would hide the text
+ * (http.c), so those are 400 with Vault's text.
  *
  * Locking.  seal_mu guards the three share-collecting attempts (unseal,
- * generate-root, rekey) and the cached seal configuration; it nests
- * inside the core lock.  State changes take the core write lock, so a
- * seal waits for requests in flight and later requests see 503.
+ * generate-root, rekey), the cached seal configuration and the held
+ * root key; it nests inside the core lock.  State changes take the core
+ * write lock, so a seal waits for requests in flight and later requests
+ * see 503.
  */
 #include "config.h"
 
@@ -53,9 +65,12 @@
 
 #define KEY_LEN			32		/* KEK and root key */
 #define SHARE_MAX		33		/* 32 key bytes + x */
-#define SHARE_MIN		16
-#define OTP_LEN			28
-#define OTP_LEN_OLD		26
+#define SHARE_MIN		16		/* Vault's AES-128 minimum */
+#define OTP_LEN			28		/* "hvs." + 24 */
+#define OTP_LEN_OLD		26		/* "s." + 24, Vault 1.0-1.9 */
+
+/* Vault's text when shares combine to a key that opens nothing. */
+#define AUTH_FAILED		"cipher: message authentication failed"
 
 /* Shares collected towards one goal, in one sodium_malloc region. */
 struct attempt {
@@ -75,6 +90,8 @@ static int		 rekey_n, rekey_t;
 static int		 rekey_verify;		/* require_verification */
 static uint8_t		*rekey_kek;		/* new KEK awaiting verification */
 static struct attempt	 verify_att;		/* new shares being verified */
+/* Encryptions counted by the barrier when the active term came in. */
+static atomic_ullong	 encryptions_base;
 
 static void
 mu_lock(void)
@@ -101,6 +118,25 @@ attempt_clear(struct attempt *a)
 	a->started = 0;
 }
 
+/* Drop an attempt's shares but keep it (and its nonce) going. */
+static void
+attempt_drop_shares(struct attempt *a)
+{
+	if (a->shares != NULL)
+		sodium_memzero(a->shares, SHAMIR_MAX_SHARES * SHARE_MAX);
+	memset(a->lens, 0, sizeof(a->lens));
+	a->n = 0;
+}
+
+/* Free an attempt's region (wiped) on seal; it is made again on use. */
+static void
+attempt_release(struct attempt *a)
+{
+	attempt_clear(a);
+	sodium_free(a->shares);
+	a->shares = NULL;
+}
+
 static int
 attempt_ready(struct attempt *a)
 {
@@ -112,7 +148,7 @@ attempt_ready(struct attempt *a)
 
 /*
  * Add a share unless an identical one is held (compared in constant
- * time).  *dup says it was a repeat.
+ * time, as Vault does).  *dup says it was a repeat.
  */
 static int
 attempt_add(struct attempt *a, const uint8_t *share, size_t len, int *dup)
@@ -137,7 +173,11 @@ attempt_add(struct attempt *a, const uint8_t *share, size_t len, int *dup)
 
 /*
  * Combine the attempt's shares into kek (KEY_LEN bytes of sodium_malloc
- * memory).  With one share it is the key itself.
+ * memory).  With a threshold of one the single share is the key.
+ * CF_EINVAL with *why set when the shares cannot be combined (Vault's
+ * shamir.Combine errors); CF_EDENIED when they combine to something
+ * that cannot be the key, which the caller reports like a key that
+ * fails to decrypt.
  */
 static int
 attempt_combine(const struct attempt *a, uint8_t *kek, const char **why)
@@ -147,24 +187,22 @@ attempt_combine(const struct attempt *a, uint8_t *kek, const char **why)
 
 	*why = NULL;
 	if (a->n == 1) {
-		if (a->lens[0] != KEY_LEN) {
-			*why = "invalid key: key must be 32 bytes";
-			return CF_EINVAL;
-		}
+		if (a->lens[0] != KEY_LEN)
+			return CF_EDENIED;
 		memcpy(kek, a->shares, KEY_LEN);
 		return CF_OK;
 	}
 	for (i = 0; i < a->n; i++) {
-		if (a->lens[i] != KEY_LEN + 1) {
-			*why = "invalid key: failed to compute combined key: "
-			    "all parts must be the same length";
+		if (a->lens[i] != a->lens[0]) {
+			*why = "all parts must be the same length";
 			return CF_EINVAL;
 		}
 		parts[i] = a->shares + (size_t)i * SHARE_MAX;
 	}
+	if (a->lens[0] != KEY_LEN + 1)
+		return CF_EDENIED;
 	if (shamir_combine(parts, (size_t)a->n, KEY_LEN + 1, kek) != CF_OK) {
-		*why = "invalid key: failed to compute combined key: "
-		    "duplicate part detected";
+		*why = "duplicate part detected";
 		return CF_EINVAL;
 	}
 	return CF_OK;
@@ -184,43 +222,53 @@ get_ci(json_t *obj, const char *key)
 }
 
 /*
- * Vault's rule: hex if it decodes to 16..33 bytes, else padded standard
- * base64; then the length check.
+ * Decode a share's text with Vault's rule: hex if it decodes to 16..33
+ * bytes, else padded standard base64; anything else is a 400.  *len is
+ * the decoded length, which may exceed SHARE_MAX: out (SHARE_MAX bytes)
+ * is filled only when it fits, and the caller checks the length with
+ * share_check_len() where Vault does.
  */
 static int
-decode_share(const char *s, uint8_t *out, size_t *len, struct response *resp)
+share_decode(const char *s, uint8_t *out, size_t *len, struct response *resp)
 {
-	uint8_t	 tmp[SHARE_MAX + 64];
-	size_t	 slen = strlen(s), n = 0;
-	int	 rc = CF_OK;
+	uint8_t		*tmp;
+	const char	*end = NULL;
+	size_t		 slen = strlen(s), cap = slen + 1, n = 0;
+	int		 rc = CF_OK;
 
-	if (slen % 2 == 0 && slen / 2 <= sizeof(tmp) &&
-	    sodium_hex2bin(tmp, sizeof(tmp), s, slen, NULL, &n, NULL) == 0 &&
-	    n == slen / 2 && n >= SHARE_MIN && n <= SHARE_MAX)
+	*len = 0;
+	if ((tmp = malloc(cap)) == NULL)
+		return CF_ENOMEM;
+	if (slen % 2 == 0 && sodium_hex2bin(tmp, cap, s, slen, NULL, &n,
+	    &end) == 0 && end == s + slen && n >= SHARE_MIN && n <= SHARE_MAX)
 		goto ok;
-	if (slen > ((sizeof(tmp) + 2) / 3) * 4 ||
-	    sodium_base642bin(tmp, sizeof(tmp), s, slen, NULL, &n, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0) {
+	if (sodium_base642bin(tmp, cap, s, slen, NULL, &n, &end,
+	    sodium_base64_VARIANT_ORIGINAL) != 0 || end != s + slen) {
 		rc = resp_fail(resp, CF_EINVAL,
 		    "'key' must be a valid hex or base64 string");
 		goto out;
 	}
-	if (n < SHARE_MIN) {
-		rc = resp_fail(resp, CF_EINVAL,
-		    "invalid key: key is shorter than minimum 16 bytes");
-		goto out;
-	}
-	if (n > SHARE_MAX) {
-		rc = resp_fail(resp, CF_EINVAL,
-		    "invalid key: key is longer than maximum 33 bytes");
-		goto out;
-	}
  ok:
-	memcpy(out, tmp, n);
+	if (n <= SHARE_MAX)
+		memcpy(out, tmp, n);
 	*len = n;
  out:
-	sodium_memzero(tmp, sizeof(tmp));
+	sodium_memzero(tmp, cap);
+	free(tmp);
 	return rc;
+}
+
+/* Vault's length check on a decoded share; prefix starts the message. */
+static int
+share_check_len(size_t len, const char *prefix, struct response *resp)
+{
+	if (len < SHARE_MIN)
+		return resp_fail(resp, CF_EINVAL, "%skey is shorter than "
+		    "minimum %d bytes", prefix, SHARE_MIN);
+	if (len > SHARE_MAX)
+		return resp_fail(resp, CF_EINVAL, "%skey is longer than "
+		    "maximum %d bytes", prefix, SHARE_MAX);
+	return CF_OK;
 }
 
 /* Raw handlers decode a JSON body; an empty one is Go's "EOF". */
@@ -232,13 +280,89 @@ need_body(struct request *req, struct response *resp)
 	return CF_OK;
 }
 
+/* A 405 unless the request is a PUT or POST. */
 static int
-method_is(struct request *req, struct response *resp, int a, int b)
+need_update(struct request *req, struct response *resp)
 {
-	if (req->op == a || req->op == b)
+	if (req->op == REQ_UPDATE)
 		return CF_OK;
 	resp->err_empty = 1;
 	return CF_EMETHOD;
+}
+
+/*
+ * Typed body fields, as Go's decoder sees them: absent or null is the
+ * zero value, a value of another type fails the whole request.
+ */
+static int
+body_int(struct request *req, struct response *resp, const char *key,
+    long long *out)
+{
+	json_t	*v = get_ci(req->data, key);
+
+	*out = 0;
+	if (v == NULL)
+		return CF_OK;
+	if (!json_is_integer(v))
+		return resp_fail(resp, CF_EINVAL, "failed to parse JSON input: "
+		    "%s must be an integer", key);
+	*out = json_integer_value(v);
+	return CF_OK;
+}
+
+static int
+body_bool(struct request *req, struct response *resp, const char *key,
+    int *out)
+{
+	json_t	*v = get_ci(req->data, key);
+
+	*out = 0;
+	if (v == NULL)
+		return CF_OK;
+	if (!json_is_boolean(v))
+		return resp_fail(resp, CF_EINVAL, "failed to parse JSON input: "
+		    "%s must be a boolean", key);
+	*out = json_is_true(v);
+	return CF_OK;
+}
+
+static int
+body_str(struct request *req, struct response *resp, const char *key,
+    const char **out)
+{
+	json_t	*v = get_ci(req->data, key);
+
+	*out = "";
+	if (v == NULL)
+		return CF_OK;
+	if (!json_is_string(v))
+		return resp_fail(resp, CF_EINVAL, "failed to parse JSON input: "
+		    "%s must be a string", key);
+	*out = json_string_value(v);
+	return CF_OK;
+}
+
+/* A list of strings; *n is its length (0 when absent). */
+static int
+body_strlist(struct request *req, struct response *resp, const char *key,
+    size_t *n)
+{
+	json_t	*v = get_ci(req->data, key), *e;
+	size_t	 i;
+
+	*n = 0;
+	if (v == NULL)
+		return CF_OK;
+	if (!json_is_array(v))
+		goto bad;
+	json_array_foreach(v, i, e)
+		if (!json_is_string(e))
+			goto bad;
+	*n = json_array_size(v);
+	return CF_OK;
+ bad:
+	return resp_fail(resp, CF_EINVAL, "failed to parse JSON input: "
+	    "%s must be a list of strings", key);
 }
 
 /* Read the clear seal configuration into cfg_n and cfg_t. */
@@ -269,8 +393,9 @@ load_seal_config(void)
 	return CF_OK;
 }
 
+/* The clear seal configuration record, Vault's shape. */
 static int
-store_seal_config_op(int n, int t, struct buf *out)
+seal_config_emit(int n, int t, struct buf *out)
 {
 	json_t	*j;
 	int	 rc;
@@ -340,7 +465,11 @@ sys_seal_status(struct request *req, struct response *resp)
 	return rc;
 }
 
-/* Add "keys" and "keys_base64" for n shares of len bytes each. */
+/*
+ * Add "keys" and "keys_base64" for n shares of len bytes each, stride
+ * bytes apart.  The text passes through one sodium_malloc buffer; the
+ * JSON strings die through the wiping allocator.
+ */
 static int
 emit_shares(json_t *o, const uint8_t *shares, size_t stride, int n,
     size_t len)
@@ -373,8 +502,9 @@ emit_shares(json_t *o, const uint8_t *shares, size_t stride, int n,
 			goto out;
 		}
 	}
-	json_object_set(o, "keys", hex);
-	json_object_set(o, "keys_base64", b64);
+	if (json_object_set(o, "keys", hex) != 0 ||
+	    json_object_set(o, "keys_base64", b64) != 0)
+		rc = CF_ENOMEM;
  out:
 	json_decref(hex);
 	json_decref(b64);
@@ -382,7 +512,10 @@ emit_shares(json_t *o, const uint8_t *shares, size_t stride, int n,
 	return rc;
 }
 
-/* Split kek into n shares (t of which unseal) into shares (n*SHARE_MAX). */
+/*
+ * Split kek into n shares, t of which combine, at SHARE_MAX strides in
+ * shares.  One share is the key itself (Vault does not split then).
+ */
 static int
 make_shares(const uint8_t *kek, int n, int t, uint8_t *shares,
     size_t *share_len)
@@ -401,49 +534,35 @@ make_shares(const uint8_t *kek, int n, int t, uint8_t *shares,
 	return shamir_split(kek, KEY_LEN, (unsigned)n, (unsigned)t, ptrs);
 }
 
-/* Vault's checks on a share count and threshold, with its messages. */
+/*
+ * Vault's SealConfig.Validate, with its messages after prefix
+ * ("invalid seal configuration: " for init, "invalid rekey seal
+ * configuration: " for rekey).
+ */
 static int
-check_shares(long long n, long long t, struct response *resp)
+check_shares(long long n, long long t, const char *prefix,
+    struct response *resp)
 {
+	const char	*why = NULL;
+
 	if (n < 1)
-		return resp_fail(resp, CF_EINVAL, "invalid seal configuration: "
-		    "shares must be at least one");
-	if (t < 1)
-		return resp_fail(resp, CF_EINVAL, "invalid seal configuration: "
-		    "threshold must be at least one");
-	if (n > 1 && t == 1)
-		return resp_fail(resp, CF_EINVAL, "invalid seal configuration: "
-		    "threshold must be greater than one for multiple shares");
-	if (n > 255)
-		return resp_fail(resp, CF_EINVAL, "invalid seal configuration: "
-		    "shares must be less than 256");
-	if (t > 255)
-		return resp_fail(resp, CF_EINVAL, "invalid seal configuration: "
-		    "threshold must be less than 256");
-	if (t > n)
-		return resp_fail(resp, CF_EINVAL, "invalid seal configuration: "
-		    "threshold cannot be larger than shares");
+		why = "shares must be at least one";
+	else if (t < 1)
+		why = "threshold must be at least one";
+	else if (n > 1 && t == 1)
+		why = "threshold must be greater than one for multiple shares";
+	else if (n > 255)
+		why = "shares must be less than 256";
+	else if (t > 255)
+		why = "threshold must be less than 256";
+	else if (t > n)
+		why = "threshold cannot be larger than shares";
+	if (why != NULL)
+		return resp_fail(resp, CF_EINVAL, "%s%s", prefix, why);
 	return CF_OK;
 }
 
-/* An integer field of a raw body: absent is 0; a non-integer is 400. */
-static int
-body_int(struct request *req, struct response *resp, const char *key,
-    long long *out)
-{
-	json_t	*v = get_ci(req->data, key);
-
-	*out = 0;
-	if (v == NULL)
-		return CF_OK;
-	if (!json_is_integer(v))
-		return resp_fail(resp, CF_EINVAL, "failed to parse JSON input: "
-		    "%s must be an integer", key);
-	*out = json_integer_value(v);
-	return CF_OK;
-}
-
-/* Wrap root under kek and the keyring under root, as storage ops. */
+/* Wrap root under kek and the keyring under root, for storage. */
 static int
 wrap_keys(const uint8_t *kek, const uint8_t *root, const struct barrier *b,
     struct buf *rootct, struct buf *ringct)
@@ -459,7 +578,38 @@ wrap_keys(const uint8_t *kek, const uint8_t *root, const struct barrier *b,
 	rc = barrier_key_encrypt(root, KEYRING_KEY, ring.data, ring.len,
 	    ringct);
  out:
-	buf_free(&ring);
+	buf_free(&ring);		/* wipes the clear keyring */
+	return rc;
+}
+
+/*
+ * Store the wrapped root key, the wrapped keyring and the seal
+ * configuration in one batch: either the old keys or the new ones
+ * open the node, never a mix.
+ */
+static int
+store_keys(const uint8_t *kek, const uint8_t *root, const struct barrier *b,
+    int n, int t)
+{
+	struct storage_op	 ops[3];
+	struct buf		 rootct = BUF_INIT, ringct = BUF_INIT;
+	struct buf		 cfg = BUF_INIT;
+	int			 rc;
+
+	if ((rc = wrap_keys(kek, root, b, &rootct, &ringct)) != CF_OK ||
+	    (rc = seal_config_emit(n, t, &cfg)) != CF_OK)
+		goto out;
+	ops[0] = (struct storage_op){ STORAGE_OP_PUT, ROOT_KEY_KEY,
+	    rootct.data, rootct.len };
+	ops[1] = (struct storage_op){ STORAGE_OP_PUT, KEYRING_KEY,
+	    ringct.data, ringct.len };
+	ops[2] = (struct storage_op){ STORAGE_OP_PUT, SEAL_CONFIG_KEY,
+	    cfg.data, cfg.len };
+	rc = storage_batch(core_storage(), ops, 3);
+ out:
+	buf_free(&rootct);
+	buf_free(&ringct);
+	buf_free(&cfg);
 	return rc;
 }
 
@@ -484,19 +634,35 @@ rekey_reset(void)
 	sodium_free(rekey_kek);		/* wipes */
 	rekey_kek = NULL;
 	rekey_verify = 0;
+	rekey_n = rekey_t = 0;
 }
 
-static int
-drop_root_key(void)
+/* Forget a root generation and its OTP.  Under seal_mu. */
+static void
+genroot_reset(void)
 {
+	attempt_clear(&genroot_att);
+	sodium_free(genroot_otp);	/* wipes */
+	genroot_otp = NULL;
+}
+
+/*
+ * Seal hook: every key and share this module holds is wiped and its
+ * region freed, so nothing of them stays in the process.
+ */
+static int
+seal_forget(void)
+{
+	mu_lock();
 	sodium_free(root_key);		/* wipes */
 	root_key = NULL;
-	mu_lock();
-	attempt_clear(&genroot_att);
+	genroot_reset();
 	rekey_reset();
-	sodium_free(genroot_otp);
-	genroot_otp = NULL;
+	attempt_release(&genroot_att);
+	attempt_release(&rekey_att);
+	attempt_release(&verify_att);
 	mu_unlock();
+	atomic_store(&encryptions_base, 0);
 	return CF_OK;
 }
 
@@ -518,136 +684,157 @@ unseal_with(const uint8_t *kek, struct response *resp)
 	    CF_OK || root.len != KEY_LEN) {
 		rc = resp_fail(resp, CF_EINVAL, "unable to retrieve stored "
 		    "keys: invalid key: failed to decrypt keys from storage: "
-		    "cipher: message authentication failed");
+		    AUTH_FAILED);
 		goto out;
 	}
 	if ((rc = storage_get(st, KEYRING_KEY, &ct)) != CF_OK)
 		goto out;
 	if (barrier_key_decrypt((const uint8_t *)root.data, KEYRING_KEY,
 	    ct.data, ct.len, &ring) != CF_OK) {
-		rc = resp_fail(resp, CF_EINTERNAL, "keyring does not decrypt");
+		log_warnx("seal: the keyring does not open with the root key");
+		rc = CF_EINTERNAL;
 		goto out;
 	}
 	if ((rc = barrier_new(&b)) != CF_OK ||
 	    (rc = barrier_keyring_parse(b, ring.data, ring.len)) != CF_OK)
 		goto out;
-	if ((rc = hold_root_key((const uint8_t *)root.data)) != CF_OK)
+	mu_lock();
+	rc = hold_root_key((const uint8_t *)root.data);
+	mu_unlock();
+	if (rc != CF_OK)
 		goto out;
+	atomic_store(&encryptions_base, 0);
 	rc = core_unsealed(b);
 	b = NULL;			/* the core's now, even on failure */
  out:
 	barrier_free(b);
 	buf_free(&ct);
-	buf_free(&root);
-	buf_free(&ring);
+	buf_free(&root);		/* wipes */
+	buf_free(&ring);		/* wipes */
 	return rc;
 }
 
-/* Vault refuses PGP and recovery parameters it cannot honour. */
+/*
+ * Check sys/init's body as Vault 1.14 does, in its order: types, the
+ * auto-unseal parameters a Shamir seal refuses, the PGP key count, the
+ * share configuration.  PGP encryption is not implemented: a request
+ * that asks for it is refused with a clear 400 rather than answered
+ * with shares in clear.
+ */
 static int
-check_unsupported(struct request *req, struct response *resp)
+init_params(struct request *req, struct response *resp, long long *n,
+    long long *t)
 {
 	static const char *const rec[] = { "recovery_shares",
 	    "recovery_threshold", "recovery_pgp_keys" };
-	char	 bad[128] = "";
-	json_t	*v;
-	size_t	 i;
+	long long	 stored, rs, rt;
+	size_t		 npgp, nrpgp, used;
+	const char	*rootpgp;
+	char		 bad[128] = "";
+	int		 rc, present[3], i;
 
+	if ((rc = body_int(req, resp, "secret_shares", n)) != CF_OK ||
+	    (rc = body_int(req, resp, "secret_threshold", t)) != CF_OK ||
+	    (rc = body_int(req, resp, "stored_shares", &stored)) != CF_OK ||
+	    (rc = body_strlist(req, resp, "pgp_keys", &npgp)) != CF_OK ||
+	    (rc = body_int(req, resp, "recovery_shares", &rs)) != CF_OK ||
+	    (rc = body_int(req, resp, "recovery_threshold", &rt)) != CF_OK ||
+	    (rc = body_strlist(req, resp, "recovery_pgp_keys", &nrpgp)) !=
+	    CF_OK ||
+	    (rc = body_str(req, resp, "root_token_pgp_key", &rootpgp)) !=
+	    CF_OK)
+		return rc;
+	present[0] = rs != 0;
+	present[1] = rt != 0;
+	present[2] = nrpgp != 0;
 	for (i = 0; i < 3; i++) {
-		v = get_ci(req->data, rec[i]);
-		if (v != NULL && !(json_is_integer(v) &&
-		    json_integer_value(v) == 0) && !(json_is_array(v) &&
-		    json_array_size(v) == 0)) {
-			size_t	 used = strlen(bad);
-
-			snprintf(bad + used, sizeof(bad) - used, "%s%s",
-			    used > 0 ? "," : "", rec[i]);
-		}
+		if (!present[i])
+			continue;
+		used = strlen(bad);
+		snprintf(bad + used, sizeof(bad) - used, "%s%s",
+		    used > 0 ? "," : "", rec[i]);
 	}
 	if (bad[0] != '\0')
 		return resp_fail(resp, CF_EINVAL, "parameters %s not "
 		    "applicable to seal type shamir", bad);
-	v = get_ci(req->data, "pgp_keys");
-	if (v != NULL && !(json_is_array(v) && json_array_size(v) == 0))
+	if (npgp > 0 && (long long)npgp != *n)
+		return resp_fail(resp, CF_EINVAL,
+		    "incorrect number of PGP keys");
+	if ((rc = check_shares(*n, *t, "invalid seal configuration: ",
+	    resp)) != CF_OK)
+		return rc;
+	if (npgp > 0)
 		return resp_fail(resp, CF_EINVAL, "pgp_keys are not supported "
 		    "by coffer; omit them to receive the shares in clear");
-	v = get_ci(req->data, "root_token_pgp_key");
-	if (v != NULL && !(json_is_string(v) && *json_string_value(v) == '\0'))
+	if (rootpgp[0] != '\0')
 		return resp_fail(resp, CF_EINVAL, "root_token_pgp_key is not "
 		    "supported by coffer; omit it");
 	return CF_OK;
 }
 
 /*
- * Initialize: new KEK, root key and keyring, stored in one batch with
- * the seal configuration last to count; then a root token, made while
- * briefly unsealed under the write lock, and sealed again.
+ * Initialize under the core write lock: a new KEK, root key and keyring,
+ * stored in one batch; then a root token, made while briefly unsealed.
+ * Vault leaves the node sealed afterwards, and so does this unless
+ * kek_out is given (dev mode), which receives the KEK and keeps the
+ * node unsealed.  Otherwise resp gets the shares and the root token.
+ * The shares are made before anything is stored, so that a failure
+ * there leaves the node uninitialized rather than without shares.
  */
 static int
 do_init(int n, int t, const char *root_id, struct response *resp,
     uint8_t *kek_out, char *token_out)
 {
-	struct storage_op	 ops[3];
-	struct buf		 rootct = BUF_INIT, ringct = BUF_INIT;
-	struct buf		 cfg = BUF_INIT;
-	struct barrier		*b = NULL;
-	uint8_t			*kek = NULL, *root = NULL, *shares = NULL;
-	char			*token = NULL;
-	size_t			 share_len;
-	json_t			*o = NULL;
-	int			 rc;
+	struct barrier	*b = NULL;
+	uint8_t		*kek = NULL, *root = NULL, *shares = NULL;
+	char		*token = NULL;
+	size_t		 share_len;
+	json_t		*o = NULL;
+	int		 rc;
 
 	if ((kek = sodium_malloc(KEY_LEN)) == NULL ||
 	    (root = sodium_malloc(KEY_LEN)) == NULL ||
 	    (shares = sodium_malloc((size_t)n * SHARE_MAX)) == NULL ||
-	    (token = sodium_malloc(TOKEN_MAX_LEN + 1)) == NULL) {
+	    (token = sodium_malloc(TOKEN_MAX_LEN + 1)) == NULL ||
+	    (o = json_object()) == NULL) {
 		rc = CF_ENOMEM;
 		goto out;
 	}
 	randombytes_buf(kek, KEY_LEN);
 	randombytes_buf(root, KEY_LEN);
+	if ((rc = make_shares(kek, n, t, shares, &share_len)) != CF_OK ||
+	    (rc = emit_shares(o, shares, SHARE_MAX, n, share_len)) != CF_OK)
+		goto out;
 	if ((rc = barrier_new(&b)) != CF_OK ||
 	    (rc = barrier_keyring_init(b)) != CF_OK ||
-	    (rc = wrap_keys(kek, root, b, &rootct, &ringct)) != CF_OK ||
-	    (rc = store_seal_config_op(n, t, &cfg)) != CF_OK)
-		goto out;
-	ops[0] = (struct storage_op){ STORAGE_OP_PUT, ROOT_KEY_KEY,
-	    rootct.data, rootct.len };
-	ops[1] = (struct storage_op){ STORAGE_OP_PUT, KEYRING_KEY,
-	    ringct.data, ringct.len };
-	ops[2] = (struct storage_op){ STORAGE_OP_PUT, SEAL_CONFIG_KEY,
-	    cfg.data, cfg.len };
-	if ((rc = storage_batch(core_storage(), ops, 3)) != CF_OK)
+	    (rc = store_keys(kek, root, b, n, t)) != CF_OK)
 		goto out;
 	mu_lock();
 	cfg_n = n;
 	cfg_t = t;
+	rc = hold_root_key(root);
 	mu_unlock();
 	core_set_initialized();
-	if ((rc = hold_root_key(root)) != CF_OK)
+	if (rc != CF_OK)
 		goto out;
+	atomic_store(&encryptions_base, 0);
 	rc = core_unsealed(b);
 	b = NULL;
 	if (rc != CF_OK)
 		goto out;
-	rc = token_create_root(root_id, "auth/token/root", token);
-	if (rc != CF_OK) {
+	if ((rc = token_create_root(root_id, "auth/token/root", token)) !=
+	    CF_OK) {
 		core_sealed();
 		goto out;
 	}
 	if (kek_out != NULL) {
-		/* Dev mode stays unsealed and hands the key back. */
 		memcpy(kek_out, kek, KEY_LEN);
 		strlcpy(token_out, token, TOKEN_MAX_LEN + 1);
 		goto out;
 	}
 	core_sealed();
-	if ((rc = make_shares(kek, n, t, shares, &share_len)) != CF_OK)
-		goto out;
-	if ((o = json_object()) == NULL ||
-	    (rc = emit_shares(o, shares, SHARE_MAX, n, share_len)) != CF_OK ||
-	    json_object_set_new(o, "root_token", json_string(token)) != 0) {
-		rc = rc != CF_OK ? rc : CF_ENOMEM;
+	if (json_object_set_new(o, "root_token", json_string(token)) != 0) {
+		rc = CF_ENOMEM;
 		goto out;
 	}
 	resp->raw = 1;
@@ -655,12 +842,9 @@ do_init(int n, int t, const char *root_id, struct response *resp,
 	rc = resp_data(resp, o);
 	o = NULL;
  out:
-	json_decref(o);
+	json_decref(o);			/* wiping allocator */
 	barrier_free(b);
-	buf_free(&rootct);
-	buf_free(&ringct);
-	buf_free(&cfg);
-	sodium_free(kek);
+	sodium_free(kek);		/* each wipes */
 	sodium_free(root);
 	sodium_free(shares);
 	sodium_free(token);
@@ -682,26 +866,27 @@ sys_init(struct request *req, struct response *resp)
 		resp->raw = 1;
 		return resp_data(resp, o);
 	}
-	if ((rc = method_is(req, resp, REQ_UPDATE, REQ_UPDATE)) != CF_OK ||
+	if ((rc = need_update(req, resp)) != CF_OK ||
 	    (rc = need_body(req, resp)) != CF_OK ||
-	    (rc = check_unsupported(req, resp)) != CF_OK ||
-	    (rc = body_int(req, resp, "secret_shares", &n)) != CF_OK ||
-	    (rc = body_int(req, resp, "secret_threshold", &t)) != CF_OK ||
-	    (rc = check_shares(n, t, resp)) != CF_OK)
+	    (rc = init_params(req, resp, &n, &t)) != CF_OK)
 		return rc;
+	/* Concurrent inits serialize here; the loser is "already". */
 	core_wrlock();
 	if (core_state() != CORE_UNINITIALIZED)
 		rc = resp_fail(resp, CF_EINVAL, "Vault is already initialized");
 	else
 		rc = do_init((int)n, (int)t, NULL, resp, NULL, NULL);
 	core_unlock();
-	if (rc == CF_OK)
+	if (rc == CF_OK) {
 		log_info("seal: initialized with %lld shares, threshold %lld",
 		    n, t);
-	else if (resp->err[0] == '\0')
+		return CF_OK;
+	}
+	/* Vault answers every init failure with a 400. */
+	if (resp->err[0] == '\0')
 		resp_fail(resp, CF_EINVAL, "initialization failed: %s",
 		    cf_strerror(rc));
-	return rc == CF_OK ? CF_OK : CF_EINVAL;
+	return CF_EINVAL;
 }
 
 static int
@@ -709,29 +894,18 @@ sys_unseal(struct request *req, struct response *resp)
 {
 	uint8_t		*share = NULL, *kek = NULL;
 	size_t		 len;
-	json_t		*key, *reset, *migrate;
-	const char	*why;
-	int		 rc, dup, st;
+	const char	*key, *why;
+	int		 rc, dup, st, reset, migrate;
 
-	if ((rc = method_is(req, resp, REQ_UPDATE, REQ_UPDATE)) != CF_OK ||
-	    (rc = need_body(req, resp)) != CF_OK)
+	if ((rc = need_update(req, resp)) != CF_OK ||
+	    (rc = need_body(req, resp)) != CF_OK ||
+	    (rc = body_str(req, resp, "key", &key)) != CF_OK ||
+	    (rc = body_bool(req, resp, "reset", &reset)) != CF_OK ||
+	    (rc = body_bool(req, resp, "migrate", &migrate)) != CF_OK)
 		return rc;
-	key = get_ci(req->data, "key");
-	reset = get_ci(req->data, "reset");
-	migrate = get_ci(req->data, "migrate");
-	if ((key != NULL && !json_is_string(key)) ||
-	    (reset != NULL && !json_is_boolean(reset)) ||
-	    (migrate != NULL && !json_is_boolean(migrate)))
-		return resp_fail(resp, CF_EINVAL, "failed to parse JSON input: "
-		    "key must be a string, reset and migrate booleans");
 	core_wrlock();
 	st = core_state();
-	if (migrate != NULL && json_is_true(migrate)) {
-		rc = resp_fail(resp, CF_EINTERNAL, "can't perform a seal "
-		    "migration, no migration seal found");
-		goto out;
-	}
-	if (reset != NULL && json_is_true(reset)) {
+	if (reset) {
 		if (st == CORE_UNSEALED)
 			rc = resp_fail(resp, CF_EINVAL, "vault is unsealed");
 		else {
@@ -742,13 +916,9 @@ sys_unseal(struct request *req, struct response *resp)
 		}
 		goto out;
 	}
-	if (key == NULL || *json_string_value(key) == '\0') {
+	if (key[0] == '\0') {
 		rc = resp_fail(resp, CF_EINVAL, "'key' must be specified in "
 		    "request body as JSON, or 'reset' set to true");
-		goto out;
-	}
-	if (st == CORE_UNINITIALIZED) {
-		rc = resp_fail(resp, CF_EINVAL, "Vault is not initialized");
 		goto out;
 	}
 	if ((share = sodium_malloc(SHARE_MAX)) == NULL ||
@@ -756,8 +926,18 @@ sys_unseal(struct request *req, struct response *resp)
 		rc = CF_ENOMEM;
 		goto out;
 	}
-	if ((rc = decode_share(json_string_value(key), share, &len, resp)) !=
-	    CF_OK)
+	if ((rc = share_decode(key, share, &len, resp)) != CF_OK)
+		goto out;
+	if (migrate) {
+		rc = resp_fail(resp, CF_EINTERNAL, "can't perform a seal "
+		    "migration, no migration seal found");
+		goto out;
+	}
+	if (st == CORE_UNINITIALIZED) {
+		rc = resp_fail(resp, CF_EINVAL, "Vault is not initialized");
+		goto out;
+	}
+	if ((rc = share_check_len(len, "invalid key: ", resp)) != CF_OK)
 		goto out;
 	if (st == CORE_UNSEALED) {
 		rc = reply_status(resp);
@@ -776,8 +956,15 @@ sys_unseal(struct request *req, struct response *resp)
 	rc = attempt_combine(&unseal_att, kek, &why);
 	attempt_clear(&unseal_att);	/* whatever the outcome */
 	mu_unlock();
+	if (rc == CF_EINVAL) {
+		rc = resp_fail(resp, CF_EINVAL, "invalid key: failed to "
+		    "compute combined key: %s", why);
+		goto out;
+	}
 	if (rc != CF_OK) {
-		rc = resp_fail(resp, CF_EINVAL, "%s", why);
+		rc = resp_fail(resp, CF_EINVAL, "unable to retrieve stored "
+		    "keys: invalid key: failed to decrypt keys from storage: "
+		    AUTH_FAILED);
 		goto out;
 	}
 	if ((rc = unseal_with(kek, resp)) == CF_OK) {
@@ -786,14 +973,16 @@ sys_unseal(struct request *req, struct response *resp)
 	}
  out:
 	core_unlock();
-	sodium_free(share);
+	sodium_free(share);		/* wipes */
 	sodium_free(kek);
 	return rc;
 }
 
 /*
  * Authorize a token for a root-protected operation on path: a root
- * token, or a policy granting update and sudo.  Under the read lock.
+ * token, or a policy granting update and sudo.  Under the core lock.
+ * A missing or unknown token gets Vault's bare "permission denied",
+ * a policy denial its one-error list.
  */
 static int
 authorize_sudo(struct request *req, struct response *resp, const char *path)
@@ -819,10 +1008,11 @@ sys_seal(struct request *req, struct response *resp)
 {
 	int	 rc;
 
-	if ((rc = method_is(req, resp, REQ_UPDATE, REQ_UPDATE)) != CF_OK)
+	if ((rc = need_update(req, resp)) != CF_OK)
 		return rc;
 	core_rdlock();
 	if (core_state() != CORE_UNSEALED) {
+		/* Vault: sealing a sealed node is a no-op, no token needed. */
 		core_unlock();
 		resp->status = 204;
 		return CF_OK;
@@ -831,34 +1021,39 @@ sys_seal(struct request *req, struct response *resp)
 	core_unlock();
 	if (rc != CF_OK)
 		return rc;
-	/* Requests in flight hold the read lock: this waits for them. */
+	/*
+	 * Requests in flight hold the read lock: this waits for them, and
+	 * the lock prefers writers, so later requests queue behind the seal
+	 * and then see 503.
+	 */
 	core_wrlock();
-	if (core_state() == CORE_UNSEALED)
+	if (core_state() == CORE_UNSEALED) {
 		core_sealed();
+		log_info("seal: sealed by request %s", req->id);
+	}
 	core_unlock();
 	resp->status = 204;
 	return CF_OK;
 }
 
-/* encryptions since the active term was installed. */
-static atomic_ullong	 encryptions_base;
-
 static int
 sys_key_status(struct request *req, struct response *resp)
 {
-	struct barrier	*b = core_barrier();
-	char		 ts[64];
-	json_t		*o;
+	struct barrier		*b = core_barrier();
+	unsigned long long	 enc, base;
+	char			 ts[64];
+	json_t			*o;
 
 	if (req->op != REQ_READ) {
 		resp->err_empty = 1;
 		return CF_EMETHOD;
 	}
 	time_format_rfc3339(ts, sizeof(ts), barrier_install_time(b), 0);
+	enc = barrier_encryptions(b);
+	base = atomic_load(&encryptions_base);
 	o = json_pack("{s:i, s:s, s:I}", "term", (int)barrier_term(b),
 	    "install_time", ts, "encryptions",
-	    (json_int_t)(barrier_encryptions(b) -
-	    atomic_load(&encryptions_base)));
+	    (json_int_t)(enc > base ? enc - base : 0));
 	resp->inject = 1;
 	return resp_data(resp, o);
 }
@@ -874,19 +1069,26 @@ store_keyring(const struct barrier *b)
 	    (rc = barrier_key_encrypt(root_key, KEYRING_KEY, ring.data,
 	    ring.len, &ct)) == CF_OK)
 		rc = storage_put(core_storage(), KEYRING_KEY, ct.data, ct.len);
-	buf_free(&ring);
+	buf_free(&ring);		/* wipes */
 	buf_free(&ct);
 	return rc;
 }
 
+/*
+ * sys/rotate is a logical path in Vault, but it changes the keyring,
+ * which needs the core write lock that a logical handler (run under the
+ * read lock) cannot take: so it is a raw route that checks the token
+ * and sudo itself, with the router's messages.
+ */
 static int
 sys_rotate(struct request *req, struct response *resp)
 {
+	struct buf	 prev = BUF_INIT;
 	struct barrier	*b;
 	uint32_t	 term;
-	int		 rc;
+	int		 rc, restore_failed = 0;
 
-	if ((rc = method_is(req, resp, REQ_UPDATE, REQ_UPDATE)) != CF_OK)
+	if ((rc = need_update(req, resp)) != CF_OK)
 		return rc;
 	core_rdlock();
 	if (core_state() != CORE_UNSEALED) {
@@ -904,12 +1106,29 @@ sys_rotate(struct request *req, struct response *resp)
 		return resp_fail(resp, CF_ESEALED, "Vault is sealed");
 	}
 	b = core_barrier();
-	if ((rc = barrier_rotate(b, &term)) == CF_OK &&
-	    (rc = store_keyring(b)) == CF_OK) {
-		atomic_store(&encryptions_base, barrier_encryptions(b));
-		log_info("seal: rotated to key term %u", term);
+	mu_lock();
+	/*
+	 * Keep the keyring as it was: if the new one cannot be stored, the
+	 * new term must not encrypt anything, or a restart would lose it.
+	 */
+	if ((rc = barrier_keyring_emit(b, &prev)) == CF_OK &&
+	    (rc = barrier_rotate(b, &term)) == CF_OK) {
+		if ((rc = store_keyring(b)) == CF_OK) {
+			atomic_store(&encryptions_base,
+			    barrier_encryptions(b));
+			log_info("seal: rotated to key term %u", term);
+		} else if (barrier_keyring_parse(b, prev.data, prev.len) !=
+		    CF_OK)
+			restore_failed = 1;
+	}
+	mu_unlock();
+	if (restore_failed) {
+		/* Nothing used the new term yet: sealing loses nothing. */
+		log_warnx("seal: cannot restore the keyring; sealing");
+		core_sealed();
 	}
 	core_unlock();
+	buf_free(&prev);		/* wipes */
 	if (rc != CF_OK)
 		return resp_fail(resp, CF_EINTERNAL, "failed to create new "
 		    "encryption key: %s", cf_strerror(rc));
@@ -918,43 +1137,65 @@ sys_rotate(struct request *req, struct response *resp)
 }
 
 /*
- * Verify that the attempt's shares give the stored KEK, and return the
- * KEK.  Caller holds seal_mu and the core lock.
+ * The share in the body's "key" for generate-root and rekey: given,
+ * decodable, and of a possible length (prefix starts that message).
  */
 static int
-attempt_verify(struct attempt *a, uint8_t *kek, struct response *resp,
-    const char *prefix)
+share_from_body(struct request *req, struct response *resp, uint8_t *share,
+    size_t *len, const char *prefix)
 {
-	struct buf	 ct = BUF_INIT, root = BUF_INIT;
-	const char	*why;
+	const char	*key;
 	int		 rc;
 
-	if ((rc = attempt_combine(a, kek, &why)) != CF_OK)
-		return resp_fail(resp, CF_EINVAL, "%s%s", prefix, why);
-	if ((rc = storage_get(core_storage(), ROOT_KEY_KEY, &ct)) == CF_OK &&
-	    barrier_key_decrypt(kek, ROOT_KEY_KEY, ct.data, ct.len, &root) !=
-	    CF_OK)
-		rc = resp_fail(resp, CF_EINVAL, "%sunable to retrieve stored "
-		    "keys: invalid key: cipher: message authentication failed",
-		    prefix);
+	if ((rc = body_str(req, resp, "key", &key)) != CF_OK)
+		return rc;
+	if (key[0] == '\0')
+		return resp_fail(resp, CF_EINVAL,
+		    "'key' must be specified in request body as JSON");
+	if ((rc = share_decode(key, share, len, resp)) != CF_OK)
+		return rc;
+	return share_check_len(*len, prefix, resp);
+}
+
+/*
+ * Does kek open the stored root key, and is that the root key in use?
+ * CF_OK, CF_EDENIED, or a storage error.  Under seal_mu.
+ */
+static int
+kek_opens_root(const uint8_t *kek)
+{
+	struct buf	 ct = BUF_INIT, root = BUF_INIT;
+	int		 rc;
+
+	if ((rc = storage_get(core_storage(), ROOT_KEY_KEY, &ct)) != CF_OK)
+		goto out;
+	if (barrier_key_decrypt(kek, ROOT_KEY_KEY, ct.data, ct.len, &root) !=
+	    CF_OK || root.len != KEY_LEN || root_key == NULL ||
+	    sodium_memcmp(root.data, root_key, KEY_LEN) != 0)
+		rc = CF_EDENIED;
+ out:
 	buf_free(&ct);
-	buf_free(&root);
+	buf_free(&root);		/* wipes */
 	return rc;
 }
 
+/*
+ * The generate-root status object.  otp_length is the length an OTP
+ * must have (GET and the attempt's start) or 0 (update replies), as
+ * Vault answers.  Under seal_mu.
+ */
 static int
-genroot_status(struct response *resp, const char *otp, const char *encoded,
-    int complete)
+genroot_status(struct response *resp, const char *otp, int otp_length,
+    const char *encoded, int complete)
 {
 	json_t	*o;
 
 	o = json_pack("{s:s, s:b, s:i, s:i, s:b, s:s, s:s, s:s, s:s, s:i}",
 	    "nonce", genroot_att.nonce, "started", genroot_att.started,
-	    "progress", genroot_att.n, "required", cfg_t,
+	    "progress", complete ? cfg_t : genroot_att.n, "required", cfg_t,
 	    "complete", complete, "encoded_token", encoded,
 	    "encoded_root_token", encoded, "pgp_fingerprint", "",
-	    "otp", otp, "otp_length", complete || genroot_att.n > 0 ? 0 :
-	    OTP_LEN);
+	    "otp", otp, "otp_length", otp_length);
 	resp->raw = 1;
 	resp->wipe = 1;
 	return resp_data(resp, o);
@@ -972,169 +1213,135 @@ random_base62(char *out, size_t len)
 	out[len] = '\0';
 }
 
+/*
+ * Start a root generation.  Vault 1.14 takes an OTP of exactly 28
+ * characters; clients of Vault 1.0-1.9 (and their tests) send 26, and
+ * get a 26-character "s." token.  Under seal_mu, unsealed.
+ */
+static int
+genroot_start(const char *otp, struct response *resp)
+{
+	int	 rc, gen = otp[0] == '\0';
+
+	if (genroot_att.started)
+		return resp_fail(resp, CF_EINVAL,
+		    "root generation already in progress");
+	if ((rc = attempt_ready(&genroot_att)) != CF_OK)
+		return rc;
+	if ((genroot_otp = sodium_malloc(OTP_LEN + 1)) == NULL)
+		return CF_ENOMEM;
+	if (gen)
+		random_base62(genroot_otp, OTP_LEN);
+	else
+		strlcpy(genroot_otp, otp, OTP_LEN + 1);
+	genroot_att.started = 1;
+	uuid_generate(genroot_att.nonce);
+	log_info("seal: root generation started");
+	return genroot_status(resp, gen ? genroot_otp : "", OTP_LEN, "", 0);
+}
+
 static int
 sys_genroot_attempt(struct request *req, struct response *resp)
 {
-	json_t		*otp;
-	const char	*o;
-	char		*gen = NULL;
+	const char	*otp = "", *pgp = "";
 	size_t		 len;
-	int		 rc = CF_OK;
+	int		 rc, st;
 
+	switch (req->op) {
+	case REQ_READ:
+	case REQ_DELETE:
+		break;
+	case REQ_UPDATE:
+		/* An empty body is {} here, unlike the other raw handlers. */
+		if ((rc = body_str(req, resp, "otp", &otp)) != CF_OK ||
+		    (rc = body_str(req, resp, "pgp_key", &pgp)) != CF_OK)
+			return rc;
+		len = strlen(otp);
+		if (len != 0 && len != OTP_LEN && len != OTP_LEN_OLD)
+			return resp_fail(resp, CF_EINVAL,
+			    "OTP string is wrong length");
+		if (len == 0 && pgp[0] != '\0')
+			return resp_fail(resp, CF_EINVAL, "pgp_key is not "
+			    "supported by coffer; use an OTP");
+		break;
+	default:
+		resp->err_empty = 1;
+		return CF_EMETHOD;
+	}
 	core_rdlock();
-	if (core_state() != CORE_UNSEALED) {
+	st = core_state();
+	if (st != CORE_UNSEALED) {
 		core_unlock();
-		return resp_fail(resp, core_state() == CORE_UNINITIALIZED ?
-		    CF_EINVAL : CF_ESEALED, core_state() ==
-		    CORE_UNINITIALIZED ? "server is not yet initialized" :
-		    "Vault is sealed");
+		if (req->op == REQ_READ && st == CORE_UNINITIALIZED)
+			return resp_fail(resp, CF_EINVAL,
+			    "server is not yet initialized");
+		return resp_fail(resp, CF_ESEALED, "Vault is sealed");
 	}
 	mu_lock();
 	switch (req->op) {
 	case REQ_READ:
-		rc = genroot_status(resp, "", "", 0);
+		rc = genroot_status(resp, "", OTP_LEN, "", 0);
 		break;
 	case REQ_DELETE:
-		attempt_clear(&genroot_att);
-		sodium_free(genroot_otp);
-		genroot_otp = NULL;
+		genroot_reset();
 		resp->status = 204;
-		break;
-	case REQ_UPDATE:
-		if (genroot_att.started) {
-			rc = resp_fail(resp, CF_EINVAL,
-			    "root generation already in progress");
-			break;
-		}
-		otp = get_ci(req->data, "otp");
-		if (otp != NULL && !json_is_string(otp)) {
-			rc = resp_fail(resp, CF_EINVAL, "otp must be a string");
-			break;
-		}
-		if (get_ci(req->data, "pgp_key") != NULL &&
-		    (otp == NULL || *json_string_value(otp) == '\0')) {
-			rc = resp_fail(resp, CF_EINVAL, "pgp_key is not "
-			    "supported by coffer; use an OTP");
-			break;
-		}
-		o = otp != NULL ? json_string_value(otp) : "";
-		len = strlen(o);
-		if (len != 0 && len != OTP_LEN && len != OTP_LEN_OLD) {
-			rc = resp_fail(resp, CF_EINVAL,
-			    "OTP string is wrong length");
-			break;
-		}
-		if ((genroot_otp = sodium_malloc(OTP_LEN + 1)) == NULL ||
-		    (rc = attempt_ready(&genroot_att)) != CF_OK) {
-			rc = CF_ENOMEM;
-			break;
-		}
-		if (len == 0) {
-			random_base62(genroot_otp, OTP_LEN);
-			gen = genroot_otp;
-		} else
-			strlcpy(genroot_otp, o, OTP_LEN + 1);
-		genroot_att.started = 1;
-		uuid_generate(genroot_att.nonce);
-		rc = genroot_status(resp, gen != NULL ? gen : "", "", 0);
+		rc = CF_OK;
 		break;
 	default:
-		resp->err_empty = 1;
-		rc = CF_EMETHOD;
+		if ((rc = genroot_start(otp, resp)) != CF_OK &&
+		    !genroot_att.started) {
+			sodium_free(genroot_otp);
+			genroot_otp = NULL;
+		}
+		break;
 	}
 	mu_unlock();
 	core_unlock();
 	return rc;
 }
 
-/* Check "nonce" against an attempt's. */
-static int
-check_nonce(struct request *req, struct response *resp,
-    const struct attempt *a, const char *what)
-{
-	json_t	*n = get_ci(req->data, "nonce");
-
-	if (n == NULL || !json_is_string(n) ||
-	    strcmp(json_string_value(n), a->nonce) != 0)
-		return resp_fail(resp, CF_EINVAL, "incorrect nonce supplied; "
-		    "nonce for this %s operation is \"%s\"", what, a->nonce);
-	return CF_OK;
-}
-
 /*
- * The steps every share-collecting update shares: a "key" in the body,
- * the attempt's nonce, a share that decodes, and one not given before.
- * what names the operation in messages.  Under seal_mu.
+ * Mint the new root token, as long as the OTP ("hvs." + 24 for 28
+ * characters, "s." + 24 for 26), and encode it: raw standard base64 of
+ * token XOR OTP.  Under seal_mu.
  */
-static int
-take_share(struct request *req, struct response *resp, struct attempt *a,
-    const char *what)
-{
-	uint8_t	*share;
-	json_t	*key;
-	size_t	 len;
-	int	 rc, dup;
-
-	key = get_ci(req->data, "key");
-	if (key == NULL || !json_is_string(key) ||
-	    *json_string_value(key) == '\0')
-		return resp_fail(resp, CF_EINVAL,
-		    "'key' must be specified in request body as JSON");
-	if ((rc = check_nonce(req, resp, a, what)) != CF_OK)
-		return rc;
-	if ((share = sodium_malloc(SHARE_MAX)) == NULL)
-		return CF_ENOMEM;
-	if ((rc = decode_share(json_string_value(key), share, &len, resp)) ==
-	    CF_OK && (rc = attempt_add(a, share, len, &dup)) == CF_OK && dup)
-		rc = resp_fail(resp, CF_EINVAL, "given key has already been "
-		    "provided during this %s operation", what);
-	sodium_free(share);
-	return rc;
-}
-
-/* Drop an attempt's shares after a failed combination; keep its nonce. */
-static void
-attempt_drop_shares(struct attempt *a)
-{
-	a->n = 0;
-	sodium_memzero(a->shares, SHAMIR_MAX_SHARES * SHARE_MAX);
-}
-
-/* Mint the new root token and encode it with the OTP. */
 static int
 genroot_finish(struct response *resp)
 {
-	char	*token = NULL, *x = NULL, *enc = NULL;
+	char	*id = NULL, *token = NULL, *x = NULL, *enc = NULL;
 	size_t	 len = strlen(genroot_otp), i, elen;
 	int	 rc;
 
 	elen = sodium_base64_ENCODED_LEN(len,
 	    sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
-	if ((token = sodium_malloc(TOKEN_MAX_LEN + 1)) == NULL ||
+	if ((id = sodium_malloc(len + 1)) == NULL ||
+	    (token = sodium_malloc(TOKEN_MAX_LEN + 1)) == NULL ||
 	    (x = sodium_malloc(len)) == NULL ||
 	    (enc = sodium_malloc(elen)) == NULL) {
 		rc = CF_ENOMEM;
 		goto out;
 	}
-	/* As long as the OTP: "hvs." + 24 today, "s." + 24 for old clients. */
 	if (len == OTP_LEN) {
-		memcpy(token, "hvs.", 4);
-		random_base62(token + 4, len - 4);
+		memcpy(id, "hvs.", 4);
+		random_base62(id + 4, len - 4);
 	} else {
-		memcpy(token, "s.", 2);
-		random_base62(token + 2, len - 2);
+		memcpy(id, "s.", 2);
+		random_base62(id + 2, len - 2);
 	}
-	if ((rc = token_create_root(token, "auth/token/root", token)) !=
-	    CF_OK)
+	if ((rc = token_create_root(id, "auth/token/root", token)) != CF_OK)
 		goto out;
+	if (strlen(token) != len) {
+		rc = CF_EINTERNAL;
+		goto out;
+	}
 	for (i = 0; i < len; i++)
 		x[i] = token[i] ^ genroot_otp[i];
 	sodium_bin2base64(enc, elen, (const unsigned char *)x, len,
 	    sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
-	genroot_att.n = cfg_t;
-	rc = genroot_status(resp, "", enc, 1);
+	rc = genroot_status(resp, "", 0, enc, 1);
 	log_info("seal: a new root token was generated");
  out:
+	sodium_free(id);		/* each wipes */
 	sodium_free(token);
 	sodium_free(x);
 	sodium_free(enc);
@@ -1144,15 +1351,31 @@ genroot_finish(struct response *resp)
 static int
 sys_genroot_update(struct request *req, struct response *resp)
 {
-	uint8_t	*kek = NULL;
-	int	 rc;
+	uint8_t		*share = NULL, *kek = NULL;
+	size_t		 len;
+	const char	*nonce, *why;
+	int		 rc, dup, st;
 
-	if ((rc = method_is(req, resp, REQ_UPDATE, REQ_UPDATE)) != CF_OK ||
+	if ((rc = need_update(req, resp)) != CF_OK ||
 	    (rc = need_body(req, resp)) != CF_OK)
 		return rc;
+	if ((share = sodium_malloc(SHARE_MAX)) == NULL ||
+	    (kek = sodium_malloc(KEY_LEN)) == NULL) {
+		sodium_free(share);
+		return CF_ENOMEM;
+	}
+	if ((rc = body_str(req, resp, "nonce", &nonce)) != CF_OK ||
+	    (rc = share_from_body(req, resp, share, &len, "invalid key: ")) !=
+	    CF_OK)
+		goto out_free;
 	core_rdlock();
 	mu_lock();
-	if (core_state() != CORE_UNSEALED) {
+	st = core_state();
+	if (st == CORE_UNINITIALIZED) {
+		rc = resp_fail(resp, CF_EINVAL, "Vault is not initialized");
+		goto out;
+	}
+	if (st != CORE_UNSEALED) {
 		rc = resp_fail(resp, CF_ESEALED, "Vault is sealed");
 		goto out;
 	}
@@ -1160,34 +1383,52 @@ sys_genroot_update(struct request *req, struct response *resp)
 		rc = resp_fail(resp, CF_EINVAL, "no root generation in progress");
 		goto out;
 	}
-	if ((rc = take_share(req, resp, &genroot_att, "root generation")) !=
-	    CF_OK)
+	if (strcmp(nonce, genroot_att.nonce) != 0) {
+		rc = resp_fail(resp, CF_EINVAL, "incorrect nonce supplied; "
+		    "nonce for this root generation operation is \"%s\"",
+		    genroot_att.nonce);
 		goto out;
+	}
+	if ((rc = attempt_add(&genroot_att, share, len, &dup)) != CF_OK)
+		goto out;
+	if (dup) {
+		rc = resp_fail(resp, CF_EINVAL, "given key has already been "
+		    "provided during this generation operation");
+		goto out;
+	}
 	if (genroot_att.n < cfg_t) {
-		rc = genroot_status(resp, "", "", 0);
+		rc = genroot_status(resp, "", 0, "", 0);
 		goto out;
 	}
-	if ((kek = sodium_malloc(KEY_LEN)) == NULL) {
-		rc = CF_ENOMEM;
+	/* The shares are spent whatever happens; the attempt stays. */
+	rc = attempt_combine(&genroot_att, kek, &why);
+	attempt_drop_shares(&genroot_att);
+	if (rc == CF_EINVAL) {
+		rc = resp_fail(resp, CF_EINVAL, "failed to compute root key: "
+		    "%s", why);
 		goto out;
 	}
-	if ((rc = attempt_verify(&genroot_att, kek, resp, "root generation "
-	    "aborted: ")) != CF_OK) {
-		/* The attempt and its nonce stay for another try. */
-		attempt_drop_shares(&genroot_att);
+	if (rc == CF_OK)
+		rc = kek_opens_root(kek);
+	if (rc == CF_EDENIED) {
+		rc = resp_fail(resp, CF_EINVAL, "root generation aborted: "
+		    "root key verification failed: " AUTH_FAILED);
 		goto out;
 	}
-	rc = genroot_finish(resp);
-	attempt_clear(&genroot_att);
-	sodium_free(genroot_otp);
-	genroot_otp = NULL;
+	if (rc != CF_OK)
+		goto out;
+	if ((rc = genroot_finish(resp)) == CF_OK)
+		genroot_reset();
  out:
 	mu_unlock();
 	core_unlock();
+ out_free:
+	sodium_free(share);		/* wipes */
 	sodium_free(kek);
 	return rc;
 }
 
+/* The rekey status object.  Under seal_mu. */
 static int
 rekey_status(struct response *resp)
 {
@@ -1195,11 +1436,9 @@ rekey_status(struct response *resp)
 
 	o = json_pack("{s:s, s:b, s:i, s:i, s:i, s:i, s:n, s:b, s:b}",
 	    "nonce", rekey_att.nonce, "started", rekey_att.started,
-	    "t", rekey_att.started ? rekey_t : 0,
-	    "n", rekey_att.started ? rekey_n : 0,
-	    "progress", rekey_att.n, "required", cfg_t,
-	    "pgp_fingerprints", "backup", 0, "verification_required",
-	    rekey_verify);
+	    "t", rekey_t, "n", rekey_n, "progress", rekey_att.n,
+	    "required", cfg_t, "pgp_fingerprints", "backup", 0,
+	    "verification_required", rekey_verify);
 	if (o != NULL && verify_att.nonce[0] != '\0')
 		json_object_set_new(o, "verification_nonce",
 		    json_string(verify_att.nonce));
@@ -1207,21 +1446,69 @@ rekey_status(struct response *resp)
 	return resp_data(resp, o);
 }
 
+/*
+ * Vault answers rekey requests on a sealed node from its standby check:
+ * without HA, 503 "node is not active"; with HA, 503 "Vault is sealed".
+ */
 static int
 rekey_precheck(struct response *resp)
 {
-	if (core_state() == CORE_UNINITIALIZED || core_state() == CORE_SEALED)
-		return resp_fail(resp, CF_EUNAVAIL, core_state() ==
-		    CORE_SEALED ? "Vault is sealed" : "node is not active");
-	return CF_OK;
+	if (core_state() == CORE_UNSEALED)
+		return CF_OK;
+	return resp_fail(resp, CF_EUNAVAIL, "%s", core_conf()->ha_enabled ?
+	    "Vault is sealed" : "node is not active");
+}
+
+/* Start a rekey from the body of PUT sys/rekey/init.  Under seal_mu. */
+static int
+rekey_start(struct request *req, struct response *resp)
+{
+	long long	 n, t, stored;
+	size_t		 npgp;
+	int		 rc, backup, verify;
+
+	if ((rc = need_body(req, resp)) != CF_OK ||
+	    (rc = body_int(req, resp, "secret_shares", &n)) != CF_OK ||
+	    (rc = body_int(req, resp, "secret_threshold", &t)) != CF_OK ||
+	    (rc = body_int(req, resp, "stored_shares", &stored)) != CF_OK ||
+	    (rc = body_strlist(req, resp, "pgp_keys", &npgp)) != CF_OK ||
+	    (rc = body_bool(req, resp, "backup", &backup)) != CF_OK ||
+	    (rc = body_bool(req, resp, "require_verification", &verify)) !=
+	    CF_OK)
+		return rc;
+	if (backup && npgp == 0)
+		return resp_fail(resp, CF_EINVAL, "cannot request a backup of "
+		    "the new keys without providing PGP keys for encryption");
+	if (npgp > 0 && (long long)npgp != n)
+		return resp_fail(resp, CF_EINVAL,
+		    "incorrect number of PGP keys for rekey");
+	if (t > n)
+		return resp_fail(resp, CF_EINVAL,
+		    "provided threshold greater than the total shares");
+	if ((rc = check_shares(n, t, "invalid rekey seal configuration: ",
+	    resp)) != CF_OK)
+		return rc;
+	if (rekey_att.started)
+		return resp_fail(resp, CF_EINVAL, "rekey already in progress");
+	if (npgp > 0)
+		return resp_fail(resp, CF_EINVAL, "pgp_keys are not supported "
+		    "by coffer; omit them to receive the shares in clear");
+	if ((rc = attempt_ready(&rekey_att)) != CF_OK)
+		return rc;
+	rekey_n = (int)n;
+	rekey_t = (int)t;
+	rekey_verify = verify;
+	rekey_att.started = 1;
+	uuid_generate(rekey_att.nonce);
+	log_info("seal: rekey started: %d shares, threshold %d", rekey_n,
+	    rekey_t);
+	return rekey_status(resp);
 }
 
 static int
 sys_rekey_init(struct request *req, struct response *resp)
 {
-	long long	 n, t;
-	json_t		*v;
-	int		 rc;
+	int	 rc;
 
 	core_rdlock();
 	mu_lock();
@@ -1236,46 +1523,7 @@ sys_rekey_init(struct request *req, struct response *resp)
 		resp->status = 204;
 		break;
 	case REQ_UPDATE:
-		if ((rc = need_body(req, resp)) != CF_OK)
-			break;
-		if (rekey_att.started) {
-			rc = resp_fail(resp, CF_EINVAL,
-			    "rekey already in progress");
-			break;
-		}
-		v = get_ci(req->data, "pgp_keys");
-		if (v != NULL && json_array_size(v) > 0) {
-			rc = resp_fail(resp, CF_EINVAL, "pgp_keys are not "
-			    "supported by coffer");
-			break;
-		}
-		v = get_ci(req->data, "backup");
-		if (v != NULL && json_is_true(v)) {
-			rc = resp_fail(resp, CF_EINVAL, "cannot request a "
-			    "backup of the new keys without providing PGP "
-			    "keys");
-			break;
-		}
-		v = get_ci(req->data, "require_verification");
-		rekey_verify = v != NULL && json_is_true(v);
-		if ((rc = body_int(req, resp, "secret_shares", &n)) != CF_OK ||
-		    (rc = body_int(req, resp, "secret_threshold", &t)) !=
-		    CF_OK)
-			break;
-		if (t > n) {
-			rc = resp_fail(resp, CF_EINVAL, "provided threshold "
-			    "greater than the total shares");
-			break;
-		}
-		if ((rc = check_shares(n, t, resp)) != CF_OK)
-			break;
-		if ((rc = attempt_ready(&rekey_att)) != CF_OK)
-			break;
-		rekey_n = (int)n;
-		rekey_t = (int)t;
-		rekey_att.started = 1;
-		uuid_generate(rekey_att.nonce);
-		rc = rekey_status(resp);
+		rc = rekey_start(req, resp);
 		break;
 	default:
 		resp->err_empty = 1;
@@ -1288,50 +1536,36 @@ sys_rekey_init(struct request *req, struct response *resp)
 }
 
 /*
- * Rekey: the new KEK wraps a new root key, the root key the keyring;
- * stored in one batch with the new seal configuration, after which the
- * old shares no longer open anything.
+ * Commit a rekey: a new root key wrapped under the new KEK, and the
+ * keyring under the new root key, stored with the new seal
+ * configuration in one batch; from then on only the new shares open
+ * the node.  The data keys do not change.  Under the core write lock
+ * and seal_mu.
  */
 static int
 rekey_commit(const uint8_t *kek)
 {
-	struct storage_op	 ops[3];
-	struct buf		 rootct = BUF_INIT, ringct = BUF_INIT;
-	struct buf		 cfg = BUF_INIT;
-	uint8_t			*root;
-	int			 rc;
+	uint8_t	*root;
+	int	 rc;
 
 	if ((root = sodium_malloc(KEY_LEN)) == NULL)
 		return CF_ENOMEM;
 	randombytes_buf(root, KEY_LEN);
-	if ((rc = wrap_keys(kek, root, core_barrier(), &rootct, &ringct)) !=
-	    CF_OK ||
-	    (rc = store_seal_config_op(rekey_n, rekey_t, &cfg)) != CF_OK)
-		goto out;
-	ops[0] = (struct storage_op){ STORAGE_OP_PUT, ROOT_KEY_KEY,
-	    rootct.data, rootct.len };
-	ops[1] = (struct storage_op){ STORAGE_OP_PUT, KEYRING_KEY,
-	    ringct.data, ringct.len };
-	ops[2] = (struct storage_op){ STORAGE_OP_PUT, SEAL_CONFIG_KEY,
-	    cfg.data, cfg.len };
-	if ((rc = storage_batch(core_storage(), ops, 3)) != CF_OK ||
-	    (rc = hold_root_key(root)) != CF_OK)
-		goto out;
-	cfg_n = rekey_n;
-	cfg_t = rekey_t;
-	log_info("seal: rekeyed to %d shares, threshold %d", cfg_n, cfg_t);
- out:
-	buf_free(&rootct);
-	buf_free(&ringct);
-	buf_free(&cfg);
-	sodium_free(root);
+	if ((rc = store_keys(kek, root, core_barrier(), rekey_n, rekey_t)) ==
+	    CF_OK && (rc = hold_root_key(root)) == CF_OK) {
+		cfg_n = rekey_n;
+		cfg_t = rekey_t;
+		log_info("seal: rekeyed to %d shares, threshold %d", cfg_n,
+		    cfg_t);
+	}
+	sodium_free(root);		/* wipes */
 	return rc;
 }
 
 /*
  * The current shares were accepted: make the new KEK and its shares,
  * and either commit now or, with verification, keep the KEK until the
- * new shares come back.
+ * new shares come back.  Under seal_mu.
  */
 static int
 rekey_finish(struct response *resp)
@@ -1352,19 +1586,23 @@ rekey_finish(struct response *resp)
 		goto out;
 	if ((o = json_pack("{s:s, s:b, s:n, s:b, s:b}", "nonce",
 	    rekey_att.nonce, "complete", 1, "pgp_fingerprints", "backup", 0,
-	    "verification_required", rekey_verify)) == NULL ||
-	    (rc = emit_shares(o, shares, SHARE_MAX, rekey_n, share_len)) !=
-	    CF_OK) {
-		rc = rc != CF_OK ? rc : CF_ENOMEM;
+	    "verification_required", rekey_verify)) == NULL) {
+		rc = CF_ENOMEM;
 		goto out;
 	}
+	if ((rc = emit_shares(o, shares, SHARE_MAX, rekey_n, share_len)) !=
+	    CF_OK)
+		goto out;
 	if (rekey_verify) {
 		if ((rc = attempt_ready(&verify_att)) != CF_OK)
 			goto out;
-		verify_att.started = 1;
+		attempt_drop_shares(&verify_att);
 		uuid_generate(verify_att.nonce);
-		json_object_set_new(o, "verification_nonce",
-		    json_string(verify_att.nonce));
+		if (json_object_set_new(o, "verification_nonce",
+		    json_string(verify_att.nonce)) != 0) {
+			rc = CF_ENOMEM;
+			goto out;
+		}
 		rekey_kek = kek;
 		kek = NULL;
 	} else if ((rc = rekey_commit(kek)) != CF_OK)
@@ -1374,7 +1612,7 @@ rekey_finish(struct response *resp)
 	rc = resp_data(resp, o);
 	o = NULL;
  out:
-	json_decref(o);
+	json_decref(o);			/* wiping allocator */
 	sodium_free(kek);
 	sodium_free(shares);
 	return rc;
@@ -1383,168 +1621,259 @@ rekey_finish(struct response *resp)
 static int
 sys_rekey_update(struct request *req, struct response *resp)
 {
-	uint8_t	*kek = NULL;
-	int	 rc;
+	uint8_t		*share = NULL, *kek = NULL;
+	size_t		 len;
+	const char	*nonce, *why;
+	int		 rc, dup;
 
-	if ((rc = method_is(req, resp, REQ_UPDATE, REQ_UPDATE)) != CF_OK ||
-	    (rc = need_body(req, resp)) != CF_OK)
-		return rc;
-	/* The root key and keyring are rewrapped: exclusive. */
+	if ((share = sodium_malloc(SHARE_MAX)) == NULL ||
+	    (kek = sodium_malloc(KEY_LEN)) == NULL) {
+		sodium_free(share);
+		return CF_ENOMEM;
+	}
+	/* The root key and keyring may be rewrapped: exclusive. */
 	core_wrlock();
 	mu_lock();
-	if ((rc = rekey_precheck(resp)) != CF_OK)
+	if ((rc = rekey_precheck(resp)) != CF_OK ||
+	    (rc = need_body(req, resp)) != CF_OK ||
+	    (rc = body_str(req, resp, "nonce", &nonce)) != CF_OK ||
+	    (rc = share_from_body(req, resp, share, &len, "")) != CF_OK)
 		goto out;
 	if (!rekey_att.started) {
 		rc = resp_fail(resp, CF_EINVAL, "no barrier rekey in progress");
 		goto out;
 	}
 	if (rekey_kek != NULL) {
-		rc = resp_fail(resp, CF_EINVAL, "rekey verification in "
-		    "progress; submit the new shares to sys/rekey/verify");
+		rc = resp_fail(resp, CF_EINVAL, "rekey operation already "
+		    "finished; verification must be performed; nonce for the "
+		    "verification operation is \"%s\"", verify_att.nonce);
 		goto out;
 	}
-	if ((rc = take_share(req, resp, &rekey_att, "rekey")) != CF_OK)
+	if (strcmp(nonce, rekey_att.nonce) != 0) {
+		rc = resp_fail(resp, CF_EINVAL, "incorrect nonce supplied; "
+		    "nonce for this rekey operation is \"%s\"",
+		    rekey_att.nonce);
 		goto out;
+	}
+	if ((rc = attempt_add(&rekey_att, share, len, &dup)) != CF_OK)
+		goto out;
+	if (dup) {
+		/* Vault's text, "generation" included. */
+		rc = resp_fail(resp, CF_EINVAL, "given key has already been "
+		    "provided during this generation operation");
+		goto out;
+	}
 	if (rekey_att.n < cfg_t) {
 		rc = rekey_status(resp);
 		goto out;
 	}
-	if ((kek = sodium_malloc(KEY_LEN)) == NULL) {
-		rc = CF_ENOMEM;
+	rc = attempt_combine(&rekey_att, kek, &why);
+	attempt_drop_shares(&rekey_att);	/* spent either way */
+	if (rc == CF_EINVAL) {
+		rc = resp_fail(resp, CF_EINVAL, "failed to compute root key: "
+		    "%s", why);
 		goto out;
 	}
-	if ((rc = attempt_verify(&rekey_att, kek, resp, "")) != CF_OK) {
-		attempt_drop_shares(&rekey_att);
+	if (rc == CF_OK)
+		rc = kek_opens_root(kek);
+	if (rc == CF_EDENIED) {
+		rc = resp_fail(resp, CF_EINVAL, "failed to read root key: "
+		    "failed to decrypt keys from storage: " AUTH_FAILED);
 		goto out;
 	}
-	rc = rekey_finish(resp);
-	if (rekey_verify)
-		attempt_drop_shares(&rekey_att);	/* spent; verify next */
-	else
+	if (rc != CF_OK)
+		goto out;
+	if ((rc = rekey_finish(resp)) == CF_OK && !rekey_verify)
 		rekey_reset();
  out:
 	mu_unlock();
 	core_unlock();
+	sodium_free(share);		/* wipes */
 	sodium_free(kek);
 	return rc;
 }
 
+/* The verification status object.  Under seal_mu. */
 static int
-verify_status(struct response *resp, int complete)
+verify_status(struct response *resp)
 {
 	json_t	*o;
 
-	if (complete)
-		o = json_pack("{s:s, s:b}", "nonce", verify_att.nonce,
-		    "complete", 1);
-	else
-		o = json_pack("{s:s, s:b, s:i, s:i, s:i}", "nonce",
-		    verify_att.nonce, "started", verify_att.started, "t",
-		    rekey_t, "n", rekey_n, "progress", verify_att.n);
+	o = json_pack("{s:s, s:b, s:i, s:i, s:i}", "nonce", verify_att.nonce,
+	    "started", rekey_kek != NULL, "t", rekey_t, "n", rekey_n,
+	    "progress", verify_att.n);
 	resp->raw = 1;
 	return resp_data(resp, o);
 }
 
+/* Take one of the new shares back; commit when enough agree. */
+static int
+verify_update(struct request *req, struct response *resp)
+{
+	uint8_t		*share = NULL, *kek = NULL;
+	size_t		 len;
+	const char	*nonce, *why;
+	json_t		*o;
+	int		 rc, dup;
+
+	if ((share = sodium_malloc(SHARE_MAX)) == NULL ||
+	    (kek = sodium_malloc(KEY_LEN)) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	if ((rc = need_body(req, resp)) != CF_OK ||
+	    (rc = body_str(req, resp, "nonce", &nonce)) != CF_OK ||
+	    (rc = share_from_body(req, resp, share, &len, "")) != CF_OK)
+		goto out;
+	if (!rekey_att.started) {
+		rc = resp_fail(resp, CF_EINVAL, "no rekey in progress");
+		goto out;
+	}
+	if (rekey_kek == NULL) {
+		rc = resp_fail(resp, CF_EINVAL,
+		    "no rekey verification in progress");
+		goto out;
+	}
+	if (strcmp(nonce, verify_att.nonce) != 0) {
+		rc = resp_fail(resp, CF_EINVAL, "incorrect nonce supplied; "
+		    "nonce for this verify operation is \"%s\"",
+		    verify_att.nonce);
+		goto out;
+	}
+	if ((rc = attempt_add(&verify_att, share, len, &dup)) != CF_OK)
+		goto out;
+	if (dup) {
+		rc = resp_fail(resp, CF_EINVAL, "given key has already been "
+		    "provided during this verify operation");
+		goto out;
+	}
+	if (verify_att.n < rekey_t) {
+		rc = verify_status(resp);
+		goto out;
+	}
+	rc = attempt_combine(&verify_att, kek, &why);
+	attempt_drop_shares(&verify_att);
+	if (rc == CF_OK && sodium_memcmp(kek, rekey_kek, KEY_LEN) != 0)
+		rc = CF_EDENIED;
+	if (rc != CF_OK) {
+		/* A failed round gets a fresh nonce, as in Vault. */
+		uuid_generate(verify_att.nonce);
+		if (rc == CF_EINVAL)
+			rc = resp_fail(resp, CF_EINVAL, "failed to compute "
+			    "key for verification: %s", why);
+		else
+			rc = resp_fail(resp, CF_EINVAL, "rekey verification "
+			    "failed; incorrect key shares supplied");
+		goto out;
+	}
+	if ((rc = rekey_commit(rekey_kek)) != CF_OK)
+		goto out;
+	o = json_pack("{s:s, s:b}", "nonce", verify_att.nonce, "complete", 1);
+	resp->raw = 1;
+	rc = resp_data(resp, o);
+	rekey_reset();
+ out:
+	sodium_free(share);		/* wipes */
+	sodium_free(kek);
+	return rc;
+}
+
 /*
- * Verification: the new shares come back; when enough combine to the
- * pending KEK, the rekey is committed.
+ * Verification: the new shares come back before the rekey is committed,
+ * so a rekey whose shares were lost in transit changes nothing.
  */
 static int
 sys_rekey_verify(struct request *req, struct response *resp)
 {
-	uint8_t		*kek = NULL;
-	const char	*why;
-	int		 rc;
+	int	 rc;
 
 	core_wrlock();
 	mu_lock();
 	if ((rc = rekey_precheck(resp)) != CF_OK)
 		goto out;
-	if (rekey_kek == NULL) {
-		rc = resp_fail(resp, CF_EINVAL, "no rekey verification in "
-		    "progress");
-		goto out;
-	}
 	switch (req->op) {
-	case REQ_READ:
-		rc = verify_status(resp, 0);
-		goto out;
 	case REQ_DELETE:
 		/* Start the verification over, with a new nonce. */
-		attempt_clear(&verify_att);
-		verify_att.started = 1;
-		uuid_generate(verify_att.nonce);
-		rc = verify_status(resp, 0);
-		goto out;
+		if (rekey_att.started) {
+			attempt_drop_shares(&verify_att);
+			uuid_generate(verify_att.nonce);
+		}
+		/* FALLTHROUGH */
+	case REQ_READ:
+		if (!rekey_att.started)
+			rc = resp_fail(resp, CF_EINVAL,
+			    "no rekey configuration found");
+		else
+			rc = verify_status(resp);
+		break;
 	case REQ_UPDATE:
+		rc = verify_update(req, resp);
 		break;
 	default:
 		resp->err_empty = 1;
 		rc = CF_EMETHOD;
-		goto out;
 	}
-	if ((rc = take_share(req, resp, &verify_att, "rekey verification")) !=
-	    CF_OK)
-		goto out;
-	if ((kek = sodium_malloc(KEY_LEN)) == NULL) {
-		rc = CF_ENOMEM;
-		goto out;
-	}
-	if (verify_att.n < rekey_t) {
-		rc = verify_status(resp, 0);
-		goto out;
-	}
-	rc = attempt_combine(&verify_att, kek, &why);
-	if (rc != CF_OK || sodium_memcmp(kek, rekey_kek, KEY_LEN) != 0) {
-		attempt_drop_shares(&verify_att);
-		rc = resp_fail(resp, CF_EINVAL, "rekey verification failed: "
-		    "the shares do not combine to the new key");
-		goto out;
-	}
-	if ((rc = rekey_commit(rekey_kek)) == CF_OK)
-		rc = verify_status(resp, 1);
-	rekey_reset();
  out:
 	mu_unlock();
 	core_unlock();
-	sodium_free(kek);
 	return rc;
 }
 
-/* Unseal hook: the cluster's name and id, made at first unseal. */
+/*
+ * Unseal hook: the cluster's name and id, made at the first unseal and
+ * kept behind the barrier.  A cluster_name in the configuration wins
+ * over the stored one and is stored, as Vault does.
+ */
 static int
 load_cluster(void)
 {
 	struct buf	 b = BUF_INIT;
 	json_t		*j = NULL;
 	json_error_t	 e;
-	char		 id[REQ_ID_LEN + 1], name[64];
-	const char	*cn = core_conf()->cluster_name;
+	char		 id[REQ_ID_LEN + 1], gen[64];
+	const char	*cn = core_conf()->cluster_name, *name, *sid;
 	uint8_t		 r[4];
 	int		 rc;
 
 	rc = core_get(CLUSTER_KEY, &b);
-	if (rc == CF_ENOTFOUND) {
-		uuid_generate(id);
-		randombytes_buf(r, sizeof(r));
-		snprintf(name, sizeof(name), "vault-cluster-%02x%02x%02x%02x",
-		    r[0], r[1], r[2], r[3]);
-		j = json_pack("{s:s, s:s}", "name", cn != NULL ? cn : name,
-		    "id", id);
+	if (rc == CF_OK && (j = json_loadb(b.data, b.len, 0, &e)) == NULL)
+		rc = CF_EINTERNAL;
+	if (rc != CF_OK && rc != CF_ENOTFOUND)
+		goto out;
+	name = j != NULL ? json_string_value(json_object_get(j, "name")) :
+	    NULL;
+	sid = j != NULL ? json_string_value(json_object_get(j, "id")) : NULL;
+	if (cn != NULL && cn[0] == '\0')
+		cn = NULL;
+	if (name == NULL || sid == NULL || (cn != NULL &&
+	    strcmp(cn, name) != 0)) {
+		if (sid == NULL) {
+			uuid_generate(id);
+			sid = id;
+		}
+		if (cn == NULL && name == NULL) {
+			randombytes_buf(r, sizeof(r));
+			snprintf(gen, sizeof(gen),
+			    "vault-cluster-%02x%02x%02x%02x", r[0], r[1], r[2],
+			    r[3]);
+			cn = gen;
+		}
+		if (cn == NULL)
+			cn = name;
+		json_decref(j);
+		if ((j = json_pack("{s:s, s:s}", "name", cn, "id", sid)) ==
+		    NULL) {
+			rc = CF_ENOMEM;
+			goto out;
+		}
 		buf_reset(&b);
-		if (j == NULL || (rc = json_emit(j, &b)) != CF_OK ||
+		if ((rc = json_emit(j, &b)) != CF_OK ||
 		    (rc = core_put(CLUSTER_KEY, b.data, b.len)) != CF_OK)
 			goto out;
-	} else if (rc != CF_OK)
-		goto out;
-	else if ((j = json_loadb(b.data, b.len, 0, &e)) == NULL) {
-		rc = CF_EINTERNAL;
-		goto out;
+		name = json_string_value(json_object_get(j, "name"));
+		sid = json_string_value(json_object_get(j, "id"));
 	}
-	core_set_cluster(json_string_value(json_object_get(j, "name")) ?
-	    json_string_value(json_object_get(j, "name")) : "",
-	    json_string_value(json_object_get(j, "id")) ?
-	    json_string_value(json_object_get(j, "id")) : "");
+	core_set_cluster(name, sid);
 	rc = CF_OK;
  out:
 	json_decref(j);
@@ -1558,30 +1887,37 @@ seal_dev_init(const char *root_token_id, struct buf *key_b64,
 {
 	struct response	 resp;
 	uint8_t		*kek = NULL;
-	char		*token = NULL, b64[64];
+	char		*token = NULL, *b64 = NULL;
+	size_t		 cap = sodium_base64_ENCODED_LEN(KEY_LEN,
+	    sodium_base64_VARIANT_ORIGINAL);
 	int		 rc;
 
 	resp_init(&resp);
 	if ((kek = sodium_malloc(KEY_LEN)) == NULL ||
-	    (token = sodium_malloc(TOKEN_MAX_LEN + 1)) == NULL) {
+	    (token = sodium_malloc(TOKEN_MAX_LEN + 1)) == NULL ||
+	    (b64 = sodium_malloc(cap)) == NULL) {
 		rc = CF_ENOMEM;
 		goto out;
 	}
 	core_wrlock();
-	if ((rc = load_seal_config()) == CF_OK)
-		rc = do_init(1, 1, root_token_id, &resp, kek, token);
+	if ((rc = load_seal_config()) == CF_OK) {
+		if (core_state() != CORE_UNINITIALIZED)
+			rc = CF_EINVAL;
+		else
+			rc = do_init(1, 1, root_token_id, &resp, kek, token);
+	}
 	core_unlock();
 	if (rc != CF_OK)
 		goto out;
-	sodium_bin2base64(b64, sizeof(b64), kek, KEY_LEN,
+	sodium_bin2base64(b64, cap, kek, KEY_LEN,
 	    sodium_base64_VARIANT_ORIGINAL);
 	if ((rc = buf_puts(key_b64, b64)) == CF_OK)
 		rc = buf_puts(root_token, token);
-	sodium_memzero(b64, sizeof(b64));
  out:
 	resp_fini(&resp);
-	sodium_free(kek);
+	sodium_free(kek);		/* each wipes */
 	sodium_free(token);
+	sodium_free(b64);
 	return rc;
 }
 
@@ -1600,7 +1936,7 @@ seal_register(void)
 	router_raw("sys/rekey/verify", 0, sys_rekey_verify);
 	sys_route("key-status", 0, sys_key_status);
 	core_on_unseal(load_cluster);
-	core_on_seal(drop_root_key);
+	core_on_seal(seal_forget);
 }
 
 int
