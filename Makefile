@@ -37,6 +37,7 @@ LIB_OBJS += engines/cubbyhole.o
 LIB_OBJS += engines/transit.o
 LIB_OBJS += auth/userpass.o
 LIB_OBJS += auth/approle.o
+LIB_OBJS += auth/loginfields.o
 # --- end of LIB_OBJS
 
 SRV_OBJS = server/main.o
@@ -53,6 +54,7 @@ HEADERS += engines/cubbyhole.h
 HEADERS += engines/transit.h
 HEADERS += auth/userpass.h
 HEADERS += auth/approle.h
+HEADERS += auth/loginfields.h
 # --- end of HEADERS
 
 UNIT_TESTS = tests/unit/test_buf

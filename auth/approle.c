@@ -39,6 +39,7 @@
 #include "buf.h"
 #include "core.h"
 #include "err.h"
+#include "loginfields.h"
 #include "req.h"
 #include "router.h"
 #include "tokenapi.h"
@@ -53,28 +54,23 @@ struct approle {
 	uint8_t		*salt;		/* sodium_malloc, or NULL until used */
 };
 
-enum tf_kind { TF_DUR, TF_INT, TF_BOOL, TF_LIST, TF_CIDRS, TF_TYPE };
-
 /* Role settings: the token_* set of contract 5.1 plus AppRole's own. */
-static const struct rolefield {
-	const char	*name;
-	const char	*legacy;	/* older name accepted on write */
-	int		 kind;
-} rolefields[] = {
-	{ "token_ttl", NULL, TF_DUR },
-	{ "token_max_ttl", NULL, TF_DUR },
-	{ "token_period", "period", TF_DUR },
-	{ "token_explicit_max_ttl", NULL, TF_DUR },
-	{ "token_num_uses", NULL, TF_INT },
-	{ "token_no_default_policy", NULL, TF_BOOL },
-	{ "token_policies", "policies", TF_LIST },
-	{ "token_bound_cidrs", NULL, TF_CIDRS },
-	{ "token_type", NULL, TF_TYPE },
-	{ "secret_id_num_uses", NULL, TF_INT },
-	{ "secret_id_ttl", NULL, TF_DUR },
-	{ "secret_id_bound_cidrs", "bound_cidr_list", TF_CIDRS },
-	{ "bind_secret_id", NULL, TF_BOOL },
-	{ "local_secret_ids", NULL, TF_BOOL },
+static const struct loginfield rolefields[] = {
+	{ "token_ttl", NULL, LF_DUR, 0 },
+	{ "token_max_ttl", NULL, LF_DUR, 0 },
+	{ "token_period", "period", LF_DUR, 0 },
+	{ "token_explicit_max_ttl", NULL, LF_DUR, 0 },
+	{ "token_num_uses", NULL, LF_INT, 0 },
+	{ "token_no_default_policy", NULL, LF_BOOL, 0 },
+	{ "token_policies", "policies", LF_LIST, 0 },
+	{ "token_bound_cidrs", NULL, LF_CIDRS, 0 },
+	{ "token_type", NULL, LF_TYPE, 0 },
+	{ "secret_id_num_uses", NULL, LF_INT, 0 },
+	{ "secret_id_ttl", NULL, LF_DUR, 0 },
+	{ "secret_id_bound_cidrs", "bound_cidr_list", LF_CIDRS, 0 },
+	{ "bind_secret_id", NULL, LF_BOOL, 0 },
+	/* Vault fixes local_secret_ids at creation. */
+	{ "local_secret_ids", NULL, LF_BOOL, 1 },
 };
 #define NROLEFIELDS	(sizeof(rolefields) / sizeof(rolefields[0]))
 
@@ -228,143 +224,30 @@ id_hash(struct mount *m, const char *id, char *hex)
 	return CF_OK;
 }
 
-/* Mark (or unmark) that a field was last written by its legacy name. */
-static void
-legacy_note(json_t *r, const char *legacy, int used)
-{
-	json_t	*l = json_object_get(r, "legacy");
 
-	if (l == NULL) {
-		if (!used)
-			return;
-		json_object_set_new(r, "legacy", l = json_object());
-	}
-	if (used)
-		json_object_set_new(l, legacy, json_true());
-	else
-		json_object_del(l, legacy);
-}
-
-/*
- * Role settings from the request into r.  Settings coffer cannot
- * honour (bound CIDR lists, batch tokens) are refused, not stored.
- */
+/* Role settings from the request into r (see loginfields.h). */
 static int
 read_role_fields(struct request *req, struct response *resp, json_t *r,
     int creating)
 {
-	const struct rolefield	*f;
-	struct strv		 list = STRV_INIT;
-	const char		*key, *s;
-	long long		 v, ttl, max;
-	json_t			*arr;
-	size_t			 i, j;
-	int			 rc = CF_OK, present, b, legacy;
+	int	 rc;
 
-	for (i = 0; i < NROLEFIELDS && rc == CF_OK; i++) {
-		f = &rolefields[i];
-		key = f->name;
-		legacy = 0;
-		if (f->legacy != NULL && json_object_get(req->data, f->name) ==
-		    NULL && json_object_get(req->data, f->legacy) != NULL) {
-			key = f->legacy;
-			legacy = 1;
-		}
-		switch (f->kind) {
-		case TF_DUR:
-			if ((rc = req_duration(req, resp, key, &v,
-			    &present)) == CF_OK && present)
-				json_object_set_new(r, f->name,
-				    json_integer(v));
-			break;
-		case TF_INT:
-			if ((rc = req_int(req, resp, key, &v, &present)) !=
-			    CF_OK || !present)
-				break;
-			if (v < 0)
-				rc = resp_fail(resp, CF_EINVAL, "%s cannot be "
-				    "negative", f->name);
-			else
-				json_object_set_new(r, f->name,
-				    json_integer(v));
-			break;
-		case TF_BOOL:
-			if ((rc = req_bool(req, resp, key, &b, &present)) !=
-			    CF_OK || !present)
-				break;
-			/* Vault fixes local_secret_ids at creation. */
-			if (strcmp(f->name, "local_secret_ids") == 0 &&
-			    !creating)
-				break;
-			json_object_set_new(r, f->name, json_boolean(b));
-			break;
-		case TF_LIST:
-			strv_free(&list);
-			if ((rc = req_strlist(req, resp, key, &list,
-			    &present)) != CF_OK || !present)
-				break;
-			if ((arr = json_array()) == NULL) {
-				rc = CF_ENOMEM;
-				break;
-			}
-			for (j = 0; j < list.n; j++) {
-				lower(list.v[j]);
-				json_array_append_new(arr,
-				    json_string(list.v[j]));
-			}
-			json_object_set_new(r, f->name, arr);
-			break;
-		case TF_CIDRS:
-			strv_free(&list);
-			if ((rc = req_strlist(req, resp, key, &list,
-			    &present)) == CF_OK && present && list.n > 0)
-				rc = resp_fail(resp, CF_EINVAL, "%s is not "
-				    "supported by coffer", key);
-			present = 0;
-			break;
-		case TF_TYPE:
-			if ((rc = req_str(req, resp, key, &s, &present)) !=
-			    CF_OK || !present)
-				break;
-			if (strcmp(s, "default") == 0 ||
-			    strcmp(s, "service") == 0 ||
-			    strcmp(s, "default-service") == 0)
-				json_object_set_new(r, f->name,
-				    json_string(s));
-			else if (strcmp(s, "batch") == 0 ||
-			    strcmp(s, "default-batch") == 0)
-				rc = resp_fail(resp, CF_EINVAL, "batch tokens "
-				    "from logins are not supported by coffer");
-			else
-				rc = resp_fail(resp, CF_EINVAL, "invalid "
-				    "'token_type' value \"%s\"", s);
-			break;
-		}
-		if (rc == CF_OK && present && f->legacy != NULL)
-			legacy_note(r, f->legacy, legacy);
-	}
-	strv_free(&list);
-	if (rc != CF_OK)
+	if ((rc = loginfields_read(req, resp, rolefields, NROLEFIELDS, r,
+	    creating)) != CF_OK)
 		return rc;
 	/* No CIDR lists here, so the secret ID is the only constraint. */
 	if (!json_is_true(json_object_get(r, "bind_secret_id")))
 		return resp_fail(resp, CF_EINVAL, "at least one constraint "
 		    "should be enabled on the role");
-	ttl = json_integer_value(json_object_get(r, "token_ttl"));
-	max = json_integer_value(json_object_get(r, "token_max_ttl"));
-	if (max > 0 && ttl > max)
-		return resp_fail(resp, CF_EINVAL, "'token_ttl' cannot be "
-		    "greater than 'token_max_ttl'");
-	return CF_OK;
+	return loginfields_check_ttl(resp, r);
 }
 
 static json_t *
 role_view(json_t *r)
 {
-	json_t		*p = json_object_get(r, "token_policies"), *o, *v;
+	json_t		*p = json_object_get(r, "token_policies"), *o;
 	const char	*t = json_string_value(json_object_get(r,
 	    "token_type"));
-	size_t		 i;
 
 #define RI(k)	json_integer_value(json_object_get(r, (k)))
 	o = json_pack("{s:b, s:b, s:n, s:I, s:I, s:o, s:I, s:I, s:I, s:I, "
@@ -389,14 +272,7 @@ role_view(json_t *r)
 #undef RI
 	if (o == NULL)
 		return NULL;
-	for (i = 0; i < NROLEFIELDS; i++) {
-		if (rolefields[i].legacy == NULL ||
-		    !json_is_true(json_object_get(json_object_get(r, "legacy"),
-		    rolefields[i].legacy)))
-			continue;
-		v = json_object_get(o, rolefields[i].name);
-		json_object_set(o, rolefields[i].legacy, v);
-	}
+	loginfields_view_legacy(o, r, rolefields, NROLEFIELDS);
 	return o;
 }
 

@@ -38,6 +38,7 @@
 #include "buf.h"
 #include "core.h"
 #include "err.h"
+#include "loginfields.h"
 #include "req.h"
 #include "router.h"
 #include "tokenapi.h"
@@ -56,23 +57,17 @@ static pthread_mutex_t	 hash_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 hash_cv = PTHREAD_COND_INITIALIZER;
 static int		 hash_running;
 
-enum tf_kind { TF_DUR, TF_INT, TF_BOOL, TF_LIST, TF_CIDRS, TF_TYPE };
-
 /* The token_* fields every user carries (contract section 5.1). */
-static const struct tokfield {
-	const char	*name;
-	const char	*legacy;	/* older name accepted on write */
-	int		 kind;
-} tokfields[] = {
-	{ "token_ttl", "ttl", TF_DUR },
-	{ "token_max_ttl", "max_ttl", TF_DUR },
-	{ "token_period", "period", TF_DUR },
-	{ "token_explicit_max_ttl", NULL, TF_DUR },
-	{ "token_num_uses", NULL, TF_INT },
-	{ "token_no_default_policy", NULL, TF_BOOL },
-	{ "token_policies", "policies", TF_LIST },
-	{ "token_bound_cidrs", "bound_cidrs", TF_CIDRS },
-	{ "token_type", NULL, TF_TYPE },
+static const struct loginfield tokfields[] = {
+	{ "token_ttl", "ttl", LF_DUR, 0 },
+	{ "token_max_ttl", "max_ttl", LF_DUR, 0 },
+	{ "token_period", "period", LF_DUR, 0 },
+	{ "token_explicit_max_ttl", NULL, LF_DUR, 0 },
+	{ "token_num_uses", NULL, LF_INT, 0 },
+	{ "token_no_default_policy", NULL, LF_BOOL, 0 },
+	{ "token_policies", "policies", LF_LIST, 0 },
+	{ "token_bound_cidrs", "bound_cidrs", LF_CIDRS, 0 },
+	{ "token_type", NULL, LF_TYPE, 0 },
 };
 #define NTOKFIELDS	(sizeof(tokfields) / sizeof(tokfields[0]))
 
@@ -181,138 +176,25 @@ set_password(json_t *u, const char *pw)
 	return rc;
 }
 
-/* Mark (or unmark) that a field was last written by its legacy name. */
-static void
-legacy_note(json_t *u, const char *legacy, int used)
-{
-	json_t	*l = json_object_get(u, "legacy");
 
-	if (l == NULL) {
-		if (!used)
-			return;
-		json_object_set_new(u, "legacy", l = json_object());
-	}
-	if (used)
-		json_object_set_new(l, legacy, json_true());
-	else
-		json_object_del(l, legacy);
-}
-
-/*
- * The token_* settings (or their legacy names) from the request into
- * u.  Settings coffer cannot honour are refused, not stored: a bound
- * CIDR list that is never checked would be worse than none.
- */
+/* The token_* settings (or their legacy names) from the request. */
 static int
 read_token_fields(struct request *req, struct response *resp, json_t *u)
 {
-	const struct tokfield	*f;
-	struct strv		 list = STRV_INIT;
-	const char		*key, *s;
-	long long		 v, ttl, max;
-	json_t			*arr;
-	size_t			 i, j;
-	int			 rc = CF_OK, present, b, legacy;
+	int	 rc;
 
-	for (i = 0; i < NTOKFIELDS && rc == CF_OK; i++) {
-		f = &tokfields[i];
-		key = f->name;
-		legacy = 0;
-		if (f->legacy != NULL && json_object_get(req->data, f->name) ==
-		    NULL && json_object_get(req->data, f->legacy) != NULL) {
-			key = f->legacy;
-			legacy = 1;
-		}
-		switch (f->kind) {
-		case TF_DUR:
-			if ((rc = req_duration(req, resp, key, &v,
-			    &present)) == CF_OK && present)
-				json_object_set_new(u, f->name,
-				    json_integer(v));
-			break;
-		case TF_INT:
-			if ((rc = req_int(req, resp, key, &v, &present)) !=
-			    CF_OK || !present)
-				break;
-			if (v < 0)
-				rc = resp_fail(resp, CF_EINVAL, "%s cannot be "
-				    "negative", f->name);
-			else
-				json_object_set_new(u, f->name,
-				    json_integer(v));
-			break;
-		case TF_BOOL:
-			if ((rc = req_bool(req, resp, key, &b, &present)) ==
-			    CF_OK && present)
-				json_object_set_new(u, f->name,
-				    json_boolean(b));
-			break;
-		case TF_LIST:
-			strv_free(&list);
-			if ((rc = req_strlist(req, resp, key, &list,
-			    &present)) != CF_OK || !present)
-				break;
-			if ((arr = json_array()) == NULL) {
-				rc = CF_ENOMEM;
-				break;
-			}
-			for (j = 0; j < list.n; j++) {
-				char	*c;
-
-				for (c = list.v[j]; *c != '\0'; c++)
-					*c = (char)tolower((unsigned char)*c);
-				json_array_append_new(arr,
-				    json_string(list.v[j]));
-			}
-			json_object_set_new(u, f->name, arr);
-			break;
-		case TF_CIDRS:
-			strv_free(&list);
-			if ((rc = req_strlist(req, resp, key, &list,
-			    &present)) == CF_OK && present && list.n > 0)
-				rc = resp_fail(resp, CF_EINVAL, "%s is not "
-				    "supported by coffer", key);
-			present = 0;
-			break;
-		case TF_TYPE:
-			if ((rc = req_str(req, resp, key, &s, &present)) !=
-			    CF_OK || !present)
-				break;
-			if (strcmp(s, "default") == 0 ||
-			    strcmp(s, "service") == 0 ||
-			    strcmp(s, "default-service") == 0)
-				json_object_set_new(u, f->name,
-				    json_string(s));
-			else if (strcmp(s, "batch") == 0 ||
-			    strcmp(s, "default-batch") == 0)
-				rc = resp_fail(resp, CF_EINVAL, "batch tokens "
-				    "from logins are not supported by coffer");
-			else
-				rc = resp_fail(resp, CF_EINVAL, "invalid "
-				    "'token_type' value \"%s\"", s);
-			break;
-		}
-		if (rc == CF_OK && present && f->legacy != NULL)
-			legacy_note(u, f->legacy, legacy);
-	}
-	strv_free(&list);
-	if (rc != CF_OK)
+	if ((rc = loginfields_read(req, resp, tokfields, NTOKFIELDS, u,
+	    1)) != CF_OK)
 		return rc;
-	ttl = json_integer_value(json_object_get(u, "token_ttl"));
-	max = json_integer_value(json_object_get(u, "token_max_ttl"));
-	if (max > 0 && ttl > max)
-		return resp_fail(resp, CF_EINVAL, "'token_ttl' cannot be "
-		    "greater than 'token_max_ttl'");
-	return CF_OK;
+	return loginfields_check_ttl(resp, u);
 }
 
 static json_t *
 user_view(json_t *u)
 {
-	json_t		*p = json_object_get(u, "token_policies"), *o, *v;
+	json_t		*p = json_object_get(u, "token_policies"), *o;
 	const char	*t = json_string_value(json_object_get(u,
 	    "token_type"));
-	size_t		 i;
 
 	o = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:b, s:s, s:[]}",
 	    "token_policies", p != NULL ? json_incref(p) : json_array(),
@@ -332,14 +214,7 @@ user_view(json_t *u)
 	if (o == NULL)
 		return NULL;
 	/* Legacy names appear only where the user was written with them. */
-	for (i = 0; i < NTOKFIELDS; i++) {
-		if (tokfields[i].legacy == NULL ||
-		    !json_is_true(json_object_get(json_object_get(u, "legacy"),
-		    tokfields[i].legacy)))
-			continue;
-		v = json_object_get(o, tokfields[i].name);
-		json_object_set(o, tokfields[i].legacy, v);
-	}
+	loginfields_view_legacy(o, u, tokfields, NTOKFIELDS);
 	return o;
 }
 

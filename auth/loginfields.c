@@ -1,0 +1,182 @@
+/*
+ * loginfields.c -- the token_* settings that login methods keep on
+ * their users (userpass) and roles (approle).
+ *
+ * Settings coffer cannot honour (bound CIDR lists, batch tokens from
+ * logins) are refused rather than stored: a CIDR list that is never
+ * checked would be worse than none.  Which legacy names were used is
+ * kept under "legacy" so that reads show them back, as Vault does.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "err.h"
+#include "loginfields.h"
+#include "req.h"
+
+/* Mark (or unmark) that a field was last written by its legacy name. */
+static void
+legacy_note(json_t *stored, const char *legacy, int used)
+{
+	json_t	*l = json_object_get(stored, "legacy");
+
+	if (l == NULL) {
+		if (!used)
+			return;
+		json_object_set_new(stored, "legacy", l = json_object());
+	}
+	if (used)
+		json_object_set_new(l, legacy, json_true());
+	else
+		json_object_del(l, legacy);
+}
+
+static int
+read_list(struct request *req, struct response *resp, const char *key,
+    const char *name, json_t *stored, int *present)
+{
+	struct strv	 list = STRV_INIT;
+	json_t		*arr;
+	char		*c;
+	size_t		 j;
+	int		 rc;
+
+	if ((rc = req_strlist(req, resp, key, &list, present)) != CF_OK ||
+	    !*present)
+		goto out;
+	if ((arr = json_array()) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	for (j = 0; j < list.n; j++) {
+		for (c = list.v[j]; *c != '\0'; c++)
+			*c = (char)tolower((unsigned char)*c);
+		json_array_append_new(arr, json_string(list.v[j]));
+	}
+	json_object_set_new(stored, name, arr);
+ out:
+	strv_free(&list);
+	return rc;
+}
+
+static int
+read_type(struct request *req, struct response *resp, const char *key,
+    const char *name, json_t *stored, int *present)
+{
+	const char	*s;
+	int		 rc;
+
+	if ((rc = req_str(req, resp, key, &s, present)) != CF_OK || !*present)
+		return rc;
+	if (strcmp(s, "default") == 0 || strcmp(s, "service") == 0 ||
+	    strcmp(s, "default-service") == 0) {
+		json_object_set_new(stored, name, json_string(s));
+		return CF_OK;
+	}
+	if (strcmp(s, "batch") == 0 || strcmp(s, "default-batch") == 0)
+		return resp_fail(resp, CF_EINVAL, "batch tokens from logins "
+		    "are not supported by coffer");
+	return resp_fail(resp, CF_EINVAL, "invalid 'token_type' value \"%s\"",
+	    s);
+}
+
+int
+loginfields_read(struct request *req, struct response *resp,
+    const struct loginfield *fields, size_t n, json_t *stored, int creating)
+{
+	const struct loginfield	*f;
+	struct strv		 cidrs = STRV_INIT;
+	const char		*key;
+	long long		 v;
+	size_t			 i;
+	int			 rc = CF_OK, present, b, legacy;
+
+	for (i = 0; i < n && rc == CF_OK; i++) {
+		f = &fields[i];
+		key = f->name;
+		legacy = 0;
+		present = 0;
+		if (f->legacy != NULL && json_object_get(req->data, f->name) ==
+		    NULL && json_object_get(req->data, f->legacy) != NULL) {
+			key = f->legacy;
+			legacy = 1;
+		}
+		switch (f->kind) {
+		case LF_DUR:
+			if ((rc = req_duration(req, resp, key, &v,
+			    &present)) == CF_OK && present)
+				json_object_set_new(stored, f->name,
+				    json_integer(v));
+			break;
+		case LF_INT:
+			if ((rc = req_int(req, resp, key, &v, &present)) !=
+			    CF_OK || !present)
+				break;
+			if (v < 0)
+				rc = resp_fail(resp, CF_EINVAL, "%s cannot be "
+				    "negative", f->name);
+			else
+				json_object_set_new(stored, f->name,
+				    json_integer(v));
+			break;
+		case LF_BOOL:
+			if ((rc = req_bool(req, resp, key, &b, &present)) ==
+			    CF_OK && present && (creating || !f->create_only))
+				json_object_set_new(stored, f->name,
+				    json_boolean(b));
+			break;
+		case LF_LIST:
+			rc = read_list(req, resp, key, f->name, stored,
+			    &present);
+			break;
+		case LF_CIDRS:
+			strv_free(&cidrs);
+			if ((rc = req_strlist(req, resp, key, &cidrs,
+			    &present)) == CF_OK && present && cidrs.n > 0)
+				rc = resp_fail(resp, CF_EINVAL, "%s is not "
+				    "supported by coffer", key);
+			present = 0;
+			break;
+		case LF_TYPE:
+			rc = read_type(req, resp, key, f->name, stored,
+			    &present);
+			break;
+		}
+		if (rc == CF_OK && present && f->legacy != NULL)
+			legacy_note(stored, f->legacy, legacy);
+	}
+	strv_free(&cidrs);
+	return rc;
+}
+
+int
+loginfields_check_ttl(struct response *resp, json_t *stored)
+{
+	long long	 ttl, max;
+
+	ttl = json_integer_value(json_object_get(stored, "token_ttl"));
+	max = json_integer_value(json_object_get(stored, "token_max_ttl"));
+	if (max > 0 && ttl > max)
+		return resp_fail(resp, CF_EINVAL, "'token_ttl' cannot be "
+		    "greater than 'token_max_ttl'");
+	return CF_OK;
+}
+
+void
+loginfields_view_legacy(json_t *view, json_t *stored,
+    const struct loginfield *fields, size_t n)
+{
+	json_t	*used = json_object_get(stored, "legacy");
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (fields[i].legacy != NULL &&
+		    json_is_true(json_object_get(used, fields[i].legacy)))
+			json_object_set(view, fields[i].legacy,
+			    json_object_get(view, fields[i].name));
+}

@@ -1,0 +1,47 @@
+/*
+ * loginfields.h -- the token_* settings that login methods keep on
+ * their users (userpass) and roles (approle), read from requests the
+ * same way for both.
+ */
+#ifndef COFFER_AUTH_LOGINFIELDS_H
+#define COFFER_AUTH_LOGINFIELDS_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct request;
+struct response;
+
+enum loginfield_kind {
+	LF_DUR,		/* duration, stored as seconds */
+	LF_INT,		/* non-negative integer */
+	LF_BOOL,
+	LF_LIST,	/* list of names, lowercased */
+	LF_CIDRS,	/* refused when non-empty: never enforced */
+	LF_TYPE		/* token_type; batch refused */
+};
+
+struct loginfield {
+	const char	*name;
+	const char	*legacy;	/* older name accepted on write */
+	int		 kind;		/* enum loginfield_kind */
+	int		 create_only;	/* ignored on an update */
+};
+
+/*
+ * Copy the fields present in the request into stored, recording which
+ * were written by their legacy name.  CF_OK, or CF_EINVAL with the
+ * reason in resp for a wrong type or a setting coffer cannot honour.
+ */
+int	 loginfields_read(struct request *, struct response *,
+	    const struct loginfield *, size_t, json_t *stored, int creating)
+	    __attribute__((warn_unused_result));
+/* CF_EINVAL (reason in resp) if token_ttl exceeds token_max_ttl. */
+int	 loginfields_check_ttl(struct response *, json_t *stored)
+	    __attribute__((warn_unused_result));
+/* Add legacy names to a read view where they were used to write. */
+void	 loginfields_view_legacy(json_t *view, json_t *stored,
+	    const struct loginfield *, size_t);
+
+#endif /* COFFER_AUTH_LOGINFIELDS_H */
