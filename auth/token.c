@@ -511,3 +511,29 @@ token_authenticate(const char *token, struct auth_ctx **out)
 	auth_ctx_free(ac);
 	return rc;
 }
+
+int
+token_check(const char *token)
+{
+	char		 hash[TOKEN_HASH_LEN + 1];
+	json_t		*e = NULL;
+	long long	 exp;
+	int		 rc;
+
+	if (token == NULL || *token == '\0' || strlen(token) > 4096)
+		return CF_EDENIED;
+	if (strncmp(token, "hvb.", 4) == 0)
+		rc = batch_entry(token, &e);
+	else if ((rc = token_hash(token, hash)) == CF_OK)
+		rc = token_entry(hash, &e);
+	if (rc == CF_ENOTFOUND)
+		rc = CF_EDENIED;
+	if (rc == CF_OK) {
+		exp = json_integer_value(json_object_get(e, "expire_time"));
+		if (exp != 0 && exp <= (long long)time(NULL))
+			rc = CF_EDENIED;
+	}
+	sodium_memzero(hash, sizeof(hash));
+	json_decref(e);
+	return rc;
+}

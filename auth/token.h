@@ -40,6 +40,13 @@ struct auth_ctx {
 int	 token_authenticate(const char *token, struct auth_ctx **out)
 	    __attribute__((warn_unused_result));
 void	 auth_ctx_free(struct auth_ctx *);
+/*
+ * CF_OK if token names a live token, without consuming a use or loading
+ * its policies: the router's check before it reads a body.  CF_EDENIED
+ * as token_authenticate() would answer.
+ */
+int	 token_check(const char *token)
+	    __attribute__((warn_unused_result));
 
 /*
  * Create a root token (policies ["root"], no expiry, orphan) at path

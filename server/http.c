@@ -26,6 +26,7 @@
 
 #include <netinet/in.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
 #include <pthread.h>
@@ -47,17 +48,32 @@
 #include "http.h"
 #include "log.h"
 #include "req.h"
+#include "reqparse.h"
 #include "router.h"
 
 #define HTTP_MAX_LISTENERS	16
 #define HTTP_HEADER_BUF		16384	/* civetweb's request buffer */
+/* The seal family's bodies hold a key or a PGP key at most. */
+#define HTTP_RAW_BODY_MAX	(1LL << 20)
+/* A refused body up to this size is drained to keep the connection. */
+#define HTTP_DRAIN_MAX		16384
+/* Request bodies in flight together, unless a listener allows more. */
+#define HTTP_BODY_BUDGET	(256LL << 20)
+#define HTTP_BUDGET_WAIT_MS	10000
+/*
+ * Worker stacks.  Debian's civetweb is built with 100 KiB stacks; every
+ * client document nests at most REQ_JSON_MAX_DEPTH deep, and each level
+ * costs the JSON walkers well under 1 KiB (several under the
+ * sanitizers), so 512 KiB leaves a wide margin.
+ */
+#define HTTP_WORKER_STACK	(512 * 1024)
 #define STRINGIFY_(x)		#x
 #define STRINGIFY(x)		STRINGIFY_(x)
 
 struct http_server {
 	struct mg_context	*ctx;
 	struct http_listener	 listeners[HTTP_MAX_LISTENERS];
-	int			 ports[HTTP_MAX_LISTENERS];
+	atomic_int		 ports[HTTP_MAX_LISTENERS];
 	size_t			 n;
 	const char		*cert_file;	/* one TLS identity for all */
 	const char		*key_file;
@@ -65,6 +81,19 @@ struct http_server {
 };
 
 static int	 http_handler(struct mg_connection *, void *);
+static int	 method_to_op(const char *, int *);
+
+/*
+ * Request bodies being read and parsed share one budget, so a burst of
+ * large requests cannot take memory without bound: a request waits up
+ * to HTTP_BUDGET_WAIT_MS for room, then gets a 503.  The fast path is
+ * one atomic add; the mutex and condition are for waiters only.
+ */
+static atomic_llong	 budget_used;
+static long long	 budget_max = HTTP_BODY_BUDGET;	/* set at start */
+static atomic_int	 budget_waiters;
+static pthread_mutex_t	 budget_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 budget_cv = PTHREAD_COND_INITIALIZER;
 
 /*
  * civetweb 1.15 refuses any method missing from its own table before a
@@ -151,6 +180,104 @@ enable_list_method(void)
 		    "clients must use GET ?list=true");
 }
 
+/*
+ * civetweb 1.15 sizes its threads' stacks with a compile-time constant
+ * (100 KiB in Debian's build) and has no option for it.  It sets that
+ * size with pthread_attr_setstacksize(), which this program defines, so
+ * the dynamic linker binds civetweb's call here: no thread in the
+ * process gets less than HTTP_WORKER_STACK.
+ */
+int
+pthread_attr_setstacksize(pthread_attr_t *attr, size_t size)
+{
+	static int	(*real)(pthread_attr_t *, size_t);
+	int		(*fn)(pthread_attr_t *, size_t);
+
+	if ((fn = __atomic_load_n(&real, __ATOMIC_ACQUIRE)) == NULL) {
+		*(void **)&fn = dlsym(RTLD_NEXT, "pthread_attr_setstacksize");
+		if (fn == NULL)
+			return EINVAL;
+		__atomic_store_n(&real, fn, __ATOMIC_RELEASE);
+	}
+	return fn(attr, size < HTTP_WORKER_STACK ? HTTP_WORKER_STACK : size);
+}
+
+static const char *
+status_reason(int status)
+{
+	switch (status) {
+	case 400:
+		return "Bad Request";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Payload Too Large";
+	case 414:
+		return "URI Too Long";
+	case 417:
+		return "Expectation Failed";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Error";
+	}
+}
+
+/*
+ * civetweb answers requests it cannot parse (a bad request line, headers
+ * too large, an unknown method, a bad Content-Length) by itself, in
+ * text/plain, and 1.15 copies the request's version text into its status
+ * line.  Answer them here instead: Vault's envelope, a status line and
+ * text of our own with nothing taken from the request, and the
+ * connection closed, since its framing cannot be trusted.
+ */
+static int
+http_error(struct mg_connection *conn, int status, const char *msg)
+{
+	const struct mg_request_info	*ri;
+	char				 out[512];
+	const char			*text;
+	int				 n, op;
+
+	(void)msg;			/* it may quote the request */
+	if (status < 400 || status > 599)
+		status = 400;
+	/*
+	 * An unknown method is refused as a 400 before a handler runs;
+	 * the API answers 405.  The method text, if civetweb got that far,
+	 * is in the connection's own buffer.
+	 */
+	ri = mg_get_request_info(conn);
+	if (status == 400 && ri != NULL && ri->request_method != NULL &&
+	    method_to_op(ri->request_method, &op) != CF_OK &&
+	    strspn(ri->request_method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") ==
+	    strlen(ri->request_method) && ri->request_method[0] != '\0')
+		status = 405;
+	log_debug("http: refused a malformed request: %d", status);
+	text = status == 405 ? "unsupported operation" :
+	    status_reason(status);
+	n = snprintf(out, sizeof(out), "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "Connection: close\r\n"
+	    "Content-Length: %zu\r\n\r\n"
+	    "{\"errors\":[\"%s\"]}\n", status, status_reason(status),
+	    strlen(text) + 16, text);
+	if (n > 0 && (size_t)n < sizeof(out))
+		mg_write(conn, out, (size_t)n);
+	return 0;
+}
+
 /* Load Vault-style separate certificate and key files. */
 static int
 http_init_ssl(void *ssl_ctx, void *user_data)
@@ -179,6 +306,19 @@ http_log_message(const struct mg_connection *conn, const char *msg)
 	return 1;
 }
 
+/* The port in "host:port", or -1 for port 0 or none. */
+static int
+listener_port(const struct http_listener *l)
+{
+	const char	*colon = strrchr(l->address, ':'), *errstr;
+	long long	 port;
+
+	if (colon == NULL)
+		return -1;
+	port = strtonum(colon + 1, 1, 65535, &errstr);
+	return port > 0 ? (int)port : -1;
+}
+
 int
 http_start(const struct http_conf *hc, struct http_server **out)
 {
@@ -203,7 +343,10 @@ http_start(const struct http_conf *hc, struct http_server **out)
 	srv->n = hc->nlisteners;
 	for (i = 0; i < hc->nlisteners; i++) {
 		srv->listeners[i] = hc->listeners[i];
-		srv->ports[i] = -1;
+		/* Known before the workers start, unless it is port 0. */
+		atomic_init(&srv->ports[i], listener_port(&hc->listeners[i]));
+		if (2 * hc->listeners[i].max_request_size > budget_max)
+			budget_max = 2 * hc->listeners[i].max_request_size;
 		if (i > 0 && buf_puts(&lp, ",") != CF_OK)
 			goto nomem;
 		if (buf_puts(&lp, hc->listeners[i].address) != CF_OK ||
@@ -249,6 +392,7 @@ http_start(const struct http_conf *hc, struct http_server **out)
 
 	memset(&cb, 0, sizeof(cb));
 	cb.log_message = http_log_message;
+	cb.http_error = http_error;
 	if (tls)
 		cb.init_ssl = http_init_ssl;
 	memset(&init, 0, sizeof(init));
@@ -275,7 +419,7 @@ http_start(const struct http_conf *hc, struct http_server **out)
 	mg_set_request_handler(srv->ctx, "/", http_handler, srv);
 	np = mg_get_server_ports(srv->ctx, HTTP_MAX_LISTENERS, ports);
 	for (i = 0; np > 0 && i < (size_t)np && i < srv->n; i++) {
-		srv->ports[i] = ports[i].port;
+		atomic_store(&srv->ports[i], ports[i].port);
 		log_info("listening on %.*s:%d%s",
 		    (int)strcspn(srv->listeners[i].address, ":"),
 		    srv->listeners[i].address, ports[i].port,
@@ -346,7 +490,7 @@ http_stop(struct http_server *srv)
 int
 http_port(const struct http_server *srv, size_t i)
 {
-	return i < srv->n ? srv->ports[i] : -1;
+	return i < srv->n ? atomic_load(&srv->ports[i]) : -1;
 }
 
 /* Body limit of the listener a request came in on. */
@@ -356,140 +500,69 @@ body_limit(const struct http_server *srv, int port)
 	size_t	 i;
 
 	for (i = 0; i < srv->n; i++)
-		if (srv->ports[i] == port)
+		if (atomic_load(&srv->ports[i]) == port)
 			return srv->listeners[i].max_request_size;
 	return srv->listeners[0].max_request_size;
 }
 
-/* 1 if s is valid UTF-8 without control characters. */
-static int
-path_is_printable(const unsigned char *s)
+
+static void
+body_budget_give(long long n)
 {
-	while (*s != '\0') {
-		if (*s < 0x20 || *s == 0x7f)
-			return 0;
-		if (*s < 0x80) {
-			s++;
-			continue;
-		}
-		int n = (*s & 0xe0) == 0xc0 ? 1 : (*s & 0xf0) == 0xe0 ? 2 :
-		    (*s & 0xf8) == 0xf0 ? 3 : -1;
-		if (n < 0 || (*s == 0xc0 || *s == 0xc1 || *s > 0xf4))
-			return 0;
-		for (s++; n > 0; n--, s++)
-			if ((*s & 0xc0) != 0x80)
-				return 0;
-	}
-	return 1;
-}
-
-static int
-has_dot_segment(const char *p)
-{
-	const char	*seg = p;
-
-	for (;; p++) {
-		if (*p == '/' || *p == '\0') {
-			size_t	 len = (size_t)(p - seg);
-
-			if ((len == 1 && seg[0] == '.') ||
-			    (len == 2 && seg[0] == '.' && seg[1] == '.'))
-				return 1;
-			if (*p == '\0')
-				return 0;
-			seg = p + 1;
-		}
+	if (n <= 0)
+		return;
+	atomic_fetch_sub(&budget_used, n);
+	if (atomic_load(&budget_waiters) > 0) {
+		if (pthread_mutex_lock(&budget_mu) != 0)
+			abort();
+		pthread_cond_broadcast(&budget_cv);
+		if (pthread_mutex_unlock(&budget_mu) != 0)
+			abort();
 	}
 }
 
 static int
-is_true_value(const char *v)
+body_budget_try(long long n)
 {
-	return strcmp(v, "1") == 0 || strcmp(v, "t") == 0 ||
-	    strcmp(v, "T") == 0 || strcmp(v, "TRUE") == 0 ||
-	    strcmp(v, "true") == 0 || strcmp(v, "True") == 0;
+	if (atomic_fetch_add(&budget_used, n) + n <= budget_max)
+		return 1;
+	atomic_fetch_sub(&budget_used, n);
+	return 0;
 }
 
 static int
-is_false_value(const char *v)
+body_budget_take(long long n)
 {
-	return strcmp(v, "0") == 0 || strcmp(v, "f") == 0 ||
-	    strcmp(v, "F") == 0 || strcmp(v, "FALSE") == 0 ||
-	    strcmp(v, "false") == 0 || strcmp(v, "False") == 0;
+	struct timespec	 until;
+	int		 ok, rc = 0;
+
+	if (body_budget_try(n))
+		return 1;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += HTTP_BUDGET_WAIT_MS / 1000;
+	if (pthread_mutex_lock(&budget_mu) != 0)
+		abort();
+	atomic_fetch_add(&budget_waiters, 1);
+	while (!(ok = body_budget_try(n)) && rc == 0)
+		rc = pthread_cond_timedwait(&budget_cv, &budget_mu, &until);
+	atomic_fetch_sub(&budget_waiters, 1);
+	if (pthread_mutex_unlock(&budget_mu) != 0)
+		abort();
+	return ok;
 }
 
 /*
- * Query parameters into data (strings; a repeated key keeps its first
- * value).  "list" is consumed here: a true value turns GET into LIST.
+ * Read the whole body into req->body, up to limit bytes, holding *held
+ * bytes of the budget (the caller gives them back).
  */
 static int
-parse_query(struct request *req, struct response *resp, int *as_list)
-{
-	const char	*q = req->query, *amp, *eq;
-	char		*key = NULL, *val = NULL;
-	size_t		 klen, vlen;
-	int		 rc = CF_OK;
-
-	*as_list = 0;
-	while (q != NULL && *q != '\0') {
-		amp = strchr(q, '&');
-		if (amp == NULL)
-			amp = q + strlen(q);
-		eq = memchr(q, '=', (size_t)(amp - q));
-		klen = (size_t)((eq != NULL ? eq : amp) - q);
-		vlen = eq != NULL ? (size_t)(amp - eq - 1) : 0;
-		if (klen > 0) {
-			if ((key = malloc(klen + 1)) == NULL ||
-			    (val = malloc(vlen + 1)) == NULL) {
-				rc = CF_ENOMEM;
-				goto out;
-			}
-			if (mg_url_decode(q, (int)klen, key, (int)klen + 1, 1) <
-			    0 || (eq != NULL && mg_url_decode(eq + 1,
-			    (int)vlen, val, (int)vlen + 1, 1) < 0)) {
-				rc = resp_fail(resp, CF_EINVAL,
-				    "invalid query string");
-				goto out;
-			}
-			if (eq == NULL)
-				val[0] = '\0';
-			if (strcmp(key, "list") == 0) {
-				if (is_true_value(val))
-					*as_list = 1;
-				else if (!is_false_value(val)) {
-					resp->err_empty = 1;
-					rc = CF_EINVAL;
-					goto out;
-				}
-			} else if (json_object_get(req->data, key) == NULL &&
-			    json_object_set_new(req->data, key,
-			    json_string(val)) != 0) {
-				rc = resp_fail(resp, CF_EINVAL,
-				    "invalid query string");
-				goto out;
-			}
-			free(key);
-			free(val);
-			key = val = NULL;
-		}
-		q = *amp == '&' ? amp + 1 : amp;
-	}
- out:
-	free(key);
-	if (val != NULL) {
-		sodium_memzero(val, strlen(val));
-		free(val);
-	}
-	return rc;
-}
-
-/* Read the whole body into req->body, up to limit bytes. */
-static int
 read_body(struct mg_connection *conn, const struct mg_request_info *ri,
-    struct request *req, long long limit, struct response *resp)
+    struct request *req, long long limit, long long *held,
+    struct response *resp)
 {
-	char	 chunk[16384];
-	int	 n, rc;
+	char		 chunk[16384];
+	long long	 more;
+	int		 n, rc = CF_OK;
 
 	if (ri->content_length > limit) {
 		/* Keep-alive off, or civetweb drains a body we refused. */
@@ -497,6 +570,13 @@ read_body(struct mg_connection *conn, const struct mg_request_info *ri,
 		return resp_fail(resp, CF_ETOOBIG,
 		    "http: request body too large");
 	}
+	more = ri->content_length > 0 ? ri->content_length : 65536;
+	if (!body_budget_take(more)) {
+		mg_disable_connection_keep_alive(conn);
+		return resp_fail(resp, CF_EUNAVAIL, "server is busy with other "
+		    "large requests; retry later");
+	}
+	*held = more;
 	if (ri->content_length > 0 &&
 	    buf_reserve(&req->body, (size_t)ri->content_length) != CF_OK)
 		return CF_ENOMEM;
@@ -505,18 +585,29 @@ read_body(struct mg_connection *conn, const struct mg_request_info *ri,
 		if (n <= 0)
 			break;
 		if ((long long)(req->body.len + (size_t)n) > limit) {
-			sodium_memzero(chunk, sizeof(chunk));
 			mg_disable_connection_keep_alive(conn);
-			return resp_fail(resp, CF_ETOOBIG,
+			rc = resp_fail(resp, CF_ETOOBIG,
 			    "http: request body too large");
+			break;
 		}
-		rc = buf_append(&req->body, chunk, (size_t)n);
-		if (rc != CF_OK)
+		/* A chunked body takes its budget as it grows. */
+		if ((long long)(req->body.len + (size_t)n) > *held) {
+			more = *held;
+			if (!body_budget_take(more)) {
+				mg_disable_connection_keep_alive(conn);
+				rc = resp_fail(resp, CF_EUNAVAIL, "server is busy "
+				    "with other large requests; retry later");
+				break;
+			}
+			*held += more;
+		}
+		if ((rc = buf_append(&req->body, chunk, (size_t)n)) != CF_OK)
 			break;
 	}
 	sodium_memzero(chunk, sizeof(chunk));
-	return n < 0 ? resp_fail(resp, CF_EINVAL, "error reading body") :
-	    CF_OK;
+	if (rc == CF_OK && n < 0)
+		rc = resp_fail(resp, CF_EINVAL, "error reading body");
+	return rc;
 }
 
 /*
@@ -553,50 +644,6 @@ wipe_body_remnant(const struct mg_request_info *ri, const struct buf *body)
 	    p[n] == body->data[n]; n++)
 		;
 	sodium_memzero(p, n);
-}
-
-/* "a=b&c=d" bodies (Content-Type: application/x-www-form-urlencoded). */
-static int
-parse_form(struct request *req, struct response *resp)
-{
-	const char	*saved = req->query;
-	int		 as_list, rc;
-
-	req->query = req->body.data;
-	rc = parse_query(req, resp, &as_list);
-	req->query = saved;
-	return rc;
-}
-
-static int
-parse_body(struct request *req, struct response *resp)
-{
-	json_error_t	 jerr;
-	json_t		*j;
-	size_t		 i;
-
-	for (i = 0; i < req->body.len; i++)
-		if (req->body.data[i] != ' ' && req->body.data[i] != '\t' &&
-		    req->body.data[i] != '\r' && req->body.data[i] != '\n')
-			break;
-	if (i == req->body.len) {
-		req->body_empty = 1;
-		return CF_OK;
-	}
-	if (req->content_type != NULL && strncasecmp(req->content_type,
-	    "application/x-www-form-urlencoded", 33) == 0 &&
-	    req->body.data[i] != '{' && req->body.data[i] != '[')
-		return parse_form(req, resp);
-	j = json_loadb(req->body.data, req->body.len,
-	    JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-	if (j == NULL || !json_is_object(j)) {
-		json_decref(j);
-		return resp_fail(resp, CF_EINVAL, "error parsing JSON");
-	}
-	json_decref(req->data);
-	req->data = j;
-	req->data_json = 1;
-	return CF_OK;
 }
 
 /*
@@ -814,6 +861,34 @@ elapsed_us(const struct timespec *t0)
 	    (t1.tv_nsec - t0->tv_nsec) / 1000;
 }
 
+/*
+ * How many bytes the raw URI took in civetweb's buffer: up to the '?'
+ * of the query, else up to the space before "HTTP/".  civetweb decodes
+ * the URI in place there, so reqparse_path can find a NUL an escape
+ * hid.  Falls back to the decoded length when the layout is not that.
+ */
+static size_t
+raw_uri_len(const struct mg_request_info *ri)
+{
+	const char	*u = ri->request_uri, *end = NULL;
+	size_t		 len = strlen(u);
+
+	if (ri->query_string != NULL && ri->query_string > u)
+		end = ri->query_string - 1;
+	else if (ri->http_version != NULL && ri->http_version > u + 6 &&
+	    strncmp(ri->http_version - 5, "HTTP/", 5) == 0)
+		end = ri->http_version - 6;
+	if (end == NULL || end < u + len || end - u > HTTP_HEADER_BUF)
+		return len;
+	return (size_t)(end - u);
+}
+
+static int
+has_body(const struct mg_request_info *ri)
+{
+	return ri->content_length != 0;		/* -1: chunked */
+}
+
 static int
 http_handler(struct mg_connection *conn, void *arg)
 {
@@ -822,8 +897,8 @@ http_handler(struct mg_connection *conn, void *arg)
 	struct request			 req;
 	struct response			 resp;
 	struct timespec			 t0;
-	const char			*uri;
-	int				 rc, status, as_list = 0;
+	long long			 limit, held = 0;
+	int				 rc, status, as_list = 0, raw = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&req, 0, sizeof(req));
@@ -835,39 +910,38 @@ http_handler(struct mg_connection *conn, void *arg)
 	req.remote_addr = ri->remote_addr;
 	req.content_type = mg_get_header(conn, "Content-Type");
 	req.ns = mg_get_header(conn, "X-Vault-Namespace");
-	uri = ri->local_uri_raw != NULL ? ri->local_uri_raw : ri->local_uri;
 
 	if ((rc = take_token(conn, &req)) != CF_OK)
 		goto done;
-	if (uri == NULL || strncmp(uri, "/v1/", 4) != 0) {
-		resp.err_empty = 1;
-		rc = CF_ENOTFOUND;
+	if ((rc = reqparse_path(&req, &resp, ri->request_uri,
+	    raw_uri_len(ri))) != CF_OK)
 		goto done;
-	}
 	if ((rc = method_to_op(req.method, &req.op)) != CF_OK) {
 		resp.err_empty = 1;
 		goto done;
 	}
-	if (!path_is_printable((const unsigned char *)uri) ||
-	    has_dot_segment(uri + 4)) {
-		rc = resp_fail(&resp, CF_EINVAL, "invalid path: %s",
-		    "must be printable UTF-8 without '.' or '..' segments");
-		goto done;
-	}
-	if ((req.path = strdup(uri + 4)) == NULL ||
-	    (req.data = json_object()) == NULL) {
+	if ((req.data = json_object()) == NULL) {
 		rc = CF_ENOMEM;
 		goto done;
 	}
-	if ((rc = read_body(conn, ri, &req, body_limit(srv, ri->server_port),
-	    &resp)) != CF_OK)
-		goto done;
-	wipe_body_remnant(ri, &req.body);
-	if ((rc = parse_body(&req, &resp)) != CF_OK)
-		goto done;
+	limit = body_limit(srv, ri->server_port);
+	if (has_body(ri)) {
+		/* What cannot succeed is refused before its body is read. */
+		if ((rc = router_precheck(&req, &resp, &raw)) != CF_OK)
+			goto done;
+		if (raw && limit > HTTP_RAW_BODY_MAX)
+			limit = HTTP_RAW_BODY_MAX;
+		if ((rc = read_body(conn, ri, &req, limit, &held,
+		    &resp)) != CF_OK)
+			goto done;
+		wipe_body_remnant(ri, &req.body);
+		if ((rc = reqparse_body(&req, &resp)) != CF_OK)
+			goto done;
+	} else
+		req.body_empty = 1;
 	if (req.op == REQ_READ || req.op == REQ_HEAD ||
 	    req.op == REQ_DELETE || req.op == REQ_LIST) {
-		if ((rc = parse_query(&req, &resp, &as_list)) != CF_OK)
+		if ((rc = reqparse_query(&req, &resp, &as_list)) != CF_OK)
 			goto done;
 		if (as_list && req.op == REQ_READ)
 			req.op = REQ_LIST;
@@ -883,11 +957,17 @@ http_handler(struct mg_connection *conn, void *arg)
 	}
 	rc = router_handle(&req, &resp);
  done:
+	/* A body left unread is not drained: the connection closes. */
+	if (rc != CF_OK && has_body(ri) && req.body.len == 0 &&
+	    (ri->content_length < 0 || ri->content_length > HTTP_DRAIN_MAX))
+		mg_disable_connection_keep_alive(conn);
 	status = reply(conn, &req, rc, &resp);
 	if (log_enabled(LOG_LVL_DEBUG))
 		log_debug("request %s %s %s %d %lldus", req.id, req.method,
-		    uri != NULL ? uri : "-", status, elapsed_us(&t0));
+		    req.path != NULL ? req.path : "-", status,
+		    elapsed_us(&t0));
 	request_fini(&req);
 	resp_fini(&resp);
+	body_budget_give(held);
 	return status;
 }

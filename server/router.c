@@ -345,6 +345,39 @@ authorize(struct mount *m, struct request *req, struct response *resp)
 }
 
 int
+router_precheck(struct request *req, struct response *resp, int *raw)
+{
+	struct mount	*m = NULL;
+	const char	*rel;
+	int		 rc = CF_OK;
+
+	*raw = raw_lookup(req->path) != NULL;
+	if (*raw)
+		return CF_OK;
+	core_rdlock();
+	if (core_state() != CORE_UNSEALED) {
+		rc = resp_fail(resp, CF_ESEALED, "Vault is sealed");
+		goto out;
+	}
+	if ((m = router_mount_get(req->path)) == NULL) {
+		rc = resp_fail(resp, CF_ENOTFOUND,
+		    "no handler for route \"%s\". route entry not found.",
+		    req->path);
+		goto out;
+	}
+	rel = strlen(req->path) >= strlen(m->path) ?
+	    req->path + strlen(m->path) : "";
+	if ((m->ops->is_unauthenticated == NULL ||
+	    !m->ops->is_unauthenticated(m, rel, req->op)) &&
+	    (rc = token_check(req->token)) != CF_OK && rc == CF_EDENIED)
+		rc = resp_fail(resp, CF_EDENIED, "permission denied");
+ out:
+	core_unlock();
+	router_mount_put(m);
+	return rc;
+}
+
+int
 router_handle(struct request *req, struct response *resp)
 {
 	struct mount	*m = NULL;

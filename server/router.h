@@ -82,6 +82,17 @@ void	 router_register(const struct backend_ops *);
 const struct backend_ops *router_backend_lookup(const char *type);
 
 /*
+ * Before the body is read: refuse what router_handle() would refuse
+ * whatever the body says (sealed, no route, no or unknown token), with
+ * the same answer, so an unauthenticated client cannot make the server
+ * read or parse a body.  *raw is set for the seal family, which reads
+ * small bodies in every state.  CF_OK, or a cf_err with the text in
+ * resp.
+ */
+int	 router_precheck(struct request *, struct response *, int *raw)
+	    __attribute__((warn_unused_result));
+
+/*
  * Run one request through the pipeline above.  CF_OK with the response
  * filled, or a cf_err with the error text (and perhaps a status) in it.
  */
