@@ -14,6 +14,7 @@ LIB_OBJS += server/log.o
 LIB_OBJS += backends/storage.o
 LIB_OBJS += server/req.o
 LIB_OBJS += server/reqparse.o
+LIB_OBJS += server/gate.o
 LIB_OBJS += server/http.o
 LIB_OBJS += server/router.o
 LIB_OBJS += server/core.o
@@ -45,7 +46,7 @@ SRV_OBJS = server/main.o
 
 HEADERS = server/err.h server/buf.h server/log.h server/req.h server/reqparse.h
 HEADERS += backends/storage.h
-HEADERS += server/http.h server/router.h server/core.h server/sys.h server/seal.h server/modules.h server/hcl.h auth/token.h
+HEADERS += server/gate.h server/http.h server/router.h server/core.h server/sys.h server/seal.h server/modules.h server/hcl.h auth/token.h
 HEADERS += server/barrier.h server/shamir.h server/conf.h
 HEADERS += auth/policy.h auth/acl.h
 HEADERS += auth/policystore.h

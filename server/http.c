@@ -45,6 +45,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "gate.h"
 #include "http.h"
 #include "log.h"
 #include "req.h"
@@ -78,7 +79,17 @@ struct http_server {
 	const char		*cert_file;	/* one TLS identity for all */
 	const char		*key_file;
 	atomic_int		 stopped;
+	int			 workers;
+	int			 gated;
 };
+
+/*
+ * Keep-alive connections waiting for their next request each hold a
+ * worker; at most half the workers do, so new clients always find one.
+ * A connection counted here carries &kept_mark as its user data.
+ */
+static atomic_int	 kept;
+static char		 kept_mark;
 
 static int	 http_handler(struct mg_connection *, void *);
 static int	 method_to_op(const char *, int *);
@@ -278,6 +289,25 @@ http_error(struct mg_connection *conn, int status, const char *msg)
 	return 0;
 }
 
+static void
+http_connection_close(const struct mg_connection *conn)
+{
+	if (mg_get_user_connection_data(conn) == &kept_mark)
+		atomic_fetch_sub(&kept, 1);
+}
+
+/* Count this connection as kept alive, or close it after this answer. */
+static void
+keepalive_decide(const struct http_server *srv, struct mg_connection *conn)
+{
+	if (atomic_fetch_add(&kept, 1) < srv->workers / 2) {
+		mg_set_user_connection_data(conn, &kept_mark);
+		return;
+	}
+	atomic_fetch_sub(&kept, 1);
+	mg_disable_connection_keep_alive(conn);
+}
+
 /* Load Vault-style separate certificate and key files. */
 static int
 http_init_ssl(void *ssl_ctx, void *user_data)
@@ -304,6 +334,48 @@ http_log_message(const struct mg_connection *conn, const char *msg)
 	(void)conn;
 	log_debug("civetweb: %s", msg);
 	return 1;
+}
+
+/*
+ * Find civetweb's listening sockets by their ports and put the gate in
+ * front of them (see gate.h).  Without it, idle connections can hold
+ * every worker; that is logged, not fatal.
+ */
+static void
+gate_listeners(struct http_server *srv)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len;
+	int			 fds[HTTP_MAX_LISTENERS], tls[HTTP_MAX_LISTENERS];
+	int			 fd, on, found = 0;
+	size_t			 i;
+
+	for (i = 0; i < srv->n; i++)
+		fds[i] = -1;
+	for (fd = 0; fd < 4096 && found < (int)srv->n; fd++) {
+		len = sizeof(on);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) ==
+		    -1 || !on)
+			continue;
+		len = sizeof(sin);
+		if (getsockname(fd, (struct sockaddr *)&sin, &len) == -1 ||
+		    sin.sin_family != AF_INET)
+			continue;
+		for (i = 0; i < srv->n; i++)
+			if (fds[i] == -1 && atomic_load(&srv->ports[i]) ==
+			    ntohs(sin.sin_port)) {
+				fds[i] = fd;
+				tls[i] = srv->listeners[i].tls;
+				found++;
+				break;
+			}
+	}
+	if (found != (int)srv->n || gate_start(fds, tls, found) != CF_OK) {
+		log_warnx("http: connections are not gated; idle clients "
+		    "can hold workers");
+		return;
+	}
+	srv->gated = 1;
 }
 
 /* The port in "host:port", or -1 for port 0 or none. */
@@ -377,10 +449,11 @@ http_start(const struct http_conf *hc, struct http_server **out)
 	opts[o++] = threads;
 	opts[o++] = "enable_keep_alive";
 	opts[o++] = "yes";
+	/* The gate gives headers 10 s; this bounds each read after. */
 	opts[o++] = "request_timeout_ms";
 	opts[o++] = "30000";
 	opts[o++] = "keep_alive_timeout_ms";
-	opts[o++] = "60000";
+	opts[o++] = "5000";
 	opts[o++] = "listen_backlog";
 	opts[o++] = "1024";
 	/* Headers and body go out in two writes: no Nagle delay between. */
@@ -393,6 +466,7 @@ http_start(const struct http_conf *hc, struct http_server **out)
 	memset(&cb, 0, sizeof(cb));
 	cb.log_message = http_log_message;
 	cb.http_error = http_error;
+	cb.connection_close = http_connection_close;
 	if (tls)
 		cb.init_ssl = http_init_ssl;
 	memset(&init, 0, sizeof(init));
@@ -417,6 +491,7 @@ http_start(const struct http_conf *hc, struct http_server **out)
 		goto out;
 	}
 	mg_set_request_handler(srv->ctx, "/", http_handler, srv);
+	srv->workers = hc->worker_threads;
 	np = mg_get_server_ports(srv->ctx, HTTP_MAX_LISTENERS, ports);
 	for (i = 0; np > 0 && i < (size_t)np && i < srv->n; i++) {
 		atomic_store(&srv->ports[i], ports[i].port);
@@ -425,6 +500,7 @@ http_start(const struct http_conf *hc, struct http_server **out)
 		    srv->listeners[i].address, ports[i].port,
 		    ports[i].is_ssl ? " (tls)" : "");
 	}
+	gate_listeners(srv);
 	*out = srv;
 	srv = NULL;
 	rc = CF_OK;
@@ -479,8 +555,11 @@ http_stop(struct http_server *srv)
 
 	if (srv == NULL)
 		return;
+	if (srv->gated)
+		gate_stop();
 	have_waker = pthread_create(&waker, NULL, wake_listeners, srv) == 0;
 	mg_stop(srv->ctx);
+	gate_free();
 	atomic_store(&srv->stopped, 1);
 	if (have_waker)
 		pthread_join(waker, NULL);
@@ -901,6 +980,11 @@ http_handler(struct mg_connection *conn, void *arg)
 	int				 rc, status, as_list = 0, raw = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* A kept connection is busy again. */
+	if (mg_get_user_connection_data(conn) == &kept_mark) {
+		mg_set_user_connection_data(conn, NULL);
+		atomic_fetch_sub(&kept, 1);
+	}
 	memset(&req, 0, sizeof(req));
 	resp_init(&resp);
 	buf_init(&req.body);
@@ -961,6 +1045,8 @@ http_handler(struct mg_connection *conn, void *arg)
 	if (rc != CF_OK && has_body(ri) && req.body.len == 0 &&
 	    (ri->content_length < 0 || ri->content_length > HTTP_DRAIN_MAX))
 		mg_disable_connection_keep_alive(conn);
+	else
+		keepalive_decide(srv, conn);
 	status = reply(conn, &req, rc, &resp);
 	if (log_enabled(LOG_LVL_DEBUG))
 		log_debug("request %s %s %s %d %lldus", req.id, req.method,
