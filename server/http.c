@@ -29,6 +29,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -58,8 +59,14 @@
 #define HTTP_RAW_BODY_MAX	(1LL << 20)
 /* A refused body up to this size is drained to keep the connection. */
 #define HTTP_DRAIN_MAX		16384
-/* Request bodies in flight together, unless a listener allows more. */
-#define HTTP_BODY_BUDGET	(256LL << 20)
+/*
+ * Memory for request bodies in flight together, unless a listener allows
+ * more.  A body is charged HTTP_BODY_COST times its size: its text, the
+ * parsed JSON, and what a handler derives from it (the stored copy and
+ * its ciphertext for a KV write).
+ */
+#define HTTP_BODY_BUDGET	(512LL << 20)
+#define HTTP_BODY_COST		4
 #define HTTP_BUDGET_WAIT_MS	10000
 /*
  * Worker stacks.  Debian's civetweb is built with 100 KiB stacks; every
@@ -403,6 +410,7 @@ http_start(const struct http_conf *hc, struct http_server **out)
 	struct buf		 lp = BUF_INIT;
 	const char		*opts[24];
 	size_t			 i;
+	long long		 want;
 	int			 np, rc = CF_EINVAL, o = 0, tls = 0;
 
 	if (hc->nlisteners == 0 || hc->nlisteners > HTTP_MAX_LISTENERS) {
@@ -417,8 +425,12 @@ http_start(const struct http_conf *hc, struct http_server **out)
 		srv->listeners[i] = hc->listeners[i];
 		/* Known before the workers start, unless it is port 0. */
 		atomic_init(&srv->ports[i], listener_port(&hc->listeners[i]));
-		if (2 * hc->listeners[i].max_request_size > budget_max)
-			budget_max = 2 * hc->listeners[i].max_request_size;
+		/* Room for two of the largest bodies ("no limit": no budget). */
+		want = hc->listeners[i].max_request_size > (1LL << 40) ?
+		    (1LL << 60) :
+		    2 * HTTP_BODY_COST * hc->listeners[i].max_request_size;
+		if (want > budget_max)
+			budget_max = want;
 		if (i > 0 && buf_puts(&lp, ",") != CF_OK)
 			goto nomem;
 		if (buf_puts(&lp, hc->listeners[i].address) != CF_OK ||
@@ -479,6 +491,14 @@ http_start(const struct http_conf *hc, struct http_server **out)
 	errd.text_buffer_size = sizeof(errtxt);
 
 	enable_list_method();
+	/*
+	 * Large bodies straight from mmap, and back to the system when
+	 * freed: otherwise glibc keeps each worker's freed bodies in that
+	 * worker's arena, and the budget above would not bound the
+	 * process's memory.
+	 */
+	if (mallopt(M_MMAP_THRESHOLD, 1 << 20) != 1)
+		log_warnx("http: cannot set malloc's mmap threshold");
 	/* civetweb 1.15 leaves errd.code at 0 on port failures: test ctx. */
 	if ((srv->ctx = mg_start2(&init, &errd)) == NULL) {
 		log_warnx("http: cannot start listeners %s: %s", lp.data,
@@ -649,7 +669,8 @@ read_body(struct mg_connection *conn, const struct mg_request_info *ri,
 		return resp_fail(resp, CF_ETOOBIG,
 		    "http: request body too large");
 	}
-	more = ri->content_length > 0 ? ri->content_length : 65536;
+	more = HTTP_BODY_COST * (ri->content_length > 0 ?
+	    ri->content_length : 65536);
 	if (!body_budget_take(more)) {
 		mg_disable_connection_keep_alive(conn);
 		return resp_fail(resp, CF_EUNAVAIL, "server is busy with other "
@@ -670,7 +691,8 @@ read_body(struct mg_connection *conn, const struct mg_request_info *ri,
 			break;
 		}
 		/* A chunked body takes its budget as it grows. */
-		if ((long long)(req->body.len + (size_t)n) > *held) {
+		if (HTTP_BODY_COST * (long long)(req->body.len + (size_t)n) >
+		    *held) {
 			more = *held;
 			if (!body_budget_take(more)) {
 				mg_disable_connection_keep_alive(conn);
