@@ -68,6 +68,12 @@ struct gate {
 	int			 ep;
 	pthread_t		 thread;
 	atomic_int		 stop;
+	/*
+	 * Set when civetweb's accept thread first polls through the gate.
+	 * Before, it may sit in a real poll() begun earlier, so the gate
+	 * leaves the listening sockets to it.
+	 */
+	atomic_int		 armed;
 	/* The gate thread's own. */
 	struct waiting		*slots;
 	int			 nwaiting, head, tail, free_hint;
@@ -324,6 +330,22 @@ pollfd_is_gate(struct gate *g, const struct pollfd *fds, nfds_t nfds)
 	return 1;
 }
 
+/* From now on the gate thread accepts on the listening sockets. */
+static void
+arm(struct gate *g)
+{
+	struct epoll_event	 ev;
+	int			 i;
+
+	for (i = 0; i < g->n; i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN;
+		ev.data.u64 = GATE_LISTENER_TAG + (uint64_t)i;
+		if (epoll_ctl(g->ep, EPOLL_CTL_ADD, g->lfd[i], &ev) == -1)
+			log_warn("gate: epoll_ctl");
+	}
+}
+
 int
 poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
@@ -335,6 +357,8 @@ poll(struct pollfd *fds, nfds_t nfds, int timeout)
 	if (g == NULL || !pollfd_is_gate(g, fds, nfds))
 		return real_poll != NULL ? real_poll(fds, nfds, timeout) :
 		    (errno = ENOSYS, -1);
+	if (!atomic_exchange(&g->armed, 1))
+		arm(g);
 	if (timeout < 0)
 		timeout = 3600 * 1000;
 	clock_gettime(CLOCK_REALTIME, &until);
@@ -369,7 +393,7 @@ accept(int fd, struct sockaddr *sa, socklen_t *salen)
 	for (i = 0; g != NULL && i < g->n; i++)
 		if (g->lfd[i] == fd)
 			break;
-	if (g == NULL || i == g->n)
+	if (g == NULL || i == g->n || !atomic_load(&g->armed))
 		return real_accept != NULL ? real_accept(fd, sa, salen) :
 		    (errno = ENOSYS, -1);
 	lock(g);
@@ -404,7 +428,6 @@ int
 gate_start(const int *fds, const int *tls, int n)
 {
 	struct gate		*g;
-	struct epoll_event	 ev;
 	int			 i, flags;
 
 	if (n <= 0 || n > GATE_MAX_LISTENERS || real_poll == NULL ||
@@ -429,11 +452,6 @@ gate_start(const int *fds, const int *tls, int n)
 		g->tls[i] = tls[i];
 		if ((flags = fcntl(fds[i], F_GETFL)) == -1 ||
 		    fcntl(fds[i], F_SETFL, flags | O_NONBLOCK) == -1)
-			goto fail;
-		memset(&ev, 0, sizeof(ev));
-		ev.events = EPOLLIN;
-		ev.data.u64 = GATE_LISTENER_TAG + (uint64_t)i;
-		if (epoll_ctl(g->ep, EPOLL_CTL_ADD, fds[i], &ev) == -1)
 			goto fail;
 	}
 	if (pthread_create(&g->thread, NULL, gate_run, g) != 0)

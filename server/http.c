@@ -1071,8 +1071,9 @@ http_handler(struct mg_connection *conn, void *arg)
 		keepalive_decide(srv, conn);
 	status = reply(conn, &req, rc, &resp);
 	if (log_enabled(LOG_LVL_DEBUG))
-		log_debug("request %s %s %s %d %lldus", req.id, req.method,
-		    req.path != NULL ? req.path : "-", status,
+		log_debug("request %s %s %s%s %d %lldus", req.id, req.method,
+		    req.path != NULL ? "/v1/" : "-",
+		    req.path != NULL ? req.path : "", status,
 		    elapsed_us(&t0));
 	request_fini(&req);
 	resp_fini(&resp);
