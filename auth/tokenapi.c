@@ -62,18 +62,40 @@ entry_has_policy(json_t *e, const char *p)
 	return 0;
 }
 
-/* "token-<display name>", with what Vault does not allow made '-'. */
-static void
-display_name(const char *in, char *out, size_t cap)
+/*
+ * "token-<display name>" as Vault makes it: every character other than
+ * an ASCII letter, digit or '-' becomes one '-' (a multibyte UTF-8
+ * character counts once), then one trailing '-' is dropped.  Vault
+ * keeps the whole name, so the result is on the heap, as long as the
+ * request allows; owned by the caller (free()), NULL if out of memory.
+ */
+static char *
+display_name(const char *in)
 {
-	size_t	 i, n;
+	const unsigned char	*p;
+	char			*out;
+	size_t			 n = 0;
 
-	n = (size_t)snprintf(out, cap, "token%s%s", in[0] ? "-" : "", in);
-	for (i = 6; i < n && i < cap; i++)
-		if (!isalnum((unsigned char)out[i]) && out[i] != '-')
-			out[i] = '-';
-	while (n > 5 && n < cap && out[n - 1] == '-')
-		out[--n] = '\0';
+	if (*in == '\0')
+		return strdup("token");
+	if ((out = malloc(strlen(in) + sizeof("token-"))) == NULL)
+		return NULL;
+	memcpy(out, "token-", 6);
+	n = 6;
+	for (p = (const unsigned char *)in; *p != '\0'; p++) {
+		if (*p < 0x80) {
+			out[n++] = isalnum(*p) || *p == '-' ? (char)*p : '-';
+			continue;
+		}
+		out[n++] = '-';
+		if (*p >= 0xc0)		/* a lead byte: skip what follows */
+			while ((p[1] & 0xc0) == 0x80)
+				p++;
+	}
+	if (out[n - 1] == '-')
+		n--;
+	out[n] = '\0';
+	return out;
 }
 
 static int
@@ -288,7 +310,7 @@ token_create_handler(struct request *req, struct response *resp, int orphan,
 	struct token_params	 tp;
 	struct strv		 pols = STRV_INIT;
 	const char		*id = NULL, *dn = "", *type = NULL;
-	char			*token = NULL, dname[256];
+	char			*token = NULL, *dname = NULL;
 	json_t			*e = NULL, *meta;
 	long long		 ttl = 0, maxttl = 0, period = 0, uses = 0;
 	long long		 mount_max = core_conf()->max_lease_ttl;
@@ -409,7 +431,10 @@ token_create_handler(struct request *req, struct response *resp, int orphan,
 		rc = resp_fail(resp, CF_EINVAL, "meta must be a map of strings");
 		goto out;
 	}
-	display_name(dn, dname, sizeof(dname));
+	if ((dname = display_name(dn)) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
 	memset(&tp, 0, sizeof(tp));
 	tp.id = id;
 	tp.policies = &pols;
@@ -458,6 +483,7 @@ token_create_handler(struct request *req, struct response *resp, int orphan,
 	resp->wipe = 1;
  out:
 	json_decref(e);
+	free(dname);
 	strv_free(&pols);
 	sodium_free(token);
 	sodium_free(btoken);
@@ -616,20 +642,22 @@ token_renew_handler(struct request *req, struct response *resp, int self)
 	period = json_integer_value(json_object_get(e, "period"));
 	ttl = period > 0 ? period : inc > 0 ? inc :
 	    json_integer_value(json_object_get(e, "creation_ttl"));
-	maxexp = json_integer_value(json_object_get(e, "creation_time")) +
-	    core_conf()->max_lease_ttl;
+	/* Stored values may predate the duration bounds: add saturating. */
+	maxexp = time_add(json_integer_value(json_object_get(e,
+	    "creation_time")), core_conf()->max_lease_ttl);
 	if (json_integer_value(json_object_get(e, "max_expire")) > 0 &&
 	    json_integer_value(json_object_get(e, "max_expire")) < maxexp)
 		maxexp = json_integer_value(json_object_get(e, "max_expire"));
 	if (period > 0 && json_integer_value(json_object_get(e,
 	    "max_expire")) == 0)
-		maxexp = now + ttl;
-	if (now + ttl > maxexp) {
+		maxexp = time_add(now, ttl);
+	if (time_add(now, ttl) > maxexp) {
 		ttl = maxexp - now;
 		resp_warn(resp, "TTL exceeded the effective max_ttl; TTL value "
 		    "is capped accordingly");
 	}
-	json_object_set_new(e, "expire_time", json_integer(now + ttl));
+	json_object_set_new(e, "expire_time", json_integer(time_add(now,
+	    ttl)));
 	json_object_set_new(e, "issue_time", json_integer(now));
 	if ((rc = token_entry_put(hash, e)) != CF_OK)
 		goto out;
@@ -705,6 +733,13 @@ role_write(struct request *req, struct response *resp, const char *name)
 			goto out;
 		if (present)
 			json_object_set_new(r, durs[i][0], json_integer(v));
+		if (present && i == 1 && core_conf()->max_lease_ttl > 0 &&
+		    v > core_conf()->max_lease_ttl)
+			resp_warn(resp, "Given explicit max TTL of %lld is "
+			    "greater than system/mount allowed value of %lld "
+			    "seconds; until this is fixed attempting to create "
+			    "tokens against this role will result in an error",
+			    v, core_conf()->max_lease_ttl);
 	}
 	if ((rc = req_bool(req, resp, "orphan", &bv, &present)) != CF_OK)
 		goto out;
