@@ -487,6 +487,7 @@ time_format_rfc3339(char *out, size_t cap, long long sec, long nsec)
 	time_t		 t;
 	char		 frac[24];
 	size_t		 n, len;
+	int		 w;
 
 	if (cap == 0)
 		return;
@@ -495,11 +496,15 @@ time_format_rfc3339(char *out, size_t cap, long long sec, long nsec)
 	else if (sec > RFC3339_MAX)
 		sec = RFC3339_MAX;
 	t = (time_t)sec;
+	/* Not strftime: glibc's %Y does not pad years below 1000. */
 	if ((long long)t != sec || gmtime_r(&t, &tm) == NULL ||
-	    (len = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm)) == 0) {
+	    (w = snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec)) < 0 || (size_t)w >= cap) {
 		snprintf(out, cap, "0001-01-01T00:00:00Z");
 		return;
 	}
+	len = (size_t)w;
 	if (nsec > 0 && nsec < 1000000000L) {
 		snprintf(frac, sizeof(frac), ".%09ld", nsec);
 		n = strlen(frac);
