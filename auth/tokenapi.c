@@ -98,6 +98,34 @@ display_name(const char *in)
 	return out;
 }
 
+/*
+ * The durations of token creation, which Vault parses itself rather
+ * than through its field schema: a negative one answers "<name> must
+ * be positive".
+ */
+static int
+create_duration(struct request *req, struct response *resp, const char *key,
+    long long *out, int *present)
+{
+	json_t		*v = json_object_get(req->data, key);
+	const char	*s;
+	long long	 n;
+
+	if (json_is_integer(v) && json_integer_value(v) < 0)
+		return resp_fail(resp, CF_EINVAL, "%s must be positive", key);
+	if (json_is_real(v) && json_real_value(v) <= -1)
+		return resp_fail(resp, CF_EINVAL, "%s must be positive", key);
+	if (json_is_string(v)) {
+		s = json_string_value(v);
+		while (isspace((unsigned char)*s))
+			s++;
+		if (*s == '-' && duration_parse(s + 1, &n) == CF_OK && n > 0)
+			return resp_fail(resp, CF_EINVAL, "%s must be positive",
+			    key);
+	}
+	return req_duration(req, resp, key, out, present);
+}
+
 static int
 is_batch(json_t *e)
 {
@@ -330,13 +358,15 @@ token_create_handler(struct request *req, struct response *resp, int orphan,
 	    (rc = req_str(req, resp, "type", &type, NULL)) != CF_OK ||
 	    (rc = req_bool(req, resp, "no_parent", &no_parent, NULL)) != CF_OK ||
 	    (rc = req_bool(req, resp, "renewable", &renewable, NULL)) != CF_OK ||
-	    (rc = req_duration(req, resp, "ttl", &ttl, &have_ttl)) != CF_OK ||
-	    (rc = req_duration(req, resp, "explicit_max_ttl", &maxttl,
+	    (rc = create_duration(req, resp, "ttl", &ttl, &have_ttl)) !=
+	    CF_OK ||
+	    (rc = create_duration(req, resp, "explicit_max_ttl", &maxttl,
 	    NULL)) != CF_OK ||
-	    (rc = req_duration(req, resp, "period", &period, NULL)) != CF_OK ||
+	    (rc = create_duration(req, resp, "period", &period, NULL)) !=
+	    CF_OK ||
 	    (rc = req_int(req, resp, "num_uses", &uses, NULL)) != CF_OK)
 		goto out;
-	if (!have_ttl && (rc = req_duration(req, resp, "lease", &ttl,
+	if (!have_ttl && (rc = create_duration(req, resp, "lease", &ttl,
 	    &have_ttl)) != CF_OK)
 		goto out;
 	if (dn == NULL)

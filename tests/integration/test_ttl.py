@@ -73,22 +73,25 @@ def test_renew_capped_by_max(unsealed):
 
 
 @pytest.mark.parametrize("field", ["ttl", "explicit_max_ttl", "period",
-                                   "increment"])
-def test_negative_durations_refused(unsealed, field):
+                                   "lease"])
+@pytest.mark.parametrize("v", [-5, "-5", "-5m", -2.0])
+def test_negative_create_durations_refused(unsealed, field, v):
+    """Vault parses these itself: "<field> must be positive"."""
     srv = unsealed
-    if field == "increment":
-        tok = child(srv, {"ttl": "1h"})
-        r = post(srv, "auth/token/renew-self", {field: -5}, token=tok)
-    else:
-        r = post(srv, "auth/token/create", {field: -5})
+    r = post(srv, "auth/token/create", {field: v})
     assert r.status_code == 400, r.text
-    assert r.json()["errors"] == [
-        "Field validation failed: error converting input for field "
-        "\"%s\": cannot provide negative value '-5'" % field]
-    r = post(srv, "auth/token/create", {field: "-5m"} if field !=
-             "increment" else {"ttl": "-1h"})
-    assert r.status_code == 400, r.text
-    assert "cannot provide negative value" in r.json()["errors"][0]
+    assert r.json()["errors"] == ["%s must be positive" % field]
+
+
+def test_negative_increment_refused(unsealed):
+    srv = unsealed
+    tok = child(srv, {"ttl": "1h"})
+    for v in (-5, "-5", "-5s"):
+        r = post(srv, "auth/token/renew-self", {"increment": v}, token=tok)
+        assert r.status_code == 400, r.text
+        assert r.json()["errors"] == [
+            "Field validation failed: error converting input for field "
+            "\"increment\": cannot provide negative value '-5'"]
 
 
 def test_explicit_max_ttl_huge(unsealed):
