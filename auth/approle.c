@@ -476,6 +476,7 @@ secret_id_generate(struct mount *m, struct request *req,
 	const char	*given = NULL;
 	json_t		*rec = NULL, *idx = NULL, *meta = NULL, *old = NULL;
 	long long	 uses, ttl, n = 0, t = 0, now = (long long)time(NULL);
+	long long	 max;
 	int		 rc, locked = 0;
 
 	if ((rc = req_int(req, resp, "num_uses", &n, NULL)) != CF_OK ||
@@ -503,6 +504,12 @@ secret_id_generate(struct mount *m, struct request *req,
 		uses = n;
 	if (t > 0)
 		ttl = t;
+	/* As Vault: a secret ID outlives neither the mount's max TTL. */
+	max = json_integer_value(json_object_get(m->config, "max_lease_ttl"));
+	if (max <= 0)
+		max = core_conf()->max_lease_ttl;
+	if (max > 0 && (ttl < 0 || ttl > max))
+		ttl = max;
 	if ((rc = parse_metadata(req, resp, &meta)) != CF_OK)
 		return rc;
 	if (custom) {
@@ -531,7 +538,7 @@ secret_id_generate(struct mount *m, struct request *req,
 	rec = json_pack("{s:s, s:I, s:I, s:I, s:I, s:O}", "accessor", acc,
 	    "num_uses", (json_int_t)uses, "ttl", (json_int_t)ttl,
 	    "created", (json_int_t)now,
-	    "expires", (json_int_t)(ttl > 0 ? now + ttl : 0),
+	    "expires", (json_int_t)(ttl > 0 ? time_add(now, ttl) : 0),
 	    "metadata", meta);
 	idx = json_pack("{s:s}", "hash", h);
 	if (rec == NULL || idx == NULL) {

@@ -187,7 +187,8 @@ token_create(const struct token_params *tp, char *out, json_t **entry)
 	    "display_name", tp->display_name,
 	    "creation_time", (json_int_t)now,
 	    "creation_ttl", (json_int_t)tp->ttl,
-	    "expire_time", (json_int_t)(tp->ttl > 0 ? now + tp->ttl : 0),
+	    "expire_time", (json_int_t)(tp->ttl > 0 ? time_add(now, tp->ttl) :
+	    0),
 	    "explicit_max_ttl", (json_int_t)tp->explicit_max_ttl,
 	    "num_uses", (json_int_t)tp->num_uses,
 	    "period", (json_int_t)tp->period,
@@ -197,7 +198,7 @@ token_create(const struct token_params *tp, char *out, json_t **entry)
 	    "renewable", tp->renewable && tp->ttl > 0,
 	    "issue_time", (json_int_t)now,
 	    "max_expire", (json_int_t)(tp->explicit_max_ttl > 0 ?
-	    now + tp->explicit_max_ttl : 0));
+	    time_add(now, tp->explicit_max_ttl) : 0));
 	if (e == NULL || (rc = json_emit(e, &b)) != CF_OK) {
 		rc = CF_ENOMEM;
 		goto out;
@@ -248,7 +249,7 @@ token_create_batch(const struct token_params *tp, char **out, json_t **entry)
 	    "display_name", tp->display_name,
 	    "creation_time", (json_int_t)now,
 	    "creation_ttl", (json_int_t)tp->ttl,
-	    "expire_time", (json_int_t)(now + tp->ttl),
+	    "expire_time", (json_int_t)time_add(now, tp->ttl),
 	    "explicit_max_ttl", (json_int_t)0, "num_uses", 0,
 	    "period", (json_int_t)0, "orphan", tp->parent == NULL,
 	    "type", "batch", "meta", tp->meta != NULL ? tp->meta : json_null(),

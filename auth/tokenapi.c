@@ -62,18 +62,68 @@ entry_has_policy(json_t *e, const char *p)
 	return 0;
 }
 
-/* "token-<display name>", with what Vault does not allow made '-'. */
-static void
-display_name(const char *in, char *out, size_t cap)
+/*
+ * "token-<display name>" as Vault makes it: every character other than
+ * an ASCII letter, digit or '-' becomes one '-' (a multibyte UTF-8
+ * character counts once), then one trailing '-' is dropped.  Vault
+ * keeps the whole name, so the result is on the heap, as long as the
+ * request allows; owned by the caller (free()), NULL if out of memory.
+ */
+static char *
+display_name(const char *in)
 {
-	size_t	 i, n;
+	const unsigned char	*p;
+	char			*out;
+	size_t			 n = 0;
 
-	n = (size_t)snprintf(out, cap, "token%s%s", in[0] ? "-" : "", in);
-	for (i = 6; i < n && i < cap; i++)
-		if (!isalnum((unsigned char)out[i]) && out[i] != '-')
-			out[i] = '-';
-	while (n > 5 && n < cap && out[n - 1] == '-')
-		out[--n] = '\0';
+	if (*in == '\0')
+		return strdup("token");
+	if ((out = malloc(strlen(in) + sizeof("token-"))) == NULL)
+		return NULL;
+	memcpy(out, "token-", 6);
+	n = 6;
+	for (p = (const unsigned char *)in; *p != '\0'; p++) {
+		if (*p < 0x80) {
+			out[n++] = isalnum(*p) || *p == '-' ? (char)*p : '-';
+			continue;
+		}
+		out[n++] = '-';
+		if (*p >= 0xc0)		/* a lead byte: skip what follows */
+			while ((p[1] & 0xc0) == 0x80)
+				p++;
+	}
+	if (out[n - 1] == '-')
+		n--;
+	out[n] = '\0';
+	return out;
+}
+
+/*
+ * The durations of token creation, which Vault parses itself rather
+ * than through its field schema: a negative one answers "<name> must
+ * be positive".
+ */
+static int
+create_duration(struct request *req, struct response *resp, const char *key,
+    long long *out, int *present)
+{
+	json_t		*v = json_object_get(req->data, key);
+	const char	*s;
+	long long	 n;
+
+	if (json_is_integer(v) && json_integer_value(v) < 0)
+		return resp_fail(resp, CF_EINVAL, "%s must be positive", key);
+	if (json_is_real(v) && json_real_value(v) <= -1)
+		return resp_fail(resp, CF_EINVAL, "%s must be positive", key);
+	if (json_is_string(v)) {
+		s = json_string_value(v);
+		while (isspace((unsigned char)*s))
+			s++;
+		if (*s == '-' && duration_parse(s + 1, &n) == CF_OK && n > 0)
+			return resp_fail(resp, CF_EINVAL, "%s must be positive",
+			    key);
+	}
+	return req_duration(req, resp, key, out, present);
 }
 
 static int
@@ -288,7 +338,7 @@ token_create_handler(struct request *req, struct response *resp, int orphan,
 	struct token_params	 tp;
 	struct strv		 pols = STRV_INIT;
 	const char		*id = NULL, *dn = "", *type = NULL;
-	char			*token = NULL, dname[256];
+	char			*token = NULL, *dname = NULL;
 	json_t			*e = NULL, *meta;
 	long long		 ttl = 0, maxttl = 0, period = 0, uses = 0;
 	long long		 mount_max = core_conf()->max_lease_ttl;
@@ -308,13 +358,15 @@ token_create_handler(struct request *req, struct response *resp, int orphan,
 	    (rc = req_str(req, resp, "type", &type, NULL)) != CF_OK ||
 	    (rc = req_bool(req, resp, "no_parent", &no_parent, NULL)) != CF_OK ||
 	    (rc = req_bool(req, resp, "renewable", &renewable, NULL)) != CF_OK ||
-	    (rc = req_duration(req, resp, "ttl", &ttl, &have_ttl)) != CF_OK ||
-	    (rc = req_duration(req, resp, "explicit_max_ttl", &maxttl,
+	    (rc = create_duration(req, resp, "ttl", &ttl, &have_ttl)) !=
+	    CF_OK ||
+	    (rc = create_duration(req, resp, "explicit_max_ttl", &maxttl,
 	    NULL)) != CF_OK ||
-	    (rc = req_duration(req, resp, "period", &period, NULL)) != CF_OK ||
+	    (rc = create_duration(req, resp, "period", &period, NULL)) !=
+	    CF_OK ||
 	    (rc = req_int(req, resp, "num_uses", &uses, NULL)) != CF_OK)
 		goto out;
-	if (!have_ttl && (rc = req_duration(req, resp, "lease", &ttl,
+	if (!have_ttl && (rc = create_duration(req, resp, "lease", &ttl,
 	    &have_ttl)) != CF_OK)
 		goto out;
 	if (dn == NULL)
@@ -409,7 +461,10 @@ token_create_handler(struct request *req, struct response *resp, int orphan,
 		rc = resp_fail(resp, CF_EINVAL, "meta must be a map of strings");
 		goto out;
 	}
-	display_name(dn, dname, sizeof(dname));
+	if ((dname = display_name(dn)) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
 	memset(&tp, 0, sizeof(tp));
 	tp.id = id;
 	tp.policies = &pols;
@@ -458,6 +513,7 @@ token_create_handler(struct request *req, struct response *resp, int orphan,
 	resp->wipe = 1;
  out:
 	json_decref(e);
+	free(dname);
 	strv_free(&pols);
 	sodium_free(token);
 	sodium_free(btoken);
@@ -616,20 +672,22 @@ token_renew_handler(struct request *req, struct response *resp, int self)
 	period = json_integer_value(json_object_get(e, "period"));
 	ttl = period > 0 ? period : inc > 0 ? inc :
 	    json_integer_value(json_object_get(e, "creation_ttl"));
-	maxexp = json_integer_value(json_object_get(e, "creation_time")) +
-	    core_conf()->max_lease_ttl;
+	/* Stored values may predate the duration bounds: add saturating. */
+	maxexp = time_add(json_integer_value(json_object_get(e,
+	    "creation_time")), core_conf()->max_lease_ttl);
 	if (json_integer_value(json_object_get(e, "max_expire")) > 0 &&
 	    json_integer_value(json_object_get(e, "max_expire")) < maxexp)
 		maxexp = json_integer_value(json_object_get(e, "max_expire"));
 	if (period > 0 && json_integer_value(json_object_get(e,
 	    "max_expire")) == 0)
-		maxexp = now + ttl;
-	if (now + ttl > maxexp) {
+		maxexp = time_add(now, ttl);
+	if (time_add(now, ttl) > maxexp) {
 		ttl = maxexp - now;
 		resp_warn(resp, "TTL exceeded the effective max_ttl; TTL value "
 		    "is capped accordingly");
 	}
-	json_object_set_new(e, "expire_time", json_integer(now + ttl));
+	json_object_set_new(e, "expire_time", json_integer(time_add(now,
+	    ttl)));
 	json_object_set_new(e, "issue_time", json_integer(now));
 	if ((rc = token_entry_put(hash, e)) != CF_OK)
 		goto out;
@@ -705,6 +763,13 @@ role_write(struct request *req, struct response *resp, const char *name)
 			goto out;
 		if (present)
 			json_object_set_new(r, durs[i][0], json_integer(v));
+		if (present && i == 1 && core_conf()->max_lease_ttl > 0 &&
+		    v > core_conf()->max_lease_ttl)
+			resp_warn(resp, "Given explicit max TTL of %lld is "
+			    "greater than system/mount allowed value of %lld "
+			    "seconds; until this is fixed attempting to create "
+			    "tokens against this role will result in an error",
+			    v, core_conf()->max_lease_ttl);
 	}
 	if ((rc = req_bool(req, resp, "orphan", &bv, &present)) != CF_OK)
 		goto out;

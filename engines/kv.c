@@ -13,7 +13,9 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,14 +99,46 @@ effective_ttl(const struct mount *m)
 	return d > 0 ? d : core_conf()->default_lease_ttl;
 }
 
+/* The mount's max lease TTL, or the system's. */
+static long long
+effective_max_ttl(const struct mount *m)
+{
+	long long	 d = json_integer_value(json_object_get(m->config,
+	    "max_lease_ttl"));
+
+	return d > 0 ? d : core_conf()->max_lease_ttl;
+}
+
+/*
+ * The lease duration a v1 secret asks for with "ttl" (or "lease"): as
+ * Vault does, a value that is no duration leaves the mount's default.
+ * Unlike Vault, which hands a negative value back as it is and wraps a
+ * huge one, a negative value also means the default and the result is
+ * capped at the mount's max TTL.
+ */
+static long long
+v1_ttl(const struct mount *m, json_t *j)
+{
+	json_t		*t;
+	long long	 ttl = effective_ttl(m), v, max = effective_max_ttl(m);
+
+	if ((t = json_object_get(j, "ttl")) == NULL)
+		t = json_object_get(j, "lease");
+	if (json_is_string(t) && duration_parse(json_string_value(t), &v) ==
+	    CF_OK)
+		ttl = v;
+	else if (json_is_integer(t) && json_integer_value(t) >= 0)
+		ttl = json_integer_value(t);
+	return max > 0 && ttl > max ? max : ttl;
+}
+
 /* ---- version 1 ---- */
 
 static int
 v1_handle(struct mount *m, struct request *req, struct response *resp)
 {
 	char		*key = NULL;
-	json_t		*j = NULL, *t;
-	long long	 ttl;
+	json_t		*j = NULL;
 	int		 rc;
 
 	if (req->op == REQ_LIST) {
@@ -125,15 +159,7 @@ v1_handle(struct mount *m, struct request *req, struct response *resp)
 		}
 		if (rc != CF_OK)
 			break;
-		ttl = effective_ttl(m);
-		t = json_object_get(j, "ttl");
-		if (t == NULL)
-			t = json_object_get(j, "lease");
-		if (json_is_string(t))
-			(void)duration_parse(json_string_value(t), &ttl);
-		else if (json_is_integer(t))
-			ttl = json_integer_value(t);
-		resp->lease_duration = ttl;
+		resp->lease_duration = v1_ttl(m, j);
 		rc = resp_data(resp, j);
 		j = NULL;
 		break;
@@ -449,8 +475,9 @@ data_write(struct mount *m, struct request *req, struct response *resp,
 			struct timespec	 ts;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
-			time_format_rfc3339(del, sizeof(del), ts.tv_sec + dva,
-			    ts.tv_nsec);
+			/* A stored setting may predate the bound. */
+			time_format_rfc3339(del, sizeof(del), time_add(
+			    ts.tv_sec, dva), ts.tv_nsec);
 		}
 		json_object_set_new(vers, num, json_pack("{s:s, s:s, s:b}",
 		    "created_time", now, "deletion_time", del, "destroyed",
@@ -511,35 +538,96 @@ data_write(struct mount *m, struct request *req, struct response *resp,
 	return rc;
 }
 
-/* Versions from {"versions": [1,2]} or "1,2". */
+/* One element of "versions" as an integer, or CF_EINVAL. */
+static int
+version_num(json_t *e, long long *n)
+{
+	const char	*s;
+	char		*end;
+
+	if (json_is_integer(e)) {
+		*n = json_integer_value(e);
+		return CF_OK;
+	}
+	if (!json_is_string(e))
+		return CF_EINVAL;
+	s = json_string_value(e);
+	while (*s == ' ')
+		s++;
+	if (*s == '\0')
+		return CF_EINVAL;
+	errno = 0;
+	*n = strtoll(s, &end, 10);
+	while (*end == ' ')
+		end++;
+	return errno == 0 && *end == '\0' ? CF_OK : CF_EINVAL;
+}
+
+/*
+ * Versions from {"versions": [1,2]} or "1,2", as Vault's comma int
+ * slice: anything that is not an integer is refused with Vault's text.
+ * Numbers are kept in canonical form, the keys of "versions" in the
+ * metadata; numbers no version has (0, -1) are skipped later, as Vault
+ * skips them.
+ */
 static int
 asked_versions(struct request *req, struct response *resp, struct strv *out,
     const char *missing)
 {
-	json_t	*v = json_object_get(req->data, "versions"), *e;
-	size_t	 i;
-	char	 num[32];
-	int	 rc;
+	json_t		*v = json_object_get(req->data, "versions"), *e;
+	struct strv	 parts = STRV_INIT;
+	json_t		*tmp = NULL;
+	size_t		 i;
+	long long	 n;
+	char		 num[32];
+	int		 rc = CF_OK;
 
-	if (json_is_array(v)) {
-		json_array_foreach(v, i, e) {
-			if (json_is_integer(e))
-				snprintf(num, sizeof(num), "%lld",
-				    (long long)json_integer_value(e));
-			else if (json_is_string(e))
-				strlcpy(num, json_string_value(e), sizeof(num));
-			else
-				return resp_fail(resp, CF_EINVAL,
-				    "versions must be integers");
-			if ((rc = strv_push(out, num)) != CF_OK)
-				return rc;
+	if (json_is_integer(v) || json_is_array(v))
+		tmp = json_incref(v);
+	else if (v != NULL && !json_is_null(v)) {
+		if ((rc = req_strlist(req, resp, "versions", &parts, NULL)) !=
+		    CF_OK)
+			goto out;
+		if ((tmp = json_array()) == NULL) {
+			rc = CF_ENOMEM;
+			goto out;
 		}
-	} else if ((rc = req_strlist(req, resp, "versions", out, NULL)) !=
-	    CF_OK)
-		return rc;
+		for (i = 0; i < parts.n; i++)
+			json_array_append_new(tmp, json_string(parts.v[i]));
+	}
+	if (json_is_integer(tmp)) {
+		json_decref(tmp);
+		if ((tmp = json_pack("[O]", v)) == NULL) {
+			rc = CF_ENOMEM;
+			goto out;
+		}
+	}
+	json_array_foreach(tmp, i, e) {
+		if (version_num(e, &n) != CF_OK) {
+			if (json_is_string(e))
+				rc = resp_fail(resp, CF_EINVAL, "Field "
+				    "validation failed: error converting input "
+				    "for field \"versions\": cannot parse "
+				    "'[%zu]' as int: strconv.ParseInt: parsing "
+				    "\"%s\": invalid syntax", i,
+				    json_string_value(e));
+			else
+				rc = resp_fail(resp, CF_EINVAL, "Field "
+				    "validation failed: error converting input "
+				    "for field \"versions\": '[%zu]' expected "
+				    "type 'int'", i);
+			goto out;
+		}
+		snprintf(num, sizeof(num), "%lld", n);
+		if ((rc = strv_push(out, num)) != CF_OK)
+			goto out;
+	}
 	if (out->n == 0)
-		return resp_fail(resp, CF_EINVAL, "%s", missing);
-	return CF_OK;
+		rc = resp_fail(resp, CF_EINVAL, "%s", missing);
+ out:
+	json_decref(tmp);
+	strv_free(&parts);
+	return rc;
 }
 
 /* delete (soft), undelete and destroy of listed versions. */
@@ -658,7 +746,7 @@ meta_write(struct mount *m, struct request *req, struct response *resp,
 	if (cm != NULL && !json_is_object(cm) && !json_is_null(cm))
 		return resp_fail(resp, CF_EINVAL, "custom_metadata validation "
 		    "failed: must be a map");
-	if (has_max && maxv < 0)
+	if (has_max && (maxv < 0 || maxv > UINT32_MAX))
 		return resp_fail(resp, CF_EINVAL, "max_versions must be "
 		    "positive");
 	if (json_is_object(cm)) {
@@ -767,6 +855,15 @@ config_op(struct mount *m, struct request *req, struct response *resp)
 	    CF_OK) {
 		json_decref(c);
 		return rc;
+	}
+	/*
+	 * Vault stores max_versions as a uint32, so -1 wraps there to
+	 * 4294967295; coffer refuses it, as it does on metadata.
+	 */
+	if (hm && (maxv < 0 || maxv > UINT32_MAX)) {
+		json_decref(c);
+		return resp_fail(resp, CF_EINVAL, "max_versions must be "
+		    "positive");
 	}
 	if (hm)
 		json_object_set_new(c, "max_versions", json_integer(maxv));

@@ -192,26 +192,85 @@ req_bool(struct request *req, struct response *resp, const char *key,
 	return bad_field(resp, key, "a boolean");
 }
 
+static int	 dur_parse(const char *, long long *, int *);
+
+static int
+bad_duration(struct response *resp, const char *key, const char *text)
+{
+	return resp_fail(resp, CF_EINVAL,
+	    "Field validation failed: error converting input for field \"%s\": "
+	    "time: invalid duration \"%s\"", key, text);
+}
+
+static int
+negative_duration(struct response *resp, const char *key, long long v)
+{
+	return resp_fail(resp, CF_EINVAL,
+	    "Field validation failed: error converting input for field \"%s\": "
+	    "cannot provide negative value '%lld'", key, v);
+}
+
+/*
+ * Vault turns every duration into a Go time.Duration and a negative one
+ * into "cannot provide negative value"; one too large for time.Duration
+ * wraps there, so coffer refuses it rather than guess.
+ */
 int
 req_duration(struct request *req, struct response *resp, const char *key,
     long long *out, int *present)
 {
-	json_t	*v;
+	json_t		*v;
+	const char	*s;
+	char		 num[64];
+	long long	 n;
+	double		 d;
+	int		 range = 0;
 
 	if ((v = field(req, key, present)) == NULL)
 		return CF_OK;
-	if (json_is_integer(v) && json_integer_value(v) >= 0) {
-		*out = json_integer_value(v);
+	if (json_is_integer(v)) {
+		n = json_integer_value(v);
+		if (n < 0)
+			return negative_duration(resp, key, n);
+		if (n > DURATION_MAX) {
+			snprintf(num, sizeof(num), "%lld", n);
+			return bad_duration(resp, key, num);
+		}
+		*out = n;
 		return CF_OK;
 	}
-	if (json_is_real(v) && json_real_value(v) >= 0 &&
-	    json_real_value(v) < 9.2e18) {
-		*out = (long long)json_real_value(v);
-		return CF_OK;
+	if (json_is_real(v)) {
+		d = json_real_value(v);
+		if (d <= -1 && d >= -DURATION_MAX)
+			return negative_duration(resp, key, (long long)d);
+		if (d > -1 && d <= DURATION_MAX) {
+			*out = d > 0 ? (long long)d : 0;
+			return CF_OK;
+		}
+		snprintf(num, sizeof(num), "%g", d);
+		return bad_duration(resp, key, num);
 	}
-	if (json_is_string(v) &&
-	    duration_parse(json_string_value(v), out) == CF_OK)
+	if (!json_is_string(v))
+		return bad_field(resp, key, "a duration");
+	s = json_string_value(v);
+	if (dur_parse(s, out, &range) == CF_OK)
 		return CF_OK;
+	if (range)
+		return bad_duration(resp, key, s);
+	/* "-5" or "-5m": negative, though well formed. */
+	while (isspace((unsigned char)*s))
+		s++;
+	if (s[0] == '-' && (isdigit((unsigned char)s[1]) || s[1] == '.')) {
+		if (dur_parse(s + 1, &n, &range) == CF_OK) {
+			if (n == 0) {
+				*out = 0;
+				return CF_OK;
+			}
+			return negative_duration(resp, key, -n);
+		}
+		if (range)
+			return bad_duration(resp, key, json_string_value(v));
+	}
 	return bad_field(resp, key, "a duration");
 }
 
@@ -277,10 +336,12 @@ json_emit(const json_t *j, struct buf *out)
 
 /*
  * Go's time.ParseDuration units, plus a bare number meaning seconds as
- * Vault's parseutil does.  The result is whole seconds, rounded down.
+ * Vault's parseutil does.  The result is whole seconds, rounded down,
+ * and never more than DURATION_MAX: *range is set when that is why
+ * the text was refused.
  */
-int
-duration_parse(const char *s, long long *out)
+static int
+dur_parse(const char *s, long long *out, int *range)
 {
 	static const struct {
 		const char	*unit;
@@ -289,19 +350,28 @@ duration_parse(const char *s, long long *out)
 		{ "ns", 1e-9 }, { "us", 1e-6 }, { "\xc2\xb5s", 1e-6 },
 		{ "ms", 1e-3 }, { "s", 1 }, { "m", 60 }, { "h", 3600 },
 	};
-	double	 total = 0, v;
-	char	*end;
-	size_t	 i, ulen;
-	int	 neg = 0, found;
+	double		 total = 0, v;
+	long long	 n;
+	char		*end;
+	size_t		 i, ulen, len;
+	int		 neg = 0, found;
 
+	*range = 0;
 	while (isspace((unsigned char)*s))
 		s++;
 	if (*s == '\0')
 		return CF_EINVAL;
 	if (strspn(s, "0123456789") == strlen(s)) {
 		errno = 0;
-		*out = strtoll(s, &end, 10);
-		return errno == 0 ? CF_OK : CF_EINVAL;
+		n = strtoll(s, &end, 10);
+		if (errno == ERANGE || n > DURATION_MAX) {
+			*range = 1;
+			return CF_EINVAL;
+		}
+		if (errno != 0)
+			return CF_EINVAL;
+		*out = n;
+		return CF_OK;
 	}
 	if (*s == '-' || *s == '+') {
 		neg = *s == '-';
@@ -312,12 +382,17 @@ duration_parse(const char *s, long long *out)
 		return CF_OK;
 	}
 	while (*s != '\0') {
-		if (!isdigit((unsigned char)*s) && *s != '.')
+		/* Digits and a point only: strtod would take "1e5" or hex. */
+		if ((len = strspn(s, "0123456789.")) == 0)
 			return CF_EINVAL;
 		errno = 0;
 		v = strtod(s, &end);
-		if (end == s || errno != 0)
+		if (end != s + len)
 			return CF_EINVAL;
+		if (errno == ERANGE) {
+			*range = 1;
+			return CF_EINVAL;
+		}
 		s = end;
 		found = 0;
 		/* Longest unit first: "ms" before "m". */
@@ -333,10 +408,47 @@ duration_parse(const char *s, long long *out)
 		if (!found)
 			return CF_EINVAL;
 	}
-	if (neg || total > 9.2e18)
+	if (neg)
 		return CF_EINVAL;
+	if (!(total < (double)DURATION_MAX + 1)) {
+		*range = 1;
+		return CF_EINVAL;
+	}
 	*out = (long long)total;
 	return CF_OK;
+}
+
+int
+duration_parse(const char *s, long long *out)
+{
+	int	 range;
+
+	return dur_parse(s, out, &range);
+}
+
+/*
+ * Saturate at a quarter of the range, so that the difference of two
+ * results (an expiry minus now) cannot overflow either.
+ */
+#define TIME_SAT	(LLONG_MAX / 4)
+
+long long
+time_add(long long t, long long secs)
+{
+	if (t > TIME_SAT)
+		t = TIME_SAT;
+	else if (t < -TIME_SAT)
+		t = -TIME_SAT;
+	if (secs > TIME_SAT)
+		secs = TIME_SAT;
+	else if (secs < -TIME_SAT)
+		secs = -TIME_SAT;
+	t += secs;		/* at most 2 * TIME_SAT: no overflow */
+	if (t > TIME_SAT)
+		return TIME_SAT;
+	if (t < -TIME_SAT)
+		return -TIME_SAT;
+	return t;
 }
 
 void
@@ -358,23 +470,47 @@ uuid_generate(char *out)
  * Go prints RFC 3339 with nanoseconds and trailing zeros dropped:
  * "2026-11-22T14:42:07.123456789Z", or no fraction at all when it is 0.
  */
+/* 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: what RFC 3339 can say. */
+#define RFC3339_MIN	(-62167219200LL)
+#define RFC3339_MAX	253402300799LL
+
+/*
+ * Go prints RFC 3339 with nanoseconds and trailing zeros dropped:
+ * "2026-11-22T14:42:07.123456789Z", or no fraction at all when it is 0.
+ * A time the calendar cannot give (gmtime_r fails, as for a time_t too
+ * small to hold it) prints as Go's zero time, never from an unset tm.
+ */
 void
 time_format_rfc3339(char *out, size_t cap, long long sec, long nsec)
 {
 	struct tm	 tm;
-	time_t		 t = (time_t)sec;
+	time_t		 t;
 	char		 frac[24];
-	size_t		 n;
-	int		 len;
+	size_t		 n, len;
+	int		 w;
 
-	gmtime_r(&t, &tm);
-	len = (int)strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (nsec > 0) {
+	if (cap == 0)
+		return;
+	if (sec < RFC3339_MIN)
+		sec = RFC3339_MIN;
+	else if (sec > RFC3339_MAX)
+		sec = RFC3339_MAX;
+	t = (time_t)sec;
+	/* Not strftime: glibc's %Y does not pad years below 1000. */
+	if ((long long)t != sec || gmtime_r(&t, &tm) == NULL ||
+	    (w = snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec)) < 0 || (size_t)w >= cap) {
+		snprintf(out, cap, "0001-01-01T00:00:00Z");
+		return;
+	}
+	len = (size_t)w;
+	if (nsec > 0 && nsec < 1000000000L) {
 		snprintf(frac, sizeof(frac), ".%09ld", nsec);
 		n = strlen(frac);
 		while (n > 1 && frac[n - 1] == '0')
 			frac[--n] = '\0';
-		snprintf(out + len, cap - (size_t)len, "%sZ", frac);
+		snprintf(out + len, cap - len, "%sZ", frac);
 	} else
-		snprintf(out + len, cap - (size_t)len, "Z");
+		snprintf(out + len, cap - len, "Z");
 }

@@ -100,7 +100,11 @@ int	 req_int(struct request *, struct response *, const char *,
 /* Booleans: true/false, or "true"/"false"/"1"/"0"/"t"/"f". */
 int	 req_bool(struct request *, struct response *, const char *,
 	    int *, int *present);
-/* Durations: integer seconds, or a string such as "90", "30m", "1h30m". */
+/*
+ * Durations: integer seconds, or a string such as "90", "30m", "1h30m".
+ * A negative value is refused with Vault's text, and so is one beyond
+ * DURATION_MAX, so that *out plus any time of day cannot overflow.
+ */
 int	 req_duration(struct request *, struct response *, const char *,
 	    long long *, int *present);
 /*
@@ -115,13 +119,32 @@ int	 req_strlist(struct request *, struct response *, const char *,
 int	 json_emit(const json_t *, struct buf *)
 	    __attribute__((warn_unused_result));
 
-/* Parse Vault's duration syntax into seconds; CF_EINVAL if bad. */
+/*
+ * The longest duration coffer takes, in seconds: what Go's time.Duration
+ * holds (about 292 years), beyond which Vault's own arithmetic wraps.
+ */
+#define DURATION_MAX	9223372036LL
+
+/*
+ * Parse Vault's duration syntax into seconds, 0 to DURATION_MAX;
+ * CF_EINVAL if bad, negative or out of range.
+ */
 int	 duration_parse(const char *, long long *);
+
+/*
+ * t + secs for times and durations in seconds, saturating instead of
+ * overflowing, so a stored or computed value out of range can never
+ * wrap an expiry into the past.
+ */
+long long time_add(long long t, long long secs);
 
 /* Fill id with a fresh random UUID v4 text (37 bytes with NUL). */
 void	 uuid_generate(char *);
 
-/* RFC 3339 UTC time with nanoseconds, as Vault prints it. */
+/*
+ * RFC 3339 UTC time with nanoseconds, as Vault prints it.  Times before
+ * year 0 or after 9999 print as those years' bounds.
+ */
 void	 time_format_rfc3339(char *, size_t, long long sec, long nsec);
 
 #endif /* COFFER_SERVER_REQ_H */

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
@@ -147,6 +148,97 @@ test_uuid_and_time(void **state)
 	buf_free(&out);
 }
 
+/* Durations stop at Go's time.Duration range, so time + ttl fits. */
+static void
+test_duration_bounds(void **state)
+{
+	static const char *const range[] = {
+		"9223372037", "9223372036854775807", "99999999999999999999",
+		"2562048h", "153722868m", "9223372037s", "1e5s", "0x10s",
+	};
+	long long	 v;
+	size_t		 i;
+
+	(void)state;
+	assert_int_equal(duration_parse("9223372036", &v), CF_OK);
+	assert_int_equal(v, DURATION_MAX);
+	assert_int_equal(duration_parse("2562047h", &v), CF_OK);
+	assert_int_equal(v, 2562047LL * 3600);
+	for (i = 0; i < sizeof(range) / sizeof(range[0]); i++)
+		assert_int_equal(duration_parse(range[i], &v), CF_EINVAL);
+}
+
+static void
+test_duration_fields(void **state)
+{
+	struct request	 req;
+	struct response	 resp;
+	long long	 n = 7;
+
+	(void)state;
+	setup_req(&req, "{\"neg\":-5,\"negs\":\"-5\",\"negu\":\"-2m\","
+	    "\"max\":9223372036854775807,\"maxs\":\"9223372036854775807\","
+	    "\"big\":9223372037,\"ok\":9223372036,\"zero\":\"-0\","
+	    "\"real\":1e300,\"nreal\":-3.0}");
+	resp_init(&resp);
+	assert_int_equal(req_duration(&req, &resp, "neg", &n, NULL),
+	    CF_EINVAL);
+	assert_string_equal(resp.err, "Field validation failed: error "
+	    "converting input for field \"neg\": cannot provide negative "
+	    "value '-5'");
+	assert_int_equal(req_duration(&req, &resp, "negs", &n, NULL),
+	    CF_EINVAL);
+	assert_non_null(strstr(resp.err, "negative value '-5'"));
+	assert_int_equal(req_duration(&req, &resp, "negu", &n, NULL),
+	    CF_EINVAL);
+	assert_non_null(strstr(resp.err, "negative value '-120'"));
+	assert_int_equal(req_duration(&req, &resp, "nreal", &n, NULL),
+	    CF_EINVAL);
+	assert_non_null(strstr(resp.err, "negative value '-3'"));
+	assert_int_equal(req_duration(&req, &resp, "max", &n, NULL),
+	    CF_EINVAL);
+	assert_string_equal(resp.err, "Field validation failed: error "
+	    "converting input for field \"max\": time: invalid duration "
+	    "\"9223372036854775807\"");
+	assert_int_equal(req_duration(&req, &resp, "maxs", &n, NULL),
+	    CF_EINVAL);
+	assert_non_null(strstr(resp.err, "invalid duration"));
+	assert_int_equal(req_duration(&req, &resp, "big", &n, NULL),
+	    CF_EINVAL);
+	assert_int_equal(req_duration(&req, &resp, "real", &n, NULL),
+	    CF_EINVAL);
+	assert_int_equal(n, 7);		/* untouched on failure */
+	assert_int_equal(req_duration(&req, &resp, "ok", &n, NULL), CF_OK);
+	assert_int_equal(n, DURATION_MAX);
+	assert_int_equal(req_duration(&req, &resp, "zero", &n, NULL), CF_OK);
+	assert_int_equal(n, 0);
+	json_decref(req.data);
+	resp_fini(&resp);
+}
+
+static void
+test_time_bounds(void **state)
+{
+	char	 t[64];
+
+	(void)state;
+	assert_int_equal(time_add(1700000000, 60), 1700000060);
+	assert_int_equal(time_add(1700000000, -60), 1699999940);
+	assert_true(time_add(1700000000, LLONG_MAX) > 1700000000);
+	assert_true(time_add(LLONG_MAX, LLONG_MAX) > 0);
+	assert_true(time_add(-1, LLONG_MIN) < 0);
+	/* An expiry minus now never overflows either. */
+	assert_true(time_add(LLONG_MAX, 1) - time_add(LLONG_MIN, -1) > 0);
+	time_format_rfc3339(t, sizeof(t), LLONG_MAX, 0);
+	assert_string_equal(t, "9999-12-31T23:59:59Z");
+	time_format_rfc3339(t, sizeof(t), LLONG_MIN, 5);
+	assert_string_equal(t, "0000-01-01T00:00:00.000000005Z");
+	time_format_rfc3339(t, sizeof(t), 1700000000, 2000000000L);
+	assert_string_equal(t, "2023-11-14T22:13:20Z");
+	time_format_rfc3339(t, 4, 1700000000, 0);
+	assert_true(strlen(t) < 4);
+}
+
 int
 main(void)
 {
@@ -155,6 +247,9 @@ main(void)
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_resp),
 		cmocka_unit_test(test_uuid_and_time),
+		cmocka_unit_test(test_duration_bounds),
+		cmocka_unit_test(test_duration_fields),
+		cmocka_unit_test(test_time_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
