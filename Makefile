@@ -14,6 +14,7 @@ LIB_OBJS += server/log.o
 LIB_OBJS += backends/storage.o
 LIB_OBJS += server/req.o
 LIB_OBJS += server/reqparse.o
+LIB_OBJS += server/jsonmem.o
 LIB_OBJS += server/gate.o
 LIB_OBJS += server/http.o
 LIB_OBJS += server/router.o
@@ -44,7 +45,7 @@ LIB_OBJS += auth/loginfields.o
 
 SRV_OBJS = server/main.o
 
-HEADERS = server/err.h server/buf.h server/log.h server/req.h server/reqparse.h
+HEADERS = server/err.h server/buf.h server/log.h server/req.h server/reqparse.h server/jsonmem.h
 HEADERS += backends/storage.h
 HEADERS += server/gate.h server/http.h server/router.h server/core.h server/sys.h server/seal.h server/modules.h server/hcl.h auth/token.h
 HEADERS += server/barrier.h server/shamir.h server/conf.h
@@ -61,6 +62,7 @@ HEADERS += auth/loginfields.h
 
 UNIT_TESTS = tests/unit/test_buf
 UNIT_TESTS += tests/unit/test_req
+UNIT_TESTS += tests/unit/test_jsonmem
 UNIT_TESTS += tests/unit/test_storage
 UNIT_TESTS += tests/unit/test_shamir
 UNIT_TESTS += tests/unit/test_barrier

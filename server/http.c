@@ -48,6 +48,7 @@
 #include "err.h"
 #include "gate.h"
 #include "http.h"
+#include "jsonmem.h"
 #include "log.h"
 #include "req.h"
 #include "reqparse.h"
@@ -1007,6 +1008,7 @@ http_handler(struct mg_connection *conn, void *arg)
 		mg_set_user_connection_data(conn, NULL);
 		atomic_fetch_sub(&kept, 1);
 	}
+	jsonmem_reset();
 	memset(&req, 0, sizeof(req));
 	resp_init(&resp);
 	buf_init(&req.body);
@@ -1063,6 +1065,12 @@ http_handler(struct mg_connection *conn, void *arg)
 	}
 	rc = router_handle(&req, &resp);
  done:
+	/* A JSON allocation failed: what was built may lack members. */
+	if (jsonmem_failed() && rc != CF_ENOMEM) {
+		resp_fini(&resp);
+		resp_init(&resp);
+		rc = CF_ENOMEM;
+	}
 	/* A body left unread is not drained: the connection closes. */
 	if (rc != CF_OK && has_body(ri) && req.body.len == 0 &&
 	    (ri->content_length < 0 || ri->content_length > HTTP_DRAIN_MAX))
