@@ -219,3 +219,64 @@ def test_waiting_ha_node_stops_on_sigterm(tmp_path):
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+@pytest.mark.private
+def test_init_failure_after_keys_stored_is_undone(make_server):
+    """sys/init that fails after its keys are stored (here: the token
+    store cannot be written) leaves an uninitialized node, not one whose
+    shares nobody ever received."""
+    srv = make_server(storage="file")
+    # A plain file where the "sys" folder must go: writes under sys/
+    # (default policy, token salt, root token) fail; core/ still works.
+    with open(os.path.join(srv.datadir, "sys"), "w") as f:
+        f.write("in the way\n")
+    r = srv.api("PUT", "sys/init", json={"secret_shares": 1,
+                                         "secret_threshold": 1})
+    assert r.status_code == 400, r.text
+    assert "initialization failed" in r.json()["errors"][0]
+    for path in ("sys/init", "sys/seal-status"):
+        assert srv.api("GET", path).json()["initialized"] is False
+    assert srv.api("GET", "sys/health").status_code == 501
+    assert not os.path.exists(os.path.join(srv.datadir, "core"))
+
+    os.unlink(os.path.join(srv.datadir, "sys"))
+    srv.init_unseal()
+    mount_kv(srv)
+    put_secret(srv, "a", {"v": "1"})
+    srv.restart()
+    srv.unseal()
+    assert get_secret(srv, "a") == {"v": "1"}
+
+
+@pytest.mark.private
+def test_sealed_node_reads_seal_config_from_storage(make_server):
+    """While sealed, "initialized" and the share configuration come from
+    storage, not from what the process remembered (an HA node shares
+    its store with others).  The file backend lets the test change
+    storage under the running process."""
+    srv = make_server(storage="file")
+    srv.init(shares=3, threshold=2)
+    cfg = os.path.join(srv.datadir, "core", "_seal-config")
+    with open(cfg, "rb") as f:
+        saved = f.read()
+    st = srv.api("GET", "sys/seal-status").json()
+    assert (st["initialized"], st["n"], st["t"]) == (True, 3, 2)
+
+    os.unlink(cfg)
+    st = srv.api("GET", "sys/seal-status").json()
+    assert (st["initialized"], st["n"], st["t"]) == (False, 0, 0)
+    assert srv.api("GET", "sys/init").json()["initialized"] is False
+    r = srv.api("PUT", "sys/unseal", json={"key": srv.keys[0]})
+    assert r.status_code == 400
+    assert r.json()["errors"] == ["Vault is not initialized"]
+
+    with open(cfg, "wb") as f:
+        f.write(saved)
+    assert srv.api("GET", "sys/seal-status").json()["initialized"] is True
+    r = srv.api("PUT", "sys/init", json={"secret_shares": 1,
+                                         "secret_threshold": 1})
+    assert r.status_code == 400
+    assert r.json()["errors"] == ["Vault is already initialized"]
+    body = srv.unseal(srv.keys[:2])
+    assert body["sealed"] is False
