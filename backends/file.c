@@ -30,8 +30,11 @@
  * so a batch ends up applied whole or not at all.
  *
  * open also sweeps leftovers of a crash (temporary files, half-made
- * folders, empty folders), and takes an exclusive flock(2) on the
- * directory: one process per store (LMDB is the shared backend).
+ * folders, empty folders), and first takes an exclusive flock(2) on
+ * the directory, a lock of the open file description that the kernel
+ * drops when the process dies: one process per store, always.  There is
+ * no HA here (Vault's file backend has none either): the lock methods
+ * answer CF_ENOTSUP and ha_enabled is refused.
  *
  * Threads: one rwlock; get and list read, put, del and batch write.
  */
@@ -1097,6 +1100,10 @@ filestore_open(const struct storage_conf *conf, struct storage **out)
 		log_warnx("file: storage needs a path");
 		return CF_EINVAL;
 	}
+	if (conf->ha_enabled) {
+		log_warnx("file: storage has no HA; use lmdb for HA nodes");
+		return CF_EINVAL;
+	}
 	if (mkdir(conf->path, 0700) == 0)
 		created = 1;
 	else if (errno != EEXIST) {
@@ -1155,6 +1162,51 @@ filestore_close(struct storage *st)
 	free(fs);
 }
 
+/*
+ * No HA: a file store belongs to one process (configuration refuses
+ * ha_enabled here), so there is no lock to share.
+ */
+static int
+filestore_lock_try(struct storage *st, const char *holder, int *got)
+{
+	(void)st;
+	(void)holder;
+	*got = 0;
+	return CF_ENOTSUP;
+}
+
+static int
+filestore_lock_wait(struct storage *st, const char *holder, int ms, int *got)
+{
+	(void)st;
+	(void)holder;
+	(void)ms;
+	*got = 0;
+	return CF_ENOTSUP;
+}
+
+static int
+filestore_lock_release(struct storage *st)
+{
+	(void)st;
+	return CF_ENOTSUP;
+}
+
+static int
+filestore_lock_holder(struct storage *st, struct buf *holder)
+{
+	(void)st;
+	(void)holder;
+	return CF_ENOTSUP;
+}
+
+static int
+filestore_lock_check(struct storage *st)
+{
+	(void)st;
+	return CF_ENOTSUP;
+}
+
 const struct storage_ops storage_file_ops = {
 	.name = "file",
 	.version = STORAGE_OPS_VERSION,
@@ -1165,4 +1217,9 @@ const struct storage_ops storage_file_ops = {
 	.del = filestore_del,
 	.list = filestore_list,
 	.batch = filestore_batch,
+	.lock_try = filestore_lock_try,
+	.lock_wait = filestore_lock_wait,
+	.lock_release = filestore_lock_release,
+	.lock_holder = filestore_lock_holder,
+	.lock_check = filestore_lock_check,
 };

@@ -24,6 +24,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "log.h"
 #include "storage.h"
 
 struct memstore_entry {
@@ -190,7 +191,11 @@ memstore_open(const struct storage_conf *conf, struct storage **out)
 {
 	struct memstore	*ms;
 
-	(void)conf;		/* nothing to configure, not even a path */
+	/* Nothing to configure, not even a path; and no HA (one process). */
+	if (conf->ha_enabled) {
+		log_warnx("inmem: storage has no HA; remove ha_enabled");
+		return CF_EINVAL;
+	}
 	if ((ms = calloc(1, sizeof(*ms))) == NULL)
 		return CF_ENOMEM;
 	if (pthread_rwlock_init(&ms->lock, NULL) != 0) {
@@ -329,6 +334,51 @@ memstore_list(struct storage *st, const char *prefix, struct strv *out)
 	return CF_OK;
 }
 
+/*
+ * No HA: a inmem store belongs to one process (configuration refuses
+ * ha_enabled here), so there is no lock to share.
+ */
+static int
+memstore_lock_try(struct storage *st, const char *holder, int *got)
+{
+	(void)st;
+	(void)holder;
+	*got = 0;
+	return CF_ENOTSUP;
+}
+
+static int
+memstore_lock_wait(struct storage *st, const char *holder, int ms, int *got)
+{
+	(void)st;
+	(void)holder;
+	(void)ms;
+	*got = 0;
+	return CF_ENOTSUP;
+}
+
+static int
+memstore_lock_release(struct storage *st)
+{
+	(void)st;
+	return CF_ENOTSUP;
+}
+
+static int
+memstore_lock_holder(struct storage *st, struct buf *holder)
+{
+	(void)st;
+	(void)holder;
+	return CF_ENOTSUP;
+}
+
+static int
+memstore_lock_check(struct storage *st)
+{
+	(void)st;
+	return CF_ENOTSUP;
+}
+
 const struct storage_ops storage_inmem_ops = {
 	.name = "inmem",
 	.version = STORAGE_OPS_VERSION,
@@ -339,4 +389,9 @@ const struct storage_ops storage_inmem_ops = {
 	.del = memstore_del,
 	.list = memstore_list,
 	.batch = memstore_batch,
+	.lock_try = memstore_lock_try,
+	.lock_wait = memstore_lock_wait,
+	.lock_release = memstore_lock_release,
+	.lock_holder = memstore_lock_holder,
+	.lock_check = memstore_lock_check,
 };

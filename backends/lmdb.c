@@ -1,13 +1,37 @@
 /*
- * lmdb.c -- storage in one LMDB environment (data.mdb, lock.mdb).
+ * lmdb.c -- storage in one LMDB environment (data.mdb, lock.mdb), and
+ * the HA lock in a lock file of our own (cofferd.lock).
  *
  * One environment per process, opened with MDB_NOTLS so that any worker
  * thread may run a transaction, and never with MDB_NOSYNC, MDB_MAPASYNC,
  * MDB_WRITEMAP or MDB_NOMEMINIT: a write returns only after its commit
  * is on disk, and freed pages never carry old secrets.  Every vtable
  * call begins and ends its own transaction and copies values out before
- * it ends.  Several cofferd processes may share a directory: LMDB's lock
- * file coordinates their readers and serializes their writers.
+ * it ends.
+ *
+ * One process per directory, unless every process sharing it is an HA
+ * node (ha_enabled).  cofferd keeps facts from storage in memory (the
+ * seal configuration, the keyring, mount tables, policies, transit
+ * keys), so two ordinary processes on one store would overwrite each
+ * other's keys and tables; only HA nodes, of which one is active and
+ * the others forward to it, may share.  LMDB's own lock.mdb cannot
+ * enforce this (it coordinates readers and writers, and classic fcntl
+ * locks on it vanish when any descriptor for it closes), so open takes
+ * an open-file-description lock (F_OFD_SETLK) on cofferd.lock before it
+ * touches the environment:
+ *   byte 0	every process: write-locked without HA (alone), read-locked
+ *		by HA nodes (shared among them, never with a non-HA one);
+ *   byte 1	the HA lock: write-locked by the active node;
+ *   byte 2	guards the holder record, the file's contents: written
+ *		under its write lock together with taking byte 1, read
+ *		under its read lock together with testing byte 1.
+ * The kernel drops a process's locks the moment it dies, so a standby
+ * can take over at once, and a record is shown only while its holder
+ * lives.  The file is never renamed or removed; lock_check notices when
+ * someone else did.
+ *
+ * LMDB itself coordinates the readers and serializes the writers of HA
+ * nodes sharing a directory.
  *
  * The map grows as needed.  It starts at LMDB_INITIAL_MAP; a commit
  * that finds it full doubles it and retries.  Resizing requires that no
@@ -28,18 +52,23 @@
  * another's error.
  *
  * Threads: map_lock (rwlock) around every transaction; q_mu and q_cv
- * guard the queue.  q_mu is never held across a transaction.
+ * guard the queue.  q_mu is never held across a transaction.  ha_mu
+ * guards the HA lock state and serializes the lock methods; ha_cv wakes
+ * a lock_wait that lock_release cancels.
  */
 #include "config.h"
 
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -53,6 +82,11 @@
 #define LMDB_MAX_MAP		((size_t)1 << 40)	/* 1 TiB: give up */
 #define LMDB_MAX_READERS	1022
 #define LMDB_MAX_VALUE		((size_t)UINT32_MAX)	/* LMDB's limit */
+#define LMDB_LOCK_FILE		"cofferd.lock"
+#define LMDB_LOCK_OPEN		0	/* byte: one process, or HA nodes */
+#define LMDB_LOCK_ACTIVE	1	/* byte: the HA lock */
+#define LMDB_LOCK_RECORD	2	/* byte: guards the holder record */
+#define LMDB_LOCK_POLL_MS	5	/* lock_wait retries this often */
 
 /* One writer's request waiting for a group commit; on its stack. */
 struct lmdbstore_req {
@@ -73,7 +107,16 @@ struct lmdbstore {
 	pthread_cond_t		 q_cv;
 	struct lmdbstore_req	*q_head, *q_tail;	/* under q_mu */
 	int			 committing;		/* under q_mu */
+	int			 lockfd;	/* cofferd.lock; holds our locks */
+	char			*lockpath;
+	int			 ha;		/* opened with ha_enabled */
+	pthread_mutex_t		 ha_mu;
+	pthread_cond_t		 ha_cv;		/* CLOCK_MONOTONIC */
+	int			 held;		/* byte 1; under ha_mu */
+	unsigned int		 cancel;	/* bumped by release; ha_mu */
 };
+
+static int	lmdbstore_lock_release(struct storage *);
 
 static struct lmdbstore *
 lmdbstore_from(struct storage *st)
@@ -167,9 +210,14 @@ lmdbstore_free(struct lmdbstore *ls)
 {
 	if (ls->env != NULL)
 		mdb_env_close(ls->env);
+	if (ls->lockfd != -1)
+		close(ls->lockfd);	/* drops every lock we hold */
+	free(ls->lockpath);
 	pthread_rwlock_destroy(&ls->map_lock);
 	pthread_mutex_destroy(&ls->q_mu);
 	pthread_cond_destroy(&ls->q_cv);
+	pthread_mutex_destroy(&ls->ha_mu);
+	pthread_cond_destroy(&ls->ha_cv);
 	free(ls);
 }
 
@@ -177,6 +225,7 @@ static int
 lmdbstore_locks_init(struct lmdbstore *ls)
 {
 	pthread_rwlockattr_t	 attr;
+	pthread_condattr_t	 cattr;
 	int			 rc;
 
 	if (pthread_rwlockattr_init(&attr) != 0)
@@ -197,6 +246,90 @@ lmdbstore_locks_init(struct lmdbstore *ls)
 		pthread_mutex_destroy(&ls->q_mu);
 		pthread_rwlock_destroy(&ls->map_lock);
 		return CF_EINTERNAL;
+	}
+	if (pthread_mutex_init(&ls->ha_mu, NULL) != 0) {
+		pthread_cond_destroy(&ls->q_cv);
+		pthread_mutex_destroy(&ls->q_mu);
+		pthread_rwlock_destroy(&ls->map_lock);
+		return CF_EINTERNAL;
+	}
+	rc = CF_EINTERNAL;
+	if (pthread_condattr_init(&cattr) == 0) {
+		if (pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC) == 0 &&
+		    pthread_cond_init(&ls->ha_cv, &cattr) == 0)
+			rc = CF_OK;
+		pthread_condattr_destroy(&cattr);
+	}
+	if (rc != CF_OK) {
+		pthread_mutex_destroy(&ls->ha_mu);
+		pthread_cond_destroy(&ls->q_cv);
+		pthread_mutex_destroy(&ls->q_mu);
+		pthread_rwlock_destroy(&ls->map_lock);
+	}
+	return rc;
+}
+
+/*
+ * An open-file-description lock on one byte of the lock file: type is
+ * F_RDLCK, F_WRLCK or F_UNLCK.  0 or errno (EAGAIN when another
+ * description holds a conflicting lock and wait is 0).
+ */
+static int
+lmdbstore_ofd(int fd, short type, off_t byte, int wait)
+{
+	struct flock	 fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = byte;
+	fl.l_len = 1;
+	fl.l_pid = 0;			/* required for OFD locks */
+	while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == -1) {
+		if (errno == EINTR)
+			continue;
+		return errno == EACCES ? EAGAIN : errno;
+	}
+	return 0;
+}
+
+/*
+ * Open cofferd.lock and take byte 0: alone without HA, shared with
+ * other HA nodes with it.  Before the environment is opened, so a
+ * refused process writes nothing.
+ */
+static int
+lmdbstore_lockfile(struct lmdbstore *ls, const char *dir)
+{
+	int	 rc;
+
+	if (asprintf(&ls->lockpath, "%s/%s", dir, LMDB_LOCK_FILE) == -1) {
+		ls->lockpath = NULL;
+		return CF_ENOMEM;
+	}
+	if ((ls->lockfd = open(ls->lockpath, O_RDWR | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1) {
+		log_warn("lmdb: %s", ls->lockpath);
+		return CF_EIO;
+	}
+	rc = lmdbstore_ofd(ls->lockfd, ls->ha ? F_RDLCK : F_WRLCK,
+	    LMDB_LOCK_OPEN, 0);
+	if (rc == EAGAIN) {
+		if (ls->ha)
+			log_warnx("lmdb: %s is in use by another cofferd "
+			    "process without ha_enabled; HA nodes cannot "
+			    "share it with that process", dir);
+		else
+			log_warnx("lmdb: %s is in use by another cofferd "
+			    "process; processes share a storage directory "
+			    "only as HA nodes (ha_enabled = true in every "
+			    "one)", dir);
+		return CF_EIO;
+	}
+	if (rc != 0) {
+		errno = rc;
+		log_warn("lmdb: locking %s", ls->lockpath);
+		return CF_EIO;
 	}
 	return CF_OK;
 }
@@ -251,9 +384,15 @@ lmdbstore_open(const struct storage_conf *conf, struct storage **out)
 	if ((ls = calloc(1, sizeof(*ls))) == NULL)
 		return CF_ENOMEM;
 	ls->st.ops = &storage_lmdb_ops;
+	ls->lockfd = -1;
+	ls->ha = conf->ha_enabled;
 	if (lmdbstore_locks_init(ls) != CF_OK) {
 		free(ls);
 		return CF_EINTERNAL;
+	}
+	if ((rc = lmdbstore_lockfile(ls, conf->path)) != CF_OK) {
+		lmdbstore_free(ls);
+		return rc;
 	}
 	if ((rc = mdb_env_create(&ls->env)) != 0) {
 		ls->env = NULL;
@@ -295,7 +434,10 @@ lmdbstore_open(const struct storage_conf *conf, struct storage **out)
 static void
 lmdbstore_close(struct storage *st)
 {
-	lmdbstore_free(lmdbstore_from(st));
+	struct lmdbstore	*ls = lmdbstore_from(st);
+
+	(void)lmdbstore_lock_release(st);
+	lmdbstore_free(ls);
 }
 
 static int
@@ -573,6 +715,290 @@ lmdbstore_list(struct storage *st, const char *prefix, struct strv *out)
 	return CF_OK;
 }
 
+static void
+lmdbstore_ha_lock(struct lmdbstore *ls)
+{
+	if (pthread_mutex_lock(&ls->ha_mu) != 0)
+		abort();
+}
+
+static void
+lmdbstore_ha_unlock(struct lmdbstore *ls)
+{
+	if (pthread_mutex_unlock(&ls->ha_mu) != 0)
+		abort();
+}
+
+/* 1 while the path still names the file our descriptor has open. */
+static int
+lmdbstore_lockfile_is_ours(const struct lmdbstore *ls)
+{
+	struct stat	 a, b;
+
+	if (fstat(ls->lockfd, &a) == -1 || stat(ls->lockpath, &b) == -1)
+		return 0;
+	return a.st_nlink > 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Replace the holder record.  Under byte 2's write lock. */
+static int
+lmdbstore_record_write(struct lmdbstore *ls, const char *holder)
+{
+	size_t	 len = strlen(holder), off = 0;
+	ssize_t	 n;
+
+	if (ftruncate(ls->lockfd, 0) == -1)
+		return CF_EIO;
+	while (off < len) {
+		n = pwrite(ls->lockfd, holder + off, len - off, (off_t)off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return CF_EIO;
+		off += (size_t)n;
+	}
+	return CF_OK;
+}
+
+/* Read the holder record into out.  Under byte 2's lock. */
+static int
+lmdbstore_record_read(struct lmdbstore *ls, struct buf *out)
+{
+	char	 rec[STORAGE_HOLDER_MAX];
+	size_t	 off = 0;
+	ssize_t	 n;
+
+	while (off < sizeof(rec)) {
+		n = pread(ls->lockfd, rec + off, sizeof(rec) - off,
+		    (off_t)off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return CF_EIO;
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	/* A holder that wrote nothing yet cannot be seen: byte 2. */
+	if (off == 0)
+		return CF_ENOTFOUND;
+	return buf_set(out, rec, off);
+}
+
+/* lock_try under ha_mu. */
+static int
+lmdbstore_try_locked(struct lmdbstore *ls, const char *holder, int *got)
+{
+	int	 rc, err;
+
+	*got = 0;
+	if (ls->held) {
+		*got = 1;
+		return CF_OK;
+	}
+	if (!lmdbstore_lockfile_is_ours(ls)) {
+		log_warnx("lmdb: %s was removed or replaced; restart every "
+		    "node", ls->lockpath);
+		return CF_EIO;
+	}
+	if ((err = lmdbstore_ofd(ls->lockfd, F_WRLCK, LMDB_LOCK_RECORD, 1)) !=
+	    0) {
+		errno = err;
+		log_warn("lmdb: locking %s", ls->lockpath);
+		return CF_EIO;
+	}
+	err = lmdbstore_ofd(ls->lockfd, F_WRLCK, LMDB_LOCK_ACTIVE, 0);
+	if (err == 0) {
+		if ((rc = lmdbstore_record_write(ls, holder)) == CF_OK) {
+			ls->held = 1;
+			*got = 1;
+		} else {
+			log_warn("lmdb: writing %s", ls->lockpath);
+			(void)lmdbstore_ofd(ls->lockfd, F_UNLCK,
+			    LMDB_LOCK_ACTIVE, 0);
+		}
+	} else if (err == EAGAIN)
+		rc = CF_OK;		/* another node holds it */
+	else {
+		errno = err;
+		log_warn("lmdb: locking %s", ls->lockpath);
+		rc = CF_EIO;
+	}
+	(void)lmdbstore_ofd(ls->lockfd, F_UNLCK, LMDB_LOCK_RECORD, 0);
+	return rc;
+}
+
+static int
+lmdbstore_lock_try(struct storage *st, const char *holder, int *got)
+{
+	struct lmdbstore	*ls = lmdbstore_from(st);
+	int			 rc;
+
+	*got = 0;
+	if (!ls->ha)
+		return CF_ENOTSUP;
+	lmdbstore_ha_lock(ls);
+	rc = lmdbstore_try_locked(ls, holder, got);
+	lmdbstore_ha_unlock(ls);
+	return rc;
+}
+
+static void
+lmdbstore_ms_after(struct timespec *ts, long long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static int
+lmdbstore_ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec &&
+	    a->tv_nsec < b->tv_nsec);
+}
+
+/*
+ * The kernel has no timed OFD lock, so try every LMDB_LOCK_POLL_MS
+ * until the deadline, sleeping on ha_cv so that lock_release (at
+ * shutdown) ends the wait at once.
+ */
+static int
+lmdbstore_lock_wait(struct storage *st, const char *holder, int ms,
+    int *got)
+{
+	struct lmdbstore	*ls = lmdbstore_from(st);
+	struct timespec		 deadline, next;
+	unsigned int		 cancel;
+	int			 rc, err;
+
+	*got = 0;
+	if (!ls->ha)
+		return CF_ENOTSUP;
+	lmdbstore_ms_after(&deadline, ms > 0 ? ms : 0);
+	lmdbstore_ha_lock(ls);
+	cancel = ls->cancel;
+	for (;;) {
+		if ((rc = lmdbstore_try_locked(ls, holder, got)) != CF_OK ||
+		    *got)
+			break;
+		lmdbstore_ms_after(&next, LMDB_LOCK_POLL_MS);
+		if (!lmdbstore_ts_before(&next, &deadline)) {
+			lmdbstore_ms_after(&next, 0);
+			if (!lmdbstore_ts_before(&next, &deadline))
+				break;		/* the time ran out */
+			next = deadline;
+		}
+		err = pthread_cond_timedwait(&ls->ha_cv, &ls->ha_mu, &next);
+		if (err != 0 && err != ETIMEDOUT)
+			abort();
+		if (ls->cancel != cancel)
+			break;			/* lock_release: give up */
+	}
+	lmdbstore_ha_unlock(ls);
+	return rc;
+}
+
+static int
+lmdbstore_lock_release(struct storage *st)
+{
+	struct lmdbstore	*ls = lmdbstore_from(st);
+	int			 err;
+
+	if (!ls->ha)
+		return CF_ENOTSUP;
+	lmdbstore_ha_lock(ls);
+	ls->cancel++;
+	if (pthread_cond_broadcast(&ls->ha_cv) != 0)
+		abort();
+	if (ls->held) {
+		/* Clear the record, then let go; readers see one or none. */
+		if (lmdbstore_ofd(ls->lockfd, F_WRLCK, LMDB_LOCK_RECORD, 1) ==
+		    0) {
+			if (ftruncate(ls->lockfd, 0) == -1)
+				log_warn("lmdb: clearing %s", ls->lockpath);
+		}
+		if ((err = lmdbstore_ofd(ls->lockfd, F_UNLCK, LMDB_LOCK_ACTIVE,
+		    0)) != 0) {
+			errno = err;
+			log_warn("lmdb: unlocking %s", ls->lockpath);
+		}
+		(void)lmdbstore_ofd(ls->lockfd, F_UNLCK, LMDB_LOCK_RECORD, 0);
+		ls->held = 0;
+	}
+	lmdbstore_ha_unlock(ls);
+	return CF_OK;
+}
+
+static int
+lmdbstore_lock_holder(struct storage *st, struct buf *out)
+{
+	struct lmdbstore	*ls = lmdbstore_from(st);
+	struct flock		 fl;
+	int			 rc, err;
+
+	if (!ls->ha)
+		return CF_ENOTSUP;
+	lmdbstore_ha_lock(ls);
+	if ((err = lmdbstore_ofd(ls->lockfd, F_RDLCK, LMDB_LOCK_RECORD, 1)) !=
+	    0) {
+		errno = err;
+		log_warn("lmdb: locking %s", ls->lockpath);
+		rc = CF_EIO;
+		goto out;
+	}
+	if (!ls->held) {
+		/* Our own locks never conflict: ask only when not ours. */
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		fl.l_start = LMDB_LOCK_ACTIVE;
+		fl.l_len = 1;
+		if (fcntl(ls->lockfd, F_OFD_GETLK, &fl) == -1) {
+			log_warn("lmdb: testing %s", ls->lockpath);
+			rc = CF_EIO;
+			goto unlock;
+		}
+		if (fl.l_type == F_UNLCK) {
+			rc = CF_ENOTFOUND;	/* nobody, or a dead node */
+			goto unlock;
+		}
+	}
+	rc = lmdbstore_record_read(ls, out);
+ unlock:
+	(void)lmdbstore_ofd(ls->lockfd, F_UNLCK, LMDB_LOCK_RECORD, 0);
+ out:
+	lmdbstore_ha_unlock(ls);
+	return rc;
+}
+
+static int
+lmdbstore_lock_check(struct storage *st)
+{
+	struct lmdbstore	*ls = lmdbstore_from(st);
+	int			 rc = CF_OK;
+
+	if (!ls->ha)
+		return CF_ENOTSUP;
+	lmdbstore_ha_lock(ls);
+	if (!ls->held)
+		rc = CF_ESTANDBY;
+	else if (!lmdbstore_lockfile_is_ours(ls)) {
+		/* Another node could lock a new file: we are no longer alone. */
+		log_warnx("lmdb: %s was removed or replaced: HA lock lost",
+		    ls->lockpath);
+		(void)lmdbstore_ofd(ls->lockfd, F_UNLCK, LMDB_LOCK_ACTIVE, 0);
+		ls->held = 0;
+		rc = CF_ESTANDBY;
+	}
+	lmdbstore_ha_unlock(ls);
+	return rc;
+}
+
 const struct storage_ops storage_lmdb_ops = {
 	.name = "lmdb",
 	.version = STORAGE_OPS_VERSION,
@@ -583,4 +1009,9 @@ const struct storage_ops storage_lmdb_ops = {
 	.del = lmdbstore_del,
 	.list = lmdbstore_list,
 	.batch = lmdbstore_batch,
+	.lock_try = lmdbstore_lock_try,
+	.lock_wait = lmdbstore_lock_wait,
+	.lock_release = lmdbstore_lock_release,
+	.lock_holder = lmdbstore_lock_holder,
+	.lock_check = lmdbstore_lock_check,
 };

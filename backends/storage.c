@@ -176,3 +176,55 @@ storage_batch(struct storage *st, const struct storage_op *ops, size_t n)
 		return CF_OK;
 	return st->ops->batch(st, ops, n);
 }
+
+static int
+holder_is_valid(const char *holder)
+{
+	size_t	 len;
+
+	if (holder == NULL)
+		return 0;
+	len = strnlen(holder, STORAGE_HOLDER_MAX + 1);
+	return len > 0 && len <= STORAGE_HOLDER_MAX;
+}
+
+int
+storage_lock_try(struct storage *st, const char *holder, int *got)
+{
+	*got = 0;
+	if (!holder_is_valid(holder))
+		return CF_EINVAL;
+	return st->ops->lock_try(st, holder, got);
+}
+
+int
+storage_lock_wait(struct storage *st, const char *holder, int ms, int *got)
+{
+	*got = 0;
+	if (!holder_is_valid(holder))
+		return CF_EINVAL;
+	return st->ops->lock_wait(st, holder, ms, got);
+}
+
+int
+storage_lock_release(struct storage *st)
+{
+	return st->ops->lock_release(st);
+}
+
+int
+storage_lock_holder(struct storage *st, struct buf *holder)
+{
+	int	 rc;
+
+	buf_reset(holder);
+	if ((rc = st->ops->lock_holder(st, holder)) != CF_OK)
+		buf_reset(holder);
+	return rc;
+}
+
+int
+storage_lock_check(struct storage *st)
+{
+	return st->ops->lock_check(st);
+}

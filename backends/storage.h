@@ -23,6 +23,31 @@
  * - Durability: a write that returned CF_OK survives kill -9 (and, for
  *   lmdb and file, power loss).
  * - Lifecycle: a failed open leaves *out untouched with nothing to close.
+ * - One process per store unless ha_enabled: open fails with CF_EIO,
+ *   logging "in use by another process", on a store that another process
+ *   holds, and an HA open fails on a store that a non-HA process holds.
+ *   Processes share a store only as HA nodes, and then only the holder
+ *   of the HA lock may write (enforced above storage, in core_put and
+ *   friends, not here).
+ *
+ * The HA lock (methods appended in version 2).  One holder among the
+ * processes that opened a store with ha_enabled; the kernel (lmdb)
+ * drops it the moment its holder dies.  Backends without HA (file,
+ * inmem) answer CF_ENOTSUP to every lock method.
+ * - lock_try: take it if free; *got 1 if taken (or already ours), else 0.
+ *   holder is the record others read (a NUL-terminated string; cofferd
+ *   writes JSON {"id","api_addr","cluster_addr","since"}), at most
+ *   STORAGE_HOLDER_MAX bytes.
+ * - lock_wait: as lock_try, waiting up to ms milliseconds (ms <= 0 tries
+ *   once).  *got 0 when the time ran out, or when lock_release was called
+ *   on this handle meanwhile (how shutdown cancels a wait).
+ * - lock_check: CF_OK while this handle holds the lock, CF_ESTANDBY when
+ *   it does not (never taken, released, or lost: the lock file was
+ *   removed or replaced under us).
+ * - lock_release: drop it (CF_OK also when not held); the holder record
+ *   is no longer shown.
+ * - lock_holder: the current holder's record, readable by every node
+ *   without the barrier; CF_ENOTFOUND when nobody holds the lock.
  */
 #ifndef COFFER_BACKENDS_STORAGE_H
 #define COFFER_BACKENDS_STORAGE_H
@@ -32,8 +57,9 @@
 struct buf;
 struct strv;
 
-#define STORAGE_OPS_VERSION	1
+#define STORAGE_OPS_VERSION	2
 #define STORAGE_KEY_MAX		511	/* LMDB's largest key */
+#define STORAGE_HOLDER_MAX	4096	/* bytes of an HA holder record */
 
 /* Settings from the storage block of the configuration. */
 struct storage_conf {
@@ -66,6 +92,12 @@ struct storage_ops {
 	int	(*del)(struct storage *, const char *);
 	int	(*list)(struct storage *, const char *, struct strv *);
 	int	(*batch)(struct storage *, const struct storage_op *, size_t);
+	/* Version 2: the HA lock. */
+	int	(*lock_try)(struct storage *, const char *, int *);
+	int	(*lock_wait)(struct storage *, const char *, int, int *);
+	int	(*lock_release)(struct storage *);
+	int	(*lock_holder)(struct storage *, struct buf *);
+	int	(*lock_check)(struct storage *);
 };
 
 struct storage {
@@ -104,6 +136,21 @@ int	storage_del(struct storage *, const char *)
 int	storage_list(struct storage *, const char *, struct strv *)
 	    __attribute__((warn_unused_result));
 int	storage_batch(struct storage *, const struct storage_op *, size_t)
+	    __attribute__((warn_unused_result));
+
+/*
+ * The HA lock (see above).  holder is checked here: non-empty, at most
+ * STORAGE_HOLDER_MAX bytes; *got is set on every path.
+ */
+int	storage_lock_try(struct storage *, const char *, int *)
+	    __attribute__((warn_unused_result));
+int	storage_lock_wait(struct storage *, const char *, int, int *)
+	    __attribute__((warn_unused_result));
+int	storage_lock_release(struct storage *);
+/* holder is reset then filled.  CF_ENOTFOUND if nobody holds the lock. */
+int	storage_lock_holder(struct storage *, struct buf *)
+	    __attribute__((warn_unused_result));
+int	storage_lock_check(struct storage *)
 	    __attribute__((warn_unused_result));
 
 #endif /* COFFER_BACKENDS_STORAGE_H */

@@ -187,8 +187,16 @@ walk_storage(struct walk *w, struct conf *c, const struct hcl_node *blk)
 	for (k = b->child; k != NULL; k = k->next) {
 		if (strcmp(k->key, "path") == 0)
 			(void)get_string(w, k, &c->storage_path);
-		else if (strcmp(k->key, "ha_enabled") == 0)
-			(void)get_bool(w, k, &c->ha_enabled);
+		else if (strcmp(k->key, "ha_enabled") == 0) {
+			if (get_bool(w, k, &c->ha_enabled) == 0 &&
+			    c->ha_enabled && strcmp(type, "lmdb") != 0) {
+				/* Vault's file backend has no HA either. */
+				conf_error(w, k->line, "storage \"%s\" has no "
+				    "HA: ha_enabled needs storage \"lmdb\"",
+				    type);
+				c->ha_enabled = 0;
+			}
+		}
 		else
 			conf_error(w, k->line, "unknown key \"%s\" in storage "
 			    "\"%s\"", k->key, type);
@@ -492,6 +500,14 @@ conf_finish(struct conf *c, struct buf *errs)
 		(void)!buf_printf(errs, "configuration: no listener block, "
 		    "e.g. listener \"tcp\" { address = \"127.0.0.1:8200\" "
 		    "tls_disable = true }\n");
+		rc = CF_EINVAL;
+	}
+	/* Standbys send clients to the active node's api_addr. */
+	if (c->ha_enabled && (c->api_addr == NULL || c->api_addr[0] == '\0')) {
+		(void)!buf_printf(errs, "%s: ha_enabled needs api_addr, the "
+		    "address other nodes send clients to, e.g. api_addr = "
+		    "\"http://10.0.0.1:8200\"\n", c->storage_where != NULL ?
+		    c->storage_where : "configuration");
 		rc = CF_EINVAL;
 	}
 	if (c->default_lease_ttl > c->max_lease_ttl) {

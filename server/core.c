@@ -148,6 +148,13 @@ core_set_initialized(void)
 		state = CORE_SEALED;
 }
 
+void
+core_set_uninitialized(void)
+{
+	if (state == CORE_SEALED)
+		state = CORE_UNINITIALIZED;
+}
+
 int
 core_unsealed(struct barrier *b)
 {

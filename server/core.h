@@ -76,11 +76,13 @@ struct storage *core_storage(void);
  * becomes CORE_UNSEALED; on a hook failure it seals again and returns
  * the error.  core_sealed runs the seal hooks, frees the barrier and
  * becomes CORE_SEALED.  core_set_initialized moves from uninitialized
- * to sealed.
+ * to sealed, core_set_uninitialized back (seal.c, after reading storage
+ * or undoing a failed init).
  */
 int	 core_unsealed(struct barrier *) __attribute__((warn_unused_result));
 void	 core_sealed(void);
 void	 core_set_initialized(void);
+void	 core_set_uninitialized(void);
 /* The barrier while unsealed (borrowed, under the lock), else NULL. */
 struct barrier *core_barrier(void);
 

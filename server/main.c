@@ -7,6 +7,13 @@
  * every signal blocked so that only this thread sees them in sigwait():
  * SIGTERM and SIGINT stop (civetweb finishes requests in flight), SIGHUP
  * re-reads log_level, SIGPIPE is ignored.
+ *
+ * Storage belongs to this process alone unless ha_enabled: the backend
+ * refuses to open a store another process holds, and cofferd exits
+ * non-zero having written nothing.  HA nodes share an LMDB directory;
+ * until standbys serve (forwarding to the active node), a node waits
+ * for the storage HA lock before it listens, so only the lock holder
+ * ever reads cached state or writes.
  */
 #include "config.h"
 
@@ -18,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <civetweb.h>
@@ -33,6 +41,7 @@
 #include "log.h"
 #include "modules.h"
 #include "mounts.h"
+#include "req.h"
 #include "seal.h"
 #include "storage.h"
 #include "tokenapi.h"
@@ -259,6 +268,55 @@ protect_memory(int disable_mlock)
 	sodium_free(probe);
 }
 
+/*
+ * Wait for the storage HA lock, with this node's holder record, until
+ * it is ours or SIGTERM/SIGINT arrives (then exit: nothing started yet).
+ * Signals are blocked, so they wait pending for sigtimedwait.
+ */
+static void
+ha_take_lock(struct storage *st, const struct conf *c, const sigset_t *sigs)
+{
+	static const struct timespec	 now = { 0, 0 };
+	struct timespec			 ts;
+	struct buf			 cur = BUF_INIT, rec = BUF_INIT;
+	json_t				*j;
+	char				 id[REQ_ID_LEN + 1], since[64];
+	int				 got = 0, said = 0, sig;
+
+	uuid_generate(id);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	time_format_rfc3339(since, sizeof(since), (long long)ts.tv_sec,
+	    ts.tv_nsec);
+	j = json_pack("{s:s, s:s, s:s, s:s}", "id", id, "api_addr",
+	    c->api_addr != NULL ? c->api_addr : "", "cluster_addr",
+	    c->cluster_addr != NULL ? c->cluster_addr : "", "since", since);
+	if (j == NULL || json_emit(j, &rec) != CF_OK)
+		fatalx("out of memory");
+	json_decref(j);
+	for (;;) {
+		if (storage_lock_wait(st, rec.data, 1000, &got) != CF_OK)
+			fatalx("cannot take the storage HA lock");
+		if (got)
+			break;
+		if ((sig = sigtimedwait(sigs, NULL, &now)) == SIGTERM ||
+		    sig == SIGINT) {
+			log_info("stopped while waiting for the HA lock");
+			exit(0);
+		}
+		if (!said) {
+			if (storage_lock_holder(st, &cur) == CF_OK)
+				log_info("standby: waiting for the active "
+				    "node %s", cur.data);
+			else
+				log_info("standby: waiting for the HA lock");
+			said = 1;
+		}
+	}
+	log_info("HA lock taken: %s", rec.data);
+	buf_free(&rec);
+	buf_free(&cur);
+}
+
 static void
 reload_log_level(const struct options *o)
 {
@@ -326,12 +384,25 @@ main(int argc, char **argv)
 
 	memset(&sc, 0, sizeof(sc));
 	sc.path = o.dev ? NULL : c.storage_path;
-	sc.ha_enabled = c.ha_enabled;
+	sc.ha_enabled = o.dev ? 0 : c.ha_enabled;
+	/* A store another process holds is refused here, nothing written. */
 	if (storage_open(o.dev ? "inmem" : c.storage_type, &sc, &st) !=
 	    CF_OK)
 		fatalx("cannot open %s storage%s%s", o.dev ? "inmem" :
 		    c.storage_type, sc.path ? " at " : "",
 		    sc.path ? sc.path : "");
+
+	/* Block signals before any thread starts; they inherit the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	signal(SIGPIPE, SIG_IGN);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	/* Read the seal state only once the store is ours to use. */
+	if (sc.ha_enabled)
+		ha_take_lock(st, &c, &sigs);
 
 	modules_register();
 	memset(&cc, 0, sizeof(cc));
@@ -342,15 +413,6 @@ main(int argc, char **argv)
 	cc.ha_enabled = c.ha_enabled;
 	if (core_init(st, &cc) != CF_OK || seal_load() != CF_OK)
 		fatalx("cannot read seal state from storage");
-
-	/* Block signals before any thread starts; they inherit the mask. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGUSR1);
-	signal(SIGPIPE, SIG_IGN);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	if (o.dev) {
 		if (seal_dev_init(o.dev_root_token, &key, &tok) != CF_OK)
@@ -410,6 +472,7 @@ main(int argc, char **argv)
 	http_stop(srv);
 	tokenapi_tidy_stop();
 	core_fini();
+	/* Releases the HA lock after every write of ours is done. */
 	storage_close(st);
 	conf_free(&c);
 	mg_exit_library();

@@ -365,31 +365,57 @@ body_strlist(struct request *req, struct response *resp, const char *key,
 	    "%s must be a list of strings", key);
 }
 
-/* Read the clear seal configuration into cfg_n and cfg_t. */
+/*
+ * Read the clear seal configuration from storage into *n and *t, and
+ * *present: whether the store is initialized.  Read each time it
+ * matters while sealed, never remembered across requests: on a store
+ * shared by HA nodes another node may have initialized or rekeyed it.
+ */
 static int
-load_seal_config(void)
+read_seal_config(int *n, int *t, int *present)
 {
 	struct buf	 b = BUF_INIT;
 	json_t		*j;
 	json_error_t	 e;
 	int		 rc;
 
+	*n = *t = *present = 0;
 	rc = storage_get(core_storage(), SEAL_CONFIG_KEY, &b);
-	if (rc == CF_ENOTFOUND) {
-		cfg_n = cfg_t = 0;
+	if (rc == CF_ENOTFOUND)
 		return CF_OK;
-	}
 	if (rc != CF_OK)
 		return rc;
 	if ((j = json_loadb(b.data, b.len, 0, &e)) == NULL) {
 		buf_free(&b);
 		return CF_EINTERNAL;
 	}
-	cfg_n = (int)json_integer_value(json_object_get(j, "secret_shares"));
-	cfg_t = (int)json_integer_value(json_object_get(j,
-	    "secret_threshold"));
+	*n = (int)json_integer_value(json_object_get(j, "secret_shares"));
+	*t = (int)json_integer_value(json_object_get(j, "secret_threshold"));
+	*present = 1;
 	json_decref(j);
 	buf_free(&b);
+	return CF_OK;
+}
+
+/*
+ * Bring cfg_n, cfg_t and the core's initialized state in line with
+ * storage.  Under the core write lock, while not unsealed.
+ */
+static int
+load_seal_config(void)
+{
+	int	 n, t, present, rc;
+
+	if ((rc = read_seal_config(&n, &t, &present)) != CF_OK)
+		return rc;
+	mu_lock();
+	cfg_n = n;
+	cfg_t = t;
+	mu_unlock();
+	if (present)
+		core_set_initialized();
+	else
+		core_set_uninitialized();
 	return CF_OK;
 }
 
@@ -414,15 +440,23 @@ seal_config_emit(int n, int t, struct buf *out)
 static json_t *
 status_object(void)
 {
-	int	 st = core_state();
+	int	 st = core_state(), n, t, init;
 	json_t	*o;
 
+	/* While sealed, storage says (another node may have changed it). */
+	if (st == CORE_UNSEALED || read_seal_config(&n, &t, &init) != CF_OK) {
+		mu_lock();
+		n = cfg_n;
+		t = cfg_t;
+		mu_unlock();
+		init = st != CORE_UNINITIALIZED;
+	}
 	mu_lock();
 	o = json_pack("{s:s, s:b, s:b, s:i, s:i, s:i, s:s, s:s, s:s, s:b}",
 	    "type", "shamir",
-	    "initialized", st != CORE_UNINITIALIZED,
+	    "initialized", init,
 	    "sealed", st != CORE_UNSEALED,
-	    "t", cfg_t, "n", cfg_n,
+	    "t", t, "n", n,
 	    "progress", st == CORE_SEALED ? unseal_att.n : 0,
 	    "nonce", st == CORE_SEALED ? unseal_att.nonce : "",
 	    "version", CORE_VAULT_VERSION,
@@ -772,6 +806,65 @@ init_params(struct request *req, struct response *resp, long long *n,
 	return CF_OK;
 }
 
+/* Delete every key under prefix ("" for all), depth first. */
+static int
+delete_tree(struct storage *st, const char *prefix)
+{
+	struct strv	 kids = STRV_INIT;
+	struct buf	 path = BUF_INIT;
+	size_t		 i;
+	int		 rc;
+
+	if ((rc = storage_list(st, prefix, &kids)) != CF_OK)
+		goto out;
+	for (i = 0; i < kids.n && rc == CF_OK; i++) {
+		buf_reset(&path);
+		if ((rc = buf_printf(&path, "%s%s", prefix, kids.v[i])) !=
+		    CF_OK)
+			break;
+		if (path.len > 0 && path.data[path.len - 1] == '/')
+			rc = delete_tree(st, path.data);
+		else
+			rc = storage_del(st, path.data);
+	}
+ out:
+	strv_free(&kids);
+	buf_free(&path);
+	return rc;
+}
+
+/*
+ * Undo an init that failed after its keys were stored: the caller never
+ * got the shares, so nobody could ever unseal.  The store was
+ * uninitialized and its root key and keyring are now this attempt's, so
+ * nothing else in it could be read any more: remove every key, the
+ * seal configuration (the mark of an initialized store) first, and the
+ * node is uninitialized again, ready for another sys/init.  Under the
+ * core write lock, sealed.
+ */
+static void
+init_undo(void)
+{
+	struct storage	*st = core_storage();
+	int		 rc;
+
+	if ((rc = storage_del(st, SEAL_CONFIG_KEY)) == CF_OK)
+		rc = delete_tree(st, "");
+	if (rc != CF_OK) {
+		log_warnx("seal: initialization failed after storing its keys "
+		    "and could not be undone (%s): stop cofferd, empty the "
+		    "storage and initialize again", cf_errname(rc));
+		(void)load_seal_config();
+		return;
+	}
+	mu_lock();
+	cfg_n = cfg_t = 0;
+	mu_unlock();
+	core_set_uninitialized();
+	log_warnx("seal: initialization failed after storing its keys; "
+	    "undone, the node is uninitialized");
+}
+
 /*
  * Initialize under the core write lock: a new KEK, root key and keyring,
  * stored in one batch; then a root token, made while briefly unsealed.
@@ -779,7 +872,8 @@ init_params(struct request *req, struct response *resp, long long *n,
  * kek_out is given (dev mode), which receives the KEK and keeps the
  * node unsealed.  Otherwise resp gets the shares and the root token.
  * The shares are made before anything is stored, so that a failure
- * there leaves the node uninitialized rather than without shares.
+ * there leaves the node uninitialized rather than without shares; a
+ * failure after the keys are stored is undone (init_undo).
  */
 static int
 do_init(int n, int t, const char *root_id, struct response *resp,
@@ -790,7 +884,7 @@ do_init(int n, int t, const char *root_id, struct response *resp,
 	char		*token = NULL;
 	size_t		 share_len;
 	json_t		*o = NULL;
-	int		 rc;
+	int		 rc, stored = 0;
 
 	if ((kek = sodium_malloc(KEY_LEN)) == NULL ||
 	    (root = sodium_malloc(KEY_LEN)) == NULL ||
@@ -809,6 +903,7 @@ do_init(int n, int t, const char *root_id, struct response *resp,
 	    (rc = barrier_keyring_init(b)) != CF_OK ||
 	    (rc = store_keys(kek, root, b, n, t)) != CF_OK)
 		goto out;
+	stored = 1;
 	mu_lock();
 	cfg_n = n;
 	cfg_t = t;
@@ -842,6 +937,11 @@ do_init(int n, int t, const char *root_id, struct response *resp,
 	rc = resp_data(resp, o);
 	o = NULL;
  out:
+	if (rc != CF_OK && stored) {
+		if (core_state() == CORE_UNSEALED)
+			core_sealed();
+		init_undo();
+	}
 	json_decref(o);			/* wiping allocator */
 	barrier_free(b);
 	sodium_free(kek);		/* each wipes */
@@ -856,12 +956,15 @@ sys_init(struct request *req, struct response *resp)
 {
 	long long	 n, t;
 	json_t		*o;
-	int		 rc;
+	int		 rc, cn, ct, init;
 
 	if (req->op == REQ_READ) {
 		core_rdlock();
-		o = json_pack("{s:b}", "initialized",
-		    core_state() != CORE_UNINITIALIZED);
+		/* While sealed, storage says, not what we remember. */
+		if (core_state() == CORE_UNSEALED || read_seal_config(&cn, &ct,
+		    &init) != CF_OK)
+			init = core_state() != CORE_UNINITIALIZED;
+		o = json_pack("{s:b}", "initialized", init);
 		core_unlock();
 		resp->raw = 1;
 		return resp_data(resp, o);
@@ -870,9 +973,21 @@ sys_init(struct request *req, struct response *resp)
 	    (rc = need_body(req, resp)) != CF_OK ||
 	    (rc = init_params(req, resp, &n, &t)) != CF_OK)
 		return rc;
-	/* Concurrent inits serialize here; the loser is "already". */
+	/*
+	 * Concurrent inits serialize here; the loser is "already".  Check
+	 * storage itself, not what this process remembers, and only while
+	 * holding the store: alone without HA (storage refuses a second
+	 * process), or the HA lock.
+	 */
 	core_wrlock();
-	if (core_state() != CORE_UNINITIALIZED)
+	if (core_conf()->ha_enabled &&
+	    storage_lock_check(core_storage()) != CF_OK)
+		rc = resp_fail(resp, CF_EINVAL, "cannot initialize: this node "
+		    "does not hold the storage lock");
+	else if (core_state() != CORE_UNSEALED &&
+	    (rc = load_seal_config()) != CF_OK)
+		;
+	else if (core_state() != CORE_UNINITIALIZED)
 		rc = resp_fail(resp, CF_EINVAL, "Vault is already initialized");
 	else
 		rc = do_init((int)n, (int)t, NULL, resp, NULL, NULL);
@@ -904,6 +1019,10 @@ sys_unseal(struct request *req, struct response *resp)
 	    (rc = body_bool(req, resp, "migrate", &migrate)) != CF_OK)
 		return rc;
 	core_wrlock();
+	/* Sealed: the seal configuration as storage has it now. */
+	if (core_state() != CORE_UNSEALED && (rc = load_seal_config()) !=
+	    CF_OK)
+		goto out;
 	st = core_state();
 	if (reset) {
 		if (st == CORE_UNSEALED)

@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -24,6 +25,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -70,6 +72,18 @@ open_store(const char *backend, const char *dir, struct storage **st)
 	return storage_open(backend, &sc, st);
 }
 
+/* Open as an HA node: the only way processes share a directory. */
+static int
+open_store_ha(const char *backend, const char *dir, struct storage **st)
+{
+	struct storage_conf	 sc;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.path = dir;
+	sc.ha_enabled = 1;
+	return storage_open(backend, &sc, st);
+}
+
 static int
 setup(void **state, const char *backend)
 {
@@ -106,6 +120,14 @@ reopen(struct fixture *fx)
 	storage_close(fx->st);
 	fx->st = NULL;
 	assert_int_equal(open_store(fx->backend, fx->dir, &fx->st), CF_OK);
+}
+
+static void
+reopen_ha(struct fixture *fx)
+{
+	storage_close(fx->st);
+	fx->st = NULL;
+	assert_int_equal(open_store_ha(fx->backend, fx->dir, &fx->st), CF_OK);
 }
 
 static int
@@ -657,12 +679,14 @@ test_two_processes(void **state)
 
 	if (!is_backend(fx, "lmdb"))
 		skip();
+	/* Processes share a directory only as HA nodes. */
+	reopen_ha(fx);
 	assert_int_equal(storage_put(fx->st, "shared/parent", "p", 1), CF_OK);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		/* An environment of its own: never one across fork. */
-		if (open_store("lmdb", fx->dir, &st2) != CF_OK)
+		if (open_store_ha("lmdb", fx->dir, &st2) != CF_OK)
 			_exit(1);
 		if (storage_get(st2, "shared/parent", &b) != CF_OK)
 			_exit(2);
@@ -715,6 +739,7 @@ test_map_growth(void **state)
 
 	if (!is_backend(fx, "lmdb"))
 		skip();
+	reopen_ha(fx);
 	v = malloc(8 * MIB);
 	w = malloc(8 * MIB);
 	assert_non_null(v);
@@ -722,7 +747,7 @@ test_map_growth(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		if (open_store("lmdb", fx->dir, &st2) != CF_OK)
+		if (open_store_ha("lmdb", fx->dir, &st2) != CF_OK)
 			_exit(1);
 		for (i = 0; i < 9; i++) {
 			snprintf(key, sizeof(key), "big/c%d", i);
@@ -1111,6 +1136,358 @@ test_open(void **state)
 	assert_string_equal(storage_name(fx->st), fx->backend);
 }
 
+/* Milliseconds on the monotonic clock. */
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for a child and expect it to have exited with 0. */
+static void
+expect_child_ok(pid_t pid)
+{
+	int	 status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/*
+ * A child that opens dir as an HA node, takes the lock with record rec,
+ * writes one byte to fd once it holds it, and waits to be killed.
+ */
+static pid_t
+spawn_holder(const char *dir, const char *rec, int fds[2])
+{
+	struct storage	*st;
+	pid_t		 pid;
+	int		 got;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		if (open_store_ha("lmdb", dir, &st) != CF_OK)
+			_exit(1);
+		if (storage_lock_wait(st, rec, 5000, &got) != CF_OK || !got)
+			_exit(2);
+		if (write(fds[1], "h", 1) != 1)
+			_exit(3);
+		for (;;)
+			pause();
+	}
+	close(fds[1]);
+	return pid;
+}
+
+/*
+ * One process per LMDB directory: a second non-HA open is refused
+ * whether the first is an HA node or not, and an HA node is refused
+ * beside a non-HA process; the refused process changes nothing.
+ */
+static void
+test_lmdb_one_process(void **state)
+{
+	struct fixture	*fx = *state;
+	struct storage	*st2;
+	struct stat	 before, after;
+	char		 path[128];
+	pid_t		 pid;
+	int		 i;
+
+	if (!is_backend(fx, "lmdb"))
+		skip();
+	assert_int_equal(storage_put(fx->st, "k", "v", 1), CF_OK);
+	snprintf(path, sizeof(path), "%s/data.mdb", fx->dir);
+	assert_int_equal(stat(path, &before), 0);
+	for (i = 0; i < 4; i++) {
+		if (i == 2)
+			reopen_ha(fx);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			st2 = NULL;
+			/* i: 0 and 2 plain, 1 and 3 HA. */
+			if (i == 3) {
+				if (open_store_ha("lmdb", fx->dir, &st2) !=
+				    CF_OK)
+					_exit(1);
+				storage_close(st2);
+				_exit(0);
+			}
+			if ((i == 1 ? open_store_ha("lmdb", fx->dir, &st2) :
+			    open_store("lmdb", fx->dir, &st2)) != CF_EIO ||
+			    st2 != NULL)
+				_exit(1);
+			_exit(0);
+		}
+		expect_child_ok(pid);
+	}
+	assert_int_equal(stat(path, &after), 0);
+	assert_int_equal(before.st_size, after.st_size);
+	assert_int_equal(before.st_mtim.tv_sec, after.st_mtim.tv_sec);
+	assert_int_equal(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);
+	check_value(fx->st, "k", "v", 1);
+	/* The lock is LMDB's neighbour, never LMDB's own lock.mdb. */
+	snprintf(path, sizeof(path), "%s/cofferd.lock", fx->dir);
+	assert_int_equal(stat(path, &after), 0);
+	/* Without HA there is no HA lock to take. */
+	reopen(fx);
+	{
+		struct buf	 b = BUF_INIT;
+		int		 got = 1;
+
+		assert_int_equal(storage_lock_try(fx->st, "x", &got),
+		    CF_ENOTSUP);
+		assert_int_equal(got, 0);
+		assert_int_equal(storage_lock_holder(fx->st, &b), CF_ENOTSUP);
+		assert_int_equal(storage_lock_check(fx->st), CF_ENOTSUP);
+	}
+}
+
+/* Stores without HA: every lock method is CF_ENOTSUP, ha_enabled refused. */
+static void
+test_lock_unsupported(void **state)
+{
+	struct fixture	*fx = *state;
+	struct storage	*st2 = NULL;
+	struct buf	 b = BUF_INIT;
+	int		 got = 1;
+
+	if (is_backend(fx, "lmdb"))
+		skip();
+	assert_int_equal(storage_lock_try(fx->st, "x", &got), CF_ENOTSUP);
+	assert_int_equal(got, 0);
+	got = 1;
+	assert_int_equal(storage_lock_wait(fx->st, "x", 10, &got),
+	    CF_ENOTSUP);
+	assert_int_equal(got, 0);
+	assert_int_equal(storage_lock_release(fx->st), CF_ENOTSUP);
+	assert_int_equal(storage_lock_holder(fx->st, &b), CF_ENOTSUP);
+	assert_int_equal(storage_lock_check(fx->st), CF_ENOTSUP);
+	assert_int_equal(open_store_ha(fx->backend, fx->dir, &st2),
+	    CF_EINVAL);
+	assert_null(st2);
+}
+
+#define HA_RACERS	4
+#define HA_ROUNDS	15
+
+/*
+ * Several HA processes compete for the lock; a shared counter of
+ * holders must never pass one.
+ */
+static void
+test_ha_mutual_exclusion(void **state)
+{
+	struct fixture	*fx = *state;
+	struct storage	*st;
+	atomic_int	*inside;
+	char		 rec[64];
+	pid_t		 pid[HA_RACERS];
+	int		 i, r, got;
+
+	if (!is_backend(fx, "lmdb"))
+		skip();
+	reopen_ha(fx);
+	inside = mmap(NULL, sizeof(*inside) * 2, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(inside != MAP_FAILED);
+	atomic_init(&inside[0], 0);
+	atomic_init(&inside[1], 0);	/* turns taken, all processes */
+	for (i = 0; i < HA_RACERS; i++) {
+		pid[i] = fork();
+		assert_true(pid[i] >= 0);
+		if (pid[i] != 0)
+			continue;
+		if (open_store_ha("lmdb", fx->dir, &st) != CF_OK)
+			_exit(1);
+		snprintf(rec, sizeof(rec), "{\"id\":\"racer-%d\"}", i);
+		for (r = 0; r < HA_ROUNDS; r++) {
+			if (storage_lock_wait(st, rec, 10000, &got) != CF_OK ||
+			    !got)
+				_exit(2);
+			if (storage_lock_check(st) != CF_OK)
+				_exit(3);
+			if (atomic_fetch_add(&inside[0], 1) != 0)
+				_exit(4);	/* two holders at once */
+			atomic_fetch_add(&inside[1], 1);
+			usleep(1000);
+			atomic_fetch_sub(&inside[0], 1);
+			if (storage_lock_release(st) != CF_OK ||
+			    storage_lock_check(st) != CF_ESTANDBY)
+				_exit(5);
+		}
+		storage_close(st);
+		_exit(0);
+	}
+	for (i = 0; i < HA_RACERS; i++)
+		expect_child_ok(pid[i]);
+	assert_int_equal(atomic_load(&inside[1]), HA_RACERS * HA_ROUNDS);
+	munmap(inside, sizeof(*inside) * 2);
+}
+
+/*
+ * The holder's record is visible to other nodes while it lives and
+ * gone the moment it is killed; the lock is free again within 100 ms.
+ */
+static void
+test_ha_holder_sigkill(void **state)
+{
+	static const char rec[] = "{\"id\":\"node-a\",\"api_addr\":"
+	    "\"http://127.0.0.1:8200\",\"cluster_addr\":"
+	    "\"https://127.0.0.1:8201\",\"since\":\"2024-01-01T00:00:00Z\"}";
+	struct fixture	*fx = *state;
+	struct buf	 b = BUF_INIT;
+	long long	 t0;
+	char		 c;
+	pid_t		 pid;
+	int		 fds[2], got = 1;
+
+	if (!is_backend(fx, "lmdb"))
+		skip();
+	reopen_ha(fx);
+	assert_int_equal(storage_lock_holder(fx->st, &b), CF_ENOTFOUND);
+	pid = spawn_holder(fx->dir, rec, fds);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	assert_int_equal(storage_lock_holder(fx->st, &b), CF_OK);
+	assert_int_equal(b.len, strlen(rec));
+	assert_memory_equal(b.data, rec, b.len);
+	assert_int_equal(storage_lock_try(fx->st, "{\"id\":\"node-b\"}", &got),
+	    CF_OK);
+	assert_int_equal(got, 0);
+	assert_int_equal(storage_lock_check(fx->st), CF_ESTANDBY);
+
+	t0 = now_ms();
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(storage_lock_wait(fx->st, "{\"id\":\"node-b\"}", 100,
+	    &got), CF_OK);
+	assert_int_equal(got, 1);
+	assert_true(now_ms() - t0 < 100);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	assert_int_equal(storage_lock_check(fx->st), CF_OK);
+	assert_int_equal(storage_lock_holder(fx->st, &b), CF_OK);
+	assert_string_equal(b.data, "{\"id\":\"node-b\"}");
+
+	/* Killed while nobody took over: no record shown at all. */
+	assert_int_equal(storage_lock_release(fx->st), CF_OK);
+	assert_int_equal(storage_lock_holder(fx->st, &b), CF_ENOTFOUND);
+	pid = spawn_holder(fx->dir, rec, fds);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	assert_int_equal(storage_lock_holder(fx->st, &b), CF_OK);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	assert_int_equal(storage_lock_holder(fx->st, &b), CF_ENOTFOUND);
+	assert_int_equal(b.len, 0);
+	buf_free(&b);
+}
+
+struct canceller {
+	struct storage	*st;
+	int		 delay_ms;
+};
+
+static void *
+cancel_run(void *arg)
+{
+	struct canceller	*c = arg;
+
+	usleep((useconds_t)c->delay_ms * 1000);
+	if (storage_lock_release(c->st) != CF_OK)
+		abort();
+	return NULL;
+}
+
+/*
+ * lock_wait gives up when its time runs out, with got 0, and at once
+ * when lock_release cancels it (shutdown); a free lock comes at once.
+ */
+static void
+test_ha_wait_timeout(void **state)
+{
+	struct fixture	*fx = *state;
+	struct canceller c;
+	pthread_t	 th;
+	long long	 t0, dt;
+	char		 ch;
+	pid_t		 pid;
+	int		 fds[2], got = 1;
+
+	if (!is_backend(fx, "lmdb"))
+		skip();
+	reopen_ha(fx);
+	pid = spawn_holder(fx->dir, "{\"id\":\"a\"}", fds);
+	assert_int_equal(read(fds[0], &ch, 1), 1);
+	close(fds[0]);
+
+	t0 = now_ms();
+	assert_int_equal(storage_lock_wait(fx->st, "{\"id\":\"b\"}", 200,
+	    &got), CF_OK);
+	dt = now_ms() - t0;
+	assert_int_equal(got, 0);
+	assert_true(dt >= 200);
+	assert_true(dt < 1000);
+	got = 1;
+	assert_int_equal(storage_lock_wait(fx->st, "{\"id\":\"b\"}", 0, &got),
+	    CF_OK);
+	assert_int_equal(got, 0);
+
+	c.st = fx->st;
+	c.delay_ms = 50;
+	assert_int_equal(pthread_create(&th, NULL, cancel_run, &c), 0);
+	t0 = now_ms();
+	assert_int_equal(storage_lock_wait(fx->st, "{\"id\":\"b\"}", 10000,
+	    &got), CF_OK);
+	dt = now_ms() - t0;
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(got, 0);
+	assert_true(dt < 2000);
+	assert_int_equal(storage_lock_check(fx->st), CF_ESTANDBY);
+
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	t0 = now_ms();
+	assert_int_equal(storage_lock_wait(fx->st, "{\"id\":\"b\"}", 10000,
+	    &got), CF_OK);
+	assert_int_equal(got, 1);
+	assert_true(now_ms() - t0 < 100);
+	/* Taking a lock already held is a no-op that says so. */
+	assert_int_equal(storage_lock_try(fx->st, "{\"id\":\"b\"}", &got),
+	    CF_OK);
+	assert_int_equal(got, 1);
+}
+
+/* A lock file removed under the holder counts as a lost lock. */
+static void
+test_ha_lock_lost(void **state)
+{
+	struct fixture	*fx = *state;
+	char		 path[128];
+	int		 got = 0;
+
+	if (!is_backend(fx, "lmdb"))
+		skip();
+	reopen_ha(fx);
+	assert_int_equal(storage_lock_try(fx->st, "{\"id\":\"a\"}", &got),
+	    CF_OK);
+	assert_int_equal(got, 1);
+	assert_int_equal(storage_lock_check(fx->st), CF_OK);
+	snprintf(path, sizeof(path), "%s/cofferd.lock", fx->dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(storage_lock_check(fx->st), CF_ESTANDBY);
+	assert_int_equal(storage_lock_try(fx->st, "{\"id\":\"a\"}", &got),
+	    CF_EIO);
+	assert_int_equal(got, 0);
+}
+
 #define T(fn, setupfn)	cmocka_unit_test_setup_teardown(fn, setupfn, teardown)
 #define BACKEND_TESTS(s)						\
 	T(test_put_get_overwrite_delete, s),				\
@@ -1127,7 +1504,13 @@ test_open(void **state)
 	T(test_file_recovery, s),					\
 	T(test_file_lock, s),						\
 	T(test_crash, s),						\
-	T(test_crash_batch, s)
+	T(test_crash_batch, s),						\
+	T(test_lmdb_one_process, s),					\
+	T(test_lock_unsupported, s),					\
+	T(test_ha_mutual_exclusion, s),					\
+	T(test_ha_holder_sigkill, s),					\
+	T(test_ha_wait_timeout, s),					\
+	T(test_ha_lock_lost, s)
 
 int
 main(void)
