@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "err.h"
 #include "gate.h"
 #include "log.h"
@@ -205,6 +207,7 @@ slot_check(struct gate *g, int i)
 {
 	char	 buf[GATE_PEEK];
 	ssize_t	 n;
+	int	 ready;
 
 	n = recv(g->slots[i].fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
@@ -213,9 +216,14 @@ slot_check(struct gate *g, int i)
 		return;
 	}
 	/* TLS: the handshake has begun; civetweb's timeouts take over. */
-	if (n > 0 && (g->tls[g->slots[i].lidx] || n == (ssize_t)sizeof(buf) ||
+	ready = n > 0 && (g->tls[g->slots[i].lidx] ||
+	    n == (ssize_t)sizeof(buf) ||
 	    memmem(buf, (size_t)n, "\r\n\r\n", 4) != NULL ||
-	    memmem(buf, (size_t)n, "\n\n", 2) != NULL))
+	    memmem(buf, (size_t)n, "\n\n", 2) != NULL);
+	/* What we peeked at holds tokens and the first body bytes. */
+	if (n > 0)
+		sodium_memzero(buf, (size_t)n);
+	if (ready)
 		slot_ready(g, i);
 }
 

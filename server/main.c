@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include <errno.h>
@@ -38,6 +39,7 @@
 #include "core.h"
 #include "err.h"
 #include "http.h"
+#include "jsonmem.h"
 #include "log.h"
 #include "modules.h"
 #include "mounts.h"
@@ -66,37 +68,6 @@ usage(FILE *f)
 	    "usage: cofferd [-hnv] [-version] [-config file] [-log-level=level]\n"
 	    "       cofferd -dev [-dev-root-token-id=id] "
 	    "[-dev-listen-address=addr]\n");
-}
-
-/*
- * jansson's blocks carry their size so that freeing wipes them: parsed
- * bodies hold shares and tokens, and emitted responses hold secrets.
- */
-#define WIPE_HDR	16
-
-static void *
-wipe_malloc(size_t n)
-{
-	unsigned char	*p;
-
-	if (n > SIZE_MAX - WIPE_HDR || (p = malloc(n + WIPE_HDR)) == NULL)
-		return NULL;
-	memcpy(p, &n, sizeof(n));
-	return p + WIPE_HDR;
-}
-
-static void
-wipe_free(void *ptr)
-{
-	unsigned char	*p;
-	size_t		 n;
-
-	if (ptr == NULL)
-		return;
-	p = (unsigned char *)ptr - WIPE_HDR;
-	memcpy(&n, p, sizeof(n));
-	sodium_memzero(ptr, n);
-	free(p);
 }
 
 /* "-flag=value" or "-flag value" (also with "--"); NULL if not flag. */
@@ -242,30 +213,35 @@ use_tls_shim(const struct conf *c, char **argv)
 }
 
 /*
- * sodium_malloc() treats a failed mlock as "not a hard error"; we do
- * not: unless disable_mlock is set, refuse to run where key pages could
- * be swapped out.
+ * Keep secrets out of core files, swap and other processes.  The
+ * process is made non-dumpable: no core file whatever RLIMIT_CORE
+ * says, and only root may ptrace it or read its /proc memory.  Unless
+ * disable_mlock is set, all of its memory is locked, now and later
+ * (request bodies and decrypted values too, not only the sodium_malloc
+ * pages); MCL_ONFAULT locks pages as they are touched, so thread stacks
+ * cost what they use.  sodium_malloc() treats a failed mlock as "not a
+ * hard error"; we refuse to run.
  */
 static void
 protect_memory(int disable_mlock)
 {
 	struct rlimit	 rl = { 0, 0 };
-	unsigned char	*probe;
-	size_t		 len = 256 * 1024;
 
 	if (setrlimit(RLIMIT_CORE, &rl) == -1)
 		log_warn("setrlimit RLIMIT_CORE");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("cannot make the process non-dumpable");
 	if (disable_mlock)
 		return;
-	if ((probe = sodium_malloc(len)) == NULL)
-		fatalx("out of memory");
-	if (sodium_mlock(probe, len) != 0) {
-		sodium_free(probe);
-		fatal("cannot lock memory (raise RLIMIT_MEMLOCK with "
-		    "ulimit -l, or set disable_mlock = true)");
-	}
-	sodium_munlock(probe, len);
-	sodium_free(probe);
+	if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) == -1)
+		fatal("cannot lock memory: raise RLIMIT_MEMLOCK (ulimit -l "
+		    "unlimited, LimitMEMLOCK=infinity under systemd) or run "
+		    "with CAP_IPC_LOCK, or set disable_mlock = true");
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && geteuid() != 0)
+		log_warnx("memory is locked with RLIMIT_MEMLOCK at %llu "
+		    "bytes: allocations beyond it fail", (unsigned long long)
+		    rl.rlim_cur);
 }
 
 /*
@@ -360,7 +336,7 @@ main(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	if (sodium_init() < 0)
 		fatalx("libsodium cannot start");
-	json_set_alloc_funcs(wipe_malloc, wipe_free);
+	jsonmem_install();
 	load_config(&o, &c);
 	if (!o.check_only && !o.dev)
 		use_tls_shim(&c, argv);

@@ -118,7 +118,7 @@ def test_unauthenticated_huge_body_refused_unread(kv):
     alive(kv)
 
 
-@pytest.mark.skipif(os.environ.get("COFFER_SANITIZE"),
+@pytest.mark.skipif(bool(os.environ.get("COFFER_SANITIZE")),
                     reason="the sanitizers' quarantine keeps freed memory")
 def test_burst_of_large_bodies_is_bounded(kv):
     """16 authenticated 24 MiB bodies at once: the body budget holds the
