@@ -213,7 +213,9 @@ faultstore_fires(struct faultstore *fs, unsigned int kind, const char *key)
 			fs->failed++;
 			log_warnx("faultstore: failing call %lu (%s %s)",
 			    fs->counted, faultstore_kind_name(kind), key);
-		}
+		} else
+			log_debug("faultstore: call %lu (%s %s)", fs->counted,
+			    faultstore_kind_name(kind), key);
 	}
 	faultstore_unlock(fs);
 	return fire;
