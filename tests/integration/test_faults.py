@@ -73,6 +73,13 @@ STEPS = [
     ("kv_patch", ["kv_write2"], "PATCH", "kv2/data/a",
      {"data": {"w": "y"}}, (200,)),
     ("kv_delete", ["kv_write1"], "DELETE", "kv2/data/a", None, (204,)),
+    ("kv_destroy", ["kv_write1"], "POST", "kv2/destroy/a",
+     {"versions": [1]}, (204,)),
+    ("kv_b1", ["mount_kv"], "POST", "kv2/data/b", {"data": {"b": "1"}},
+     (200,)),
+    ("kv_b2", ["kv_b1"], "POST", "kv2/data/b", {"data": {"b": "2"}},
+     (200,)),
+    ("kv_b_purge", ["kv_b1"], "DELETE", "kv2/metadata/b", None, (204,)),
     ("policy", [], "PUT", "sys/policies/acl/p1", {"policy": POLICY},
      (204,)),
     ("token1", [], "POST", "auth/token/create", {"policies": ["p1"]},
@@ -158,8 +165,17 @@ def check_state(srv, out, acked):
 
 
 def check_kv(srv, out, acked):
+    check_kv_key(srv, out, acked, "a", (("kv_write1", {"v": "1"}),
+                                        ("kv_write2", {"v": "2", "w": "x"}),
+                                        ("kv_patch", {"v": "2", "w": "y"})))
+    check_kv_key(srv, out, acked, "b", (("kv_b1", {"b": "1"}),
+                                        ("kv_b2", {"b": "2"})))
+
+
+def check_kv_key(srv, out, acked, key, writes):
+    """Every version the metadata lists is whole; no other is visible."""
     tok = srv.root_token
-    m = srv.api("GET", "kv2/metadata/a", token=tok)
+    m = srv.api("GET", "kv2/metadata/" + key, token=tok)
     versions = {}
     current = 0
     if m.status_code == 200:
@@ -170,28 +186,32 @@ def check_kv(srv, out, acked):
             range(md["oldest_version"] or 1, current + 1)), md
     else:
         assert m.status_code == 404, m.text
+    purged = key == "b" and "kv_b_purge" in acked
+    if purged:
+        assert m.status_code == 404, m.text
     want = {}
-    for name, data in (("kv_write1", {"v": "1"}),
-                       ("kv_write2", {"v": "2", "w": "x"}),
-                       ("kv_patch", {"v": "2", "w": "y"})):
-        if name in acked:
+    for name, data in writes:
+        if name in acked and not purged:
             want[out[name].json()["data"]["version"]] = data
     for v in range(1, current + 1):
-        r = srv.api("GET", "kv2/data/a?version=%d" % v, token=tok)
-        deleted = versions[str(v)]["deletion_time"] != ""
-        if deleted:
+        r = srv.api("GET", "kv2/data/%s?version=%d" % (key, v), token=tok)
+        vm = versions[str(v)]
+        if vm["destroyed"] or vm["deletion_time"] != "":
             assert r.status_code == 404, r.text
             continue
-        assert r.status_code == 200, r.text
+        assert r.status_code == 200, (v, vm, r.text)
         if v in want:
             assert r.json()["data"]["data"] == want[v]
     for v in want:
         assert str(v) in versions, (v, versions)
-    if "kv_delete" in acked:
+    if key == "a" and "kv_delete" in acked:
         assert versions[str(current)]["deletion_time"] != ""
-    # No version beyond what the metadata knows.
-    r = srv.api("GET", "kv2/data/a?version=%d" % (current + 1), token=tok)
-    assert r.status_code == 404, r.text
+    if key == "a" and "kv_destroy" in acked:
+        assert versions["1"]["destroyed"] is True
+    # No version beyond what the metadata knows, none after a purge.
+    for v in range(1 if purged else current + 1, current + 3):
+        r = srv.api("GET", "kv2/data/%s?version=%d" % (key, v), token=tok)
+        assert r.status_code == 404, r.text
 
 
 def check_transit(srv, out, acked):
