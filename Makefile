@@ -45,6 +45,9 @@ LIB_OBJS += auth/loginfields.o
 
 SRV_OBJS = server/main.o
 
+# Test-only, never in libcoffer.a or bin/cofferd: see backends/faultstore.c.
+FAULT_OBJS = backends/faultstore.o
+
 HEADERS = server/err.h server/buf.h server/log.h server/req.h server/reqparse.h server/jsonmem.h
 HEADERS += backends/storage.h
 HEADERS += server/gate.h server/http.h server/router.h server/core.h server/sys.h server/seal.h server/modules.h server/hcl.h auth/token.h
@@ -100,6 +103,8 @@ ALL_CFLAGS = $(CFLAGS) $(SANFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 $(LIB_OBJS) $(SRV_OBJS): config.h $(HEADERS) .flags
+$(FAULT_OBJS) backends/storage_fault.o: config.h $(HEADERS) \
+    backends/faultstore.h .flags
 
 .SUFFIXES: .c .o
 .c.o:
@@ -114,12 +119,28 @@ bin/cofferd: $(SRV_OBJS) lib/libcoffer.a
 	@mkdir -p bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $(SRV_OBJS) lib/libcoffer.a $(LDADD)
 
+# The fault build: the same objects, storage.c with the faultstore hook.
+backends/storage_fault.o: backends/storage.c
+	$(CC) $(ALL_CFLAGS) -DCOFFER_FAULTSTORE=1 -c -o $@ backends/storage.c
+
+bin/cofferd-fault: $(SRV_OBJS) $(FAULT_OBJS) backends/storage_fault.o \
+    lib/libcoffer.a
+	@mkdir -p bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $(SRV_OBJS) $(FAULT_OBJS) \
+	    backends/storage_fault.o lib/libcoffer.a $(LDADD)
+
 # Unit tests: one cmocka program per module.
 # Each links the library; the linker takes only the modules it uses.
 $(UNIT_TESTS) $(BENCH_PROGS): lib/libcoffer.a config.h $(HEADERS) .flags
 .c:
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< lib/libcoffer.a \
 	    $(LDADD) $(LDADD_CMOCKA)
+
+# The conformance suite also runs every backend wrapped in faultstore.
+tests/unit/test_storage: tests/unit/test_storage.c $(FAULT_OBJS) \
+    backends/faultstore.h
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ tests/unit/test_storage.c \
+	    $(FAULT_OBJS) lib/libcoffer.a $(LDADD) $(LDADD_CMOCKA)
 
 need-cmocka:
 	@if [ "$(HAVE_CMOCKA)" != 1 ]; then \
@@ -143,7 +164,7 @@ dev: all
 	./bin/cofferd -dev
 
 check: deps-check
-	@$(MAKE) all $(UNIT_TESTS)
+	@$(MAKE) all $(UNIT_TESTS) bin/cofferd-fault
 	@$(MAKE) check-unit check-integration lint check-clang
 
 check-unit: need-cmocka $(UNIT_TESTS)
@@ -151,7 +172,7 @@ check-unit: need-cmocka $(UNIT_TESTS)
 	    echo "== $$t"; ./$$t || { fail=1; echo "FAILED: $$t"; }; \
 	done; exit $$fail
 
-check-integration: bin/cofferd
+check-integration: bin/cofferd bin/cofferd-fault
 	COFFER_SANITIZE=$(SANITIZE) /usr/bin/python3 -m pytest -q \
 	    -p no:cacheprovider tests/integration
 
@@ -160,6 +181,7 @@ check-clang:
 	@command -v clang >/dev/null || { \
 	    echo "make: clang is missing: apt-get install clang"; exit 1; }
 	@for f in $(LIB_OBJS:.o=.c) $(SRV_OBJS:.o=.c) $(UNIT_TESTS:=.c) \
+	    $(FAULT_OBJS:.o=.c) \
 	    $(BENCH_PROGS:=.c); do \
 	    clang $(CFLAGS) -fsyntax-only $$f || exit 1; done
 	@echo "clang: no warnings"
@@ -188,6 +210,7 @@ uninstall:
 
 clean:
 	rm -f $(LIB_OBJS) $(SRV_OBJS) lib/libcoffer.a bin/cofferd \
+	    $(FAULT_OBJS) backends/storage_fault.o bin/cofferd-fault \
 	    lib/tls/libssl.so \
 	    $(UNIT_TESTS) $(BENCH_PROGS) .flags
 	rm -rf tests/integration/__pycache__

@@ -341,12 +341,14 @@ token_on_revoke(int (*fn)(const char *))
 int
 token_revoke(const char *hash, int orphan_children)
 {
-	struct strv	 kids = STRV_INIT;
-	char		 key[256], ah[TOKEN_HASH_LEN + 1];
-	const char	*parent, *acc;
-	json_t		*e = NULL, *ce = NULL;
-	size_t		 i;
-	int		 rc;
+	struct strv		 kids = STRV_INIT;
+	struct storage_op	 ops[3];
+	char			 key[256], pkey[256], akey[128];
+	char			 ah[TOKEN_HASH_LEN + 1];
+	const char		*parent, *acc;
+	json_t			*e = NULL, *ce = NULL;
+	size_t			 i, nops = 0;
+	int			 rc;
 
 	if ((rc = token_entry(hash, &e)) == CF_ENOTFOUND)
 		return CF_OK;
@@ -377,19 +379,23 @@ token_revoke(const char *hash, int orphan_children)
 		rc = revoke_hooks[i](hash);
 	if (rc != CF_OK)
 		goto out;
+	/* Link, accessor and token go together: never one without another. */
 	parent = json_string_value(json_object_get(e, "parent"));
 	if (parent != NULL && *parent != '\0') {
-		snprintf(key, sizeof(key), "%s%s/%s", PARENT_PREFIX, parent,
+		snprintf(pkey, sizeof(pkey), "%s%s/%s", PARENT_PREFIX, parent,
 		    hash);
-		(void)!core_del(key);
+		ops[nops++] = (struct storage_op){ STORAGE_OP_DEL, pkey,
+		    NULL, 0 };
 	}
 	acc = json_string_value(json_object_get(e, "accessor"));
 	if (acc != NULL && token_hash(acc, ah) == CF_OK) {
-		snprintf(key, sizeof(key), "%s%s", ACC_PREFIX, ah);
-		(void)!core_del(key);
+		snprintf(akey, sizeof(akey), "%s%s", ACC_PREFIX, ah);
+		ops[nops++] = (struct storage_op){ STORAGE_OP_DEL, akey,
+		    NULL, 0 };
 	}
 	snprintf(key, sizeof(key), "%s%s", ID_PREFIX, hash);
-	rc = core_del(key);
+	ops[nops++] = (struct storage_op){ STORAGE_OP_DEL, key, NULL, 0 };
+	rc = core_batch(ops, nops);
  out:
 	json_decref(e);
 	strv_free(&kids);

@@ -5,6 +5,13 @@
  * reaches a backend is non-empty, at most STORAGE_KEY_MAX bytes, free
  * of control bytes, of empty, "." and ".." segments, and of leading or
  * trailing slashes.
+ *
+ * COFFER_FAULTSTORE=1 compiles the copy of this file that only the test
+ * binary bin/cofferd-fault links: there, storage_open hands every store
+ * it opens to faultstore_open_env, which wraps it in a faultstore when
+ * the environment asks for one (see faultstore.c).  The faultstore is
+ * deliberately not in backends[]: it cannot be opened by name, only
+ * around another backend.
  */
 #include "config.h"
 
@@ -14,6 +21,9 @@
 #include "err.h"
 #include "log.h"
 #include "storage.h"
+#if COFFER_FAULTSTORE
+#include "faultstore.h"
+#endif
 
 static const struct storage_ops *const backends[] = {
 	&storage_lmdb_ops,
@@ -108,7 +118,11 @@ storage_open(const char *name, const struct storage_conf *conf,
 	}
 	if (ops->version != STORAGE_OPS_VERSION)
 		CF_BUG("storage backend built for another vtable version");
+#if COFFER_FAULTSTORE
+	return faultstore_open_env(ops, conf, out);
+#else
 	return ops->open(conf, out);
+#endif
 }
 
 void

@@ -635,12 +635,14 @@ static int
 versions_op(struct mount *m, struct request *req, struct response *resp,
     const char *k, int what)
 {
-	struct strv	 vs = STRV_INIT;
-	pthread_mutex_t	*mu;
-	json_t		*meta = NULL, *v;
-	char		*mkey, *dk, now[64];
-	size_t		 i;
-	int		 rc;
+	struct strv		 vs = STRV_INIT, dks = STRV_INIT;
+	struct storage_op	*ops = NULL;
+	struct buf		 mbuf = BUF_INIT;
+	pthread_mutex_t		*mu;
+	json_t			*meta = NULL, *v;
+	char			*mkey, *dk, now[64];
+	size_t			 i, nops = 0;
+	int			 rc;
 
 	if ((rc = asked_versions(req, resp, &vs, what == 2 ?
 	    "no version number provided" : "No version number provided")) !=
@@ -678,14 +680,26 @@ versions_op(struct mount *m, struct request *req, struct response *resp,
 				rc = CF_ENOMEM;
 				break;
 			}
-			rc = core_del(dk);
+			rc = strv_push(&dks, dk);
 			free(dk);
 		}
 	}
-	if (rc == CF_OK)
-		rc = core_put_json(mkey, meta);
+	/* Destroyed data and the metadata saying so go in one batch. */
+	if (rc == CF_OK && (ops = calloc(dks.n + 1, sizeof(*ops))) == NULL)
+		rc = CF_ENOMEM;
+	if (rc == CF_OK && (rc = json_emit(meta, &mbuf)) == CF_OK) {
+		for (nops = 0; nops < dks.n; nops++)
+			ops[nops] = (struct storage_op){ STORAGE_OP_DEL,
+			    dks.v[nops], NULL, 0 };
+		ops[nops] = (struct storage_op){ STORAGE_OP_PUT, mkey,
+		    mbuf.data, mbuf.len };
+		rc = core_batch(ops, nops + 1);
+	}
  out:
 	pthread_mutex_unlock(mu);
+	strv_free(&dks);
+	free(ops);
+	buf_free(&mbuf);
 	free(mkey);
 	json_decref(meta);
 	strv_free(&vs);
@@ -800,11 +814,14 @@ meta_write(struct mount *m, struct request *req, struct response *resp,
 static int
 meta_delete(struct mount *m, const char *k)
 {
-	pthread_mutex_t	*mu;
-	json_t		*meta = NULL, *v;
-	const char	*num;
-	char		*mkey, *dk;
-	int		 rc;
+	struct strv		 dks = STRV_INIT;
+	struct storage_op	*ops = NULL;
+	pthread_mutex_t		*mu;
+	json_t			*meta = NULL, *v;
+	const char		*num;
+	char			*mkey, *dk;
+	size_t			 i;
+	int			 rc;
 
 	if ((mkey = vkey(m, "m/", k, -1)) == NULL)
 		return CF_ENOMEM;
@@ -816,16 +833,25 @@ meta_delete(struct mount *m, const char *k)
 				rc = CF_ENOMEM;
 				break;
 			}
-			rc = core_del(dk);
+			rc = strv_push(&dks, dk);
 			free(dk);
 			if (rc != CF_OK)
 				break;
 		}
+		/* All or nothing: never metadata listing deleted versions. */
+		if (rc == CF_OK && (rc = strv_push(&dks, mkey)) == CF_OK &&
+		    (ops = calloc(dks.n, sizeof(*ops))) == NULL)
+			rc = CF_ENOMEM;
+		for (i = 0; rc == CF_OK && i < dks.n; i++)
+			ops[i] = (struct storage_op){ STORAGE_OP_DEL, dks.v[i],
+			    NULL, 0 };
 		if (rc == CF_OK)
-			rc = core_del(mkey);
+			rc = core_batch(ops, dks.n);
 	} else if (rc == CF_ENOTFOUND)
 		rc = CF_OK;
 	pthread_mutex_unlock(mu);
+	strv_free(&dks);
+	free(ops);
 	free(mkey);
 	json_decref(meta);
 	return rc;
