@@ -6,8 +6,9 @@
  * prefix.  storage_key_is_valid() must agree with the rule in
  * storage.c, written again here: 1 to STORAGE_KEY_MAX bytes, no control
  * bytes, no empty, "." or ".." segment (so no leading, trailing or
- * double slash).  A prefix is "" or a valid key and one '/'.  A valid
- * key must then round-trip through the inmem backend.
+ * double slash).  A prefix is "" or a valid key and one '/', at most
+ * STORAGE_KEY_MAX bytes in all (a longer one could prefix no key).  A
+ * valid key must then round-trip through the inmem backend.
  */
 #include "config.h"
 
@@ -85,7 +86,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 
 	rc = storage_list(st, k, &list);
-	if (len == 0 || (k[len - 1] == '/' && key_ok(k, len - 1))) {
+	if (len == 0 || (len <= STORAGE_KEY_MAX && k[len - 1] == '/' &&
+	    key_ok(k, len - 1))) {
 		if (rc != CF_OK || list.n != 0)
 			abort();
 	} else if (rc != CF_EINVAL)
