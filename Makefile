@@ -80,6 +80,17 @@ BENCH_PROGS += tests/bench/bench_storage tests/bench/bench_barrier
 BENCH_PROGS += tests/bench/bench_acl
 # --- end of BENCH_PROGS
 
+# libFuzzer targets: NAME is tests/fuzz/fuzz_NAME.c, seeds in
+# tests/fuzz/corpus/NAME/ (see tests/fuzz/run.sh).  One line each.
+FUZZ_TARGETS = hcl
+FUZZ_TARGETS += conf
+FUZZ_TARGETS += policy
+FUZZ_TARGETS += shamir
+FUZZ_TARGETS += storage_key
+FUZZ_TARGETS += duration
+# --- end of FUZZ_TARGETS
+FUZZ_SECONDS = 60
+
 all: bin/cofferd lib/tls/libssl.so
 
 # See server/tlsshim.c: lets Debian 12's civetweb load OpenSSL 3.
@@ -192,6 +203,16 @@ lint:
 bench: all $(BENCH_PROGS)
 	sh tests/bench/run.sh
 
+# Built with clang into tests/fuzz/build/, apart from these objects.
+FUZZ_ENV = CFLAGS='$(CFLAGS)' LDADD='$(LDADD)' \
+	LIB_SRCS='$(LIB_OBJS:.o=.c)' FUZZ_SECONDS='$(FUZZ_SECONDS)'
+
+fuzz: config.h
+	@$(FUZZ_ENV) sh tests/fuzz/run.sh fuzz $(FUZZ_TARGETS)
+
+fuzz-regress: config.h
+	@$(FUZZ_ENV) sh tests/fuzz/run.sh regress $(FUZZ_TARGETS)
+
 install: all
 	mkdir -p $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8
@@ -214,6 +235,7 @@ clean:
 	    lib/tls/libssl.so \
 	    $(UNIT_TESTS) $(BENCH_PROGS) .flags
 	rm -rf tests/integration/__pycache__
+	rm -rf tests/fuzz/build
 
 distclean: clean
 	rm -f config.h config.log Makefile.configure config.apt.log
@@ -221,4 +243,5 @@ distclean: clean
 FORCE:
 
 .PHONY: all run dev check check-unit check-integration check-clang lint bench \
-	install uninstall clean distclean need-cmocka deps-run deps-check FORCE
+	install uninstall clean distclean need-cmocka deps-run deps-check FORCE \
+	fuzz fuzz-regress

@@ -19,6 +19,8 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,7 @@ static int	 perr(struct buf *, int, const char *, ...)
 static int	 perr_hcl(struct buf *, const struct buf *);
 static char	*lowercase_dup(const char *);
 static json_t	*node_to_json(const struct hcl_node *);
+static const struct hcl_node *bad_number(const struct hcl_node *);
 static int	 rule_add(struct policy *, struct policy_rule **);
 static void	 rule_fini(struct policy_rule *);
 static int	 check_template(const char *);
@@ -302,6 +305,30 @@ node_to_json(const struct hcl_node *n)
 	return NULL;
 }
 
+/*
+ * The first number in n that node_to_json() cannot hold (an integer
+ * beyond long long, a real beyond double), or NULL.  As in Vault, where
+ * decoding such a number fails, it is the client's error.
+ */
+static const struct hcl_node *
+bad_number(const struct hcl_node *n)
+{
+	const struct hcl_node	*c, *b;
+	char			*end;
+
+	if (n->type == HCL_NUMBER) {
+		errno = 0;
+		(void)strtoll(n->str, &end, 10);
+		if (*end == '\0')
+			return errno == ERANGE ? n : NULL;
+		return isfinite(strtod(n->str, NULL)) ? NULL : n;
+	}
+	for (c = n->child; c != NULL; c = c->next)
+		if ((b = bad_number(c)) != NULL)
+			return b;
+	return NULL;
+}
+
 static void
 rule_fini(struct policy_rule *r)
 {
@@ -429,7 +456,7 @@ static int
 parse_params(const struct hcl_node *n, const char *key, const char *what,
     json_t **out, struct buf *err)
 {
-	const struct hcl_node	*c;
+	const struct hcl_node	*c, *b;
 	json_t			*v;
 	char			*name;
 	int			 rc;
@@ -437,11 +464,15 @@ parse_params(const struct hcl_node *n, const char *key, const char *what,
 	if (n->type != HCL_OBJECT)
 		return perr(err, n->line, "path \"%s\": %s must be a map of "
 		    "parameter names to lists of values", key, what);
-	for (c = n->child; c != NULL; c = c->next)
+	for (c = n->child; c != NULL; c = c->next) {
 		if (c->type != HCL_LIST)
 			return perr(err, c->line, "path \"%s\": %s: the "
 			    "values of \"%s\" must be a list", key, what,
 			    c->key);
+		if ((b = bad_number(c)) != NULL)
+			return perr(err, b->line, "path \"%s\": %s: the "
+			    "number %s is out of range", key, what, b->str);
+	}
 	if (*out == NULL && (*out = json_object()) == NULL)
 		return CF_ENOMEM;
 	for (c = n->child; c != NULL; c = c->next) {

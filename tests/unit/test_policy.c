@@ -230,6 +230,24 @@ test_parameters(void **state)
 	parse_err("path \"a\" {\n capabilities = [\"read\"]\n"
 	    " required_parameters = \"x\"\n}\n", "required_parameters",
 	    "line 3");
+	/*
+	 * A number JSON cannot hold is the client's error, not "out of
+	 * memory" (found by tests/fuzz/fuzz_policy.c), nor clamped.
+	 */
+	parse_err("path \"a\" {\n allowed_parameters = {\n"
+	    "  x = [1, 1e999]\n }\n}\n",
+	    "allowed_parameters: the number 1e999 is out of range", "line 3");
+	parse_err("{\"path\": {\"a\": {\"denied_parameters\":\n"
+	    " {\"x\": [[99999999999999999999]]}}}}",
+	    "denied_parameters: the number 99999999999999999999 is out of "
+	    "range", "line 2");
+	p = parse_ok("path \"a\" {\n allowed_parameters = {\n"
+	    "  x = [9223372036854775807, 1e308, 1e-999]\n }\n}\n");
+	v = json_object_get(p->rules[0].allowed, "x");
+	assert_int_equal(json_integer_value(json_array_get(v, 0)),
+	    9223372036854775807LL);
+	assert_true(json_is_real(json_array_get(v, 1)));
+	policy_free(p);
 }
 
 static void

@@ -1,0 +1,14 @@
+storage "lmdb" { path = "/d"
+ ha_enabled = "true" }
+listener "tcp" { address = "127.0.0.1:9"
+  tls_disable = 1
+  max_request_size = 1024 }
+default_lease_ttl = "1h"
+max_lease_ttl = 7200
+log_level = "debug"
+log_format = "json"
+disable_mlock = true
+worker_threads = 8
+cluster_name = "c1"
+api_addr = "http://x"
+ui = true

@@ -1,0 +1,3 @@
+path "secret/*" "x" "y" {
+  capabilities = ["read"]
+}
