@@ -275,7 +275,9 @@ http_start(const struct http_conf *hc, struct http_server **out)
 	mg_set_request_handler(srv->ctx, "/", http_handler, srv);
 	np = mg_get_server_ports(srv->ctx, HTTP_MAX_LISTENERS, ports);
 	for (i = 0; np > 0 && i < (size_t)np && i < srv->n; i++) {
-		srv->ports[i] = ports[i].port;
+		/* Workers already run: they read it in body_limit(). */
+		__atomic_store_n(&srv->ports[i], ports[i].port,
+		    __ATOMIC_RELEASE);
 		log_info("listening on %.*s:%d%s",
 		    (int)strcspn(srv->listeners[i].address, ":"),
 		    srv->listeners[i].address, ports[i].port,
@@ -356,7 +358,7 @@ body_limit(const struct http_server *srv, int port)
 	size_t	 i;
 
 	for (i = 0; i < srv->n; i++)
-		if (srv->ports[i] == port)
+		if (__atomic_load_n(&srv->ports[i], __ATOMIC_ACQUIRE) == port)
 			return srv->listeners[i].max_request_size;
 	return srv->listeners[0].max_request_size;
 }
