@@ -2,7 +2,8 @@
 #
 # Makefile.configure and config.h come from ./configure; make runs it
 # when they are missing.  SANITIZE=1 rebuilds everything with
-# AddressSanitizer and UndefinedBehaviorSanitizer.
+# AddressSanitizer and UndefinedBehaviorSanitizer; SANITIZE=thread with
+# ThreadSanitizer (suppressions for uninstrumented civetweb: tests/tsan.supp).
 
 include Makefile.configure
 
@@ -109,6 +110,7 @@ Makefile.configure config.h: configure probes.c
 
 SANFLAGS_1 = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all -U_FORTIFY_SOURCE
+SANFLAGS_thread = -fsanitize=thread -fno-omit-frame-pointer -U_FORTIFY_SOURCE
 SANFLAGS = $(SANFLAGS_$(SANITIZE))
 ALL_CFLAGS = $(CFLAGS) $(SANFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)

@@ -7,6 +7,15 @@
  * read lock; a miss compiles outside the lock and inserts under the
  * write lock; a policy write clears it.  Lock order: after the core
  * lock, before storage.
+ *
+ * A miss may read a policy, lose the CPU while a write stores new text
+ * and clears the cache, and come back with an ACL built from the old
+ * text.  So every clear bumps a generation, a miss notes the generation
+ * before it reads any policy, and it inserts only if the generation is
+ * still the same: no cached ACL outlives the text it was built from.
+ * Writers store the policy first and clear after, so a miss that read
+ * the old text either inserted before the clear (and is cleared) or
+ * finds the generation moved (and does not insert).
  */
 #include "config.h"
 
@@ -40,20 +49,43 @@ struct cached {
 static pthread_rwlock_t	 cache_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct cached	 cache[CACHE_MAX];
 static size_t		 ncache;
+static unsigned long long cache_gen;	/* bumped by every clear */
 
+static void
+cache_rdlock(void)
+{
+	if (pthread_rwlock_rdlock(&cache_lock) != 0)
+		abort();
+}
+
+static void
+cache_wrlock(void)
+{
+	if (pthread_rwlock_wrlock(&cache_lock) != 0)
+		abort();
+}
+
+static void
+cache_unlock(void)
+{
+	if (pthread_rwlock_unlock(&cache_lock) != 0)
+		abort();
+}
+
+/* Call after the policy change is in storage. */
 static void
 cache_clear(void)
 {
 	size_t	 i;
 
-	if (pthread_rwlock_wrlock(&cache_lock) != 0)
-		abort();
+	cache_wrlock();
 	for (i = 0; i < ncache; i++) {
 		free(cache[i].key);
 		acl_free(cache[i].acl);
 	}
 	ncache = 0;
-	pthread_rwlock_unlock(&cache_lock);
+	cache_gen++;
+	cache_unlock();
 }
 
 /* Read and parse one stored policy; CF_ENOTFOUND if absent. */
@@ -93,8 +125,9 @@ policystore_acl(const struct strv *names, struct acl **out)
 	struct strv	 sorted = STRV_INIT;
 	struct buf	 key = BUF_INIT;
 	struct policy	*pols[64];
+	unsigned long long gen;
 	size_t		 i, n = 0;
-	int		 rc = CF_OK, is_root = 0;
+	int		 rc = CF_OK, is_root = 0, keep;
 
 	*out = NULL;
 	for (i = 0; i < names->n && rc == CF_OK; i++)
@@ -107,15 +140,15 @@ policystore_acl(const struct strv *names, struct acl **out)
 	}
 	if (rc != CF_OK)
 		goto out;
-	if (pthread_rwlock_rdlock(&cache_lock) != 0)
-		abort();
+	cache_rdlock();
 	for (i = 0; i < ncache; i++)
 		if (strcmp(cache[i].key, key.data != NULL ? key.data : "") ==
 		    0) {
 			*out = acl_ref(cache[i].acl);
 			break;
 		}
-	pthread_rwlock_unlock(&cache_lock);
+	gen = cache_gen;	/* noted before any policy is read */
+	cache_unlock();
 	if (*out != NULL)
 		goto out;
 	for (i = 0; i < sorted.n && n < 64 && !is_root; i++) {
@@ -127,15 +160,20 @@ policystore_acl(const struct strv *names, struct acl **out)
 	}
 	if ((rc = acl_new(pols, n, is_root, out)) != CF_OK)
 		goto free;
-	if (pthread_rwlock_wrlock(&cache_lock) != 0)
-		abort();
-	if (ncache < CACHE_MAX &&
+	cache_wrlock();
+	/* A policy changed since we read it: use this ACL once, unkept. */
+	keep = gen == cache_gen;
+	for (i = 0; i < ncache && keep; i++)
+		if (strcmp(cache[i].key, key.data != NULL ? key.data : "") ==
+		    0)
+			keep = 0;	/* another miss cached it first */
+	if (keep && ncache < CACHE_MAX &&
 	    (cache[ncache].key = strdup(key.data != NULL ? key.data : "")) !=
 	    NULL) {
 		cache[ncache].acl = acl_ref(*out);
 		ncache++;
 	}
-	pthread_rwlock_unlock(&cache_lock);
+	cache_unlock();
 	rc = CF_OK;
  free:
 	for (i = 0; i < n; i++)

@@ -5,7 +5,8 @@
  * Policies live behind the barrier at "sys/policy/<name>".  Compiled
  * ACLs are cached per sorted set of policy names; any policy write or
  * delete empties the cache, so a change applies to the next request of
- * every token.  Lookups take the cache's read lock only and read no
+ * every token: an ACL compiled from text read before the change is
+ * never cached.  Lookups take the cache's read lock only and read no
  * storage once a set is cached.
  */
 #ifndef COFFER_AUTH_POLICYSTORE_H

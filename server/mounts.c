@@ -6,6 +6,11 @@
  * mutex so that two enables cannot interleave their table writes.  The
  * router's own lock guards the live table; lock order: core, then this
  * mutex, then the router.
+ *
+ * A published struct mount is never changed: requests read it with
+ * only a reference.  Tune and remount build a changed copy under the
+ * mutex and swap it in (router_replace); answers take copies of the
+ * mount's strings and JSON, never references to them.
  */
 #include "config.h"
 
@@ -33,6 +38,27 @@
 
 static pthread_mutex_t	 table_mu = PTHREAD_MUTEX_INITIALIZER;
 
+static void
+table_lock(void)
+{
+	if (pthread_mutex_lock(&table_mu) != 0)
+		abort();
+}
+
+static void
+table_unlock(void)
+{
+	if (pthread_mutex_unlock(&table_mu) != 0)
+		abort();
+}
+
+/* A copy of a mount's JSON (or null) for an answer or the table. */
+static json_t *
+json_copy_or_null(const json_t *j)
+{
+	return j != NULL ? json_deep_copy(j) : json_null();
+}
+
 static const char *
 table_key(int auth)
 {
@@ -48,11 +74,11 @@ mount_entry(const struct mount *m)
 
 	if (m->ops->is_auth && strncmp(path, "auth/", 5) == 0)
 		path += 5;
-	e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:b, s:b}",
+	e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:b, s:b}",
 	    "path", path, "type", m->type, "uuid", m->uuid,
 	    "accessor", m->accessor, "description", m->description,
-	    "config", m->config != NULL ? m->config : json_null(),
-	    "options", m->options != NULL ? m->options : json_null(),
+	    "config", json_copy_or_null(m->config),
+	    "options", json_copy_or_null(m->options),
 	    "local", m->local, "seal_wrap", m->seal_wrap);
 	return e;
 }
@@ -71,12 +97,11 @@ mount_listing(const struct mount *m)
 	    json_object_get(m->config, "max_lease_ttl")),
 	    "force_no_cache", 0);
 	(void)cc;
-	e = json_pack("{s:s, s:o, s:s, s:b, s:b, s:O, s:s, s:s, s:s, s:b, "
+	e = json_pack("{s:s, s:o, s:s, s:b, s:b, s:o, s:s, s:s, s:s, s:b, "
 	    "s:s, s:s}",
 	    "accessor", m->accessor, "config", cfg,
 	    "description", m->description, "external_entropy_access", 0,
-	    "local", m->local,
-	    "options", m->options != NULL ? m->options : json_null(),
+	    "local", m->local, "options", json_copy_or_null(m->options),
 	    "plugin_version", "", "running_plugin_version",
 	    strcmp(m->type, "kv") == 0 ? "v0.15.0+builtin" :
 	    "v" CORE_VAULT_VERSION "+builtin.vault",
@@ -103,14 +128,15 @@ store_table(int auth)
 		return CF_ENOMEM;
 	if ((rc = router_mount_paths(auth, &paths)) != CF_OK)
 		goto out;
-	for (i = 0; i < paths.n; i++) {
+	for (i = 0; i < paths.n && rc == CF_OK; i++) {
 		if ((m = router_mount_exact(paths.v[i])) == NULL)
 			continue;
-		if (!m->builtin)
-			json_array_append_new(arr, mount_entry(m));
+		if (!m->builtin &&
+		    json_array_append_new(arr, mount_entry(m)) != 0)
+			rc = CF_ENOMEM;
 		router_mount_put(m);
 	}
-	if ((rc = json_emit(arr, &b)) == CF_OK)
+	if (rc == CF_OK && (rc = json_emit(arr, &b)) == CF_OK)
 		rc = core_put(table_key(auth), b.data, b.len);
  out:
 	json_decref(arr);
@@ -373,8 +399,7 @@ enable(struct request *req, struct response *resp, int auth,
 		rc = resp_fail(resp, CF_EINVAL, "missing mount path");
 		goto out;
 	}
-	if (pthread_mutex_lock(&table_mu) != 0)
-		abort();
+	table_lock();
 	rc = make_mount(auth, path, type, NULL, &m, why, sizeof(why));
 	if (rc == CF_OK) {
 		m->options = opts;
@@ -398,7 +423,7 @@ enable(struct request *req, struct response *resp, int auth,
 				router_mount_put(gone);
 		}
 	}
-	pthread_mutex_unlock(&table_mu);
+	table_unlock();
 	json_decref(opts);
 	if (rc == CF_EINVAL)
 		rc = resp_fail(resp, CF_EINVAL, "%s", why);
@@ -418,26 +443,25 @@ disable(struct response *resp, int auth, const char *rawpath)
 		return CF_ENOMEM;
 	snprintf(full, sizeof(full), "%s%s", auth ? "auth/" : "", path);
 	free(path);
-	if (pthread_mutex_lock(&table_mu) != 0)
-		abort();
+	table_lock();
 	m = router_mount_exact(full);
 	if (m != NULL && m->builtin) {
 		router_mount_put(m);
-		pthread_mutex_unlock(&table_mu);
+		table_unlock();
 		return resp_fail(resp, CF_EINVAL, strcmp(full, "auth/token/") ==
 		    0 ? "token credential backend cannot be disabled" :
 		    "cannot unmount \"%s\"", full);
 	}
 	if (m != NULL && strcmp(m->type, "cubbyhole") == 0) {
 		router_mount_put(m);
-		pthread_mutex_unlock(&table_mu);
+		table_unlock();
 		return resp_fail(resp, CF_EINVAL, "cannot unmount \"%s\"",
 		    full);
 	}
 	router_mount_put(m);
 	rc = router_unmount(full, &m);
 	if (rc == CF_ENOTFOUND) {
-		pthread_mutex_unlock(&table_mu);
+		table_unlock();
 		return CF_OK;		/* 204 also when nothing is there */
 	}
 	if ((rc = store_table(auth)) == CF_OK) {
@@ -447,7 +471,7 @@ disable(struct response *resp, int auth, const char *rawpath)
 			rc = core_del_prefix(m->view);
 	}
 	router_mount_put(m);
-	pthread_mutex_unlock(&table_mu);
+	table_unlock();
 	return rc;
 }
 
@@ -493,21 +517,65 @@ tune_read(struct response *resp, struct mount *m)
 	    cc->default_lease_ttl),
 	    "max_lease_ttl", (json_int_t)(max > 0 ? max : cc->max_lease_ttl),
 	    "force_no_cache", 0);
-	if (o != NULL && m->options != NULL)
-		json_object_set(o, "options", m->options);
+	if (o != NULL && m->options != NULL &&
+	    json_object_set_new(o, "options", json_deep_copy(m->options)) !=
+	    0) {
+		json_decref(o);
+		o = NULL;
+	}
 	resp->inject = 1;
 	return resp_data(resp, o);
+}
+
+/* Apply a tune to nm, an unpublished copy of the mount. */
+static int
+tune_apply(struct mount *nm, const char *desc, int pd, long long def,
+    int pm, long long max, json_t *opts)
+{
+	json_t	*o, *ver;
+	int	 rc = 0;
+
+	if (desc != NULL) {
+		free(nm->description);
+		if ((nm->description = strdup(desc)) == NULL)
+			return CF_ENOMEM;
+	}
+	if (nm->config == NULL && (nm->config = json_object()) == NULL)
+		return CF_ENOMEM;
+	if (pd)
+		rc |= json_object_set_new(nm->config, "default_lease_ttl",
+		    json_integer(def));
+	if (pm)
+		rc |= json_object_set_new(nm->config, "max_lease_ttl",
+		    json_integer(max));
+	if (json_is_object(opts)) {
+		/* A copy: the request's own objects die with it. */
+		if (nm->options == NULL &&
+		    (nm->options = json_object()) == NULL)
+			return CF_ENOMEM;
+		if ((o = json_deep_copy(opts)) == NULL)
+			return CF_ENOMEM;
+		rc |= json_object_update(nm->options, o);
+		json_decref(o);
+		if ((ver = json_object_get(nm->options, "version")) != NULL &&
+		    json_is_integer(ver))
+			rc |= json_object_set_new(nm->options, "version",
+			    json_sprintf("%lld",
+			    (long long)json_integer_value(ver)));
+	}
+	return rc == 0 ? CF_OK : CF_ENOMEM;
 }
 
 static int
 tune_write(struct request *req, struct response *resp, struct mount *m,
     int auth)
 {
-	const char	*desc = NULL;
-	json_t		*opts, *ver, *cur;
-	long long	 v;
+	struct mount	*cur = NULL, *nm = NULL, *pub;
+	const char	*desc = NULL, *cs;
+	json_t		*opts, *ver;
+	char		 why[256];
+	long long	 v = 0, def, max;
 	int		 rc, pd, pm;
-	long long	 def, max;
 
 	if (m->builtin || strcmp(m->type, "cubbyhole") == 0)
 		return resp_fail(resp, CF_EINVAL, "cannot tune \"%s\"",
@@ -530,44 +598,53 @@ tune_write(struct request *req, struct response *resp, struct mount *m,
 			return resp_fail(resp, CF_EINVAL, "invalid version "
 			    "provided: %s", json_is_string(ver) ?
 			    json_string_value(ver) : "?");
-		cur = json_object_get(m->options, "version");
-		if (v == 1 && cur != NULL && strcmp(json_string_value(cur) ?
-		    json_string_value(cur) : "", "2") == 0)
-			return resp_fail(resp, CF_EINVAL, "cannot downgrade "
+	}
+	table_lock();
+	/* Tune what is published now: another tune may have replaced m. */
+	if ((cur = router_mount_exact(m->path)) == NULL ||
+	    strcmp(cur->uuid, m->uuid) != 0) {
+		rc = resp_fail(resp, CF_EINVAL, auth ? "No auth engine at %s" :
+		    "No secret engine mount at %s", m->path);
+		goto out;
+	}
+	if (ver != NULL) {
+		cs = json_string_value(json_object_get(cur->options,
+		    "version"));
+		if (v == 1 && cs != NULL && strcmp(cs, "2") == 0) {
+			rc = resp_fail(resp, CF_EINVAL, "cannot downgrade "
 			    "mount from version 2");
-		if (v == 2 && (cur == NULL || strcmp(json_string_value(cur) ?
-		    json_string_value(cur) : "", "2") != 0)) {
-			if ((rc = kv_upgrade(m)) != CF_OK)
-				return rc;
+			goto out;
+		}
+		if (v == 2 && (cs == NULL || strcmp(cs, "2") != 0)) {
+			if ((rc = kv_upgrade(cur)) != CF_OK)
+				goto out;
 			resp_warn(resp, "Upgrading mount from version 1 to "
 			    "version 2. This mount will be unavailable for a "
 			    "brief period and will resume service shortly.");
 		}
 	}
-	if (pthread_mutex_lock(&table_mu) != 0)
-		abort();
-	if (desc != NULL) {
-		free(m->description);
-		m->description = strdup(desc);
+	if ((nm = mount_copy(cur, NULL)) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
 	}
-	if (pd)
-		json_object_set_new(m->config, "default_lease_ttl",
-		    json_integer(def));
-	if (pm)
-		json_object_set_new(m->config, "max_lease_ttl",
-		    json_integer(max));
-	if (json_is_object(opts)) {
-		if (m->options == NULL)
-			m->options = json_object();
-		json_object_update(m->options, opts);
-		if ((ver = json_object_get(m->options, "version")) != NULL &&
-		    json_is_integer(ver))
-			json_object_set_new(m->options, "version",
-			    json_sprintf("%lld",
-			    (long long)json_integer_value(ver)));
+	if ((rc = tune_apply(nm, desc, pd, def, pm, max, opts)) != CF_OK)
+		goto out;
+	if ((rc = router_replace(cur, nm, why, sizeof(why))) != CF_OK) {
+		rc = resp_fail(resp, CF_EINVAL, "%s", why);
+		goto out;
 	}
-	rc = store_table(auth);
-	pthread_mutex_unlock(&table_mu);
+	pub = nm;
+	nm = NULL;		/* the table's now */
+	if ((rc = store_table(auth)) != CF_OK) {
+		/* Not stored: publish the mount as it was. */
+		if (router_replace(pub, cur, why, sizeof(why)) != CF_OK)
+			CF_BUG("tuned mount left the table");
+		cur = NULL;	/* the table took our reference */
+	}
+ out:
+	table_unlock();
+	router_mount_put(cur);
+	mount_free(nm);
 	return rc;
 }
 
@@ -644,7 +721,7 @@ sys_remount(struct request *req, struct response *resp)
 {
 	const char	*from = NULL, *to = NULL;
 	char		*f = NULL, *t = NULL, why[256];
-	struct mount	*m = NULL;
+	struct mount	*m = NULL, *nm = NULL, *pub;
 	int		 rc;
 
 	if ((rc = req_str(req, resp, "from", &from, NULL)) != CF_OK ||
@@ -657,33 +734,37 @@ sys_remount(struct request *req, struct response *resp)
 		rc = CF_ENOMEM;
 		goto out;
 	}
-	if (pthread_mutex_lock(&table_mu) != 0)
-		abort();
+	table_lock();
 	if ((m = router_mount_exact(f)) == NULL || m->builtin ||
 	    m->ops->is_auth || strcmp(m->type, "cubbyhole") == 0) {
 		rc = resp_fail(resp, CF_EINVAL, "cannot remount \"%s\"", f);
-		router_mount_put(m);
-		pthread_mutex_unlock(&table_mu);
-		goto out;
+		goto unlock;
 	}
-	router_mount_put(m);
-	if ((rc = router_unmount(f, &m)) == CF_OK) {
-		/* The data stays: the view is keyed by uuid, not path. */
-		free(m->path);
-		m->path = t;
-		t = NULL;
-		if ((rc = router_mount(m, why, sizeof(why))) != CF_OK) {
-			char	*back = strdup(f);
-
-			free(m->path);
-			m->path = back;
-			(void)!router_mount(m, why, sizeof(why));
-			rc = resp_fail(resp, CF_EINVAL, "%s", why);
-		} else
-			rc = store_table(0);
+	/*
+	 * A copy at the new path replaces it in one step; requests holding
+	 * the old one finish with it.  The data stays: the view is keyed
+	 * by uuid, not path.
+	 */
+	if ((nm = mount_copy(m, t)) == NULL) {
+		rc = CF_ENOMEM;
+		goto unlock;
 	}
-	pthread_mutex_unlock(&table_mu);
+	if ((rc = router_replace(m, nm, why, sizeof(why))) != CF_OK) {
+		rc = resp_fail(resp, CF_EINVAL, "%s", why);
+		goto unlock;
+	}
+	pub = nm;
+	nm = NULL;		/* the table's now */
+	if ((rc = store_table(0)) != CF_OK) {
+		if (router_replace(pub, m, why, sizeof(why)) != CF_OK)
+			CF_BUG("remounted mount left the table");
+		m = NULL;	/* the table took our reference */
+	}
+ unlock:
+	table_unlock();
  out:
+	router_mount_put(m);
+	mount_free(nm);
 	free(f);
 	free(t);
 	return rc;
@@ -730,8 +811,7 @@ mounts_dev_setup(void)
 	char		 why[256];
 	int		 rc;
 
-	if (pthread_mutex_lock(&table_mu) != 0)
-		abort();
+	table_lock();
 	rc = make_mount(0, "secret/", "kv", NULL, &m, why, sizeof(why));
 	if (rc == CF_OK) {
 		m->options = json_pack("{s:s}", "version", "2");
@@ -742,7 +822,7 @@ mounts_dev_setup(void)
 		else
 			rc = store_table(0);
 	}
-	pthread_mutex_unlock(&table_mu);
+	table_unlock();
 	return rc;
 }
 

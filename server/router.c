@@ -116,12 +116,48 @@ mount_new(const char *path, const struct backend_ops *ops)
 	return m;
 }
 
+struct mount *
+mount_copy(struct mount *src, const char *path)
+{
+	struct mount	*m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	m->ops = src->ops;
+	m->refs = 1;
+	if ((m->path = strdup(path != NULL ? path : src->path)) == NULL ||
+	    (m->type = strdup(src->type)) == NULL ||
+	    (m->description = strdup(src->description)) == NULL ||
+	    (src->config != NULL &&
+	    (m->config = json_deep_copy(src->config)) == NULL) ||
+	    (src->options != NULL &&
+	    (m->options = json_deep_copy(src->options)) == NULL)) {
+		mount_free(m);
+		return NULL;
+	}
+	memcpy(m->uuid, src->uuid, sizeof(m->uuid));
+	memcpy(m->accessor, src->accessor, sizeof(m->accessor));
+	memcpy(m->view, src->view, sizeof(m->view));
+	m->local = src->local;
+	m->seal_wrap = src->seal_wrap;
+	m->builtin = src->builtin;
+	if (src->ctx != NULL) {
+		/* The mount that opened ctx lives as long as any copy. */
+		m->ctx_owner = src->ctx_owner != NULL ? src->ctx_owner : src;
+		__atomic_add_fetch(&m->ctx_owner->refs, 1, __ATOMIC_RELAXED);
+		m->ctx = src->ctx;
+	}
+	return m;
+}
+
 void
 mount_free(struct mount *m)
 {
 	if (m == NULL)
 		return;
-	if (m->ctx != NULL && m->ops->close != NULL)
+	if (m->ctx_owner != NULL)
+		router_mount_put(m->ctx_owner);	/* closes ctx if last */
+	else if (m->ctx != NULL && m->ops->close != NULL)
 		m->ops->close(m);
 	free(m->path);
 	free(m->type);
@@ -169,6 +205,35 @@ router_mount(struct mount *m, char *why, size_t whylen)
 	table[ntable++] = m;
  out:
 	unlock();
+	return rc;
+}
+
+int
+router_replace(struct mount *old, struct mount *m, char *why, size_t whylen)
+{
+	size_t	 i, at = 0;
+	int	 rc = CF_ENOTFOUND;
+
+	wrlock();
+	for (i = 0; i < ntable; i++)
+		if (table[i] == old) {
+			at = i;
+			rc = CF_OK;
+		}
+	for (i = 0; i < ntable && rc == CF_OK; i++) {
+		if (table[i] != old && paths_nest(table[i]->path, m->path)) {
+			snprintf(why, whylen, "path is already in use at %s",
+			    table[i]->path);
+			rc = CF_EINVAL;
+		}
+	}
+	if (rc == CF_OK)
+		table[at] = m;
+	unlock();
+	if (rc == CF_OK)
+		router_mount_put(old);
+	else if (rc == CF_ENOTFOUND)
+		snprintf(why, whylen, "no mount at %s", old->path);
 	return rc;
 }
 

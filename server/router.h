@@ -16,7 +16,11 @@
  * The mount table is read under its own rwlock (lock order: after the
  * core lock) and changed only by sys/mounts and sys/auth handlers.  A
  * struct mount is reference counted so that a request can use it after
- * the table lock is dropped while another thread unmounts it.
+ * the table lock is dropped while another thread unmounts it.  Once in
+ * the table a struct mount never changes: tune and remount publish a
+ * changed copy (mount_copy, router_replace), and requests holding the
+ * old one finish with it.  Responses copy what they take from a mount,
+ * never referencing its JSON objects.
  */
 #ifndef COFFER_SERVER_ROUTER_H
 #define COFFER_SERVER_ROUTER_H
@@ -66,7 +70,8 @@ struct mount {
 	char		 view[64];	/* storage prefix "logical/<uuid>/" */
 	const struct backend_ops *ops;
 	void		*ctx;		/* the backend's own */
-	int		 refs;		/* under the table lock */
+	struct mount	*ctx_owner;	/* referenced: whose open made ctx */
+	int		 refs;		/* atomic */
 };
 
 /*
@@ -109,6 +114,14 @@ int	 router_mount(struct mount *, char *why, size_t)
 	    __attribute__((warn_unused_result));
 int	 router_unmount(const char *path, struct mount **out)
 	    __attribute__((warn_unused_result));
+/*
+ * Put m where old is, in one step: the table takes the caller's
+ * reference to m and drops its own to old.  CF_ENOTFOUND if old is no
+ * longer in the table; CF_EINVAL (why says it) if m's path nests in
+ * another mount's.  On failure the caller still owns m.
+ */
+int	 router_replace(struct mount *old, struct mount *m, char *why,
+	    size_t whylen) __attribute__((warn_unused_result));
 struct mount *router_mount_get(const char *path);
 struct mount *router_mount_exact(const char *path);
 void	 router_mount_put(struct mount *);
@@ -120,6 +133,13 @@ void	 router_clear(void);
 
 /* A new, empty mount for type; NULL on ENOMEM. */
 struct mount *mount_new(const char *path, const struct backend_ops *);
+/*
+ * An unpublished copy of m (at path, or m's path if NULL) to change and
+ * publish with router_replace: its own strings and JSON, the same uuid,
+ * view and backend context (kept open while any copy lives).  NULL on
+ * ENOMEM.
+ */
+struct mount *mount_copy(struct mount *, const char *path);
 void	 mount_free(struct mount *);
 
 #endif /* COFFER_SERVER_ROUTER_H */

@@ -82,6 +82,10 @@ class Server:
         # LeakSanitizer cannot trace a process that ptrace is reading.
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        # A ThreadSanitizer report stops cofferd: the fixture then fails.
+        env.setdefault("TSAN_OPTIONS", "halt_on_error=1:exitcode=66:"
+                       "second_deadlock_stack=1:suppressions=" +
+                       os.path.join(ROOT, "tests", "tsan.supp"))
         return env
 
     def start(self):

@@ -184,10 +184,10 @@ def hits(pid, needles):
 
 
 @pytest.mark.private
-@pytest.mark.skipif(os.environ.get("COFFER_SANITIZE") == "1",
-                    reason="ASan maps terabytes of shadow and allocator "
-                    "space that /proc/PID/mem cannot be scanned through; "
-                    "the plain run of make check covers this")
+@pytest.mark.skipif(os.environ.get("COFFER_SANITIZE") in ("1", "thread"),
+                    reason="ASan and TSan map terabytes of shadow and "
+                    "allocator space that /proc/PID/mem cannot be scanned "
+                    "through; the plain run of make check covers this")
 @pytest.mark.parametrize("storage", ["lmdb", "file"])
 @pytest.mark.skipif(os.geteuid() != 0,
                     reason="reading /proc/PID/mem needs root")
