@@ -89,6 +89,7 @@ FUZZ_TARGETS += policy
 FUZZ_TARGETS += shamir
 FUZZ_TARGETS += storage_key
 FUZZ_TARGETS += duration
+FUZZ_TARGETS += request
 # --- end of FUZZ_TARGETS
 FUZZ_SECONDS = 60
 
@@ -185,6 +186,16 @@ check-unit: need-cmocka $(UNIT_TESTS)
 	    echo "== $$t"; ./$$t || { fail=1; echo "FAILED: $$t"; }; \
 	done; exit $$fail
 
+# ThreadSanitizer on the tests that run threads against each other: the
+# whole suite takes too long under it and adds nothing the others miss.
+TSAN_TESTS = tests/integration/test_races.py tests/integration/test_hostile.py
+TSAN_TESTS += tests/integration/test_http.py tests/integration/test_ha.py
+
+check-tsan: deps-check
+	@$(MAKE) SANITIZE=thread all
+	COFFER_SANITIZE=thread /usr/bin/python3 -m pytest -q \
+	    -p no:cacheprovider $(TSAN_TESTS)
+
 check-integration: bin/cofferd bin/cofferd-fault
 	COFFER_SANITIZE=$(SANITIZE) /usr/bin/python3 -m pytest -q \
 	    -p no:cacheprovider tests/integration
@@ -246,4 +257,4 @@ FORCE:
 
 .PHONY: all run dev check check-unit check-integration check-clang lint bench \
 	install uninstall clean distclean need-cmocka deps-run deps-check FORCE \
-	fuzz fuzz-regress
+	fuzz fuzz-regress check-tsan
