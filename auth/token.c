@@ -444,7 +444,8 @@ consume_use(struct auth_ctx *ac)
 	}
 	json_object_set_new(ac->entry, "num_uses", json_integer(left - 1));
  out:
-	pthread_mutex_unlock(&uses_mu);
+	if (pthread_mutex_unlock(&uses_mu) != 0)
+		abort();
 	json_decref(e);
 	return rc;
 }

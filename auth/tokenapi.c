@@ -1108,21 +1108,25 @@ tidy_run(void *arg)
 	struct timespec	 ts;
 
 	(void)arg;
-	pthread_mutex_lock(&tidy_mu);
+	if (pthread_mutex_lock(&tidy_mu) != 0)
+		abort();
 	while (!tidy_stop) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += TOKENAPI_TIDY_SECONDS;
 		pthread_cond_timedwait(&tidy_cv, &tidy_mu, &ts);
 		if (tidy_stop)
 			break;
-		pthread_mutex_unlock(&tidy_mu);
+		if (pthread_mutex_unlock(&tidy_mu) != 0)
+			abort();
 		core_rdlock();
 		if (core_state() == CORE_UNSEALED && tidy() != CF_OK)
 			log_warnx("token: tidy failed");
 		core_unlock();
-		pthread_mutex_lock(&tidy_mu);
+		if (pthread_mutex_lock(&tidy_mu) != 0)
+			abort();
 	}
-	pthread_mutex_unlock(&tidy_mu);
+	if (pthread_mutex_unlock(&tidy_mu) != 0)
+		abort();
 	return NULL;
 }
 
@@ -1141,10 +1145,12 @@ tokenapi_tidy_stop(void)
 {
 	if (!tidy_running)
 		return;
-	pthread_mutex_lock(&tidy_mu);
+	if (pthread_mutex_lock(&tidy_mu) != 0)
+		abort();
 	tidy_stop = 1;
 	pthread_cond_signal(&tidy_cv);
-	pthread_mutex_unlock(&tidy_mu);
+	if (pthread_mutex_unlock(&tidy_mu) != 0)
+		abort();
 	pthread_join(tidy_thread, NULL);
 	tidy_running = 0;
 }

@@ -408,7 +408,8 @@ data_write(struct mount *m, struct request *req, struct response *resp,
 	if ((mkey = vkey(m, "m/", k, -1)) == NULL)
 		return CF_ENOMEM;
 	mu = stripe(mkey);
-	pthread_mutex_lock(mu);
+	if (pthread_mutex_lock(mu) != 0)
+		abort();
 	rc = core_get_json(mkey, &meta);
 	if (rc == CF_ENOTFOUND) {
 		if (patch) {
@@ -525,7 +526,8 @@ data_write(struct mount *m, struct request *req, struct response *resp,
 	resp->wipe = 1;
 	rc = resp_data(resp, version_meta(meta, n));
  out:
-	pthread_mutex_unlock(mu);
+	if (pthread_mutex_unlock(mu) != 0)
+		abort();
 	for (i = 0; i < 64; i++)
 		free(dkeys[i]);
 	free(mkey);
@@ -655,7 +657,8 @@ versions_op(struct mount *m, struct request *req, struct response *resp,
 		return CF_ENOMEM;
 	}
 	mu = stripe(mkey);
-	pthread_mutex_lock(mu);
+	if (pthread_mutex_lock(mu) != 0)
+		abort();
 	if ((rc = core_get_json(mkey, &meta)) == CF_ENOTFOUND) {
 		rc = CF_OK;
 		goto out;
@@ -696,7 +699,8 @@ versions_op(struct mount *m, struct request *req, struct response *resp,
 		rc = core_batch(ops, nops + 1);
 	}
  out:
-	pthread_mutex_unlock(mu);
+	if (pthread_mutex_unlock(mu) != 0)
+		abort();
 	strv_free(&dks);
 	free(ops);
 	buf_free(&mbuf);
@@ -783,7 +787,8 @@ meta_write(struct mount *m, struct request *req, struct response *resp,
 	if ((mkey = vkey(m, "m/", k, -1)) == NULL)
 		return CF_ENOMEM;
 	mu = stripe(mkey);
-	pthread_mutex_lock(mu);
+	if (pthread_mutex_lock(mu) != 0)
+		abort();
 	if ((rc = core_get_json(mkey, &meta)) == CF_ENOTFOUND) {
 		meta = new_meta();
 		rc = meta != NULL ? CF_OK : CF_ENOMEM;
@@ -805,7 +810,8 @@ meta_write(struct mount *m, struct request *req, struct response *resp,
 	json_object_set_new(meta, "updated_time", json_string(now));
 	rc = core_put_json(mkey, meta);
  out:
-	pthread_mutex_unlock(mu);
+	if (pthread_mutex_unlock(mu) != 0)
+		abort();
 	free(mkey);
 	json_decref(meta);
 	return rc;
@@ -826,7 +832,8 @@ meta_delete(struct mount *m, const char *k)
 	if ((mkey = vkey(m, "m/", k, -1)) == NULL)
 		return CF_ENOMEM;
 	mu = stripe(mkey);
-	pthread_mutex_lock(mu);
+	if (pthread_mutex_lock(mu) != 0)
+		abort();
 	if ((rc = core_get_json(mkey, &meta)) == CF_OK) {
 		json_object_foreach(json_object_get(meta, "versions"), num, v) {
 			if ((dk = vkey(m, "v/", k, atoll(num))) == NULL) {
@@ -849,7 +856,8 @@ meta_delete(struct mount *m, const char *k)
 			rc = core_batch(ops, dks.n);
 	} else if (rc == CF_ENOTFOUND)
 		rc = CF_OK;
-	pthread_mutex_unlock(mu);
+	if (pthread_mutex_unlock(mu) != 0)
+		abort();
 	strv_free(&dks);
 	free(ops);
 	free(mkey);
