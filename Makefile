@@ -90,6 +90,7 @@ FUZZ_TARGETS += shamir
 FUZZ_TARGETS += storage_key
 FUZZ_TARGETS += duration
 FUZZ_TARGETS += request
+FUZZ_TARGETS += router
 # --- end of FUZZ_TARGETS
 FUZZ_SECONDS = 60
 

@@ -267,7 +267,7 @@ longest_prefix(const char *path)
 		len = strlen(table[i]->path);
 		/* "secret" reaches "secret/" too, with an empty rest. */
 		if ((strncmp(table[i]->path, path, len) == 0 ||
-		    (plen == len - 1 &&
+		    (plen == len - 1 && table[i]->path[plen] == '/' &&
 		    strncmp(table[i]->path, path, plen) == 0)) && len > blen) {
 			best = table[i];
 			blen = len;
