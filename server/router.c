@@ -409,11 +409,30 @@ authorize(struct mount *m, struct request *req, struct response *resp)
 	return rc;
 }
 
+/* The mount serving req->path (referenced), or Vault's 404. */
+static int
+mount_for(struct request *req, struct response *resp, struct mount **m)
+{
+	if ((*m = router_mount_get(req->path)) == NULL)
+		return resp_fail(resp, CF_ENOTFOUND,
+		    "no handler for route \"%s\". route entry not found.",
+		    req->path);
+	return CF_OK;
+}
+
+/* The part of path inside mount m ("" for the mount itself). */
+static const char *
+rel_path(const struct mount *m, const char *path)
+{
+	size_t	 len = strlen(m->path);
+
+	return strlen(path) >= len ? path + len : "";
+}
+
 int
 router_precheck(struct request *req, struct response *resp, int *raw)
 {
 	struct mount	*m = NULL;
-	const char	*rel;
 	int		 rc = CF_OK;
 
 	*raw = raw_lookup(req->path) != NULL;
@@ -424,16 +443,11 @@ router_precheck(struct request *req, struct response *resp, int *raw)
 		rc = resp_fail(resp, CF_ESEALED, "Vault is sealed");
 		goto out;
 	}
-	if ((m = router_mount_get(req->path)) == NULL) {
-		rc = resp_fail(resp, CF_ENOTFOUND,
-		    "no handler for route \"%s\". route entry not found.",
-		    req->path);
+	if ((rc = mount_for(req, resp, &m)) != CF_OK)
 		goto out;
-	}
-	rel = strlen(req->path) >= strlen(m->path) ?
-	    req->path + strlen(m->path) : "";
 	if ((m->ops->is_unauthenticated == NULL ||
-	    !m->ops->is_unauthenticated(m, rel, req->op)) &&
+	    !m->ops->is_unauthenticated(m, rel_path(m, req->path),
+	    req->op)) &&
 	    (rc = token_check(req->token)) != CF_OK && rc == CF_EDENIED)
 		rc = resp_fail(resp, CF_EDENIED, "permission denied");
  out:
@@ -466,15 +480,10 @@ router_handle(struct request *req, struct response *resp)
 		    "cannot write to a path ending in '/'");
 		goto out;
 	}
-	if ((m = router_mount_get(req->path)) == NULL) {
-		rc = resp_fail(resp, CF_ENOTFOUND,
-		    "no handler for route \"%s\". route entry not found.",
-		    req->path);
+	if ((rc = mount_for(req, resp, &m)) != CF_OK)
 		goto out;
-	}
 	req->mount = m;
-	len = strlen(m->path);
-	req->rel = strlen(req->path) >= len ? req->path + len : "";
+	req->rel = rel_path(m, req->path);
 	if ((rc = authorize(m, req, resp)) != CF_OK)
 		goto out;
 	rc = m->ops->handle(m, req, resp);
