@@ -57,7 +57,7 @@ conf_init(struct conf *c)
 	c->log_level = LOG_LVL_INFO;
 	c->default_lease_ttl = CONF_DEFAULT_LEASE_TTL;
 	c->max_lease_ttl = CONF_DEFAULT_LEASE_TTL;
-	c->worker_threads = 64;
+	c->worker_threads = 128;
 }
 
 static void

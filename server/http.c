@@ -1242,10 +1242,20 @@ raw_uri_len(const struct mg_request_info *ri)
 	return (size_t)(end - u);
 }
 
+/*
+ * A body follows: a Content-Length above 0, or chunked encoding.
+ * civetweb reports -1 both for chunked and for no length at all, which
+ * on a request means no body.
+ */
 static int
-has_body(const struct mg_request_info *ri)
+has_body(const struct mg_connection *conn, const struct mg_request_info *ri)
 {
-	return ri->content_length != 0;		/* -1: chunked */
+	const char	*te;
+
+	if (ri->content_length >= 0)
+		return ri->content_length > 0;
+	te = mg_get_header(conn, "Transfer-Encoding");
+	return te != NULL && strcasestr(te, "chunked") != NULL;
 }
 
 static int
@@ -1291,7 +1301,7 @@ http_handler(struct mg_connection *conn, void *arg)
 		goto done;
 	}
 	limit = body_limit(srv, ri->server_port);
-	if (has_body(ri)) {
+	if (has_body(conn, ri)) {
 		/* What cannot succeed is refused before its body is read. */
 		if ((rc = router_precheck(&req, &resp, &raw)) != CF_OK)
 			goto done;
@@ -1330,7 +1340,7 @@ http_handler(struct mg_connection *conn, void *arg)
 		rc = CF_ENOMEM;
 	}
 	/* A body left unread is not drained: the connection closes. */
-	if (rc != CF_OK && has_body(ri) && req.body.len == 0 &&
+	if (rc != CF_OK && has_body(conn, ri) && req.body.len == 0 &&
 	    (ri->content_length < 0 || ri->content_length > HTTP_DRAIN_MAX))
 		close_after(conn);
 	else

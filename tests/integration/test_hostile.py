@@ -153,6 +153,40 @@ def test_sealed_refuses_body_unread(kv):
     assert vm_hwm_kb(kv.pid) - before < 16 * 1024
 
 
+def test_bodyless_error_keeps_the_connection(kv):
+    """A request without a body is not a chunked one: its error answer
+    leaves the connection open for the next request."""
+    s = socket.create_connection(("127.0.0.1", kv.port), timeout=10)
+    try:
+        for _ in range(2):
+            s.sendall(b"GET /v1/nomount/x HTTP/1.1\r\nHost: x\r\n\r\n")
+            out = b""
+            while b"\r\n\r\n" not in out or not out.endswith(b"\n"):
+                chunk = s.recv(65536)
+                assert chunk, out
+                out += chunk
+            assert out.startswith(b"HTTP/1.1 404 "), out
+            assert b"Connection: keep-alive" in out, out
+    finally:
+        s.close()
+
+
+def test_chunked_body_is_prechecked(kv):
+    out = raw_http(kv.port, b"PUT /v1/secret/data/x HTTP/1.1\r\nHost: x\r\n"
+                   b"Transfer-Encoding: chunked\r\n\r\n"
+                   b"5\r\n[[[[[\r\n0\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 403 "), out
+    t = kv.root_token.encode()
+    body = b'{"data":{"a":1}}'
+    out = raw_http(kv.port, b"PUT /v1/secret/data/x HTTP/1.1\r\nHost: x\r\n"
+                   b"X-Vault-Token: " + t + b"\r\n"
+                   b"Transfer-Encoding: chunked\r\n\r\n" +
+                   b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 200 "), out
+    assert kv.api("GET", "secret/data/x", token=kv.root_token).json()[
+        "data"]["data"] == {"a": 1}
+
+
 def test_seal_family_bodies_are_small(kv):
     r = kv.api("PUT", "sys/unseal", data=b"{" + b" " * (2 << 20) + b"}")
     assert_vault_error(r, 413)
