@@ -17,7 +17,7 @@ for t in wrk curl strace; do
 done
 
 DUR=${BENCH_DURATION:-10s}
-WORKERS=64			# cofferd's default worker_threads
+WORKERS=128			# cofferd's default worker_threads
 tmp=$(mktemp -d)
 out=$tmp/BENCHMARKS.md
 pids=
