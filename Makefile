@@ -42,6 +42,7 @@ LIB_OBJS += engines/transit.o
 LIB_OBJS += auth/userpass.o
 LIB_OBJS += auth/approle.o
 LIB_OBJS += auth/loginfields.o
+LIB_OBJS += server/ha.o
 # --- end of LIB_OBJS
 
 SRV_OBJS = server/main.o
@@ -62,6 +63,7 @@ HEADERS += engines/transit.h
 HEADERS += auth/userpass.h
 HEADERS += auth/approle.h
 HEADERS += auth/loginfields.h
+HEADERS += server/ha.h
 # --- end of HEADERS
 
 UNIT_TESTS = tests/unit/test_buf

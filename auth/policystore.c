@@ -543,6 +543,6 @@ policystore_register(void)
 	sys_route("capabilities", 0, sys_capabilities);
 	sys_route("capabilities-accessor", 0, sys_capabilities_accessor);
 	sys_route("internal/ui/resultant-acl", 0, sys_resultant_acl);
-	core_on_unseal(ensure_default);
-	core_on_seal(forget_all);
+	core_on_active(ensure_default);
+	core_on_standby(forget_all);
 }

@@ -1093,7 +1093,7 @@ mount_token(void)
 }
 
 /*
- * The tidy thread: once a minute, while unsealed, revoke expired
+ * The tidy thread: once a minute, while active, revoke expired
  * tokens.  It waits on a condition variable (never holding the core
  * lock while waiting), so stopping it is immediate.
  */
@@ -1119,7 +1119,8 @@ tidy_run(void *arg)
 		if (pthread_mutex_unlock(&tidy_mu) != 0)
 			abort();
 		core_rdlock();
-		if (core_state() == CORE_UNSEALED && tidy() != CF_OK)
+		/* Only the active node tidies: a standby never writes. */
+		if (core_is_active() && tidy() != CF_OK)
 			log_warnx("token: tidy failed");
 		core_unlock();
 		if (pthread_mutex_lock(&tidy_mu) != 0)
@@ -1159,5 +1160,5 @@ void
 tokenapi_register(void)
 {
 	router_register(&token_ops);
-	core_on_unseal(mount_token);
+	core_on_active(mount_token);
 }

@@ -314,6 +314,20 @@ barrier_encrypt(const struct barrier *b, const char *path, const void *pt,
 }
 
 int
+barrier_encrypt_term(const struct barrier *b, uint32_t term, const char *path,
+    const void *pt, size_t len, struct buf *out)
+{
+	const struct barrier_term	*t;
+
+	if (b == NULL)
+		return CF_ESEALED;
+	if ((t = find_term(b, term)) == NULL)
+		return CF_ENOTFOUND;
+	atomic_fetch_add_explicit(b->encryptions, 1, memory_order_relaxed);
+	return seal_with(t->key, t->term, path, pt, len, out);
+}
+
+int
 barrier_decrypt(const struct barrier *b, const char *path, const void *ct,
     size_t len, struct buf *out)
 {

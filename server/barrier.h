@@ -58,6 +58,10 @@ int	 barrier_keyring_parse(struct barrier *, const void *, size_t)
 int	 barrier_encrypt(const struct barrier *, const char *path,
 	    const void *pt, size_t len, struct buf *out)
 	    __attribute__((warn_unused_result));
+/* The same under a given term of the keyring (CF_ENOTFOUND if absent). */
+int	 barrier_encrypt_term(const struct barrier *, uint32_t term,
+	    const char *path, const void *pt, size_t len, struct buf *out)
+	    __attribute__((warn_unused_result));
 /*
  * Open ct stored at path.  CF_EINTERNAL (logged without the value) if it
  * was tampered with, moved, or names an unknown term; out left empty.

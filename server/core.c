@@ -4,13 +4,18 @@
  * State lives in file-scope statics: there is one core per process, as
  * there is one LMDB environment.  They are written only under the write
  * lock and read under the read lock (see core.h for the lock order).
+ * The state and the role are also atomics, and the cluster identity has
+ * a leaf mutex of its own, so that sys/health, sys/seal-status and
+ * sys/leader answer without the core lock while a transition drains.
  */
 #include "config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -25,14 +30,19 @@
 #define CORE_MAX_HOOKS	16
 
 static pthread_rwlock_t	 core_lock;
-static int		 state = CORE_UNINITIALIZED;
+static atomic_int	 state = CORE_UNINITIALIZED;
+static atomic_int	 active;		/* the role, while unsealed */
+static atomic_llong	 active_sec, active_nsec;
 static struct storage	*store;
 static struct barrier	*barrier;
 static struct core_conf	 conf;
 static core_hook	 unseal_hooks[CORE_MAX_HOOKS];
 static core_hook	 seal_hooks[CORE_MAX_HOOKS];
-static size_t		 nunseal, nseal;
-static char		 cluster_name[128];
+static core_hook	 active_hooks[CORE_MAX_HOOKS];
+static core_hook	 standby_hooks[CORE_MAX_HOOKS];
+static size_t		 nunseal, nseal, nactive, nstandby;
+static pthread_mutex_t	 cluster_mu = PTHREAD_MUTEX_INITIALIZER;
+static char		 cluster_name[128];	/* under cluster_mu */
 static char		 cluster_id[64];
 
 /* Stored in clear by seal.c; its presence means "initialized". */
@@ -61,9 +71,9 @@ core_init(struct storage *st, const struct core_conf *cc)
 	rc = storage_get(st, SEAL_CONFIG_KEY, &b);
 	buf_free(&b);
 	if (rc == CF_OK)
-		state = CORE_SEALED;
+		atomic_store(&state, CORE_SEALED);
 	else if (rc == CF_ENOTFOUND)
-		state = CORE_UNINITIALIZED;
+		atomic_store(&state, CORE_UNINITIALIZED);
 	else
 		return rc;
 	return CF_OK;
@@ -73,7 +83,7 @@ void
 core_fini(void)
 {
 	core_wrlock();
-	if (state == CORE_UNSEALED)
+	if (atomic_load(&state) == CORE_UNSEALED)
 		core_sealed();
 	core_unlock();
 	pthread_rwlock_destroy(&core_lock);
@@ -94,6 +104,22 @@ core_on_seal(core_hook fn)
 	if (nseal == CORE_MAX_HOOKS)
 		CF_BUG("too many seal hooks");
 	seal_hooks[nseal++] = fn;
+}
+
+void
+core_on_active(core_hook fn)
+{
+	if (nactive == CORE_MAX_HOOKS)
+		CF_BUG("too many become-active hooks");
+	active_hooks[nactive++] = fn;
+}
+
+void
+core_on_standby(core_hook fn)
+{
+	if (nstandby == CORE_MAX_HOOKS)
+		CF_BUG("too many leave-active hooks");
+	standby_hooks[nstandby++] = fn;
 }
 
 void
@@ -120,7 +146,20 @@ core_unlock(void)
 int
 core_state(void)
 {
-	return state;
+	return atomic_load(&state);
+}
+
+int
+core_is_active(void)
+{
+	return atomic_load(&active);
+}
+
+void
+core_active_time(long long *sec, long *nsec)
+{
+	*sec = atomic_load(&active_sec);
+	*nsec = (long)atomic_load(&active_nsec);
 }
 
 const struct core_conf *
@@ -138,21 +177,21 @@ core_storage(void)
 struct barrier *
 core_barrier(void)
 {
-	return state == CORE_UNSEALED ? barrier : NULL;
+	return atomic_load(&state) == CORE_UNSEALED ? barrier : NULL;
 }
 
 void
 core_set_initialized(void)
 {
-	if (state == CORE_UNINITIALIZED)
-		state = CORE_SEALED;
+	if (atomic_load(&state) == CORE_UNINITIALIZED)
+		atomic_store(&state, CORE_SEALED);
 }
 
 void
 core_set_uninitialized(void)
 {
-	if (state == CORE_SEALED)
-		state = CORE_UNINITIALIZED;
+	if (atomic_load(&state) == CORE_SEALED)
+		atomic_store(&state, CORE_UNINITIALIZED);
 }
 
 int
@@ -162,7 +201,7 @@ core_unsealed(struct barrier *b)
 	int	 rc;
 
 	barrier = b;
-	state = CORE_UNSEALED;
+	atomic_store(&state, CORE_UNSEALED);
 	for (i = 0; i < nunseal; i++) {
 		if ((rc = unseal_hooks[i]()) != CF_OK) {
 			log_warnx("core: unseal step %zu failed: %s", i,
@@ -172,7 +211,57 @@ core_unsealed(struct barrier *b)
 		}
 	}
 	log_info("core: unsealed");
+	/* Without HA there is no other node: active at once. */
+	if (!conf.ha_enabled && (rc = core_become_active()) != CF_OK) {
+		core_sealed();
+		return rc;
+	}
 	return CF_OK;
+}
+
+int
+core_become_active(void)
+{
+	struct timespec	 ts;
+	size_t		 i;
+	int		 rc;
+
+	if (atomic_load(&state) != CORE_UNSEALED)
+		return CF_ESEALED;
+	if (atomic_load(&active))
+		return CF_OK;
+	/* Set first: the hooks write (salt, default policy, cluster). */
+	atomic_store(&active, 1);
+	for (i = 0; i < nactive; i++) {
+		if ((rc = active_hooks[i]()) != CF_OK) {
+			log_warnx("core: become-active step %zu failed: %s",
+			    i, cf_errname(rc));
+			core_leave_active();
+			return rc;
+		}
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	atomic_store(&active_sec, (long long)ts.tv_sec);
+	atomic_store(&active_nsec, (long long)ts.tv_nsec);
+	if (conf.ha_enabled)
+		log_info("core: active");
+	return CF_OK;
+}
+
+void
+core_leave_active(void)
+{
+	size_t	 i;
+	int	 was = atomic_load(&active);
+
+	/* Leave-active hooks run in reverse order of registration. */
+	for (i = nstandby; i > 0; i--)
+		(void)standby_hooks[i - 1]();
+	atomic_store(&active, 0);
+	atomic_store(&active_sec, 0);
+	atomic_store(&active_nsec, 0);
+	if (was && conf.ha_enabled && atomic_load(&state) == CORE_UNSEALED)
+		log_info("core: standby");
 }
 
 void
@@ -180,39 +269,45 @@ core_sealed(void)
 {
 	size_t	 i;
 
+	core_leave_active();
 	/* Seal hooks run in reverse order of registration. */
 	for (i = nseal; i > 0; i--)
 		(void)seal_hooks[i - 1]();
 	barrier_free(barrier);
 	barrier = NULL;
-	if (state == CORE_UNSEALED)
-		state = CORE_SEALED;
+	if (atomic_load(&state) == CORE_UNSEALED)
+		atomic_store(&state, CORE_SEALED);
 	log_info("core: sealed");
 }
 
 void
 core_set_cluster(const char *name, const char *id)
 {
+	if (pthread_mutex_lock(&cluster_mu) != 0)
+		abort();
 	strlcpy(cluster_name, name, sizeof(cluster_name));
 	strlcpy(cluster_id, id, sizeof(cluster_id));
+	if (pthread_mutex_unlock(&cluster_mu) != 0)
+		abort();
 }
 
-const char *
-core_cluster_name(void)
+void
+core_cluster(char *name, size_t namelen, char *id, size_t idlen)
 {
-	return state == CORE_UNSEALED ? cluster_name : "";
-}
+	int	 unsealed = atomic_load(&state) == CORE_UNSEALED;
 
-const char *
-core_cluster_id(void)
-{
-	return state == CORE_UNSEALED ? cluster_id : "";
+	if (pthread_mutex_lock(&cluster_mu) != 0)
+		abort();
+	strlcpy(name, unsealed ? cluster_name : "", namelen);
+	strlcpy(id, unsealed ? cluster_id : "", idlen);
+	if (pthread_mutex_unlock(&cluster_mu) != 0)
+		abort();
 }
 
 int
 core_get(const char *key, struct buf *val)
 {
-	if (state != CORE_UNSEALED)
+	if (atomic_load(&state) != CORE_UNSEALED)
 		return CF_ESEALED;
 	return barrier_get(barrier, store, key, val);
 }
@@ -220,23 +315,29 @@ core_get(const char *key, struct buf *val)
 int
 core_put(const char *key, const void *val, size_t len)
 {
-	if (state != CORE_UNSEALED)
+	if (atomic_load(&state) != CORE_UNSEALED)
 		return CF_ESEALED;
+	/* A standby never writes: the active node may be writing. */
+	if (!atomic_load(&active))
+		return CF_ESTANDBY;
 	return barrier_put(barrier, store, key, val, len);
 }
 
 int
 core_del(const char *key)
 {
-	if (state != CORE_UNSEALED)
+	if (atomic_load(&state) != CORE_UNSEALED)
 		return CF_ESEALED;
+	/* A standby never writes: the active node may be writing. */
+	if (!atomic_load(&active))
+		return CF_ESTANDBY;
 	return storage_del(store, key);
 }
 
 int
 core_list(const char *prefix, struct strv *out)
 {
-	if (state != CORE_UNSEALED)
+	if (atomic_load(&state) != CORE_UNSEALED)
 		return CF_ESEALED;
 	return storage_list(store, prefix, out);
 }
@@ -244,8 +345,11 @@ core_list(const char *prefix, struct strv *out)
 int
 core_batch(const struct storage_op *ops, size_t n)
 {
-	if (state != CORE_UNSEALED)
+	if (atomic_load(&state) != CORE_UNSEALED)
 		return CF_ESEALED;
+	/* A standby never writes: the active node may be writing. */
+	if (!atomic_load(&active))
+		return CF_ESTANDBY;
 	return barrier_batch(barrier, store, ops, n);
 }
 

@@ -8,11 +8,25 @@
  * and no request sees half a state.  The lock prefers writers, so a
  * stream of requests cannot starve sys/seal.
  *
+ * Roles.  While unsealed a node is active or standby.  Both hold the
+ * open barrier; only the active node has loaded what lives behind it
+ * (mounts, policies, tokens, salts, transit keys) and only it writes.
+ * Unseal and seal hooks do barrier-level work; become-active and
+ * leave-active hooks load and drop the rest.  Without HA a node becomes
+ * active as soon as it unseals; with HA the HA thread (ha.c) makes it
+ * active once it holds the storage lock.  Sealing leaves active first.
+ * The state and the role are atomics too, readable without the lock
+ * (sys/health, sys/seal-status, sys/leader); they change only under
+ * the write lock.
+ *
  * Lock order (never take them the other way round):
- *   1. core lock (read for requests, write for transitions)
+ *   1. core lock (read for requests, write for transitions, step-down)
  *   2. at most one of the router, policy and token cache locks
  *   3. locks inside storage backends
- *   4. the log sink (a leaf)
+ *   4. the log sink and the HA and cluster mutexes (leaves)
+ * The storage HA lock is taken only by the HA thread, never while it
+ * holds the core lock; it is released only after leaving active under
+ * the write lock, so two writers never overlap.
  *
  * While unsealed, core_get/put/del/list/batch go through the barrier
  * (every value encrypted, the path as associated data).  Callers hold
@@ -48,9 +62,12 @@ struct core_conf {
 };
 
 /*
- * A hook run under the core write lock right after unsealing (to load
- * mounts, policies, tokens) or right before sealing (to drop caches and
- * wipe keys).  An unseal hook's failure aborts the unseal.
+ * A hook run under the core write lock: right after unsealing or right
+ * before sealing (barrier-level work: read-only on a standby), or on
+ * becoming active (load mounts, policies, tokens: may write) and on
+ * leaving active (drop them).  An unseal hook's failure aborts the
+ * unseal; a become-active hook's failure leaves the node standby (or,
+ * without HA, sealed).  Seal and leave-active hooks run in reverse.
  */
 typedef int	(*core_hook)(void);
 
@@ -60,13 +77,22 @@ int	 core_init(struct storage *, const struct core_conf *)
 void	 core_fini(void);
 void	 core_on_unseal(core_hook);
 void	 core_on_seal(core_hook);
+void	 core_on_active(core_hook);
+void	 core_on_standby(core_hook);
 
 void	 core_rdlock(void);
 void	 core_wrlock(void);
 void	 core_unlock(void);
 
-/* The state; stable while the caller holds the lock. */
+/*
+ * The state and the role: stable while the caller holds the lock, and
+ * safe to read without it (an atomic snapshot).  core_is_active is 1
+ * only while unsealed and active.  core_active_time: when this node
+ * became active (0, 0 when it is not).
+ */
 int	 core_state(void);
+int	 core_is_active(void);
+void	 core_active_time(long long *sec, long *nsec);
 const struct core_conf *core_conf(void);
 struct storage *core_storage(void);
 
@@ -77,10 +103,17 @@ struct storage *core_storage(void);
  * the error.  core_sealed runs the seal hooks, frees the barrier and
  * becomes CORE_SEALED.  core_set_initialized moves from uninitialized
  * to sealed, core_set_uninitialized back (seal.c, after reading storage
- * or undoing a failed init).
+ * or undoing a failed init).  Without HA core_unsealed also becomes
+ * active; core_sealed leaves active first.
+ *
+ * core_become_active (under the write lock, unsealed) runs the
+ * become-active hooks; on a failure it runs the leave-active hooks and
+ * returns the error.  core_leave_active runs the leave-active hooks.
  */
 int	 core_unsealed(struct barrier *) __attribute__((warn_unused_result));
 void	 core_sealed(void);
+int	 core_become_active(void) __attribute__((warn_unused_result));
+void	 core_leave_active(void);
 void	 core_set_initialized(void);
 void	 core_set_uninitialized(void);
 /* The barrier while unsealed (borrowed, under the lock), else NULL. */
@@ -89,15 +122,18 @@ struct barrier *core_barrier(void);
 /*
  * Cluster identity, read from storage at unseal by seal.c and shown by
  * sys/health and sys/seal-status while unsealed ("" otherwise).
+ * core_cluster copies both without the core lock.
  */
 void	 core_set_cluster(const char *name, const char *id);
-const char *core_cluster_name(void);
-const char *core_cluster_id(void);
+void	 core_cluster(char *name, size_t, char *id, size_t);
 
 /* The Vault API version coffer answers as. */
 #define CORE_VAULT_VERSION	"1.14.8"
 
-/* Barrier-protected storage; CF_ESEALED unless unsealed. */
+/*
+ * Barrier-protected storage; CF_ESEALED unless unsealed.  Writes are
+ * refused with CF_ESTANDBY unless active: a standby never writes.
+ */
 int	 core_get(const char *, struct buf *)
 	    __attribute__((warn_unused_result));
 int	 core_put(const char *, const void *, size_t)

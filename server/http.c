@@ -1132,7 +1132,8 @@ reply_error(struct mg_connection *conn, const struct request *req,
 	text = resp->err[0] != '\0' ? resp->err : cf_strerror(err);
 	if (strstr(text, "Vault is sealed") != NULL)
 		status = 503;
-	if (status >= 500 && status != 502 && status != 503) {
+	if (status >= 500 && status != 502 && status != 503 &&
+	    !resp->err_public) {
 		log_warnx("request %s: %s: %s", req->id, cf_errname(err),
 		    text);
 		text = "internal error";
@@ -1156,6 +1157,38 @@ reply_error(struct mg_connection *conn, const struct request *req,
 	return status;
 }
 
+/*
+ * A standby relays the active node's answer as it came: its status,
+ * its headers less the hop-by-hop ones (ha.c dropped those), its body.
+ */
+static int
+reply_relay(struct mg_connection *conn, const struct request *req,
+    struct response *resp)
+{
+	char	*line, *next, *colon, *v, clen[32];
+
+	mg_response_header_start(conn, resp->status);
+	for (line = resp->relay_headers.data; line != NULL && *line != '\0';
+	    line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		if ((colon = strchr(line, ':')) == NULL)
+			continue;
+		*colon = '\0';
+		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		mg_response_header_add(conn, line, v, -1);
+	}
+	snprintf(clen, sizeof(clen), "%zu", resp->relay_body.len);
+	mg_response_header_add(conn, "Content-Length", clen, -1);
+	mg_response_header_send(conn);
+	if (resp->relay_body.len > 0 && req->op != REQ_HEAD)
+		mg_write(conn, resp->relay_body.data, resp->relay_body.len);
+	return resp->status;
+}
+
 static int
 reply(struct mg_connection *conn, const struct request *req, int err,
     struct response *resp)
@@ -1165,6 +1198,8 @@ reply(struct mg_connection *conn, const struct request *req, int err,
 	struct buf	 body = BUF_INIT;
 	int		 status;
 
+	if (err == CF_OK && resp->relay)
+		return reply_relay(conn, req, resp);
 	if (err != CF_OK)
 		return reply_error(conn, req, err, resp);
 	if (resp->raw) {
@@ -1266,6 +1301,7 @@ http_handler(struct mg_connection *conn, void *arg)
 	struct request			 req;
 	struct response			 resp;
 	struct timespec			 t0;
+	const char			*v;
 	long long			 limit, held = 0;
 	int				 rc, status, as_list = 0, raw = 0;
 
@@ -1286,6 +1322,9 @@ http_handler(struct mg_connection *conn, void *arg)
 	req.remote_addr = ri->remote_addr;
 	req.content_type = mg_get_header(conn, "Content-Type");
 	req.ns = mg_get_header(conn, "X-Vault-Namespace");
+	req.no_forward = (v = mg_get_header(conn,
+	    "X-Vault-No-Request-Forwarding")) != NULL && *v != '\0';
+	req.forwarded = mg_get_header(conn, REQ_FORWARDED_HEADER) != NULL;
 
 	if ((rc = take_token(conn, &req)) != CF_OK)
 		goto done;

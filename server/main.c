@@ -10,10 +10,10 @@
  *
  * Storage belongs to this process alone unless ha_enabled: the backend
  * refuses to open a store another process holds, and cofferd exits
- * non-zero having written nothing.  HA nodes share an LMDB directory;
- * until standbys serve (forwarding to the active node), a node waits
- * for the storage HA lock before it listens, so only the lock holder
- * ever reads cached state or writes.
+ * non-zero having written nothing.  HA nodes share an LMDB directory
+ * and all listen; the HA thread (ha.c) makes the holder of the storage
+ * HA lock active, and the others forward to it.  On SIGTERM an active
+ * node steps down first, so that a standby takes over at once.
  */
 #include "config.h"
 
@@ -38,6 +38,7 @@
 #include "conf.h"
 #include "core.h"
 #include "err.h"
+#include "ha.h"
 #include "http.h"
 #include "jsonmem.h"
 #include "log.h"
@@ -244,55 +245,6 @@ protect_memory(int disable_mlock)
 		    rl.rlim_cur);
 }
 
-/*
- * Wait for the storage HA lock, with this node's holder record, until
- * it is ours or SIGTERM/SIGINT arrives (then exit: nothing started yet).
- * Signals are blocked, so they wait pending for sigtimedwait.
- */
-static void
-ha_take_lock(struct storage *st, const struct conf *c, const sigset_t *sigs)
-{
-	static const struct timespec	 now = { 0, 0 };
-	struct timespec			 ts;
-	struct buf			 cur = BUF_INIT, rec = BUF_INIT;
-	json_t				*j;
-	char				 id[REQ_ID_LEN + 1], since[64];
-	int				 got = 0, said = 0, sig;
-
-	uuid_generate(id);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	time_format_rfc3339(since, sizeof(since), (long long)ts.tv_sec,
-	    ts.tv_nsec);
-	j = json_pack("{s:s, s:s, s:s, s:s}", "id", id, "api_addr",
-	    c->api_addr != NULL ? c->api_addr : "", "cluster_addr",
-	    c->cluster_addr != NULL ? c->cluster_addr : "", "since", since);
-	if (j == NULL || json_emit(j, &rec) != CF_OK)
-		fatalx("out of memory");
-	json_decref(j);
-	for (;;) {
-		if (storage_lock_wait(st, rec.data, 1000, &got) != CF_OK)
-			fatalx("cannot take the storage HA lock");
-		if (got)
-			break;
-		if ((sig = sigtimedwait(sigs, NULL, &now)) == SIGTERM ||
-		    sig == SIGINT) {
-			log_info("stopped while waiting for the HA lock");
-			exit(0);
-		}
-		if (!said) {
-			if (storage_lock_holder(st, &cur) == CF_OK)
-				log_info("standby: waiting for the active "
-				    "node %s", cur.data);
-			else
-				log_info("standby: waiting for the HA lock");
-			said = 1;
-		}
-	}
-	log_info("HA lock taken: %s", rec.data);
-	buf_free(&rec);
-	buf_free(&cur);
-}
-
 static void
 reload_log_level(const struct options *o)
 {
@@ -376,11 +328,9 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGUSR1);
 	signal(SIGPIPE, SIG_IGN);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	/* Read the seal state only once the store is ours to use. */
-	if (sc.ha_enabled)
-		ha_take_lock(st, &c, &sigs);
 
 	modules_register();
+	ha_register(sc.ha_enabled);
 	memset(&cc, 0, sizeof(cc));
 	cc.default_lease_ttl = c.default_lease_ttl;
 	cc.max_lease_ttl = c.max_lease_ttl;
@@ -430,6 +380,8 @@ main(int argc, char **argv)
 		buf_free(&tok);
 	}
 	tokenapi_tidy_start();
+	if (ha_start(st, c.api_addr, c.cluster_addr) != CF_OK)
+		fatalx("cannot start the HA thread");
 	log_info("cofferd %s started (storage %s)", COFFER_VERSION,
 	    storage_name(st));
 
@@ -445,6 +397,8 @@ main(int argc, char **argv)
 			break;
 	}
 	log_info("shutting down");
+	/* Active: step down first, so that a standby takes over now. */
+	ha_stop();
 	http_stop(srv);
 	tokenapi_tidy_stop();
 	core_fini();

@@ -1,8 +1,11 @@
 /*
  * modules.c -- wiring: which modules cofferd is made of.
  *
- * Unseal hooks run in the order given here (the token salt before any
- * mount, since mounts may hold tokens' data); seal hooks run in reverse.
+ * Become-active hooks run in the order given here (the token salt before
+ * any mount, since mounts may hold tokens' data); leave-active hooks run
+ * in reverse.  Everything loaded from behind the barrier is loaded on
+ * becoming active and dropped on leaving: a standby forwards every
+ * request, so it needs none of it and nothing goes stale.
  */
 #include "config.h"
 
@@ -35,10 +38,10 @@ modules_register(void)
 {
 	sys_register();
 	seal_register();
-	core_on_unseal(token_store_load);
-	core_on_seal(token_store_unload);
-	core_on_unseal(sys_mount);
-	core_on_seal(unmount_all);
+	core_on_active(token_store_load);
+	core_on_standby(token_store_unload);
+	core_on_active(sys_mount);
+	core_on_standby(unmount_all);
 	policystore_register();
 	tokenapi_register();
 	kv_register();

@@ -833,5 +833,5 @@ mounts_register(void)
 	sys_route("auth", 1, sys_auth);
 	sys_route("remount", 0, sys_remount);
 	sys_route("internal/ui/mounts", 1, sys_ui_mounts);
-	core_on_unseal(load_tables);
+	core_on_active(load_tables);
 }

@@ -32,6 +32,12 @@ enum req_op {
 
 #define REQ_ID_LEN	36		/* UUID text */
 
+/*
+ * Set by a standby on the request it forwards, so that the receiver
+ * never forwards it again (a request crosses at most one hop).
+ */
+#define REQ_FORWARDED_HEADER	"X-Coffer-Forwarded"
+
 struct auth_ctx;			/* token entry and policies (acl.h) */
 struct mount;				/* router.h */
 
@@ -52,6 +58,8 @@ struct request {
 	struct auth_ctx	*auth;		/* set by the ACL check, or NULL */
 	int		 data_json;	/* 1 if data came from a JSON body */
 	int		 body_empty;	/* 1 if no body bytes were sent */
+	int		 no_forward;	/* X-Vault-No-Request-Forwarding */
+	int		 forwarded;	/* came from a standby (loop guard) */
 };
 
 struct response {
@@ -67,7 +75,16 @@ struct response {
 	long long	 lease_duration;
 	char		 err[1024];	/* error text for the envelope */
 	int		 err_empty;	/* 1: {"errors":[]} */
+	int		 err_public;	/* 1: show err even on a 500 */
 	int		 wipe;		/* 1: the body carries secrets */
+	/*
+	 * A standby's answer from the active node (ha.c): status, the
+	 * headers as "Name: value" lines and the body, written as they
+	 * came.  Both bufs are wiped by resp_fini.
+	 */
+	int		 relay;
+	struct buf	 relay_headers;
+	struct buf	 relay_body;
 };
 
 void	 resp_init(struct response *);

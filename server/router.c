@@ -41,6 +41,7 @@ static const struct backend_ops	*backends[ROUTER_MAX_BACKENDS];
 static size_t			 nbackends;
 static struct raw_route		 raws[ROUTER_MAX_RAW];
 static size_t			 nraws;
+static router_forward_fn	 forwarder;
 
 static pthread_rwlock_t		 table_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct mount		**table;
@@ -55,6 +56,12 @@ router_raw(const char *path, int prefix, router_fn fn)
 	raws[nraws].prefix = prefix;
 	raws[nraws].fn = fn;
 	nraws++;
+}
+
+void
+router_forward(router_forward_fn fn)
+{
+	forwarder = fn;
 }
 
 void
@@ -433,8 +440,15 @@ int
 router_precheck(struct request *req, struct response *resp, int *raw)
 {
 	struct mount	*m = NULL;
-	int		 rc = CF_OK;
+	int		 rc = CF_OK, fwd = 0;
 
+	*raw = 0;
+	/* A standby forwards: the active node checks. */
+	if (forwarder != NULL && (rc = forwarder(req, resp, 1, &fwd)) !=
+	    CF_OK)
+		return rc;
+	if (fwd)
+		return CF_OK;
 	*raw = raw_lookup(req->path) != NULL;
 	if (*raw)
 		return CF_OK;
@@ -462,8 +476,11 @@ router_handle(struct request *req, struct response *resp)
 	struct mount	*m = NULL;
 	router_fn	 raw;
 	size_t		 len;
-	int		 rc;
+	int		 rc, fwd = 0;
 
+	if (forwarder != NULL && ((rc = forwarder(req, resp, 0, &fwd)) !=
+	    CF_OK || fwd))
+		return rc;
 	if ((raw = raw_lookup(req->path)) != NULL)
 		return raw(req, resp);
 	if ((rc = normalize_list_path(req)) != CF_OK)
@@ -472,6 +489,14 @@ router_handle(struct request *req, struct response *resp)
 	if (core_state() != CORE_UNSEALED) {
 		rc = resp_fail(resp, CF_ESEALED, "Vault is sealed");
 		goto out;
+	}
+	if (!core_is_active()) {
+		/* Stepped down since the forwarder looked: forward now. */
+		core_unlock();
+		if (forwarder != NULL && ((rc = forwarder(req, resp, 0,
+		    &fwd)) != CF_OK || fwd))
+			return rc;
+		return resp_fail(resp, CF_ESTANDBY, "node is not active");
 	}
 	len = strlen(req->path);
 	if ((req->op == REQ_UPDATE || req->op == REQ_PATCH) && len > 0 &&

@@ -2,6 +2,7 @@
  * router.h -- the mount table and the request pipeline.
  *
  * Every /v1/ request, once parsed, goes through router_handle():
+ *   0. on an HA standby, the forwarder sends it to the active node;
  *   1. the seal family of sys/ (health, seal-status, init, unseal, seal,
  *      leader, generate-root, rekey) is answered whatever the state;
  *   2. everything else takes the core read lock, and gets 503
@@ -81,6 +82,17 @@ struct mount {
  */
 typedef int	(*router_fn)(struct request *, struct response *);
 void	 router_raw(const char *path, int prefix, router_fn);
+
+/*
+ * A standby's forwarder (ha.c registers one at startup).  It sets *done
+ * to 1 when the request is not for this node: then it has forwarded it
+ * (or redirected, or refused it) and filled resp; 0 to serve locally.
+ * With probe set it only says whether it would (no network, no resp).
+ * It never holds the core lock while it forwards.
+ */
+typedef int	(*router_forward_fn)(struct request *, struct response *,
+		    int probe, int *done);
+void	 router_forward(router_forward_fn);
 
 /* Register a backend type (at startup, before any thread). */
 void	 router_register(const struct backend_ops *);

@@ -49,6 +49,7 @@
 #include "buf.h"
 #include "core.h"
 #include "err.h"
+#include "ha.h"
 #include "log.h"
 #include "req.h"
 #include "router.h"
@@ -62,6 +63,13 @@
 #define ROOT_KEY_KEY		"core/root-key"
 #define KEYRING_KEY		"core/keyring"
 #define CLUSTER_KEY		"core/cluster"
+/*
+ * The root key once more, sealed under keyring term 1, which every
+ * node that ever unsealed holds: how a standby that takes over learns
+ * a root key another node's rekey made (its old one no longer opens
+ * the keyring).
+ */
+#define ROOT_KEY_T1_KEY		"core/root-key-t1"
 
 #define KEY_LEN			32		/* KEK and root key */
 #define SHARE_MAX		33		/* 32 key bytes + x */
@@ -436,11 +444,15 @@ seal_config_emit(int n, int t, struct buf *out)
 	return rc;
 }
 
-/* The seal-status object, under at least the core read lock. */
+/*
+ * The seal-status object.  No core lock needed: the state is an atomic
+ * and the rest is under seal_mu or read from storage.
+ */
 static json_t *
 status_object(void)
 {
 	int	 st = core_state(), n, t, init;
+	char	 name[128], id[64];
 	json_t	*o;
 
 	/* While sealed, storage says (another node may have changed it). */
@@ -466,10 +478,9 @@ status_object(void)
 	if (o == NULL)
 		return NULL;
 	if (st == CORE_UNSEALED) {
-		json_object_set_new(o, "cluster_name",
-		    json_string(core_cluster_name()));
-		json_object_set_new(o, "cluster_id",
-		    json_string(core_cluster_id()));
+		core_cluster(name, sizeof(name), id, sizeof(id));
+		json_object_set_new(o, "cluster_name", json_string(name));
+		json_object_set_new(o, "cluster_id", json_string(id));
 	}
 	json_object_set_new(o, "recovery_seal", json_false());
 	json_object_set_new(o, "storage_type",
@@ -493,9 +504,8 @@ sys_seal_status(struct request *req, struct response *resp)
 		resp->err_empty = 1;
 		return CF_EMETHOD;
 	}
-	core_rdlock();
+	/* Without the core lock: a probe never waits behind a drain. */
 	rc = reply_status(resp);
-	core_unlock();
 	return rc;
 }
 
@@ -625,22 +635,27 @@ static int
 store_keys(const uint8_t *kek, const uint8_t *root, const struct barrier *b,
     int n, int t)
 {
-	struct storage_op	 ops[3];
+	struct storage_op	 ops[4];
 	struct buf		 rootct = BUF_INIT, ringct = BUF_INIT;
-	struct buf		 cfg = BUF_INIT;
+	struct buf		 cfg = BUF_INIT, t1ct = BUF_INIT;
 	int			 rc;
 
 	if ((rc = wrap_keys(kek, root, b, &rootct, &ringct)) != CF_OK ||
+	    (rc = barrier_encrypt_term(b, 1, ROOT_KEY_T1_KEY, root, KEY_LEN,
+	    &t1ct)) != CF_OK ||
 	    (rc = seal_config_emit(n, t, &cfg)) != CF_OK)
 		goto out;
 	ops[0] = (struct storage_op){ STORAGE_OP_PUT, ROOT_KEY_KEY,
 	    rootct.data, rootct.len };
 	ops[1] = (struct storage_op){ STORAGE_OP_PUT, KEYRING_KEY,
 	    ringct.data, ringct.len };
-	ops[2] = (struct storage_op){ STORAGE_OP_PUT, SEAL_CONFIG_KEY,
+	ops[2] = (struct storage_op){ STORAGE_OP_PUT, ROOT_KEY_T1_KEY,
+	    t1ct.data, t1ct.len };
+	ops[3] = (struct storage_op){ STORAGE_OP_PUT, SEAL_CONFIG_KEY,
 	    cfg.data, cfg.len };
-	rc = storage_batch(core_storage(), ops, 3);
+	rc = storage_batch(core_storage(), ops, 4);
  out:
+	buf_free(&t1ct);
 	buf_free(&rootct);
 	buf_free(&ringct);
 	buf_free(&cfg);
@@ -917,6 +932,11 @@ do_init(int n, int t, const char *root_id, struct response *resp,
 	b = NULL;
 	if (rc != CF_OK)
 		goto out;
+	/* With HA, init holds the storage lock: active for the root token. */
+	if ((rc = core_become_active()) != CF_OK) {
+		core_sealed();
+		goto out;
+	}
 	if ((rc = token_create_root(root_id, "auth/token/root", token)) !=
 	    CF_OK) {
 		core_sealed();
@@ -956,7 +976,7 @@ sys_init(struct request *req, struct response *resp)
 {
 	long long	 n, t;
 	json_t		*o;
-	int		 rc, cn, ct, init;
+	int		 rc, cn, ct, init, taken = 0;
 
 	if (req->op == REQ_READ) {
 		core_rdlock();
@@ -979,6 +999,12 @@ sys_init(struct request *req, struct response *resp)
 	 * holding the store: alone without HA (storage refuses a second
 	 * process), or the HA lock.
 	 */
+	if ((rc = ha_init_begin(&taken)) != CF_OK) {
+		if (rc == CF_ESTANDBY)
+			return resp_fail(resp, CF_EINVAL, "Vault is already "
+			    "initialized");
+		return rc;
+	}
 	core_wrlock();
 	if (core_conf()->ha_enabled &&
 	    storage_lock_check(core_storage()) != CF_OK)
@@ -992,6 +1018,7 @@ sys_init(struct request *req, struct response *resp)
 	else
 		rc = do_init((int)n, (int)t, NULL, resp, NULL, NULL);
 	core_unlock();
+	ha_init_end(taken);
 	if (rc == CF_OK) {
 		log_info("seal: initialized with %lld shares, threshold %lld",
 		    n, t);
@@ -1136,6 +1163,14 @@ sys_seal(struct request *req, struct response *resp)
 		resp->status = 204;
 		return CF_OK;
 	}
+	if (!core_is_active()) {
+		/* Vault: only the active node seals; restart a standby. */
+		core_unlock();
+		resp->status = 500;
+		resp->err_public = 1;
+		return resp_fail(resp, CF_EINTERNAL, "vault cannot seal when "
+		    "in standby mode; please restart instead");
+	}
 	rc = authorize_sudo(req, resp, "sys/seal");
 	core_unlock();
 	if (rc != CF_OK)
@@ -1151,6 +1186,36 @@ sys_seal(struct request *req, struct response *resp)
 		log_info("seal: sealed by request %s", req->id);
 	}
 	core_unlock();
+	resp->status = 204;
+	return CF_OK;
+}
+
+/*
+ * sys/step-down: without HA a no-op with no token check; sealed 503;
+ * on the active node the HA thread steps down after the 204 (a standby
+ * never gets here: the router forwarded the request to the active).
+ */
+static int
+sys_step_down(struct request *req, struct response *resp)
+{
+	int	 rc;
+
+	if ((rc = need_update(req, resp)) != CF_OK)
+		return rc;
+	if (!core_conf()->ha_enabled) {
+		resp->status = 204;
+		return CF_OK;
+	}
+	core_rdlock();
+	if (core_state() != CORE_UNSEALED)
+		rc = resp_fail(resp, CF_ESEALED, "Vault is sealed");
+	else
+		rc = authorize_sudo(req, resp, "sys/step-down");
+	core_unlock();
+	if (rc != CF_OK)
+		return rc;
+	log_info("seal: step-down requested by request %s", req->id);
+	ha_step_down();
 	resp->status = 204;
 	return CF_OK;
 }
@@ -1223,6 +1288,11 @@ sys_rotate(struct request *req, struct response *resp)
 	if (core_state() != CORE_UNSEALED) {
 		core_unlock();
 		return resp_fail(resp, CF_ESEALED, "Vault is sealed");
+	}
+	if (!core_is_active()) {
+		/* Stepped down meanwhile: a standby never writes. */
+		core_unlock();
+		return resp_fail(resp, CF_EUNAVAIL, "node is not active");
 	}
 	b = core_barrier();
 	mu_lock();
@@ -1572,8 +1642,11 @@ rekey_status(struct response *resp)
 static int
 rekey_precheck(struct response *resp)
 {
-	if (core_state() == CORE_UNSEALED)
+	if (core_is_active())
 		return CF_OK;
+	/* A standby that was active when the router looked. */
+	if (core_state() == CORE_UNSEALED)
+		return resp_fail(resp, CF_EUNAVAIL, "node is not active");
 	return resp_fail(resp, CF_EUNAVAIL, "%s", core_conf()->ha_enabled ?
 	    "Vault is sealed" : "node is not active");
 }
@@ -2000,6 +2073,103 @@ load_cluster(void)
 	return rc;
 }
 
+/*
+ * Unseal hook: the cluster's identity as stored, read-only (a standby
+ * shows it in sys/health; the active node makes it if missing).
+ */
+static int
+peek_cluster(void)
+{
+	struct buf	 b = BUF_INIT;
+	json_t		*j = NULL;
+	json_error_t	 e;
+	const char	*name, *sid;
+	int		 rc;
+
+	if ((rc = core_get(CLUSTER_KEY, &b)) == CF_ENOTFOUND)
+		rc = CF_OK;
+	else if (rc == CF_OK) {
+		if ((j = json_loadb(b.data, b.len, 0, &e)) == NULL)
+			rc = CF_EINTERNAL;
+		else if ((name = json_string_value(json_object_get(j,
+		    "name"))) != NULL && (sid = json_string_value(
+		    json_object_get(j, "id"))) != NULL)
+			core_set_cluster(name, sid);
+	}
+	json_decref(j);
+	buf_free(&b);
+	return rc;
+}
+
+/*
+ * Become-active hook, first of all: another node may have rotated the
+ * keyring, rekeyed (a new root key) or changed the shares while this
+ * one was standby.  Read the seal configuration and the keyring again;
+ * if the held root key no longer opens it, the new root key is in
+ * ROOT_KEY_T1_KEY under keyring term 1, which this node holds.  Under
+ * the core write lock (the keyring changes).
+ */
+static int
+reload_keys(void)
+{
+	struct storage	*st = core_storage();
+	struct barrier	*b = core_barrier();
+	struct buf	 ct = BUF_INIT, ring = BUF_INIT, root = BUF_INIT;
+	int		 n, t, present, rc;
+
+	if ((rc = read_seal_config(&n, &t, &present)) != CF_OK)
+		goto out;
+	if ((rc = storage_get(st, KEYRING_KEY, &ct)) != CF_OK)
+		goto out;
+	mu_lock();
+	if (present) {
+		cfg_n = n;
+		cfg_t = t;
+	}
+	rc = barrier_key_decrypt(root_key, KEYRING_KEY, ct.data, ct.len,
+	    &ring);
+	mu_unlock();
+	if (rc != CF_OK) {
+		if ((rc = storage_get(st, ROOT_KEY_T1_KEY, &root)) != CF_OK ||
+		    (rc = barrier_decrypt(b, ROOT_KEY_T1_KEY, root.data,
+		    root.len, &ring)) != CF_OK || ring.len != KEY_LEN) {
+			log_warnx("seal: the stored keyring does not open with "
+			    "the keys this node holds");
+			rc = CF_EINTERNAL;
+			goto out;
+		}
+		buf_reset(&root);
+		if ((rc = buf_set(&root, ring.data, KEY_LEN)) != CF_OK)
+			goto out;
+		mu_lock();
+		if ((rc = hold_root_key((const uint8_t *)root.data)) == CF_OK)
+			rc = barrier_key_decrypt(root_key, KEYRING_KEY,
+			    ct.data, ct.len, &ring);
+		mu_unlock();
+		if (rc != CF_OK)
+			goto out;
+		log_info("seal: the root key changed on another node");
+	}
+	if ((rc = barrier_keyring_parse(b, ring.data, ring.len)) == CF_OK)
+		atomic_store(&encryptions_base, barrier_encryptions(b));
+ out:
+	buf_free(&ct);
+	buf_free(&ring);		/* each wipes */
+	buf_free(&root);
+	return rc;
+}
+
+/* Leave-active hook: share attempts belong to the active node. */
+static int
+drop_attempts(void)
+{
+	mu_lock();
+	genroot_reset();
+	rekey_reset();
+	mu_unlock();
+	return CF_OK;
+}
+
 int
 seal_dev_init(const char *root_token_id, struct buf *key_b64,
     struct buf *root_token)
@@ -2047,6 +2217,7 @@ seal_register(void)
 	router_raw("sys/unseal", 0, sys_unseal);
 	router_raw("sys/seal-status", 0, sys_seal_status);
 	router_raw("sys/seal", 0, sys_seal);
+	router_raw("sys/step-down", 0, sys_step_down);
 	router_raw("sys/rotate", 0, sys_rotate);
 	router_raw("sys/generate-root/attempt", 0, sys_genroot_attempt);
 	router_raw("sys/generate-root/update", 0, sys_genroot_update);
@@ -2054,8 +2225,11 @@ seal_register(void)
 	router_raw("sys/rekey/update", 0, sys_rekey_update);
 	router_raw("sys/rekey/verify", 0, sys_rekey_verify);
 	sys_route("key-status", 0, sys_key_status);
-	core_on_unseal(load_cluster);
+	core_on_unseal(peek_cluster);
 	core_on_seal(seal_forget);
+	core_on_active(reload_keys);
+	core_on_active(load_cluster);
+	core_on_standby(drop_attempts);
 }
 
 int

@@ -16,6 +16,7 @@
 
 #include "core.h"
 #include "err.h"
+#include "ha.h"
 #include "req.h"
 #include "router.h"
 #include "sys.h"
@@ -132,8 +133,9 @@ static int
 sys_health(struct request *req, struct response *resp)
 {
 	json_t	*o;
-	int	 st, code, standbyok;
-	int	 uninit, sealed, active;
+	char	 name[128], id[64];
+	int	 st, code, standbyok, standby;
+	int	 uninit, sealed, active, standbycode;
 
 	if (req->op != REQ_READ && req->op != REQ_HEAD) {
 		resp->err_empty = 1;
@@ -143,34 +145,35 @@ sys_health(struct request *req, struct response *resp)
 	uninit = health_code(req, "uninitcode", 501);
 	sealed = health_code(req, "sealedcode", 503);
 	active = health_code(req, "activecode", 200);
+	standbycode = health_code(req, "standbycode", 429);
 	if (standbyok < 0 || health_bool(req, "perfstandbyok") < 0 ||
-	    uninit < 0 || sealed < 0 || active < 0 ||
-	    health_code(req, "standbycode", 429) < 0 ||
+	    uninit < 0 || sealed < 0 || active < 0 || standbycode < 0 ||
 	    health_code(req, "drsecondarycode", 472) < 0 ||
 	    health_code(req, "performancestandbycode", 473) < 0) {
 		resp->err_empty = 1;
 		return CF_EINVAL;
 	}
-	core_rdlock();
+	/* Atomics only: a probe never waits behind a drain. */
 	st = core_state();
+	standby = st == CORE_UNSEALED && core_conf()->ha_enabled &&
+	    !core_is_active();
 	code = st == CORE_UNINITIALIZED ? uninit :
-	    st == CORE_SEALED ? sealed : active;
+	    st == CORE_SEALED ? sealed :
+	    standby && !standbyok ? standbycode : active;
 	o = json_pack("{s:b, s:b, s:b, s:b, s:s, s:s, s:I, s:s}",
 	    "initialized", st != CORE_UNINITIALIZED,
 	    "sealed", st != CORE_UNSEALED,
-	    "standby", st != CORE_UNSEALED,
+	    "standby", st != CORE_UNSEALED || standby,
 	    "performance_standby", 0,
 	    "replication_performance_mode", "disabled",
 	    "replication_dr_mode", "disabled",
 	    "server_time_utc", (json_int_t)time(NULL),
 	    "version", CORE_VAULT_VERSION);
 	if (o != NULL && st == CORE_UNSEALED) {
-		json_object_set_new(o, "cluster_name",
-		    json_string(core_cluster_name()));
-		json_object_set_new(o, "cluster_id",
-		    json_string(core_cluster_id()));
+		core_cluster(name, sizeof(name), id, sizeof(id));
+		json_object_set_new(o, "cluster_name", json_string(name));
+		json_object_set_new(o, "cluster_id", json_string(id));
 	}
-	core_unlock();
 	if (o == NULL)
 		return CF_ENOMEM;
 	resp->raw = 1;
@@ -179,21 +182,41 @@ sys_health(struct request *req, struct response *resp)
 	return CF_OK;
 }
 
+/*
+ * From the role and the storage lock's holder record, without the core
+ * lock.  HA and not unsealed: 503, as Vault.
+ */
 static int
 sys_leader(struct request *req, struct response *resp)
 {
-	json_t	*o;
+	json_t		*o;
+	char		 api[HA_ADDR_MAX], cluster[HA_ADDR_MAX], at[64];
+	long long	 sec;
+	long		 nsec;
+	int		 ha = core_conf()->ha_enabled, self = 0;
 
 	if (req->op != REQ_READ) {
 		resp->err_empty = 1;
 		return CF_EMETHOD;
 	}
+	api[0] = cluster[0] = '\0';
+	strlcpy(at, "0001-01-01T00:00:00Z", sizeof(at));
+	if (ha) {
+		if (core_state() != CORE_UNSEALED)
+			return resp_fail(resp, CF_ESEALED, "Vault is sealed");
+		core_active_time(&sec, &nsec);
+		if ((self = core_is_active()) && sec != 0)
+			time_format_rfc3339(at, sizeof(at), sec, nsec);
+		if (ha_leader(api, sizeof(api), cluster, sizeof(cluster)) ==
+		    CF_EIO)
+			return CF_EIO;
+	}
 	o = json_pack("{s:b, s:b, s:s, s:s, s:s, s:b, s:i}",
-	    "ha_enabled", 0,
-	    "is_self", 0,
-	    "active_time", "0001-01-01T00:00:00Z",
-	    "leader_address", "",
-	    "leader_cluster_address", "",
+	    "ha_enabled", ha,
+	    "is_self", self,
+	    "active_time", at,
+	    "leader_address", api,
+	    "leader_cluster_address", cluster,
 	    "performance_standby", 0,
 	    "performance_standby_last_remote_wal", 0);
 	if (o == NULL)

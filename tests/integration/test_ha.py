@@ -141,84 +141,363 @@ def wait_log(path, pattern, proc, timeout=20):
         pattern, open(path, "rb").read().decode()))
 
 
-@pytest.mark.private
-def test_ha_nodes_share_a_directory(tmp_path):
-    """Two HA nodes on one LMDB directory: the lock holder serves, the
-    other waits (naming the holder) and takes over when it dies."""
-    data = str(tmp_path / "data")
-    procs = []
-    logs = []
-    try:
-        for i in (1, 2):
-            conf = tmp_path / ("n%d.hcl" % i)
-            write_config(conf, "lmdb", data, '  ha_enabled = true\n')
-            with open(conf, "a") as f:
-                f.write('api_addr = "http://node%d.example:8200"\n' % i)
-            logs.append(str(tmp_path / ("n%d.log" % i)))
-            with open(logs[-1], "wb") as log:
-                procs.append(start_node(conf, log))
-            if i == 1:
-                m = wait_log(logs[0], rb"listening on 127\.0\.0\.1:(\d+)",
-                             procs[0])
+def free_port():
+    import socket
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+class Cluster:
+    """n HA nodes on one LMDB directory, each on a fixed port with its
+    api_addr pointing at itself."""
+
+    def __init__(self, tmp_path, n):
         from conftest import Server
-        a = Server.__new__(Server)
-        a.url = "http://127.0.0.1:%d" % int(m.group(1))
-        a.init_unseal()
-        mount_kv(a)
-        put_secret(a, "x", {"v": "kept"})
+        self.tmp = tmp_path
+        self.data = str(tmp_path / "data")
+        self.nodes = []
+        for i in range(n):
+            port = free_port()
+            conf = tmp_path / ("n%d.hcl" % i)
+            with open(conf, "w") as f:
+                f.write('storage "lmdb" {\n  path = "%s"\n'
+                        '  ha_enabled = true\n}\n' % self.data)
+                f.write('listener "tcp" {\n  address = "127.0.0.1:%d"\n'
+                        '  tls_disable = true\n}\n' % port)
+                f.write('disable_mlock = true\n')
+                f.write('api_addr = "http://127.0.0.1:%d"\n' % port)
+            srv = Server.__new__(Server)
+            srv.url = "http://127.0.0.1:%d" % port
+            srv.conf = conf
+            srv.logpath = str(tmp_path / ("n%d.log" % i))
+            srv.proc = None
+            self.nodes.append(srv)
+            self.start(i)
 
-        wait_log(logs[1], rb"standby: waiting for the active node .*"
-                 rb"node1\.example", procs[1])
-        time.sleep(0.3)
-        with open(logs[1], "rb") as f:
-            assert b"listening on" not in f.read()
+    def start(self, i):
+        srv = self.nodes[i]
+        with open(srv.logpath, "ab") as log:
+            n = log.tell()
+            srv.proc = start_node(srv.conf, log)
+        deadline = time.monotonic() + 20
+        while True:
+            with open(srv.logpath, "rb") as f:
+                f.seek(n)
+                if b"listening on" in f.read():
+                    break
+            assert srv.proc.poll() is None and \
+                time.monotonic() < deadline, srv.read_log()
+            time.sleep(0.02)
 
-        procs[0].send_signal(signal.SIGKILL)
-        procs[0].wait()
-        m = wait_log(logs[1], rb"listening on 127\.0\.0\.1:(\d+)", procs[1])
-        b = Server.__new__(Server)
-        b.url = "http://127.0.0.1:%d" % int(m.group(1))
-        b.keys = a.keys
-        b.root_token = a.root_token
-        r = b.api("GET", "sys/seal-status")
-        assert r.json()["initialized"] is True
-        b.unseal()
-        assert get_secret(b, "x") == {"v": "kept"}
-        with open(logs[1], "rb") as f:
-            assert b"HA lock taken" in f.read()
-        procs[1].send_signal(signal.SIGTERM)
-        assert procs[1].wait(timeout=30) == 0
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+    def unseal_all(self, keys):
+        for srv in self.nodes:
+            if srv.proc is not None:
+                srv.keys = keys
+                srv.unseal()
+
+    def health(self):
+        out = []
+        for srv in self.nodes:
+            if srv.proc is None or srv.proc.poll() is not None:
+                out.append(None)
+                continue
+            out.append(srv.api("GET", "sys/health").status_code)
+        return out
+
+    def wait_active(self, not_index=None, timeout=20):
+        """The one node answering 200, once every other live one
+        answers 429."""
+        deadline = time.monotonic() + timeout
+        codes = None
+        while time.monotonic() < deadline:
+            codes = self.health()
+            live = [c for c in codes if c is not None]
+            if live.count(200) == 1 and live.count(429) == len(live) - 1:
+                i = codes.index(200)
+                if i != not_index:
+                    return i
+            time.sleep(0.05)
+        raise AssertionError("no single active node: %r" % (codes,))
+
+    def kill(self, i, sig=signal.SIGKILL):
+        p = self.nodes[i].proc
+        p.send_signal(sig)
+        rc = p.wait(timeout=30)
+        self.nodes[i].proc = None
+        return rc
+
+    def close(self):
+        for srv in self.nodes:
+            if srv.proc is not None and srv.proc.poll() is None:
+                srv.proc.kill()
+                srv.proc.wait()
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    made = []
+
+    def make(n):
+        c = Cluster(tmp_path, n)
+        made.append(c)
+        return c
+    yield make
+    for c in made:
+        c.close()
+
+
+def init_cluster(c, n_keys=3, threshold=2):
+    """Initialize through node 0, unseal every node with the same
+    shares, mount kv; return the active node's index."""
+    a = c.nodes[0]
+    a.init(n_keys, threshold)
+    for srv in c.nodes:
+        srv.keys = a.keys[:threshold]
+        srv.root_token = a.root_token
+        srv.unseal()
+    i = c.wait_active()
+    mount_kv(c.nodes[i])
+    return i
 
 
 @pytest.mark.private
-def test_waiting_ha_node_stops_on_sigterm(tmp_path):
-    data = str(tmp_path / "data")
-    procs = []
-    try:
-        for i in (1, 2):
-            conf = tmp_path / ("n%d.hcl" % i)
-            write_config(conf, "lmdb", data, '  ha_enabled = true\n')
-            with open(conf, "a") as f:
-                f.write('api_addr = "http://node%d.example:8200"\n' % i)
-            log = str(tmp_path / ("n%d.log" % i))
-            with open(log, "wb") as lf:
-                procs.append(start_node(conf, lf))
-            wait_log(log, rb"listening on" if i == 1 else
-                     rb"standby: waiting", procs[-1])
-        procs[1].send_signal(signal.SIGTERM)
-        assert procs[1].wait(timeout=10) == 0
-        procs[0].send_signal(signal.SIGTERM)
-        assert procs[0].wait(timeout=30) == 0
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+def test_ha_nodes_share_a_directory(cluster):
+    """Two HA nodes on one LMDB directory both listen: the lock holder
+    is active, the other standby (429, naming the active), and the
+    standby takes over, with the data, when the active dies."""
+    c = cluster(2)
+    a = init_cluster(c)
+    b = 1 - a
+    put_secret(c.nodes[a], "x", {"v": "kept"})
+    assert c.health()[b] == 429
+    r = c.nodes[b].api("GET", "sys/health", params={"standbyok": "true"})
+    assert r.status_code == 200 and r.json()["standby"] is True
+    assert c.nodes[a].api("GET", "sys/health").json()["standby"] is False
+    wait_log(c.nodes[b].logpath, rb"ha: standby, waiting", c.nodes[b].proc)
+
+    c.kill(a)
+    assert c.wait_active() == b
+    assert get_secret(c.nodes[b], "x") == {"v": "kept"}
+    with open(c.nodes[b].logpath, "rb") as f:
+        assert b"ha: active node" in f.read()
+    c.nodes[b].proc.send_signal(signal.SIGTERM)
+    assert c.nodes[b].proc.wait(timeout=30) == 0
+    c.nodes[b].proc = None
+
+
+@pytest.mark.private
+def test_sealed_ha_node_stops_on_sigterm(cluster):
+    c = cluster(2)
+    for i in (1, 0):
+        assert c.kill(i, signal.SIGTERM) == 0
+
+
+@pytest.mark.private
+def test_ha_leader_and_forwarding(cluster):
+    """sys/leader on a standby names the active; a standby forwards
+    reads, writes, LIST and errors and relays the answer unchanged; a
+    client that refuses forwarding gets a 307 to the active."""
+    c = cluster(2)
+    a = init_cluster(c)
+    act, sb = c.nodes[a], c.nodes[1 - a]
+    r = act.api("GET", "sys/leader").json()
+    assert r["ha_enabled"] is True and r["is_self"] is True
+    assert r["leader_address"] == act.url
+    assert r["active_time"] != "0001-01-01T00:00:00Z"
+    r = sb.api("GET", "sys/leader").json()
+    assert r["ha_enabled"] is True and r["is_self"] is False
+    assert r["leader_address"] == act.url
+    assert r["active_time"] == "0001-01-01T00:00:00Z"
+
+    # A write through the standby is readable on the active.
+    put_secret(sb, "w", {"via": "standby"})
+    assert get_secret(act, "w") == {"via": "standby"}
+    assert get_secret(sb, "w") == {"via": "standby"}
+    # LIST and an error come back as the active answers them.
+    for method, path, kw in (
+            ("LIST", "secret/metadata/", {}),
+            ("GET", "secret/data/missing", {}),
+            ("GET", "secret/data/w", {"token": "hvs.bogus"}),
+            ("PUT", "sys/policy/p", {"json": {"policy": "path {"}})):
+        kw.setdefault("token", act.root_token)
+        ra = act.api(method, path, **kw)
+        rs = sb.api(method, path, **kw)
+        assert rs.status_code == ra.status_code, (path, rs.text)
+        body_a, body_s = ra.json(), rs.json()
+        for body in (body_a, body_s):
+            body.pop("request_id", None)
+        assert body_s == body_a
+        assert rs.headers["Content-Type"] == "application/json"
+    assert "w" in sb.api("LIST", "secret/metadata/",
+                         token=act.root_token).json()["data"]["keys"]
+    # Token checks happen on the active.
+    r = sb.api("GET", "secret/data/w")
+    assert r.status_code == 403
+
+    r = sb.api("GET", "secret/data/w?version=1", token=act.root_token,
+               headers={"X-Vault-No-Request-Forwarding": "true"},
+               allow_redirects=False)
+    assert r.status_code == 307
+    assert r.headers["Location"] == act.url + "/v1/secret/data/w?version=1"
+
+
+@pytest.mark.private
+def test_ha_step_down_moves_the_active_role(cluster):
+    c = cluster(2)
+    a = init_cluster(c)
+    act, sb = c.nodes[a], c.nodes[1 - a]
+    put_secret(act, "s", {"v": "1"})
+    # Step-down needs a token with sudo.
+    assert act.api("PUT", "sys/step-down").status_code == 403
+    r = act.api("PUT", "sys/step-down", token=act.root_token)
+    assert r.status_code == 204, r.text
+    b = c.wait_active(not_index=a)
+    assert b == 1 - a
+    assert get_secret(c.nodes[b], "s") == {"v": "1"}
+    assert act.api("GET", "sys/leader").json()["leader_address"] == sb.url
+    # The old active stays standby (it does not compete for 10 s) and
+    # forwards: step-down sent to it steps the new active down.
+    time.sleep(1)
+    assert c.health()[a] == 429
+    put_secret(act, "t", {"v": "2"})
+    assert get_secret(sb, "t") == {"v": "2"}
+
+
+@pytest.mark.private
+def test_ha_step_down_through_standby(cluster):
+    c = cluster(3)
+    a = init_cluster(c)
+    other = [i for i in range(3) if i != a][0]
+    r = c.nodes[other].api("PUT", "sys/step-down",
+                           token=c.nodes[a].root_token)
+    assert r.status_code == 204, r.text
+    b = c.wait_active(not_index=a)
+    assert b != a
+
+
+@pytest.mark.private
+def test_ha_kill_and_seal_hand_over(cluster):
+    """Three nodes: kill -9 of the active, then sealing the new active,
+    each hands the role to another node with the data intact; sealing
+    a standby is refused with Vault's 500."""
+    c = cluster(3)
+    a = init_cluster(c)
+    put_secret(c.nodes[a], "k", {"v": "1"})
+    c.kill(a)
+    b = c.wait_active()
+    assert b != a
+    assert get_secret(c.nodes[b], "k") == {"v": "1"}
+    put_secret(c.nodes[b], "k2", {"v": "2"})
+
+    sb = [i for i in range(3) if i not in (a, b)][0]
+    r = c.nodes[sb].api("PUT", "sys/seal", token=c.nodes[b].root_token)
+    assert r.status_code == 500
+    assert r.json()["errors"] == [
+        "vault cannot seal when in standby mode; please restart instead"]
+    assert c.health()[sb] == 429
+
+    r = c.nodes[b].api("PUT", "sys/seal", token=c.nodes[b].root_token)
+    assert r.status_code == 204
+    deadline = time.monotonic() + 20
+    while c.health()[sb] != 200:
+        assert time.monotonic() < deadline, c.health()
+        time.sleep(0.05)
+    assert c.health()[b] == 503
+    assert get_secret(c.nodes[sb], "k") == {"v": "1"}
+    assert get_secret(c.nodes[sb], "k2") == {"v": "2"}
+    # The sealed node unseals again as a standby that forwards.
+    c.nodes[b].unseal()
+    assert c.health()[b] == 429
+    assert get_secret(c.nodes[b], "k2") == {"v": "2"}
+
+
+@pytest.mark.private
+def test_ha_no_active_node(cluster):
+    """The active's SIGTERM steps down so that a standby takes over;
+    a standby with nobody active answers Vault's 500 text (here: the
+    node that stepped down, in its 10 s pause, after the new active
+    died)."""
+    c = cluster(2)
+    a = init_cluster(c)
+    b = 1 - a
+    assert c.kill(a, signal.SIGTERM) == 0
+    assert c.wait_active() == b
+    c.start(a)
+    c.nodes[a].keys = c.nodes[b].keys
+    c.nodes[a].unseal()
+    assert c.health()[a] == 429
+    tok = c.nodes[b].root_token
+    assert c.nodes[b].api("PUT", "sys/step-down",
+                          token=tok).status_code == 204
+    assert c.wait_active(not_index=b) == a
+    assert c.nodes[a].api("PUT", "sys/step-down",
+                          token=tok).status_code == 204
+    assert c.wait_active(not_index=a) == b
+    c.kill(b)
+    r = c.nodes[a].api("GET", "secret/data/x", token=tok)
+    assert r.status_code == 500
+    assert r.json()["errors"] == [
+        "local node not active but active cluster node not found"]
+    assert c.nodes[a].api("GET", "sys/leader").json()[
+        "leader_address"] == ""
+    assert c.health()[a] == 429
+    # After its pause it takes over by itself.
+    assert c.wait_active() == a
+
+
+@pytest.mark.private
+def test_ha_rotate_and_rekey_across_takeovers(cluster):
+    """Keyring rotation and a rekey on one node, then a takeover by a
+    node that unsealed before them: it opens the store and reads what
+    was written under every term."""
+    c = cluster(2)
+    a = init_cluster(c)
+    b = 1 - a
+    act = c.nodes[a]
+    tok = act.root_token
+    put_secret(act, "t1", {"v": "1"})
+    assert act.api("PUT", "sys/rotate", token=tok).status_code == 204
+    put_secret(act, "t2", {"v": "2"})
+    r = act.api("PUT", "sys/rekey/init",
+                json={"secret_shares": 1, "secret_threshold": 1})
+    assert r.status_code == 200, r.text
+    nonce = r.json()["nonce"]
+    for k in act.keys:
+        r = act.api("PUT", "sys/rekey/update", json={"key": k,
+                                                      "nonce": nonce})
+        assert r.status_code == 200, r.text
+    assert r.json()["complete"] is True
+    new_keys = r.json()["keys"]
+    assert act.api("PUT", "sys/rotate", token=tok).status_code == 204
+    put_secret(act, "t3", {"v": "3"})
+
+    assert act.api("PUT", "sys/step-down", token=tok).status_code == 204
+    assert c.wait_active(not_index=a) == b
+    nb = c.nodes[b]
+    for k, v in (("t1", "1"), ("t2", "2"), ("t3", "3")):
+        assert get_secret(nb, k) == {"v": v}
+    assert nb.api("PUT", "sys/rotate", token=tok).status_code == 204
+    put_secret(nb, "t4", {"v": "4"})
+    r = nb.api("GET", "sys/key-status", token=tok)
+    assert r.json()["data"]["term"] == 4
+    # The new shares unseal a restarted node.
+    c.kill(a)
+    c.start(a)
+    c.nodes[a].keys = new_keys
+    assert c.nodes[a].unseal()["sealed"] is False
+    assert get_secret(c.nodes[a], "t4") == {"v": "4"}
+
+
+@pytest.mark.private
+def test_non_ha_step_down_and_leader(make_server):
+    srv = make_server()
+    srv.init_unseal()
+    r = srv.api("PUT", "sys/step-down")
+    assert r.status_code == 204
+    assert srv.api("GET", "sys/health").status_code == 200
+    r = srv.api("GET", "sys/leader").json()
+    assert r["ha_enabled"] is False and r["leader_address"] == ""
 
 
 @pytest.mark.private
