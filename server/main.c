@@ -366,6 +366,9 @@ main(int argc, char **argv)
 	}
 	hc.listeners = hl;
 	hc.worker_threads = c.worker_threads;
+	/* Before the workers: sys/init reads what ha_start sets. */
+	if (ha_start(st, c.api_addr, c.cluster_addr) != CF_OK)
+		fatalx("cannot start the HA thread");
 	if (http_start(&hc, &srv) != CF_OK)
 		fatalx("cannot start the HTTP listeners");
 	if (o.dev) {
@@ -380,8 +383,6 @@ main(int argc, char **argv)
 		buf_free(&tok);
 	}
 	tokenapi_tidy_start();
-	if (ha_start(st, c.api_addr, c.cluster_addr) != CF_OK)
-		fatalx("cannot start the HA thread");
 	log_info("cofferd %s started (storage %s)", COFFER_VERSION,
 	    storage_name(st));
 
