@@ -217,6 +217,8 @@ def writer(ports, token, stop, path):
                 out.flush()
             else:
                 out.write("- %s\n" % status)
+                if status not in (None, 500, 503):
+                    print("bench: ha: write %s via %d: %s" % (key, port, status), file=sys.stderr, flush=True)
                 out.flush()
                 time.sleep(0.005)
 
