@@ -124,8 +124,12 @@ def test_ha_config_errors(tmp_path, storage, extra, line, text):
 
 
 def start_node(conf, log):
+    # The fixture's environment: under ThreadSanitizer, its options and
+    # tests/tsan.supp (a report stops the node).
+    from conftest import Server
     return subprocess.Popen([COFFERD, "-config", str(conf), "-v"],
-                            stdout=subprocess.DEVNULL, stderr=log)
+                            stdout=subprocess.DEVNULL, stderr=log,
+                            env=Server.env(None))
 
 
 def wait_log(path, pattern, proc, timeout=20):
