@@ -207,5 +207,22 @@ nsync=$(awk '$NF=="fdatasync" || $NF=="fsync" {n += $4} END {print n + 0}' "$tmp
 } >>"$out"
 echo "bench: $nreq writes, $nsync syncs under strace" >&2
 
+# HA failover: three nodes on one LMDB directory (tests/bench/ha.py).
+{
+	echo
+	echo "## HA failover"
+	echo
+	echo "Command: \`/usr/bin/python3 tests/bench/ha.py bin/cofferd TMP 20 7\`"
+	echo "(three HA nodes on loopback; from the step-down request or the"
+	echo "SIGKILL to the first 200 on sys/health from another node, polled"
+	echo "every 2 ms; the node that left is restarted and unsealed after"
+	echo "each one; times in ms)."
+	echo
+	echo "| failover | n | median | min | max | issue 9 target |"
+	echo "|---|---|---|---|---|---|"
+	/usr/bin/python3 tests/bench/ha.py bin/cofferd "$tmp" 20 7 ||
+	    echo "(tests/bench/ha.py failed or lost acknowledged writes)"
+} >>"$out"
+
 cp "$out" BENCHMARKS.md
 echo "bench: wrote BENCHMARKS.md" >&2
