@@ -366,11 +366,7 @@ main(int argc, char **argv)
 	}
 	hc.listeners = hl;
 	hc.worker_threads = c.worker_threads;
-	/* Before the workers: sys/init reads what ha_start sets. */
-	if (ha_start(st, c.api_addr, c.cluster_addr) != CF_OK)
-		fatalx("cannot start the HA thread");
-	if (http_start(&hc, &srv) != CF_OK)
-		fatalx("cannot start the HTTP listeners");
+	/* The credentials are out before anyone can connect. */
 	if (o.dev) {
 		printf("cofferd is running in dev mode: in memory, "
 		    "initialized and unsealed.\n\n"
@@ -382,6 +378,11 @@ main(int argc, char **argv)
 		buf_free(&key);
 		buf_free(&tok);
 	}
+	/* Before the workers: sys/init reads what ha_start sets. */
+	if (ha_start(st, c.api_addr, c.cluster_addr) != CF_OK)
+		fatalx("cannot start the HA thread");
+	if (http_start(&hc, &srv) != CF_OK)
+		fatalx("cannot start the HTTP listeners");
 	tokenapi_tidy_start();
 	log_info("cofferd %s started (storage %s)", COFFER_VERSION,
 	    storage_name(st));
