@@ -174,7 +174,7 @@ test_conf(void **state)
 	    "disable_mlock = true\nworker_threads = 8\n"
 	    "cluster_name = \"c1\"\napi_addr = \"http://x\"\nui = true\n");
 	conf_init(&c);
-	assert_int_equal(c.worker_threads, 64);
+	assert_int_equal(c.worker_threads, 128);
 	assert_int_equal(c.default_lease_ttl, 768 * 3600);
 	assert_int_equal(conf_load(&c, p, &errs), CF_OK);
 	assert_int_equal(conf_finish(&c, &errs), CF_OK);
