@@ -17,11 +17,18 @@
  * sys/seal, sys/unseal, sys/leader and sys/health to the active node's
  * api_addr (from the lock's holder record), without the core lock, and
  * relays the answer unchanged.
+ *
+ * A standby also announces itself to the active node every 5 s (an
+ * echo to sys/ha-echo, authenticated by a key derived from the
+ * keyring, never a token); the active node lists those it heard from
+ * in sys/ha-status.
  */
 #ifndef COFFER_SERVER_HA_H
 #define COFFER_SERVER_HA_H
 
 #include <stddef.h>
+
+#include <jansson.h>
 
 struct request;
 struct response;
@@ -62,6 +69,14 @@ void	 ha_step_down(void);
  */
 int	 ha_leader(char *api, size_t, char *cluster, size_t)
 	    __attribute__((warn_unused_result));
+
+/*
+ * sys/ha-status's node list: this node, and when it is the active
+ * node every standby whose echo arrived within the last three echo
+ * intervals, sorted by api_address.  *out is the caller's.  CF_OK,
+ * CF_ENOMEM.  Takes no core lock.
+ */
+int	 ha_status(json_t **out) __attribute__((warn_unused_result));
 
 /*
  * For sys/init on an HA node: take the storage lock for the time of
