@@ -18,9 +18,9 @@
  * loop guard REQ_FORWARDED_HEADER; the answer comes back with its
  * status, headers (less hop-by-hop ones) and body.  Other request
  * headers are not kept (struct request does not carry them).
- * The header copies made for libcurl are wiped; the request text that
- * libcurl builds from them is not (XXX issue 9: wiping allocators for
- * libcurl).
+ * The header copies made for libcurl are wiped, and libcurl allocates
+ * through jsonmem's wiping allocator (main), so the request text it
+ * builds from them is wiped when freed too.
  *
  * The echo.  A standby's echo thread posts to the active node's
  * sys/ha-echo every HA_ECHO_MS: its id, host name, addresses, version

@@ -305,8 +305,10 @@ main(int argc, char **argv)
 	log_setlevel(lvl);
 	log_setjson(c.log_json);
 	protect_memory(o.dev ? 1 : c.disable_mlock);
-	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, free, realloc,
-	    strdup, calloc) != CURLE_OK)
+	/* Forwarded requests carry tokens and secrets: wipe as jansson. */
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, jsonmem_malloc,
+	    jsonmem_free, jsonmem_realloc, jsonmem_strdup, jsonmem_calloc) !=
+	    CURLE_OK)
 		fatalx("libcurl cannot start");
 	mg_init_library(0);
 
