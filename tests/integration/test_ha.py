@@ -431,6 +431,9 @@ def test_ha_no_active_node(cluster):
     assert c.nodes[b].api("PUT", "sys/step-down",
                           token=tok).status_code == 204
     assert c.wait_active(not_index=b) == a
+    # a's pause must outlast b's by more than it takes to see b active,
+    # kill it and ask a (under load that can take a while).
+    time.sleep(4)
     assert c.nodes[a].api("PUT", "sys/step-down",
                           token=tok).status_code == 204
     assert c.wait_active(not_index=a) == b
