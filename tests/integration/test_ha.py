@@ -661,3 +661,29 @@ def test_non_ha_ha_status(make_server):
     assert len(nodes) == 1 and nodes[0]["active_node"] is True
     assert nodes[0]["last_echo"] is None
     assert r.json()["data"]["nodes"] == nodes
+
+
+@pytest.mark.private
+def test_ha_forwarded_patch(cluster):
+    """A merge-patch through a standby keeps its method, body and
+    Content-Type: the active merges it; a PATCH the active refuses is
+    refused the same way through the standby."""
+    c = cluster(2)
+    a = init_cluster(c)
+    act, sb = c.nodes[a], c.nodes[1 - a]
+    tok = act.root_token
+    put_secret(act, "p", {"keep": "1", "change": "old", "drop": "x"})
+    r = sb.api("PATCH", "secret/data/p", token=tok,
+               headers={"Content-Type": "application/merge-patch+json"},
+               data='{"data":{"change":"new","drop":null,"add":"2"}}')
+    assert r.status_code == 200, r.text
+    assert r.json()["data"]["version"] == 2
+    assert get_secret(act, "p") == {"keep": "1", "change": "new",
+                                    "add": "2"}
+    bad = dict(token=tok, headers={"Content-Type": "application/json"},
+               data='{"data":{"change":"json"}}')
+    ra = act.api("PATCH", "secret/data/p", **bad)
+    rs = sb.api("PATCH", "secret/data/p", **bad)
+    assert ra.status_code >= 400
+    assert (rs.status_code, rs.text) == (ra.status_code, ra.text)
+    assert get_secret(act, "p")["change"] == "new"
