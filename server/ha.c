@@ -37,7 +37,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -366,11 +365,17 @@ static int nodes_forget(void);
 static void *echo_run(void *);
 
 void
-ha_register(int ha_enabled)
+ha_register(int ha_enabled, const char *api_addr, const char *cluster_addr)
 {
+	self_api = api_addr != NULL ? api_addr : "";
+	self_cluster = cluster_addr != NULL ? cluster_addr : "";
+	if (gethostname(self_host, sizeof(self_host)) != 0)
+		self_host[0] = '\0';
+	self_host[sizeof(self_host) - 1] = '\0';
 	enabled = ha_enabled;
 	if (!enabled)
 		return;
+	uuid_generate(self_id);
 	router_forward(ha_forward);
 	router_raw("sys/ha-echo", 0, ha_echo);
 	core_on_unseal(wake);
@@ -380,20 +385,14 @@ ha_register(int ha_enabled)
 }
 
 int
-ha_start(struct storage *st, const char *api_addr, const char *cluster_addr)
+ha_start(struct storage *st)
 {
 	pthread_condattr_t	 ca;
 	size_t			 i;
 
-	self_api = api_addr != NULL ? api_addr : "";
-	self_cluster = cluster_addr != NULL ? cluster_addr : "";
-	if (gethostname(self_host, sizeof(self_host)) != 0)
-		self_host[0] = '\0';
-	self_host[sizeof(self_host) - 1] = '\0';
 	if (!enabled)
 		return CF_OK;
 	store = st;
-	uuid_generate(self_id);
 	if (pthread_condattr_init(&ca) != 0 ||
 	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
 	    pthread_cond_init(&ha_cv, &ca) != 0)

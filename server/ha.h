@@ -38,19 +38,20 @@ struct storage;
 #define HA_STEPDOWN_PAUSE_MS	10000	/* no competing after a step-down */
 
 /*
- * Register the router's forwarder and the core hooks that wake the HA
- * thread.  From main, before any thread; does nothing without HA.
+ * Note this node's api_addr and cluster_addr (may be NULL; borrowed
+ * for the life of the process; they go into the holder record, the
+ * echo and sys/ha-status) and its host name; with HA, register the
+ * router's forwarder, the echo handler and the core hooks that wake
+ * the HA thread.  From main, before any thread.
  */
-void	 ha_register(int ha_enabled);
+void	 ha_register(int ha_enabled, const char *api_addr,
+	    const char *cluster_addr);
 
 /*
- * Start the HA thread on st (borrowed until ha_stop).  api_addr and
- * cluster_addr (may be NULL) go into the holder record; borrowed for
- * the life of the process.  CF_OK (also without HA), CF_ENOMEM or
- * CF_EINTERNAL.
+ * Start the HA and echo threads on st (borrowed until ha_stop).  CF_OK
+ * (also without HA), CF_ENOMEM or CF_EINTERNAL.
  */
-int	 ha_start(struct storage *, const char *api_addr,
-	    const char *cluster_addr) __attribute__((warn_unused_result));
+int	 ha_start(struct storage *) __attribute__((warn_unused_result));
 
 /*
  * Leave active if active (a standby takes over at once), release the

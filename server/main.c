@@ -332,7 +332,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	modules_register();
-	ha_register(sc.ha_enabled);
+	ha_register(sc.ha_enabled, c.api_addr, c.cluster_addr);
 	memset(&cc, 0, sizeof(cc));
 	cc.default_lease_ttl = c.default_lease_ttl;
 	cc.max_lease_ttl = c.max_lease_ttl;
@@ -382,7 +382,7 @@ main(int argc, char **argv)
 		buf_free(&tok);
 	}
 	tokenapi_tidy_start();
-	if (ha_start(st, c.api_addr, c.cluster_addr) != CF_OK)
+	if (ha_start(st) != CF_OK)
 		fatalx("cannot start the HA thread");
 	log_info("cofferd %s started (storage %s)", COFFER_VERSION,
 	    storage_name(st));
