@@ -28,6 +28,8 @@
 #define KEYRING_MAGIC		"CKR1"
 #define KEYRING_MAX_TERMS	100000
 
+_Static_assert(BARRIER_KEY_LEN == crypto_kdf_KEYBYTES, "kdf key length");
+
 struct barrier_term {
 	uint32_t	 term;
 	int64_t		 installed;
@@ -164,6 +166,26 @@ barrier_install_time(const struct barrier *b)
 	if (b == NULL || (t = find_term(b, b->active)) == NULL)
 		return 0;
 	return t->installed;
+}
+
+int
+barrier_derive(const struct barrier *b, uint64_t id, const char *ctx,
+    uint8_t *out, size_t len)
+{
+	const struct barrier_term	*t = NULL;
+	size_t				 i;
+
+	if (b == NULL || len < crypto_kdf_BYTES_MIN ||
+	    len > crypto_kdf_BYTES_MAX || strlen(ctx) != crypto_kdf_CONTEXTBYTES)
+		return CF_EINVAL;
+	for (i = 0; i < b->n; i++)
+		if (t == NULL || b->terms[i].term < t->term)
+			t = &b->terms[i];
+	if (t == NULL)
+		return CF_EINVAL;
+	if (crypto_kdf_derive_from_key(out, len, id, ctx, t->key) != 0)
+		return CF_EINTERNAL;
+	return CF_OK;
 }
 
 static void

@@ -43,6 +43,15 @@ uint32_t barrier_term(const struct barrier *);
 unsigned long long barrier_encryptions(const struct barrier *);
 /* Unix time the active term was installed. */
 long long barrier_install_time(const struct barrier *);
+/*
+ * Derive len bytes (crypto_kdf's limits: 16..64) for the purpose named
+ * by ctx (8 characters) and id from the oldest term's key, which every
+ * node that opened this keyring holds and which no rotation or rekey
+ * changes.  out should be sodium_malloc'd or wiped by the caller.
+ * CF_OK, CF_EINVAL (bad len, empty keyring).
+ */
+int	 barrier_derive(const struct barrier *, uint64_t id, const char *ctx,
+	    uint8_t *out, size_t len) __attribute__((warn_unused_result));
 
 /*
  * The keyring as plaintext bytes, to be stored encrypted under the root

@@ -17,11 +17,18 @@
  * sys/seal, sys/unseal, sys/leader and sys/health to the active node's
  * api_addr (from the lock's holder record), without the core lock, and
  * relays the answer unchanged.
+ *
+ * A standby also announces itself to the active node every 5 s (an
+ * echo to sys/ha-echo, authenticated by a key derived from the
+ * keyring, never a token); the active node lists those it heard from
+ * in sys/ha-status.
  */
 #ifndef COFFER_SERVER_HA_H
 #define COFFER_SERVER_HA_H
 
 #include <stddef.h>
+
+#include <jansson.h>
 
 struct request;
 struct response;
@@ -31,19 +38,20 @@ struct storage;
 #define HA_STEPDOWN_PAUSE_MS	10000	/* no competing after a step-down */
 
 /*
- * Register the router's forwarder and the core hooks that wake the HA
- * thread.  From main, before any thread; does nothing without HA.
+ * Note this node's api_addr and cluster_addr (may be NULL; borrowed
+ * for the life of the process; they go into the holder record, the
+ * echo and sys/ha-status) and its host name; with HA, register the
+ * router's forwarder, the echo handler and the core hooks that wake
+ * the HA thread.  From main, before any thread.
  */
-void	 ha_register(int ha_enabled);
+void	 ha_register(int ha_enabled, const char *api_addr,
+	    const char *cluster_addr);
 
 /*
- * Start the HA thread on st (borrowed until ha_stop).  api_addr and
- * cluster_addr (may be NULL) go into the holder record; borrowed for
- * the life of the process.  CF_OK (also without HA), CF_ENOMEM or
- * CF_EINTERNAL.
+ * Start the HA and echo threads on st (borrowed until ha_stop).  CF_OK
+ * (also without HA), CF_ENOMEM or CF_EINTERNAL.
  */
-int	 ha_start(struct storage *, const char *api_addr,
-	    const char *cluster_addr) __attribute__((warn_unused_result));
+int	 ha_start(struct storage *) __attribute__((warn_unused_result));
 
 /*
  * Leave active if active (a standby takes over at once), release the
@@ -62,6 +70,14 @@ void	 ha_step_down(void);
  */
 int	 ha_leader(char *api, size_t, char *cluster, size_t)
 	    __attribute__((warn_unused_result));
+
+/*
+ * sys/ha-status's node list: this node, and when it is the active
+ * node every standby whose echo arrived within the last three echo
+ * intervals, sorted by api_address.  *out is the caller's.  CF_OK,
+ * CF_ENOMEM.  Takes no core lock.
+ */
+int	 ha_status(json_t **out) __attribute__((warn_unused_result));
 
 /*
  * For sys/init on an HA node: take the storage lock for the time of

@@ -1,9 +1,12 @@
 /*
- * jsonmem.c -- jansson's allocator: wipe on free, note failures.
+ * jsonmem.c -- jansson's and libcurl's allocator: wipe on free, note
+ * failures.
  *
- * Each block carries its size in a header so that freeing can wipe it.
- * Failures are noted in a thread-local flag: a request runs on one
- * worker thread from parse to reply, so the flag belongs to it.
+ * Each block carries its size in a header so that freeing can wipe it;
+ * realloc moves the contents to a new block and wipes the old one, so
+ * no copy of a secret stays behind in freed memory.  Failures are noted
+ * in a thread-local flag: a request runs on one worker thread from
+ * parse to reply, so the flag belongs to it.
  */
 #include "config.h"
 
@@ -20,8 +23,9 @@
 
 static _Thread_local int	 failed;
 static _Thread_local long	 fail_at;	/* 0: never */
+static void			(*release)(void *) = free;
 
-static void *
+void *
 jsonmem_malloc(size_t n)
 {
 	unsigned char	*p = NULL;
@@ -38,18 +42,79 @@ jsonmem_malloc(size_t n)
 	return p + JSONMEM_HDR;
 }
 
-static void
+/* The size the caller asked for (from the header). */
+static size_t
+block_size(const void *ptr)
+{
+	size_t	 n;
+
+	memcpy(&n, (const unsigned char *)ptr - JSONMEM_HDR, sizeof(n));
+	return n;
+}
+
+void
 jsonmem_free(void *ptr)
 {
 	unsigned char	*p;
-	size_t		 n;
 
 	if (ptr == NULL)
 		return;
 	p = (unsigned char *)ptr - JSONMEM_HDR;
-	memcpy(&n, p, sizeof(n));
-	sodium_memzero(ptr, n);
-	free(p);
+	sodium_memzero(p, JSONMEM_HDR + block_size(ptr));
+	release(p);
+}
+
+void *
+jsonmem_realloc(void *ptr, size_t n)
+{
+	void	*q;
+	size_t	 old;
+
+	if (ptr == NULL)
+		return jsonmem_malloc(n);
+	if ((q = jsonmem_malloc(n)) == NULL)
+		return NULL;		/* ptr stays valid, as realloc */
+	old = block_size(ptr);
+	memcpy(q, ptr, old < n ? old : n);
+	jsonmem_free(ptr);
+	return q;
+}
+
+void *
+jsonmem_calloc(size_t nmemb, size_t size)
+{
+	void	*p;
+
+	if (size != 0 && nmemb > SIZE_MAX / size) {
+		failed = 1;
+		return NULL;
+	}
+	if ((p = jsonmem_malloc(nmemb * size)) != NULL)
+		memset(p, 0, nmemb * size);
+	return p;
+}
+
+char *
+jsonmem_strdup(const char *s)
+{
+	size_t	 n = strlen(s) + 1;
+	char	*p;
+
+	if ((p = jsonmem_malloc(n)) != NULL)
+		memcpy(p, s, n);
+	return p;
+}
+
+size_t
+jsonmem_size(const void *ptr)
+{
+	return ptr != NULL ? block_size(ptr) : 0;
+}
+
+void
+jsonmem_set_release(void (*fn)(void *))
+{
+	release = fn != NULL ? fn : free;
 }
 
 void

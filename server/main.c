@@ -305,8 +305,10 @@ main(int argc, char **argv)
 	log_setlevel(lvl);
 	log_setjson(c.log_json);
 	protect_memory(o.dev ? 1 : c.disable_mlock);
-	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, free, realloc,
-	    strdup, calloc) != CURLE_OK)
+	/* Forwarded requests carry tokens and secrets: wipe as jansson. */
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, jsonmem_malloc,
+	    jsonmem_free, jsonmem_realloc, jsonmem_strdup, jsonmem_calloc) !=
+	    CURLE_OK)
 		fatalx("libcurl cannot start");
 	mg_init_library(0);
 
@@ -330,7 +332,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	modules_register();
-	ha_register(sc.ha_enabled);
+	ha_register(sc.ha_enabled, c.api_addr, c.cluster_addr);
 	memset(&cc, 0, sizeof(cc));
 	cc.default_lease_ttl = c.default_lease_ttl;
 	cc.max_lease_ttl = c.max_lease_ttl;
@@ -379,7 +381,7 @@ main(int argc, char **argv)
 		buf_free(&tok);
 	}
 	/* Before the workers: sys/init reads what ha_start sets. */
-	if (ha_start(st, c.api_addr, c.cluster_addr) != CF_OK)
+	if (ha_start(st) != CF_OK)
 		fatalx("cannot start the HA thread");
 	if (http_start(&hc, &srv) != CF_OK)
 		fatalx("cannot start the HTTP listeners");

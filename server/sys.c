@@ -226,9 +226,29 @@ sys_leader(struct request *req, struct response *resp)
 	return CF_OK;
 }
 
+/* Every node: this one, and the standbys that echo to it (ha.c). */
+static int
+sys_ha_status(struct request *req, struct response *resp)
+{
+	json_t	*arr, *o;
+	int	 rc;
+
+	if (req->op != REQ_READ) {
+		resp->err_empty = 1;
+		return CF_EMETHOD;
+	}
+	if ((rc = ha_status(&arr)) != CF_OK)
+		return rc;
+	if ((o = json_pack("{s:o}", "nodes", arr)) == NULL)
+		return CF_ENOMEM;
+	resp->inject = 1;
+	return resp_data(resp, o);
+}
+
 void
 sys_register(void)
 {
+	sys_route("ha-status", 0, sys_ha_status);
 	router_raw("sys/health", 0, sys_health);
 	router_raw("sys/leader", 0, sys_leader);
 	router_register(&system_ops);

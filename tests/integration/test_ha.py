@@ -762,3 +762,127 @@ def test_ha_transit_policy_mount_across_takeovers(cluster):
     assert "more/" in A.api("GET", "sys/mounts", token=tok).json()["data"]
     r = A.api("GET", "more/data/m", token=tok)
     assert r.status_code == 200 and r.json()["data"]["data"] == {"v": "m"}
+
+def ha_nodes(srv, token, want, timeout=25):
+    """Poll sys/ha-status on srv until it lists `want` nodes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = srv.api("GET", "sys/ha-status", token=token)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        if len(body["nodes"]) == want or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert body["nodes"] == body["data"]["nodes"]
+    return body["nodes"]
+
+
+@pytest.mark.private
+@pytest.mark.parametrize("n", [2, 3])
+def test_ha_status_lists_every_node(cluster, n):
+    """Standbys echo to the active, which lists every node in
+    sys/ha-status (sorted by api_address, itself without last_echo);
+    a standby forwards the request; a standby that dies is dropped
+    after three missed echoes."""
+    import socket
+    c = cluster(n)
+    a = init_cluster(c)
+    tok = c.nodes[a].root_token
+    nodes = ha_nodes(c.nodes[a], tok, n)
+    assert len(nodes) == n, nodes
+    assert sorted(x["api_address"] for x in nodes) == \
+        sorted(s.url for s in c.nodes)
+    assert [x["api_address"] for x in nodes] == \
+        sorted(x["api_address"] for x in nodes)
+    for x in nodes:
+        assert x["hostname"] == socket.gethostname()
+        assert x["cluster_address"] == ""
+        assert x["version"] == "1.14.8"
+        if x["api_address"] == c.nodes[a].url:
+            assert x["active_node"] is True and x["last_echo"] is None
+        else:
+            assert x["active_node"] is False
+            assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d",
+                            x["last_echo"]), x
+    b = (a + 1) % n
+    via_b = ha_nodes(c.nodes[b], tok, n)
+    assert [dict(x, last_echo=None) for x in via_b] == \
+        [dict(x, last_echo=None) for x in nodes]
+    assert c.nodes[a].api("GET", "sys/ha-status").status_code == 403
+    if n == 3:
+        c.kill(b)
+        left = ha_nodes(c.nodes[a], tok, 2)
+        assert sorted(x["api_address"] for x in left) == sorted(
+            s.url for i, s in enumerate(c.nodes) if i != b)
+    # A new active node starts its list afresh and hears the others.
+    assert c.nodes[a].api("PUT", "sys/step-down",
+                          token=tok).status_code == 204
+    a2 = c.wait_active(not_index=a)
+    nodes = ha_nodes(c.nodes[a2], tok, 2 if n == 3 else n)
+    assert [x["api_address"] for x in nodes if x["active_node"]] == [
+        c.nodes[a2].url]
+    assert c.nodes[a].url in [x["api_address"] for x in nodes]
+
+
+@pytest.mark.private
+def test_ha_echo_needs_the_keyring(cluster):
+    """An echo without a MAC under the keyring's echo key is refused,
+    and the node it names never shows in sys/ha-status."""
+    c = cluster(2)
+    a = init_cluster(c)
+    act = c.nodes[a]
+    msg = ('{"node_id":"00000000-0000-4000-8000-000000000000",'
+           '"hostname":"forged","api_address":"http://127.0.0.1:9",'
+           '"cluster_address":"","version":"1.14.8","time":%d}'
+           % int(time.time() * 1000))
+    for mac in ("00" * 32, "zz", ""):
+        r = act.api("POST", "sys/ha-echo", json={"echo": msg, "mac": mac})
+        assert r.status_code == 403, r.text
+        assert r.json()["errors"] == ["permission denied"]
+    r = act.api("POST", "sys/ha-echo", json={"echo": msg})
+    assert r.status_code == 400
+    # A standby does not forward echoes.
+    r = c.nodes[1 - a].api("POST", "sys/ha-echo",
+                           json={"echo": msg, "mac": "00" * 32})
+    assert r.status_code == 503, r.text
+    nodes = ha_nodes(act, act.root_token, 2)
+    assert "forged" not in [x["hostname"] for x in nodes]
+    assert "http://127.0.0.1:9" not in [x["api_address"] for x in nodes]
+
+
+@pytest.mark.private
+def test_non_ha_ha_status(make_server):
+    srv = make_server()
+    srv.init_unseal()
+    r = srv.api("GET", "sys/ha-status", token=srv.root_token)
+    assert r.status_code == 200, r.text
+    nodes = r.json()["nodes"]
+    assert len(nodes) == 1 and nodes[0]["active_node"] is True
+    assert nodes[0]["last_echo"] is None
+    assert r.json()["data"]["nodes"] == nodes
+
+
+@pytest.mark.private
+def test_ha_forwarded_patch(cluster):
+    """A merge-patch through a standby keeps its method, body and
+    Content-Type: the active merges it; a PATCH the active refuses is
+    refused the same way through the standby."""
+    c = cluster(2)
+    a = init_cluster(c)
+    act, sb = c.nodes[a], c.nodes[1 - a]
+    tok = act.root_token
+    put_secret(act, "p", {"keep": "1", "change": "old", "drop": "x"})
+    r = sb.api("PATCH", "secret/data/p", token=tok,
+               headers={"Content-Type": "application/merge-patch+json"},
+               data='{"data":{"change":"new","drop":null,"add":"2"}}')
+    assert r.status_code == 200, r.text
+    assert r.json()["data"]["version"] == 2
+    assert get_secret(act, "p") == {"keep": "1", "change": "new",
+                                    "add": "2"}
+    bad = dict(token=tok, headers={"Content-Type": "application/json"},
+               data='{"data":{"change":"json"}}')
+    ra = act.api("PATCH", "secret/data/p", **bad)
+    rs = sb.api("PATCH", "secret/data/p", **bad)
+    assert ra.status_code >= 400
+    assert (rs.status_code, rs.text) == (ra.status_code, ra.text)
+    assert get_secret(act, "p")["change"] == "new"

@@ -1,5 +1,7 @@
 /*
- * test_jsonmem.c -- jansson's allocator: failures noted per thread.
+ * test_jsonmem.c -- jansson's and libcurl's allocator: failures noted
+ * per thread; realloc, calloc and strdup keep the size header, and
+ * every block is wiped before it goes back to the system.
  */
 #include "config.h"
 
@@ -8,6 +10,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -79,6 +82,100 @@ test_failures_are_per_thread(void **state)
 	jsonmem_reset();
 }
 
+static size_t	 expect_len;	/* header + size of the block freed next */
+static int	 released, released_dirty;
+
+/* Stands in for free(): was the whole block wiped? */
+static void
+check_release(void *p)
+{
+	const unsigned char	*b = p;
+	size_t			 i;
+
+	released++;
+	for (i = 0; i < expect_len; i++)
+		if (b[i] != 0)
+			released_dirty++;
+	free(p);
+}
+
+static void
+test_realloc_moves_and_wipes(void **state)
+{
+	char	*p, *q, *r;
+
+	(void)state;
+	jsonmem_set_release(check_release);
+	released = released_dirty = 0;
+	assert_non_null(p = jsonmem_realloc(NULL, 32));
+	assert_int_equal(jsonmem_size(p), 32);
+	memset(p, 'A', 32);
+	expect_len = 16 + 32;
+	assert_non_null(q = jsonmem_realloc(p, 64));
+	assert_int_equal(released, 1);
+	assert_int_equal(released_dirty, 0);
+	assert_int_equal(jsonmem_size(q), 64);
+	assert_memory_equal(q, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 32);
+	memset(q + 32, 'B', 32);
+	expect_len = 16 + 64;
+	assert_non_null(r = jsonmem_realloc(q, 8));
+	assert_int_equal(released, 2);
+	assert_int_equal(released_dirty, 0);
+	assert_int_equal(jsonmem_size(r), 8);
+	assert_memory_equal(r, "AAAAAAAA", 8);
+
+	/* A failed realloc leaves the block as it was, unfreed. */
+	jsonmem_reset();
+	jsonmem_fail_after(1);
+	assert_null(jsonmem_realloc(r, 4096));
+	jsonmem_fail_after(0);
+	assert_int_equal(jsonmem_failed(), 1);
+	jsonmem_reset();
+	assert_int_equal(released, 2);
+	assert_int_equal(jsonmem_size(r), 8);
+	assert_memory_equal(r, "AAAAAAAA", 8);
+	expect_len = 16 + 8;
+	jsonmem_free(r);
+	assert_int_equal(released, 3);
+	assert_int_equal(released_dirty, 0);
+	jsonmem_free(NULL);
+	assert_int_equal(released, 3);
+	jsonmem_set_release(NULL);
+}
+
+static void
+test_calloc_and_strdup(void **state)
+{
+	unsigned char	*p;
+	char		*s;
+	size_t		 i;
+
+	(void)state;
+	jsonmem_set_release(check_release);
+	released = released_dirty = 0;
+	assert_non_null(p = jsonmem_calloc(10, 7));
+	assert_int_equal(jsonmem_size(p), 70);
+	for (i = 0; i < 70; i++)
+		assert_int_equal(p[i], 0);
+	memset(p, 0xff, 70);
+	expect_len = 16 + 70;
+	jsonmem_free(p);
+	assert_non_null(s = jsonmem_strdup("X-Vault-Token: s.secret"));
+	assert_string_equal(s, "X-Vault-Token: s.secret");
+	assert_int_equal(jsonmem_size(s), sizeof("X-Vault-Token: s.secret"));
+	expect_len = 16 + sizeof("X-Vault-Token: s.secret");
+	jsonmem_free(s);
+	assert_int_equal(released, 2);
+	assert_int_equal(released_dirty, 0);
+
+	jsonmem_reset();
+	assert_null(jsonmem_calloc(SIZE_MAX / 2, 3));
+	assert_int_equal(jsonmem_failed(), 1);
+	jsonmem_reset();
+	assert_int_equal(released, 2);
+	jsonmem_set_release(NULL);
+}
+
 int
 main(void)
 {
@@ -86,6 +183,8 @@ main(void)
 		cmocka_unit_test(test_no_failure),
 		cmocka_unit_test(test_failure_is_noted),
 		cmocka_unit_test(test_failures_are_per_thread),
+		cmocka_unit_test(test_realloc_moves_and_wipes),
+		cmocka_unit_test(test_calloc_and_strdup),
 	};
 
 	jsonmem_install();
