@@ -101,6 +101,7 @@ static char		 kept_mark;
 
 static int	 http_handler(struct mg_connection *, void *);
 static int	 method_to_op(const char *, int *);
+static const char *reason_phrase(int);
 
 /*
  * Request bodies being read and parsed share one budget, so a burst of
@@ -221,37 +222,6 @@ pthread_attr_setstacksize(pthread_attr_t *attr, size_t size)
 	return fn(attr, size < HTTP_WORKER_STACK ? HTTP_WORKER_STACK : size);
 }
 
-static const char *
-status_reason(int status)
-{
-	switch (status) {
-	case 400:
-		return "Bad Request";
-	case 405:
-		return "Method Not Allowed";
-	case 408:
-		return "Request Timeout";
-	case 411:
-		return "Length Required";
-	case 413:
-		return "Payload Too Large";
-	case 414:
-		return "URI Too Long";
-	case 417:
-		return "Expectation Failed";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 501:
-		return "Not Implemented";
-	case 503:
-		return "Service Unavailable";
-	case 505:
-		return "HTTP Version Not Supported";
-	default:
-		return "Error";
-	}
-}
-
 /*
  * civetweb answers requests it cannot parse (a bad request line, headers
  * too large, an unknown method, a bad Content-Length) by itself, in
@@ -284,13 +254,13 @@ http_error(struct mg_connection *conn, int status, const char *msg)
 		status = 405;
 	log_debug("http: refused a malformed request: %d", status);
 	text = status == 405 ? "unsupported operation" :
-	    status_reason(status);
+	    reason_phrase(status);
 	n = snprintf(out, sizeof(out), "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: application/json\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "Connection: close\r\n"
 	    "Content-Length: %zu\r\n\r\n"
-	    "{\"errors\":[\"%s\"]}\n", status, status_reason(status),
+	    "{\"errors\":[\"%s\"]}\n", status, reason_phrase(status),
 	    strlen(text) + 16, text);
 	if (n > 0 && (size_t)n < sizeof(out))
 		mg_write(conn, out, (size_t)n);
@@ -901,16 +871,26 @@ reason_phrase(int status)
 		return "Not Found";
 	case 405:
 		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
 	case 409:
 		return "Conflict";
+	case 411:
+		return "Length Required";
 	case 412:
 		return "Precondition Failed";
 	case 413:
 		return "Request Entity Too Large";
+	case 414:
+		return "URI Too Long";
 	case 415:
 		return "Unsupported Media Type";
+	case 417:
+		return "Expectation Failed";
 	case 429:
 		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
 	case 500:
 		return "Internal Server Error";
 	case 501:
@@ -919,6 +899,8 @@ reason_phrase(int status)
 		return "Bad Gateway";
 	case 503:
 		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
 	}
 	switch (status / 100) {
 	case 1:
