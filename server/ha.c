@@ -14,10 +14,10 @@
  * request (a few system calls), so a takeover is seen at once; no core
  * lock is held during the call, and a connect timeout bounds the wait
  * on a dead node.  The request goes out with its method, path, query,
- * body, token, Content-Type and namespace, plus X-Forwarded-For and the
- * loop guard REQ_FORWARDED_HEADER; the answer comes back with its
- * status, headers (less hop-by-hop ones) and body.  Other request
- * headers are not kept (struct request does not carry them).
+ * body and every header as sent (less hop-by-hop ones), the token as
+ * X-Vault-Token, the client's address appended to X-Forwarded-For, and
+ * the loop guard REQ_FORWARDED_HEADER; the answer comes back with its
+ * status, headers (less hop-by-hop ones) and body.
  * The header copies made for libcurl are wiped, and libcurl allocates
  * through jsonmem's wiping allocator (main), so the request text it
  * builds from them is wiped when freed too.
@@ -37,6 +37,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,8 @@
 #define HA_CONNECT_MS		2000L
 #define HA_TIMEOUT_MS		90000L	/* Vault cancels requests after 90 s */
 #define HA_RELAY_MAX		(64LL * 1024 * 1024)
+#define HA_FIND_ACTIVE_MS	2000	/* a failover takes milliseconds */
+#define HA_FIND_ACTIVE_STEP_MS	10
 
 #define HA_ECHO_MS		5000	/* Vault's heartbeat interval */
 #define HA_ECHO_EXPIRE_MS	(3 * HA_ECHO_MS)
@@ -93,6 +96,7 @@ static pthread_mutex_t	 ha_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 ha_cv;			/* CLOCK_MONOTONIC */
 static int		 stop, stepdown;	/* under ha_mu */
 static long long	 not_before;		/* ms, monotonic; ha_mu */
+static atomic_int	 stopping;		/* ha_stop: end transfers */
 static CURLSH		*share;
 static pthread_mutex_t	 share_mu[CURL_LOCK_DATA_LAST];
 
@@ -431,6 +435,7 @@ ha_stop(void)
 {
 	if (!running)
 		return;
+	atomic_store(&stopping, 1);
 	mu_lock();
 	stop = 1;
 	if (pthread_cond_broadcast(&ha_cv) != 0)
@@ -441,7 +446,10 @@ ha_stop(void)
 	if (echo_running)
 		pthread_join(echo_thread, NULL);
 	echo_running = 0;
-	/* Forwards still in flight end before the share goes. */
+	/*
+	 * Forwards still in flight end within a second (on_progress), so
+	 * stopping never waits out a paused active node's timeouts.
+	 */
 }
 
 void
@@ -599,15 +607,31 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* Keep end-to-end headers; drop those of this hop (we set our own). */
+/*
+ * Headers of one hop, which each hop sets for itself (RFC 9110 7.6.1,
+ * plus the framing and identity headers libcurl and civetweb write).
+ */
+static int
+hop_header(const char *name, size_t len)
+{
+	static const char *const hop[] = { "connection", "keep-alive",
+	    "transfer-encoding", "content-length", "date", "server", "host",
+	    "expect", "proxy-connection", "upgrade", "trailer", "te" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+		if (strlen(hop[i]) == len && strncasecmp(name, hop[i], len) ==
+		    0)
+			return 1;
+	return 0;
+}
+
+/* Keep the answer's end-to-end headers; we set this hop's own. */
 static size_t
 on_header(char *p, size_t size, size_t n, void *arg)
 {
-	static const char *const hop[] = { "connection", "keep-alive",
-	    "transfer-encoding", "content-length", "date", "server",
-	    "proxy-connection", "upgrade", "trailer", "te" };
 	struct response	*resp = arg;
-	size_t		 len = size * n, i, nlen;
+	size_t		 len = size * n;
 	const char	*colon;
 
 	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
@@ -616,16 +640,41 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	}
 	while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == '\n'))
 		len--;
-	if (len == 0 || (colon = memchr(p, ':', len)) == NULL)
+	if (len == 0 || (colon = memchr(p, ':', len)) == NULL ||
+	    hop_header(p, (size_t)(colon - p)))
 		return size * n;
-	nlen = (size_t)(colon - p);
-	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-		if (strlen(hop[i]) == nlen && strncasecmp(p, hop[i], nlen) == 0)
-			return size * n;
 	if (buf_append(&resp->relay_headers, p, len) != CF_OK ||
 	    buf_puts(&resp->relay_headers, "\n") != CF_OK)
 		return 0;
 	return size * n;
+}
+
+/* libcurl calls this at least once a second: abort when stopping. */
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)arg;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return atomic_load(&stopping);
+}
+
+/* Options every transfer to the active node shares. */
+static int
+transfer_setup(CURL *c, const char *url, long timeout_ms)
+{
+	return curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_SHARE, share) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, HA_CONNECT_MS) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress) !=
+	    CURLE_OK ? CF_EINTERNAL : CF_OK;
 }
 
 /*
@@ -639,8 +688,9 @@ forward(const char *api, struct request *req, struct response *resp)
 	struct buf		 url = BUF_INIT, h = BUF_INIT;
 	CURL			*c = NULL;
 	CURLcode		 cc;
+	const char		*name, *value, *xff = NULL;
 	long			 status = 0;
-	int			 rc;
+	int			 rc, i;
 
 	if ((rc = target_url(api, req, &url)) != CF_OK)
 		goto out;
@@ -659,25 +709,31 @@ forward(const char *api, struct request *req, struct response *resp)
 	hl = nl;							\
 } while (0)
 	HDR("%s: 1", REQ_FORWARDED_HEADER);
-	HDR("X-Forwarded-For: %s", req->remote_addr != NULL ?
-	    req->remote_addr : "");
 	HDR("Expect:");			/* no 100-continue round trip */
 	if (req->token != NULL)
 		HDR("X-Vault-Token: %s", req->token);
-	if (req->content_type != NULL)
-		HDR("Content-Type: %s", req->content_type);
-	else
+	if (req->content_type == NULL)
 		HDR("Content-Type:");	/* not curl's form default */
-	if (req->ns != NULL)
-		HDR("X-Vault-Namespace: %s", req->ns);
+	for (i = 0; i < req->nheaders; i++) {
+		name = req->headers[i].name;
+		value = req->headers[i].value;
+		if (strcasecmp(name, "X-Forwarded-For") == 0)
+			xff = value;
+		else if (!hop_header(name, strlen(name)) &&
+		    strcasecmp(name, "X-Vault-Token") != 0 &&
+		    strcasecmp(name, REQ_FORWARDED_HEADER) != 0) {
+			/* "Name;" is how curl sends an empty header. */
+			if (*value == '\0')
+				HDR("%s;", name);
+			else
+				HDR("%s: %s", name, value);
+		}
+	}
+	HDR("X-Forwarded-For: %s%s%s", xff != NULL ? xff : "",
+	    xff != NULL ? ", " : "",
+	    req->remote_addr != NULL ? req->remote_addr : "");
 #undef HDR
-	if (curl_easy_setopt(c, CURLOPT_URL, url.data) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_SHARE, share) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, HA_CONNECT_MS) !=
-	    CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, HA_TIMEOUT_MS) !=
-	    CURLE_OK ||
+	if (transfer_setup(c, url.data, HA_TIMEOUT_MS) != CF_OK ||
 	    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method) !=
 	    CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl) != CURLE_OK ||
@@ -723,11 +779,33 @@ forward(const char *api, struct request *req, struct response *resp)
 	return rc;
 }
 
+/*
+ * The active node's addresses.  Between one active leaving and the
+ * next taking over there is none for a few milliseconds: wait for one
+ * up to HA_FIND_ACTIVE_MS, so that a request caught in a failover is
+ * served rather than refused.  *self is 1 when this node became active
+ * meanwhile (it serves the request itself).
+ */
+static int
+find_active(char *api, size_t apilen, char *cluster, size_t clusterlen,
+    int *self)
+{
+	long long	 deadline = now_ms() + HA_FIND_ACTIVE_MS;
+	int		 rc;
+
+	while ((rc = ha_leader(api, apilen, cluster, clusterlen)) ==
+	    CF_ENOTFOUND && now_ms() < deadline && !atomic_load(&stopping) &&
+	    core_state() == CORE_UNSEALED && !core_is_active())
+		(void)usleep(HA_FIND_ACTIVE_STEP_MS * 1000);
+	*self = core_is_active();
+	return rc;
+}
+
 static int
 ha_forward(struct request *req, struct response *resp, int probe, int *done)
 {
 	char	 api[HA_ADDR_MAX], cluster[HA_ADDR_MAX];
-	int	 rc;
+	int	 rc, self = 0;
 
 	*done = 0;
 	if (!enabled || is_local(req->path) ||
@@ -736,9 +814,13 @@ ha_forward(struct request *req, struct response *resp, int probe, int *done)
 	*done = 1;
 	if (probe)
 		return CF_OK;
-	if (req->forwarded ||
-	    (rc = ha_leader(api, sizeof(api), cluster, sizeof(cluster))) ==
-	    CF_ENOTFOUND) {
+	rc = req->forwarded ? CF_ENOTFOUND : find_active(api, sizeof(api),
+	    cluster, sizeof(cluster), &self);
+	if (self) {
+		*done = 0;		/* active now: served here */
+		return CF_OK;
+	}
+	if (rc == CF_ENOTFOUND) {
 		/* Came from a standby, or nobody active: one hop only. */
 		resp->status = 500;
 		resp->err_public = 1;
@@ -883,13 +965,7 @@ echo_send(void)
 	    (hl = curl_slist_append(NULL, "Content-Type: application/json"))
 	    == NULL || (c = curl_easy_init()) == NULL)
 		goto out;
-	if (curl_easy_setopt(c, CURLOPT_URL, url.data) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_SHARE, share) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, HA_CONNECT_MS) !=
-	    CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)HA_ECHO_MS) !=
-	    CURLE_OK ||
+	if (transfer_setup(c, url.data, (long)HA_ECHO_MS) != CF_OK ||
 	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 	    (curl_off_t)body.len) != CURLE_OK ||

@@ -1285,7 +1285,7 @@ http_handler(struct mg_connection *conn, void *arg)
 	struct timespec			 t0;
 	const char			*v;
 	long long			 limit, held = 0;
-	int				 rc, status, as_list = 0, raw = 0;
+	int				 rc, status, as_list = 0, raw = 0, i;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	closing = 0;
@@ -1307,6 +1307,11 @@ http_handler(struct mg_connection *conn, void *arg)
 	req.no_forward = (v = mg_get_header(conn,
 	    "X-Vault-No-Request-Forwarding")) != NULL && *v != '\0';
 	req.forwarded = mg_get_header(conn, REQ_FORWARDED_HEADER) != NULL;
+	for (i = 0; i < ri->num_headers && i < REQ_HEADERS_MAX; i++) {
+		req.headers[i].name = ri->http_headers[i].name;
+		req.headers[i].value = ri->http_headers[i].value;
+	}
+	req.nheaders = i;
 
 	if ((rc = take_token(conn, &req)) != CF_OK)
 		goto done;

@@ -1,6 +1,6 @@
 /*
- * jsonmem.c -- jansson's and libcurl's allocator: wipe on free, note
- * failures.
+ * jsonmem.c -- jansson's, libcurl's and OpenSSL's allocator: wipe on
+ * free, note failures.
  *
  * Each block carries its size in a header so that freeing can wipe it;
  * realloc moves the contents to a new block and wipes the old one, so
@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <sodium.h>
 
 #include "jsonmem.h"
@@ -121,6 +122,42 @@ void
 jsonmem_install(void)
 {
 	json_set_alloc_funcs(jsonmem_malloc, jsonmem_free);
+}
+
+/* OpenSSL's signatures; its file and line are of no use here. */
+static void *
+ossl_malloc(size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	return jsonmem_malloc(n);
+}
+
+static void *
+ossl_realloc(void *ptr, size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	if (n == 0) {
+		jsonmem_free(ptr);
+		return NULL;
+	}
+	return jsonmem_realloc(ptr, n);
+}
+
+static void
+ossl_free(void *ptr, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	jsonmem_free(ptr);
+}
+
+int
+jsonmem_install_openssl(void)
+{
+	return CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc,
+	    ossl_free) == 1 ? 0 : -1;
 }
 
 void

@@ -1,11 +1,13 @@
 /*
- * jsonmem.h -- jansson's and libcurl's allocator: blocks wiped when
- * freed or moved, and a note of every allocation that failed.
+ * jsonmem.h -- jansson's, libcurl's and OpenSSL's allocator: blocks
+ * wiped when freed or moved, and a note of every allocation that failed.
  *
  * Parsed bodies hold shares and tokens and emitted responses hold
  * secrets, so every block jansson frees is wiped first.  libcurl gets
  * the same (curl_global_init_mem in main): a standby's forwarded
- * requests carry tokens and bodies, and the answers secrets.  jansson's
+ * requests carry tokens and bodies, and the answers secrets.  OpenSSL
+ * too, whose record buffers hold the plaintext of https forwards and of
+ * TLS listeners.  jansson's
  * mutators report a failed allocation only through their results, which
  * most callers building a response do not check; instead the allocator
  * itself notes the failure for the thread, and http.c answers 500 in
@@ -18,6 +20,11 @@
 
 /* Install the allocator (in main, before any thread and any JSON). */
 void	 jsonmem_install(void);
+/*
+ * Make OpenSSL allocate here too: 0, or -1 when OpenSSL has allocated
+ * already (call it first thing in main).
+ */
+int	 jsonmem_install_openssl(void);
 /*
  * malloc, free, realloc, calloc and strdup with a size header: free
  * wipes the whole block; realloc copies to a new block and frees (so

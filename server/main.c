@@ -289,6 +289,9 @@ main(int argc, char **argv)
 	if (sodium_init() < 0)
 		fatalx("libsodium cannot start");
 	jsonmem_install();
+	/* Before libcurl or civetweb's TLS makes OpenSSL allocate. */
+	if (jsonmem_install_openssl() != 0)
+		fatalx("OpenSSL allocated before its wiping allocator was set");
 	load_config(&o, &c);
 	if (!o.check_only && !o.dev)
 		use_tls_shim(&c, argv);

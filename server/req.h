@@ -38,6 +38,14 @@ enum req_op {
  */
 #define REQ_FORWARDED_HEADER	"X-Coffer-Forwarded"
 
+#define REQ_HEADERS_MAX	64		/* civetweb keeps at most 64 */
+
+/* One request header as sent; both strings live as long as the request. */
+struct req_header {
+	const char	*name;
+	const char	*value;
+};
+
 struct auth_ctx;			/* token entry and policies (acl.h) */
 struct mount;				/* router.h */
 
@@ -60,6 +68,9 @@ struct request {
 	int		 body_empty;	/* 1 if no body bytes were sent */
 	int		 no_forward;	/* X-Vault-No-Request-Forwarding */
 	int		 forwarded;	/* came from a standby (loop guard) */
+	/* Every header as sent, for a standby to forward them unchanged. */
+	struct req_header headers[REQ_HEADERS_MAX];
+	int		 nheaders;
 };
 
 struct response {

@@ -1149,6 +1149,16 @@ authorize_sudo(struct request *req, struct response *resp, const char *path)
 	return rc;
 }
 
+/* Vault: only the active node seals; a standby is restarted instead. */
+static int
+seal_refused_on_standby(struct response *resp)
+{
+	resp->status = 500;
+	resp->err_public = 1;
+	return resp_fail(resp, CF_EINTERNAL, "vault cannot seal when in "
+	    "standby mode; please restart instead");
+}
+
 static int
 sys_seal(struct request *req, struct response *resp)
 {
@@ -1164,12 +1174,8 @@ sys_seal(struct request *req, struct response *resp)
 		return CF_OK;
 	}
 	if (!core_is_active()) {
-		/* Vault: only the active node seals; restart a standby. */
 		core_unlock();
-		resp->status = 500;
-		resp->err_public = 1;
-		return resp_fail(resp, CF_EINTERNAL, "vault cannot seal when "
-		    "in standby mode; please restart instead");
+		return seal_refused_on_standby(resp);
 	}
 	rc = authorize_sudo(req, resp, "sys/seal");
 	core_unlock();
@@ -1181,6 +1187,11 @@ sys_seal(struct request *req, struct response *resp)
 	 * and then see 503.
 	 */
 	core_wrlock();
+	if (core_state() == CORE_UNSEALED && !core_is_active()) {
+		/* Stepped down while this request waited: now a standby. */
+		core_unlock();
+		return seal_refused_on_standby(resp);
+	}
 	if (core_state() == CORE_UNSEALED) {
 		core_sealed();
 		log_info("seal: sealed by request %s", req->id);

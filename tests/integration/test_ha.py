@@ -435,6 +435,7 @@ def test_ha_no_active_node(cluster):
     assert c.nodes[b].api("PUT", "sys/step-down",
                           token=tok).status_code == 204
     assert c.wait_active(not_index=b) == a
+    time.sleep(1)                       # b's pause ends well before a's
     assert c.nodes[a].api("PUT", "sys/step-down",
                           token=tok).status_code == 204
     paused_at = time.monotonic()
@@ -741,6 +742,9 @@ def test_ha_transit_policy_mount_across_takeovers(cluster):
     assert r.status_code == 200, r.text
     assert B.api("GET", "secret/data/x", token=utok).status_code == 403
 
+    # A's pause must end well before B's, or a loaded machine may wake
+    # B's HA thread first.
+    time.sleep(1)
     assert B.api("PUT", "sys/step-down", token=tok).status_code == 204
     # A sits out its own 10 s pause, then takes over.
     assert c.wait_active(not_index=b, timeout=30) == a
@@ -886,3 +890,177 @@ def test_ha_forwarded_patch(cluster):
     assert ra.status_code >= 400
     assert (rs.status_code, rs.text) == (ra.status_code, ra.text)
     assert get_secret(act, "p")["change"] == "new"
+
+
+@pytest.mark.private
+def test_ha_writes_during_step_down_never_404(cluster):
+    """Writes run through every node while the active steps down twice:
+    a request caught by the drain is forwarded to the new active, never
+    answered 404 because the old one's mounts are gone."""
+    import threading
+    import requests
+    c = cluster(3)
+    a = init_cluster(c)
+    token = {"X-Vault-Token": c.nodes[a].root_token}
+    stop = threading.Event()
+    codes = {}
+    lock = threading.Lock()
+
+    def writer(node, w):
+        s = requests.Session()
+        i = 0
+        while not stop.is_set():
+            i += 1
+            try:
+                r = s.post("%s/v1/secret/data/w%d-%d" % (node.url, w, i),
+                           headers=token, json={"data": {"i": i}},
+                           timeout=30)
+                code, text = r.status_code, r.text
+            except requests.ConnectionError:
+                continue
+            with lock:
+                codes.setdefault(code, text)
+
+    threads = [threading.Thread(target=writer, args=(c.nodes[n], w))
+               for w, n in enumerate((0, 1, 2, 0, 1, 2))]
+    for t in threads:
+        t.start()
+    try:
+        act = a
+        for _ in range(2):
+            time.sleep(0.5)
+            r = c.nodes[act].api("PUT", "sys/step-down",
+                                 token=c.nodes[a].root_token)
+            assert r.status_code == 204, r.text
+            act = c.wait_active(not_index=act)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert 200 in codes, codes
+    assert 404 not in codes, codes[404]
+
+
+class FakeActive:
+    """An HTTP server standing in for the active node: it records what a
+    standby forwards and answers with a mark of its own, or holds the
+    request until released (a paused active)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        fake = self
+        self.seen = []
+        self.hold = threading.Event()
+        self.release = threading.Event()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def answer(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n)
+                if self.path.startswith("/v1/sys/ha-echo"):
+                    self.send_response(204)
+                    self.end_headers()
+                    return
+                fake.seen.append((self.command, self.path,
+                                  self.headers.items(), body))
+                if fake.hold.is_set():
+                    fake.release.wait(60)
+                out = b'{"from":"fake"}'
+                self.send_response(299)
+                self.send_header("X-Fake-Back", "yes")
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+            do_GET = do_PUT = do_POST = do_DELETE = do_LIST = answer
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.srv.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.release.set()
+        self.srv.shutdown()
+
+
+@pytest.mark.private
+def test_ha_forwarding_keeps_every_header(cluster):
+    """A standby forwards the client's headers unchanged (less this
+    hop's own), adds itself to X-Forwarded-For and the loop guard, and
+    relays the answer's status, headers and body; stopping a standby
+    with a forward in flight to a paused active does not wait for it."""
+    c = cluster(2)
+    a = init_cluster(c)
+    b = 1 - a
+    fake = FakeActive()
+    try:
+        # b comes back with the fake's address as its api_addr, then
+        # becomes active: standbys forward to the fake.
+        assert c.kill(b, signal.SIGTERM) == 0
+        conf = open(c.nodes[b].conf).read()
+        conf = re.sub(r'api_addr = "[^"]*"', 'api_addr = "%s"' % fake.url,
+                      conf)
+        open(c.nodes[b].conf, "w").write(conf)
+        c.start(b)
+        c.nodes[b].unseal()
+        r = c.nodes[a].api("PUT", "sys/step-down",
+                           token=c.nodes[a].root_token)
+        assert r.status_code == 204, r.text
+        assert c.wait_active(not_index=a) == b
+        leader = c.nodes[a].api("GET", "sys/leader").json()
+        assert leader["leader_address"] == fake.url
+
+        r = c.nodes[a].api("POST", "secret/data/h?x=1",
+                           token=c.nodes[a].root_token,
+                           headers={"X-Vault-Wrap-TTL": "5m",
+                                    "X-Vault-Request": "true",
+                                    "X-Custom": "kept as sent",
+                                    "X-Forwarded-For": "10.0.0.9",
+                                    "X-Empty": ""},
+                           json={"data": {"v": 1}})
+        assert r.status_code == 299, r.text
+        assert r.headers["X-Fake-Back"] == "yes"
+        assert r.json() == {"from": "fake"}
+        method, path, headers, body = fake.seen[-1]
+        assert (method, path) == ("POST", "/v1/secret/data/h?x=1")
+        assert body == b'{"data": {"v": 1}}'
+        got = {}
+        for k, v in headers:
+            got.setdefault(k.lower(), []).append(v)
+        assert got["x-vault-wrap-ttl"] == ["5m"]
+        assert got["x-vault-request"] == ["true"]
+        assert got["x-custom"] == ["kept as sent"]
+        assert got["x-empty"] == [""]
+        assert got["x-vault-token"] == [c.nodes[a].root_token]
+        assert got["x-forwarded-for"] == ["10.0.0.9, 127.0.0.1"]
+        assert got["x-coffer-forwarded"] == ["1"]
+        assert got["content-type"] == ["application/json"]
+        assert got["content-length"] == [str(len(body))]
+        assert got["host"] == [fake.url[len("http://"):]]
+        assert "expect" not in got
+
+        # A paused active: the forward hangs; SIGTERM still stops the
+        # standby promptly rather than after the 90 s forward timeout.
+        import threading
+        fake.hold.set()
+        n = len(fake.seen)
+        t = threading.Thread(target=lambda: c.nodes[a].api(
+            "GET", "secret/data/h", token=c.nodes[a].root_token))
+        t.daemon = True
+        t.start()
+        deadline = time.monotonic() + 10
+        while len(fake.seen) == n:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        p = c.nodes[a].proc
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=15) == 0
+        c.nodes[a].proc = None
+    finally:
+        fake.close()

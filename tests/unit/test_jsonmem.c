@@ -1,7 +1,7 @@
 /*
- * test_jsonmem.c -- jansson's and libcurl's allocator: failures noted
- * per thread; realloc, calloc and strdup keep the size header, and
- * every block is wiped before it goes back to the system.
+ * test_jsonmem.c -- jansson's, libcurl's and OpenSSL's allocator:
+ * failures noted per thread; realloc, calloc and strdup keep the size
+ * header, and every block is wiped before it goes back to the system.
  */
 #include "config.h"
 
@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "jsonmem.h"
 
@@ -176,6 +177,30 @@ test_calloc_and_strdup(void **state)
 	jsonmem_set_release(NULL);
 }
 
+/* OpenSSL's blocks (TLS record buffers) come from here and are wiped. */
+static void
+test_openssl_allocates_here(void **state)
+{
+	unsigned char	*p;
+
+	(void)state;
+	jsonmem_set_release(check_release);
+	released = released_dirty = 0;
+	assert_non_null(p = OPENSSL_malloc(40));
+	assert_int_equal(jsonmem_size(p), 40);
+	memset(p, 0xff, 40);
+	expect_len = 16 + 40;
+	assert_non_null(p = OPENSSL_realloc(p, 100));
+	assert_int_equal(jsonmem_size(p), 100);
+	assert_int_equal(released, 1);
+	memset(p, 0xff, 100);
+	expect_len = 16 + 100;
+	OPENSSL_free(p);
+	assert_int_equal(released, 2);
+	assert_int_equal(released_dirty, 0);
+	jsonmem_set_release(NULL);
+}
+
 int
 main(void)
 {
@@ -185,8 +210,11 @@ main(void)
 		cmocka_unit_test(test_failures_are_per_thread),
 		cmocka_unit_test(test_realloc_moves_and_wipes),
 		cmocka_unit_test(test_calloc_and_strdup),
+		cmocka_unit_test(test_openssl_allocates_here),
 	};
 
 	jsonmem_install();
+	if (jsonmem_install_openssl() != 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
