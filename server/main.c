@@ -292,14 +292,19 @@ main(int argc, char **argv)
 	load_config(&o, &c);
 	if (!o.check_only && !o.dev)
 		use_tls_shim(&c, argv);
+	/* -n refuses what starting would: the flags are checked too. */
+	lvl = c.log_level;
+	if (o.log_level != NULL && (lvl = log_level_parse(o.log_level)) < 0) {
+		fprintf(stderr, "cofferd: -log-level must be trace, debug, "
+		    "info, warn or error, not \"%s\"\n", o.log_level);
+		conf_free(&c);
+		return 1;
+	}
 	if (o.check_only) {
 		printf("configuration OK\n");
 		conf_free(&c);
 		return 0;
 	}
-	lvl = c.log_level;
-	if (o.log_level != NULL && (lvl = log_level_parse(o.log_level)) < 0)
-		fatalx("unknown log level %s", o.log_level);
 	if (o.verbose && lvl < LOG_LVL_DEBUG)
 		lvl = LOG_LVL_DEBUG;
 	log_setlevel(lvl);
