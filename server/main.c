@@ -47,6 +47,7 @@
 #include "req.h"
 #include "seal.h"
 #include "storage.h"
+#include "sys.h"
 #include "tokenapi.h"
 
 #define MAX_CONFIGS	32
@@ -58,6 +59,7 @@ struct options {
 	const char	*dev_root_token;
 	const char	*dev_listen;
 	int		 check_only;
+	int		 list_routes;
 	int		 verbose;
 	const char	*log_level;
 };
@@ -115,6 +117,8 @@ parse_args(int argc, char **argv, struct options *o)
 			o->dev = 1;
 		else if (is_flag(argv[i], "-n"))
 			o->check_only = 1;
+		else if (is_flag(argv[i], "-list-routes"))
+			o->list_routes = 1;	/* hidden: make check-routes */
 		else if (is_flag(argv[i], "-v"))
 			o->verbose = 1;
 		else if ((v = flag_value(argc, argv, &i, "-config")) != NULL ||
@@ -137,7 +141,7 @@ parse_args(int argc, char **argv, struct options *o)
 			exit(2);
 		}
 	}
-	if (!o->dev && o->nconfigs == 0) {
+	if (!o->dev && o->nconfigs == 0 && !o->list_routes) {
 		fprintf(stderr, "cofferd: -config or -dev is required\n");
 		usage(stderr);
 		exit(2);
@@ -289,6 +293,14 @@ main(int argc, char **argv)
 	if (sodium_init() < 0)
 		fatalx("libsodium cannot start");
 	jsonmem_install();
+	if (o.list_routes) {
+		/* Registration only: no storage, no thread, nothing served. */
+		modules_register();
+		ha_register(1, NULL, NULL);
+		router_dump(stdout);
+		sys_dump(stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
 	load_config(&o, &c);
 	if (!o.check_only && !o.dev)
 		use_tls_shim(&c, argv);
