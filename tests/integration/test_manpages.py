@@ -29,6 +29,7 @@ port: 127.0.0.1:8200 in the examples becomes that port, and
 /etc/coffer, /var/lib/coffer and /tmp become folders of the test's own.
 A literal display without a marker fails the test.
 """
+import json
 import os
 import re
 import shlex
@@ -337,7 +338,7 @@ def test_examples_run_as_written(tmp_path, page, setup):
 
 
 @pytest.mark.parametrize("block", blocks_of("config"),
-                         ids=lambda b: b.where())
+                         ids=[b.where() for b in blocks_of("config")])
 def test_configuration_examples_check(tmp_path, block):
     sub = Subst(str(tmp_path))
     text = sub(block.text())
@@ -365,7 +366,21 @@ def test_policy_examples_are_accepted(make_server):
                                                     r.text)
 
 
-@pytest.mark.parametrize("block", blocks_of("skip"), ids=lambda b: b.where())
+@pytest.mark.parametrize("block", blocks_of("skip"),
+                         ids=[b.where() for b in blocks_of("skip")])
 def test_skipped_examples(block):
     assert block.arg, "%s: a skipped example needs a reason" % block.where()
     pytest.skip("%s: %s" % (block.where(), block.arg))
+
+
+@pytest.mark.parametrize("render", [["mandoc", "-Tascii"],
+                                    ["groff", "-Tascii", "-mandoc", "-P-cbou"]])
+def test_inline_json_survives_rendering(render):
+    # Quotes inside .Ql and .Qq arguments are easily swallowed.
+    r = subprocess.run(render + [os.path.join(MAN, "cofferd.hcl.5")],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r.stderr
+    text = re.sub(r"\s+", " ", re.sub(r".\x08", "", r.stdout))
+    m = re.search(r'\{ ?"storage": \{.*?\}\}\}', text)
+    assert m, "no inline JSON configuration in cofferd.hcl(5)"
+    assert json.loads(m.group(0)) == {"storage": {"lmdb": {"path": "./data"}}}
