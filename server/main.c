@@ -69,8 +69,10 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: cofferd [-hnv] [-version] [-config file] [-log-level=level]\n"
-	    "       cofferd -dev [-dev-root-token-id=id] "
-	    "[-dev-listen-address=addr]\n");
+	    "       cofferd -dev [-v] [-dev-root-token-id=id] "
+	    "[-dev-listen-address=addr]\n"
+	    "                    [-log-level=level]\n"
+	    "       cofferd -list-routes\n");
 }
 
 /* "-flag=value" or "-flag value" (also with "--"); NULL if not flag. */
