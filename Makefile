@@ -182,7 +182,7 @@ dev: all
 
 check: deps-check
 	@$(MAKE) all $(UNIT_TESTS) bin/cofferd-fault
-	@$(MAKE) check-unit check-integration lint check-clang
+	@$(MAKE) check-unit check-integration lint check-clang check-routes
 
 check-unit: need-cmocka $(UNIT_TESTS)
 	@fail=0; for t in $(UNIT_TESTS); do \
@@ -213,6 +213,17 @@ check-clang:
 
 lint:
 	mandoc -Tlint -Wwarning man/*.[1-9]
+	@for f in man/*.[1-9]; do \
+	    out=$$(groff -ww -z -mandoc $$f 2>&1); \
+	    if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; done
+	@echo "groff: no warnings"
+
+# cofferd(8)'s table of served paths comes from the router.
+check-routes: bin/cofferd
+	sh tests/routes.sh check bin/cofferd man/cofferd.8
+
+routes: bin/cofferd
+	sh tests/routes.sh update bin/cofferd man/cofferd.8
 
 bench: all $(BENCH_PROGS)
 	sh tests/bench/run.sh
@@ -258,4 +269,4 @@ FORCE:
 
 .PHONY: all run dev check check-unit check-integration check-clang lint bench \
 	install uninstall clean distclean need-cmocka deps-run deps-check FORCE \
-	fuzz fuzz-regress check-tsan
+	fuzz fuzz-regress check-tsan check-routes routes

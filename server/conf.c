@@ -9,7 +9,11 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -66,6 +70,7 @@ listener_free(struct conf_listener *l)
 	free(l->address);
 	free(l->tls_cert_file);
 	free(l->tls_key_file);
+	free(l->where);
 }
 
 void
@@ -209,11 +214,64 @@ walk_storage(struct walk *w, struct conf *c, const struct hcl_node *blk)
 		c->storage_where = NULL;
 }
 
+/*
+ * What civetweb 1.15 on Debian binds: [host:]port, the host an IPv4
+ * address or a name, the port 0 to 65535.  It has no IPv6, and a comma
+ * or a trailing "s" or "r" would open other ports than the one written.
+ * NULL if addr is fine, else why not.
+ */
+static const char *
+address_check(const char *addr)
+{
+	const char	*colon, *p, *errstr;
+	char		 port[8];
+	size_t		 hlen;
+	int		 dots = 0, digits = 1;
+
+	if (addr[0] == '[' || strchr(addr, ':') != strrchr(addr, ':'))
+		return "IPv6 addresses are not supported";
+	colon = strrchr(addr, ':');
+	p = colon != NULL ? colon + 1 : addr;
+	if (*p == '\0' || strlen(p) >= sizeof(port) ||
+	    strspn(p, "0123456789") != strlen(p))
+		return "the port must be a number from 0 to 65535";
+	strlcpy(port, p, sizeof(port));
+	(void)strtonum(port, 0, 65535, &errstr);
+	if (errstr != NULL)
+		return "the port must be a number from 0 to 65535";
+	if (colon == NULL)
+		return NULL;
+	if ((hlen = (size_t)(colon - addr)) == 0)
+		return "the host before the port is empty";
+	for (p = addr; p < colon; p++) {
+		if (*p == '.')
+			dots++;
+		else if (*p < '0' || *p > '9')
+			digits = 0;
+		if (!(*p == '.' || *p == '-' || (*p >= '0' && *p <= '9') ||
+		    (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+			return "the host must be an IPv4 address or a name";
+	}
+	if (digits) {
+		struct in_addr	 in;
+		char		 host[16];
+
+		if (hlen >= sizeof(host) || dots != 3)
+			return "not an IPv4 address";
+		memcpy(host, addr, hlen);
+		host[hlen] = '\0';
+		if (inet_pton(AF_INET, host, &in) != 1)
+			return "not an IPv4 address";
+	}
+	return NULL;
+}
+
 static void
 walk_listener(struct walk *w, struct conf *c, const struct hcl_node *blk)
 {
 	const struct hcl_node	*b, *k;
 	struct conf_listener	*nl, *l;
+	const char		*why;
 	long long		 n;
 
 	if (blk->type != HCL_OBJECT || blk->child == NULL) {
@@ -264,9 +322,17 @@ walk_listener(struct walk *w, struct conf *c, const struct hcl_node *blk)
 				conf_error(w, k->line, "unknown key \"%s\" in "
 				    "listener \"tcp\"", k->key);
 		}
+		if (asprintf(&l->where, "%s:%d", w->file, b->line) == -1) {
+			l->where = NULL;
+			conf_error(w, b->line, "out of memory");
+		}
 		if (l->address == NULL &&
 		    (l->address = strdup("127.0.0.1:8200")) == NULL)
 			conf_error(w, b->line, "out of memory");
+		if (l->address != NULL &&
+		    (why = address_check(l->address)) != NULL)
+			conf_error(w, b->line, "address \"%s\": %s",
+			    l->address, why);
 		if (!l->tls_disable && (l->tls_cert_file == NULL ||
 		    l->tls_key_file == NULL))
 			conf_error(w, b->line, "listener \"tcp\" needs "
@@ -486,10 +552,86 @@ conf_load(struct conf *c, const char *path, struct buf *errs)
 	return rc;
 }
 
+/* A file start opens for reading: 0, or -1 with the reason in errs. */
+static int
+check_readable(struct buf *errs, const char *where, const char *key,
+    const char *path)
+{
+	struct stat	 sb;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &sb) == -1) {
+		(void)!buf_printf(errs, "%s: %s \"%s\": %s\n", where, key,
+		    path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	if (!S_ISREG(sb.st_mode)) {
+		(void)!buf_printf(errs, "%s: %s \"%s\": not a file\n", where,
+		    key, path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The storage directory must exist, or its parent must, for the backend
+ * to make it (with mode 0700) at start.  Nothing is created here.
+ */
+static int
+check_storage_dir(struct buf *errs, const char *where, const char *path)
+{
+	struct stat	 sb;
+	char		*parent = NULL, *slash;
+	int		 rc = 0;
+
+	if (stat(path, &sb) == 0) {
+		if (!S_ISDIR(sb.st_mode)) {
+			(void)!buf_printf(errs, "%s: path \"%s\": not a "
+			    "directory\n", where, path);
+			rc = -1;
+		}
+		goto out;
+	}
+	if (errno != ENOENT) {
+		(void)!buf_printf(errs, "%s: path \"%s\": %s\n", where, path,
+		    strerror(errno));
+		rc = -1;
+		goto out;
+	}
+	if ((parent = strdup(path)) == NULL) {
+		rc = -1;
+		goto out;
+	}
+	while ((slash = strrchr(parent, '/')) != NULL && slash[1] == '\0' &&
+	    slash != parent)
+		*slash = '\0';			/* "a/b/" is "a/b" */
+	if ((slash = strrchr(parent, '/')) == NULL)
+		strlcpy(parent, ".", strlen(parent) + 1);
+	else if (slash == parent)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(parent, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+		(void)!buf_printf(errs, "%s: path \"%s\": %s does not exist "
+		    "to create it in\n", where, path, parent);
+		rc = -1;
+	}
+ out:
+	free(parent);
+	return rc;
+}
+
 int
 conf_finish(struct conf *c, struct buf *errs)
 {
-	int	 rc = CF_OK;
+	const struct conf_listener	*l, *o;
+	const char			*tls_cert = NULL, *tls_key = NULL;
+	size_t				 i, j;
+	int				 rc = CF_OK;
 
 	if (c->storage_type == NULL) {
 		(void)!buf_printf(errs, "configuration: no storage block, "
@@ -509,6 +651,56 @@ conf_finish(struct conf *c, struct buf *errs)
 		    "\"http://10.0.0.1:8200\"\n", c->storage_where != NULL ?
 		    c->storage_where : "configuration");
 		rc = CF_EINVAL;
+	}
+	if (c->storage_path != NULL && c->storage_type != NULL &&
+	    strcmp(c->storage_type, "inmem") != 0 &&
+	    check_storage_dir(errs, c->storage_where != NULL ?
+	    c->storage_where : "configuration", c->storage_path) != 0)
+		rc = CF_EINVAL;
+	if (c->nlisteners > CONF_MAX_LISTENERS) {
+		(void)!buf_printf(errs, "%s: at most %d listeners are "
+		    "supported\n", c->listeners[CONF_MAX_LISTENERS].where !=
+		    NULL ? c->listeners[CONF_MAX_LISTENERS].where :
+		    "configuration", CONF_MAX_LISTENERS);
+		rc = CF_EINVAL;
+	}
+	for (i = 0; i < c->nlisteners; i++) {
+		l = &c->listeners[i];
+		/* Port 0 binds a new free port each time. */
+		for (j = 0; j < i; j++) {
+			o = &c->listeners[j];
+			if (strcmp(l->address, o->address) == 0 &&
+			    strcmp(strrchr(l->address, ':') != NULL ?
+			    strrchr(l->address, ':') + 1 : l->address,
+			    "0") != 0) {
+				(void)!buf_printf(errs, "%s: address \"%s\" "
+				    "is already used at %s\n", l->where,
+				    l->address, o->where);
+				rc = CF_EINVAL;
+				break;
+			}
+		}
+		if (l->tls_disable || l->tls_cert_file == NULL ||
+		    l->tls_key_file == NULL)
+			continue;
+		/* civetweb has one certificate for all its ports. */
+		if (tls_cert != NULL && (strcmp(tls_cert, l->tls_cert_file) !=
+		    0 || strcmp(tls_key, l->tls_key_file) != 0)) {
+			(void)!buf_printf(errs, "%s: every TLS listener must "
+			    "use the same tls_cert_file and tls_key_file\n",
+			    l->where);
+			rc = CF_EINVAL;
+		}
+		if (tls_cert == NULL) {
+			tls_cert = l->tls_cert_file;
+			tls_key = l->tls_key_file;
+		}
+		if (check_readable(errs, l->where, "tls_cert_file",
+		    l->tls_cert_file) != 0)
+			rc = CF_EINVAL;
+		if (check_readable(errs, l->where, "tls_key_file",
+		    l->tls_key_file) != 0)
+			rc = CF_EINVAL;
 	}
 	if (c->default_lease_ttl > c->max_lease_ttl) {
 		(void)!buf_printf(errs, "configuration: default_lease_ttl "

@@ -17,6 +17,7 @@ struct buf;
 
 #define CONF_DEFAULT_MAX_REQUEST	(32LL * 1024 * 1024)
 #define CONF_DEFAULT_LEASE_TTL		(768LL * 3600)
+#define CONF_MAX_LISTENERS		16	/* as server/http.c serves */
 
 struct conf_listener {
 	char		*address;		/* default 127.0.0.1:8200 */
@@ -25,6 +26,7 @@ struct conf_listener {
 	char		*tls_key_file;
 	long long	 max_request_size;	/* bytes; LLONG_MAX: none */
 	int		 line;
+	char		*where;			/* "FILE:LINE" of the block */
 };
 
 struct conf {
@@ -52,7 +54,13 @@ void	 conf_free(struct conf *);
 /* Read a file or directory into c.  CF_EINVAL with errs filled. */
 int	 conf_load(struct conf *, const char *path, struct buf *errs)
 	    __attribute__((warn_unused_result));
-/* Check the merged configuration (storage and a listener present...). */
+/*
+ * Check the merged configuration as starting would: storage and a
+ * listener present, at most CONF_MAX_LISTENERS, no address twice, one
+ * TLS certificate and key, readable TLS files, a storage path that is
+ * or can be made a directory.  Reads the file system, changes nothing;
+ * every error is "FILE:LINE: message\n" in errs.
+ */
 int	 conf_finish(struct conf *, struct buf *errs)
 	    __attribute__((warn_unused_result));
 

@@ -47,6 +47,7 @@
 #include "req.h"
 #include "seal.h"
 #include "storage.h"
+#include "sys.h"
 #include "tokenapi.h"
 
 #define MAX_CONFIGS	32
@@ -58,6 +59,7 @@ struct options {
 	const char	*dev_root_token;
 	const char	*dev_listen;
 	int		 check_only;
+	int		 list_routes;
 	int		 verbose;
 	const char	*log_level;
 };
@@ -67,8 +69,10 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: cofferd [-hnv] [-version] [-config file] [-log-level=level]\n"
-	    "       cofferd -dev [-dev-root-token-id=id] "
-	    "[-dev-listen-address=addr]\n");
+	    "       cofferd -dev [-v] [-dev-root-token-id=id] "
+	    "[-dev-listen-address=addr]\n"
+	    "                    [-log-level=level]\n"
+	    "       cofferd -list-routes\n");
 }
 
 /* "-flag=value" or "-flag value" (also with "--"); NULL if not flag. */
@@ -115,6 +119,8 @@ parse_args(int argc, char **argv, struct options *o)
 			o->dev = 1;
 		else if (is_flag(argv[i], "-n"))
 			o->check_only = 1;
+		else if (is_flag(argv[i], "-list-routes"))
+			o->list_routes = 1;	/* hidden: make check-routes */
 		else if (is_flag(argv[i], "-v"))
 			o->verbose = 1;
 		else if ((v = flag_value(argc, argv, &i, "-config")) != NULL ||
@@ -137,7 +143,7 @@ parse_args(int argc, char **argv, struct options *o)
 			exit(2);
 		}
 	}
-	if (!o->dev && o->nconfigs == 0) {
+	if (!o->dev && o->nconfigs == 0 && !o->list_routes) {
 		fprintf(stderr, "cofferd: -config or -dev is required\n");
 		usage(stderr);
 		exit(2);
@@ -292,17 +298,30 @@ main(int argc, char **argv)
 	/* Before libcurl or civetweb's TLS makes OpenSSL allocate. */
 	if (jsonmem_install_openssl() != 0)
 		fatalx("OpenSSL allocated before its wiping allocator was set");
+	if (o.list_routes) {
+		/* Registration only: no storage, no thread, nothing served. */
+		modules_register();
+		ha_register(1, NULL, NULL);
+		router_dump(stdout);
+		sys_dump(stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
 	load_config(&o, &c);
 	if (!o.check_only && !o.dev)
 		use_tls_shim(&c, argv);
+	/* -n refuses what starting would: the flags are checked too. */
+	lvl = c.log_level;
+	if (o.log_level != NULL && (lvl = log_level_parse(o.log_level)) < 0) {
+		fprintf(stderr, "cofferd: -log-level must be trace, debug, "
+		    "info, warn or error, not \"%s\"\n", o.log_level);
+		conf_free(&c);
+		return 1;
+	}
 	if (o.check_only) {
 		printf("configuration OK\n");
 		conf_free(&c);
 		return 0;
 	}
-	lvl = c.log_level;
-	if (o.log_level != NULL && (lvl = log_level_parse(o.log_level)) < 0)
-		fatalx("unknown log level %s", o.log_level);
 	if (o.verbose && lvl < LOG_LVL_DEBUG)
 		lvl = LOG_LVL_DEBUG;
 	log_setlevel(lvl);

@@ -528,3 +528,21 @@ router_handle(struct request *req, struct response *resp)
 	req->mount = NULL;
 	return rc;
 }
+
+/*
+ * For cofferd -list-routes, which generates cofferd(8)'s table of
+ * paths: read-only, after registration, before any thread.
+ */
+void
+router_dump(FILE *f)
+{
+	size_t	 i;
+
+	for (i = 0; i < nraws; i++)
+		fprintf(f, "seal sys/%s%s\n", raws[i].path + strlen("sys/"),
+		    raws[i].prefix ? "/*" : "");
+	for (i = 0; i < nbackends; i++)
+		if (strcmp(backends[i]->type, "system") != 0)
+			fprintf(f, "%s %s\n", backends[i]->is_auth ? "auth" :
+			    "engine", backends[i]->type);
+}

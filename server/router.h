@@ -27,6 +27,7 @@
 #define COFFER_SERVER_ROUTER_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -142,6 +143,12 @@ int	 router_mount_paths(int auth, struct strv *)
 	    __attribute__((warn_unused_result));
 /* Drop every mount (on seal). */
 void	 router_clear(void);
+/*
+ * Print the raw routes ("seal sys/health", a prefix with "/\*") and backend types ("engine
+ * kv", "auth approle"), one a line, in registration order.  Read-only;
+ * for cofferd -list-routes.
+ */
+void	 router_dump(FILE *);
 
 /* A new, empty mount for type; NULL on ENOMEM. */
 struct mount *mount_new(const char *path, const struct backend_ops *);

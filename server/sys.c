@@ -246,6 +246,16 @@ sys_ha_status(struct request *req, struct response *resp)
 }
 
 void
+sys_dump(FILE *f)
+{
+	size_t	 i;
+
+	for (i = 0; i < nroutes; i++)
+		fprintf(f, "sys sys/%s%s\n", routes[i].path,
+		    routes[i].prefix ? "/*" : "");
+}
+
+void
 sys_register(void)
 {
 	sys_route("ha-status", 0, sys_ha_status);

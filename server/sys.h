@@ -10,6 +10,8 @@
 #ifndef COFFER_SERVER_SYS_H
 #define COFFER_SERVER_SYS_H
 
+#include <stdio.h>
+
 #include "router.h"
 
 /*
@@ -19,6 +21,8 @@
  */
 void	 sys_route(const char *path, int prefix, router_fn fn);
 
+/* Print the logical sys/ routes ("sys sys/policy", a prefix with "/\*"). */
+void	 sys_dump(FILE *);
 /* The "system" backend and the raw sys/health and sys/leader routes. */
 void	 sys_register(void);
 /* Mount sys/ in the router (an unseal hook). */

@@ -1,0 +1,71 @@
+#!/bin/sh
+#
+# routes.sh -- cofferd(8)'s table of served paths, from the router.
+#
+# Usage: sh tests/routes.sh check|update COFFERD PAGE
+#
+# The table sits between the lines '.\" routes: begin' and
+# '.\" routes: end' of PAGE.  It is made from `COFFERD -list-routes`,
+# which prints what the router and the sys/ mount registered: "check"
+# fails, showing the difference, when the page's table is not that;
+# "update" writes it into the page.
+
+set -eu
+export LC_ALL=C
+
+[ $# -eq 3 ] || { echo "usage: $0 check|update cofferd page" >&2; exit 2; }
+mode=$1 cofferd=$2 page=$3
+tmp=$(mktemp)
+trap 'rm -f "$tmp" "$tmp.table" "$tmp.page"' EXIT
+
+"$cofferd" -list-routes >"$tmp"
+{
+	echo '.Bl -column "sys/internal/ui/resultant-acl" "secrets engine type" -offset indent'
+	echo '.It Sy path Ta Sy served'
+	grep -E '^(seal|sys) ' "$tmp" | sort -k2 | while read -r kind path; do
+		case $kind in
+		seal) what="in every state" ;;
+		sys) what="when unsealed" ;;
+		esac
+		echo ".It Pa $path Ta $what"
+	done
+	grep -E '^(engine|auth) ' "$tmp" | sort -k2 | while read -r kind type; do
+		case $kind in
+		engine) what="secrets engine type" ;;
+		auth) what="auth method type" ;;
+		esac
+		echo ".It Cm $type Ta $what"
+	done
+	echo '.El'
+} >"$tmp.table"
+
+awk -v table="$tmp.table" '
+	/^\.\\" routes: end/ { skip = 0 }
+	!skip { print }
+	/^\.\\" routes: begin/ {
+		while ((getline l < table) > 0)
+			print l
+		skip = 1
+	}
+' "$page" >"$tmp.page"
+
+grep -q '^\.\\" routes: begin' "$page" ||
+    { echo "$page: no routes: begin marker" >&2; exit 1; }
+case $mode in
+check)
+	if ! cmp -s "$page" "$tmp.page"; then
+		echo "$page: the table of paths differs from cofferd" \
+		    "-list-routes; run make routes" >&2
+		diff -u "$page" "$tmp.page" >&2 || true
+		exit 1
+	fi
+	echo "$page: the table of paths matches the router"
+	;;
+update)
+	cp "$tmp.page" "$page"
+	;;
+*)
+	echo "usage: $0 check|update cofferd page" >&2
+	exit 2
+	;;
+esac
