@@ -47,6 +47,14 @@ LIB_OBJS += server/ha.o
 
 SRV_OBJS = server/main.o
 
+# The coffer client links libcurl, jansson and compat.o, nothing else.
+CLI_OBJS = cli/main.o cli/util.o cli/flags.o cli/client.o cli/format.o
+CLI_OBJS += cli/tokenhelper.o cli/prompt.o cli/kvdata.o
+CLI_OBJS += cli/cmd_sys.o cli/cmd_token.o cli/cmd_kv.o cli/cmd_generic.o
+CLI_HEADERS = cli/cli.h cli/util.h cli/flags.h cli/client.h cli/format.h
+CLI_HEADERS += cli/tokenhelper.h cli/prompt.h cli/kvdata.h
+LDADD_CLI = -lcurl -ljansson
+
 # Test-only, never in libcoffer.a or bin/cofferd: see backends/faultstore.c.
 FAULT_OBJS = backends/faultstore.o
 
@@ -96,7 +104,7 @@ FUZZ_TARGETS += router
 # --- end of FUZZ_TARGETS
 FUZZ_SECONDS = 60
 
-all: bin/cofferd lib/tls/libssl.so
+all: bin/cofferd lib/tls/libssl.so bin/coffer
 
 # See server/tlsshim.c: lets Debian 12's civetweb load OpenSSL 3.
 lib/tls/libssl.so: server/tlsshim.c
@@ -135,6 +143,12 @@ lib/libcoffer.a: $(LIB_OBJS)
 bin/cofferd: $(SRV_OBJS) lib/libcoffer.a
 	@mkdir -p bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $(SRV_OBJS) lib/libcoffer.a $(LDADD)
+
+$(CLI_OBJS) compat.o: config.h $(CLI_HEADERS) .flags
+
+bin/coffer: $(CLI_OBJS) compat.o
+	@mkdir -p bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) compat.o $(LDADD_CLI)
 
 # The fault build: the same objects, storage.c with the faultstore hook.
 backends/storage_fault.o: backends/storage.c
@@ -197,7 +211,7 @@ check-tsan: deps-check
 	COFFER_SANITIZE=thread /usr/bin/python3 -m pytest -q \
 	    -p no:cacheprovider tests/integration
 
-check-integration: bin/cofferd bin/cofferd-fault
+check-integration: bin/cofferd bin/cofferd-fault bin/coffer
 	COFFER_SANITIZE=$(SANITIZE) /usr/bin/python3 -m pytest -q \
 	    -p no:cacheprovider tests/integration
 
@@ -206,7 +220,7 @@ check-clang:
 	@command -v clang >/dev/null || { \
 	    echo "make: clang is missing: apt-get install clang"; exit 1; }
 	@for f in $(LIB_OBJS:.o=.c) $(SRV_OBJS:.o=.c) $(UNIT_TESTS:=.c) \
-	    $(FAULT_OBJS:.o=.c) \
+	    $(FAULT_OBJS:.o=.c) $(CLI_OBJS:.o=.c) \
 	    $(BENCH_PROGS:=.c); do \
 	    clang $(CFLAGS) -fsyntax-only $$f || exit 1; done
 	@echo "clang: no warnings"
@@ -242,6 +256,9 @@ install: all
 	mkdir -p $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL_PROGRAM) bin/cofferd $(DESTDIR)$(SBINDIR)
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL_PROGRAM) bin/coffer $(DESTDIR)$(PREFIX)/bin
+	$(INSTALL_MAN) man/coffer.1 $(DESTDIR)$(MANDIR)/man1
 	mkdir -p $(DESTDIR)$(PREFIX)/lib/coffer/tls
 	$(INSTALL) -m 0444 lib/tls/libssl.so $(DESTDIR)$(PREFIX)/lib/coffer/tls
 	$(INSTALL_MAN) man/cofferd.8 $(DESTDIR)$(MANDIR)/man8
@@ -253,11 +270,12 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man5/cofferd.hcl.5 \
 	    $(DESTDIR)$(MANDIR)/man5/coffer-policy.5 \
 	    $(DESTDIR)$(PREFIX)/lib/coffer/tls/libssl.so
+	rm -f $(DESTDIR)$(PREFIX)/bin/coffer $(DESTDIR)$(MANDIR)/man1/coffer.1
 
 clean:
 	rm -f $(LIB_OBJS) $(SRV_OBJS) lib/libcoffer.a bin/cofferd \
 	    $(FAULT_OBJS) backends/storage_fault.o bin/cofferd-fault \
-	    lib/tls/libssl.so \
+	    lib/tls/libssl.so $(CLI_OBJS) bin/coffer \
 	    $(UNIT_TESTS) $(BENCH_PROGS) .flags
 	rm -rf tests/integration/__pycache__
 	rm -rf tests/fuzz/build

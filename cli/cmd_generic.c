@@ -1,0 +1,245 @@
+/*
+ * cmd_generic.c -- read, write, list and delete on any API path.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "format.h"
+#include "kvdata.h"
+#include "util.h"
+
+/* Leading and trailing slashes trimmed, as vault's sanitizePath. */
+static char *
+sanitize(const char *p)
+{
+	size_t	 n;
+
+	while (*p == '/')
+		p++;
+	n = strlen(p);
+	while (n > 0 && p[n - 1] == '/')
+		n--;
+	return xstrndup(p, n);
+}
+
+int
+cmd_read(struct cli *cli, int argc, char **argv)
+{
+	const char	*f = NULL, *field = NULL;
+	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
+		{ "field", FLAG_STR, &field, 0 }, { NULL, 0, NULL, 0 } };
+	struct client	*c = NULL;
+	json_t		*q = NULL, *s = NULL;
+	char		*path = NULL, *err = NULL, *raw = NULL;
+	long		 status;
+	int		 first, rc = 1;
+
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+		return 1;
+	if (argc - first < 1) {
+		cli_error("Not enough arguments (expected 1, got 0)");
+		return 1;
+	}
+	if (kvdata_parse(argc - first - 1, argv + first + 1, &q, &err) == -1) {
+		cli_error("Failed to parse K=V data: %s", err);
+		goto out;
+	}
+	path = sanitize(argv[first]);
+	rc = 2;
+	if ((c = cli_client(cli, 0)) == NULL)
+		goto out;
+	if (strcmp(cli->format, "raw") == 0) {
+		if (client_raw(c, "GET", path, q, NULL, &status, &raw,
+		    &err) == -1 || status >= 400) {
+			cli_error("Error reading: %s: %s", path, err);
+			goto out;
+		}
+		printf("%s\n", raw);
+		rc = 0;
+		goto out;
+	}
+	if (client_logical(c, "GET", path, q, NULL, 1, &s, &err) == -1) {
+		cli_error("Error reading %s: %s", path, err);
+		goto out;
+	}
+	if (s == NULL) {
+		cli_error("No value found at %s", path);
+		goto out;
+	}
+	rc = field != NULL ? fmt_field(cli, s, field) : fmt_secret(cli, s);
+ out:
+	json_decref(q);
+	json_decref(s);
+	free(path);
+	wipefree(err);
+	wipefree(raw);
+	client_free(c);
+	return rc;
+}
+
+int
+cmd_write(struct cli *cli, int argc, char **argv)
+{
+	const char	*f = NULL, *field = NULL;
+	int		 force = 0;
+	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
+		{ "field", FLAG_STR, &field, 0 },
+		{ "force", FLAG_BOOL, &force, 0 },
+		{ "f", FLAG_BOOL, &force, 0 }, { NULL, 0, NULL, 0 } };
+	struct client	*c = NULL;
+	json_t		*body = NULL, *s = NULL;
+	char		*path = NULL, *err = NULL;
+	int		 first, rc = 1;
+
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+		return 1;
+	if (argc - first < 1) {
+		cli_error("Not enough arguments (expected 1, got 0)");
+		return 1;
+	}
+	if (argc - first == 1 && !force) {
+		cli_error("Must supply data or use -force");
+		return 1;
+	}
+	if (kvdata_parse(argc - first - 1, argv + first + 1, &body,
+	    &err) == -1) {
+		cli_error("Failed to parse K=V data: %s", err);
+		goto out;
+	}
+	if (json_object_size(body) == 0) {
+		json_decref(body);
+		body = json_null();
+	}
+	path = sanitize(argv[first]);
+	rc = 2;
+	if ((c = cli_client(cli, 0)) == NULL)
+		goto out;
+	if (client_logical(c, "PUT", path, NULL, body, 0, &s, &err) == -1) {
+		cli_error("Error writing data to %s: %s", path, err);
+		if (s != NULL)
+			(void)fmt_secret(cli, s);
+		goto out;
+	}
+	if (s == NULL) {
+		if (strcmp(cli->format, "table") == 0)
+			printf("Success! Data written to: %s\n", path);
+		rc = 0;
+		goto out;
+	}
+	rc = field != NULL ? fmt_field(cli, s, field) : fmt_secret(cli, s);
+ out:
+	json_decref(body);
+	json_decref(s);
+	free(path);
+	wipefree(err);
+	client_free(c);
+	return rc;
+}
+
+int
+cmd_list(struct cli *cli, int argc, char **argv)
+{
+	const char	*f = NULL;
+	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
+		{ "detailed", FLAG_BOOL, &cli->detailed, 0 },
+		{ NULL, 0, NULL, 0 } };
+	struct client	*c = NULL;
+	json_t		*q = NULL, *s = NULL, *d;
+	char		*path = NULL, *err = NULL;
+	int		 first, rc = 1, keep = cli->detailed;
+
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+		return 1;
+	cli->detailed = keep;	/* only the pre-scan decides (cli.md §1.3) */
+	if (argc - first != 1) {
+		cli_error("%s arguments (expected 1, got %d)", argc - first <
+		    1 ? "Not enough" : "Too many", argc - first);
+		return 1;
+	}
+	path = sanitize(argv[first]);
+	q = json_pack("{s:s}", "list", "true");
+	rc = 2;
+	if ((c = cli_client(cli, 0)) == NULL)
+		goto out;
+	if (client_logical(c, "GET", path, q, NULL, 1, &s, &err) == -1) {
+		cli_error("Error listing %s: %s", path, err);
+		goto out;
+	}
+	if (s == NULL) {
+		if (strcmp(cli->format, "table") != 0)
+			puts("{}");
+		else
+			cli_error("No value found at %s", path);
+		goto out;
+	}
+	if ((d = json_object_get(s, "data")) == NULL || json_is_null(d)) {
+		rc = fmt_secret(cli, s);
+		goto out;
+	}
+	if (!json_is_array(json_object_get(d, "keys"))) {
+		cli_error("No entries found at %s", path);
+		goto out;
+	}
+	rc = fmt_list(cli, s, path);
+ out:
+	json_decref(q);
+	json_decref(s);
+	free(path);
+	free(err);
+	client_free(c);
+	return rc;
+}
+
+int
+cmd_delete(struct cli *cli, int argc, char **argv)
+{
+	const char	*f = NULL, *field = NULL;
+	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
+		{ "field", FLAG_STR, &field, 0 }, { NULL, 0, NULL, 0 } };
+	struct client	*c = NULL;
+	json_t		*q = NULL, *s = NULL;
+	char		*path = NULL, *err = NULL;
+	int		 first, rc = 1;
+
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+		return 1;
+	if (argc - first < 1) {
+		cli_error("Not enough arguments (expected at least 1, got 0)");
+		return 1;
+	}
+	if (kvdata_parse(argc - first - 1, argv + first + 1, &q, &err) == -1) {
+		cli_error("Failed to parse string list data: %s", err);
+		goto out;
+	}
+	path = sanitize(argv[first]);
+	rc = 2;
+	if ((c = cli_client(cli, 0)) == NULL)
+		goto out;
+	if (client_logical(c, "DELETE", path, q, NULL, 0, &s, &err) == -1) {
+		cli_error("Error deleting %s: %s", path, err);
+		if (s != NULL)
+			(void)fmt_secret(cli, s);
+		goto out;
+	}
+	if (s == NULL) {
+		if (strcmp(cli->format, "table") == 0)
+			printf("Success! Data deleted (if it existed) at: "
+			    "%s\n", path);
+		rc = 0;
+		goto out;
+	}
+	rc = field != NULL ? fmt_field(cli, s, field) : fmt_secret(cli, s);
+ out:
+	json_decref(q);
+	json_decref(s);
+	free(path);
+	free(err);
+	client_free(c);
+	return rc;
+}

@@ -1,0 +1,823 @@
+/*
+ * cmd_kv.c -- the kv commands, for KV version 1 and 2 mounts.
+ *
+ * Each command first asks sys/internal/ui/mounts/<path> which mount
+ * holds the path and its version (a 404 means version 1, as with an
+ * old server), then rewrites the path for version 2: data/, metadata/,
+ * delete/, undelete/, destroy/ after the mount (cli.md §8.8).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "format.h"
+#include "kvdata.h"
+#include "util.h"
+
+struct kvctx {
+	struct client	*c;
+	char		*mount;		/* "secret/" or "" */
+	char		*path;		/* the argument, mount included */
+	int		 v2;
+};
+
+static int	 kv_begin(struct cli *, struct kvctx *, const char *,
+		    const char *, int);
+static void	 kv_end(struct kvctx *);
+static char	*kv_rewrite(struct kvctx *, const char *);
+static void	 out_path(const char *, const char *);
+static void	 map_header(const char *, json_t *);
+static void	 kv_table(json_t *);
+static json_t	*versions_body(json_t *);
+
+static char *
+trimslash(const char *p, int keep_trailing)
+{
+	size_t	 n;
+
+	while (*p == '/')
+		p++;
+	n = strlen(p);
+	while (!keep_trailing && n > 0 && p[n - 1] == '/')
+		n--;
+	return xstrndup(p, n);
+}
+
+/* 0 when ready, else the exit status (the error was printed). */
+static int
+kv_begin(struct cli *cli, struct kvctx *k, const char *arg,
+    const char *mountflag, int keep_trailing)
+{
+	struct sbuf	 b = { 0 };
+	json_t		*s = NULL, *d;
+	char		*err = NULL, *a;
+	const char	*mp, *ver;
+	int		 rc = 2;
+
+	memset(k, 0, sizeof(*k));
+	a = trimslash(arg != NULL ? arg : "", keep_trailing);
+	if (mountflag != NULL && *mountflag != '\0') {
+		char *m = trimslash(mountflag, 0);
+
+		sbuf_printf(&b, "%s/%s", m, a);
+		free(m);
+		free(a);
+		k->path = sbuf_take(&b);
+	} else
+		k->path = a;
+	if ((k->c = cli_client(cli, 0)) == NULL)
+		goto out;
+	sbuf_printf(&b, "sys/internal/ui/mounts/%s", mountflag != NULL &&
+	    *mountflag != '\0' ? mountflag : k->path);
+	if (client_logical(k->c, "GET", sbuf_str(&b), NULL, NULL, 1, &s,
+	    &err) == -1) {
+		cli_error("%s", err);
+		goto out;
+	}
+	d = json_object_get(s, "data");
+	mp = json_string_value(json_object_get(d, "path"));
+	ver = json_string_value(json_object_get(json_object_get(d,
+	    "options"), "version"));
+	k->mount = xstrdup(mp != NULL ? mp : "");
+	k->v2 = ver != NULL && strcmp(ver, "2") == 0;
+	rc = 0;
+ out:
+	sbuf_free(&b);
+	json_decref(s);
+	free(err);
+	return rc;
+}
+
+static void
+kv_end(struct kvctx *k)
+{
+	client_free(k->c);
+	free(k->mount);
+	free(k->path);
+}
+
+/* <mount>/<seg>/<rest of path>, with duplicate slashes removed. */
+static char *
+kv_rewrite(struct kvctx *k, const char *seg)
+{
+	struct sbuf	 b = { 0 };
+	const char	*rest = k->path;
+	size_t		 ml = strlen(k->mount), n;
+	char		*out, *p, *q;
+
+	if (ml > 0 && strncmp(rest, k->mount, ml) == 0)
+		rest += ml;
+	else if (ml > 0 && strncmp(rest, k->mount, ml - 1) == 0 &&
+	    rest[ml - 1] == '\0')
+		rest += ml - 1;
+	sbuf_printf(&b, "%s/%s/%s", k->mount, seg, rest);
+	out = sbuf_take(&b);
+	for (p = q = out; *p != '\0'; p++)
+		if (!(*p == '/' && q > out && q[-1] == '/'))
+			*q++ = *p;
+	*q = '\0';
+	n = strlen(out);
+	while (n > 0 && out[n - 1] == '/')
+		out[--n] = '\0';
+	return out;
+}
+
+static void
+out_path(const char *title, const char *path)
+{
+	fmt_header(title, strlen(path));
+	printf("%s\n\n", path);
+}
+
+static void
+map_header(const char *title, json_t *obj)
+{
+	const char	*key;
+	json_t		*v;
+	size_t		 max = 0;
+
+	json_object_foreach(obj, key, v)
+		if (strlen(key) > max)
+			max = strlen(key);
+	fmt_header(title, max + 9);
+}
+
+static void
+kv_table(json_t *obj)
+{
+	json_t	*rows = json_array();
+
+	fmt_row(rows, "Key", "Value");
+	fmt_objrows(rows, obj);
+	fmt_table(rows, 1);
+	json_decref(rows);
+}
+
+/* -versions values split on commas, sent as strings. */
+static json_t *
+versions_body(json_t *list)
+{
+	json_t	*out = json_array(), *e;
+	char	*copy, *t, *save = NULL;
+	size_t	 i;
+
+	json_array_foreach(list, i, e) {
+		copy = xstrdup(json_string_value(e));
+		for (t = strtok_r(copy, ",", &save); t != NULL;
+		    t = strtok_r(NULL, ",", &save))
+			if (*trim(t) != '\0')
+				json_array_append_new(out, json_string(t));
+		free(copy);
+	}
+	return json_pack("{s:o}", "versions", out);
+}
+
+int
+cmd_kv_get(struct cli *cli, int argc, char **argv)
+{
+	const char	*f = NULL, *field = NULL, *mount = NULL;
+	long long	 version = 0;
+	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
+		{ "field", FLAG_STR, &field, 0 },
+		{ "version", FLAG_INT, &version, 0 },
+		{ "mount", FLAG_STR, &mount, 0 }, { NULL, 0, NULL, 0 } };
+	struct kvctx	 k;
+	json_t		*s = NULL, *q = NULL, *d, *dd, *md, *fake;
+	char		*path = NULL, *err = NULL, vb[32];
+	int		 first, rc;
+
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+		return 1;
+	if (argc - first != 1) {
+		cli_error("%s arguments (expected 1, got %d)", argc - first <
+		    1 ? "Not enough" : "Too many", argc - first);
+		return 1;
+	}
+	if ((rc = kv_begin(cli, &k, argv[first], mount, 1)) != 0)
+		goto out;
+	rc = 2;
+	path = k.v2 ? kv_rewrite(&k, "data") : xstrdup(k.path);
+	if (k.v2 && version > 0) {
+		snprintf(vb, sizeof(vb), "%lld", version);
+		q = json_pack("{s:s}", "version", vb);
+	}
+	if (client_logical(k.c, "GET", path, q, NULL, 1, &s, &err) == -1) {
+		cli_error("Error reading %s: %s", path, err);
+		goto out;
+	}
+	if (s == NULL) {
+		cli_error("No value found at %s", path);
+		goto out;
+	}
+	d = json_object_get(s, "data");
+	dd = k.v2 ? json_object_get(d, "data") : d;
+	if (field != NULL) {
+		if (k.v2 && (dd == NULL || json_is_null(dd))) {
+			cli_error("No data found at %s", path);
+			goto out;
+		}
+		fake = json_pack("{s:O}", "data", k.v2 ? dd : d);
+		rc = fmt_field(cli, fake, field);
+		json_decref(fake);
+		goto out;
+	}
+	if (strcmp(cli->format, "table") != 0) {
+		rc = fmt_secret(cli, s);
+		goto out;
+	}
+	fmt_warnings(cli, s);
+	if (k.v2) {
+		out_path("Secret Path", path);
+		md = json_object_get(d, "metadata");
+		if (md != NULL && !json_is_null(md)) {
+			map_header("Metadata", md);
+			kv_table(md);
+		}
+		if (dd != NULL && !json_is_null(dd)) {
+			if (md != NULL && !json_is_null(md))
+				putchar('\n');
+			map_header("Data", dd);
+			kv_table(dd);
+		}
+	} else {
+		map_header("Data", d);
+		kv_table(d);
+	}
+	rc = 0;
+ out:
+	json_decref(s);
+	json_decref(q);
+	free(path);
+	wipefree(err);
+	kv_end(&k);
+	return rc;
+}
+
+/* kv put and the read-then-write half of kv patch. */
+static int
+kv_write(struct cli *cli, struct kvctx *k, const char *method,
+    json_t *data, long long cas, int withcas, const char *field)
+{
+	json_t		*body, *opts, *s = NULL;
+	char		*path, *err = NULL;
+	int		 rc = 2;
+
+	path = k->v2 ? kv_rewrite(k, "data") : xstrdup(k->path);
+	if (k->v2) {
+		opts = json_object();
+		if (withcas)
+			json_object_set_new(opts, "cas", json_integer(cas));
+		body = json_pack("{s:O,s:o}", "data", data, "options", opts);
+	} else
+		body = json_incref(data);
+	if (client_logical(k->c, method, path, NULL, body, 0, &s,
+	    &err) == -1) {
+		cli_error("Error writing data to %s: %s", path, err);
+		goto out;
+	}
+	if (s == NULL) {
+		if (strcmp(cli->format, "table") == 0)
+			printf("Success! Data written to: %s\n", path);
+		rc = 0;
+		goto out;
+	}
+	if (field != NULL)
+		rc = fmt_field(cli, s, field);
+	else if (strcmp(cli->format, "table") != 0)
+		rc = fmt_secret(cli, s);
+	else {
+		fmt_warnings(cli, s);
+		out_path("Secret Path", path);
+		map_header("Metadata", json_object_get(s, "data"));
+		kv_table(json_object_get(s, "data"));
+		rc = 0;
+	}
+ out:
+	json_decref(body);
+	json_decref(s);
+	free(path);
+	wipefree(err);
+	return rc;
+}
+
+int
+cmd_kv_put(struct cli *cli, int argc, char **argv)
+{
+	const char	*f = NULL, *field = NULL, *mount = NULL;
+	long long	 cas = -1;
+	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
+		{ "field", FLAG_STR, &field, 0 },
+		{ "cas", FLAG_INT, &cas, 0 },
+		{ "mount", FLAG_STR, &mount, 0 }, { NULL, 0, NULL, 0 } };
+	struct kvctx	 k;
+	json_t		*data = NULL;
+	char		*err = NULL;
+	int		 first, rc = 1;
+
+	memset(&k, 0, sizeof(k));
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+		return 1;
+	if (argc - first == 0) {
+		cli_error("Not enough arguments (expected >1, got 0)");
+		return 1;
+	}
+	if (argc - first == 1) {
+		cli_error("Must supply data");
+		return 1;
+	}
+	if (kvdata_parse(argc - first - 1, argv + first + 1, &data,
+	    &err) == -1) {
+		cli_error("Failed to parse K=V data: %s", err);
+		goto out;
+	}
+	if ((rc = kv_begin(cli, &k, argv[first], mount, 0)) != 0)
+		goto out;
+	rc = kv_write(cli, &k, "PUT", data, cas, cas >= 0, field);
+ out:
+	json_decref(data);
+	free(err);
+	kv_end(&k);
+	return rc;
+}
+
+int
+cmd_kv_patch(struct cli *cli, int argc, char **argv)
+{
+	const char	*f = NULL, *field = NULL, *mount = NULL;
+	const char	*method = NULL, *key;
+	long long	 cas = 0;
+	json_t		*remove = NULL;
+	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
+		{ "field", FLAG_STR, &field, 0 },
+		{ "cas", FLAG_INT, &cas, 0 },
+		{ "method", FLAG_STR, &method, 0 },
+		{ "remove-data", FLAG_LIST, &remove, 0 },
+		{ "mount", FLAG_STR, &mount, 0 }, { NULL, 0, NULL, 0 } };
+	struct kvctx	 k;
+	json_t		*data = NULL, *cur = NULL, *e, *merged;
+	char		*err = NULL, *path = NULL;
+	size_t		 i;
+	int		 first, rc = 1, rw = 0;
+
+	memset(&k, 0, sizeof(k));
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+		goto out;
+	if (argc - first == 0) {
+		cli_error("Not enough arguments (expected >1, got 0)");
+		goto out;
+	}
+	if (argc - first == 1 && remove == NULL) {
+		cli_error("Must supply data");
+		goto out;
+	}
+	if (method != NULL && strcmp(method, "patch") != 0 &&
+	    strcmp(method, "rw") != 0) {
+		cli_error("Unsupported method provided to -method flag: %s",
+		    method);
+		rc = 2;
+		goto out;
+	}
+	if (kvdata_parse(argc - first - 1, argv + first + 1, &data,
+	    &err) == -1) {
+		cli_error("Failed to parse K=V data: %s", err);
+		goto out;
+	}
+	json_array_foreach(remove, i, e)
+		json_object_set_new(data, json_string_value(e), json_null());
+	if ((rc = kv_begin(cli, &k, argv[first], mount, 0)) != 0)
+		goto out;
+	rc = 2;
+	if (!k.v2) {
+		cli_error("K/V engine mount must be version 2 for patch "
+		    "support");
+		goto out;
+	}
+	rw = method != NULL && strcmp(method, "rw") == 0;
+	if (!rw) {
+		json_t	*body, *opts = json_object(), *s = NULL;
+
+		if (cas > 0)
+			json_object_set_new(opts, "cas", json_integer(cas));
+		body = json_pack("{s:O,s:o}", "data", data, "options", opts);
+		path = kv_rewrite(&k, "data");
+		if (client_logical(k.c, "PATCH", path, NULL, body, 0, &s,
+		    &err) == -1) {
+			json_decref(body);
+			if (method == NULL && strstr(err,
+			    "\nCode: 405.") != NULL)
+				rw = 1;
+			else if (method == NULL && strstr(err,
+			    "\nCode: 403.") != NULL) {
+				cli_para(stderr, "Data was written to the "
+				    "path but a patch was refused; coffer "
+				    "falls back to reading and rewriting the "
+				    "secret. Grant the \"patch\" capability "
+				    "on this path to avoid the extra request.");
+				rw = 1;
+			} else {
+				cli_error("Error writing data to %s: %s",
+				    path, err);
+				goto out;
+			}
+			wipefree(err);
+			err = NULL;
+		} else {
+			json_decref(body);
+			if (field != NULL)
+				rc = fmt_field(cli, s, field);
+			else if (strcmp(cli->format, "table") != 0)
+				rc = fmt_secret(cli, s);
+			else {
+				out_path("Secret Path", path);
+				map_header("Metadata",
+				    json_object_get(s, "data"));
+				kv_table(json_object_get(s, "data"));
+				rc = 0;
+			}
+			json_decref(s);
+			goto out;
+		}
+	}
+	/* Read, merge locally, write back with cas = current version. */
+	free(path);
+	path = kv_rewrite(&k, "data");
+	if (client_logical(k.c, "GET", path, NULL, NULL, 1, &cur,
+	    &err) == -1) {
+		cli_error("Error doing pre-read at %s: %s", path, err);
+		goto out;
+	}
+	if (cur == NULL) {
+		cli_error("No value found at %s", path);
+		goto out;
+	}
+	merged = json_deep_copy(json_object_get(json_object_get(cur, "data"),
+	    "data"));
+	if (!json_is_object(merged)) {
+		json_decref(merged);
+		merged = json_object();
+	}
+	json_object_foreach(data, key, e)
+		if (json_is_null(e))
+			json_object_del(merged, key);
+		else
+			json_object_set(merged, key, e);
+	rc = kv_write(cli, &k, "PUT", merged, json_integer_value(
+	    json_object_get(json_object_get(json_object_get(cur, "data"),
+	    "metadata"), "version")), 1, field);
+	json_decref(merged);
+ out:
+	json_decref(remove);
+	json_decref(data);
+	json_decref(cur);
+	free(path);
+	wipefree(err);
+	kv_end(&k);
+	return rc;
+}
+
+/* delete (DELETE data/), undelete and destroy (PUT seg/ + versions). */
+static int
+kv_versions(struct cli *cli, int argc, char **argv, const char *seg)
+{
+	const char	*f = NULL, *mount = NULL;
+	json_t		*vers = NULL;
+	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
+		{ "versions", FLAG_LIST, &vers, 0 },
+		{ "mount", FLAG_STR, &mount, 0 },
+		{ "field", FLAG_STR, &f, 0 }, { NULL, 0, NULL, 0 } };
+	struct kvctx	 k;
+	json_t		*body = NULL, *s = NULL;
+	char		*path = NULL, *shown = NULL, *err = NULL;
+	int		 first, rc = 1, del = strcmp(seg, "delete") == 0;
+
+	memset(&k, 0, sizeof(k));
+	if (!del)
+		fl[3].name = NULL;	/* -field is kv delete's only */
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+		goto out;
+	if (argc - first != 1 && !(argc - first == 0 && mount != NULL)) {
+		cli_error("%s arguments (expected 1, got %d)", argc - first <
+		    1 ? "Not enough" : "Too many", argc - first);
+		goto out;
+	}
+	if (!del && vers == NULL) {
+		cli_error("No versions provided, use the \"-versions\" flag "
+		    "to specify the version to %s.", seg);
+		goto out;
+	}
+	if ((rc = kv_begin(cli, &k, argc > first ? argv[first] : "", mount,
+	    0)) != 0)
+		goto out;
+	if (!k.v2 && !del) {
+		cli_error("%c%s not supported on KV Version 1",
+		    seg[0] - 'a' + 'A', seg + 1);
+		rc = 1;
+		goto out;
+	}
+	rc = 2;
+	if (!k.v2) {
+		path = xstrdup(k.path);
+		shown = xstrdup(k.path);
+	} else if (del && vers == NULL) {
+		path = kv_rewrite(&k, "data");
+		shown = xstrdup(path);
+	} else {
+		path = kv_rewrite(&k, seg);
+		shown = del ? kv_rewrite(&k, "data") : xstrdup(path);
+		body = versions_body(vers);
+	}
+	if (client_logical(k.c, body != NULL ? "PUT" : "DELETE", path, NULL,
+	    body, 0, &s, &err) == -1) {
+		if (del)
+			cli_error("Error deleting %s: %s", shown, err);
+		else
+			cli_error("Error writing data to %s: %s", shown, err);
+		goto out;
+	}
+	if (del)
+		printf("Success! Data deleted (if it existed) at: %s\n",
+		    shown);
+	else
+		printf("Success! Data written to: %s\n", shown);
+	rc = 0;
+ out:
+	json_decref(vers);
+	json_decref(body);
+	json_decref(s);
+	free(path);
+	free(shown);
+	free(err);
+	kv_end(&k);
+	return rc;
+}
+
+int
+cmd_kv_delete(struct cli *cli, int argc, char **argv)
+{
+	return kv_versions(cli, argc, argv, "delete");
+}
+
+int
+cmd_kv_undelete(struct cli *cli, int argc, char **argv)
+{
+	return kv_versions(cli, argc, argv, "undelete");
+}
+
+int
+cmd_kv_destroy(struct cli *cli, int argc, char **argv)
+{
+	return kv_versions(cli, argc, argv, "destroy");
+}
+
+int
+cmd_kv_list(struct cli *cli, int argc, char **argv)
+{
+	const char	*f = NULL, *mount = NULL;
+	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
+		{ "mount", FLAG_STR, &mount, 0 }, { NULL, 0, NULL, 0 } };
+	struct kvctx	 k;
+	json_t		*s = NULL, *q = NULL, *d;
+	char		*path = NULL, *err = NULL;
+	int		 first, rc = 1;
+
+	memset(&k, 0, sizeof(k));
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+		return 1;
+	if (argc - first > 1 || (argc - first == 0 && mount == NULL)) {
+		cli_error("%s arguments (expected 1, got %d)", argc - first <
+		    1 ? "Not enough" : "Too many", argc - first);
+		return 1;
+	}
+	if ((rc = kv_begin(cli, &k, argc > first ? argv[first] : "", mount,
+	    0)) != 0)
+		goto out;
+	rc = 2;
+	path = k.v2 ? kv_rewrite(&k, "metadata") : xstrdup(k.path);
+	q = json_pack("{s:s}", "list", "true");
+	if (client_logical(k.c, "GET", path, q, NULL, 1, &s, &err) == -1) {
+		cli_error("Error listing %s: %s", path, err);
+		goto out;
+	}
+	if (s == NULL) {
+		if (strcmp(cli->format, "table") != 0)
+			puts("{}");
+		else
+			cli_error("No value found at %s", path);
+		goto out;
+	}
+	d = json_object_get(s, "data");
+	if (!json_is_array(json_object_get(d, "keys"))) {
+		cli_error("No entries found at %s", path);
+		goto out;
+	}
+	rc = fmt_list(cli, s, path);
+ out:
+	json_decref(s);
+	json_decref(q);
+	free(path);
+	free(err);
+	kv_end(&k);
+	return rc;
+}
+
+static int
+vcmp(const void *a, const void *b)
+{
+	long long x = atoll(*(const char *const *)a);
+	long long y = atoll(*(const char *const *)b);
+
+	return (x > y) - (x < y);
+}
+
+int
+cmd_kv_mget(struct cli *cli, int argc, char **argv)
+{
+	const char	*f = NULL, *mount = NULL, *key, **vk;
+	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
+		{ "mount", FLAG_STR, &mount, 0 }, { NULL, 0, NULL, 0 } };
+	struct kvctx	 k;
+	json_t		*s = NULL, *d, *vers, *md, *v;
+	struct sbuf	 t = { 0 };
+	char		*path = NULL, *err = NULL;
+	size_t		 n = 0, i;
+	int		 first, rc = 1;
+
+	memset(&k, 0, sizeof(k));
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+		return 1;
+	if (argc - first > 1 || (argc - first == 0 && mount == NULL)) {
+		cli_error("%s arguments (expected 1, got %d)", argc - first <
+		    1 ? "Not enough" : "Too many", argc - first);
+		return 1;
+	}
+	if ((rc = kv_begin(cli, &k, argc > first ? argv[first] : "", mount,
+	    0)) != 0)
+		goto out;
+	if (!k.v2) {
+		cli_error("Metadata not supported on KV Version 1");
+		rc = 1;
+		goto out;
+	}
+	rc = 2;
+	path = kv_rewrite(&k, "metadata");
+	if (client_logical(k.c, "GET", path, NULL, NULL, 1, &s, &err) == -1) {
+		cli_error("Error reading %s: %s", path, err);
+		goto out;
+	}
+	if (s == NULL) {
+		cli_error("No value found at %s", path);
+		goto out;
+	}
+	if (strcmp(cli->format, "table") != 0) {
+		rc = fmt_secret(cli, s);
+		goto out;
+	}
+	d = json_object_get(s, "data");
+	vers = json_object_get(d, "versions");
+	md = json_deep_copy(d);
+	json_object_del(md, "versions");
+	out_path("Metadata Path", path);
+	map_header("Metadata", md);
+	kv_table(md);
+	json_decref(md);
+	if (!json_is_object(vers)) {
+		cli_error("No value found at %s", path);
+		goto out;
+	}
+	vk = xmalloc(sizeof(*vk) * (json_object_size(vers) + 1));
+	json_object_foreach(vers, key, v)
+		vk[n++] = key;
+	qsort(vk, n, sizeof(*vk), vcmp);
+	for (i = 0; i < n; i++) {
+		v = json_object_get(vers, vk[i]);
+		putchar('\n');
+		sbuf_printf(&t, "Version %s", vk[i]);
+		map_header(sbuf_str(&t), v);
+		sbuf_free(&t);
+		kv_table(v);
+	}
+	free(vk);
+	rc = 0;
+ out:
+	json_decref(s);
+	free(path);
+	free(err);
+	kv_end(&k);
+	return rc;
+}
+
+int
+cmd_kv_mput(struct cli *cli, int argc, char **argv)
+{
+	const char	*f = NULL, *mount = NULL;
+	long long	 maxv = -1;
+	int		 casreq = 0;
+	int64_t		 dva = -1;
+	json_t		*custom = NULL;
+	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
+		{ "mount", FLAG_STR, &mount, 0 },
+		{ "max-versions", FLAG_INT, &maxv, 0 },
+		{ "cas-required", FLAG_BOOL, &casreq, 0 },
+		{ "delete-version-after", FLAG_DUR, &dva, 0 },
+		{ "custom-metadata", FLAG_MAP, &custom, 0 },
+		{ NULL, 0, NULL, 0 } };
+	struct kvctx	 k;
+	json_t		*body, *s = NULL;
+	char		*path = NULL, *err = NULL, d[48];
+	int		 first, rc = 1;
+
+	memset(&k, 0, sizeof(k));
+	body = json_object();
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+		goto out;
+	if (argc - first > 1 || (argc - first == 0 && mount == NULL)) {
+		cli_error("%s arguments (expected 1, got %d)", argc - first <
+		    1 ? "Not enough" : "Too many", argc - first);
+		goto out;
+	}
+	if ((rc = kv_begin(cli, &k, argc > first ? argv[first] : "", mount,
+	    0)) != 0)
+		goto out;
+	if (!k.v2) {
+		cli_error("Metadata not supported on KV Version 1");
+		rc = 1;
+		goto out;
+	}
+	rc = 2;
+	if (maxv >= 0)
+		json_object_set_new(body, "max_versions", json_integer(maxv));
+	if (fl[3].set)
+		json_object_set_new(body, "cas_required",
+		    json_boolean(casreq));
+	if (dva >= 0) {
+		flags_durfmt(dva, d, sizeof(d));
+		json_object_set_new(body, "delete_version_after",
+		    json_string(d));
+	}
+	if (custom != NULL)
+		json_object_set(body, "custom_metadata", custom);
+	path = kv_rewrite(&k, "metadata");
+	if (client_logical(k.c, "PUT", path, NULL, body, 0, &s, &err) == -1) {
+		cli_error("Error writing data to %s: %s", path, err);
+		goto out;
+	}
+	printf("Success! Data written to: %s\n", path);
+	rc = 0;
+ out:
+	json_decref(body);
+	json_decref(custom);
+	json_decref(s);
+	free(path);
+	free(err);
+	kv_end(&k);
+	return rc;
+}
+
+int
+cmd_kv_mdelete(struct cli *cli, int argc, char **argv)
+{
+	const char	*mount = NULL;
+	struct flag	 fl[] = { { "mount", FLAG_STR, &mount, 0 },
+		{ NULL, 0, NULL, 0 } };
+	struct kvctx	 k;
+	json_t		*s = NULL;
+	char		*path = NULL, *err = NULL;
+	int		 first, rc = 1;
+
+	memset(&k, 0, sizeof(k));
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+		return 1;
+	if (argc - first > 1 || (argc - first == 0 && mount == NULL)) {
+		cli_error("%s arguments (expected 1, got %d)", argc - first <
+		    1 ? "Not enough" : "Too many", argc - first);
+		return 1;
+	}
+	if ((rc = kv_begin(cli, &k, argc > first ? argv[first] : "", mount,
+	    0)) != 0)
+		goto out;
+	if (!k.v2) {
+		cli_error("Metadata not supported on KV Version 1");
+		rc = 1;
+		goto out;
+	}
+	rc = 2;
+	path = kv_rewrite(&k, "metadata");
+	if (client_logical(k.c, "DELETE", path, NULL, NULL, 0, &s,
+	    &err) == -1) {
+		cli_error("Error deleting %s: %s", path, err);
+		goto out;
+	}
+	printf("Success! Data deleted (if it existed) at: %s\n", path);
+	rc = 0;
+ out:
+	json_decref(s);
+	free(path);
+	free(err);
+	kv_end(&k);
+	return rc;
+}
