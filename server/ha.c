@@ -670,6 +670,8 @@ forward(const char *api, struct request *req, struct response *resp)
 		HDR("Content-Type:");	/* not curl's form default */
 	if (req->ns != NULL)
 		HDR("X-Vault-Namespace: %s", req->ns);
+	if (req->wrap_hdr != NULL)
+		HDR("X-Vault-Wrap-TTL: %s", req->wrap_hdr);
 #undef HDR
 	if (curl_easy_setopt(c, CURLOPT_URL, url.data) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_SHARE, share) != CURLE_OK ||

@@ -807,7 +807,9 @@ envelope(const struct request *req, struct response *resp)
 	if (resp->inject && resp->data != NULL &&
 	    inject_data(env, resp->data) != CF_OK)
 		goto fail;
-	if (json_object_set_new(env, "request_id", json_string(req->id)) ||
+	/* A wrapped answer has no request id (Vault's). */
+	if (json_object_set_new(env, "request_id",
+	    json_string(resp->wrap_info != NULL ? "" : req->id)) ||
 	    json_object_set_new(env, "lease_id",
 	    json_string(resp->lease_id)) ||
 	    json_object_set_new(env, "renewable",
@@ -1307,6 +1309,7 @@ http_handler(struct mg_connection *conn, void *arg)
 	req.no_forward = (v = mg_get_header(conn,
 	    "X-Vault-No-Request-Forwarding")) != NULL && *v != '\0';
 	req.forwarded = mg_get_header(conn, REQ_FORWARDED_HEADER) != NULL;
+	req.wrap_hdr = mg_get_header(conn, "X-Vault-Wrap-TTL");
 
 	if ((rc = take_token(conn, &req)) != CF_OK)
 		goto done;

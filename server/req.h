@@ -60,6 +60,10 @@ struct request {
 	int		 body_empty;	/* 1 if no body bytes were sent */
 	int		 no_forward;	/* X-Vault-No-Request-Forwarding */
 	int		 forwarded;	/* came from a standby (loop guard) */
+	/* Response wrapping (wrapping.h): the header, and once parsed. */
+	const char	*wrap_hdr;	/* X-Vault-Wrap-TTL as sent, or NULL */
+	long long	 wrap_ttl;	/* seconds; 0: do not wrap */
+	int		 wrap_set;	/* 1: header given and parsed */
 };
 
 struct response {
