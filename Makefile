@@ -43,6 +43,7 @@ LIB_OBJS += auth/userpass.o
 LIB_OBJS += auth/approle.o
 LIB_OBJS += auth/loginfields.o
 LIB_OBJS += server/ha.o
+LIB_OBJS += server/wrapping.o
 # --- end of LIB_OBJS
 
 SRV_OBJS = server/main.o
@@ -72,6 +73,7 @@ HEADERS += auth/userpass.h
 HEADERS += auth/approle.h
 HEADERS += auth/loginfields.h
 HEADERS += server/ha.h
+HEADERS += server/wrapping.h
 # --- end of HEADERS
 
 UNIT_TESTS = tests/unit/test_buf

@@ -127,6 +127,50 @@ on_revoke(const char *hash)
 	return rc;
 }
 
+/* The storage key of a token's entry rel, or NULL. */
+static char *
+own_key(const char *hash, const char *rel)
+{
+	char	*k = NULL;
+
+	if (cubby_view[0] == '\0')
+		return NULL;
+	if (asprintf(&k, "%s%s/%s", cubby_view, hash, rel) == -1)
+		return NULL;
+	return k;
+}
+
+int
+cubbyhole_put(const char *hash, const char *rel, const json_t *v)
+{
+	char	*key;
+	int	 rc;
+
+	if (cubby_view[0] == '\0')
+		return CF_EINTERNAL;
+	if ((key = own_key(hash, rel)) == NULL)
+		return CF_ENOMEM;
+	rc = core_put_json(key, v);
+	free(key);
+	return rc;
+}
+
+int
+cubbyhole_get(const char *hash, const char *rel, json_t **out)
+{
+	char	*key;
+	int	 rc;
+
+	*out = NULL;
+	if (cubby_view[0] == '\0')
+		return CF_EINTERNAL;
+	if ((key = own_key(hash, rel)) == NULL)
+		return CF_ENOMEM;
+	rc = core_get_json(key, out);
+	free(key);
+	return rc;
+}
+
 static const struct backend_ops cubby_ops = {
 	.type = "cubbyhole",
 	.open = cubby_open,

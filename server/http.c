@@ -807,7 +807,9 @@ envelope(const struct request *req, struct response *resp)
 	if (resp->inject && resp->data != NULL &&
 	    inject_data(env, resp->data) != CF_OK)
 		goto fail;
-	if (json_object_set_new(env, "request_id", json_string(req->id)) ||
+	/* A wrapped answer has no request id (Vault's). */
+	if (json_object_set_new(env, "request_id",
+	    json_string(resp->wrap_info != NULL ? "" : req->id)) ||
 	    json_object_set_new(env, "lease_id",
 	    json_string(resp->lease_id)) ||
 	    json_object_set_new(env, "renewable",
@@ -1312,6 +1314,7 @@ http_handler(struct mg_connection *conn, void *arg)
 		req.headers[i].value = ri->http_headers[i].value;
 	}
 	req.nheaders = i;
+	req.wrap_hdr = mg_get_header(conn, "X-Vault-Wrap-TTL");
 
 	if ((rc = take_token(conn, &req)) != CF_OK)
 		goto done;

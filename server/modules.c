@@ -24,6 +24,7 @@
 #include "transit.h"
 #include "userpass.h"
 #include "approle.h"
+#include "wrapping.h"
 /* --- end of includes */
 
 static int
@@ -50,5 +51,6 @@ modules_register(void)
 	userpass_register();
 	approle_register();
 	mounts_register();
+	wrapping_register();
 	/* --- end of registrations */
 }

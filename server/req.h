@@ -71,6 +71,10 @@ struct request {
 	/* Every header as sent, for a standby to forward them unchanged. */
 	struct req_header headers[REQ_HEADERS_MAX];
 	int		 nheaders;
+	/* Response wrapping (wrapping.h): the header, and once parsed. */
+	const char	*wrap_hdr;	/* X-Vault-Wrap-TTL as sent, or NULL */
+	long long	 wrap_ttl;	/* seconds; 0: do not wrap */
+	int		 wrap_set;	/* 1: header given and parsed */
 };
 
 struct response {

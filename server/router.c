@@ -27,6 +27,7 @@
 #include "req.h"
 #include "router.h"
 #include "token.h"
+#include "wrapping.h"
 
 #define ROUTER_MAX_BACKENDS	32
 #define ROUTER_MAX_RAW		32
@@ -407,7 +408,8 @@ authorize(struct mount *m, struct request *req, struct response *resp)
 	}
 	if (req->auth->is_root)
 		return CF_OK;
-	rc = acl_check(req->auth->acl, req->path, req->op, req->data, &sudo);
+	rc = acl_check_wrap(req->auth->acl, req->path, req->op, req->data,
+	    req->wrap_ttl, &sudo);
 	if (rc == CF_OK && acl_path_needs_sudo(req->path) && !sudo)
 		rc = CF_EDENIED;
 	if (rc == CF_EDENIED)
@@ -452,6 +454,8 @@ router_precheck(struct request *req, struct response *resp, int *raw)
 	*raw = raw_lookup(req->path) != NULL;
 	if (*raw)
 		return CF_OK;
+	if ((rc = wrapping_parse(req, resp)) != CF_OK)
+		return rc;
 	core_rdlock();
 	if (core_state() != CORE_UNSEALED) {
 		rc = resp_fail(resp, CF_ESEALED, "Vault is sealed");
@@ -467,7 +471,7 @@ router_precheck(struct request *req, struct response *resp, int *raw)
 		goto out;
 	if ((m->ops->is_unauthenticated == NULL ||
 	    !m->ops->is_unauthenticated(m, rel_path(m, req->path),
-	    req->op)) &&
+	    req->op)) && !wrapping_is_path(req->path) &&
 	    (rc = token_check(req->token)) != CF_OK && rc == CF_EDENIED)
 		rc = resp_fail(resp, CF_EDENIED, "permission denied");
  out:
@@ -482,14 +486,15 @@ router_handle(struct request *req, struct response *resp)
 	struct mount	*m = NULL;
 	router_fn	 raw;
 	size_t		 len;
-	int		 rc, fwd = 0;
+	int		 rc, fwd = 0, skip = 0;
 
 	if (forwarder != NULL && ((rc = forwarder(req, resp, 0, &fwd)) !=
 	    CF_OK || fwd))
 		return rc;
 	if ((raw = raw_lookup(req->path)) != NULL)
 		return raw(req, resp);
-	if ((rc = normalize_list_path(req)) != CF_OK)
+	if ((rc = normalize_list_path(req)) != CF_OK ||
+	    (rc = wrapping_parse(req, resp)) != CF_OK)
 		return rc;
 	core_rdlock();
 	if (core_state() != CORE_UNSEALED) {
@@ -515,9 +520,11 @@ router_handle(struct request *req, struct response *resp)
 		goto out;
 	req->mount = m;
 	req->rel = rel_path(m, req->path);
-	if ((rc = authorize(m, req, resp)) != CF_OK)
+	if ((rc = wrapping_precheck(req, resp, &skip)) != CF_OK ||
+	    (!skip && (rc = authorize(m, req, resp)) != CF_OK))
 		goto out;
-	rc = m->ops->handle(m, req, resp);
+	if ((rc = m->ops->handle(m, req, resp)) == CF_OK)
+		rc = wrapping_finish(req, resp);
  out:
 	core_unlock();
 	if (req->auth != NULL) {
