@@ -9,7 +9,9 @@
 # same connection count, as a ratio.  Every script used is in
 # tests/bench/.  Nothing here asserts a time: it measures.
 #
-# BENCH_DURATION (default 10s) is the length of each wrk row.
+# BENCH_DURATION (default 10s) is the length of each wrk row;
+# BENCH_SECRETS (default 1000000) how many secrets tests/bench/growth.py
+# stores for its cost-growth rows.
 set -eu
 cd "$(dirname "$0")/../.."
 for t in wrk curl strace; do
@@ -223,6 +225,11 @@ echo "bench: $nreq writes, $nsync syncs under strace" >&2
 	/usr/bin/python3 tests/bench/ha.py bin/cofferd "$tmp" 20 7 ||
 	    echo "(tests/bench/ha.py failed or lost acknowledged writes)"
 } >>"$out"
+
+# How cost grows: a cofferd of its own, 1,000 and BENCH_SECRETS secrets.
+echo >>"$out"
+/usr/bin/python3 tests/bench/growth.py bin/cofferd "$tmp" "$DUR" "$mlock" >>"$out" ||
+    echo "(tests/bench/growth.py failed)" >>"$out"
 
 cp "$out" BENCHMARKS.md
 echo "bench: wrote BENCHMARKS.md" >&2
