@@ -3,14 +3,15 @@
 # pgtest.sh -- a private PostgreSQL for the tests, on a free loopback port.
 #
 # Usage: tests/pgtest.sh run COMMAND [ARG ...]
-#        tests/pgtest.sh start DIR | stop DIR | restart DIR | url DIR
+#        tests/pgtest.sh start DIR | stop DIR | down DIR | up DIR
 #
 # run starts a server in a new temporary directory, runs COMMAND with
 # COFFER_TEST_PG_URL set to its address, then stops it and removes the
 # directory; it exits with COMMAND's status.  If the server cannot start,
 # COMMAND runs without the variable (the tests that need it skip, saying
 # why) and the reason is printed.  start initialises DIR (which must not
-# exist) and prints the URL; the other verbs act on a DIR made by start.
+# exist) and prints the URL; stop stops it and removes DIR; down stops
+# the server (at once, as a crash would) and up starts it again.
 #
 # PostgreSQL refuses to run as root, so as root the server runs as the
 # postgres user (or nobody).  It trusts loopback connections and runs
@@ -50,6 +51,8 @@ pg_start() {
 	bin=$(pg_bindir) || { echo "pgtest: PostgreSQL is not installed (apt-get install postgresql)" >&2; return 1; }
 	mkdir -p "$dir" || return 1
 	chmod 0755 "$dir"
+	# The server's user must reach DIR (mkdtemp parents are 0700).
+	chmod o+x "$(dirname "$dir")" 2>/dev/null
 	u=$(pg_user)
 	[ -n "$u" ] && chown "$u" "$dir"
 	echo "$bin" >"$dir/bindir"
@@ -90,8 +93,8 @@ verb=${1:-}
 case "$verb" in
 start)	pg_start "$1" ;;
 stop)	pg_stop "$1"; rm -rf "$1" ;;
-restart) pg_stop "$1"; pg_ctl_start "$1" >/dev/null ;;
-url)	echo "postgres://coffer@127.0.0.1:$(cat "$1/port")/postgres?sslmode=disable" ;;
+down)	pg_stop "$1" ;;
+up)	pg_ctl_start "$1" >/dev/null ;;
 run)
 	dir=$(mktemp -d /tmp/coffer-pg-XXXXXX) || exit 1
 	rmdir "$dir"
@@ -105,6 +108,6 @@ run)
 	fi
 	"$@"
 	;;
-*)	echo "usage: pgtest.sh run COMMAND ... | start|stop|restart|url DIR" >&2
+*)	echo "usage: pgtest.sh run COMMAND ... | start|stop|down|up DIR" >&2
 	exit 2 ;;
 esac
