@@ -32,6 +32,7 @@ LIB_OBJS += auth/acl.o
 LIB_OBJS += server/seal.o
 LIB_OBJS += backends/lmdb.o
 LIB_OBJS += backends/file.o
+LIB_OBJS += backends/postgresql.o
 LIB_OBJS += auth/policy.o
 LIB_OBJS += auth/policystore.o
 LIB_OBJS += auth/tokenapi.o
@@ -200,10 +201,11 @@ check: deps-check
 	@$(MAKE) all $(UNIT_TESTS) bin/cofferd-fault
 	@$(MAKE) check-unit check-integration lint check-clang check-routes
 
+# tests/pgtest.sh runs them with a private PostgreSQL for test_storage.
 check-unit: need-cmocka $(UNIT_TESTS)
-	@fail=0; for t in $(UNIT_TESTS); do \
+	@tests/pgtest.sh run sh -c 'fail=0; for t in $(UNIT_TESTS); do \
 	    echo "== $$t"; ./$$t || { fail=1; echo "FAILED: $$t"; }; \
-	done; exit $$fail
+	done; exit $$fail'
 
 # The integration suite under ThreadSanitizer (test_races.py is the
 # load written for it).  Unit tests are single-threaded but for storage,

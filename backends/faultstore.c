@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -430,6 +431,25 @@ faultstore_lock_check(struct storage *st)
 	return fs->inner->ops->lock_check(fs->inner);
 }
 
+static int
+faultstore_conf_check(const char *key, const char *val, char *why,
+    size_t whylen)
+{
+	(void)key;
+	(void)val;
+	snprintf(why, whylen, "the faultstore has no configuration");
+	return CF_EINVAL;
+}
+
+/* Not a fault target either: unmount's one call passes through. */
+static int
+faultstore_del_prefix(struct storage *st, const char *prefix)
+{
+	struct faultstore	*fs = faultstore_from(st);
+
+	return fs->inner->ops->del_prefix(fs->inner, prefix);
+}
+
 const struct storage_ops storage_fault_ops = {
 	.name = "fault",
 	.version = STORAGE_OPS_VERSION,
@@ -445,4 +465,6 @@ const struct storage_ops storage_fault_ops = {
 	.lock_release = faultstore_lock_release,
 	.lock_holder = faultstore_lock_holder,
 	.lock_check = faultstore_lock_check,
+	.conf_check = faultstore_conf_check,
+	.del_prefix = faultstore_del_prefix,
 };

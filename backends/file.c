@@ -1162,6 +1162,76 @@ filestore_close(struct storage *st)
 	free(fs);
 }
 
+/* Append every key under prefix to keys, folder by folder. */
+static int
+filestore_collect(struct storage *st, const char *prefix, struct strv *keys)
+{
+	struct strv	 sv = STRV_INIT;
+	char		*k = NULL;
+	size_t		 i, len;
+	int		 rc;
+
+	if ((rc = filestore_list(st, prefix, &sv)) != CF_OK)
+		goto out;
+	for (i = 0; i < sv.n && rc == CF_OK; i++) {
+		if (asprintf(&k, "%s%s", prefix, sv.v[i]) == -1) {
+			k = NULL;
+			rc = CF_ENOMEM;
+			break;
+		}
+		len = strlen(k);
+		rc = k[len - 1] == '/' ? filestore_collect(st, k, keys) :
+		    strv_push(keys, k);
+		free(k);
+		k = NULL;
+	}
+ out:
+	strv_free(&sv);
+	return rc;
+}
+
+/*
+ * The keys are gathered first, then deleted as one batch, which the
+ * journal makes all or nothing.  A key written under prefix between the
+ * two survives; callers (unmount) have stopped writing there already.
+ */
+static int
+filestore_del_prefix(struct storage *st, const char *prefix)
+{
+	struct strv		 keys = STRV_INIT;
+	struct storage_op	*ops = NULL;
+	size_t			 i;
+	int			 rc;
+
+	if ((rc = filestore_collect(st, prefix, &keys)) != CF_OK ||
+	    keys.n == 0)
+		goto out;
+	if ((ops = calloc(keys.n, sizeof(*ops))) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < keys.n; i++) {
+		ops[i].kind = STORAGE_OP_DEL;
+		ops[i].key = keys.v[i];
+	}
+	rc = filestore_batch(st, ops, keys.n);
+ out:
+	free(ops);
+	strv_free(&keys);
+	return rc;
+}
+
+/* Nothing to configure beyond path and ha_enabled. */
+static int
+filestore_conf_check(const char *key, const char *val, char *why,
+    size_t whylen)
+{
+	(void)val;
+	snprintf(why, whylen, "unknown key \"%s\" in storage \"file\"",
+	    key);
+	return CF_EINVAL;
+}
+
 /*
  * No HA: a file store belongs to one process (configuration refuses
  * ha_enabled here), so there is no lock to share.
@@ -1222,4 +1292,6 @@ const struct storage_ops storage_file_ops = {
 	.lock_release = filestore_lock_release,
 	.lock_holder = filestore_lock_holder,
 	.lock_check = filestore_lock_check,
+	.conf_check = filestore_conf_check,
+	.del_prefix = filestore_del_prefix,
 };

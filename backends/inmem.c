@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -334,6 +335,36 @@ memstore_list(struct storage *st, const char *prefix, struct strv *out)
 	return CF_OK;
 }
 
+static int
+memstore_del_prefix(struct storage *st, const char *prefix)
+{
+	struct memstore	*ms = memstore_from(st);
+	size_t		 i, j, plen = strlen(prefix);
+	int		 found;
+
+	memstore_wrlock(ms);
+	/* Keys under prefix sort together, right from prefix on. */
+	i = memstore_find(ms, prefix, &found);
+	for (j = i; j < ms->n && strncmp(ms->e[j].key, prefix, plen) == 0;
+	    j++)
+		memstore_entry_free(&ms->e[j]);
+	memmove(&ms->e[i], &ms->e[j], (ms->n - j) * sizeof(*ms->e));
+	ms->n -= j - i;
+	memstore_unlock(ms);
+	return CF_OK;
+}
+
+/* Nothing to configure beyond path and ha_enabled. */
+static int
+memstore_conf_check(const char *key, const char *val, char *why,
+    size_t whylen)
+{
+	(void)val;
+	snprintf(why, whylen, "unknown key \"%s\" in storage \"inmem\"",
+	    key);
+	return CF_EINVAL;
+}
+
 /*
  * No HA: a inmem store belongs to one process (configuration refuses
  * ha_enabled here), so there is no lock to share.
@@ -394,4 +425,6 @@ const struct storage_ops storage_inmem_ops = {
 	.lock_release = memstore_lock_release,
 	.lock_holder = memstore_lock_holder,
 	.lock_check = memstore_lock_check,
+	.conf_check = memstore_conf_check,
+	.del_prefix = memstore_del_prefix,
 };

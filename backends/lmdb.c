@@ -999,6 +999,74 @@ lmdbstore_lock_check(struct storage *st)
 	return rc;
 }
 
+/* Delete the keys under prefix in txn with a cursor; 0 or an error. */
+static int
+lmdbstore_del_walk(struct lmdbstore *ls, MDB_txn *txn, const char *prefix)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	size_t		 plen = strlen(prefix);
+	int		 rc;
+
+	if ((rc = mdb_cursor_open(txn, ls->dbi, &cur)) != 0)
+		return rc;
+	k.mv_size = plen;
+	k.mv_data = (void *)(uintptr_t)prefix;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size >= plen &&
+	    memcmp(k.mv_data, prefix, plen) == 0) {
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		/* Seek again rather than trust the cursor after a delete. */
+		k.mv_size = plen;
+		k.mv_data = (void *)(uintptr_t)prefix;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * One write transaction of its own, outside the group commit: LMDB
+ * serializes it with the group leader's, and it commits (and syncs)
+ * once however many keys it removes.
+ */
+static int
+lmdbstore_del_prefix(struct storage *st, const char *prefix)
+{
+	struct lmdbstore	*ls = lmdbstore_from(st);
+	MDB_txn			*txn;
+	int			 rc;
+
+	for (;;) {
+		lmdbstore_map_rdlock(ls);
+		if ((rc = mdb_txn_begin(ls->env, NULL, 0, &txn)) == 0) {
+			if ((rc = lmdbstore_del_walk(ls, txn, prefix)) == 0)
+				rc = mdb_txn_commit(txn);
+			else
+				mdb_txn_abort(txn);
+		}
+		lmdbstore_map_unlock(ls);
+		if (rc == MDB_MAP_FULL || rc == MDB_MAP_RESIZED) {
+			if (lmdbstore_resize(ls, rc == MDB_MAP_FULL) != CF_OK)
+				return CF_EIO;
+			continue;
+		}
+		return lmdbstore_err(rc, "delete prefix");
+	}
+}
+
+/* Nothing to configure beyond path and ha_enabled. */
+static int
+lmdbstore_conf_check(const char *key, const char *val, char *why,
+    size_t whylen)
+{
+	(void)val;
+	snprintf(why, whylen, "unknown key \"%s\" in storage \"lmdb\"",
+	    key);
+	return CF_EINVAL;
+}
+
 const struct storage_ops storage_lmdb_ops = {
 	.name = "lmdb",
 	.version = STORAGE_OPS_VERSION,
@@ -1014,4 +1082,6 @@ const struct storage_ops storage_lmdb_ops = {
 	.lock_release = lmdbstore_lock_release,
 	.lock_holder = lmdbstore_lock_holder,
 	.lock_check = lmdbstore_lock_check,
+	.conf_check = lmdbstore_conf_check,
+	.del_prefix = lmdbstore_del_prefix,
 };

@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "buf.h"
@@ -29,6 +30,7 @@ static const struct storage_ops *const backends[] = {
 	&storage_lmdb_ops,
 	&storage_file_ops,
 	&storage_inmem_ops,
+	&storage_postgresql_ops,
 	NULL
 };
 
@@ -104,6 +106,31 @@ prefix_is_valid(const char *prefix)
 	    has_control(prefix, len))
 		return 0;
 	return segments_are_valid(prefix, len - 1);
+}
+
+int
+storage_conf_check(const char *backend, const char *key, const char *val,
+    char *why, size_t whylen)
+{
+	const struct storage_ops	*ops;
+
+	if ((ops = storage_ops_lookup(backend)) == NULL) {
+		snprintf(why, whylen, "unknown backend \"%s\"", backend);
+		return CF_EINVAL;
+	}
+	return ops->conf_check(key, val, why, whylen);
+}
+
+const char *
+storage_conf_get(const struct storage_conf *conf, const char *key)
+{
+	const char	*val = NULL;
+	size_t		 i;
+
+	for (i = 0; i < conf->nopts; i++)
+		if (strcmp(conf->opts[i].key, key) == 0)
+			val = conf->opts[i].val;
+	return val;
 }
 
 int
@@ -189,6 +216,15 @@ storage_batch(struct storage *st, const struct storage_op *ops, size_t n)
 	if (n == 0)
 		return CF_OK;
 	return st->ops->batch(st, ops, n);
+}
+
+int
+storage_del_prefix(struct storage *st, const char *prefix)
+{
+	/* "" would be every key: no caller means that. */
+	if (!prefix_is_valid(prefix) || prefix[0] == '\0')
+		return CF_EINVAL;
+	return st->ops->del_prefix(st, prefix);
 }
 
 static int

@@ -30,6 +30,15 @@
  *   of the HA lock may write (enforced above storage, in core_put and
  *   friends, not here).
  *
+ * Version 3 appended two methods:
+ * - conf_check(key, val, why, whylen): CF_OK if the backend takes key
+ *   with this value in its storage block, else CF_EINVAL with the reason
+ *   in why.  Called at configuration time (cofferd -n) for every key but
+ *   path and ha_enabled, which every backend shares; open checks again.
+ * - del_prefix(prefix): delete every key that starts with prefix (which
+ *   is not empty and ends in '/'), all of them or none, in one
+ *   transaction or statement.  Nothing under the prefix is CF_OK.
+ *
  * The HA lock (methods appended in version 2).  One holder among the
  * processes that opened a store with ha_enabled; the kernel (lmdb)
  * drops it the moment its holder dies.  Backends without HA (file,
@@ -57,14 +66,22 @@
 struct buf;
 struct strv;
 
-#define STORAGE_OPS_VERSION	2
+#define STORAGE_OPS_VERSION	3
 #define STORAGE_KEY_MAX		511	/* LMDB's largest key */
 #define STORAGE_HOLDER_MAX	4096	/* bytes of an HA holder record */
+
+/* A backend's own key in the storage block, as written (text). */
+struct storage_kv {
+	const char	*key;
+	const char	*val;
+};
 
 /* Settings from the storage block of the configuration. */
 struct storage_conf {
 	const char	*path;		/* directory; NULL for inmem */
 	int		 ha_enabled;
+	const struct storage_kv *opts;	/* other keys, checked by conf_check */
+	size_t		 nopts;
 };
 
 struct storage;
@@ -98,6 +115,9 @@ struct storage_ops {
 	int	(*lock_release)(struct storage *);
 	int	(*lock_holder)(struct storage *, struct buf *);
 	int	(*lock_check)(struct storage *);
+	/* Version 3: configuration keys, and delete by prefix. */
+	int	(*conf_check)(const char *, const char *, char *, size_t);
+	int	(*del_prefix)(struct storage *, const char *);
 };
 
 struct storage {
@@ -107,12 +127,24 @@ struct storage {
 extern const struct storage_ops storage_lmdb_ops;
 extern const struct storage_ops storage_file_ops;
 extern const struct storage_ops storage_inmem_ops;
+extern const struct storage_ops storage_postgresql_ops;
 
 /* The backend called name, or NULL. */
 const struct storage_ops *storage_ops_lookup(const char *);
 
 /* 1 if key is acceptable to every backend, else 0. */
 int	storage_key_is_valid(const char *);
+
+/*
+ * Check one key of backend's storage block (not path or ha_enabled):
+ * CF_OK, or CF_EINVAL with the reason in why (NUL-terminated) for an
+ * unknown backend, an unknown key or a bad value.
+ */
+int	storage_conf_check(const char *backend, const char *key,
+	    const char *val, char *why, size_t whylen)
+	    __attribute__((warn_unused_result));
+/* The value of key among conf's opts (the last one given), or NULL. */
+const char *storage_conf_get(const struct storage_conf *, const char *);
 
 /*
  * Open the named backend.  CF_EINVAL for an unknown name or a bad
@@ -136,6 +168,12 @@ int	storage_del(struct storage *, const char *)
 int	storage_list(struct storage *, const char *, struct strv *)
 	    __attribute__((warn_unused_result));
 int	storage_batch(struct storage *, const struct storage_op *, size_t)
+	    __attribute__((warn_unused_result));
+/*
+ * Delete every key under prefix, which must be a valid list prefix
+ * other than "" (CF_EINVAL): all or none.
+ */
+int	storage_del_prefix(struct storage *, const char *)
 	    __attribute__((warn_unused_result));
 
 /*

@@ -26,12 +26,15 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "buf.h"
 #include "conf.h"
 #include "err.h"
 #include "hcl.h"
 #include "log.h"
 #include "req.h"
+#include "storage.h"
 
 #define CONF_MAX_FILE	(4 * 1024 * 1024)
 
@@ -52,6 +55,22 @@ conf_error(struct walk *w, int line, const char *fmt, ...)
 	va_end(ap);
 	(void)!buf_printf(w->errs, "%s:%d: %s\n", w->file, line, msg);
 	w->nerr++;
+}
+
+static void
+storage_opts_free(struct storage_kv *kv, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		/* A connection_url may hold a password. */
+		if (kv[i].val != NULL)
+			sodium_memzero((void *)(uintptr_t)kv[i].val,
+			    strlen(kv[i].val));
+		free((void *)(uintptr_t)kv[i].key);
+		free((void *)(uintptr_t)kv[i].val);
+	}
+	free(kv);
 }
 
 void
@@ -81,6 +100,7 @@ conf_free(struct conf *c)
 	free(c->storage_type);
 	free(c->storage_path);
 	free(c->storage_where);
+	storage_opts_free(c->storage_opts, c->nstorage_opts);
 	for (i = 0; i < c->nlisteners; i++)
 		listener_free(&c->listeners[i]);
 	free(c->listeners);
@@ -160,11 +180,55 @@ get_duration(struct walk *w, const struct hcl_node *n, long long *out)
 	return -1;
 }
 
+/*
+ * A key of the backend's own, handed to it as text (Vault writes
+ * max_parallel = "128"; true and 128 unquoted mean the same) and checked
+ * by the backend, so that an unknown key or a bad value is reported with
+ * its line.
+ */
+static void
+storage_opt(struct walk *w, struct conf *c, const char *type,
+    const struct hcl_node *k)
+{
+	struct storage_kv	*nkv;
+	const char		*val;
+	char			 why[256];
+
+	if (k->type == HCL_STRING || k->type == HCL_NUMBER)
+		val = k->str;
+	else if (k->type == HCL_BOOL)
+		val = k->boolean ? "true" : "false";
+	else {
+		conf_error(w, k->line, "%s must be a string, not a %s", k->key,
+		    hcl_type_name(k->type));
+		return;
+	}
+	if (storage_conf_check(type, k->key, val, why, sizeof(why)) !=
+	    CF_OK) {
+		conf_error(w, k->line, "%s", why);
+		return;
+	}
+	nkv = reallocarray(c->storage_opts, c->nstorage_opts + 1,
+	    sizeof(*nkv));
+	if (nkv == NULL) {
+		conf_error(w, k->line, "out of memory");
+		return;
+	}
+	c->storage_opts = nkv;
+	nkv = &c->storage_opts[c->nstorage_opts];
+	nkv->key = strdup(k->key);
+	nkv->val = strdup(val);
+	c->nstorage_opts++;
+	if (nkv->key == NULL || nkv->val == NULL)
+		conf_error(w, k->line, "out of memory");
+}
+
 static void
 walk_storage(struct walk *w, struct conf *c, const struct hcl_node *blk)
 {
 	const struct hcl_node	*b, *k;
 	const char		*type;
+	int			 pg;
 
 	if (blk->type != HCL_OBJECT || blk->child == NULL) {
 		conf_error(w, blk->line, "storage needs a type: "
@@ -178,9 +242,9 @@ walk_storage(struct walk *w, struct conf *c, const struct hcl_node *blk)
 	b = blk->child;
 	type = b->key;
 	if (strcmp(type, "lmdb") != 0 && strcmp(type, "file") != 0 &&
-	    strcmp(type, "inmem") != 0) {
+	    strcmp(type, "inmem") != 0 && strcmp(type, "postgresql") != 0) {
 		conf_error(w, b->line, "unknown storage type \"%s\" "
-		    "(lmdb, file or inmem)", type);
+		    "(lmdb, file, inmem or postgresql)", type);
 		return;
 	}
 	if (b->type != HCL_OBJECT) {
@@ -189,24 +253,29 @@ walk_storage(struct walk *w, struct conf *c, const struct hcl_node *blk)
 	}
 	if ((c->storage_type = strdup(type)) == NULL)
 		return;
+	pg = strcmp(type, "postgresql") == 0;
 	for (k = b->child; k != NULL; k = k->next) {
-		if (strcmp(k->key, "path") == 0)
+		if (strcmp(k->key, "path") == 0 && !pg)
 			(void)get_string(w, k, &c->storage_path);
 		else if (strcmp(k->key, "ha_enabled") == 0) {
 			if (get_bool(w, k, &c->ha_enabled) == 0 &&
-			    c->ha_enabled && strcmp(type, "lmdb") != 0) {
+			    c->ha_enabled && pg) {
+				/* XXX issue 12: the advisory lock comes next. */
+				conf_error(w, k->line, "storage \"postgresql\" "
+				    "has no HA yet: remove ha_enabled or use "
+				    "storage \"lmdb\"");
+				c->ha_enabled = 0;
+			} else if (c->ha_enabled && strcmp(type, "lmdb") != 0) {
 				/* Vault's file backend has no HA either. */
 				conf_error(w, k->line, "storage \"%s\" has no "
 				    "HA: ha_enabled needs storage \"lmdb\"",
 				    type);
 				c->ha_enabled = 0;
 			}
-		}
-		else
-			conf_error(w, k->line, "unknown key \"%s\" in storage "
-			    "\"%s\"", k->key, type);
+		} else
+			storage_opt(w, c, type, k);
 	}
-	if (strcmp(type, "inmem") != 0 && c->storage_path == NULL)
+	if (strcmp(type, "inmem") != 0 && !pg && c->storage_path == NULL)
 		conf_error(w, b->line, "storage \"%s\" needs a path", type);
 	free(c->storage_where);
 	c->storage_where = NULL;
@@ -418,6 +487,13 @@ merge(struct conf *dst, struct conf *src, const struct conf *defaults)
 	TAKE(cluster_name);
 	TAKE(pid_file);
 #undef TAKE
+	if (src->storage_opts != NULL) {
+		storage_opts_free(dst->storage_opts, dst->nstorage_opts);
+		dst->storage_opts = src->storage_opts;
+		dst->nstorage_opts = src->nstorage_opts;
+		src->storage_opts = NULL;
+		src->nstorage_opts = 0;
+	}
 #define SCALAR(f) do { if (src->f != defaults->f) dst->f = src->f; } while (0)
 	SCALAR(ha_enabled);
 	SCALAR(disable_mlock);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 struct buf;
+struct storage_kv;
 
 #define CONF_DEFAULT_MAX_REQUEST	(32LL * 1024 * 1024)
 #define CONF_DEFAULT_LEASE_TTL		(768LL * 3600)
@@ -30,9 +31,12 @@ struct conf_listener {
 };
 
 struct conf {
-	char			*storage_type;	/* "lmdb", "file", "inmem" */
+	char			*storage_type;	/* "lmdb", ..., "postgresql" */
 	char			*storage_path;
 	int			 ha_enabled;
+	/* The backend's own keys, checked by it; strings owned. */
+	struct storage_kv	*storage_opts;
+	size_t			 nstorage_opts;
 	char			*storage_where;	/* "FILE:LINE" of the block */
 	struct conf_listener	*listeners;
 	size_t			 nlisteners;

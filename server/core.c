@@ -409,22 +409,11 @@ core_list_json(const char *prefix, json_t **out)
 int
 core_del_prefix(const char *prefix)
 {
-	struct strv	 sv = STRV_INIT;
-	char		*k;
-	size_t		 i;
-	int		 rc;
-
-	if ((rc = core_list(prefix, &sv)) != CF_OK)
-		return rc;
-	for (i = 0; i < sv.n && rc == CF_OK; i++) {
-		if (asprintf(&k, "%s%s", prefix, sv.v[i]) == -1) {
-			rc = CF_ENOMEM;
-			break;
-		}
-		rc = sv.v[i][strlen(sv.v[i]) - 1] == '/' ? core_del_prefix(k) :
-		    core_del(k);
-		free(k);
-	}
-	strv_free(&sv);
-	return rc;
+	if (atomic_load(&state) != CORE_UNSEALED)
+		return CF_ESEALED;
+	/* A standby never writes: the active node may be writing. */
+	if (!atomic_load(&active))
+		return CF_ESTANDBY;
+	/* One transaction or statement in the backend, not one per key. */
+	return storage_del_prefix(store, prefix);
 }

@@ -159,7 +159,7 @@ int	 core_put_json(const char *, const json_t *)
  */
 int	 core_list_json(const char *prefix, json_t **out)
 	    __attribute__((warn_unused_result));
-/* Delete every key under prefix (which ends in '/'), depth first. */
+/* Delete every key under prefix (which ends in '/'), all or none. */
 int	 core_del_prefix(const char *prefix)
 	    __attribute__((warn_unused_result));
 

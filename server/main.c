@@ -337,6 +337,8 @@ main(int argc, char **argv)
 	memset(&sc, 0, sizeof(sc));
 	sc.path = o.dev ? NULL : c.storage_path;
 	sc.ha_enabled = o.dev ? 0 : c.ha_enabled;
+	sc.opts = o.dev ? NULL : c.storage_opts;
+	sc.nopts = o.dev ? 0 : c.nstorage_opts;
 	/* A store another process holds is refused here, nothing written. */
 	if (storage_open(o.dev ? "inmem" : c.storage_type, &sc, &st) !=
 	    CF_OK)

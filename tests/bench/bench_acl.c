@@ -41,7 +41,7 @@ main(void)
 	static const char pol[] = "{\"name\":\"app\",\"policy\":"
 	    "\"path \\\"secret/data/app/*\\\" { capabilities = [\\\"read\\\"] }"
 	    "\\npath \\\"secret/+/x\\\" { capabilities = [\\\"list\\\"] }\"}";
-	struct storage_conf	 sc = { NULL, 0 };
+	struct storage_conf	 sc = { NULL, 0, NULL, 0 };
 	struct core_conf	 cc;
 	struct storage		*st;
 	struct barrier		*b;

@@ -180,7 +180,7 @@ test_storage_wrappers(void **state)
 {
 	struct barrier		*b = new_barrier();
 	struct storage		*st;
-	struct storage_conf	 sc = { NULL, 0 };
+	struct storage_conf	 sc = { NULL, 0, NULL, 0 };
 	struct buf		 raw = BUF_INIT, pt = BUF_INIT;
 	struct storage_op	 ops[2] = {
 		{ STORAGE_OP_PUT, "x/1", "one", 3 },

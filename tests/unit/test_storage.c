@@ -10,6 +10,12 @@
  * or a backend's own machinery (two LMDB processes, map growth, the file
  * backend's journal and lock) skip the backends they do not apply to.
  *
+ * postgresql runs the same suite when COFFER_TEST_PG_URL names a test
+ * database (make check starts one with tests/pgtest.sh); each fixture
+ * gets a table of its own, named after its directory, dropped at
+ * teardown.  Without the variable the postgresql groups are skipped,
+ * saying so.
+ *
  * The crash tests fork a writer (several threads) that reports each
  * acknowledged write through a pipe, kill it with SIGKILL at a random
  * moment, reopen the store and check every acknowledged write, and that
@@ -22,6 +28,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -39,6 +46,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <sodium.h>
 
 #include "buf.h"
@@ -69,18 +77,80 @@ rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
 	return remove(path);
 }
 
+#define PG_URL_ENV	"COFFER_TEST_PG_URL"
+
+/* The test table of a fixture directory: "t_" and its random tail. */
+static void
+pg_table(const char *dir, char *out, size_t len)
+{
+	const char	*tail;
+	size_t		 i;
+
+	tail = strrchr(dir, '-') != NULL ? strrchr(dir, '-') + 1 : dir;
+	snprintf(out, len, "t_%s", tail);
+	for (i = 0; out[i] != '\0'; i++)
+		if (!isalnum((unsigned char)out[i]))
+			out[i] = '_';
+}
+
+/*
+ * The configuration of backend for dir: a path, or for postgresql the
+ * test database and a table named after dir (kv has room for two).
+ */
+static void
+make_conf(const char *backend, const char *dir, struct storage_conf *sc,
+    struct storage_kv *kv, char *table, size_t tlen)
+{
+	memset(sc, 0, sizeof(*sc));
+	if (strcmp(backend, "postgresql") != 0) {
+		sc->path = dir;
+		return;
+	}
+	pg_table(dir != NULL ? dir : "none", table, tlen);
+	kv[0].key = "connection_url";
+	kv[0].val = getenv(PG_URL_ENV) != NULL ? getenv(PG_URL_ENV) : "";
+	kv[1].key = "table";
+	kv[1].val = table;
+	sc->opts = kv;
+	sc->nopts = 2;
+}
+
+/* Run one SQL command on the test database; 0 on success. */
+static int
+pg_exec(const char *sql)
+{
+	PGconn		*c;
+	PGresult	*res;
+	int		 ok;
+
+	c = PQconnectdb(getenv(PG_URL_ENV));
+	if (PQstatus(c) != CONNECTION_OK) {
+		PQfinish(c);
+		return -1;
+	}
+	res = PQexec(c, sql);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK ||
+	    PQresultStatus(res) == PGRES_TUPLES_OK;
+	PQclear(res);
+	PQfinish(c);
+	return ok ? 0 : -1;
+}
+
 static int
 open_store(const char *backend, const char *dir, struct storage **st)
 {
 	struct storage_conf	 sc;
+	struct storage_kv	 kv[2];
 	struct storage		*inner = NULL;
 	size_t			 plen = strlen(FAULT_PREFIX);
+	char			 table[64];
 	int			 rc;
 
-	memset(&sc, 0, sizeof(sc));
-	sc.path = dir;
-	if (strncmp(backend, FAULT_PREFIX, plen) != 0)
+	if (strncmp(backend, FAULT_PREFIX, plen) != 0) {
+		make_conf(backend, dir, &sc, kv, table, sizeof(table));
 		return storage_open(backend, &sc, st);
+	}
+	make_conf(backend + plen, dir, &sc, kv, table, sizeof(table));
 	if ((rc = storage_open(backend + plen, &sc, &inner)) != CF_OK)
 		return rc;
 	if ((rc = faultstore_wrap(inner, NULL, st)) != CF_OK)
@@ -93,9 +163,10 @@ static int
 open_store_ha(const char *backend, const char *dir, struct storage **st)
 {
 	struct storage_conf	 sc;
+	struct storage_kv	 kv[2];
+	char			 table[64];
 
-	memset(&sc, 0, sizeof(sc));
-	sc.path = dir;
+	make_conf(backend, dir, &sc, kv, table, sizeof(table));
 	sc.ha_enabled = 1;
 	return storage_open(backend, &sc, st);
 }
@@ -121,13 +192,22 @@ static int setup_inmem(void **s) { return setup(s, "inmem"); }
 static int setup_fault_lmdb(void **s) { return setup(s, "fault:lmdb"); }
 static int setup_fault_file(void **s) { return setup(s, "fault:file"); }
 static int setup_fault_inmem(void **s) { return setup(s, "fault:inmem"); }
+static int setup_pg(void **s) { return setup(s, "postgresql"); }
+static int setup_fault_pg(void **s) { return setup(s, "fault:postgresql"); }
 
 static int
 teardown(void **state)
 {
 	struct fixture	*fx = *state;
+	char		 table[64], sql[128];
 
 	storage_close(fx->st);
+	if (strstr(fx->backend, "postgresql") != NULL) {
+		pg_table(fx->dir, table, sizeof(table));
+		snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS \"%s\"",
+		    table);
+		assert_int_equal(pg_exec(sql), 0);
+	}
 	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(fx);
 	return 0;
@@ -1151,7 +1231,8 @@ test_open(void **state)
 	struct stat	 sb;
 	char		 path[128];
 
-	if (!is_durable(fx))
+	/* A directory's life; postgresql has test_pg_open instead. */
+	if (!is_durable(fx) || is_backend(fx, "postgresql"))
 		skip();
 	snprintf(path, sizeof(path), "%s/sub", fx->dir);
 	assert_int_equal(open_store(fx->backend, path, &st2), CF_OK);
@@ -1789,6 +1870,218 @@ test_ha_lock_lost(void **state)
 	assert_int_equal(got, 0);
 }
 
+/*
+ * Delete by prefix: everything under the folder goes, in one call,
+ * and nothing beside it, even where LIKE would match more ('_' and '%'
+ * are wildcards there, '\\' its escape).
+ */
+static void
+test_del_prefix(void **state)
+{
+	struct fixture	*fx = *state;
+	const char	*gone[] = { "m/a", "m/b/c", "m/b/d/e", "m/%", "m/_/x" };
+	const char	*kept[] = { "m", "m_/x", "mm/x", "m%/y", "n/z", "mb/c",
+	    "b\\/k", "bX/k", "m0/q" };
+	size_t		 i;
+
+	for (i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		assert_int_equal(storage_put(fx->st, gone[i], "g", 1), CF_OK);
+	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		assert_int_equal(storage_put(fx->st, kept[i], kept[i],
+		    strlen(kept[i])), CF_OK);
+	/* LIKE-special prefixes list only their own folder. */
+	expect_list(fx->st, "m_/", (const char *const[]){ "x" }, 1);
+	expect_list(fx->st, "m%/", (const char *const[]){ "y" }, 1);
+	expect_list(fx->st, "b\\/", (const char *const[]){ "k" }, 1);
+	assert_int_equal(storage_del_prefix(fx->st, "m/"), CF_OK);
+	if (is_durable(fx))
+		reopen(fx);
+	for (i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		check_missing(fx->st, gone[i]);
+	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		check_value(fx->st, kept[i], kept[i], strlen(kept[i]));
+	expect_list(fx->st, "m/", NULL, 0);
+	/* '_' and '%' and '\\' are themselves, not wildcards. */
+	assert_int_equal(storage_del_prefix(fx->st, "m_/"), CF_OK);
+	check_missing(fx->st, "m_/x");
+	check_value(fx->st, "mm/x", "mm/x", 4);
+	check_value(fx->st, "mb/c", "mb/c", 4);
+	assert_int_equal(storage_del_prefix(fx->st, "m%/"), CF_OK);
+	check_missing(fx->st, "m%/y");
+	check_value(fx->st, "m0/q", "m0/q", 4);
+	assert_int_equal(storage_del_prefix(fx->st, "b\\/"), CF_OK);
+	check_missing(fx->st, "b\\/k");
+	check_value(fx->st, "bX/k", "bX/k", 4);
+	/* Nothing there is fine; "" (everything) and a non-folder are not. */
+	assert_int_equal(storage_del_prefix(fx->st, "nothing/"), CF_OK);
+	assert_int_equal(storage_del_prefix(fx->st, ""), CF_EINVAL);
+	assert_int_equal(storage_del_prefix(fx->st, "n"), CF_EINVAL);
+	assert_int_equal(storage_del_prefix(fx->st, "../"), CF_EINVAL);
+	check_value(fx->st, "n/z", "n/z", 3);
+	check_value(fx->st, "m", "m", 1);
+}
+
+/* Each backend checks its own configuration keys. */
+static void
+test_conf_check(void **state)
+{
+	char	 why[256];
+
+	(void)state;
+	assert_int_equal(storage_conf_check("lmdb", "table", "x", why,
+	    sizeof(why)), CF_EINVAL);
+	assert_non_null(strstr(why, "unknown key \"table\""));
+	assert_int_equal(storage_conf_check("file", "max_parallel", "1", why,
+	    sizeof(why)), CF_EINVAL);
+	assert_int_equal(storage_conf_check("inmem", "x", "1", why,
+	    sizeof(why)), CF_EINVAL);
+	assert_int_equal(storage_conf_check("nosuch", "x", "1", why,
+	    sizeof(why)), CF_EINVAL);
+	assert_int_equal(storage_conf_check("postgresql", "connection_url",
+	    "postgres://u:p@h/db", why, sizeof(why)), CF_OK);
+	assert_int_equal(storage_conf_check("postgresql", "connection_url",
+	    "", why, sizeof(why)), CF_EINVAL);
+	assert_int_equal(storage_conf_check("postgresql", "table",
+	    "vault_kv_store", why, sizeof(why)), CF_OK);
+	assert_int_equal(storage_conf_check("postgresql", "table",
+	    "kv\"; DROP TABLE x; --", why, sizeof(why)), CF_EINVAL);
+	assert_int_equal(storage_conf_check("postgresql", "ha_table", "",
+	    why, sizeof(why)), CF_EINVAL);
+	assert_int_equal(storage_conf_check("postgresql", "max_parallel",
+	    "128", why, sizeof(why)), CF_OK);
+	assert_int_equal(storage_conf_check("postgresql", "max_parallel",
+	    "0", why, sizeof(why)), CF_EINVAL);
+	assert_int_equal(storage_conf_check("postgresql", "max_parallel",
+	    "many", why, sizeof(why)), CF_EINVAL);
+	assert_int_equal(storage_conf_check("postgresql", "skip_create_table",
+	    "true", why, sizeof(why)), CF_OK);
+	assert_int_equal(storage_conf_check("postgresql", "skip_create_table",
+	    "yes please", why, sizeof(why)), CF_EINVAL);
+	assert_int_equal(storage_conf_check("postgresql", "path", "/d", why,
+	    sizeof(why)), CF_EINVAL);
+	assert_non_null(strstr(why, "unknown key \"path\""));
+}
+
+/* One text cell of a query on the test database, or "" on error. */
+static void
+pg_query1(const char *sql, char *out, size_t len)
+{
+	PGconn		*c;
+	PGresult	*res;
+
+	out[0] = '\0';
+	c = PQconnectdb(getenv(PG_URL_ENV));
+	if (PQstatus(c) == CONNECTION_OK) {
+		res = PQexec(c, sql);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK &&
+		    PQntuples(res) > 0)
+			snprintf(out, len, "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
+	PQfinish(c);
+}
+
+/* Opening: settings, the environment's URL, Vault's table layout. */
+static void
+test_pg_open(void **state)
+{
+	struct fixture		*fx = *state;
+	struct storage		*st2 = NULL;
+	struct storage_conf	 sc;
+	struct storage_kv	 kv[4];
+	char			 table[64], sql[256], got[128];
+
+	if (!is_backend(fx, "postgresql") || is_wrapped(fx))
+		skip();
+	pg_table(fx->dir, table, sizeof(table));
+	/* Vault's split: parent_path, path and key. */
+	assert_int_equal(storage_put(fx->st, "a/b/c", "v", 1), CF_OK);
+	assert_int_equal(storage_put(fx->st, "top", "t", 1), CF_OK);
+	snprintf(sql, sizeof(sql), "SELECT parent_path || '|' || path || '|' "
+	    "|| key FROM \"%s\" WHERE key = 'c'", table);
+	pg_query1(sql, got, sizeof(got));
+	assert_string_equal(got, "/a/|/a/b/|c");
+	snprintf(sql, sizeof(sql), "SELECT parent_path || '|' || path || '|' "
+	    "|| key FROM \"%s\" WHERE key = 'top'", table);
+	pg_query1(sql, got, sizeof(got));
+	assert_string_equal(got, "|/|top");
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_indexes WHERE "
+	    "tablename = '%s' AND indexdef LIKE '%%(parent_path)%%'", table);
+	pg_query1(sql, got, sizeof(got));
+	assert_string_equal(got, "1");
+
+	/* No URL at all, a path, HA, an unknown key: refused. */
+	make_conf("postgresql", fx->dir, &sc, kv, table, sizeof(table));
+	sc.nopts = 0;
+	assert_int_equal(storage_open("postgresql", &sc, &st2), CF_EINVAL);
+	make_conf("postgresql", fx->dir, &sc, kv, table, sizeof(table));
+	sc.path = fx->dir;
+	assert_int_equal(storage_open("postgresql", &sc, &st2), CF_EINVAL);
+	make_conf("postgresql", fx->dir, &sc, kv, table, sizeof(table));
+	kv[2].key = "bogus";
+	kv[2].val = "1";
+	sc.nopts = 3;
+	assert_int_equal(storage_open("postgresql", &sc, &st2), CF_EINVAL);
+	assert_null(st2);
+
+	/* Nobody listening: CF_EIO, at once. */
+	make_conf("postgresql", fx->dir, &sc, kv, table, sizeof(table));
+	kv[0].val = "postgres://coffer@127.0.0.1:1/postgres";
+	assert_int_equal(storage_open("postgresql", &sc, &st2), CF_EIO);
+	assert_null(st2);
+	/* ... unless the environment gives the right URL, which wins. */
+	assert_int_equal(setenv("VAULT_PG_CONNECTION_URL", getenv(PG_URL_ENV),
+	    1), 0);
+	assert_int_equal(storage_open("postgresql", &sc, &st2), CF_OK);
+	assert_int_equal(unsetenv("VAULT_PG_CONNECTION_URL"), 0);
+	check_value(st2, "a/b/c", "v", 1);
+	storage_close(st2);
+	st2 = NULL;
+
+	/* skip_create_table: a missing table is not made, open fails. */
+	make_conf("postgresql", fx->dir, &sc, kv, table, sizeof(table));
+	kv[1].val = "t_not_there";
+	kv[2].key = "skip_create_table";
+	kv[2].val = "true";
+	kv[3].key = "max_parallel";
+	kv[3].val = "2";
+	sc.nopts = 4;
+	assert_int_equal(storage_open("postgresql", &sc, &st2), CF_EIO);
+	assert_null(st2);
+	pg_query1("SELECT count(*) FROM pg_tables WHERE tablename = "
+	    "'t_not_there'", got, sizeof(got));
+	assert_string_equal(got, "0");
+	assert_string_equal(storage_name(fx->st), "postgresql");
+}
+
+/*
+ * Sessions killed under the store (as by a database restart): the
+ * next calls reconnect by themselves and succeed.
+ */
+static void
+test_pg_reconnect(void **state)
+{
+	struct fixture	*fx = *state;
+	struct strv	 sv = STRV_INIT;
+	char		 got[32];
+	int		 round;
+
+	if (!is_backend(fx, "postgresql"))
+		skip();
+	assert_int_equal(storage_put(fx->st, "r/k", "v1", 2), CF_OK);
+	for (round = 0; round < 3; round++) {
+		pg_query1("SELECT count(pg_terminate_backend(pid)) FROM "
+		    "pg_stat_activity WHERE application_name = 'cofferd'",
+		    got, sizeof(got));
+		assert_true(atoi(got) >= 1);
+		check_value(fx->st, "r/k", "v1", 2);
+		assert_int_equal(storage_put(fx->st, "r/k2", "v2", 2), CF_OK);
+		assert_int_equal(storage_list(fx->st, "r/", &sv), CF_OK);
+		assert_int_equal(sv.n, 2);
+		strv_free(&sv);
+	}
+}
+
 #define T(fn, setupfn)	cmocka_unit_test_setup_teardown(fn, setupfn, teardown)
 #define BACKEND_TESTS(s)						\
 	T(test_put_get_overwrite_delete, s),				\
@@ -1816,7 +2109,10 @@ test_ha_lock_lost(void **state)
 	T(test_fault_sticky, s),					\
 	T(test_fault_parse, s),						\
 	T(test_fault_armfile, s),					\
-	T(test_fault_threads, s)
+	T(test_fault_threads, s),					\
+	T(test_del_prefix, s),						\
+	T(test_pg_open, s),						\
+	T(test_pg_reconnect, s)
 
 int
 main(void)
@@ -1831,6 +2127,11 @@ main(void)
 	    BACKEND_TESTS(setup_fault_file) };
 	const struct CMUnitTest fault_inmem_tests[] = {
 	    BACKEND_TESTS(setup_fault_inmem) };
+	const struct CMUnitTest pg_tests[] = { BACKEND_TESTS(setup_pg) };
+	const struct CMUnitTest fault_pg_tests[] = {
+	    BACKEND_TESTS(setup_fault_pg) };
+	const struct CMUnitTest conf_tests[] = {
+	    cmocka_unit_test(test_conf_check) };
 	int	 failed = 0;
 
 	if (sodium_init() < 0)
@@ -1848,5 +2149,16 @@ main(void)
 	    NULL, NULL);
 	failed += cmocka_run_group_tests_name("fault:inmem",
 	    fault_inmem_tests, NULL, NULL);
+	failed += cmocka_run_group_tests_name("conf", conf_tests, NULL, NULL);
+	if (getenv(PG_URL_ENV) == NULL || *getenv(PG_URL_ENV) == '\0') {
+		printf("[ SKIPPED  ] postgresql: %s is not set (make check "
+		    "starts a test database with tests/pgtest.sh)\n",
+		    PG_URL_ENV);
+		return failed != 0;
+	}
+	failed += cmocka_run_group_tests_name("postgresql", pg_tests, NULL,
+	    NULL);
+	failed += cmocka_run_group_tests_name("fault:postgresql",
+	    fault_pg_tests, NULL, NULL);
 	return failed != 0;
 }
