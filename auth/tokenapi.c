@@ -139,7 +139,10 @@ auth_block(const char *token, json_t *e)
 {
 	json_t	*pols = json_object_get(e, "policies");
 	long long exp = json_integer_value(json_object_get(e, "expire_time"));
-	long long ttl = exp > 0 ? exp - (long long)time(NULL) : 0;
+	long long at = json_integer_value(json_object_get(e, "issue_time"));
+	/* The TTL granted when expire_time was set, not what is left now. */
+	long long ttl = exp > 0 ? exp - (at > 0 ? at : (long long)time(NULL)) :
+	    0;
 
 	return json_pack("{s:s, s:O, s:O, s:O, s:O, s:I, s:O, s:s, s:s, "
 	    "s:O, s:n, s:O}",
