@@ -149,7 +149,7 @@ def test_num_uses_and_expiry(root_client, unsealed):
     ok = [unsealed.api("GET", "sys/key-status",
                        token=t["client_token"]).status_code for _ in range(4)]
     assert ok == [200, 200, 403, 403]
-    short = c.auth.token.create(policies=["readers"], ttl="1s")["auth"]
+    short = c.auth.token.create(policies=["readers"], ttl="3s")["auth"]
     assert unsealed.api("GET", "sys/key-status",
                         token=short["client_token"]).status_code == 200
     deadline = time.time() + 10
