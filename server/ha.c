@@ -69,6 +69,8 @@
 #define HA_RELAY_MAX		(64LL * 1024 * 1024)
 #define HA_FIND_ACTIVE_MS	2000	/* a failover takes milliseconds */
 #define HA_FIND_ACTIVE_STEP_MS	10
+#define HA_MISDIRECTED		421	/* forwarded to a node not active */
+#define HA_STOP_GRACE_MS	1000	/* forwards in flight at shutdown */
 
 #define HA_ECHO_MS		5000	/* Vault's heartbeat interval */
 #define HA_ECHO_EXPIRE_MS	(3 * HA_ECHO_MS)
@@ -96,7 +98,8 @@ static pthread_mutex_t	 ha_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 ha_cv;			/* CLOCK_MONOTONIC */
 static int		 stop, stepdown;	/* under ha_mu */
 static long long	 not_before;		/* ms, monotonic; ha_mu */
-static atomic_int	 stopping;		/* ha_stop: end transfers */
+static atomic_int	 stopping;		/* ha_stop was called */
+static _Atomic long long stop_at;		/* ms, monotonic; or 0 */
 static CURLSH		*share;
 static pthread_mutex_t	 share_mu[CURL_LOCK_DATA_LAST];
 
@@ -435,6 +438,7 @@ ha_stop(void)
 {
 	if (!running)
 		return;
+	atomic_store(&stop_at, now_ms());
 	atomic_store(&stopping, 1);
 	mu_lock();
 	stop = 1;
@@ -446,10 +450,7 @@ ha_stop(void)
 	if (echo_running)
 		pthread_join(echo_thread, NULL);
 	echo_running = 0;
-	/*
-	 * Forwards still in flight end within a second (on_progress), so
-	 * stopping never waits out a paused active node's timeouts.
-	 */
+	/* Forwards still in flight end within two seconds (on_progress). */
 }
 
 void
@@ -649,17 +650,23 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* libcurl calls this at least once a second: abort when stopping. */
+/*
+ * libcurl calls this at least once a second.  When stopping, transfers
+ * get HA_STOP_GRACE_MS to finish, then are aborted, so stopping never
+ * waits out a paused active node's timeouts.
+ */
 static int
 on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
     curl_off_t ultotal, curl_off_t ulnow)
 {
+	long long	 at = atomic_load(&stop_at);
+
 	(void)arg;
 	(void)dltotal;
 	(void)dlnow;
 	(void)ultotal;
 	(void)ulnow;
-	return atomic_load(&stopping);
+	return at != 0 && now_ms() - at > HA_STOP_GRACE_MS;
 }
 
 /* Options every transfer to the active node shares. */
@@ -679,10 +686,14 @@ transfer_setup(CURL *c, const char *url, long timeout_ms)
 
 /*
  * Send req to the active node at api and fill resp with its answer.
- * CF_EUPSTREAM when it could not be reached (the caller redirects).
+ * CF_EUPSTREAM when it could not be reached (the caller redirects);
+ * *refused is then 1 if the connection was refused, or HA_MISDIRECTED
+ * if that node answered it is not active: either way nothing was done
+ * with the request, and it may be sent again.
  */
 static int
-forward(const char *api, struct request *req, struct response *resp)
+forward(const char *api, struct request *req, struct response *resp,
+    int *refused)
 {
 	struct curl_slist	*hl = NULL, *nl;
 	struct buf		 url = BUF_INIT, h = BUF_INIT;
@@ -760,10 +771,19 @@ forward(const char *api, struct request *req, struct response *resp)
 		    curl_easy_strerror(cc));
 		buf_reset(&resp->relay_headers);
 		buf_reset(&resp->relay_body);
+		*refused = cc == CURLE_COULDNT_CONNECT;
 		rc = CF_EUPSTREAM;
 		goto out;
 	}
 	(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (status == HA_MISDIRECTED) {
+		/* That node is not active (see ha_forward): not an answer. */
+		buf_reset(&resp->relay_headers);
+		buf_reset(&resp->relay_body);
+		*refused = HA_MISDIRECTED;
+		rc = CF_EUPSTREAM;
+		goto out;
+	}
 	resp->relay = 1;
 	resp->status = (int)status;
 	resp->wipe = 1;
@@ -788,10 +808,9 @@ forward(const char *api, struct request *req, struct response *resp)
  */
 static int
 find_active(char *api, size_t apilen, char *cluster, size_t clusterlen,
-    int *self)
+    long long deadline, int *self)
 {
-	long long	 deadline = now_ms() + HA_FIND_ACTIVE_MS;
-	int		 rc;
+	int	 rc;
 
 	while ((rc = ha_leader(api, apilen, cluster, clusterlen)) ==
 	    CF_ENOTFOUND && now_ms() < deadline && !atomic_load(&stopping) &&
@@ -804,8 +823,9 @@ find_active(char *api, size_t apilen, char *cluster, size_t clusterlen,
 static int
 ha_forward(struct request *req, struct response *resp, int probe, int *done)
 {
-	char	 api[HA_ADDR_MAX], cluster[HA_ADDR_MAX];
-	int	 rc, self = 0;
+	char		 api[HA_ADDR_MAX], cluster[HA_ADDR_MAX];
+	long long	 deadline;
+	int		 rc, self = 0, refused;
 
 	*done = 0;
 	if (!enabled || is_local(req->path) ||
@@ -814,25 +834,48 @@ ha_forward(struct request *req, struct response *resp, int probe, int *done)
 	*done = 1;
 	if (probe)
 		return CF_OK;
-	rc = req->forwarded ? CF_ENOTFOUND : find_active(api, sizeof(api),
-	    cluster, sizeof(cluster), &self);
-	if (self) {
-		*done = 0;		/* active now: served here */
-		return CF_OK;
+	deadline = now_ms() + HA_FIND_ACTIVE_MS;
+	for (;;) {
+		rc = req->forwarded ? CF_ENOTFOUND : find_active(api,
+		    sizeof(api), cluster, sizeof(cluster), deadline, &self);
+		if (self) {
+			*done = 0;	/* active now: served here */
+			return CF_OK;
+		}
+		if (rc == CF_ENOTFOUND) {
+			/*
+			 * Nobody active; or forwarded here by a standby that
+			 * took this node for the active one: a request goes
+			 * one hop only, and 421 tells that standby to look
+			 * for the active node again (this one did nothing).
+			 */
+			resp->status = req->forwarded ? HA_MISDIRECTED : 500;
+			resp->err_public = 1;
+			return resp_fail(resp, CF_EINTERNAL, NO_ACTIVE);
+		}
+		if (rc != CF_OK)
+			return rc;
+		if (req->no_forward)
+			return redirect(api, req, resp);
+		refused = 0;
+		if ((rc = forward(api, req, resp, &refused)) != CF_EUPSTREAM)
+			return rc;
+		/*
+		 * Refused, or answered 421: the node named in the lock's
+		 * record has died or stepped down and the next active may
+		 * not have written its own record yet.  Nothing was done
+		 * there, so ask again while the failover window lasts.
+		 */
+		if (!refused || now_ms() >= deadline ||
+		    atomic_load(&stopping)) {
+			if (refused != HA_MISDIRECTED)
+				return redirect(api, req, resp);
+			resp->status = 500;
+			resp->err_public = 1;
+			return resp_fail(resp, CF_EINTERNAL, NO_ACTIVE);
+		}
+		(void)usleep(HA_FIND_ACTIVE_STEP_MS * 1000);
 	}
-	if (rc == CF_ENOTFOUND) {
-		/* Came from a standby, or nobody active: one hop only. */
-		resp->status = 500;
-		resp->err_public = 1;
-		return resp_fail(resp, CF_EINTERNAL, NO_ACTIVE);
-	}
-	if (rc != CF_OK)
-		return rc;
-	if (req->no_forward)
-		return redirect(api, req, resp);
-	if ((rc = forward(api, req, resp)) == CF_EUPSTREAM)
-		return redirect(api, req, resp);
-	return rc;
 }
 
 static void

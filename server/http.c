@@ -383,6 +383,23 @@ listener_port(const struct http_listener *l)
 	return port > 0 ? (int)port : -1;
 }
 
+/*
+ * civetweb accepts as soon as mg_start2 has started its threads, before
+ * http_start can register the handler; a request taken in between
+ * would get civetweb's own 404.  Each request waits here until the
+ * handler is in place (a few microseconds at most, once per process).
+ */
+static atomic_int	 handler_ready;
+
+static int
+http_begin_request(struct mg_connection *conn)
+{
+	(void)conn;
+	while (!atomic_load(&handler_ready))
+		(void)usleep(100);
+	return 0;			/* go on to the handler */
+}
+
 int
 http_start(const struct http_conf *hc, struct http_server **out)
 {
@@ -461,6 +478,7 @@ http_start(const struct http_conf *hc, struct http_server **out)
 	opts[o] = NULL;
 
 	memset(&cb, 0, sizeof(cb));
+	cb.begin_request = http_begin_request;
 	cb.log_message = http_log_message;
 	cb.http_error = http_error;
 	cb.connection_close = http_connection_close;
@@ -496,6 +514,7 @@ http_start(const struct http_conf *hc, struct http_server **out)
 		goto out;
 	}
 	mg_set_request_handler(srv->ctx, "/", http_handler, srv);
+	atomic_store(&handler_ready, 1);
 	srv->workers = hc->worker_threads;
 	np = mg_get_server_ports(srv->ctx, HTTP_MAX_LISTENERS, ports);
 	for (i = 0; np > 0 && i < (size_t)np && i < srv->n; i++) {
@@ -889,6 +908,8 @@ reason_phrase(int status)
 		return "Unsupported Media Type";
 	case 417:
 		return "Expectation Failed";
+	case 421:
+		return "Misdirected Request";
 	case 429:
 		return "Too Many Requests";
 	case 431:

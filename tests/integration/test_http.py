@@ -293,3 +293,45 @@ def test_concurrent_requests(lmdb_server):
     for t in ts:
         t.join()
     assert errors == []
+
+
+@pytest.mark.private
+def test_request_queued_during_start_is_served():
+    """A connection made while cofferd starts (queued before civetweb's
+    threads run) is answered by coffer's handler, never by civetweb's
+    own 404 from before the handler is registered.  A race: 60 starts
+    catch it most of the time."""
+    got = []
+    for _ in range(60):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        p = subprocess.Popen([COFFERD, "-dev",
+                              "-dev-listen-address=127.0.0.1:%d" % port],
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, env=Server.env(None))
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                s = socket.socket()
+                try:
+                    s.connect(("127.0.0.1", port))
+                    break
+                except OSError:
+                    s.close()
+                    assert time.monotonic() < deadline
+                    time.sleep(0.0005)
+            with s:
+                s.sendall(b"GET /v1/sys/health HTTP/1.1\r\nHost: x\r\n"
+                          b"Connection: close\r\n\r\n")
+                data = b""
+                while True:
+                    d = s.recv(4096)
+                    if not d:
+                        break
+                    data += d
+            got.append(data.split(b" ")[1] if data else b"none")
+        finally:
+            p.kill()
+            p.wait()
+    assert set(got) == {b"200"}, got
