@@ -51,6 +51,7 @@ SRV_OBJS = server/main.o
 CLI_OBJS = cli/main.o cli/util.o cli/flags.o cli/client.o cli/format.o
 CLI_OBJS += cli/tokenhelper.o cli/prompt.o cli/kvdata.o
 CLI_OBJS += cli/cmd_sys.o cli/cmd_token.o cli/cmd_kv.o cli/cmd_generic.o
+CLI_OBJS += cli/cmd_admin.o cli/cmd_root.o
 CLI_HEADERS = cli/cli.h cli/util.h cli/flags.h cli/client.h cli/format.h
 CLI_HEADERS += cli/tokenhelper.h cli/prompt.h cli/kvdata.h
 LDADD_CLI = -lcurl -ljansson
