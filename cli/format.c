@@ -784,9 +784,9 @@ int
 fmt_list(struct cli *cli, json_t *s, const char *path)
 {
 	json_t		*keys = json_object_get(json_object_get(s, "data"),
-			    "keys"), *rows, *e;
-	const char	**k;
-	size_t		 i, n = 0;
+			    "keys"), *rows, *e, *info, *cols;
+	const char	**k, **ck;
+	size_t		 i, j, n = 0, nc;
 
 	(void)path;
 	if (strcmp(cli->format, "table") != 0)
@@ -806,17 +806,42 @@ fmt_list(struct cli *cli, json_t *s, const char *path)
 		k[n++] = json_string_value(e);
 	}
 	qsort(k, n, sizeof(*k), cmpstr);
+	info = json_object_get(json_object_get(s, "data"), "key_info");
+	cols = json_object();
+	if (cli->detailed && json_is_object(info))
+		for (i = 0; i < n; i++) {
+			const char	*f;
+			json_t		*fv;
+
+			json_object_foreach(json_object_get(info, k[i]), f, fv)
+				json_object_set_new(cols, f, json_true());
+		}
+	ck = sorted_keys(cols, &nc);
 	rows = json_array();
 	e = json_array();
 	json_array_append_new(e, json_string("Keys"));
+	for (j = 0; j < nc; j++)
+		json_array_append_new(e, json_string(ck[j]));
 	json_array_append_new(rows, e);
 	for (i = 0; i < n; i++) {
+		json_t	*ki = json_object_get(info, k[i]), *cv;
+
 		e = json_array();
 		json_array_append_new(e, json_string(k[i]));
+		for (j = 0; j < nc; j++) {
+			char	*v;
+
+			cv = json_object_get(ki, ck[j]);
+			v = cv != NULL ? fmt_value(ck[j], cv) : xstrdup("n/a");
+			json_array_append_new(e, json_string(v));
+			free(v);
+		}
 		json_array_append_new(rows, e);
 	}
 	fmt_table(rows, 1);
 	json_decref(rows);
+	json_decref(cols);
+	free(ck);
 	free(k);
 	return 0;
 }
