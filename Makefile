@@ -53,9 +53,12 @@ SRV_OBJS = server/main.o
 CLI_OBJS = cli/main.o cli/util.o cli/flags.o cli/client.o cli/format.o
 CLI_OBJS += cli/tokenhelper.o cli/prompt.o cli/kvdata.o
 CLI_OBJS += cli/cmd_sys.o cli/cmd_token.o cli/cmd_kv.o cli/cmd_generic.o
+CLI_OBJS += cli/cmd_admin.o cli/cmd_root.o
 CLI_HEADERS = cli/cli.h cli/util.h cli/flags.h cli/client.h cli/format.h
 CLI_HEADERS += cli/tokenhelper.h cli/prompt.h cli/kvdata.h
 LDADD_CLI = -lcurl -ljansson
+# cofferd.service goes where systemd looks under the prefix.
+UNITDIR = $(PREFIX)/lib/systemd/system
 
 # Test-only, never in libcoffer.a or bin/cofferd: see backends/faultstore.c.
 FAULT_OBJS = backends/faultstore.o
@@ -200,6 +203,7 @@ dev: all
 check: deps-check
 	@$(MAKE) all $(UNIT_TESTS) bin/cofferd-fault
 	@$(MAKE) check-unit check-integration lint check-clang check-routes
+	@$(MAKE) check-systemd
 
 # tests/pgtest.sh runs them with a private PostgreSQL for test_storage.
 check-unit: need-cmocka $(UNIT_TESTS)
@@ -243,6 +247,23 @@ check-routes: bin/cofferd
 routes: bin/cofferd
 	sh tests/routes.sh update bin/cofferd man/cofferd.8
 
+# cofferd.service as make install writes it, where systemd is present:
+# its man pages and cofferd must exist for systemd-analyze, so both
+# point into this tree.
+check-systemd: bin/cofferd
+	@if ! command -v systemd-analyze >/dev/null; then \
+	    echo "systemd-analyze: missing, cofferd.service not checked"; \
+	    exit 0; fi; \
+	d=$$(mktemp -d) && mkdir -p $$d/man5 $$d/man8 && \
+	ln -s $$PWD/man/cofferd.8 $$d/man8/ && \
+	ln -s $$PWD/man/cofferd.hcl.5 $$d/man5/ && \
+	sed "s|/usr/local/sbin/cofferd|$$PWD/bin/cofferd|" cofferd.service \
+	    >$$d/cofferd.service && \
+	out=$$(MANPATH=$$d systemd-analyze verify $$d/cofferd.service 2>&1); \
+	rc=$$?; rm -rf $$d; \
+	if [ $$rc -ne 0 ] || [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
+	echo "systemd-analyze: cofferd.service verified"
+
 bench: all $(BENCH_PROGS)
 	sh tests/bench/run.sh
 
@@ -268,6 +289,16 @@ install: all
 	$(INSTALL_MAN) man/cofferd.8 $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL_MAN) man/cofferd.hcl.5 $(DESTDIR)$(MANDIR)/man5
 	$(INSTALL_MAN) man/coffer-policy.5 $(DESTDIR)$(MANDIR)/man5
+	mkdir -p $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/sbin/cofferd|$(SBINDIR)/cofferd|' cofferd.service \
+	    >$(DESTDIR)$(UNITDIR)/cofferd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/cofferd.service
+	@if [ -z "$(DESTDIR)" ] && ! getent passwd coffer >/dev/null; then \
+	    if [ "$$(id -u)" -eq 0 ]; then \
+	    useradd --system --user-group --home-dir /var/lib/coffer \
+	        --no-create-home --shell /usr/sbin/nologin coffer; \
+	    else echo "make: create the system user coffer (cofferd(8))"; \
+	    fi; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/cofferd $(DESTDIR)$(MANDIR)/man8/cofferd.8 \
@@ -275,6 +306,7 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man5/coffer-policy.5 \
 	    $(DESTDIR)$(PREFIX)/lib/coffer/tls/libssl.so
 	rm -f $(DESTDIR)$(PREFIX)/bin/coffer $(DESTDIR)$(MANDIR)/man1/coffer.1
+	rm -f $(DESTDIR)$(UNITDIR)/cofferd.service
 
 clean:
 	rm -f $(LIB_OBJS) $(SRV_OBJS) lib/libcoffer.a bin/cofferd \
@@ -291,4 +323,4 @@ FORCE:
 
 .PHONY: all run dev check check-unit check-integration check-clang lint bench \
 	install uninstall clean distclean need-cmocka deps-run deps-check FORCE \
-	fuzz fuzz-regress check-tsan check-routes routes
+	fuzz fuzz-regress check-tsan check-routes routes check-systemd

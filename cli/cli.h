@@ -33,6 +33,13 @@ cmd_fn	 cmd_token_revoke, cmd_token_caps;
 cmd_fn	 cmd_kv_get, cmd_kv_put, cmd_kv_patch, cmd_kv_delete;
 cmd_fn	 cmd_kv_undelete, cmd_kv_destroy, cmd_kv_list;
 cmd_fn	 cmd_kv_mget, cmd_kv_mput, cmd_kv_mdelete;
+/* cmd_admin.c */
+cmd_fn	 cmd_policy_list, cmd_policy_read, cmd_policy_write, cmd_policy_delete;
+cmd_fn	 cmd_secrets_enable, cmd_secrets_disable, cmd_secrets_list;
+cmd_fn	 cmd_secrets_tune, cmd_secrets_move;
+cmd_fn	 cmd_auth_enable, cmd_auth_disable, cmd_auth_list, cmd_auth_tune;
+/* cmd_root.c */
+cmd_fn	 cmd_genroot;
 /* cmd_generic.c */
 cmd_fn	 cmd_read, cmd_write, cmd_list, cmd_delete;
 
@@ -45,10 +52,23 @@ cmd_fn	 cmd_read, cmd_write, cmd_list, cmd_delete;
 int		 cli_parse(struct cli *, struct flag *, int http, int, char **,
 		    int *);
 struct client	*cli_client(struct cli *, int notoken);
-/* "Error ...: <err>" on stderr. */
+/*
+ * "Error ...: <err>" on stderr; cli_warn for warnings.  Both are in
+ * colour (bright red, bright yellow) only when stdout is a terminal,
+ * NO_COLOR and VAULT_CLI_NO_COLOR are empty, TERM is not dumb and the
+ * format is table (cli.md §5.3).
+ */
 void		 cli_error(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
+void		 cli_warn(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+/* The escape that starts a warning or error (end: ends it), or "". */
+const char	*cli_colour(int warn, int end);
+/* "Too many/Not enough arguments (expected spec, got n)": 1, else 0. */
+int		 cli_nargs(int got, int want, const char *spec);
 /* Paragraph wrapped at 78 columns, to the stream. */
 void		 cli_para(FILE *, const char *);
+/* The same on stderr as a warning (in colour where errors are). */
+void		 cli_para_warn(const char *);
 
 #endif /* COFFER_CLI_CLI_H */

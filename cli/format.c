@@ -245,15 +245,19 @@ fmt_objrows(json_t *rows, json_t *obj)
 	free(keys);
 }
 
-/* Greedy wrapping at width, continuation lines indented by ind. */
+/*
+ * Greedy wrapping at width, continuation lines indented by ind; pre
+ * and post (colour escapes or "") around the whole text.
+ */
 static void
 wrap(FILE *fp, const char *text, size_t width, const char *first,
-    const char *ind)
+    const char *ind, const char *pre, const char *post)
 {
 	char	*copy, *w, *save = NULL;
 	size_t	 col;
 
 	copy = xstrdup(text);
+	fputs(pre, fp);
 	fputs(first, fp);
 	col = strlen(first);
 	for (w = strtok_r(copy, " \n", &save); w != NULL;
@@ -268,6 +272,7 @@ wrap(FILE *fp, const char *text, size_t width, const char *first,
 		fputs(w, fp);
 		col += strlen(w);
 	}
+	fputs(post, fp);
 	fputc('\n', fp);
 	free(copy);
 }
@@ -275,7 +280,13 @@ wrap(FILE *fp, const char *text, size_t width, const char *first,
 void
 cli_para(FILE *fp, const char *text)
 {
-	wrap(fp, text, 78, "", "");
+	wrap(fp, text, 78, "", "", "", "");
+}
+
+void
+cli_para_warn(const char *text)
+{
+	wrap(stderr, text, 78, "", "", cli_colour(1, 0), cli_colour(1, 1));
 }
 
 void
@@ -286,12 +297,13 @@ fmt_warnings(struct cli *cli, json_t *secret)
 
 	if (strcmp(cli->format, "table") != 0 || json_array_size(w) == 0)
 		return;
-	fputs("WARNING! The following warnings were returned from Vault:\n\n",
-	    stderr);
+	cli_warn("WARNING! The following warnings were returned from "
+	    "Vault:\n");
 	json_array_foreach(w, i, e)
 		if (json_is_string(e))
-			wrap(stderr, json_string_value(e), 76, "  * ", "    ");
-	fputc('\n', stderr);
+			wrap(stderr, json_string_value(e), 76, "  * ", "  ",
+			    cli_colour(1, 0), cli_colour(1, 1));
+	cli_warn("%s", "");
 }
 
 /* A copy with every object's keys in bytewise order (Go's maps). */
@@ -748,7 +760,7 @@ fmt_field(struct cli *cli, json_t *s, const char *name)
 
 	v = fmt_field_value(s, name, &tmp);
 	if (v == NULL || json_is_null(v)) {
-		fprintf(stderr, "Field \"%s\" not present in secret\n", name);
+		cli_error("Field \"%s\" not present in secret", name);
 		json_decref(tmp);
 		return 1;
 	}
@@ -772,9 +784,9 @@ int
 fmt_list(struct cli *cli, json_t *s, const char *path)
 {
 	json_t		*keys = json_object_get(json_object_get(s, "data"),
-			    "keys"), *rows, *e;
-	const char	**k;
-	size_t		 i, n = 0;
+			    "keys"), *rows, *e, *info, *cols;
+	const char	**k, **ck;
+	size_t		 i, j, n = 0, nc;
 
 	(void)path;
 	if (strcmp(cli->format, "table") != 0)
@@ -794,17 +806,42 @@ fmt_list(struct cli *cli, json_t *s, const char *path)
 		k[n++] = json_string_value(e);
 	}
 	qsort(k, n, sizeof(*k), cmpstr);
+	info = json_object_get(json_object_get(s, "data"), "key_info");
+	cols = json_object();
+	if (cli->detailed && json_is_object(info))
+		for (i = 0; i < n; i++) {
+			const char	*f;
+			json_t		*fv;
+
+			json_object_foreach(json_object_get(info, k[i]), f, fv)
+				json_object_set_new(cols, f, json_true());
+		}
+	ck = sorted_keys(cols, &nc);
 	rows = json_array();
 	e = json_array();
 	json_array_append_new(e, json_string("Keys"));
+	for (j = 0; j < nc; j++)
+		json_array_append_new(e, json_string(ck[j]));
 	json_array_append_new(rows, e);
 	for (i = 0; i < n; i++) {
+		json_t	*ki = json_object_get(info, k[i]), *cv;
+
 		e = json_array();
 		json_array_append_new(e, json_string(k[i]));
+		for (j = 0; j < nc; j++) {
+			char	*v;
+
+			cv = json_object_get(ki, ck[j]);
+			v = cv != NULL ? fmt_value(ck[j], cv) : xstrdup("n/a");
+			json_array_append_new(e, json_string(v));
+			free(v);
+		}
 		json_array_append_new(rows, e);
 	}
 	fmt_table(rows, 1);
 	json_decref(rows);
+	json_decref(cols);
+	free(ck);
 	free(k);
 	return 0;
 }

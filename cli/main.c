@@ -57,6 +57,23 @@ static const struct command commands[] = {
 	{ "kv metadata get", cmd_kv_mget, "Retrieves key metadata" },
 	{ "kv metadata put", cmd_kv_mput, "Sets or updates key settings" },
 	{ "kv metadata delete", cmd_kv_mdelete, "Deletes all versions and metadata for a key" },
+	{ "operator generate-root", cmd_genroot, "Generates a new root token" },
+	{ "policy", NULL, "Interact with policies" },
+	{ "policy list", cmd_policy_list, "Lists the installed policies" },
+	{ "policy read", cmd_policy_read, "Prints the contents of a policy" },
+	{ "policy write", cmd_policy_write, "Uploads a named policy from a file" },
+	{ "policy delete", cmd_policy_delete, "Deletes a policy by name" },
+	{ "secrets", NULL, "Interact with secrets engines" },
+	{ "secrets enable", cmd_secrets_enable, "Enable a secrets engine" },
+	{ "secrets disable", cmd_secrets_disable, "Disable a secrets engine" },
+	{ "secrets list", cmd_secrets_list, "List enabled secrets engines" },
+	{ "secrets tune", cmd_secrets_tune, "Tune a secrets engine configuration" },
+	{ "secrets move", cmd_secrets_move, "Move a secrets engine to a new path" },
+	{ "auth", NULL, "Interact with auth methods" },
+	{ "auth enable", cmd_auth_enable, "Enables a new auth method" },
+	{ "auth disable", cmd_auth_disable, "Disables an auth method" },
+	{ "auth list", cmd_auth_list, "Lists enabled auth methods" },
+	{ "auth tune", cmd_auth_tune, "Tunes an auth method configuration" },
 	{ "read", cmd_read, "Read data and retrieves secrets" },
 	{ "write", cmd_write, "Write data, configuration, and secrets" },
 	{ "list", cmd_list, "List data or secrets" },
@@ -69,6 +86,7 @@ static void	 usage_cmd(FILE *, const struct command *);
 static const struct command *find(int, char **, int *);
 
 static char	 versionword[] = "version";
+static int	 colour;	/* errors and warnings in colour (§5.3) */
 
 static void
 usage_all(FILE *fp)
@@ -133,10 +151,55 @@ cli_error(const char *fmt, ...)
 {
 	va_list	 ap;
 
+	if (colour)
+		fputs("\033[91m", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
+	if (colour)
+		fputs("\033[0m", stderr);
 	fputc('\n', stderr);
+}
+
+void
+cli_warn(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (colour)
+		fputs("\033[93m", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (colour)
+		fputs("\033[0m", stderr);
+	fputc('\n', stderr);
+}
+
+const char *
+cli_colour(int warn, int end)
+{
+	if (!colour)
+		return "";
+	if (end)
+		return "\033[0m";
+	return warn ? "\033[93m" : "\033[91m";
+}
+
+int
+cli_nargs(int got, int want, const char *spec)
+{
+	if (got > want) {
+		cli_error("Too many arguments (expected %s, got %d)", spec,
+		    got);
+		return 1;
+	}
+	if (got < want) {
+		cli_error("Not enough arguments (expected %s, got %d)", spec,
+		    got);
+		return 1;
+	}
+	return 0;
 }
 
 int
@@ -190,7 +253,7 @@ main(int argc, char *argv[])
 	int			 i, nw, rc, dashdash = 0, before = -1;
 
 	jsonmem_wiping();
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+	if (curlmem_wiping(CURL_GLOBAL_DEFAULT) == -1) {
 		fputs("coffer: cannot initialise libcurl\n", stderr);
 		return 2;
 	}
@@ -239,6 +302,9 @@ main(int argc, char *argv[])
 	env = getenv("NO_COLOR");
 	cli.color = isatty(STDOUT_FILENO) && (env == NULL || *env == '\0') &&
 	    (term == NULL || strcmp(term, "dumb") != 0);
+	env = getenv("VAULT_CLI_NO_COLOR");
+	colour = cli.color && (env == NULL || *env == '\0') &&
+	    strcmp(cli.format, "table") == 0;
 	httpflags_init(&cli.hf);
 
 	if (argc > 0 && argv[0][0] == '-' && strcmp(argv[0], "-h") != 0 &&

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "util.h"
@@ -257,6 +258,56 @@ void
 jsonmem_wiping(void)
 {
 	json_set_alloc_funcs(jmalloc, jfree);
+}
+
+/*
+ * libcurl copies the token into its header lists and keeps request and
+ * response bodies in its buffers; the same size header wipes them.
+ */
+static void *
+crealloc(void *q, size_t n)
+{
+	size_t	*p;
+	void	*r;
+
+	if (q == NULL)
+		return jmalloc(n);
+	p = (size_t *)q - 2;
+	if ((r = jmalloc(n)) == NULL)
+		return NULL;
+	memcpy(r, q, p[0] < n ? p[0] : n);
+	jfree(q);
+	return r;
+}
+
+static char *
+cstrdup(const char *s)
+{
+	size_t	 n = strlen(s) + 1;
+	char	*r;
+
+	if ((r = jmalloc(n)) != NULL)
+		memcpy(r, s, n);
+	return r;
+}
+
+static void *
+ccalloc(size_t nmemb, size_t size)
+{
+	void	*r;
+
+	if (size != 0 && nmemb > SIZE_MAX / size)
+		return NULL;
+	if ((r = jmalloc(nmemb * size)) != NULL)
+		memset(r, 0, nmemb * size);
+	return r;
+}
+
+int
+curlmem_wiping(long flags)
+{
+	return curl_global_init_mem(flags, jmalloc, jfree, crealloc, cstrdup,
+	    ccalloc) == CURLE_OK ? 0 : -1;
 }
 
 void

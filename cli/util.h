@@ -49,6 +49,11 @@ int	 read_file(const char *, struct sbuf *);
 
 /* Install jansson allocators that wipe every block they free. */
 void	 jsonmem_wiping(void);
+/*
+ * curl_global_init with allocators that wipe every block they free or
+ * move; 0 or -1.
+ */
+int	 curlmem_wiping(long);
 /* Free a string from json_dumps (jansson's allocator); NULL is fine. */
 void	 json_strfree(char *);
 

@@ -4,10 +4,14 @@ Each test runs the built client as a user would (HOME in a temporary
 directory, VAULT_ADDR at the fixture's server) and checks stdout,
 stderr and the exit status the vault command gives (cli.md §7).
 """
+import base64
+import http.server
 import json
 import os
+import pty
 import stat
 import subprocess
+import threading
 
 import pytest
 
@@ -16,7 +20,8 @@ from conftest import ROOT
 COFFER = os.path.join(ROOT, "bin", "coffer")
 
 
-def run(srv, *args, token=None, stdin=None, home=None, env=None):
+def run(srv, *args, token=None, stdin=None, home=None, env=None,
+        stdout=subprocess.PIPE):
     e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
          "HOME": str(home) if home else "/nonexistent",
          "VAULT_ADDR": srv.url if srv is not None else
@@ -28,7 +33,8 @@ def run(srv, *args, token=None, stdin=None, home=None, env=None):
         e["VAULT_TOKEN"] = token
     e.update(env or {})
     return subprocess.run([COFFER] + list(args), input=stdin,
-                          capture_output=True, env=e, timeout=60)
+                          stdout=stdout, stderr=subprocess.PIPE, env=e,
+                          timeout=60)
 
 
 def out(r):
@@ -418,3 +424,416 @@ def test_key_status_and_rotate(unsealed):
     r = run(unsealed, "operator", "key-status", "-format=json", token=tok)
     assert list(json.loads(out(r))) == ["term", "install_time",
                                         "encryptions"]
+
+
+def test_policy_commands(unsealed, tmp_path):
+    tok = unsealed.root_token
+    text = 'path "secret/*" {\n  capabilities = ["read", "list"]\n}\n'
+    f = tmp_path / "p.hcl"
+    f.write_text(text)
+    r = run(unsealed, "policy", "write", "Ops", str(f), token=tok)
+    assert (r.returncode, out(r), err(r)) == (
+        0, "Success! Uploaded policy: ops\n",
+        'Policy name was converted from "Ops" to "ops"\n')
+    r = run(unsealed, "policy", "write", "dev", "-", stdin=text.encode(),
+            token=tok)
+    assert (r.returncode, out(r), err(r)) == (
+        0, "Success! Uploaded policy: dev\n", "")
+    r = run(unsealed, "policy", "list", token=tok)
+    assert r.returncode == 0, err(r)
+    assert out(r).splitlines() == ["default", "dev", "ops", "root"]
+    r = run(unsealed, "policy", "list", "-format=json", token=tok)
+    assert json.loads(out(r)) == ["default", "dev", "ops", "root"]
+    r = run(unsealed, "policy", "read", "OPS", token=tok)
+    assert (r.returncode, out(r)) == (0, text)
+    r = run(unsealed, "policy", "read", "-format=json", "ops", token=tok)
+    assert json.loads(out(r)) == {"policy": text}
+    r = run(unsealed, "policy", "read", "nope", token=tok)
+    assert (r.returncode, out(r), err(r)) == (
+        2, "", "No policy named: nope\n")
+    r = run(unsealed, "policy", "write", "x", str(tmp_path / "missing"),
+            token=tok)
+    assert (r.returncode, err(r)) == (
+        2, "Error opening policy file: open %s: no such file or "
+           "directory\n" % (tmp_path / "missing"))
+    r = run(unsealed, "policy", "write", "x", token=tok)
+    assert (r.returncode, err(r)) == (
+        1, "Not enough arguments (expected 2, got 1)\n")
+    r = run(unsealed, "policy", "write", "-format=json", "x", "y", token=tok)
+    assert (r.returncode, err(r)) == (
+        1, "flag provided but not defined: -format\n")
+    r = run(unsealed, "policy", "write", "x", str(f), token="bogus")
+    assert r.returncode == 2
+    assert err(r).startswith(
+        "Error uploading policy: Error making API request.\n\nURL: PUT "
+        "%s/v1/sys/policies/acl/x\nCode: 403. Errors:\n\n* permission "
+        "denied" % unsealed.url), err(r)
+    r = run(unsealed, "policy", "delete", "Dev", token=tok)
+    assert (r.returncode, out(r)) == (0, "Success! Deleted policy: dev\n")
+    r = run(unsealed, "policy", "list", token=tok)
+    assert "dev" not in out(r).splitlines()
+    r = run(unsealed, "policy", "delete", "dev", token="bogus")
+    assert r.returncode == 2
+    assert err(r).startswith("Error deleting dev: Error making API")
+    r = run(unsealed, "policy")
+    assert r.returncode == 1 and "write" in err(r)
+
+
+def test_secrets_enable_list_tune_disable(unsealed):
+    tok = unsealed.root_token
+    r = run(unsealed, "secrets", "enable", "-path=apps/", "-version=2",
+            "-description=team apps", "-default-lease-ttl=1h", "kv",
+            token=tok)
+    assert (r.returncode, out(r), err(r)) == (
+        0, "Success! Enabled the kv secrets engine at: apps/\n", "")
+    m = unsealed.api("GET", "sys/mounts/apps", token=tok).json()["data"]
+    assert m["options"] == {"version": "2"}
+    assert m["description"] == "team apps"
+    assert m["config"]["default_lease_ttl"] == 3600
+    r = run(unsealed, "secrets", "enable", "-path=apps", "kv", token=tok)
+    assert r.returncode == 2
+    assert err(r).startswith("Error enabling: Error making API request."
+                             "\n\nURL: POST %s/v1/sys/mounts/apps\nCode: "
+                             "400." % unsealed.url), err(r)
+    r = run(unsealed, "secrets", "enable", token=tok)
+    assert (r.returncode, err(r)) == (
+        1, "Not enough arguments (expected 1, got 0)\n")
+    r = run(unsealed, "secrets", "enable", "-format=json", "kv", token=tok)
+    assert (r.returncode, err(r)) == (
+        1, "flag provided but not defined: -format\n")
+    r = run(unsealed, "secrets", "list", token=tok)
+    assert r.returncode == 0, err(r)
+    lines = out(r).splitlines()
+    assert lines[0].split() == ["Path", "Type", "Accessor", "Description"]
+    assert lines[1].split() == ["----", "----", "--------", "-----------"]
+    paths = [ln.split()[0] for ln in lines[2:]]
+    assert paths == sorted(paths) and "apps/" in paths
+    row = [ln for ln in lines if ln.startswith("apps/")][0]
+    assert row.split()[1] == "kv" and row.endswith("    team apps")
+    r = run(unsealed, "secrets", "list", "-detailed", token=tok)
+    head = out(r).splitlines()[0]
+    assert head.split("    ")[0:3] == ["Path  ", "Plugin", "Accessor"] or \
+        head.split()[:2] == ["Path", "Plugin"]
+    assert "Default TTL" in head and "Deprecation Status" in head
+    row = [ln for ln in out(r).splitlines() if ln.startswith("apps/")][0]
+    assert "3600" in row.split() and "map[version:2]" in row.split()
+    r = run(unsealed, "secrets", "list", "-format=json", token=tok)
+    doc = json.loads(out(r))
+    assert list(doc) == sorted(doc)
+    assert list(doc["apps/"]) == [
+        "uuid", "type", "description", "accessor", "config", "options",
+        "local", "seal_wrap", "external_entropy_access", "plugin_version",
+        "running_plugin_version", "running_sha256", "deprecation_status"]
+    assert list(doc["apps/"]["config"])[:3] == [
+        "default_lease_ttl", "max_lease_ttl", "force_no_cache"]
+    r = run(unsealed, "secrets", "tune", "-max-lease-ttl=2h",
+            "-description=tuned", "apps", token=tok)
+    assert (r.returncode, out(r)) == (
+        0, "Success! Tuned the secrets engine at: apps/\n")
+    m = unsealed.api("GET", "sys/mounts/apps", token=tok).json()["data"]
+    assert m["config"]["max_lease_ttl"] == 7200
+    assert m["config"]["default_lease_ttl"] == 3600     # "" = unchanged
+    assert m["description"] == "tuned"
+    r = run(unsealed, "secrets", "tune", "-max-lease-ttl=1h", "nosuch",
+            token=tok)
+    assert r.returncode == 2
+    assert err(r).startswith("Error tuning secrets engine nosuch/: Error "
+                             "making API request.")
+    r = run(unsealed, "secrets", "move", "apps", "team/apps", token=tok)
+    assert r.returncode == 0, err(r)
+    assert out(r).splitlines()[-1].startswith(
+        "Success! Finished moving secrets engine apps/ to team/apps/")
+    r = run(unsealed, "secrets", "disable", "team/apps", token=tok)
+    assert (r.returncode, out(r)) == (
+        0, "Success! Disabled the secrets engine (if it existed) at: "
+           "team/apps/\n")
+    assert "team/apps/" not in out(run(unsealed, "secrets", "list",
+                                       token=tok))
+    r = run(unsealed, "secrets", "disable", "secret", token="bogus")
+    assert r.returncode == 2
+    assert err(r).startswith("Error disabling secrets engine at secret/: "
+                             "Error making API request.")
+    r = run(unsealed, "secrets", "list", token="bogus")
+    assert r.returncode == 2
+    assert err(r).startswith("Error listing secrets engines: Error making")
+
+
+def test_auth_enable_list_tune_disable(unsealed):
+    tok = unsealed.root_token
+    r = run(unsealed, "auth", "enable", "-description=people", "userpass",
+            token=tok)
+    assert (r.returncode, out(r)) == (
+        0, "Success! Enabled userpass auth method at: userpass/\n")
+    r = run(unsealed, "auth", "enable", "-path=robots", "approle",
+            token=tok)
+    assert (r.returncode, out(r)) == (
+        0, "Success! Enabled approle auth method at: robots/\n")
+    r = run(unsealed, "auth", "enable", "nosuch", token=tok)
+    assert r.returncode == 2
+    assert err(r).startswith("Error enabling nosuch auth: Error making API "
+                             "request.")
+    r = run(unsealed, "auth", "list", token=tok)
+    assert r.returncode == 0, err(r)
+    lines = out(r).splitlines()
+    assert lines[0].split() == ["Path", "Type", "Accessor", "Description",
+                                "Version"]
+    paths = [ln.split()[0] for ln in lines[2:]]
+    assert paths == ["robots/", "token/", "userpass/"]
+    up = lines[2 + paths.index("userpass/")].split()
+    assert up[1] == "userpass" and up[3] == "people" and up[4] == "n/a"
+    r = run(unsealed, "auth", "list", "-detailed", token=tok)
+    assert "Token Type" in out(r).splitlines()[0]
+    r = run(unsealed, "auth", "list", "-format=json", token=tok)
+    assert list(json.loads(out(r))) == ["robots/", "token/", "userpass/"]
+    r = run(unsealed, "auth", "tune", "-default-lease-ttl=30m", "userpass",
+            token=tok)
+    assert (r.returncode, out(r)) == (
+        0, "Success! Tuned the auth method at: userpass/\n")
+    t = unsealed.api("GET", "sys/mounts/auth/userpass/tune",
+                     token=tok).json()["data"]
+    assert t["default_lease_ttl"] == 1800
+    r = run(unsealed, "auth", "tune", "-default-lease-ttl=30m", "nosuch",
+            token=tok)
+    assert r.returncode == 2
+    assert err(r).startswith("Error tuning auth method nosuch/: ")
+    r = run(unsealed, "auth", "disable", "robots", token=tok)
+    assert (r.returncode, out(r)) == (
+        0, "Success! Disabled the auth method (if it existed) at: robots/\n")
+    r = run(unsealed, "auth", "disable", "userpass", token="bogus")
+    assert r.returncode == 2
+    assert err(r).startswith("Error disabling auth method at userpass/: ")
+    r = run(unsealed, "auth", "disable", token=tok)
+    assert (r.returncode, err(r)) == (
+        1, "Not enough arguments (expected 1, got 0)\n")
+    r = run(unsealed, "auth", "list", token="bogus")
+    assert r.returncode == 2
+    assert err(r).startswith("Error listing enabled authentications: ")
+
+
+def test_generate_root_with_otp_and_keys_from_stdin(lmdb_server):
+    srv = lmdb_server
+    srv.init_unseal(shares=3, threshold=2)
+    tok = srv.root_token
+    r = run(srv, "operator", "generate-root", "-status", token=tok)
+    assert r.returncode == 0, err(r)
+    assert out(r).splitlines() == [
+        "Nonce         n/a", "Started       false", "Progress      0/2",
+        "Complete      false", "OTP Length    28"]
+    r = run(srv, "operator", "generate-root", "-nonce=x", "-", token=tok,
+            stdin=b"k\n")
+    assert r.returncode == 1
+    assert err(r).startswith("No root generation is in progress.")
+    assert "needs to be 28 characters" in err(r)
+    r = run(srv, "operator", "generate-root", "-generate-otp", token=tok)
+    assert r.returncode == 0, err(r)
+    otp = out(r)
+    assert len(otp) == 28 and otp.isalnum()      # no newline: not a tty
+    r = run(srv, "operator", "generate-root", "-init", "-otp=" + otp,
+            "-format=json", token=tok)
+    assert r.returncode == 0, err(r)
+    st = json.loads(out(r))
+    assert list(st) == ["nonce", "started", "progress", "required",
+                        "complete", "encoded_token", "encoded_root_token",
+                        "pgp_fingerprint", "otp", "otp_length"]
+    assert st["started"] is True and st["otp"] == ""
+    nonce = st["nonce"]
+    r = run(srv, "operator", "generate-root", srv.keys_base64[0], token=tok)
+    assert (r.returncode, err(r)) == (
+        1, "Missing nonce value: specify it via the -nonce flag\n")
+    r = run(srv, "operator", "generate-root", token=tok, stdin=b"x\n")
+    assert r.returncode == 1
+    assert "file descriptor 0 is not a terminal" in err(r)
+    assert out(r).startswith("Operation nonce: %s\n" % nonce)
+    keys = "\n".join(srv.keys_base64[:2]) + "\n"
+    r = run(srv, "operator", "generate-root", "-nonce=" + nonce, "-",
+            token=tok, stdin=keys.encode())
+    assert r.returncode == 0, err(r)
+    lines = out(r).splitlines()
+    assert lines[2:4] == ["Progress         2/2", "Complete         true"]
+    enc = lines[4].split()[-1]
+    assert lines[4].startswith("Encoded Token    ")
+    r = run(srv, "operator", "generate-root", "-decode=" + enc,
+            "-otp=" + otp, token=tok)
+    assert r.returncode == 0, err(r)
+    new = out(r)
+    assert new.startswith("hvs.") and len(new) == 28
+    x = bytes(a ^ b for a, b in zip(
+        base64.b64decode(enc + "=" * (-len(enc) % 4)), otp.encode()))
+    assert x.decode() == new
+    r = run(srv, "token", "lookup", "-format=json", token=new)
+    assert json.loads(out(r))["data"]["policies"] == ["root"]
+    r = run(srv, "operator", "generate-root", "-decode=-", "-otp=" + otp,
+            "-format=json", token=tok, stdin=(enc + "\n").encode())
+    assert (r.returncode, json.loads(out(r))) == (0, {"token": new})
+    r = run(srv, "operator", "generate-root", "-decode=" + enc,
+            "-otp=short", token=tok)
+    assert (r.returncode, err(r)) == (
+        1, "Error decoding root token: error xoring token: length of byte "
+           "slices is not equivalent: 28 != 5\n")
+    r = run(srv, "operator", "generate-root", "-decode=" + enc, token=tok)
+    assert (r.returncode, err(r)) == (
+        1, "Missing otp: use -otp to supply it\n")
+    r = run(srv, "operator", "generate-root", "-decode=", "-otp=x",
+            token=tok)
+    assert (r.returncode, err(r)) == (
+        1, "Missing encoded value: use -decode=<string> to supply it\n")
+    # -init without an OTP: the server makes one and a warning says so.
+    r = run(srv, "operator", "generate-root", "-init", token=tok)
+    assert r.returncode == 0, err(r)
+    assert "A One-Time-Password has been generated" in err(r)
+    assert [ln.split()[0] for ln in out(r).splitlines() if ln] == [
+        "Nonce", "Started", "Progress", "Complete", "OTP", "OTP"]
+    r = run(srv, "operator", "generate-root", "-init", token=tok)
+    assert r.returncode == 2
+    assert err(r).startswith("Error initializing root generation: Error "
+                             "making API request.")
+    r = run(srv, "operator", "generate-root", "-cancel", token=tok)
+    assert (r.returncode, out(r)) == (
+        0, "Success! Root token generation canceled (if it was started)\n")
+    r = run(srv, "operator", "generate-root", "-init", "-otp=a",
+            "-pgp-key=b", token=tok)
+    assert (r.returncode, err(r)) == (
+        1, "Error initializing: cannot specify both -otp and -pgp-key\n")
+    r = run(srv, "operator", "generate-root", "a", "b", token=tok)
+    assert (r.returncode, err(r)) == (
+        1, "Too many arguments (expected 0-1, got 2)\n")
+
+
+def run_tty(srv, *args, token=None, env=None):
+    """Run with stdout on a pseudo-terminal; (rc, stdout, stderr)."""
+    m, s = pty.openpty()
+    try:
+        r = run(srv, *args, token=token, stdout=s,
+                env=dict({"TERM": "xterm"}, **(env or {})))
+    finally:
+        os.close(s)
+    data = b""
+    while True:
+        try:
+            chunk = os.read(m, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    os.close(m)
+    return r.returncode, data.decode(), err(r)
+
+
+def test_errors_and_warnings_in_colour_on_a_terminal(unsealed, tmp_path):
+    rc, o, e = run_tty(unsealed, "read", "sys/policies/acl/default", token="bogus")
+    assert rc == 2
+    assert e.startswith("\x1b[91mError reading sys/policies/acl/default: "
+                        "Error making API")
+    assert e.endswith("\x1b[0m\n")
+    for extra in ({"NO_COLOR": "1"}, {"VAULT_CLI_NO_COLOR": "1"},
+                  {"TERM": "dumb"}):
+        rc, o, e = run_tty(unsealed, "read", "sys/policies/acl/default", token="bogus",
+                           env=extra)
+        assert rc == 2 and "\x1b" not in e, extra
+        assert e.startswith("Error reading sys/policies/acl/default: ")
+    rc, o, e = run_tty(unsealed, "read", "-format=json", "sys/policies/acl/default",
+                       token="bogus")
+    assert rc == 2 and "\x1b" not in e
+    # Not a terminal: no escapes (stderr alone being one does not count).
+    r = run(unsealed, "read", "sys/policies/acl/default", token="bogus")
+    assert "\x1b" not in err(r)
+    f = tmp_path / "p.hcl"
+    f.write_text('path "x" { capabilities = ["read"] }\n')
+    rc, o, e = run_tty(unsealed, "policy", "write", "UP", str(f),
+                       token=unsealed.root_token)
+    assert rc == 0
+    assert e == '\x1b[93mPolicy name was converted from "UP" to "up"' \
+        '\x1b[0m\n'
+    assert "Success! Uploaded policy: up" in o
+
+
+class _KeyInfo(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"request_id": "r", "lease_id": "",
+                           "lease_duration": 0, "renewable": False,
+                           "data": {"keys": ["b", "a", "c"], "key_info": {
+                               "a": {"name": "x", "ttl": 3600},
+                               "b": {"zone": "eu"},
+                               "other": {"ignored": 1}}},
+                           "warnings": None}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+def test_list_detailed_key_info_columns():
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), _KeyInfo)
+    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t.start()
+    try:
+        env = {"VAULT_ADDR": "http://127.0.0.1:%d" % httpd.server_port}
+        r = run(None, "list", "-detailed", "x/", token="t", env=env)
+        assert r.returncode == 0, err(r)
+        assert out(r) == ("Keys    name    ttl    zone\n"
+                          "----    ----    ---    ----\n"
+                          "a       x       1h     n/a\n"
+                          "b       n/a     n/a    eu\n"
+                          "c       n/a     n/a    n/a\n")
+        r = run(None, "list", "x/", token="t", env=env)
+        assert out(r) == "Keys\n----\na\nb\nc\n"
+        r = run(None, "list", "x/", token="t",
+                env=dict(env, VAULT_DETAILED="true"))
+        assert out(r).startswith("Keys    name    ttl    zone\n")
+    finally:
+        httpd.shutdown()
+
+
+SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <malloc.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char marker[] = "MARKERz9Q";
+
+void
+free(void *p)
+{
+	static void (*real)(void *);
+	size_t n;
+
+	if (real == NULL)
+		real = (void (*)(void *))dlsym(RTLD_NEXT, "free");
+	if (p != NULL) {
+		n = malloc_usable_size(p);
+		if (memmem(p, n, marker, sizeof(marker) - 1) != NULL)
+			(void)write(2, "@@UNWIPED@@\n", 12);
+	}
+	real(p);
+}
+"""
+
+
+@pytest.mark.skipif(bool(os.environ.get("COFFER_SANITIZE")),
+                    reason="the sanitizers own malloc and free")
+def test_token_and_secrets_never_left_in_freed_memory(unsealed, tmp_path):
+    src = tmp_path / "shim.c"
+    src.write_text(SHIM)
+    so = tmp_path / "shim.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(so), str(src),
+                    "-ldl"], check=True)
+    tok = unsealed.root_token
+    mount_kv2(unsealed)
+    # A token the server does not know, and a secret value, both marked.
+    r = run(unsealed, "read", "secret/x", token="hvs.MARKERz9Qbogus",
+            env={"LD_PRELOAD": str(so)})
+    assert r.returncode == 2
+    assert "@@UNWIPED@@" not in err(r), err(r)
+    assert run(unsealed, "kv", "put", "secret/app", "pw=MARKERz9Qvalue",
+               token=tok).returncode == 0
+    r = run(unsealed, "kv", "get", "-field=pw", "secret/app", token=tok,
+            env={"LD_PRELOAD": str(so)})
+    assert (r.returncode, out(r)) == (0, "MARKERz9Qvalue")
+    assert "@@UNWIPED@@" not in err(r), err(r)

@@ -43,7 +43,7 @@ import requests
 from conftest import COFFERD, ROOT
 
 MAN = os.path.join(ROOT, "man")
-PAGES = ["cofferd.8", "cofferd.hcl.5", "coffer-policy.5"]
+PAGES = ["cofferd.8", "cofferd.hcl.5", "coffer-policy.5", "coffer.1"]
 DEADLINE = 30.0
 
 

@@ -1,0 +1,888 @@
+/*
+ * cmd_admin.c -- policy, secrets and auth: the server's configuration.
+ *
+ * Request bodies carry every field vault's structs serialise, with the
+ * "not set" values it sends ("0s" TTLs on enable, "" on tune, null
+ * options); the messages are vault's (cli.md §8.5-§8.7).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "format.h"
+#include "util.h"
+
+/* What differs between "secrets" and "auth". */
+struct mountkind {
+	int		 auth;
+	const char	*api;		/* sys/mounts/ or sys/auth/ */
+	const char	*tune;		/* sys/mounts/ or sys/mounts/auth/ */
+};
+
+static const struct mountkind secrets_kind = { 0, "sys/mounts/",
+    "sys/mounts/" };
+static const struct mountkind auth_kind = { 1, "sys/auth/",
+    "sys/mounts/auth/" };
+
+/* Flags shared by enable and tune; the order of the body's fields. */
+struct mountflags {
+	const char	*description, *path, *plugin_name, *plugin_version;
+	const char	*listing_visibility, *token_type;
+	int64_t		 default_ttl, max_ttl;
+	int		 force_no_cache, local, seal_wrap, entropy;
+	long long	 version;
+	json_t		*options, *req_keys, *resp_keys, *passthrough;
+	json_t		*allowed_resp, *managed_keys;
+};
+
+static char	*mountpath(const char *);
+static char	*lowername(const char *);
+static int	 isset(struct flag *, const char *);
+static void	 config_lists(json_t *, struct flag *, struct mountflags *);
+static void	 mountflags_free(struct mountflags *);
+static int	 mount_enable(struct cli *, const struct mountkind *, int,
+		    char **);
+static int	 mount_disable(struct cli *, const struct mountkind *, int,
+		    char **);
+static int	 mount_list(struct cli *, const struct mountkind *, int,
+		    char **);
+static int	 mount_tune(struct cli *, const struct mountkind *, int,
+		    char **);
+static json_t	*mount_doc(json_t *);
+static void	 ttlcell(json_t *, const char *, json_t *, const char *);
+
+/* Slashes trimmed, then exactly one trailing slash. */
+static char *
+mountpath(const char *p)
+{
+	size_t	 n;
+	char	*s;
+
+	while (*p == '/')
+		p++;
+	n = strlen(p);
+	while (n > 0 && p[n - 1] == '/')
+		n--;
+	s = xmalloc(n + 2);
+	memcpy(s, p, n);
+	s[n] = '/';
+	s[n + 1] = '\0';
+	return s;
+}
+
+/* A policy name as vault sends it: trimmed and lower-cased. */
+static char *
+lowername(const char *name)
+{
+	char	*s, *p;
+
+	s = trim(xstrdup(name));
+	for (p = s; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return s;
+}
+
+static int
+isset(struct flag *fl, const char *name)
+{
+	for (; fl->name != NULL; fl++)
+		if (strcmp(fl->name, name) == 0)
+			return fl->set;
+	return 0;
+}
+
+/* The optional config fields, only where their flag was given. */
+static void
+config_lists(json_t *cfg, struct flag *fl, struct mountflags *m)
+{
+	if (isset(fl, "audit-non-hmac-request-keys"))
+		json_object_set(cfg, "audit_non_hmac_request_keys",
+		    m->req_keys);
+	if (isset(fl, "audit-non-hmac-response-keys"))
+		json_object_set(cfg, "audit_non_hmac_response_keys",
+		    m->resp_keys);
+	if (isset(fl, "listing-visibility"))
+		json_object_set_new(cfg, "listing_visibility",
+		    json_string(m->listing_visibility));
+	if (isset(fl, "passthrough-request-headers"))
+		json_object_set(cfg, "passthrough_request_headers",
+		    m->passthrough);
+	if (isset(fl, "allowed-response-headers"))
+		json_object_set(cfg, "allowed_response_headers",
+		    m->allowed_resp);
+	if (isset(fl, "token-type"))
+		json_object_set_new(cfg, "token_type",
+		    json_string(m->token_type));
+	if (isset(fl, "allowed-managed-keys"))
+		json_object_set(cfg, "allowed_managed_keys", m->managed_keys);
+	if (isset(fl, "plugin-version"))
+		json_object_set_new(cfg, "plugin_version",
+		    json_string(m->plugin_version));
+}
+
+static void
+mountflags_free(struct mountflags *m)
+{
+	json_decref(m->options);
+	json_decref(m->req_keys);
+	json_decref(m->resp_keys);
+	json_decref(m->passthrough);
+	json_decref(m->allowed_resp);
+	json_decref(m->managed_keys);
+}
+
+#define MOUNT_FLAGS(m)							\
+	{ "description", FLAG_STR, &(m).description, 0 },		\
+	{ "default-lease-ttl", FLAG_DUR, &(m).default_ttl, 0 },	\
+	{ "max-lease-ttl", FLAG_DUR, &(m).max_ttl, 0 },			\
+	{ "options", FLAG_MAP, &(m).options, 0 },			\
+	{ "version", FLAG_INT, &(m).version, 0 },			\
+	{ "plugin-version", FLAG_STR, &(m).plugin_version, 0 },		\
+	{ "audit-non-hmac-request-keys", FLAG_LIST, &(m).req_keys, 0 }, \
+	{ "audit-non-hmac-response-keys", FLAG_LIST, &(m).resp_keys, 0 }, \
+	{ "listing-visibility", FLAG_STR, &(m).listing_visibility, 0 }, \
+	{ "passthrough-request-headers", FLAG_LIST, &(m).passthrough, 0 }, \
+	{ "allowed-response-headers", FLAG_LIST, &(m).allowed_resp, 0 }, \
+	{ "allowed-managed-keys", FLAG_LIST, &(m).managed_keys, 0 }
+
+static int
+mount_enable(struct cli *cli, const struct mountkind *k, int argc,
+    char **argv)
+{
+	struct mountflags m;
+	struct flag	 fl[] = { MOUNT_FLAGS(m),
+		{ "path", FLAG_STR, &m.path, 0 },
+		{ "local", FLAG_BOOL, &m.local, 0 },
+		{ "seal-wrap", FLAG_BOOL, &m.seal_wrap, 0 },
+		{ "external-entropy-access", FLAG_BOOL, &m.entropy, 0 },
+		{ "plugin-name", FLAG_STR, &m.plugin_name, 0 },
+		{ k->auth ? "token-type" : "force-no-cache",
+		  k->auth ? FLAG_STR : FLAG_BOOL, k->auth ?
+		  (void *)&m.token_type : (void *)&m.force_no_cache, 0 },
+		{ NULL, 0, NULL, 0 } };
+	struct client	*c = NULL;
+	json_t		*body = NULL, *cfg, *s = NULL;
+	char		*type = NULL, *path = NULL, *api = NULL, *err = NULL;
+	char		 ttl[40], mttl[40], ver[32];
+	int		 first, rc = 1;
+
+	memset(&m, 0, sizeof(m));
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs(argc - first, 1, "1") != 0)
+		goto out;
+	type = trim(xstrdup(argv[first]));
+	if (strcmp(type, "plugin") == 0) {
+		free(type);
+		type = xstrdup(m.plugin_name != NULL ? m.plugin_name : "");
+	}
+	path = mountpath(m.path != NULL && *m.path != '\0' ? m.path : type);
+	flags_durfmt(m.default_ttl, ttl, sizeof(ttl));
+	flags_durfmt(m.max_ttl, mttl, sizeof(mttl));
+	cfg = json_pack("{s:n,s:s,s:s,s:b}", "options", "default_lease_ttl",
+	    ttl, "max_lease_ttl", mttl, "force_no_cache", m.force_no_cache);
+	config_lists(cfg, fl, &m);
+	if (m.version > 0) {
+		if (m.options == NULL)
+			m.options = json_object();
+		snprintf(ver, sizeof(ver), "%lld", m.version);
+		json_object_set_new(m.options, "version", json_string(ver));
+	}
+	body = json_pack("{s:s,s:s,s:o,s:b,s:b,s:b,s:O}", "type", type,
+	    "description", m.description != NULL ? m.description : "",
+	    "config", cfg, "local", m.local, "seal_wrap", m.seal_wrap,
+	    "external_entropy_access", m.entropy, "options",
+	    m.options != NULL ? m.options : json_null());
+	api = xmalloc(strlen(k->api) + strlen(path) + 1);
+	strcpy(api, k->api);
+	strcat(api, path);
+	rc = 2;
+	if ((c = cli_client(cli, 0)) == NULL)
+		goto out;
+	if (client_logical(c, "POST", api, NULL, body, 0, &s, &err) == -1) {
+		if (k->auth)
+			cli_error("Error enabling %s auth: %s", type, err);
+		else
+			cli_error("Error enabling: %s", err);
+		goto out;
+	}
+	if (k->auth)
+		printf("Success! Enabled %s%s%s auth method at: %s\n", type,
+		    m.plugin_version != NULL ? " version " : "",
+		    m.plugin_version != NULL ? m.plugin_version : "", path);
+	else
+		printf("Success! Enabled the %s%s%s secrets engine at: %s\n",
+		    type, m.plugin_version != NULL ? " version " : "",
+		    m.plugin_version != NULL ? m.plugin_version : "", path);
+	rc = 0;
+ out:
+	json_decref(body);
+	json_decref(s);
+	mountflags_free(&m);
+	free(type);
+	free(path);
+	free(api);
+	wipefree(err);
+	client_free(c);
+	return rc;
+}
+
+static int
+mount_disable(struct cli *cli, const struct mountkind *k, int argc,
+    char **argv)
+{
+	struct flag	 fl[] = { { NULL, 0, NULL, 0 } };
+	struct client	*c = NULL;
+	json_t		*s = NULL;
+	char		*path = NULL, *api = NULL, *err = NULL;
+	int		 first, rc = 1;
+
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs(argc - first, 1, "1") != 0)
+		return 1;
+	path = mountpath(argv[first]);
+	api = xmalloc(strlen(k->api) + strlen(path) + 1);
+	strcpy(api, k->api);
+	strcat(api, path);
+	rc = 2;
+	if ((c = cli_client(cli, 0)) == NULL)
+		goto out;
+	if (client_logical(c, "DELETE", api, NULL, NULL, 0, &s, &err) == -1) {
+		cli_error("Error disabling %s at %s: %s", k->auth ?
+		    "auth method" : "secrets engine", path, err);
+		goto out;
+	}
+	printf("Success! Disabled the %s (if it existed) at: %s\n",
+	    k->auth ? "auth method" : "secrets engine", path);
+	rc = 0;
+ out:
+	json_decref(s);
+	free(path);
+	free(api);
+	wipefree(err);
+	client_free(c);
+	return rc;
+}
+
+/* One mount as vault's typed MountOutput serialises it. */
+static json_t *
+mount_doc(json_t *mo)
+{
+	static const char *opt[] = { "audit_non_hmac_request_keys",
+	    "audit_non_hmac_response_keys", "listing_visibility",
+	    "passthrough_request_headers", "allowed_response_headers",
+	    "token_type", "allowed_managed_keys", "user_lockout_config",
+	    "plugin_name", NULL };
+	static const char *strs[] = { "plugin_version",
+	    "running_plugin_version", "running_sha256", "deprecation_status",
+	    NULL };
+	json_t		*d, *cfg, *src, *v;
+	const char	*s;
+	size_t		 i;
+
+	src = json_object_get(mo, "config");
+	cfg = json_object();
+	for (i = 0; i < 2; i++) {
+		s = i == 0 ? "default_lease_ttl" : "max_lease_ttl";
+		v = json_object_get(src, s);
+		json_object_set_new(cfg, s, json_is_integer(v) ?
+		    json_incref(v) : json_integer(0));
+	}
+	json_object_set_new(cfg, "force_no_cache", json_boolean(
+	    json_is_true(json_object_get(src, "force_no_cache"))));
+	for (i = 0; opt[i] != NULL; i++) {
+		v = json_object_get(src, opt[i]);
+		if (v == NULL || json_is_null(v) ||
+		    (json_is_string(v) && json_string_length(v) == 0) ||
+		    (json_is_array(v) && json_array_size(v) == 0) ||
+		    (json_is_object(v) && json_object_size(v) == 0))
+			continue;
+		json_object_set(cfg, opt[i], v);
+	}
+	d = json_object();
+	for (i = 0; i < 4; i++) {
+		static const char *h[] = { "uuid", "type", "description",
+		    "accessor" };
+		s = json_string_value(json_object_get(mo, h[i]));
+		json_object_set_new(d, h[i], json_string(s != NULL ? s : ""));
+	}
+	json_object_set_new(d, "config", cfg);
+	v = json_object_get(mo, "options");
+	json_object_set(d, "options", json_is_object(v) ? v : json_null());
+	json_object_set_new(d, "local", json_boolean(json_is_true(
+	    json_object_get(mo, "local"))));
+	json_object_set_new(d, "seal_wrap", json_boolean(json_is_true(
+	    json_object_get(mo, "seal_wrap"))));
+	json_object_set_new(d, "external_entropy_access", json_boolean(
+	    json_is_true(json_object_get(mo, "external_entropy_access"))));
+	for (i = 0; strs[i] != NULL; i++) {
+		s = json_string_value(json_object_get(mo, strs[i]));
+		json_object_set_new(d, strs[i], json_string(s != NULL ? s :
+		    ""));
+	}
+	return d;
+}
+
+/* A TTL cell of -detailed: blank, the seconds, or "system". */
+static void
+ttlcell(json_t *row, const char *type, json_t *cfg, const char *key)
+{
+	char		 buf[32];
+	json_int_t	 v = json_integer_value(json_object_get(cfg, key));
+
+	if (strcmp(type, "system") == 0 || strcmp(type, "cubbyhole") == 0)
+		buf[0] = '\0';
+	else if (v != 0)
+		snprintf(buf, sizeof(buf), "%lld", (long long)v);
+	else
+		strlcpy(buf, "system", sizeof(buf));
+	json_array_append_new(row, json_string(buf));
+}
+
+static int
+cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(const char * const *)a, *(const char * const *)b);
+}
+
+static int
+mount_list(struct cli *cli, const struct mountkind *k, int argc,
+    char **argv)
+{
+	const char	*f = NULL, **paths = NULL, *s;
+	int		 detailed = 0;
+	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
+		{ "detailed", FLAG_BOOL, &detailed, 0 },
+		{ NULL, 0, NULL, 0 } };
+	struct client	*c = NULL;
+	json_t		*sec = NULL, *d, *mo, *rows = NULL, *row, *doc, *cfg;
+	char		*err = NULL, *v;
+	const char	*key;
+	size_t		 n = 0, i;
+	int		 first, rc = 1;
+
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs(argc - first, 0, "0") != 0)
+		return 1;
+	rc = 2;
+	if ((c = cli_client(cli, 0)) == NULL)
+		goto out;
+	if (client_logical(c, "GET", k->auth ? "sys/auth" : "sys/mounts",
+	    NULL, NULL, 0, &sec, &err) == -1) {
+		cli_error("%s: %s", k->auth ?
+		    "Error listing enabled authentications" :
+		    "Error listing secrets engines", err);
+		goto out;
+	}
+	d = json_object_get(sec, "data");
+	if (!json_is_object(d)) {
+		cli_error("%s: data from server response is empty", k->auth ?
+		    "Error listing enabled authentications" :
+		    "Error listing secrets engines");
+		goto out;
+	}
+	paths = xmalloc(sizeof(*paths) * (json_object_size(d) + 1));
+	json_object_foreach(d, key, mo)
+		if (json_is_object(mo))
+			paths[n++] = key;
+	qsort(paths, n, sizeof(*paths), cmpstr);
+	if (strcmp(cli->format, "table") != 0) {
+		doc = json_object();
+		for (i = 0; i < n; i++)
+			json_object_set_new(doc, paths[i],
+			    mount_doc(json_object_get(d, paths[i])));
+		rc = fmt_doc(cli, doc);
+		json_decref(doc);
+		goto out;
+	}
+	rows = json_array();
+	if (detailed)
+		row = json_pack("[s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s]", "Path",
+		    "Plugin", "Accessor", "Default TTL", "Max TTL",
+		    k->auth ? "Token Type" : "Force No Cache", "Replication",
+		    "Seal Wrap", "External Entropy Access", "Options",
+		    "Description", "UUID", "Version", "Running Version",
+		    "Running SHA256", "Deprecation Status");
+	else if (k->auth)
+		row = json_pack("[s,s,s,s,s]", "Path", "Type", "Accessor",
+		    "Description", "Version");
+	else
+		row = json_pack("[s,s,s,s]", "Path", "Type", "Accessor",
+		    "Description");
+	json_array_append_new(rows, row);
+	for (i = 0; i < n; i++) {
+		const char *type;
+
+		mo = json_object_get(d, paths[i]);
+		cfg = json_object_get(mo, "config");
+		type = json_string_value(json_object_get(mo, "type"));
+		if (type == NULL)
+			type = "";
+		row = json_array();
+		json_array_append_new(row, json_string(paths[i]));
+		s = type;
+		if (detailed && strcmp(type, "plugin") == 0 &&
+		    json_string_value(json_object_get(cfg, "plugin_name")))
+			s = json_string_value(json_object_get(cfg,
+			    "plugin_name"));
+		json_array_append_new(row, json_string(s));
+		s = json_string_value(json_object_get(mo, "accessor"));
+		json_array_append_new(row, json_string(s ? s : ""));
+		if (detailed) {
+			ttlcell(row, type, cfg, "default_lease_ttl");
+			ttlcell(row, type, cfg, "max_lease_ttl");
+			if (k->auth) {
+				s = json_string_value(json_object_get(cfg,
+				    "token_type"));
+				json_array_append_new(row,
+				    json_string(s ? s : ""));
+			} else
+				json_array_append_new(row, json_string(
+				    json_is_true(json_object_get(cfg,
+				    "force_no_cache")) ? "true" : "false"));
+			json_array_append_new(row, json_string(json_is_true(
+			    json_object_get(mo, "local")) ? "local" :
+			    "replicated"));
+			json_array_append_new(row, json_string(json_is_true(
+			    json_object_get(mo, "seal_wrap")) ? "true" :
+			    "false"));
+			json_array_append_new(row, json_string(json_is_true(
+			    json_object_get(mo, "external_entropy_access")) ?
+			    "true" : "false"));
+			if (json_is_object(json_object_get(mo, "options")))
+				v = fmt_value(NULL, json_object_get(mo,
+				    "options"));
+			else
+				v = xstrdup("map[]");
+			json_array_append_new(row, json_string(v));
+			free(v);
+		}
+		s = json_string_value(json_object_get(mo, "description"));
+		json_array_append_new(row, json_string(s ? s : ""));
+		if (detailed) {
+			static const char *tail[] = { "uuid", "plugin_version",
+			    "running_plugin_version", "running_sha256",
+			    "deprecation_status", NULL };
+			size_t	 j;
+
+			for (j = 0; tail[j] != NULL; j++) {
+				s = json_string_value(json_object_get(mo,
+				    tail[j]));
+				json_array_append_new(row,
+				    json_string(s ? s : ""));
+			}
+		} else if (k->auth) {
+			s = json_string_value(json_object_get(mo,
+			    "plugin_version"));
+			json_array_append_new(row, json_string(s ? s : ""));
+		}
+		json_array_append_new(rows, row);
+	}
+	fmt_table(rows, 1);
+	rc = 0;
+ out:
+	json_decref(rows);
+	json_decref(sec);
+	free(paths);
+	wipefree(err);
+	client_free(c);
+	return rc;
+}
+
+/* "" when not given, "system" when negative, else Go duration text. */
+static json_t *
+tunettl(int set, int64_t ns)
+{
+	char	 buf[40];
+
+	if (!set)
+		return json_string("");
+	if (ns < 0)
+		return json_string("system");
+	flags_durfmt(ns, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+static int
+mount_tune(struct cli *cli, const struct mountkind *k, int argc,
+    char **argv)
+{
+	struct mountflags m;
+	struct flag	 fl[] = { MOUNT_FLAGS(m),
+		{ k->auth ? "token-type" : NULL, FLAG_STR, &m.token_type, 0 },
+		{ NULL, 0, NULL, 0 } };
+	struct client	*c = NULL;
+	json_t		*body = NULL, *s = NULL;
+	char		*path = NULL, *api = NULL, *err = NULL, ver[32];
+	int		 first, rc = 1;
+
+	memset(&m, 0, sizeof(m));
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs(argc - first, 1, "1") != 0)
+		goto out;
+	path = mountpath(argv[first]);
+	if (m.version > 0) {
+		if (m.options == NULL)
+			m.options = json_object();
+		snprintf(ver, sizeof(ver), "%lld", m.version);
+		json_object_set_new(m.options, "version", json_string(ver));
+	}
+	body = json_object();
+	json_object_set(body, "options", m.options != NULL ? m.options :
+	    json_null());
+	json_object_set_new(body, "default_lease_ttl",
+	    tunettl(isset(fl, "default-lease-ttl"), m.default_ttl));
+	if (isset(fl, "description"))
+		json_object_set_new(body, "description",
+		    json_string(m.description));
+	json_object_set_new(body, "max_lease_ttl",
+	    tunettl(isset(fl, "max-lease-ttl"), m.max_ttl));
+	json_object_set_new(body, "force_no_cache", json_false());
+	config_lists(body, fl, &m);
+	api = xmalloc(strlen(k->tune) + strlen(path) + 6);
+	strcpy(api, k->tune);
+	strcat(api, path);
+	strcat(api, "tune");
+	rc = 2;
+	if ((c = cli_client(cli, 0)) == NULL)
+		goto out;
+	if (client_logical(c, "POST", api, NULL, body, 0, &s, &err) == -1) {
+		cli_error("Error tuning %s %s: %s", k->auth ? "auth method" :
+		    "secrets engine", path, err);
+		goto out;
+	}
+	printf("Success! Tuned the %s at: %s\n", k->auth ? "auth method" :
+	    "secrets engine", path);
+	rc = 0;
+ out:
+	json_decref(body);
+	json_decref(s);
+	mountflags_free(&m);
+	free(path);
+	free(api);
+	wipefree(err);
+	client_free(c);
+	return rc;
+}
+
+int
+cmd_secrets_enable(struct cli *cli, int argc, char **argv)
+{
+	return mount_enable(cli, &secrets_kind, argc, argv);
+}
+
+int
+cmd_secrets_disable(struct cli *cli, int argc, char **argv)
+{
+	return mount_disable(cli, &secrets_kind, argc, argv);
+}
+
+int
+cmd_secrets_list(struct cli *cli, int argc, char **argv)
+{
+	return mount_list(cli, &secrets_kind, argc, argv);
+}
+
+int
+cmd_secrets_tune(struct cli *cli, int argc, char **argv)
+{
+	return mount_tune(cli, &secrets_kind, argc, argv);
+}
+
+int
+cmd_auth_enable(struct cli *cli, int argc, char **argv)
+{
+	return mount_enable(cli, &auth_kind, argc, argv);
+}
+
+int
+cmd_auth_disable(struct cli *cli, int argc, char **argv)
+{
+	return mount_disable(cli, &auth_kind, argc, argv);
+}
+
+int
+cmd_auth_list(struct cli *cli, int argc, char **argv)
+{
+	return mount_list(cli, &auth_kind, argc, argv);
+}
+
+int
+cmd_auth_tune(struct cli *cli, int argc, char **argv)
+{
+	return mount_tune(cli, &auth_kind, argc, argv);
+}
+
+/*
+ * secrets move: sys/remount.  A server that moves at once (coffer)
+ * answers without a migration id; otherwise the status is polled.
+ */
+int
+cmd_secrets_move(struct cli *cli, int argc, char **argv)
+{
+	struct flag	 fl[] = { { NULL, 0, NULL, 0 } };
+	struct client	*c = NULL;
+	json_t		*body = NULL, *s = NULL;
+	char		*src = NULL, *dst = NULL, *err = NULL, *sp = NULL;
+	const char	*id, *st;
+	int		 first, rc = 1;
+
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs(argc - first, 2, "2") != 0)
+		return 1;
+	src = mountpath(argv[first]);
+	dst = mountpath(argv[first + 1]);
+	body = json_pack("{s:s,s:s}", "from", src, "to", dst);
+	rc = 2;
+	if ((c = cli_client(cli, 0)) == NULL)
+		goto out;
+	if (client_logical(c, "POST", "sys/remount", NULL, body, 0, &s,
+	    &err) == -1) {
+		cli_error("Error moving secrets engine %s to %s: %s", src, dst,
+		    err);
+		goto out;
+	}
+	rc = 0;
+	id = json_string_value(json_object_get(json_object_get(s, "data"),
+	    "migration_id"));
+	if (id == NULL || *id == '\0') {
+		printf("Success! Finished moving secrets engine %s to %s\n",
+		    src, dst);
+		goto out;
+	}
+	printf("Started moving secrets engine %s to %s, with migration ID "
+	    "%s\n", src, dst, id);
+	sp = xmalloc(strlen(id) + 20);
+	snprintf(sp, strlen(id) + 20, "sys/remount/status/%s", id);
+	for (;;) {
+		json_t	*r = NULL;
+
+		wipefree(err);
+		err = NULL;
+		if (client_logical(c, "GET", sp, NULL, NULL, 0, &r,
+		    &err) == -1) {
+			cli_error("Error checking migration status of secrets "
+			    "engine %s to %s: %s", src, dst, err);
+			rc = 2;
+			goto out;
+		}
+		st = json_string_value(json_object_get(json_object_get(
+		    json_object_get(r, "data"), "migration_info"), "status"));
+		if (st != NULL && strcmp(st, "success") == 0) {
+			printf("Success! Finished moving secrets engine %s to "
+			    "%s, with migration ID %s\n", src, dst, id);
+			json_decref(r);
+			break;
+		}
+		if (st != NULL && strcmp(st, "failure") == 0) {
+			cli_error("Failure! Error encountered moving secrets "
+			    "engine %s to %s, with migration ID %s", src, dst,
+			    id);
+			json_decref(r);
+			break;
+		}
+		json_decref(r);
+		printf("Waiting for terminal status in migration of secrets "
+		    "engine %s to %s, with migration ID %s\n", src, dst, id);
+		fflush(stdout);
+		sleep(10);
+	}
+ out:
+	json_decref(body);
+	json_decref(s);
+	free(src);
+	free(dst);
+	free(sp);
+	wipefree(err);
+	client_free(c);
+	return rc;
+}
+
+int
+cmd_policy_list(struct cli *cli, int argc, char **argv)
+{
+	const char	*f = NULL;
+	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
+		{ NULL, 0, NULL, 0 } };
+	struct client	*c = NULL;
+	json_t		*q = NULL, *s = NULL, *keys, *e;
+	char		*err = NULL;
+	size_t		 i;
+	int		 first, rc = 1;
+
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs(argc - first, 0, "0") != 0)
+		return 1;
+	rc = 2;
+	if ((c = cli_client(cli, 0)) == NULL)
+		goto out;
+	q = json_pack("{s:s}", "list", "true");
+	if (client_logical(c, "GET", "sys/policies/acl", q, NULL, 0, &s,
+	    &err) == -1) {
+		cli_error("Error listing policies: %s", err);
+		goto out;
+	}
+	keys = json_object_get(json_object_get(s, "data"), "keys");
+	if (strcmp(cli->format, "table") != 0) {
+		rc = fmt_doc(cli, keys != NULL ? keys : json_null());
+		goto out;
+	}
+	json_array_foreach(keys, i, e)
+		if (json_is_string(e))
+			printf("%s\n", json_string_value(e));
+	rc = 0;
+ out:
+	json_decref(q);
+	json_decref(s);
+	wipefree(err);
+	client_free(c);
+	return rc;
+}
+
+int
+cmd_policy_read(struct cli *cli, int argc, char **argv)
+{
+	const char	*f = NULL, *text;
+	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
+		{ NULL, 0, NULL, 0 } };
+	struct client	*c = NULL;
+	json_t		*s = NULL, *doc;
+	char		*name = NULL, *api = NULL, *err = NULL, *t;
+	int		 first, rc = 1;
+
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs(argc - first, 1, "1") != 0)
+		return 1;
+	name = lowername(argv[first]);
+	api = xmalloc(strlen(name) + 20);
+	snprintf(api, strlen(name) + 20, "sys/policies/acl/%s", name);
+	rc = 2;
+	if ((c = cli_client(cli, 0)) == NULL)
+		goto out;
+	if (client_logical(c, "GET", api, NULL, NULL, 1, &s, &err) == -1) {
+		cli_error("Error reading policy named %s: %s", name, err);
+		goto out;
+	}
+	text = json_string_value(json_object_get(json_object_get(s, "data"),
+	    "policy"));
+	if (s == NULL || text == NULL) {
+		cli_error("No policy named: %s", name);
+		goto out;
+	}
+	if (strcmp(cli->format, "table") != 0) {
+		doc = json_pack("{s:s}", "policy", text);
+		rc = fmt_doc(cli, doc);
+		json_decref(doc);
+		goto out;
+	}
+	t = trim(xstrdup(text));
+	printf("%s\n", t);
+	free(t);
+	rc = 0;
+ out:
+	json_decref(s);
+	free(name);
+	free(api);
+	wipefree(err);
+	client_free(c);
+	return rc;
+}
+
+int
+cmd_policy_write(struct cli *cli, int argc, char **argv)
+{
+	struct flag	 fl[] = { { NULL, 0, NULL, 0 } };
+	struct client	*c = NULL;
+	struct sbuf	 text = { 0 };
+	json_t		*body = NULL, *s = NULL;
+	char		*name = NULL, *api = NULL, *err = NULL;
+	int		 first, rc = 1, r;
+
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs(argc - first, 2, "2") != 0)
+		return 1;
+	name = lowername(argv[first]);
+	if (strcmp(argv[first + 1], "-") == 0)
+		r = read_all_fd(STDIN_FILENO, &text);
+	else
+		r = read_file(argv[first + 1], &text);
+	if (r == -1) {
+		/* Go's *PathError text: "open <path>: <lower-case reason>" */
+		char	 why[128];
+
+		strlcpy(why, strerror(errno), sizeof(why));
+		why[0] = (char)tolower((unsigned char)why[0]);
+		cli_error("Error opening policy file: open %s: %s",
+		    argv[first + 1], why);
+		rc = 2;
+		goto out;
+	}
+	if (strcmp(name, argv[first]) != 0)
+		cli_warn("Policy name was converted from \"%s\" to \"%s\"",
+		    argv[first], name);
+	body = json_pack("{s:s}", "policy", sbuf_str(&text));
+	if (body == NULL) {
+		cli_error("Error uploading policy: the policy is not UTF-8");
+		goto out;
+	}
+	api = xmalloc(strlen(name) + 20);
+	snprintf(api, strlen(name) + 20, "sys/policies/acl/%s", name);
+	rc = 2;
+	if ((c = cli_client(cli, 0)) == NULL)
+		goto out;
+	if (client_logical(c, "PUT", api, NULL, body, 0, &s, &err) == -1) {
+		cli_error("Error uploading policy: %s", err);
+		goto out;
+	}
+	printf("Success! Uploaded policy: %s\n", name);
+	rc = 0;
+ out:
+	json_decref(body);
+	json_decref(s);
+	sbuf_free(&text);
+	free(name);
+	free(api);
+	wipefree(err);
+	client_free(c);
+	return rc;
+}
+
+int
+cmd_policy_delete(struct cli *cli, int argc, char **argv)
+{
+	struct flag	 fl[] = { { NULL, 0, NULL, 0 } };
+	struct client	*c = NULL;
+	json_t		*s = NULL;
+	char		*name = NULL, *api = NULL, *err = NULL;
+	int		 first, rc = 1;
+
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs(argc - first, 1, "1") != 0)
+		return 1;
+	name = lowername(argv[first]);
+	api = xmalloc(strlen(name) + 20);
+	snprintf(api, strlen(name) + 20, "sys/policies/acl/%s", name);
+	rc = 2;
+	if ((c = cli_client(cli, 0)) == NULL)
+		goto out;
+	if (client_logical(c, "DELETE", api, NULL, NULL, 0, &s, &err) == -1) {
+		cli_error("Error deleting %s: %s", name, err);
+		goto out;
+	}
+	printf("Success! Deleted policy: %s\n", name);
+	rc = 0;
+ out:
+	json_decref(s);
+	free(name);
+	free(api);
+	wipefree(err);
+	client_free(c);
+	return rc;
+}
