@@ -7,15 +7,19 @@
 
 include Makefile.configure
 
+# Includes are by bare name ("buf.h"): one -I per folder, so a file
+# compiles wherever it lives.  The layers: tests/layers.py.
+CFLAGS += -Iutil
+
 # One line per module, so that changes to different modules do not meet.
 LIB_OBJS = compat.o
-LIB_OBJS += server/err.o
-LIB_OBJS += server/buf.o
-LIB_OBJS += server/log.o
+LIB_OBJS += util/err.o
+LIB_OBJS += util/buf.o
+LIB_OBJS += util/log.o
 LIB_OBJS += backends/storage.o
 LIB_OBJS += server/req.o
 LIB_OBJS += server/reqparse.o
-LIB_OBJS += server/jsonmem.o
+LIB_OBJS += util/jsonmem.o
 LIB_OBJS += server/gate.o
 LIB_OBJS += server/http.o
 LIB_OBJS += server/router.o
@@ -24,7 +28,7 @@ LIB_OBJS += server/sys.o
 LIB_OBJS += server/modules.o
 LIB_OBJS += auth/token.o
 LIB_OBJS += backends/inmem.o
-LIB_OBJS += server/hcl.o
+LIB_OBJS += util/hcl.o
 LIB_OBJS += server/conf.o
 LIB_OBJS += server/shamir.o
 LIB_OBJS += server/barrier.o
@@ -58,9 +62,9 @@ LDADD_CLI = -lcurl -ljansson
 # Test-only, never in libcoffer.a or bin/cofferd: see backends/faultstore.c.
 FAULT_OBJS = backends/faultstore.o
 
-HEADERS = server/err.h server/buf.h server/log.h server/req.h server/reqparse.h server/jsonmem.h
+HEADERS = util/err.h util/buf.h util/log.h server/req.h server/reqparse.h util/jsonmem.h
 HEADERS += backends/storage.h
-HEADERS += server/gate.h server/http.h server/router.h server/core.h server/sys.h server/seal.h server/modules.h server/hcl.h auth/token.h
+HEADERS += server/gate.h server/http.h server/router.h server/core.h server/sys.h server/seal.h server/modules.h util/hcl.h auth/token.h
 HEADERS += server/barrier.h server/shamir.h server/conf.h
 HEADERS += auth/policy.h auth/acl.h
 HEADERS += auth/policystore.h

@@ -77,7 +77,7 @@ build()
 	}
 
 	# Any header or config.h newer than an object rebuilds it.
-	hdrs="config.h $(ls server/*.h auth/*.h backends/*.h engines/*.h \
+	hdrs="config.h $(ls util/*.h server/*.h auth/*.h backends/*.h engines/*.h \
 	    2>/dev/null)"
 	objs=
 	for src in $LIB_SRCS; do
