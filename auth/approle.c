@@ -42,7 +42,9 @@
 #include "loginfields.h"
 #include "req.h"
 #include "router.h"
+#include "timeutil.h"
 #include "tokenapi.h"
+#include "uuid.h"
 
 #define AR_NAME_MAX	128
 #define AR_HASH_HEX	(2 * crypto_auth_hmacsha256_BYTES + 1)

@@ -33,6 +33,7 @@
 #include "hcl.h"
 #include "policy.h"
 #include "req.h"
+#include "timeutil.h"
 
 #define PERR_PREFIX	"failed to parse policy: "
 

@@ -25,11 +25,13 @@
 #include "barrier.h"
 #include "buf.h"
 #include "core.h"
+#include "jsonutil.h"
 #include "policystore.h"
 #include "err.h"
 #include "log.h"
 #include "req.h"
 #include "storage.h"
+#include "timeutil.h"
 #include "token.h"
 
 #define SALT_KEY	"sys/token/salt"

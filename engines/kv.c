@@ -27,10 +27,12 @@
 #include "buf.h"
 #include "core.h"
 #include "err.h"
+#include "jsonutil.h"
 #include "kv.h"
 #include "req.h"
 #include "router.h"
 #include "storage.h"
+#include "timeutil.h"
 
 #define KV_STRIPES		64
 #define KV_DEFAULT_VERSIONS	10

@@ -32,6 +32,7 @@
 #include "hcl.h"
 #include "log.h"
 #include "req.h"
+#include "timeutil.h"
 
 #define CONF_MAX_FILE	(4 * 1024 * 1024)
 

@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "core.h"
 #include "err.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "req.h"
 #include "storage.h"

@@ -55,10 +55,13 @@
 #include "err.h"
 #include "barrier.h"
 #include "ha.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "req.h"
 #include "router.h"
 #include "storage.h"
+#include "timeutil.h"
+#include "uuid.h"
 
 #define HA_WAIT_MS		200	/* one slice of waiting for the lock */
 #define HA_CHECK_MS		250	/* how often the active checks the lock */

@@ -49,10 +49,12 @@
 #include "gate.h"
 #include "http.h"
 #include "jsonmem.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "req.h"
 #include "reqparse.h"
 #include "router.h"
+#include "uuid.h"
 
 #define HTTP_MAX_LISTENERS	16
 #define HTTP_HEADER_BUF		16384	/* civetweb's request buffer */

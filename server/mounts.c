@@ -25,6 +25,7 @@
 #include "buf.h"
 #include "core.h"
 #include "err.h"
+#include "jsonutil.h"
 #include "kv.h"
 #include "log.h"
 #include "mounts.h"
@@ -32,6 +33,7 @@
 #include "router.h"
 #include "storage.h"
 #include "sys.h"
+#include "timeutil.h"
 
 #define TABLE_SECRETS	"core/mounts"
 #define TABLE_AUTH	"core/auth"

@@ -27,6 +27,7 @@
 #include "req.h"
 #include "router.h"
 #include "token.h"
+#include "uuid.h"
 
 #define ROUTER_MAX_BACKENDS	32
 #define ROUTER_MAX_RAW		32

@@ -50,6 +50,7 @@
 #include "core.h"
 #include "err.h"
 #include "ha.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "req.h"
 #include "router.h"
@@ -57,7 +58,9 @@
 #include "shamir.h"
 #include "storage.h"
 #include "sys.h"
+#include "timeutil.h"
 #include "token.h"
+#include "uuid.h"
 
 #define SEAL_CONFIG_KEY		"core/seal-config"
 #define ROOT_KEY_KEY		"core/root-key"

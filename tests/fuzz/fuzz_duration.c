@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "err.h"
 #include "req.h"
+#include "timeutil.h"
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);

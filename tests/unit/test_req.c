@@ -16,7 +16,10 @@
 
 #include "buf.h"
 #include "err.h"
+#include "jsonutil.h"
 #include "req.h"
+#include "timeutil.h"
+#include "uuid.h"
 
 static void
 test_duration(void **state)
