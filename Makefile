@@ -18,7 +18,7 @@ LIB_OBJS += util/buf.o
 LIB_OBJS += util/log.o
 LIB_OBJS += util/jsonutil.o
 LIB_OBJS += util/timeutil.o
-LIB_OBJS += util/uuid.o
+LIB_OBJS += util/uuid4.o
 LIB_OBJS += backends/storage.o
 LIB_OBJS += server/req.o
 LIB_OBJS += server/reqparse.o
@@ -66,7 +66,7 @@ LDADD_CLI = -lcurl -ljansson
 FAULT_OBJS = backends/faultstore.o
 
 HEADERS = util/err.h util/buf.h util/log.h server/req.h server/reqparse.h util/jsonmem.h
-HEADERS += util/jsonutil.h util/timeutil.h util/uuid.h
+HEADERS += util/jsonutil.h util/timeutil.h util/uuid4.h
 HEADERS += backends/storage.h
 HEADERS += server/gate.h server/http.h server/router.h server/core.h server/sys.h server/seal.h server/modules.h util/hcl.h auth/token.h
 HEADERS += server/barrier.h server/shamir.h server/conf.h

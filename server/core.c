@@ -381,7 +381,7 @@ core_put_json(const char *key, const json_t *j)
 
 	if (key == NULL)
 		return CF_ENOMEM;
-	if ((rc = json_emit(j, &b)) == CF_OK)
+	if ((rc = jsonutil_emit(j, &b)) == CF_OK)
 		rc = core_put(key, b.data, b.len);
 	buf_free(&b);
 	return rc;

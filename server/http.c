@@ -54,7 +54,7 @@
 #include "req.h"
 #include "reqparse.h"
 #include "router.h"
-#include "uuid.h"
+#include "uuid4.h"
 
 #define HTTP_MAX_LISTENERS	16
 #define HTTP_HEADER_BUF		16384	/* civetweb's request buffer */
@@ -1129,7 +1129,8 @@ reply_error(struct mg_connection *conn, const struct request *req,
 	if (env == NULL || arr == NULL ||
 	    json_object_set_new(env, "errors", arr) != 0 ||
 	    reply_begin(req, &body) != CF_OK ||
-	    json_emit(env, &body) != CF_OK || buf_puts(&body, "\n") != CF_OK) {
+	    jsonutil_emit(env, &body) != CF_OK ||
+	    buf_puts(&body, "\n") != CF_OK) {
 		json_decref(env);
 		buf_free(&body);
 		send_nomem(conn, req);
@@ -1205,7 +1206,7 @@ reply(struct mg_connection *conn, const struct request *req, int err,
 		doc = env;
 	}
 	if (reply_begin(req, &body) != CF_OK || (doc != NULL &&
-	    (json_emit(doc, &body) != CF_OK ||
+	    (jsonutil_emit(doc, &body) != CF_OK ||
 	    buf_puts(&body, "\n") != CF_OK))) {
 		json_decref(env);
 		buf_free(&body);
@@ -1300,7 +1301,7 @@ http_handler(struct mg_connection *conn, void *arg)
 	memset(&req, 0, sizeof(req));
 	resp_init(&resp);
 	buf_init(&req.body);
-	uuid_generate(req.id);
+	uuid4_random(req.id);
 	req.method = ri->request_method;
 	req.query = ri->query_string;
 	req.remote_addr = ri->remote_addr;

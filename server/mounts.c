@@ -138,7 +138,7 @@ store_table(int auth)
 			rc = CF_ENOMEM;
 		router_mount_put(m);
 	}
-	if (rc == CF_OK && (rc = json_emit(arr, &b)) == CF_OK)
+	if (rc == CF_OK && (rc = jsonutil_emit(arr, &b)) == CF_OK)
 		rc = core_put(table_key(auth), b.data, b.len);
  out:
 	json_decref(arr);

@@ -21,7 +21,7 @@ struct response;
 
 /*
  * Nesting limit for request bodies.  Every place that walks or dumps
- * client JSON (the parser, json_emit, deep copies, merge patches, ACL
+ * client JSON (the parser, jsonutil_emit, deep copies, merge patches, ACL
  * parameter checks) recurses once per level; 64 levels stay far inside
  * a worker's stack (see http.c), sanitizers included.
  */

@@ -27,7 +27,7 @@
 #include "req.h"
 #include "router.h"
 #include "token.h"
-#include "uuid.h"
+#include "uuid4.h"
 
 #define ROUTER_MAX_BACKENDS	32
 #define ROUTER_MAX_RAW		32
@@ -120,7 +120,7 @@ mount_new(const char *path, const struct backend_ops *ops)
 	}
 	m->ops = ops;
 	m->refs = 1;
-	uuid_generate(m->uuid);
+	uuid4_random(m->uuid);
 	return m;
 }
 

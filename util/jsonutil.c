@@ -21,7 +21,7 @@ emit_cb(const char *p, size_t n, void *arg)
 }
 
 int
-json_emit(const json_t *j, struct buf *out)
+jsonutil_emit(const json_t *j, struct buf *out)
 {
 	if (json_dump_callback(j, emit_cb, out, JSON_COMPACT |
 	    JSON_ENCODE_ANY) != 0)

@@ -14,7 +14,7 @@
 struct buf;
 
 /* Append the compact JSON text of j to out (a wiped buffer). */
-int	 json_emit(const json_t *, struct buf *)
+int	 jsonutil_emit(const json_t *, struct buf *)
 	    __attribute__((warn_unused_result));
 
 #endif /* COFFER_UTIL_JSONUTIL_H */

@@ -1,5 +1,5 @@
 /*
- * uuid.c -- random UUIDs (version 4) as text.
+ * uuid4.c -- random UUIDs (version 4) as text.
  */
 #include "config.h"
 
@@ -7,17 +7,17 @@
 
 #include <sodium.h>
 
-#include "uuid.h"
+#include "uuid4.h"
 
 void
-uuid_generate(char *out)
+uuid4_random(char *out)
 {
 	unsigned char	 u[16];
 
 	randombytes_buf(u, sizeof(u));
 	u[6] = (u[6] & 0x0f) | 0x40;
 	u[8] = (u[8] & 0x3f) | 0x80;
-	snprintf(out, UUID_LEN + 1,
+	snprintf(out, UUID4_LEN + 1,
 	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
 	    "%02x%02x%02x%02x%02x%02x",
 	    u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],

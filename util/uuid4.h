@@ -1,16 +1,16 @@
 /*
- * uuid.h -- random UUIDs (version 4) as text, for request ids,
+ * uuid4.h -- random UUIDs (version 4) as text, for request ids,
  * accessors and AppRole secret-id accessors.
  *
  * A leaf helper (util/) over libsodium's randombytes_buf, which is
  * thread-safe once sodium_init has run.
  */
-#ifndef COFFER_UTIL_UUID_H
-#define COFFER_UTIL_UUID_H
+#ifndef COFFER_UTIL_UUID4_H
+#define COFFER_UTIL_UUID4_H
 
-#define UUID_LEN	36		/* text, without the NUL */
+#define UUID4_LEN	36		/* text, without the NUL */
 
 /* Fill id with a fresh random UUID v4 text (37 bytes with NUL). */
-void	 uuid_generate(char *);
+void	 uuid4_random(char *);
 
-#endif /* COFFER_UTIL_UUID_H */
+#endif /* COFFER_UTIL_UUID4_H */
