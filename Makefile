@@ -9,7 +9,7 @@ include Makefile.configure
 
 # Includes are by bare name ("buf.h"): one -I per folder, so a file
 # compiles wherever it lives.  The layers: tests/layers.py.
-CFLAGS += -Iutil
+CFLAGS += -Iutil -Iseal
 
 # One line per module, so that changes to different modules do not meet.
 LIB_OBJS = compat.o
@@ -33,8 +33,8 @@ LIB_OBJS += auth/token.o
 LIB_OBJS += backends/inmem.o
 LIB_OBJS += util/hcl.o
 LIB_OBJS += server/conf.o
-LIB_OBJS += server/shamir.o
-LIB_OBJS += server/barrier.o
+LIB_OBJS += seal/shamir.o
+LIB_OBJS += seal/barrier.o
 LIB_OBJS += auth/acl.o
 LIB_OBJS += server/seal.o
 LIB_OBJS += backends/lmdb.o
@@ -69,7 +69,7 @@ HEADERS = util/err.h util/buf.h util/log.h server/req.h server/reqparse.h util/j
 HEADERS += util/jsonutil.h util/timeutil.h util/uuid4.h
 HEADERS += backends/storage.h
 HEADERS += server/gate.h server/http.h server/router.h server/core.h server/sys.h server/seal.h server/modules.h util/hcl.h auth/token.h
-HEADERS += server/barrier.h server/shamir.h server/conf.h
+HEADERS += seal/barrier.h seal/shamir.h server/conf.h
 HEADERS += auth/policy.h auth/acl.h
 HEADERS += auth/policystore.h
 HEADERS += auth/tokenapi.h
