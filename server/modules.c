@@ -17,6 +17,7 @@
 #include "sys.h"
 #include "token.h"
 #include "policystore.h"
+#include "sys_policy.h"
 #include "tokenapi.h"
 #include "mounts.h"
 #include "kv.h"
@@ -43,6 +44,7 @@ modules_register(void)
 	core_on_active(sys_mount);
 	core_on_standby(unmount_all);
 	policystore_register();
+	sys_policy_register();
 	tokenapi_register();
 	kv_register();
 	cubbyhole_register();
