@@ -50,6 +50,7 @@ LIB_OBJS += engines/transit.o
 LIB_OBJS += auth/userpass.o
 LIB_OBJS += auth/approle.o
 LIB_OBJS += auth/loginfields.o
+LIB_OBJS += auth/authz.o
 LIB_OBJS += server/ha.o
 # --- end of LIB_OBJS
 
@@ -80,6 +81,7 @@ HEADERS += engines/transit.h
 HEADERS += auth/userpass.h
 HEADERS += auth/approle.h
 HEADERS += auth/loginfields.h
+HEADERS += auth/authz.h
 HEADERS += server/ha.h
 # --- end of HEADERS
 

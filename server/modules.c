@@ -25,6 +25,7 @@
 #include "transit.h"
 #include "userpass.h"
 #include "approle.h"
+#include "authz.h"
 /* --- end of includes */
 
 static int
@@ -52,5 +53,6 @@ modules_register(void)
 	userpass_register();
 	approle_register();
 	mounts_register();
+	authz_register();
 	/* --- end of registrations */
 }

@@ -19,14 +19,12 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "acl.h"
 #include "buf.h"
 #include "core.h"
 #include "err.h"
 #include "log.h"
 #include "req.h"
 #include "router.h"
-#include "token.h"
 #include "uuid4.h"
 
 #define ROUTER_MAX_BACKENDS	32
@@ -43,6 +41,7 @@ static size_t			 nbackends;
 static struct raw_route		 raws[ROUTER_MAX_RAW];
 static size_t			 nraws;
 static router_forward_fn	 forwarder;
+static const struct router_auth_ops *auth_ops;
 
 static pthread_rwlock_t		 table_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct mount		**table;
@@ -63,6 +62,12 @@ void
 router_forward(router_forward_fn fn)
 {
 	forwarder = fn;
+}
+
+void
+router_auth(const struct router_auth_ops *ops)
+{
+	auth_ops = ops;
 }
 
 void
@@ -389,12 +394,14 @@ normalize_list_path(struct request *req)
 static int
 authorize(struct mount *m, struct request *req, struct response *resp)
 {
-	int	 rc, exists, sudo;
+	int	 rc, exists;
 
 	if (m->ops->is_unauthenticated != NULL &&
 	    m->ops->is_unauthenticated(m, req->rel, req->op))
 		return CF_OK;
-	if ((rc = token_authenticate(req->token, &req->auth)) != CF_OK) {
+	if (auth_ops == NULL)
+		CF_BUG("no authorization registered");
+	if ((rc = auth_ops->authenticate(req->token, &req->auth)) != CF_OK) {
 		if (rc == CF_EDENIED)
 			return resp_fail(resp, CF_EDENIED,
 			    "permission denied");
@@ -406,11 +413,7 @@ authorize(struct mount *m, struct request *req, struct response *resp)
 		if (!exists)
 			req->op = REQ_CREATE;
 	}
-	if (req->auth->is_root)
-		return CF_OK;
-	rc = acl_check(req->auth->acl, req->path, req->op, req->data, &sudo);
-	if (rc == CF_OK && acl_path_needs_sudo(req->path) && !sudo)
-		rc = CF_EDENIED;
+	rc = auth_ops->allowed(req->auth, req->path, req->op, req->data);
 	if (rc == CF_EDENIED)
 		return resp_fail(resp, CF_EDENIED,
 		    "1 error occurred:\n\t* permission denied\n\n");
@@ -466,10 +469,12 @@ router_precheck(struct request *req, struct response *resp, int *raw)
 		goto out;
 	if ((rc = mount_for(req, resp, &m)) != CF_OK)
 		goto out;
+	if (auth_ops == NULL)
+		CF_BUG("no authorization registered");
 	if ((m->ops->is_unauthenticated == NULL ||
 	    !m->ops->is_unauthenticated(m, rel_path(m, req->path),
 	    req->op)) &&
-	    (rc = token_check(req->token)) != CF_OK && rc == CF_EDENIED)
+	    (rc = auth_ops->check(req->token)) != CF_OK && rc == CF_EDENIED)
 		rc = resp_fail(resp, CF_EDENIED, "permission denied");
  out:
 	core_unlock();
@@ -522,7 +527,7 @@ router_handle(struct request *req, struct response *resp)
  out:
 	core_unlock();
 	if (req->auth != NULL) {
-		auth_ctx_free(req->auth);
+		auth_ops->free_ctx(req->auth);
 		req->auth = NULL;
 	}
 	router_mount_put(m);

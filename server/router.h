@@ -95,6 +95,35 @@ typedef int	(*router_forward_fn)(struct request *, struct response *,
 		    int probe, int *done);
 void	 router_forward(router_forward_fn);
 
+struct auth_ctx;			/* auth/token.h: who is asking */
+
+/*
+ * Authorization, as auth/ provides it (auth/authz.c registers it at
+ * startup, before any thread).  The router sits below auth/ and reaches
+ * tokens and ACLs only through this table.
+ */
+struct router_auth_ops {
+	/*
+	 * Resolve token (NULL if none) into *out, owned by the caller and
+	 * released with free_ctx; CF_EDENIED if it is no live token.
+	 */
+	int	(*authenticate)(const char *token, struct auth_ctx **out);
+	/*
+	 * CF_OK if token names a live token, without consuming a use:
+	 * the check before a body is read.  CF_EDENIED as authenticate.
+	 */
+	int	(*check)(const char *token);
+	/*
+	 * CF_OK if ac may do op (enum req_op) on path with data as its
+	 * parameters, sudo included where the path needs it; CF_EDENIED
+	 * if not.
+	 */
+	int	(*allowed)(const struct auth_ctx *ac, const char *path, int op,
+		    json_t *data);
+	void	(*free_ctx)(struct auth_ctx *);
+};
+void	 router_auth(const struct router_auth_ops *);
+
 /* Register a backend type (at startup, before any thread). */
 void	 router_register(const struct backend_ops *);
 const struct backend_ops *router_backend_lookup(const char *type);
