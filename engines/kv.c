@@ -1123,6 +1123,7 @@ static const struct backend_ops kv_ops = {
 	.type = "kv",
 	.handle = kv_handle,
 	.exists = kv_exists,
+	.upgrade = kv_upgrade,
 };
 
 void

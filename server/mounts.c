@@ -26,7 +26,6 @@
 #include "core.h"
 #include "err.h"
 #include "jsonutil.h"
-#include "kv.h"
 #include "log.h"
 #include "mounts.h"
 #include "req.h"
@@ -618,7 +617,8 @@ tune_write(struct request *req, struct response *resp, struct mount *m,
 			goto out;
 		}
 		if (v == 2 && (cs == NULL || strcmp(cs, "2") != 0)) {
-			if ((rc = kv_upgrade(cur)) != CF_OK)
+			if ((rc = cur->ops->upgrade != NULL ?
+			    cur->ops->upgrade(cur) : CF_EINTERNAL) != CF_OK)
 				goto out;
 			resp_warn(resp, "Upgrading mount from version 1 to "
 			    "version 2. This mount will be unavailable for a "

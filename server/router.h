@@ -56,6 +56,12 @@ struct backend_ops {
 		    int op);
 	/* Remove the engine's data when it is unmounted; may be NULL. */
 	int	(*destroy)(struct mount *);
+	/*
+	 * Move the mount's data to the engine's next layout when sys/mounts
+	 * tune raises options.version (KV 1 to 2), under the core read
+	 * lock; NULL: the engine has no versions.
+	 */
+	int	(*upgrade)(struct mount *);
 };
 
 struct mount {
