@@ -9,7 +9,7 @@ include Makefile.configure
 
 # Includes are by bare name ("buf.h"): one -I per folder, so a file
 # compiles wherever it lives.  The layers: tests/layers.py.
-CFLAGS += -Iutil -Iseal
+CFLAGS += -Iutil -Iseal -Icore
 
 # One line per module, so that changes to different modules do not meet.
 LIB_OBJS = compat.o
@@ -20,13 +20,13 @@ LIB_OBJS += util/jsonutil.o
 LIB_OBJS += util/timeutil.o
 LIB_OBJS += util/uuid4.o
 LIB_OBJS += backends/storage.o
-LIB_OBJS += server/req.o
-LIB_OBJS += server/reqparse.o
+LIB_OBJS += core/req.o
+LIB_OBJS += core/reqparse.o
 LIB_OBJS += util/jsonmem.o
 LIB_OBJS += server/gate.o
 LIB_OBJS += server/http.o
-LIB_OBJS += server/router.o
-LIB_OBJS += server/core.o
+LIB_OBJS += core/router.o
+LIB_OBJS += core/core.o
 LIB_OBJS += server/sys.o
 LIB_OBJS += server/modules.o
 LIB_OBJS += auth/token.o
@@ -67,10 +67,10 @@ LDADD_CLI = -lcurl -ljansson
 # Test-only, never in libcoffer.a or bin/cofferd: see backends/faultstore.c.
 FAULT_OBJS = backends/faultstore.o
 
-HEADERS = util/err.h util/buf.h util/log.h server/req.h server/reqparse.h util/jsonmem.h
+HEADERS = util/err.h util/buf.h util/log.h core/req.h core/reqparse.h util/jsonmem.h
 HEADERS += util/jsonutil.h util/timeutil.h util/uuid4.h
 HEADERS += backends/storage.h
-HEADERS += server/gate.h server/http.h server/router.h server/core.h server/sys.h server/seal.h server/modules.h util/hcl.h auth/token.h
+HEADERS += server/gate.h server/http.h core/router.h core/core.h server/sys.h server/seal.h server/modules.h util/hcl.h auth/token.h
 HEADERS += seal/barrier.h seal/shamir.h server/conf.h
 HEADERS += auth/policy.h auth/acl.h
 HEADERS += auth/policystore.h server/sys_policy.h
