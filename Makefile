@@ -237,6 +237,7 @@ check-clang:
 	@echo "clang: no warnings"
 
 lint:
+	/usr/bin/python3 tests/layers.py
 	mandoc -Tlint -Wwarning man/*.[1-9]
 	@for f in man/*.[1-9]; do \
 	    out=$$(groff -ww -z -mandoc $$f 2>&1); \
