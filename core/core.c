@@ -7,6 +7,10 @@
  * The state and the role are also atomics, and the cluster identity has
  * a leaf mutex of its own, so that sys/health, sys/seal-status and
  * sys/leader answer without the core lock while a transition drains.
+ *
+ * In core/, the request pipeline under auth/ and engines/
+ * (tests/layers.py): it includes util/, backends/ and seal/ headers,
+ * never those of the layers that register with it.
  */
 #include "config.h"
 

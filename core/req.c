@@ -6,6 +6,10 @@
  * seconds or "1h30m", a list as an array or a comma-separated string.
  * A value of the wrong type is the caller's fault: 400 with the field's
  * name, never a guess.
+ *
+ * In core/, the request pipeline under auth/ and engines/
+ * (tests/layers.py): it includes util/, backends/ and seal/ headers,
+ * never those of the layers that register with it.
  */
 #include "config.h"
 

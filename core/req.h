@@ -11,9 +11,13 @@
  * The helpers below read typed fields from the request data the way
  * Vault's field decoding does (numbers may come as strings, durations
  * as "1h30m" or seconds) and set a 400 message on a wrong type.
+ *
+ * In core/, the request pipeline under auth/ and engines/
+ * (tests/layers.py): it includes util/, backends/ and seal/ headers,
+ * never those of the layers that register with it.
  */
-#ifndef COFFER_SERVER_REQ_H
-#define COFFER_SERVER_REQ_H
+#ifndef COFFER_CORE_REQ_H
+#define COFFER_CORE_REQ_H
 
 #include <jansson.h>
 
@@ -143,4 +147,4 @@ int	 req_duration(struct request *, struct response *, const char *,
 int	 req_strlist(struct request *, struct response *, const char *,
 	    struct strv *, int *present);
 
-#endif /* COFFER_SERVER_REQ_H */
+#endif /* COFFER_CORE_REQ_H */

@@ -9,6 +9,10 @@
  * The order of the checks follows Vault's, because clients branch on
  * the status: sealed (503), then route (404), then token (403), then
  * existence check and ACL (403), then the handler.
+ *
+ * In core/, the request pipeline under auth/ and engines/
+ * (tests/layers.py): it includes util/, backends/ and seal/ headers,
+ * never those of the layers that register with it.
  */
 #include "config.h"
 

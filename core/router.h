@@ -22,9 +22,15 @@
  * changed copy (mount_copy, router_replace), and requests holding the
  * old one finish with it.  Responses copy what they take from a mount,
  * never referencing its JSON objects.
+ *
+ * In core/, the request pipeline under auth/ and engines/
+ * (tests/layers.py): it includes util/, backends/ and seal/ headers,
+ * never those of the layers that register with it.
+ * Tokens and ACLs come through struct router_auth_ops, registered
+ * by auth/authz.c.
  */
-#ifndef COFFER_SERVER_ROUTER_H
-#define COFFER_SERVER_ROUTER_H
+#ifndef COFFER_CORE_ROUTER_H
+#define COFFER_CORE_ROUTER_H
 
 #include <stddef.h>
 #include <stdio.h>
@@ -196,4 +202,4 @@ struct mount *mount_new(const char *path, const struct backend_ops *);
 struct mount *mount_copy(struct mount *, const char *path);
 void	 mount_free(struct mount *);
 
-#endif /* COFFER_SERVER_ROUTER_H */
+#endif /* COFFER_CORE_ROUTER_H */

@@ -1,6 +1,6 @@
 /*
  * fuzz_duration.c -- libFuzzer target for duration_parse()
- * (server/req.c), Vault's duration syntax ("90", "1h30m", "1.5s").
+ * (util/timeutil.c), Vault's duration syntax ("90", "1h30m", "1.5s").
  *
  * Any NUL-terminated input must parse to a non-negative number of
  * seconds or fail with CF_EINVAL, without overflow (UBSan watches the
