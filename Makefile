@@ -7,27 +7,34 @@
 
 include Makefile.configure
 
+# Includes are by bare name ("buf.h"): one -I per folder, so a file
+# compiles wherever it lives.  The layers: tests/layers.py.
+CFLAGS += -Iutil -Iseal -Icore
+
 # One line per module, so that changes to different modules do not meet.
 LIB_OBJS = compat.o
-LIB_OBJS += server/err.o
-LIB_OBJS += server/buf.o
-LIB_OBJS += server/log.o
+LIB_OBJS += util/err.o
+LIB_OBJS += util/buf.o
+LIB_OBJS += util/log.o
+LIB_OBJS += util/jsonutil.o
+LIB_OBJS += util/timeutil.o
+LIB_OBJS += util/uuid4.o
 LIB_OBJS += backends/storage.o
-LIB_OBJS += server/req.o
-LIB_OBJS += server/reqparse.o
-LIB_OBJS += server/jsonmem.o
+LIB_OBJS += core/req.o
+LIB_OBJS += core/reqparse.o
+LIB_OBJS += util/jsonmem.o
 LIB_OBJS += server/gate.o
 LIB_OBJS += server/http.o
-LIB_OBJS += server/router.o
-LIB_OBJS += server/core.o
+LIB_OBJS += core/router.o
+LIB_OBJS += core/core.o
 LIB_OBJS += server/sys.o
 LIB_OBJS += server/modules.o
 LIB_OBJS += auth/token.o
 LIB_OBJS += backends/inmem.o
-LIB_OBJS += server/hcl.o
+LIB_OBJS += util/hcl.o
 LIB_OBJS += server/conf.o
-LIB_OBJS += server/shamir.o
-LIB_OBJS += server/barrier.o
+LIB_OBJS += seal/shamir.o
+LIB_OBJS += seal/barrier.o
 LIB_OBJS += auth/acl.o
 LIB_OBJS += server/seal.o
 LIB_OBJS += backends/lmdb.o
@@ -35,6 +42,7 @@ LIB_OBJS += backends/file.o
 LIB_OBJS += backends/postgresql.o
 LIB_OBJS += auth/policy.o
 LIB_OBJS += auth/policystore.o
+LIB_OBJS += server/sys_policy.o
 LIB_OBJS += auth/tokenapi.o
 LIB_OBJS += server/mounts.o
 LIB_OBJS += engines/kv.o
@@ -43,6 +51,7 @@ LIB_OBJS += engines/transit.o
 LIB_OBJS += auth/userpass.o
 LIB_OBJS += auth/approle.o
 LIB_OBJS += auth/loginfields.o
+LIB_OBJS += auth/authz.o
 LIB_OBJS += server/ha.o
 LIB_OBJS += server/wrapping.o
 # --- end of LIB_OBJS
@@ -63,12 +72,13 @@ UNITDIR = $(PREFIX)/lib/systemd/system
 # Test-only, never in libcoffer.a or bin/cofferd: see backends/faultstore.c.
 FAULT_OBJS = backends/faultstore.o
 
-HEADERS = server/err.h server/buf.h server/log.h server/req.h server/reqparse.h server/jsonmem.h
+HEADERS = util/err.h util/buf.h util/log.h core/req.h core/reqparse.h util/jsonmem.h
+HEADERS += util/jsonutil.h util/timeutil.h util/uuid4.h
 HEADERS += backends/storage.h
-HEADERS += server/gate.h server/http.h server/router.h server/core.h server/sys.h server/seal.h server/modules.h server/hcl.h auth/token.h
-HEADERS += server/barrier.h server/shamir.h server/conf.h
+HEADERS += server/gate.h server/http.h core/router.h core/core.h server/sys.h server/seal.h server/modules.h util/hcl.h auth/token.h
+HEADERS += seal/barrier.h seal/shamir.h server/conf.h
 HEADERS += auth/policy.h auth/acl.h
-HEADERS += auth/policystore.h
+HEADERS += auth/policystore.h server/sys_policy.h
 HEADERS += auth/tokenapi.h
 HEADERS += server/mounts.h engines/kv.h
 HEADERS += engines/cubbyhole.h
@@ -76,6 +86,7 @@ HEADERS += engines/transit.h
 HEADERS += auth/userpass.h
 HEADERS += auth/approle.h
 HEADERS += auth/loginfields.h
+HEADERS += auth/authz.h
 HEADERS += server/ha.h
 HEADERS += server/wrapping.h
 # --- end of HEADERS
@@ -234,6 +245,7 @@ check-clang:
 	@echo "clang: no warnings"
 
 lint:
+	/usr/bin/python3 tests/layers.py
 	mandoc -Tlint -Wwarning man/*.[1-9]
 	@for f in man/*.[1-9]; do \
 	    out=$$(groff -ww -z -mandoc $$f 2>&1); \

@@ -73,7 +73,7 @@ int	 acl_is_root(const struct acl *a);
 unsigned acl_capabilities(const struct acl *a, const char *path);
 
 /*
- * May op (enum req_op, server/req.h) be done on path (the full request
+ * May op (enum req_op, core/req.h) be done on path (the full request
  * path after "/v1/", including the mount; a list path carries its
  * trailing '/') with request data params (an object, or NULL)?
  * Returns CF_OK or CF_EDENIED.  The rule chosen must grant the

@@ -42,7 +42,9 @@
 #include "loginfields.h"
 #include "req.h"
 #include "router.h"
+#include "timeutil.h"
 #include "tokenapi.h"
+#include "uuid4.h"
 
 #define AR_NAME_MAX	128
 #define AR_HASH_HEX	(2 * crypto_auth_hmacsha256_BYTES + 1)
@@ -331,7 +333,7 @@ role_write(struct mount *m, struct request *req, struct response *resp,
 	rc = get_json(key_of(m, "role/", name, NULL), &r);
 	creating = rc == CF_ENOTFOUND;
 	if (creating) {
-		uuid_generate(uuid);
+		uuid4_random(uuid);
 		r = json_pack("{s:b, s:s}", "bind_secret_id", 1, "role_id",
 		    uuid);
 		rc = r != NULL ? CF_OK : CF_ENOMEM;
@@ -527,12 +529,12 @@ secret_id_generate(struct mount *m, struct request *req,
 		}
 		sid = strdup(given);
 	} else if ((sid = malloc(REQ_ID_LEN + 1)) != NULL)
-		uuid_generate(sid);
+		uuid4_random(sid);
 	if (sid == NULL) {
 		rc = CF_ENOMEM;
 		goto out;
 	}
-	uuid_generate(acc);
+	uuid4_random(acc);
 	if ((rc = id_hash(m, sid, h)) != CF_OK)
 		goto out;
 	rec = json_pack("{s:s, s:I, s:I, s:I, s:I, s:O}", "accessor", acc,

@@ -1,7 +1,7 @@
 /*
  * policy.c -- parse ACL policy documents into compiled rules.
  *
- * The text goes through hcl_parse() (server/hcl.c), which gives the
+ * The text goes through hcl_parse() (util/hcl.c), which gives the
  * same tree for HCL and JSON; this file walks that tree and checks it
  * against Vault 1.14's policy grammar: the top level holds only "name"
  * and "path" members, a path block only the keys in block_keys[], and
@@ -33,6 +33,7 @@
 #include "hcl.h"
 #include "policy.h"
 #include "req.h"
+#include "timeutil.h"
 
 #define PERR_PREFIX	"failed to parse policy: "
 

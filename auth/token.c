@@ -25,11 +25,13 @@
 #include "barrier.h"
 #include "buf.h"
 #include "core.h"
+#include "jsonutil.h"
 #include "policystore.h"
 #include "err.h"
 #include "log.h"
 #include "req.h"
 #include "storage.h"
+#include "timeutil.h"
 #include "token.h"
 
 #define SALT_KEY	"sys/token/salt"
@@ -199,7 +201,7 @@ token_create(const struct token_params *tp, char *out, json_t **entry)
 	    "issue_time", (json_int_t)now,
 	    "max_expire", (json_int_t)(tp->explicit_max_ttl > 0 ?
 	    time_add(now, tp->explicit_max_ttl) : 0));
-	if (e == NULL || (rc = json_emit(e, &b)) != CF_OK) {
+	if (e == NULL || (rc = jsonutil_emit(e, &b)) != CF_OK) {
 		rc = CF_ENOMEM;
 		goto out;
 	}
@@ -255,7 +257,7 @@ token_create_batch(const struct token_params *tp, char **out, json_t **entry)
 	    "type", "batch", "meta", tp->meta != NULL ? tp->meta : json_null(),
 	    "parent", tp->parent != NULL ? tp->parent : "",
 	    "renewable", 0, "issue_time", (json_int_t)now);
-	if (e == NULL || (rc = json_emit(e, &pt)) != CF_OK) {
+	if (e == NULL || (rc = jsonutil_emit(e, &pt)) != CF_OK) {
 		rc = CF_ENOMEM;
 		goto out;
 	}

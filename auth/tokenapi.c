@@ -27,6 +27,7 @@
 #include "req.h"
 #include "router.h"
 #include "storage.h"
+#include "timeutil.h"
 #include "token.h"
 #include "tokenapi.h"
 

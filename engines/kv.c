@@ -27,10 +27,12 @@
 #include "buf.h"
 #include "core.h"
 #include "err.h"
+#include "jsonutil.h"
 #include "kv.h"
 #include "req.h"
 #include "router.h"
 #include "storage.h"
+#include "timeutil.h"
 
 #define KV_STRIPES		64
 #define KV_DEFAULT_VERSIONS	10
@@ -486,7 +488,7 @@ data_write(struct mount *m, struct request *req, struct response *resp,
 	}
 	json_object_set_new(meta, "current_version", json_integer(n));
 	json_object_set_new(meta, "updated_time", json_string(now));
-	if ((rc = json_emit(data, &payload)) != CF_OK)
+	if ((rc = jsonutil_emit(data, &payload)) != CF_OK)
 		goto out;
 	dkeys[0] = vkey(m, "v/", k, n);
 	ops[nops++] = (struct storage_op){ STORAGE_OP_PUT, dkeys[0],
@@ -512,7 +514,7 @@ data_write(struct mount *m, struct request *req, struct response *resp,
 		json_object_set_new(meta, "oldest_version",
 		    json_integer(oldest));
 	}
-	if ((rc = json_emit(meta, &mbuf)) != CF_OK)
+	if ((rc = jsonutil_emit(meta, &mbuf)) != CF_OK)
 		goto out;
 	ops[nops++] = (struct storage_op){ STORAGE_OP_PUT, mkey, mbuf.data,
 	    mbuf.len };
@@ -690,7 +692,7 @@ versions_op(struct mount *m, struct request *req, struct response *resp,
 	/* Destroyed data and the metadata saying so go in one batch. */
 	if (rc == CF_OK && (ops = calloc(dks.n + 1, sizeof(*ops))) == NULL)
 		rc = CF_ENOMEM;
-	if (rc == CF_OK && (rc = json_emit(meta, &mbuf)) == CF_OK) {
+	if (rc == CF_OK && (rc = jsonutil_emit(meta, &mbuf)) == CF_OK) {
 		for (nops = 0; nops < dks.n; nops++)
 			ops[nops] = (struct storage_op){ STORAGE_OP_DEL,
 			    dks.v[nops], NULL, 0 };
@@ -1056,8 +1058,8 @@ kv_upgrade(struct mount *m)
 			    now, "deletion_time", "", "destroyed", 0));
 			buf_reset(&mb);
 			buf_reset(&vb);
-			if ((rc = json_emit(meta, &mb)) == CF_OK &&
-			    (rc = json_emit(val, &vb)) == CF_OK) {
+			if ((rc = jsonutil_emit(meta, &mb)) == CF_OK &&
+			    (rc = jsonutil_emit(val, &vb)) == CF_OK) {
 				/* New records and the old one go together. */
 				ops[0] = (struct storage_op){ STORAGE_OP_PUT,
 				    dk, vb.data, vb.len };
@@ -1121,6 +1123,7 @@ static const struct backend_ops kv_ops = {
 	.type = "kv",
 	.handle = kv_handle,
 	.exists = kv_exists,
+	.upgrade = kv_upgrade,
 };
 
 void

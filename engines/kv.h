@@ -8,8 +8,9 @@ struct mount;
 
 /*
  * Turn a version 1 mount's data into version 2: each secret becomes
- * version 1 of a versioned secret.  Called by sys/mounts tune when
- * options.version goes from 1 to 2, under the core read lock.
+ * version 1 of a versioned secret.  The kv backend's ops->upgrade:
+ * sys/mounts tune calls it when options.version goes from 1 to 2, under
+ * the core read lock.
  */
 int	 kv_upgrade(struct mount *) __attribute__((warn_unused_result));
 

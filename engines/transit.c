@@ -50,6 +50,7 @@
 #include "err.h"
 #include "req.h"
 #include "router.h"
+#include "timeutil.h"
 #include "transit.h"
 
 #define TR_KEYLEN	32

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "req.h"
 #include "storage.h"
+#include "timeutil.h"
 
 #define CONF_MAX_FILE	(4 * 1024 * 1024)
 

@@ -55,10 +55,13 @@
 #include "err.h"
 #include "barrier.h"
 #include "ha.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "req.h"
 #include "router.h"
 #include "storage.h"
+#include "timeutil.h"
+#include "uuid4.h"
 
 #define HA_WAIT_MS		200	/* one slice of waiting for the lock */
 #define HA_CHECK_MS		250	/* how often the active checks the lock */
@@ -191,7 +194,7 @@ holder_record(struct buf *out)
 	char		 id[REQ_ID_LEN + 1], since[64];
 	int		 rc;
 
-	uuid_generate(id);
+	uuid4_random(id);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	time_format_rfc3339(since, sizeof(since), (long long)ts.tv_sec,
 	    ts.tv_nsec);
@@ -199,7 +202,7 @@ holder_record(struct buf *out)
 	    self_api, "cluster_addr", self_cluster, "since", since)) == NULL)
 		return CF_ENOMEM;
 	buf_reset(out);
-	rc = json_emit(j, out);
+	rc = jsonutil_emit(j, out);
 	json_decref(j);
 	return rc;
 }
@@ -382,7 +385,7 @@ ha_register(int ha_enabled, const char *api_addr, const char *cluster_addr)
 	enabled = ha_enabled;
 	if (!enabled)
 		return;
-	uuid_generate(self_id);
+	uuid4_random(self_id);
 	router_forward(ha_forward);
 	router_raw("sys/ha-echo", 0, ha_echo);
 	core_on_unseal(wake);
@@ -957,7 +960,7 @@ echo_body(struct buf *out)
 		rc = CF_ENOMEM;
 		goto out;
 	}
-	if ((rc = json_emit(m, &msg)) != CF_OK)
+	if ((rc = jsonutil_emit(m, &msg)) != CF_OK)
 		goto out;
 	crypto_auth(mac, (const unsigned char *)msg.data, msg.len, key);
 	sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
@@ -967,7 +970,7 @@ echo_body(struct buf *out)
 		goto out;
 	}
 	buf_reset(out);
-	rc = json_emit(env, out);
+	rc = jsonutil_emit(env, out);
  out:
 	sodium_memzero(key, sizeof(key));
 	json_decref(env);

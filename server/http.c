@@ -49,10 +49,12 @@
 #include "gate.h"
 #include "http.h"
 #include "jsonmem.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "req.h"
 #include "reqparse.h"
 #include "router.h"
+#include "uuid4.h"
 
 #define HTTP_MAX_LISTENERS	16
 #define HTTP_HEADER_BUF		16384	/* civetweb's request buffer */
@@ -1150,7 +1152,8 @@ reply_error(struct mg_connection *conn, const struct request *req,
 	if (env == NULL || arr == NULL ||
 	    json_object_set_new(env, "errors", arr) != 0 ||
 	    reply_begin(req, &body) != CF_OK ||
-	    json_emit(env, &body) != CF_OK || buf_puts(&body, "\n") != CF_OK) {
+	    jsonutil_emit(env, &body) != CF_OK ||
+	    buf_puts(&body, "\n") != CF_OK) {
 		json_decref(env);
 		buf_free(&body);
 		send_nomem(conn, req);
@@ -1226,7 +1229,7 @@ reply(struct mg_connection *conn, const struct request *req, int err,
 		doc = env;
 	}
 	if (reply_begin(req, &body) != CF_OK || (doc != NULL &&
-	    (json_emit(doc, &body) != CF_OK ||
+	    (jsonutil_emit(doc, &body) != CF_OK ||
 	    buf_puts(&body, "\n") != CF_OK))) {
 		json_decref(env);
 		buf_free(&body);
@@ -1321,7 +1324,7 @@ http_handler(struct mg_connection *conn, void *arg)
 	memset(&req, 0, sizeof(req));
 	resp_init(&resp);
 	buf_init(&req.body);
-	uuid_generate(req.id);
+	uuid4_random(req.id);
 	req.method = ri->request_method;
 	req.query = ri->query_string;
 	req.remote_addr = ri->remote_addr;

@@ -17,6 +17,7 @@
 #include "sys.h"
 #include "token.h"
 #include "policystore.h"
+#include "sys_policy.h"
 #include "tokenapi.h"
 #include "mounts.h"
 #include "kv.h"
@@ -25,6 +26,7 @@
 #include "userpass.h"
 #include "approle.h"
 #include "wrapping.h"
+#include "authz.h"
 /* --- end of includes */
 
 static int
@@ -44,6 +46,7 @@ modules_register(void)
 	core_on_active(sys_mount);
 	core_on_standby(unmount_all);
 	policystore_register();
+	sys_policy_register();
 	tokenapi_register();
 	kv_register();
 	cubbyhole_register();
@@ -52,5 +55,6 @@ modules_register(void)
 	approle_register();
 	mounts_register();
 	wrapping_register();
+	authz_register();
 	/* --- end of registrations */
 }

@@ -25,13 +25,14 @@
 #include "buf.h"
 #include "core.h"
 #include "err.h"
-#include "kv.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "mounts.h"
 #include "req.h"
 #include "router.h"
 #include "storage.h"
 #include "sys.h"
+#include "timeutil.h"
 
 #define TABLE_SECRETS	"core/mounts"
 #define TABLE_AUTH	"core/auth"
@@ -136,7 +137,7 @@ store_table(int auth)
 			rc = CF_ENOMEM;
 		router_mount_put(m);
 	}
-	if (rc == CF_OK && (rc = json_emit(arr, &b)) == CF_OK)
+	if (rc == CF_OK && (rc = jsonutil_emit(arr, &b)) == CF_OK)
 		rc = core_put(table_key(auth), b.data, b.len);
  out:
 	json_decref(arr);
@@ -616,7 +617,8 @@ tune_write(struct request *req, struct response *resp, struct mount *m,
 			goto out;
 		}
 		if (v == 2 && (cs == NULL || strcmp(cs, "2") != 0)) {
-			if ((rc = kv_upgrade(cur)) != CF_OK)
+			if ((rc = cur->ops->upgrade != NULL ?
+			    cur->ops->upgrade(cur) : CF_EINTERNAL) != CF_OK)
 				goto out;
 			resp_warn(resp, "Upgrading mount from version 1 to "
 			    "version 2. This mount will be unavailable for a "

@@ -50,6 +50,7 @@
 #include "core.h"
 #include "err.h"
 #include "ha.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "req.h"
 #include "router.h"
@@ -57,7 +58,9 @@
 #include "shamir.h"
 #include "storage.h"
 #include "sys.h"
+#include "timeutil.h"
 #include "token.h"
+#include "uuid4.h"
 
 #define SEAL_CONFIG_KEY		"core/seal-config"
 #define ROOT_KEY_KEY		"core/root-key"
@@ -439,7 +442,7 @@ seal_config_emit(int n, int t, struct buf *out)
 	    "", "backup", 0, "stored_shares", 1);
 	if (j == NULL)
 		return CF_ENOMEM;
-	rc = json_emit(j, out);
+	rc = jsonutil_emit(j, out);
 	json_decref(j);
 	return rc;
 }
@@ -1092,7 +1095,7 @@ sys_unseal(struct request *req, struct response *resp)
 	mu_lock();
 	if ((rc = attempt_add(&unseal_att, share, len, &dup)) == CF_OK &&
 	    unseal_att.n == 1 && !dup)
-		uuid_generate(unseal_att.nonce);
+		uuid4_random(unseal_att.nonce);
 	if (rc != CF_OK || unseal_att.n < cfg_t) {
 		mu_unlock();
 		if (rc == CF_OK)
@@ -1435,7 +1438,7 @@ genroot_start(const char *otp, struct response *resp)
 	else
 		strlcpy(genroot_otp, otp, OTP_LEN + 1);
 	genroot_att.started = 1;
-	uuid_generate(genroot_att.nonce);
+	uuid4_random(genroot_att.nonce);
 	log_info("seal: root generation started");
 	return genroot_status(resp, gen ? genroot_otp : "", OTP_LEN, "", 0);
 }
@@ -1702,7 +1705,7 @@ rekey_start(struct request *req, struct response *resp)
 	rekey_t = (int)t;
 	rekey_verify = verify;
 	rekey_att.started = 1;
-	uuid_generate(rekey_att.nonce);
+	uuid4_random(rekey_att.nonce);
 	log_info("seal: rekey started: %d shares, threshold %d", rekey_n,
 	    rekey_t);
 	return rekey_status(resp);
@@ -1800,7 +1803,7 @@ rekey_finish(struct response *resp)
 		if ((rc = attempt_ready(&verify_att)) != CF_OK)
 			goto out;
 		attempt_drop_shares(&verify_att);
-		uuid_generate(verify_att.nonce);
+		uuid4_random(verify_att.nonce);
 		if (json_object_set_new(o, "verification_nonce",
 		    json_string(verify_att.nonce)) != 0) {
 			rc = CF_ENOMEM;
@@ -1960,7 +1963,7 @@ verify_update(struct request *req, struct response *resp)
 		rc = CF_EDENIED;
 	if (rc != CF_OK) {
 		/* A failed round gets a fresh nonce, as in Vault. */
-		uuid_generate(verify_att.nonce);
+		uuid4_random(verify_att.nonce);
 		if (rc == CF_EINVAL)
 			rc = resp_fail(resp, CF_EINVAL, "failed to compute "
 			    "key for verification: %s", why);
@@ -1999,7 +2002,7 @@ sys_rekey_verify(struct request *req, struct response *resp)
 		/* Start the verification over, with a new nonce. */
 		if (rekey_att.started) {
 			attempt_drop_shares(&verify_att);
-			uuid_generate(verify_att.nonce);
+			uuid4_random(verify_att.nonce);
 		}
 		/* FALLTHROUGH */
 	case REQ_READ:
@@ -2051,7 +2054,7 @@ load_cluster(void)
 	if (name == NULL || sid == NULL || (cn != NULL &&
 	    strcmp(cn, name) != 0)) {
 		if (sid == NULL) {
-			uuid_generate(id);
+			uuid4_random(id);
 			sid = id;
 		}
 		if (cn == NULL && name == NULL) {
@@ -2070,7 +2073,7 @@ load_cluster(void)
 			goto out;
 		}
 		buf_reset(&b);
-		if ((rc = json_emit(j, &b)) != CF_OK ||
+		if ((rc = jsonutil_emit(j, &b)) != CF_OK ||
 		    (rc = core_put(CLUSTER_KEY, b.data, b.len)) != CF_OK)
 			goto out;
 		name = json_string_value(json_object_get(j, "name"));

@@ -20,6 +20,7 @@
 #include "req.h"
 #include "router.h"
 #include "sys.h"
+#include "timeutil.h"
 
 #define SYS_MAX_ROUTES	96
 

@@ -29,10 +29,12 @@
 #include "buf.h"
 #include "cubbyhole.h"
 #include "err.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "req.h"
 #include "router.h"
 #include "sys.h"
+#include "timeutil.h"
 #include "token.h"
 #include "wrapping.h"
 
@@ -302,7 +304,7 @@ stored_emit(const struct request *req, const struct response *resp,
 			rc = buf_set(&rawb, resp->relay_body.data,
 			    resp->relay_body.len);
 		else
-			rc = json_emit(resp->data, &rawb);
+			rc = jsonutil_emit(resp->data, &rawb);
 		if (rc != CF_OK)
 			goto out;
 		rc = CF_ENOMEM;
@@ -328,7 +330,7 @@ stored_emit(const struct request *req, const struct response *resp,
 	    "auth", resp->auth);
 	if (env == NULL)
 		goto out;
-	rc = json_emit(env, out);
+	rc = jsonutil_emit(env, out);
  out:
 	if (b64 != NULL) {
 		sodium_memzero(b64, strlen(b64));
@@ -665,6 +667,14 @@ sys_rewrap(struct request *req, struct response *resp)
 void
 wrapping_register(void)
 {
+	static const struct router_wrap_ops ops = {
+		.parse = wrapping_parse,
+		.token_path = wrapping_is_path,
+		.begin = wrapping_precheck,
+		.finish = wrapping_finish,
+	};
+
+	router_wrapping(&ops);
 	sys_route("wrapping/wrap", 0, sys_wrap);
 	sys_route("wrapping/lookup", 0, sys_lookup);
 	sys_route("wrapping/unwrap", 0, sys_unwrap);

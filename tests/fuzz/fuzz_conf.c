@@ -1,6 +1,6 @@
 /*
  * fuzz_conf.c -- libFuzzer target for the cofferd.hcl reader
- * (server/conf.c over server/hcl.c).
+ * (server/conf.c over util/hcl.c).
  *
  * The input is the configuration file, handed to conf_load() through a
  * memfd so the real file path is taken.  A file with an error must

@@ -1,6 +1,6 @@
 /*
  * fuzz_duration.c -- libFuzzer target for duration_parse()
- * (server/req.c), Vault's duration syntax ("90", "1h30m", "1.5s").
+ * (util/timeutil.c), Vault's duration syntax ("90", "1h30m", "1.5s").
  *
  * Any NUL-terminated input must parse to a non-negative number of
  * seconds or fail with CF_EINVAL, without overflow (UBSan watches the
@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "err.h"
 #include "req.h"
+#include "timeutil.h"
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);

@@ -1,6 +1,6 @@
 /*
  * fuzz_hcl.c -- libFuzzer target for the HCL and JSON parser
- * (server/hcl.c).
+ * (util/hcl.c).
  *
  * Any input must parse or fail cleanly: on success the tree is
  * well-formed (every node a known type with a line inside the text,

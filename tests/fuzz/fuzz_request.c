@@ -1,6 +1,6 @@
 /*
  * fuzz_request.c -- libFuzzer target for what a client controls in a
- * request (server/reqparse.c): the path as civetweb hands it over, the
+ * request (core/reqparse.c): the path as civetweb hands it over, the
  * query string, and the body, JSON or form.
  *
  * The input is "path\nquery\ncontent-type\nbody".  Whatever it holds,

@@ -1,6 +1,6 @@
 /*
  * fuzz_router.c -- libFuzzer target for the mount table's matching
- * (server/router.c): mounts are refused when they nest, and a path
+ * (core/router.c): mounts are refused when they nest, and a path
  * reaches the one mount that is its prefix ("secret/" also reaches
  * "secret"), or none.
  *

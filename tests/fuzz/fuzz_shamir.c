@@ -1,5 +1,5 @@
 /*
- * fuzz_shamir.c -- libFuzzer target for Shamir combine (server/shamir.c),
+ * fuzz_shamir.c -- libFuzzer target for Shamir combine (seal/shamir.c),
  * the code that reads unseal shares sent by clients.
  *
  * Input: one byte n, then n shares of equal length (the rest of the

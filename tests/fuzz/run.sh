@@ -77,8 +77,8 @@ build()
 	}
 
 	# Any header or config.h newer than an object rebuilds it.
-	hdrs="config.h $(ls server/*.h auth/*.h backends/*.h engines/*.h \
-	    2>/dev/null)"
+	hdrs="config.h $(ls util/*.h backends/*.h seal/*.h core/*.h \
+	    auth/*.h engines/*.h server/*.h 2>/dev/null)"
 	objs=
 	for src in $LIB_SRCS; do
 		obj=$BUILD/obj/$(echo "${src%.c}" | tr / _).o

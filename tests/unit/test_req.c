@@ -16,7 +16,10 @@
 
 #include "buf.h"
 #include "err.h"
+#include "jsonutil.h"
 #include "req.h"
+#include "timeutil.h"
+#include "uuid4.h"
 
 static void
 test_duration(void **state)
@@ -131,8 +134,8 @@ test_uuid_and_time(void **state)
 	json_t		*j;
 
 	(void)state;
-	uuid_generate(a);
-	uuid_generate(b);
+	uuid4_random(a);
+	uuid4_random(b);
 	assert_int_equal(strlen(a), 36);
 	assert_int_equal(a[14], '4');
 	assert_int_equal(a[8], '-');
@@ -142,7 +145,7 @@ test_uuid_and_time(void **state)
 	time_format_rfc3339(t, sizeof(t), 1700000000, 0);
 	assert_string_equal(t, "2023-11-14T22:13:20Z");
 	j = json_pack("{s:s}", "k", "v");
-	assert_int_equal(json_emit(j, &out), CF_OK);
+	assert_int_equal(jsonutil_emit(j, &out), CF_OK);
 	assert_string_equal(out.data, "{\"k\":\"v\"}");
 	json_decref(j);
 	buf_free(&out);

@@ -12,9 +12,12 @@
  * most callers building a response do not check; instead the allocator
  * itself notes the failure for the thread, and http.c answers 500 in
  * place of a response that may be missing members.
+ *
+ * In util/, the bottom layer of leaf helpers (tests/layers.py): it
+ * includes headers of util/ only.
  */
-#ifndef COFFER_SERVER_JSONMEM_H
-#define COFFER_SERVER_JSONMEM_H
+#ifndef COFFER_UTIL_JSONMEM_H
+#define COFFER_UTIL_JSONMEM_H
 
 #include <stddef.h>
 
@@ -50,4 +53,4 @@ int	 jsonmem_failed(void);
  */
 void	 jsonmem_fail_after(long n);
 
-#endif /* COFFER_SERVER_JSONMEM_H */
+#endif /* COFFER_UTIL_JSONMEM_H */

@@ -6,18 +6,20 @@
  * seconds or "1h30m", a list as an array or a comma-separated string.
  * A value of the wrong type is the caller's fault: 400 with the field's
  * name, never a guess.
+ *
+ * In core/, the request pipeline under auth/ and engines/
+ * (tests/layers.py): it includes util/, backends/ and seal/ headers,
+ * never those of the layers that register with it.
  */
 #include "config.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -25,6 +27,7 @@
 #include "buf.h"
 #include "err.h"
 #include "req.h"
+#include "timeutil.h"
 
 void
 resp_init(struct response *resp)
@@ -194,8 +197,6 @@ req_bool(struct request *req, struct response *resp, const char *key,
 	return bad_field(resp, key, "a boolean");
 }
 
-static int	 dur_parse(const char *, long long *, int *);
-
 static int
 bad_duration(struct response *resp, const char *key, const char *text)
 {
@@ -255,7 +256,7 @@ req_duration(struct request *req, struct response *resp, const char *key,
 	if (!json_is_string(v))
 		return bad_field(resp, key, "a duration");
 	s = json_string_value(v);
-	if (dur_parse(s, out, &range) == CF_OK)
+	if (duration_parse_range(s, out, &range) == CF_OK)
 		return CF_OK;
 	if (range)
 		return bad_duration(resp, key, s);
@@ -263,7 +264,7 @@ req_duration(struct request *req, struct response *resp, const char *key,
 	while (isspace((unsigned char)*s))
 		s++;
 	if (s[0] == '-' && (isdigit((unsigned char)s[1]) || s[1] == '.')) {
-		if (dur_parse(s + 1, &n, &range) == CF_OK) {
+		if (duration_parse_range(s + 1, &n, &range) == CF_OK) {
 			if (n == 0) {
 				*out = 0;
 				return CF_OK;
@@ -319,200 +320,4 @@ req_strlist(struct request *req, struct response *resp, const char *key,
 		s = *end == ',' ? end + 1 : end;
 	}
 	return CF_OK;
-}
-
-static int
-emit_cb(const char *p, size_t n, void *arg)
-{
-	return buf_append(arg, p, n) == CF_OK ? 0 : -1;
-}
-
-int
-json_emit(const json_t *j, struct buf *out)
-{
-	if (json_dump_callback(j, emit_cb, out, JSON_COMPACT |
-	    JSON_ENCODE_ANY) != 0)
-		return CF_ENOMEM;
-	return CF_OK;
-}
-
-/*
- * Go's time.ParseDuration units, plus a bare number meaning seconds as
- * Vault's parseutil does.  The result is whole seconds, rounded down,
- * and never more than DURATION_MAX: *range is set when that is why
- * the text was refused.
- */
-static int
-dur_parse(const char *s, long long *out, int *range)
-{
-	static const struct {
-		const char	*unit;
-		double		 secs;
-	} units[] = {
-		{ "ns", 1e-9 }, { "us", 1e-6 }, { "\xc2\xb5s", 1e-6 },
-		{ "ms", 1e-3 }, { "s", 1 }, { "m", 60 }, { "h", 3600 },
-	};
-	double		 total = 0, v;
-	long long	 n;
-	char		*end;
-	size_t		 i, ulen, len;
-	int		 neg = 0, found;
-
-	*range = 0;
-	while (isspace((unsigned char)*s))
-		s++;
-	if (*s == '\0')
-		return CF_EINVAL;
-	if (strspn(s, "0123456789") == strlen(s)) {
-		errno = 0;
-		n = strtoll(s, &end, 10);
-		if (errno == ERANGE || n > DURATION_MAX) {
-			*range = 1;
-			return CF_EINVAL;
-		}
-		if (errno != 0)
-			return CF_EINVAL;
-		*out = n;
-		return CF_OK;
-	}
-	if (*s == '-' || *s == '+') {
-		neg = *s == '-';
-		s++;
-	}
-	if (strcmp(s, "0") == 0) {
-		*out = 0;
-		return CF_OK;
-	}
-	while (*s != '\0') {
-		/* Digits and a point only: strtod would take "1e5" or hex. */
-		if ((len = strspn(s, "0123456789.")) == 0)
-			return CF_EINVAL;
-		errno = 0;
-		v = strtod(s, &end);
-		if (end != s + len)
-			return CF_EINVAL;
-		if (errno == ERANGE) {
-			*range = 1;
-			return CF_EINVAL;
-		}
-		s = end;
-		found = 0;
-		/* Longest unit first: "ms" before "m". */
-		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-			ulen = strlen(units[i].unit);
-			if (strncmp(s, units[i].unit, ulen) == 0) {
-				total += v * units[i].secs;
-				s += ulen;
-				found = 1;
-				break;
-			}
-		}
-		if (!found)
-			return CF_EINVAL;
-	}
-	if (neg)
-		return CF_EINVAL;
-	if (!(total < (double)DURATION_MAX + 1)) {
-		*range = 1;
-		return CF_EINVAL;
-	}
-	*out = (long long)total;
-	return CF_OK;
-}
-
-int
-duration_parse(const char *s, long long *out)
-{
-	int	 range;
-
-	return dur_parse(s, out, &range);
-}
-
-/*
- * Saturate at a quarter of the range, so that the difference of two
- * results (an expiry minus now) cannot overflow either.
- */
-#define TIME_SAT	(LLONG_MAX / 4)
-
-long long
-time_add(long long t, long long secs)
-{
-	if (t > TIME_SAT)
-		t = TIME_SAT;
-	else if (t < -TIME_SAT)
-		t = -TIME_SAT;
-	if (secs > TIME_SAT)
-		secs = TIME_SAT;
-	else if (secs < -TIME_SAT)
-		secs = -TIME_SAT;
-	t += secs;		/* at most 2 * TIME_SAT: no overflow */
-	if (t > TIME_SAT)
-		return TIME_SAT;
-	if (t < -TIME_SAT)
-		return -TIME_SAT;
-	return t;
-}
-
-void
-uuid_generate(char *out)
-{
-	unsigned char	 u[16];
-
-	randombytes_buf(u, sizeof(u));
-	u[6] = (u[6] & 0x0f) | 0x40;
-	u[8] = (u[8] & 0x3f) | 0x80;
-	snprintf(out, REQ_ID_LEN + 1,
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x",
-	    u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
-	    u[10], u[11], u[12], u[13], u[14], u[15]);
-}
-
-/*
- * Go prints RFC 3339 with nanoseconds and trailing zeros dropped:
- * "2026-11-22T14:42:07.123456789Z", or no fraction at all when it is 0.
- */
-/* 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: what RFC 3339 can say. */
-#define RFC3339_MIN	(-62167219200LL)
-#define RFC3339_MAX	253402300799LL
-
-/*
- * Go prints RFC 3339 with nanoseconds and trailing zeros dropped:
- * "2026-11-22T14:42:07.123456789Z", or no fraction at all when it is 0.
- * A time the calendar cannot give (gmtime_r fails, as for a time_t too
- * small to hold it) prints as Go's zero time, never from an unset tm.
- */
-void
-time_format_rfc3339(char *out, size_t cap, long long sec, long nsec)
-{
-	struct tm	 tm;
-	time_t		 t;
-	char		 frac[24];
-	size_t		 n, len;
-	int		 w;
-
-	if (cap == 0)
-		return;
-	if (sec < RFC3339_MIN)
-		sec = RFC3339_MIN;
-	else if (sec > RFC3339_MAX)
-		sec = RFC3339_MAX;
-	t = (time_t)sec;
-	/* Not strftime: glibc's %Y does not pad years below 1000. */
-	if ((long long)t != sec || gmtime_r(&t, &tm) == NULL ||
-	    (w = snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec)) < 0 || (size_t)w >= cap) {
-		snprintf(out, cap, "0001-01-01T00:00:00Z");
-		return;
-	}
-	len = (size_t)w;
-	if (nsec > 0 && nsec < 1000000000L) {
-		snprintf(frac, sizeof(frac), ".%09ld", nsec);
-		n = strlen(frac);
-		while (n > 1 && frac[n - 1] == '0')
-			frac[--n] = '\0';
-		snprintf(out + len, cap - len, "%sZ", frac);
-	} else
-		snprintf(out + len, cap - len, "Z");
 }

@@ -7,6 +7,9 @@
  * no copy of a secret stays behind in freed memory.  Failures are noted
  * in a thread-local flag: a request runs on one worker thread from
  * parse to reply, so the flag belongs to it.
+ *
+ * In util/, the bottom layer of leaf helpers (tests/layers.py): it
+ * includes headers of util/ only.
  */
 #include "config.h"
 

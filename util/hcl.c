@@ -14,6 +14,9 @@
  *	list   = "[" [ value { "," value } [","] ] "]"
  *	object = "{" body "}"
  * A JSON document is the same tree with ':' for '='.
+ *
+ * In util/, the bottom layer of leaf helpers (tests/layers.py): it
+ * includes headers of util/ only.
  */
 #include "config.h"
 

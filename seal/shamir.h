@@ -6,9 +6,13 @@
  * tools read and write alike.  The field is AES's (x^8+x^4+x^3+x+1),
  * and every operation on secret bytes runs in constant time.
  * Stateless and thread-safe.
+ *
+ * In seal/, the seal's cryptography (tests/layers.py): it includes
+ * util/ and backends/ headers only.  The key hierarchy and the sys/
+ * seal-family handlers over it are server/seal.c.
  */
-#ifndef COFFER_SERVER_SHAMIR_H
-#define COFFER_SERVER_SHAMIR_H
+#ifndef COFFER_SEAL_SHAMIR_H
+#define COFFER_SEAL_SHAMIR_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -40,4 +44,4 @@ int	 shamir_combine(const uint8_t *const *shares, size_t n,
 /* Multiply in GF(2^8), constant time (exposed for tests). */
 uint8_t	 shamir_gf_mul(uint8_t, uint8_t);
 
-#endif /* COFFER_SERVER_SHAMIR_H */
+#endif /* COFFER_SEAL_SHAMIR_H */

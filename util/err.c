@@ -1,5 +1,8 @@
 /*
  * err.c -- names, texts and HTTP statuses of the cf_err codes.
+ *
+ * In util/, the bottom layer of leaf helpers (tests/layers.py): it
+ * includes headers of util/ only.
  */
 #include "config.h"
 

@@ -4,6 +4,9 @@
  * Each message is formatted into a stack buffer and written with one
  * write(2), so lines from worker threads never interleave.  The level is
  * an atomic so SIGHUP can change it while requests run.
+ *
+ * In util/, the bottom layer of leaf helpers (tests/layers.py): it
+ * includes headers of util/ only.
  */
 #include "config.h"
 

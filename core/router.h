@@ -22,9 +22,15 @@
  * changed copy (mount_copy, router_replace), and requests holding the
  * old one finish with it.  Responses copy what they take from a mount,
  * never referencing its JSON objects.
+ *
+ * In core/, the request pipeline under auth/ and engines/
+ * (tests/layers.py): it includes util/, backends/ and seal/ headers,
+ * never those of the layers that register with it.
+ * Tokens and ACLs come through struct router_auth_ops, registered
+ * by auth/authz.c.
  */
-#ifndef COFFER_SERVER_ROUTER_H
-#define COFFER_SERVER_ROUTER_H
+#ifndef COFFER_CORE_ROUTER_H
+#define COFFER_CORE_ROUTER_H
 
 #include <stddef.h>
 #include <stdio.h>
@@ -56,6 +62,12 @@ struct backend_ops {
 		    int op);
 	/* Remove the engine's data when it is unmounted; may be NULL. */
 	int	(*destroy)(struct mount *);
+	/*
+	 * Move the mount's data to the engine's next layout when sys/mounts
+	 * tune raises options.version (KV 1 to 2), under the core read
+	 * lock; NULL: the engine has no versions.
+	 */
+	int	(*upgrade)(struct mount *);
 };
 
 struct mount {
@@ -94,6 +106,52 @@ void	 router_raw(const char *path, int prefix, router_fn);
 typedef int	(*router_forward_fn)(struct request *, struct response *,
 		    int probe, int *done);
 void	 router_forward(router_forward_fn);
+
+struct auth_ctx;			/* auth/token.h: who is asking */
+
+/*
+ * Authorization, as auth/ provides it (auth/authz.c registers it at
+ * startup, before any thread).  The router sits below auth/ and reaches
+ * tokens and ACLs only through this table.
+ */
+struct router_auth_ops {
+	/*
+	 * Resolve token (NULL if none) into *out, owned by the caller and
+	 * released with free_ctx; CF_EDENIED if it is no live token.
+	 */
+	int	(*authenticate)(const char *token, struct auth_ctx **out);
+	/*
+	 * CF_OK if token names a live token, without consuming a use:
+	 * the check before a body is read.  CF_EDENIED as authenticate.
+	 */
+	int	(*check)(const char *token);
+	/*
+	 * CF_OK if ac may do op (enum req_op) on path with data as its
+	 * parameters, sudo included where the path needs it, and an
+	 * answer wrapped for wrap_ttl seconds (0: not wrapped) within the
+	 * policy's wrapping limits; CF_EDENIED if not.
+	 */
+	int	(*allowed)(const struct auth_ctx *ac, const char *path, int op,
+		    json_t *data, long long wrap_ttl);
+	void	(*free_ctx)(struct auth_ctx *);
+};
+void	 router_auth(const struct router_auth_ops *);
+
+/*
+ * Response wrapping around every routed request, registered by
+ * server/wrapping.c (see wrapping.h for each step): parse reads the
+ * X-Vault-Wrap-TTL header; token_path names the sys/wrapping paths
+ * whose wrapping token is checked in place of the caller's before the
+ * body is read; begin checks that token (*skip_auth: the router checks
+ * no other); finish wraps a handler's answer when it was asked for.
+ */
+struct router_wrap_ops {
+	int	(*parse)(struct request *, struct response *);
+	int	(*token_path)(const char *path);
+	int	(*begin)(struct request *, struct response *, int *skip_auth);
+	int	(*finish)(struct request *, struct response *);
+};
+void	 router_wrapping(const struct router_wrap_ops *);
 
 /* Register a backend type (at startup, before any thread). */
 void	 router_register(const struct backend_ops *);
@@ -161,4 +219,4 @@ struct mount *mount_new(const char *path, const struct backend_ops *);
 struct mount *mount_copy(struct mount *, const char *path);
 void	 mount_free(struct mount *);
 
-#endif /* COFFER_SERVER_ROUTER_H */
+#endif /* COFFER_CORE_ROUTER_H */

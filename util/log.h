@@ -5,9 +5,12 @@
  * log_warnx() does not; fatal() and fatalx() are for start-up only.
  * Every call is thread-safe (one write(2) per line) and saves errno.
  * Never pass a token, share, key or request body to these functions.
+ *
+ * In util/, the bottom layer of leaf helpers (tests/layers.py): it
+ * includes headers of util/ only.
  */
-#ifndef COFFER_SERVER_LOG_H
-#define COFFER_SERVER_LOG_H
+#ifndef COFFER_UTIL_LOG_H
+#define COFFER_UTIL_LOG_H
 
 #include <stdarg.h>
 
@@ -41,4 +44,4 @@ void	 fatal(const char *, ...)
 void	 fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 
-#endif /* COFFER_SERVER_LOG_H */
+#endif /* COFFER_UTIL_LOG_H */

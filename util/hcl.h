@@ -12,9 +12,12 @@
  * (two listener blocks are two members named "listener").  A JSON
  * document produces the same shape.  Not thread-safe per tree; parsing
  * different texts in parallel is fine.
+ *
+ * In util/, the bottom layer of leaf helpers (tests/layers.py): it
+ * includes headers of util/ only.
  */
-#ifndef COFFER_SERVER_HCL_H
-#define COFFER_SERVER_HCL_H
+#ifndef COFFER_UTIL_HCL_H
+#define COFFER_UTIL_HCL_H
 
 #include <stddef.h>
 
@@ -56,4 +59,4 @@ const struct hcl_node *hcl_get(const struct hcl_node *, const char *);
 /* Name of a type for error messages ("string", "list", ...). */
 const char *hcl_type_name(enum hcl_type);
 
-#endif /* COFFER_SERVER_HCL_H */
+#endif /* COFFER_UTIL_HCL_H */

@@ -3,6 +3,9 @@
  *
  * Growth doubles the capacity.  Old allocations are wiped before they
  * are freed: a realloc() could leave a copy of a secret in the heap.
+ *
+ * In util/, the bottom layer of leaf helpers (tests/layers.py): it
+ * includes headers of util/ only.
  */
 #include "config.h"
 

@@ -6,9 +6,12 @@
  * that held a body, a token or a plaintext never leaves a copy behind.
  * The data is always NUL-terminated past len, which makes text use easy
  * and costs one byte.  Not thread-safe: a buffer belongs to one thread.
+ *
+ * In util/, the bottom layer of leaf helpers (tests/layers.py): it
+ * includes headers of util/ only.
  */
-#ifndef COFFER_SERVER_BUF_H
-#define COFFER_SERVER_BUF_H
+#ifndef COFFER_UTIL_BUF_H
+#define COFFER_UTIL_BUF_H
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -60,4 +63,4 @@ void	 strv_sort(struct strv *);
 /* 1 if s is an element, else 0. */
 int	 strv_has(const struct strv *, const char *);
 
-#endif /* COFFER_SERVER_BUF_H */
+#endif /* COFFER_UTIL_BUF_H */

@@ -13,9 +13,13 @@
  * may run on many threads at once; init, rotate and parse change the
  * keyring and must run under the core write lock (no reader active),
  * because page protection changes apply to every thread.
+ *
+ * In seal/, the seal's cryptography (tests/layers.py): it includes
+ * util/ and backends/ headers only.  The key hierarchy and the sys/
+ * seal-family handlers over it are server/seal.c.
  */
-#ifndef COFFER_SERVER_BARRIER_H
-#define COFFER_SERVER_BARRIER_H
+#ifndef COFFER_SEAL_BARRIER_H
+#define COFFER_SEAL_BARRIER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -96,4 +100,4 @@ int	 barrier_batch(const struct barrier *, struct storage *,
 	    const struct storage_op *, size_t)
 	    __attribute__((warn_unused_result));
 
-#endif /* COFFER_SERVER_BARRIER_H */
+#endif /* COFFER_SEAL_BARRIER_H */

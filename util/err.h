@@ -5,9 +5,12 @@
  * starts well above errno values so the two are never confused.  The
  * HTTP layer maps each code to a status with cf_status(); cf_strerror()
  * gives text that is safe to show a client.
+ *
+ * In util/, the bottom layer of leaf helpers (tests/layers.py): it
+ * includes headers of util/ only.
  */
-#ifndef COFFER_SERVER_ERR_H
-#define COFFER_SERVER_ERR_H
+#ifndef COFFER_UTIL_ERR_H
+#define COFFER_UTIL_ERR_H
 
 enum cf_err {
 	CF_OK = 0,
@@ -41,4 +44,4 @@ int		 cf_status(int);
 void		 cf_bug(const char *, int, const char *)
 		    __attribute__((noreturn));
 
-#endif /* COFFER_SERVER_ERR_H */
+#endif /* COFFER_UTIL_ERR_H */

@@ -9,6 +9,10 @@
  * The order of the checks follows Vault's, because clients branch on
  * the status: sealed (503), then route (404), then token (403), then
  * existence check and ACL (403), then the handler.
+ *
+ * In core/, the request pipeline under auth/ and engines/
+ * (tests/layers.py): it includes util/, backends/ and seal/ headers,
+ * never those of the layers that register with it.
  */
 #include "config.h"
 
@@ -19,15 +23,13 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "acl.h"
 #include "buf.h"
 #include "core.h"
 #include "err.h"
 #include "log.h"
 #include "req.h"
 #include "router.h"
-#include "token.h"
-#include "wrapping.h"
+#include "uuid4.h"
 
 #define ROUTER_MAX_BACKENDS	32
 #define ROUTER_MAX_RAW		32
@@ -43,6 +45,8 @@ static size_t			 nbackends;
 static struct raw_route		 raws[ROUTER_MAX_RAW];
 static size_t			 nraws;
 static router_forward_fn	 forwarder;
+static const struct router_auth_ops *auth_ops;
+static const struct router_wrap_ops *wrap_ops;
 
 static pthread_rwlock_t		 table_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct mount		**table;
@@ -63,6 +67,18 @@ void
 router_forward(router_forward_fn fn)
 {
 	forwarder = fn;
+}
+
+void
+router_auth(const struct router_auth_ops *ops)
+{
+	auth_ops = ops;
+}
+
+void
+router_wrapping(const struct router_wrap_ops *ops)
+{
+	wrap_ops = ops;
 }
 
 void
@@ -120,7 +136,7 @@ mount_new(const char *path, const struct backend_ops *ops)
 	}
 	m->ops = ops;
 	m->refs = 1;
-	uuid_generate(m->uuid);
+	uuid4_random(m->uuid);
 	return m;
 }
 
@@ -389,12 +405,14 @@ normalize_list_path(struct request *req)
 static int
 authorize(struct mount *m, struct request *req, struct response *resp)
 {
-	int	 rc, exists, sudo;
+	int	 rc, exists;
 
 	if (m->ops->is_unauthenticated != NULL &&
 	    m->ops->is_unauthenticated(m, req->rel, req->op))
 		return CF_OK;
-	if ((rc = token_authenticate(req->token, &req->auth)) != CF_OK) {
+	if (auth_ops == NULL)
+		CF_BUG("no authorization registered");
+	if ((rc = auth_ops->authenticate(req->token, &req->auth)) != CF_OK) {
 		if (rc == CF_EDENIED)
 			return resp_fail(resp, CF_EDENIED,
 			    "permission denied");
@@ -406,12 +424,8 @@ authorize(struct mount *m, struct request *req, struct response *resp)
 		if (!exists)
 			req->op = REQ_CREATE;
 	}
-	if (req->auth->is_root)
-		return CF_OK;
-	rc = acl_check_wrap(req->auth->acl, req->path, req->op, req->data,
-	    req->wrap_ttl, &sudo);
-	if (rc == CF_OK && acl_path_needs_sudo(req->path) && !sudo)
-		rc = CF_EDENIED;
+	rc = auth_ops->allowed(req->auth, req->path, req->op, req->data,
+	    req->wrap_ttl);
 	if (rc == CF_EDENIED)
 		return resp_fail(resp, CF_EDENIED,
 		    "1 error occurred:\n\t* permission denied\n\n");
@@ -454,7 +468,7 @@ router_precheck(struct request *req, struct response *resp, int *raw)
 	*raw = raw_lookup(req->path) != NULL;
 	if (*raw)
 		return CF_OK;
-	if ((rc = wrapping_parse(req, resp)) != CF_OK)
+	if (wrap_ops != NULL && (rc = wrap_ops->parse(req, resp)) != CF_OK)
 		return rc;
 	core_rdlock();
 	if (core_state() != CORE_UNSEALED) {
@@ -469,10 +483,13 @@ router_precheck(struct request *req, struct response *resp, int *raw)
 		goto out;
 	if ((rc = mount_for(req, resp, &m)) != CF_OK)
 		goto out;
+	if (auth_ops == NULL)
+		CF_BUG("no authorization registered");
 	if ((m->ops->is_unauthenticated == NULL ||
 	    !m->ops->is_unauthenticated(m, rel_path(m, req->path),
-	    req->op)) && !wrapping_is_path(req->path) &&
-	    (rc = token_check(req->token)) != CF_OK && rc == CF_EDENIED)
+	    req->op)) &&
+	    (wrap_ops == NULL || !wrap_ops->token_path(req->path)) &&
+	    (rc = auth_ops->check(req->token)) != CF_OK && rc == CF_EDENIED)
 		rc = resp_fail(resp, CF_EDENIED, "permission denied");
  out:
 	core_unlock();
@@ -494,7 +511,7 @@ router_handle(struct request *req, struct response *resp)
 	if ((raw = raw_lookup(req->path)) != NULL)
 		return raw(req, resp);
 	if ((rc = normalize_list_path(req)) != CF_OK ||
-	    (rc = wrapping_parse(req, resp)) != CF_OK)
+	    (wrap_ops != NULL && (rc = wrap_ops->parse(req, resp)) != CF_OK))
 		return rc;
 	core_rdlock();
 	if (core_state() != CORE_UNSEALED) {
@@ -520,15 +537,15 @@ router_handle(struct request *req, struct response *resp)
 		goto out;
 	req->mount = m;
 	req->rel = rel_path(m, req->path);
-	if ((rc = wrapping_precheck(req, resp, &skip)) != CF_OK ||
-	    (!skip && (rc = authorize(m, req, resp)) != CF_OK))
+	if ((wrap_ops != NULL && (rc = wrap_ops->begin(req, resp, &skip)) !=
+	    CF_OK) || (!skip && (rc = authorize(m, req, resp)) != CF_OK))
 		goto out;
-	if ((rc = m->ops->handle(m, req, resp)) == CF_OK)
-		rc = wrapping_finish(req, resp);
+	if ((rc = m->ops->handle(m, req, resp)) == CF_OK && wrap_ops != NULL)
+		rc = wrap_ops->finish(req, resp);
  out:
 	core_unlock();
 	if (req->auth != NULL) {
-		auth_ctx_free(req->auth);
+		auth_ops->free_ctx(req->auth);
 		req->auth = NULL;
 	}
 	router_mount_put(m);

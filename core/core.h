@@ -32,9 +32,13 @@
  * (every value encrypted, the path as associated data).  Callers hold
  * the read lock.  Keys under "core/seal-config" and "core/lock" are the
  * only ones written in clear, through core_storage().
+ *
+ * In core/, the request pipeline under auth/ and engines/
+ * (tests/layers.py): it includes util/, backends/ and seal/ headers,
+ * never those of the layers that register with it.
  */
-#ifndef COFFER_SERVER_CORE_H
-#define COFFER_SERVER_CORE_H
+#ifndef COFFER_CORE_CORE_H
+#define COFFER_CORE_CORE_H
 
 #include <stddef.h>
 
@@ -163,4 +167,4 @@ int	 core_list_json(const char *prefix, json_t **out)
 int	 core_del_prefix(const char *prefix)
 	    __attribute__((warn_unused_result));
 
-#endif /* COFFER_SERVER_CORE_H */
+#endif /* COFFER_CORE_CORE_H */

@@ -6,6 +6,10 @@
  * random, distinct, non-zero x.  Combining is Lagrange interpolation at
  * x = 0.  Multiplication is shift-and-add with masks and inversion is
  * a^254, so no table lookup or branch depends on a secret byte.
+ *
+ * In seal/, the seal's cryptography (tests/layers.py): it includes
+ * util/ and backends/ headers only.  The key hierarchy and the sys/
+ * seal-family handlers over it are server/seal.c.
  */
 #include "config.h"
 

@@ -11,9 +11,13 @@
  * The helpers below read typed fields from the request data the way
  * Vault's field decoding does (numbers may come as strings, durations
  * as "1h30m" or seconds) and set a 400 message on a wrong type.
+ *
+ * In core/, the request pipeline under auth/ and engines/
+ * (tests/layers.py): it includes util/, backends/ and seal/ headers,
+ * never those of the layers that register with it.
  */
-#ifndef COFFER_SERVER_REQ_H
-#define COFFER_SERVER_REQ_H
+#ifndef COFFER_CORE_REQ_H
+#define COFFER_CORE_REQ_H
 
 #include <jansson.h>
 
@@ -147,36 +151,4 @@ int	 req_duration(struct request *, struct response *, const char *,
 int	 req_strlist(struct request *, struct response *, const char *,
 	    struct strv *, int *present);
 
-/* Append the compact JSON text of j to out (a wiped buffer). */
-int	 json_emit(const json_t *, struct buf *)
-	    __attribute__((warn_unused_result));
-
-/*
- * The longest duration coffer takes, in seconds: what Go's time.Duration
- * holds (about 292 years), beyond which Vault's own arithmetic wraps.
- */
-#define DURATION_MAX	9223372036LL
-
-/*
- * Parse Vault's duration syntax into seconds, 0 to DURATION_MAX;
- * CF_EINVAL if bad, negative or out of range.
- */
-int	 duration_parse(const char *, long long *);
-
-/*
- * t + secs for times and durations in seconds, saturating instead of
- * overflowing, so a stored or computed value out of range can never
- * wrap an expiry into the past.
- */
-long long time_add(long long t, long long secs);
-
-/* Fill id with a fresh random UUID v4 text (37 bytes with NUL). */
-void	 uuid_generate(char *);
-
-/*
- * RFC 3339 UTC time with nanoseconds, as Vault prints it.  Times before
- * year 0 or after 9999 print as those years' bounds.
- */
-void	 time_format_rfc3339(char *, size_t, long long sec, long nsec);
-
-#endif /* COFFER_SERVER_REQ_H */
+#endif /* COFFER_CORE_REQ_H */

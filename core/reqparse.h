@@ -10,9 +10,13 @@
  * than REQ_JSON_MAX_DEPTH anywhere in the server.  Errors are 400s with
  * the reason in the response.  No civetweb here, so the fuzzers and unit
  * tests drive these functions directly.
+ *
+ * In core/, the request pipeline under auth/ and engines/
+ * (tests/layers.py): it includes util/, backends/ and seal/ headers,
+ * never those of the layers that register with it.
  */
-#ifndef COFFER_SERVER_REQPARSE_H
-#define COFFER_SERVER_REQPARSE_H
+#ifndef COFFER_CORE_REQPARSE_H
+#define COFFER_CORE_REQPARSE_H
 
 #include <stddef.h>
 
@@ -21,7 +25,7 @@ struct response;
 
 /*
  * Nesting limit for request bodies.  Every place that walks or dumps
- * client JSON (the parser, json_emit, deep copies, merge patches, ACL
+ * client JSON (the parser, jsonutil_emit, deep copies, merge patches, ACL
  * parameter checks) recurses once per level; 64 levels stay far inside
  * a worker's stack (see http.c), sanitizers included.
  */
@@ -67,4 +71,4 @@ int	 reqparse_body(struct request *, struct response *)
 int	 reqparse_json_limits(const char *buf, size_t len, char *why,
 	    size_t whylen);
 
-#endif /* COFFER_SERVER_REQPARSE_H */
+#endif /* COFFER_CORE_REQPARSE_H */

@@ -8,6 +8,10 @@
  * string: jansson refuses "\u0000" unless asked not to).
  *
  * Threads: pure functions of their arguments and the request they fill.
+ *
+ * In core/, the request pipeline under auth/ and engines/
+ * (tests/layers.py): it includes util/, backends/ and seal/ headers,
+ * never those of the layers that register with it.
  */
 #include "config.h"
 

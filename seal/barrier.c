@@ -5,6 +5,10 @@
  * pages, mlock, no core dumps, wiped when freed.  It is made read-only
  * after every change, so a stray write anywhere in the process faults
  * instead of corrupting a key.
+ *
+ * In seal/, the seal's cryptography (tests/layers.py): it includes
+ * util/ and backends/ headers only.  The key hierarchy and the sys/
+ * seal-family handlers over it are server/seal.c.
  */
 #include "config.h"
 

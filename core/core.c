@@ -7,6 +7,10 @@
  * The state and the role are also atomics, and the cluster identity has
  * a leaf mutex of its own, so that sys/health, sys/seal-status and
  * sys/leader answer without the core lock while a transition drains.
+ *
+ * In core/, the request pipeline under auth/ and engines/
+ * (tests/layers.py): it includes util/, backends/ and seal/ headers,
+ * never those of the layers that register with it.
  */
 #include "config.h"
 
@@ -23,6 +27,7 @@
 #include "buf.h"
 #include "core.h"
 #include "err.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "req.h"
 #include "storage.h"
@@ -380,7 +385,7 @@ core_put_json(const char *key, const json_t *j)
 
 	if (key == NULL)
 		return CF_ENOMEM;
-	if ((rc = json_emit(j, &b)) == CF_OK)
+	if ((rc = jsonutil_emit(j, &b)) == CF_OK)
 		rc = core_put(key, b.data, b.len);
 	buf_free(&b);
 	return rc;

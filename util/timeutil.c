@@ -1,0 +1,186 @@
+/*
+ * timeutil.c -- durations and times as Vault writes them.
+ *
+ * Durations follow Go's time.ParseDuration plus parseutil's bare
+ * seconds; times saturate rather than wrap; timestamps print as Go
+ * prints RFC 3339.  No state, no locks: safe from any thread.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "timeutil.h"
+
+/*
+ * Go's time.ParseDuration units, plus a bare number meaning seconds as
+ * Vault's parseutil does.  The result is whole seconds, rounded down,
+ * and never more than DURATION_MAX: *range is set when that is why
+ * the text was refused.
+ */
+int
+duration_parse_range(const char *s, long long *out, int *range)
+{
+	static const struct {
+		const char	*unit;
+		double		 secs;
+	} units[] = {
+		{ "ns", 1e-9 }, { "us", 1e-6 }, { "\xc2\xb5s", 1e-6 },
+		{ "ms", 1e-3 }, { "s", 1 }, { "m", 60 }, { "h", 3600 },
+	};
+	double		 total = 0, v;
+	long long	 n;
+	char		*end;
+	size_t		 i, ulen, len;
+	int		 neg = 0, found;
+
+	*range = 0;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0')
+		return CF_EINVAL;
+	if (strspn(s, "0123456789") == strlen(s)) {
+		errno = 0;
+		n = strtoll(s, &end, 10);
+		if (errno == ERANGE || n > DURATION_MAX) {
+			*range = 1;
+			return CF_EINVAL;
+		}
+		if (errno != 0)
+			return CF_EINVAL;
+		*out = n;
+		return CF_OK;
+	}
+	if (*s == '-' || *s == '+') {
+		neg = *s == '-';
+		s++;
+	}
+	if (strcmp(s, "0") == 0) {
+		*out = 0;
+		return CF_OK;
+	}
+	while (*s != '\0') {
+		/* Digits and a point only: strtod would take "1e5" or hex. */
+		if ((len = strspn(s, "0123456789.")) == 0)
+			return CF_EINVAL;
+		errno = 0;
+		v = strtod(s, &end);
+		if (end != s + len)
+			return CF_EINVAL;
+		if (errno == ERANGE) {
+			*range = 1;
+			return CF_EINVAL;
+		}
+		s = end;
+		found = 0;
+		/* Longest unit first: "ms" before "m". */
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			ulen = strlen(units[i].unit);
+			if (strncmp(s, units[i].unit, ulen) == 0) {
+				total += v * units[i].secs;
+				s += ulen;
+				found = 1;
+				break;
+			}
+		}
+		if (!found)
+			return CF_EINVAL;
+	}
+	if (neg)
+		return CF_EINVAL;
+	if (!(total < (double)DURATION_MAX + 1)) {
+		*range = 1;
+		return CF_EINVAL;
+	}
+	*out = (long long)total;
+	return CF_OK;
+}
+
+int
+duration_parse(const char *s, long long *out)
+{
+	int	 range;
+
+	return duration_parse_range(s, out, &range);
+}
+
+/*
+ * Saturate at a quarter of the range, so that the difference of two
+ * results (an expiry minus now) cannot overflow either.
+ */
+#define TIME_SAT	(LLONG_MAX / 4)
+
+long long
+time_add(long long t, long long secs)
+{
+	if (t > TIME_SAT)
+		t = TIME_SAT;
+	else if (t < -TIME_SAT)
+		t = -TIME_SAT;
+	if (secs > TIME_SAT)
+		secs = TIME_SAT;
+	else if (secs < -TIME_SAT)
+		secs = -TIME_SAT;
+	t += secs;		/* at most 2 * TIME_SAT: no overflow */
+	if (t > TIME_SAT)
+		return TIME_SAT;
+	if (t < -TIME_SAT)
+		return -TIME_SAT;
+	return t;
+}
+
+
+/*
+ * Go prints RFC 3339 with nanoseconds and trailing zeros dropped:
+ * "2026-11-22T14:42:07.123456789Z", or no fraction at all when it is 0.
+ */
+/* 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: what RFC 3339 can say. */
+#define RFC3339_MIN	(-62167219200LL)
+#define RFC3339_MAX	253402300799LL
+
+/*
+ * Go prints RFC 3339 with nanoseconds and trailing zeros dropped:
+ * "2026-11-22T14:42:07.123456789Z", or no fraction at all when it is 0.
+ * A time the calendar cannot give (gmtime_r fails, as for a time_t too
+ * small to hold it) prints as Go's zero time, never from an unset tm.
+ */
+void
+time_format_rfc3339(char *out, size_t cap, long long sec, long nsec)
+{
+	struct tm	 tm;
+	time_t		 t;
+	char		 frac[24];
+	size_t		 n, len;
+	int		 w;
+
+	if (cap == 0)
+		return;
+	if (sec < RFC3339_MIN)
+		sec = RFC3339_MIN;
+	else if (sec > RFC3339_MAX)
+		sec = RFC3339_MAX;
+	t = (time_t)sec;
+	/* Not strftime: glibc's %Y does not pad years below 1000. */
+	if ((long long)t != sec || gmtime_r(&t, &tm) == NULL ||
+	    (w = snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec)) < 0 || (size_t)w >= cap) {
+		snprintf(out, cap, "0001-01-01T00:00:00Z");
+		return;
+	}
+	len = (size_t)w;
+	if (nsec > 0 && nsec < 1000000000L) {
+		snprintf(frac, sizeof(frac), ".%09ld", nsec);
+		n = strlen(frac);
+		while (n > 1 && frac[n - 1] == '0')
+			frac[--n] = '\0';
+		snprintf(out + len, cap - len, "%sZ", frac);
+	} else
+		snprintf(out + len, cap - len, "Z");
+}
