@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,12 +51,163 @@ static pthread_mutex_t	 uses_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static unsigned char	*salt;		/* sodium_malloc, read-only */
 
+/*
+ * Decoded entries of the tokens in use, so that a request does not read,
+ * decrypt and parse its token's entry each time.  Keyed by the salted
+ * hash (never the token), direct-mapped on it, one mutex per stripe of
+ * slots.  A cached entry is shared and read-only: it is never changed
+ * in place, only replaced.  Every write or delete of a token's entry
+ * drops its slot after the storage call and bumps the generation; a
+ * miss notes the generation before reading storage and keeps what it
+ * read only if no drop happened since, so an entry revoked meanwhile
+ * is never cached again.  Tokens with num_uses and batch tokens are not
+ * cached.  The whole cache goes when the node becomes or leaves active.
+ */
+#define TCACHE_SLOTS	4096
+#define TCACHE_STRIPES	64
+
+struct tcache_slot {
+	char		 hash[TOKEN_HASH_LEN + 1];
+	json_t		*entry;		/* NULL: empty */
+};
+
+static struct tcache_slot	 tcache[TCACHE_SLOTS];
+static pthread_mutex_t		 tcache_mu[TCACHE_STRIPES] = {
+#define TCM	PTHREAD_MUTEX_INITIALIZER
+#define TCM8	TCM, TCM, TCM, TCM, TCM, TCM, TCM, TCM
+	TCM8, TCM8, TCM8, TCM8, TCM8, TCM8, TCM8, TCM8
+#undef TCM8
+#undef TCM
+};
+static atomic_ullong		 tcache_gen;
+
+static size_t
+tcache_index(const char *hash)
+{
+	size_t	 i, h = 0;
+
+	/* The hash is an HMAC in hex: its first digits are uniform. */
+	for (i = 0; i < 4; i++)
+		h = h * 16 + (size_t)(hash[i] <= '9' ? hash[i] - '0' :
+		    (hash[i] | 0x20) - 'a' + 10);
+	return h % TCACHE_SLOTS;
+}
+
+static void
+tcache_lock(size_t i)
+{
+	if (pthread_mutex_lock(&tcache_mu[i % TCACHE_STRIPES]) != 0)
+		abort();
+}
+
+static void
+tcache_unlock(size_t i)
+{
+	if (pthread_mutex_unlock(&tcache_mu[i % TCACHE_STRIPES]) != 0)
+		abort();
+}
+
+static int
+tcache_is(const struct tcache_slot *sl, const char *hash)
+{
+	return sl->entry != NULL && sodium_memcmp(sl->hash, hash,
+	    TOKEN_HASH_LEN) == 0;
+}
+
+/* The cached entry for hash (a shared, read-only ref) or NULL. */
+static json_t *
+tcache_get(const char *hash)
+{
+	size_t	 i = tcache_index(hash);
+	json_t	*e = NULL;
+
+	tcache_lock(i);
+	if (tcache_is(&tcache[i], hash))
+		e = json_incref(tcache[i].entry);
+	tcache_unlock(i);
+	return e;
+}
+
+/* Keep e for hash unless an entry was dropped since gen was read. */
+static void
+tcache_put(const char *hash, json_t *e, unsigned long long gen)
+{
+	size_t	 i = tcache_index(hash);
+	json_t	*old = NULL;
+
+	tcache_lock(i);
+	if (atomic_load(&tcache_gen) == gen) {
+		old = tcache[i].entry;
+		memcpy(tcache[i].hash, hash, TOKEN_HASH_LEN + 1);
+		tcache[i].entry = json_incref(e);
+	}
+	tcache_unlock(i);
+	json_decref(old);
+}
+
+/* Forget hash's entry: its storage just changed. */
+static void
+tcache_drop(const char *hash)
+{
+	size_t	 i = tcache_index(hash);
+	json_t	*old = NULL;
+
+	tcache_lock(i);
+	atomic_fetch_add(&tcache_gen, 1);
+	if (tcache_is(&tcache[i], hash)) {
+		old = tcache[i].entry;
+		tcache[i].entry = NULL;
+		sodium_memzero(tcache[i].hash, sizeof(tcache[i].hash));
+	}
+	tcache_unlock(i);
+	json_decref(old);
+}
+
+static void
+tcache_clear(void)
+{
+	size_t	 i;
+	json_t	*old;
+
+	atomic_fetch_add(&tcache_gen, 1);
+	for (i = 0; i < TCACHE_SLOTS; i++) {
+		tcache_lock(i);
+		old = tcache[i].entry;
+		tcache[i].entry = NULL;
+		sodium_memzero(tcache[i].hash, sizeof(tcache[i].hash));
+		tcache_unlock(i);
+		json_decref(old);
+	}
+}
+
+/*
+ * The entry of a live service token for authentication: from the cache,
+ * or read from storage (and cached unless it counts uses).  *entry is a
+ * reference the caller must not change.
+ */
+static int
+token_entry_shared(const char *hash, json_t **entry)
+{
+	unsigned long long	 gen;
+	int			 rc;
+
+	if ((*entry = tcache_get(hash)) != NULL)
+		return CF_OK;
+	gen = atomic_load(&tcache_gen);
+	if ((rc = token_entry(hash, entry)) != CF_OK)
+		return rc;
+	if (json_integer_value(json_object_get(*entry, "num_uses")) == 0)
+		tcache_put(hash, *entry, gen);
+	return CF_OK;
+}
+
 int
 token_store_load(void)
 {
 	struct buf	 b = BUF_INIT;
 	int		 rc;
 
+	tcache_clear();
 	if ((salt = sodium_malloc(SALT_LEN)) == NULL)
 		return CF_ENOMEM;
 	rc = core_get(SALT_KEY, &b);
@@ -81,6 +233,7 @@ token_store_load(void)
 int
 token_store_unload(void)
 {
+	tcache_clear();
 	sodium_free(salt);		/* wipes */
 	salt = NULL;
 	return CF_OK;
@@ -127,9 +280,12 @@ int
 token_entry_put(const char *hash, json_t *entry)
 {
 	char	 key[128];
+	int	 rc;
 
 	snprintf(key, sizeof(key), "%s%s", ID_PREFIX, hash);
-	return core_put_json(key, entry);
+	rc = core_put_json(key, entry);
+	tcache_drop(hash);		/* after the write, even a failed one */
+	return rc;
 }
 
 int
@@ -216,7 +372,9 @@ token_create(const struct token_params *tp, char *out, json_t **entry)
 		ops[2] = (struct storage_op){ STORAGE_OP_PUT, pkey, "", 0 };
 		nops = 3;
 	}
-	if ((rc = core_batch(ops, nops)) != CF_OK)
+	rc = core_batch(ops, nops);
+	tcache_drop(hash);
+	if (rc != CF_OK)
 		goto out;
 	*entry = e;
 	e = NULL;
@@ -398,6 +556,7 @@ token_revoke(const char *hash, int orphan_children)
 	snprintf(key, sizeof(key), "%s%s", ID_PREFIX, hash);
 	ops[nops++] = (struct storage_op){ STORAGE_OP_DEL, key, NULL, 0 };
 	rc = core_batch(ops, nops);
+	tcache_drop(hash);
  out:
 	json_decref(e);
 	strv_free(&kids);
@@ -484,7 +643,7 @@ token_authenticate(const char *token, struct auth_ctx **out)
 			goto out;
 		}
 		json_decref(pe);
-	} else if ((rc = token_entry(ac->hash, &ac->entry)) != CF_OK) {
+	} else if ((rc = token_entry_shared(ac->hash, &ac->entry)) != CF_OK) {
 		if (rc == CF_ENOTFOUND)
 			rc = CF_EDENIED;
 		goto out;
@@ -535,7 +694,7 @@ token_check(const char *token)
 	if (strncmp(token, "hvb.", 4) == 0)
 		rc = batch_entry(token, &e);
 	else if ((rc = token_hash(token, hash)) == CF_OK)
-		rc = token_entry(hash, &e);
+		rc = token_entry_shared(hash, &e);
 	if (rc == CF_ENOTFOUND)
 		rc = CF_EDENIED;
 	if (rc == CF_OK) {

@@ -29,7 +29,9 @@ struct auth_ctx {
 	char		 accessor[64];
 	int		 is_root;	/* has the root policy */
 	struct acl	*acl;		/* compiled policies (owned ref) */
-	json_t		*entry;		/* the stored token entry (owned) */
+	json_t		*entry;		/* the stored token entry (owned ref,
+					   read-only: the token cache
+					   may share it) */
 };
 
 /*
