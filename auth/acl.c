@@ -547,6 +547,63 @@ acl_capabilities(const struct acl *a, const char *path)
 }
 
 /*
+ * Could segment rule r match a path below mount?  Each of the mount's
+ * segments must meet a "+" or an equal segment of the pattern, or the
+ * pattern's trailing glob.
+ */
+static int
+segment_reaches(const struct acl_rule *r, const char *mount)
+{
+	const char	*p = r->path, *m = mount, *pe, *me;
+	size_t		 plen, mlen;
+
+	while (*m != '\0') {
+		me = strchr(m, '/');
+		mlen = me != NULL ? (size_t)(me - m) : strlen(m);
+		pe = strchr(p, '/');
+		plen = pe != NULL ? (size_t)(pe - p) : strlen(p);
+		if (plen > 0 && p[plen - 1] == '*' && pe == NULL)
+			return mlen >= plen - 1 && strncmp(m, p, plen - 1) == 0;
+		if (!(plen == 1 && *p == '+') &&
+		    (plen != mlen || strncmp(p, m, mlen) != 0))
+			return 0;
+		if (me == NULL)
+			return 1;
+		if (pe == NULL)
+			return 0;	/* the pattern ends above the mount */
+		m = me + 1;
+		p = pe + 1;
+	}
+	return 1;
+}
+
+int
+acl_mount_access(const struct acl *a, const char *mount)
+{
+	const unsigned	 grants = POLICY_CAP_ALL & ~POLICY_CAP_SUBSCRIBE;
+	const struct acl_rule *r;
+	size_t		 len = strlen(mount), i;
+	unsigned	 caps;
+
+	if (a == NULL)
+		return 0;
+	if (a->is_root)
+		return 1;
+	caps = acl_capabilities(a, mount);
+	if ((caps & grants) != 0 && (caps & POLICY_CAP_DENY) == 0)
+		return 1;
+	for (i = 0; i < a->n; i++) {
+		r = &a->rules[i];
+		if ((r->caps & POLICY_CAP_DENY) != 0 || (r->caps & grants) == 0)
+			continue;
+		if (r->kind == POLICY_SEGMENT ? segment_reaches(r, mount) :
+		    r->len >= len && strncmp(r->path, mount, len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * Vault's glob for parameter values: a listed value of two or more
  * bytes with a leading and/or trailing '*' matches by suffix, prefix
  * or substring; anything else (including a lone "*") must be equal.

@@ -100,6 +100,15 @@ int	 acl_check_wrap(const struct acl *a, const char *path, int op,
 	    __attribute__((warn_unused_result));
 
 /*
+ * 1 if a grants anything at or below mount (e.g. "secret/"), as
+ * Vault's hasMountAccess: a capability on the mount path itself, or on
+ * an exact, prefix or segment rule that reaches below it.  Rules that
+ * deny are passed over.  sys/internal/ui/mounts asks it before telling
+ * a token which mount a path is on.
+ */
+int	 acl_mount_access(const struct acl *a, const char *mount);
+
+/*
  * 1 if path (full, after "/v1/") is one of Vault's root-protected
  * paths (contract section 2.2: the sys/ and auth/token/ lists), else 0.
  * As Vault does, only the longest listed entry that is a string prefix

@@ -611,8 +611,9 @@ consume_use(struct auth_ctx *ac)
 	return rc;
 }
 
-int
-token_authenticate(const char *token, struct auth_ctx **out)
+/* token_authenticate, consuming a use of a num_uses token or not. */
+static int
+resolve(const char *token, int consume, struct auth_ctx **out)
 {
 	struct auth_ctx	*ac = NULL;
 	struct strv	 pols = STRV_INIT;
@@ -667,7 +668,8 @@ token_authenticate(const char *token, struct auth_ctx **out)
 		if ((rc = strv_push(&pols, json_string_value(v))) != CF_OK)
 			goto out;
 	}
-	if (json_integer_value(json_object_get(ac->entry, "num_uses")) > 0 &&
+	if (consume &&
+	    json_integer_value(json_object_get(ac->entry, "num_uses")) > 0 &&
 	    (rc = consume_use(ac)) != CF_OK)
 		goto out;
 	if ((rc = policystore_acl(&pols, &ac->acl)) != CF_OK)
@@ -679,6 +681,18 @@ token_authenticate(const char *token, struct auth_ctx **out)
 	strv_free(&pols);
 	auth_ctx_free(ac);
 	return rc;
+}
+
+int
+token_authenticate(const char *token, struct auth_ctx **out)
+{
+	return resolve(token, 1, out);
+}
+
+int
+token_peek(const char *token, struct auth_ctx **out)
+{
+	return resolve(token, 0, out);
 }
 
 int

@@ -41,6 +41,13 @@ struct auth_ctx {
  */
 int	 token_authenticate(const char *token, struct auth_ctx **out)
 	    __attribute__((warn_unused_result));
+/*
+ * As token_authenticate, but no use is consumed: for endpoints Vault
+ * serves without a token that still look at one to decide what to show
+ * (sys/internal/ui/mounts).
+ */
+int	 token_peek(const char *token, struct auth_ctx **out)
+	    __attribute__((warn_unused_result));
 void	 auth_ctx_free(struct auth_ctx *);
 /*
  * CF_OK if token names a live token, without consuming a use or loading

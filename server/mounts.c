@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "acl.h"
 #include "buf.h"
 #include "core.h"
 #include "err.h"
@@ -33,6 +34,7 @@
 #include "storage.h"
 #include "sys.h"
 #include "timeutil.h"
+#include "token.h"
 
 #define TABLE_SECRETS	"core/mounts"
 #define TABLE_AUTH	"core/auth"
@@ -772,38 +774,79 @@ sys_remount(struct request *req, struct response *resp)
 	return rc;
 }
 
-/* How `vault kv` finds a mount and its KV version. */
+/* May ac see mount path (full, "auth/..." for auth mounts)? */
+static int
+mount_visible(const struct auth_ctx *ac, const char *path)
+{
+	return ac != NULL && (ac->is_root || acl_mount_access(ac->acl, path));
+}
+
+/* Drop from table (keyed as listed) the mounts ac may not see. */
+static void
+mounts_filter(json_t *table, const struct auth_ctx *ac, const char *prefix)
+{
+	const char	*k;
+	json_t		*v;
+	void		*tmp;
+	char		 full[512];
+
+	json_object_foreach_safe(table, tmp, k, v) {
+		(void)v;
+		(void)snprintf(full, sizeof(full), "%s%s", prefix, k);
+		if (!mount_visible(ac, full))
+			json_object_del(table, k);
+	}
+}
+
+/*
+ * How `vault kv` finds a mount and its KV version.  Served without a
+ * token, as Vault does; the token, when one is given and live, decides
+ * what is shown (no use of it is consumed): the mounts it has any
+ * capability at or below, and for one path its mount only if so.
+ */
 static int
 sys_ui_mounts(struct request *req, struct response *resp)
 {
 	const char	*rest = req->rel + strlen("internal/ui/mounts");
-	struct mount	*m;
+	struct auth_ctx	*ac = NULL;
+	struct mount	*m = NULL;
 	json_t		*o, *sec = NULL, *au = NULL;
 	int		 rc;
 
+	if (req->token != NULL && token_peek(req->token, &ac) != CF_OK)
+		ac = NULL;
 	if (*rest == '\0' || strcmp(rest, "/") == 0) {
 		if ((rc = list_table(resp, 0, 0)) != CF_OK)
-			return rc;
+			goto out;
 		sec = resp->data;
 		resp->data = NULL;
-		if ((rc = list_table(resp, 1, 0)) != CF_OK) {
-			json_decref(sec);
-			return rc;
-		}
+		if ((rc = list_table(resp, 1, 0)) != CF_OK)
+			goto out;
 		au = resp->data;
 		resp->data = NULL;
-		return resp_data(resp, json_pack("{s:o, s:o}", "secret", sec,
+		mounts_filter(sec, ac, "");
+		mounts_filter(au, ac, "auth/");
+		rc = resp_data(resp, json_pack("{s:O, s:O}", "secret", sec,
 		    "auth", au));
+		goto out;
 	}
-	if ((m = router_mount_get(rest + 1)) == NULL)
-		return resp_fail(resp, CF_EDENIED, "preflight capability "
+	if ((m = router_mount_get(rest + 1)) == NULL ||
+	    !mount_visible(ac, m->path)) {
+		rc = resp_fail(resp, CF_EDENIED, "preflight capability "
 		    "check returned 403, please ensure client's policies "
 		    "grant access to path \"%s/\"", rest + 1);
+		goto out;
+	}
 	o = mount_listing(m);
 	if (o != NULL)
 		json_object_set_new(o, "path", json_string(m->path));
+	rc = resp_data(resp, o);
+ out:
+	json_decref(sec);
+	json_decref(au);
 	router_mount_put(m);
-	return resp_data(resp, o);
+	auth_ctx_free(ac);
+	return rc;
 }
 
 int

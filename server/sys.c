@@ -69,9 +69,24 @@ sys_handle(struct mount *m, struct request *req, struct response *resp)
 	return best->fn(req, resp);
 }
 
+/*
+ * Vault serves sys/internal/ui/mounts without a token (the handler
+ * looks at one if given); every other sys/ path on this mount needs one
+ * (the seal family and the other open ones are raw routes).
+ */
+static int
+sys_is_unauthenticated(const struct mount *m, const char *rel, int op)
+{
+	(void)m;
+	(void)op;
+	return strcmp(rel, "internal/ui/mounts") == 0 ||
+	    strncmp(rel, "internal/ui/mounts/", 19) == 0;
+}
+
 static const struct backend_ops system_ops = {
 	.type = "system",
 	.handle = sys_handle,
+	.is_unauthenticated = sys_is_unauthenticated,
 };
 
 int

@@ -225,6 +225,59 @@ def test_vault_cli_version_detection(unsealed):
     assert r.status_code == 403
 
 
+def test_ui_mounts_for_a_limited_token(unsealed):
+    """sys/internal/ui/mounts is served without a token, as in Vault;
+    a token sees the mounts it has any capability at or below (so `kv
+    get` finds its mount), others get the preflight 403, and asking
+    consumes none of a token's uses."""
+    srv = unsealed
+    c = srv.client(srv.root_token)
+    c.sys.enable_secrets_engine("kv", path="secret", options={"version": "2"})
+    c.sys.enable_secrets_engine("kv", path="other")
+    c.sys.enable_secrets_engine("kv", path="team/a")
+    c.sys.enable_auth_method("userpass")
+    c.sys.create_or_update_policy("app", '''
+path "secret/data/app" { capabilities = ["read"] }
+path "team/+/x" { capabilities = ["list"] }
+path "other/*" { capabilities = ["deny"] }
+''')
+    tok = c.auth.token.create(policies=["app"], num_uses=3)["auth"][
+        "client_token"]
+    srv.api("POST", "secret/data/app", token=srv.root_token,
+            json={"data": {"pw": "x"}})
+    for path in ("secret/app", "secret/other/thing", "team/a/x"):
+        r = srv.api("GET", "sys/internal/ui/mounts/" + path, token=tok)
+        assert r.status_code == 200, (path, r.text)
+    assert r.json()["data"]["path"] == "team/a/"
+    r = srv.api("GET", "sys/internal/ui/mounts/secret/app", token=tok)
+    assert r.json()["data"]["options"] == {"version": "2"}
+    preflight = ("preflight capability check returned 403, please ensure "
+                 "client's policies grant access to path \"%s/\"")
+    for path in ("other/x", "auth/userpass/login/u"):
+        r = srv.api("GET", "sys/internal/ui/mounts/" + path, token=tok)
+        assert r.status_code == 403
+        assert r.json()["errors"] == [preflight % path]
+    for t in (None, "hvs.nosuchtoken"):
+        r = srv.api("GET", "sys/internal/ui/mounts/secret/app", token=t)
+        assert r.status_code == 403
+        assert r.json()["errors"] == [preflight % "secret/app"]
+    listing = srv.api("GET", "sys/internal/ui/mounts", token=tok).json()
+    # cubbyhole/ and sys/ through the default policy.
+    assert sorted(listing["data"]["secret"]) == [
+        "cubbyhole/", "secret/", "sys/", "team/a/"]
+    assert sorted(listing["data"]["auth"]) == ["token/"]   # default policy
+    r = srv.api("GET", "sys/internal/ui/mounts").json()
+    assert r["data"] == {"secret": {}, "auth": {}}
+    full = srv.api("GET", "sys/internal/ui/mounts",
+                   token=srv.root_token).json()["data"]
+    assert "other/" in full["secret"] and "userpass/" in full["auth"]
+    # Nine asks above, yet the three uses are all still there.
+    for _ in range(3):
+        assert srv.api("GET", "secret/data/app",
+                       token=tok).status_code == 200
+    assert srv.api("GET", "secret/data/app", token=tok).status_code == 403
+
+
 def test_upgrade_v1_to_v2(kv):
     srv, c = kv
     v1 = c.secrets.kv.v1
