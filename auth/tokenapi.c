@@ -343,7 +343,7 @@ token_create_handler(struct request *req, struct response *resp, int orphan,
 	struct strv		 pols = STRV_INIT;
 	const char		*id = NULL, *dn = "", *type = NULL;
 	char			*token = NULL, *dname = NULL;
-	json_t			*e = NULL, *meta;
+	json_t			*e = NULL, *meta, *v;
 	long long		 ttl = 0, maxttl = 0, period = 0, uses = 0;
 	long long		 mount_max = core_conf()->max_lease_ttl;
 	int			 rc, no_parent = 0, renewable = 1, sudo, have_ttl;
@@ -422,7 +422,10 @@ token_create_handler(struct request *req, struct response *resp, int orphan,
 		    "required to create periodic token");
 		goto out;
 	}
-	if (json_object_get(req->data, "entity_alias") != NULL)
+	/* Vault's client sends "" for unset: only a real alias is news. */
+	if ((v = json_object_get(req->data, "entity_alias")) != NULL &&
+	    !json_is_null(v) && !(json_is_string(v) &&
+	    *json_string_value(v) == '\0'))
 		resp_warn(resp, "entity_alias is ignored: coffer has no "
 		    "identity store");
 	if (role != NULL) {

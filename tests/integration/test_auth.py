@@ -290,6 +290,10 @@ def test_accessors_tidy_renew_accessor(root_client, unsealed):
     r = unsealed.api("POST", "auth/token/create", token=unsealed.root_token,
                      json={"entity_alias": "x"})
     assert r.status_code == 200 and r.json()["warnings"]
+    # What Vault's client sends for "unset" draws no warning.
+    r = unsealed.api("POST", "auth/token/create", token=unsealed.root_token,
+                     json={"entity_alias": ""})
+    assert r.status_code == 200 and r.json()["warnings"] is None
 
 
 def test_capabilities_accessor_and_resultant_acl(root_client, unsealed):
