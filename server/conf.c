@@ -260,17 +260,12 @@ walk_storage(struct walk *w, struct conf *c, const struct hcl_node *blk)
 			(void)get_string(w, k, &c->storage_path);
 		else if (strcmp(k->key, "ha_enabled") == 0) {
 			if (get_bool(w, k, &c->ha_enabled) == 0 &&
-			    c->ha_enabled && pg) {
-				/* XXX issue 12: the advisory lock comes next. */
-				conf_error(w, k->line, "storage \"postgresql\" "
-				    "has no HA yet: remove ha_enabled or use "
-				    "storage \"lmdb\"");
-				c->ha_enabled = 0;
-			} else if (c->ha_enabled && strcmp(type, "lmdb") != 0) {
+			    c->ha_enabled && strcmp(type, "lmdb") != 0 &&
+			    !pg) {
 				/* Vault's file backend has no HA either. */
 				conf_error(w, k->line, "storage \"%s\" has no "
-				    "HA: ha_enabled needs storage \"lmdb\"",
-				    type);
+				    "HA: ha_enabled needs storage \"lmdb\" or "
+				    "\"postgresql\"", type);
 				c->ha_enabled = 0;
 			}
 		} else

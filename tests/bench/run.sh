@@ -226,6 +226,21 @@ echo "bench: $nreq writes, $nsync syncs under strace" >&2
 	    echo "(tests/bench/ha.py failed or lost acknowledged writes)"
 } >>"$out"
 
+# HA on postgresql: failover and write rate (tests/bench/pg_ha.py).
+{
+	echo
+	echo "## HA on PostgreSQL"
+	echo
+	echo "Command: \`/usr/bin/python3 tests/bench/pg_ha.py bin/cofferd TMP $DUR 7 3\`"
+	echo "(a private PostgreSQL, fsync on; three HA nodes on one table;"
+	echo "from the signal to the first 200 on sys/health from another node,"
+	echo "polled every 2 ms; times in ms; then cofferd against pgbench on"
+	echo "the same database)."
+	echo
+	/usr/bin/python3 tests/bench/pg_ha.py bin/cofferd "$tmp" "$DUR" 7 3 ||
+	    echo "(tests/bench/pg_ha.py failed or lost acknowledged writes)"
+} >>"$out"
+
 # How cost grows: a cofferd of its own, 1,000 and BENCH_SECRETS secrets.
 echo >>"$out"
 /usr/bin/python3 tests/bench/growth.py bin/cofferd "$tmp" "$DUR" "$mlock" >>"$out" ||

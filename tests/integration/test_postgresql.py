@@ -235,18 +235,21 @@ def test_config_keys_checked_by_the_backend(tmp_path):
                                  '  connection_url = "postgres://h/db"\n'
                                  '  table = "kv"\n  ha_table = "ha"\n'
                                  '  max_parallel = "64"\n'
-                                 '  skip_create_table = "false"\n}\n')
+                                 '  skip_create_table = "false"\n'
+                                 '  ha_enabled = "true"\n'
+                                 '  ha_session_timeout = "1500ms"\n}\n'
+                                 'api_addr = "http://127.0.0.1:8200"\n')
     assert rc == 0, out
     rc, out, path = check_config(tmp_path, 'storage "postgresql" {\n'
                                  '  connection_url = "postgres://h/db"\n'
                                  '  tabel = "kv"\n'
                                  '  max_parallel = "lots"\n'
-                                 '  ha_enabled = "true"\n'
+                                 '  ha_session_timeout = "2 s"\n'
                                  '  path = "/var/lib/coffer"\n}\n')
     assert rc != 0
     assert '%s:3: unknown key "tabel" in storage "postgresql"' % path in out
     assert "%s:4: max_parallel must be a number" % path in out
-    assert '%s:5: storage "postgresql" has no HA yet' % path in out
+    assert "%s:5: ha_session_timeout must be a duration" % path in out
     assert '%s:6: unknown key "path" in storage "postgresql"' % path in out
     rc, out, path = check_config(tmp_path, 'storage "lmdb" {\n'
                                  '  path = "/d"\n  table = "kv"\n}\n')

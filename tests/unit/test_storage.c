@@ -78,6 +78,8 @@ rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
 }
 
 #define PG_URL_ENV	"COFFER_TEST_PG_URL"
+#define PG_HA_TIMEOUT	"1000ms"
+#define PG_HA_TIMEOUT_MS 1000
 
 /* The test table of a fixture directory: "t_" and its random tail. */
 static void
@@ -163,11 +165,17 @@ static int
 open_store_ha(const char *backend, const char *dir, struct storage **st)
 {
 	struct storage_conf	 sc;
-	struct storage_kv	 kv[2];
+	struct storage_kv	 kv[3];
 	char			 table[64];
 
 	make_conf(backend, dir, &sc, kv, table, sizeof(table));
 	sc.ha_enabled = 1;
+	if (strcmp(backend, "postgresql") == 0) {
+		/* The shortest session timeout: the tests wait less. */
+		kv[2].key = "ha_session_timeout";
+		kv[2].val = PG_HA_TIMEOUT;
+		sc.nopts = 3;
+	}
 	return storage_open(backend, &sc, st);
 }
 
@@ -252,6 +260,14 @@ static int
 is_backend(const struct fixture *fx, const char *name)
 {
 	return strcmp(inner_name(fx), name) == 0;
+}
+
+/* Backends with an HA lock, unwrapped (the lock tests run on these). */
+static int
+has_ha(const struct fixture *fx)
+{
+	return !is_wrapped(fx) && (is_backend(fx, "lmdb") ||
+	    is_backend(fx, "postgresql"));
 }
 
 static void
@@ -1535,11 +1551,12 @@ expect_child_ok(pid_t pid)
 }
 
 /*
- * A child that opens dir as an HA node, takes the lock with record rec,
+ * A child that opens dir as an HA node of backend, takes the lock with record rec,
  * writes one byte to fd once it holds it, and waits to be killed.
  */
 static pid_t
-spawn_holder(const char *dir, const char *rec, int fds[2])
+spawn_holder(const char *backend, const char *dir, const char *rec,
+    int fds[2])
 {
 	struct storage	*st;
 	pid_t		 pid;
@@ -1550,7 +1567,7 @@ spawn_holder(const char *dir, const char *rec, int fds[2])
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		close(fds[0]);
-		if (open_store_ha("lmdb", dir, &st) != CF_OK)
+		if (open_store_ha(backend, dir, &st) != CF_OK)
 			_exit(1);
 		if (storage_lock_wait(st, rec, 5000, &got) != CF_OK || !got)
 			_exit(2);
@@ -1629,7 +1646,11 @@ test_lmdb_one_process(void **state)
 	}
 }
 
-/* Stores without HA: every lock method is CF_ENOTSUP, ha_enabled refused. */
+/*
+ * Stores without HA: every lock method is CF_ENOTSUP, ha_enabled refused.
+ * postgresql has HA (test_pg_ha_*), and without ha_enabled answers as
+ * lmdb does (test_pg_no_ha).
+ */
 static void
 test_lock_unsupported(void **state)
 {
@@ -1638,7 +1659,7 @@ test_lock_unsupported(void **state)
 	struct buf	 b = BUF_INIT;
 	int		 got = 1;
 
-	if (is_backend(fx, "lmdb"))
+	if (is_backend(fx, "lmdb") || is_backend(fx, "postgresql"))
 		skip();
 	assert_int_equal(storage_lock_try(fx->st, "x", &got), CF_ENOTSUP);
 	assert_int_equal(got, 0);
@@ -1671,8 +1692,8 @@ test_ha_mutual_exclusion(void **state)
 	pid_t		 pid[HA_RACERS];
 	int		 i, r, got;
 
-	/* lmdb's own locks, across handles: the plain lmdb run. */
-	if (!is_backend(fx, "lmdb") || is_wrapped(fx))
+	/* The HA lock across processes: plain lmdb and postgresql. */
+	if (!has_ha(fx))
 		skip();
 	reopen_ha(fx);
 	inside = mmap(NULL, sizeof(*inside) * 2, PROT_READ | PROT_WRITE,
@@ -1685,7 +1706,7 @@ test_ha_mutual_exclusion(void **state)
 		assert_true(pid[i] >= 0);
 		if (pid[i] != 0)
 			continue;
-		if (open_store_ha("lmdb", fx->dir, &st) != CF_OK)
+		if (open_store_ha(inner_name(fx), fx->dir, &st) != CF_OK)
 			_exit(1);
 		snprintf(rec, sizeof(rec), "{\"id\":\"racer-%d\"}", i);
 		for (r = 0; r < HA_ROUNDS; r++) {
@@ -1729,12 +1750,12 @@ test_ha_holder_sigkill(void **state)
 	pid_t		 pid;
 	int		 fds[2], got = 1;
 
-	/* lmdb's own locks, across handles: the plain lmdb run. */
-	if (!is_backend(fx, "lmdb") || is_wrapped(fx))
+	/* The HA lock across processes: plain lmdb and postgresql. */
+	if (!has_ha(fx))
 		skip();
 	reopen_ha(fx);
 	assert_int_equal(storage_lock_holder(fx->st, &b), CF_ENOTFOUND);
-	pid = spawn_holder(fx->dir, rec, fds);
+	pid = spawn_holder(inner_name(fx), fx->dir, rec, fds);
 	assert_int_equal(read(fds[0], &c, 1), 1);
 	close(fds[0]);
 	assert_int_equal(storage_lock_holder(fx->st, &b), CF_OK);
@@ -1759,7 +1780,7 @@ test_ha_holder_sigkill(void **state)
 	/* Killed while nobody took over: no record shown at all. */
 	assert_int_equal(storage_lock_release(fx->st), CF_OK);
 	assert_int_equal(storage_lock_holder(fx->st, &b), CF_ENOTFOUND);
-	pid = spawn_holder(fx->dir, rec, fds);
+	pid = spawn_holder(inner_name(fx), fx->dir, rec, fds);
 	assert_int_equal(read(fds[0], &c, 1), 1);
 	close(fds[0]);
 	assert_int_equal(storage_lock_holder(fx->st, &b), CF_OK);
@@ -1801,11 +1822,11 @@ test_ha_wait_timeout(void **state)
 	pid_t		 pid;
 	int		 fds[2], got = 1;
 
-	/* lmdb's own locks, across handles: the plain lmdb run. */
-	if (!is_backend(fx, "lmdb") || is_wrapped(fx))
+	/* The HA lock across processes: plain lmdb and postgresql. */
+	if (!has_ha(fx))
 		skip();
 	reopen_ha(fx);
-	pid = spawn_holder(fx->dir, "{\"id\":\"a\"}", fds);
+	pid = spawn_holder(inner_name(fx), fx->dir, "{\"id\":\"a\"}", fds);
 	assert_int_equal(read(fds[0], &ch, 1), 1);
 	close(fds[0]);
 
@@ -2082,6 +2103,219 @@ test_pg_reconnect(void **state)
 	}
 }
 
+/* Without ha_enabled, postgresql has no HA lock: CF_ENOTSUP. */
+static void
+test_pg_no_ha(void **state)
+{
+	struct fixture	*fx = *state;
+	struct buf	 b = BUF_INIT;
+	int		 got = 1;
+
+	if (!is_backend(fx, "postgresql") || is_wrapped(fx))
+		skip();
+	assert_int_equal(storage_lock_try(fx->st, "x", &got), CF_ENOTSUP);
+	assert_int_equal(got, 0);
+	got = 1;
+	assert_int_equal(storage_lock_wait(fx->st, "x", 10, &got),
+	    CF_ENOTSUP);
+	assert_int_equal(got, 0);
+	assert_int_equal(storage_lock_release(fx->st), CF_ENOTSUP);
+	assert_int_equal(storage_lock_holder(fx->st, &b), CF_ENOTSUP);
+	assert_int_equal(storage_lock_check(fx->st), CF_ENOTSUP);
+}
+
+/* End the HA lock sessions of this test database; how many ended. */
+static int
+pg_kill_lock_sessions(void)
+{
+	char	 got[32];
+
+	pg_query1("SELECT count(pg_terminate_backend(pid)) FROM "
+	    "pg_stat_activity WHERE application_name = 'cofferd-ha'",
+	    got, sizeof(got));
+	return atoi(got);
+}
+
+/*
+ * Fencing: a holder whose lock session ended (as when the server ends a
+ * paused node's session) is deposed by the next holder, and every write
+ * it still attempts (put, delete, batch, delete by prefix) fails with
+ * CF_ESTANDBY and changes nothing; its lock_check says so at once.  Not
+ * holding, nothing is written either.
+ */
+static void
+test_pg_ha_fence(void **state)
+{
+	struct fixture		*fx = *state;
+	struct storage		*b = NULL;
+	struct storage_op	 ops[2] = {
+		{ STORAGE_OP_PUT, "f/x", "old", 3 },
+		{ STORAGE_OP_DEL, "f/k", NULL, 0 }
+	};
+	long long		 t0;
+	char			 table[64], sql[256];
+	int			 got = 0;
+
+	if (!is_backend(fx, "postgresql") || is_wrapped(fx))
+		skip();
+	reopen_ha(fx);
+	/* Not holding: refused before anything is sent. */
+	assert_int_equal(storage_put(fx->st, "f/k", "v", 1), CF_ESTANDBY);
+	assert_int_equal(storage_lock_try(fx->st, "{\"id\":\"a\"}", &got),
+	    CF_OK);
+	assert_int_equal(got, 1);
+	assert_int_equal(storage_put(fx->st, "f/k", "a1", 2), CF_OK);
+	assert_int_equal(storage_batch(fx->st, ops, 1), CF_OK);
+
+	/* A new epoch behind a's back: its next write is fenced in SQL. */
+	pg_table(fx->dir, table, sizeof(table));
+	snprintf(sql, sizeof(sql), "UPDATE vault_ha_locks SET ha_identity = "
+	    "(ha_identity::bigint + 1)::text WHERE ha_key = 'coffer/%s'",
+	    table);
+	assert_int_equal(pg_exec(sql), 0);
+	assert_int_equal(storage_put(fx->st, "f/k", "a2", 2), CF_ESTANDBY);
+	assert_int_equal(storage_lock_check(fx->st), CF_ESTANDBY);
+	check_value(fx->st, "f/k", "a1", 2);
+	assert_int_equal(storage_lock_release(fx->st), CF_OK);
+	assert_int_equal(storage_lock_try(fx->st, "{\"id\":\"a\"}", &got),
+	    CF_OK);
+	assert_int_equal(got, 1);
+	assert_int_equal(storage_put(fx->st, "f/k", "a1", 2), CF_OK);
+
+	assert_int_equal(open_store_ha("postgresql", fx->dir, &b), CF_OK);
+	assert_int_equal(storage_lock_try(b, "{\"id\":\"b\"}", &got), CF_OK);
+	assert_int_equal(got, 0);
+	assert_true(pg_kill_lock_sessions() >= 1);
+	t0 = now_ms();
+	assert_int_equal(storage_lock_wait(b, "{\"id\":\"b\"}", 5000, &got),
+	    CF_OK);
+	assert_int_equal(got, 1);
+	assert_true(now_ms() - t0 < 1000);
+	assert_int_equal(storage_put(b, "f/k", "b1", 2), CF_OK);
+
+	/* a writes before it noticed: each write fails, nothing lands. */
+	assert_int_equal(storage_put(fx->st, "f/k", "a2", 2), CF_ESTANDBY);
+	assert_int_equal(storage_lock_check(fx->st), CF_ESTANDBY);
+	assert_int_equal(storage_del(fx->st, "f/k"), CF_ESTANDBY);
+	assert_int_equal(storage_batch(fx->st, ops, 2), CF_ESTANDBY);
+	assert_int_equal(storage_del_prefix(fx->st, "f/"), CF_ESTANDBY);
+	check_value(b, "f/k", "b1", 2);
+	check_value(b, "f/x", "old", 3);
+	check_value(fx->st, "f/k", "b1", 2);
+	assert_int_equal(storage_lock_check(b), CF_OK);
+	/* The fenced node lets go; b's record stays the one shown. */
+	assert_int_equal(storage_lock_release(fx->st), CF_OK);
+	{
+		struct buf	 rec = BUF_INIT;
+
+		assert_int_equal(storage_lock_holder(fx->st, &rec), CF_OK);
+		assert_string_equal(rec.data, "{\"id\":\"b\"}");
+		buf_free(&rec);
+	}
+	assert_int_equal(storage_del_prefix(b, "f/"), CF_OK);
+	check_missing(b, "f/k");
+	storage_close(b);
+}
+
+/*
+ * A paused holder (SIGSTOP): the server ends its silent session within
+ * ha_session_timeout, another node takes the lock within that plus a
+ * second, and once resumed the paused node reports the lock lost and
+ * lands no write.
+ */
+static void
+test_pg_ha_pause(void **state)
+{
+	struct fixture	*fx = *state;
+	struct storage	*st;
+	long long	 t0, dt;
+	char		 c;
+	pid_t		 pid;
+	int		 up[2], down[2], got = 0, rc;
+
+	if (!is_backend(fx, "postgresql") || is_wrapped(fx))
+		skip();
+	reopen_ha(fx);
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(down), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(up[0]);
+		close(down[1]);
+		if (open_store_ha("postgresql", fx->dir, &st) != CF_OK)
+			_exit(1);
+		if (storage_lock_wait(st, "{\"id\":\"a\"}", 5000, &got) !=
+		    CF_OK || !got)
+			_exit(2);
+		if (storage_put(st, "p/k", "a", 1) != CF_OK)
+			_exit(3);
+		if (write(up[1], "h", 1) != 1 || read(down[0], &c, 1) != 1)
+			_exit(4);
+		/* Resumed: the lock is gone, and so is any write. */
+		c = (char)(storage_lock_check(st) == CF_ESTANDBY ? 'l' : 'L');
+		if (write(up[1], &c, 1) != 1)
+			_exit(5);
+		rc = storage_put(st, "p/k", "late", 4);
+		c = (char)(rc == CF_ESTANDBY ? 'f' : 'F');
+		if (write(up[1], &c, 1) != 1)
+			_exit(6);
+		_exit(0);
+	}
+	close(up[1]);
+	close(down[0]);
+	assert_int_equal(read(up[0], &c, 1), 1);
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	t0 = now_ms();
+	assert_int_equal(storage_lock_wait(fx->st, "{\"id\":\"b\"}",
+	    PG_HA_TIMEOUT_MS + 3000, &got), CF_OK);
+	dt = now_ms() - t0;
+	assert_int_equal(got, 1);
+	assert_true(dt < PG_HA_TIMEOUT_MS + 1000);
+	assert_int_equal(kill(pid, SIGCONT), 0);
+	assert_int_equal(write(down[1], "g", 1), 1);
+	assert_int_equal(read(up[0], &c, 1), 1);
+	assert_int_equal(c, 'l');
+	assert_int_equal(read(up[0], &c, 1), 1);
+	assert_int_equal(c, 'f');
+	expect_child_ok(pid);
+	check_value(fx->st, "p/k", "a", 1);
+	close(up[0]);
+	close(down[1]);
+}
+
+/*
+ * A holder whose lock session breaks reports the lock lost before the
+ * session timeout passes, from the heartbeat alone.
+ */
+static void
+test_pg_ha_session_lost(void **state)
+{
+	struct fixture	*fx = *state;
+	long long	 t0;
+	int		 got = 0;
+
+	if (!is_backend(fx, "postgresql") || is_wrapped(fx))
+		skip();
+	reopen_ha(fx);
+	assert_int_equal(storage_lock_try(fx->st, "{\"id\":\"a\"}", &got),
+	    CF_OK);
+	assert_int_equal(got, 1);
+	usleep(PG_HA_TIMEOUT_MS * 1000);	/* heartbeats keep it */
+	assert_int_equal(storage_lock_check(fx->st), CF_OK);
+	assert_true(pg_kill_lock_sessions() >= 1);
+	t0 = now_ms();
+	while (storage_lock_check(fx->st) == CF_OK)
+		usleep(10000);
+	assert_true(now_ms() - t0 < PG_HA_TIMEOUT_MS);
+	/* Released and taken again on a new session. */
+	assert_int_equal(storage_lock_release(fx->st), CF_OK);
+	assert_int_equal(storage_lock_wait(fx->st, "{\"id\":\"a\"}", 2000,
+	    &got), CF_OK);
+	assert_int_equal(got, 1);
+	assert_int_equal(storage_put(fx->st, "s/k", "v", 1), CF_OK);
+}
+
 #define T(fn, setupfn)	cmocka_unit_test_setup_teardown(fn, setupfn, teardown)
 #define BACKEND_TESTS(s)						\
 	T(test_put_get_overwrite_delete, s),				\
@@ -2112,7 +2346,11 @@ test_pg_reconnect(void **state)
 	T(test_fault_threads, s),					\
 	T(test_del_prefix, s),						\
 	T(test_pg_open, s),						\
-	T(test_pg_reconnect, s)
+	T(test_pg_reconnect, s),					\
+	T(test_pg_no_ha, s),						\
+	T(test_pg_ha_fence, s),						\
+	T(test_pg_ha_pause, s),						\
+	T(test_pg_ha_session_lost, s)
 
 int
 main(void)
