@@ -58,6 +58,7 @@ static const struct command commands[] = {
 	{ "kv metadata put", cmd_kv_mput, "Sets or updates key settings" },
 	{ "kv metadata delete", cmd_kv_mdelete, "Deletes all versions and metadata for a key" },
 	{ "operator generate-root", cmd_genroot, "Generates a new root token" },
+	{ "operator rekey", cmd_rekey, "Generates new unseal keys" },
 	{ "policy", NULL, "Interact with policies" },
 	{ "policy list", cmd_policy_list, "Lists the installed policies" },
 	{ "policy read", cmd_policy_read, "Prints the contents of a policy" },

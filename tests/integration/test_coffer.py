@@ -837,3 +837,126 @@ def test_token_and_secrets_never_left_in_freed_memory(unsealed, tmp_path):
             env={"LD_PRELOAD": str(so)})
     assert (r.returncode, out(r)) == (0, "MARKERz9Qvalue")
     assert "@@UNWIPED@@" not in err(r), err(r)
+
+
+def test_operator_rekey_with_keys_from_stdin_and_verification(lmdb_server):
+    srv = lmdb_server
+    srv.init_unseal(shares=3, threshold=2)
+    tok = srv.root_token
+    r = run(srv, "operator", "rekey", "-status", token=tok)
+    assert (r.returncode, out(r).splitlines()) == (0, [
+        "Key        Value", "---        -----", "Nonce      n/a",
+        "Started    false"])
+    r = run(srv, "operator", "rekey", "-nonce=x", "-", token=tok,
+            stdin=b"k\n")
+    assert r.returncode == 1
+    assert " ".join(err(r).split()) == (
+        "No rekey is in progress. Start a rekey process by running "
+        "\"coffer operator rekey -init\".")
+    r = run(srv, "operator", "rekey", "-init", "-target=disk", token=tok)
+    assert (r.returncode, err(r)) == (1, "Unknown target: disk\n")
+    r = run(srv, "operator", "rekey", "-init", "-pgp-keys=a.asc",
+            token=tok)
+    assert r.returncode == 1
+    assert err(r).startswith("Error initializing rekey: -pgp-keys is not "
+                             "supported by coffer")
+    r = run(srv, "operator", "rekey", "a", "b", token=tok)
+    assert (r.returncode, err(r)) == (
+        1, "Too many arguments (expected 0-1, got 2)\n")
+    r = run(srv, "operator", "rekey", "-init", "-n", "2", "-t=2",
+            token=tok)
+    assert r.returncode == 0, err(r)
+    assert err(r).startswith("WARNING! If you lose the keys")
+    lines = out(r).splitlines()
+    assert lines[0] == "" and lines[1].split() == ["Key", "Value"]
+    assert [ln.split("  ")[0] for ln in lines[3:]] == [
+        "Nonce", "Started", "Rekey Progress", "New Shares",
+        "New Threshold", "Verification Required"]
+    assert "Rekey Progress           0/2" in lines
+    assert "New Shares               2" in lines
+    r = run(srv, "operator", "rekey", "-init", token=tok)
+    assert r.returncode == 2
+    assert err(r).startswith("Error initializing rekey: Error making API "
+                             "request.")
+    r = run(srv, "operator", "rekey", "-status", "-format=json", token=tok)
+    st = json.loads(out(r))
+    assert list(st) == ["nonce", "started", "t", "n", "progress",
+                        "required", "pgp_fingerprints", "backup",
+                        "verification_required"]
+    assert (st["n"], st["t"], st["required"]) == (2, 2, 2)
+    nonce = st["nonce"]
+    r = run(srv, "operator", "rekey", srv.keys_base64[0], token=tok)
+    assert (r.returncode, err(r)) == (
+        1, "Missing nonce value: specify it via the -nonce flag\n")
+    r = run(srv, "operator", "rekey", token=tok, stdin=b"x\n")
+    assert r.returncode == 1
+    assert "file descriptor 0 is not a terminal" in err(r)
+    assert out(r).startswith("Rekey operation nonce: %s\n" % nonce)
+    r = run(srv, "operator", "rekey", "-nonce=wrong", srv.keys_base64[0],
+            token=tok)
+    assert r.returncode == 2
+    assert err(r).startswith("Error posting unseal key: Error making API "
+                             "request.")
+    r = run(srv, "operator", "rekey", "-nonce=" + nonce, srv.keys_base64[0],
+            token=tok)
+    assert r.returncode == 0, err(r)
+    assert "Rekey Progress           1/2" in out(r).splitlines()
+    r = run(srv, "operator", "rekey", "-nonce=" + nonce, "-", token=tok,
+            stdin=(srv.keys_base64[1] + "\n").encode())
+    assert r.returncode == 0, err(r)
+    lines = out(r).splitlines()
+    assert lines[0] == "" and lines[3] == ""
+    assert lines[4] == "Operation nonce: " + nonce
+    new = [ln.split(": ", 1)[1] for ln in lines[1:3]]
+    assert [ln.split(": ")[0] for ln in lines[1:3]] == ["Key 1", "Key 2"]
+    assert lines[6].startswith("Vault rekeyed with 2 key shares and a key "
+                               "threshold of 2.")
+    # The new shares open the node; the old ones no longer do.
+    assert srv.api("PUT", "sys/seal", token=tok).status_code == 204
+    r = run(srv, "operator", "unseal", srv.keys_base64[0])
+    assert r.returncode == 0, err(r)
+    r = run(srv, "operator", "unseal", srv.keys_base64[1])
+    assert r.returncode == 2
+    run(srv, "operator", "unseal", "-reset")
+    for k in new:
+        r = run(srv, "operator", "unseal", k)
+        assert r.returncode == 0, err(r)
+    assert "Sealed          false" in out(r).splitlines()
+    # With -verify the new shares must come back before they count.
+    r = run(srv, "operator", "rekey", "-init", "-verify", "-key-shares=1",
+            "-key-threshold=1", "-format=json", token=tok)
+    assert r.returncode == 0, err(r)
+    nonce = json.loads(out(r))["nonce"]
+    r = run(srv, "operator", "rekey", "-nonce=" + nonce, "-", token=tok,
+            stdin=("\n".join(new) + "\n").encode())
+    assert r.returncode == 0, err(r)
+    assert "The new keys are not yet valid" not in err(r)
+    assert "use \"coffer operator rekey -verify\"" in err(r)
+    lines = out(r).splitlines()
+    newer = lines[1].split(": ", 1)[1]
+    assert lines[3] == "Operation nonce: " + nonce
+    vnonce = [ln.split()[-1] for ln in lines
+              if ln.startswith("Verification Nonce")][0]
+    assert vnonce != nonce
+    assert [ln.split("  ")[0] for ln in lines if "  " in ln][-5:] == [
+        "Started", "New Shares", "New Threshold", "Verification Nonce",
+        "Verification Progress"]
+    assert "Verification Progress    0/1" in lines
+    r = run(srv, "operator", "rekey", "-verify", "-status", token=tok)
+    assert "Verification Nonce       " + vnonce in out(r).splitlines()
+    r = run(srv, "operator", "rekey", "-verify", "-nonce=" + vnonce, newer,
+            token=tok)
+    assert (r.returncode, out(r)) == (0, "Rekey verification successful. "
+                                      "The rekey operation is complete and "
+                                      "the new\nkeys are now active.\n")
+    assert srv.api("PUT", "sys/seal", token=tok).status_code == 204
+    r = run(srv, "operator", "unseal", newer)
+    assert r.returncode == 0, err(r)
+    assert "Sealed          false" in out(r).splitlines()
+    r = run(srv, "operator", "rekey", "-cancel", token=tok)
+    assert (r.returncode, out(r)) == (
+        0, "Success! Canceled rekeying (if it was started)\n")
+    r = run(None, "operator", "rekey", "-cancel")
+    assert r.returncode == 2
+    assert err(r).startswith('Error canceling rekey: Delete '
+                             '"http://127.0.0.1:1/v1/sys/rekey/init": ')
