@@ -56,6 +56,7 @@
 #include "router.h"
 #include "seal.h"
 #include "shamir.h"
+#include "shares.h"
 #include "storage.h"
 #include "sys.h"
 #include "timeutil.h"
@@ -74,8 +75,8 @@
  */
 #define ROOT_KEY_T1_KEY		"core/root-key-t1"
 
-#define KEY_LEN			32		/* KEK and root key */
-#define SHARE_MAX		33		/* 32 key bytes + x */
+#define KEY_LEN			SHARES_KEY_LEN	/* KEK and root key */
+#define SHARE_MAX		SHARES_SHARE_MAX
 #define SHARE_MIN		16		/* Vault's AES-128 minimum */
 #define OTP_LEN			28		/* "hvs." + 24 */
 #define OTP_LEN_OLD		26		/* "s." + 24, Vault 1.0-1.9 */
@@ -83,24 +84,15 @@
 /* Vault's text when shares combine to a key that opens nothing. */
 #define AUTH_FAILED		"cipher: message authentication failed"
 
-/* Shares collected towards one goal, in one sodium_malloc region. */
-struct attempt {
-	uint8_t		*shares;		/* SHAMIR_MAX_SHARES * SHARE_MAX */
-	size_t		 lens[SHAMIR_MAX_SHARES];
-	int		 n;
-	char		 nonce[REQ_ID_LEN + 1];
-	int		 started;
-};
-
 static pthread_mutex_t	 seal_mu = PTHREAD_MUTEX_INITIALIZER;
 static int		 cfg_n, cfg_t;		/* cached seal config */
-static struct attempt	 unseal_att, genroot_att, rekey_att;
+static struct shares	 unseal_att, genroot_att, rekey_att;
 static uint8_t		*root_key;		/* while unsealed */
 static char		*genroot_otp;		/* sodium_malloc */
 static int		 rekey_n, rekey_t;
 static int		 rekey_verify;		/* require_verification */
 static uint8_t		*rekey_kek;		/* new KEK awaiting verification */
-static struct attempt	 verify_att;		/* new shares being verified */
+static struct shares	 verify_att;		/* new shares being verified */
 /* Encryptions counted by the barrier when the active term came in. */
 static atomic_ullong	 encryptions_base;
 
@@ -116,107 +108,6 @@ mu_unlock(void)
 {
 	if (pthread_mutex_unlock(&seal_mu) != 0)
 		abort();
-}
-
-static void
-attempt_clear(struct attempt *a)
-{
-	if (a->shares != NULL)
-		sodium_memzero(a->shares, SHAMIR_MAX_SHARES * SHARE_MAX);
-	memset(a->lens, 0, sizeof(a->lens));
-	a->n = 0;
-	a->nonce[0] = '\0';
-	a->started = 0;
-}
-
-/* Drop an attempt's shares but keep it (and its nonce) going. */
-static void
-attempt_drop_shares(struct attempt *a)
-{
-	if (a->shares != NULL)
-		sodium_memzero(a->shares, SHAMIR_MAX_SHARES * SHARE_MAX);
-	memset(a->lens, 0, sizeof(a->lens));
-	a->n = 0;
-}
-
-/* Free an attempt's region (wiped) on seal; it is made again on use. */
-static void
-attempt_release(struct attempt *a)
-{
-	attempt_clear(a);
-	sodium_free(a->shares);
-	a->shares = NULL;
-}
-
-static int
-attempt_ready(struct attempt *a)
-{
-	if (a->shares == NULL &&
-	    (a->shares = sodium_malloc(SHAMIR_MAX_SHARES * SHARE_MAX)) == NULL)
-		return CF_ENOMEM;
-	return CF_OK;
-}
-
-/*
- * Add a share unless an identical one is held (compared in constant
- * time, as Vault does).  *dup says it was a repeat.
- */
-static int
-attempt_add(struct attempt *a, const uint8_t *share, size_t len, int *dup)
-{
-	int	 i, rc;
-
-	*dup = 0;
-	if ((rc = attempt_ready(a)) != CF_OK)
-		return rc;
-	for (i = 0; i < a->n; i++)
-		if (a->lens[i] == len && sodium_memcmp(a->shares +
-		    (size_t)i * SHARE_MAX, share, len) == 0) {
-			*dup = 1;
-			return CF_OK;
-		}
-	if (a->n == SHAMIR_MAX_SHARES)
-		return CF_EINVAL;
-	memcpy(a->shares + (size_t)a->n * SHARE_MAX, share, len);
-	a->lens[a->n++] = len;
-	return CF_OK;
-}
-
-/*
- * Combine the attempt's shares into kek (KEY_LEN bytes of sodium_malloc
- * memory).  With a threshold of one the single share is the key.
- * CF_EINVAL with *why set when the shares cannot be combined (Vault's
- * shamir.Combine errors); CF_EDENIED when they combine to something
- * that cannot be the key, which the caller reports like a key that
- * fails to decrypt.
- */
-static int
-attempt_combine(const struct attempt *a, uint8_t *kek, const char **why)
-{
-	const uint8_t	*parts[SHAMIR_MAX_SHARES];
-	int		 i;
-
-	*why = NULL;
-	if (a->n == 1) {
-		if (a->lens[0] != KEY_LEN)
-			return CF_EDENIED;
-		memcpy(kek, a->shares, KEY_LEN);
-		return CF_OK;
-	}
-	for (i = 0; i < a->n; i++) {
-		if (a->lens[i] != a->lens[0]) {
-			*why = "all parts must be the same length";
-			return CF_EINVAL;
-		}
-		parts[i] = a->shares + (size_t)i * SHARE_MAX;
-	}
-	if (a->lens[0] != KEY_LEN + 1)
-		return CF_EDENIED;
-	if (shamir_combine(parts, (size_t)a->n, KEY_LEN + 1, kek) != CF_OK) {
-		*why = "duplicate part detected";
-		return CF_EINVAL;
-	}
-	return CF_OK;
 }
 
 /* A member of obj whose name matches key ignoring case, as Go decodes. */
@@ -681,8 +572,8 @@ hold_root_key(const uint8_t *root)
 static void
 rekey_reset(void)
 {
-	attempt_clear(&rekey_att);
-	attempt_clear(&verify_att);
+	shares_reset(&rekey_att);
+	shares_reset(&verify_att);
 	sodium_free(rekey_kek);		/* wipes */
 	rekey_kek = NULL;
 	rekey_verify = 0;
@@ -693,7 +584,7 @@ rekey_reset(void)
 static void
 genroot_reset(void)
 {
-	attempt_clear(&genroot_att);
+	shares_reset(&genroot_att);
 	sodium_free(genroot_otp);	/* wipes */
 	genroot_otp = NULL;
 }
@@ -710,9 +601,9 @@ seal_forget(void)
 	root_key = NULL;
 	genroot_reset();
 	rekey_reset();
-	attempt_release(&genroot_att);
-	attempt_release(&rekey_att);
-	attempt_release(&verify_att);
+	shares_release(&genroot_att);
+	shares_release(&rekey_att);
+	shares_release(&verify_att);
 	mu_unlock();
 	atomic_store(&encryptions_base, 0);
 	return CF_OK;
@@ -1040,7 +931,7 @@ sys_unseal(struct request *req, struct response *resp)
 	uint8_t		*share = NULL, *kek = NULL;
 	size_t		 len;
 	const char	*key, *why;
-	int		 rc, dup, st, reset, migrate;
+	int		 rc, dup, done = 0, st, reset, migrate;
 
 	if ((rc = need_update(req, resp)) != CF_OK ||
 	    (rc = need_body(req, resp)) != CF_OK ||
@@ -1059,7 +950,7 @@ sys_unseal(struct request *req, struct response *resp)
 			rc = resp_fail(resp, CF_EINVAL, "vault is unsealed");
 		else {
 			mu_lock();
-			attempt_clear(&unseal_att);
+			shares_reset(&unseal_att);
 			mu_unlock();
 			rc = reply_status(resp);
 		}
@@ -1093,18 +984,19 @@ sys_unseal(struct request *req, struct response *resp)
 		goto out;
 	}
 	mu_lock();
-	if ((rc = attempt_add(&unseal_att, share, len, &dup)) == CF_OK &&
+	if ((rc = shares_add(&unseal_att, share, len, &dup)) == CF_OK &&
 	    unseal_att.n == 1 && !dup)
-		uuid4_random(unseal_att.nonce);
-	if (rc != CF_OK || unseal_att.n < cfg_t) {
-		mu_unlock();
+		shares_renonce(&unseal_att);
+	if (rc == CF_OK)
+		rc = shares_reach(&unseal_att, cfg_t, kek, &done, &why);
+	if (done)
+		shares_reset(&unseal_att);	/* whatever the outcome */
+	mu_unlock();
+	if (!done) {
 		if (rc == CF_OK)
 			rc = reply_status(resp);
 		goto out;
 	}
-	rc = attempt_combine(&unseal_att, kek, &why);
-	attempt_clear(&unseal_att);	/* whatever the outcome */
-	mu_unlock();
 	if (rc == CF_EINVAL) {
 		rc = resp_fail(resp, CF_EINVAL, "invalid key: failed to "
 		    "compute combined key: %s", why);
@@ -1383,6 +1275,30 @@ kek_opens_root(const uint8_t *kek)
 }
 
 /*
+ * Offer a share to a started collection whose nonce the client echoes:
+ * what names the operation in Vault's nonce text, repeat in its text
+ * for a share given twice.  *step and *why as shares_offer's; a
+ * failure answered here leaves *step short of SHARES_COMBINED.
+ */
+static int
+offer_share(struct response *resp, struct shares *s, const char *what,
+    const char *repeat, const char *nonce, const uint8_t *share, size_t len,
+    int goal, uint8_t *kek, enum shares_step *step, const char **why)
+{
+	int	 rc;
+
+	*step = SHARES_MORE;
+	if (strcmp(nonce, s->nonce) != 0)
+		return resp_fail(resp, CF_EINVAL, "incorrect nonce supplied; "
+		    "nonce for this %s operation is \"%s\"", what, s->nonce);
+	if ((rc = shares_offer(s, share, len, goal, kek, step, why)) ==
+	    CF_OK && *step == SHARES_REPEAT)
+		rc = resp_fail(resp, CF_EINVAL, "given key has already been "
+		    "provided during this %s operation", repeat);
+	return rc;
+}
+
+/*
  * The generate-root status object.  otp_length is the length an OTP
  * must have (GET and the attempt's start) or 0 (update replies), as
  * Vault answers.  Under seal_mu.
@@ -1429,7 +1345,7 @@ genroot_start(const char *otp, struct response *resp)
 	if (genroot_att.started)
 		return resp_fail(resp, CF_EINVAL,
 		    "root generation already in progress");
-	if ((rc = attempt_ready(&genroot_att)) != CF_OK)
+	if ((rc = shares_ready(&genroot_att)) != CF_OK)
 		return rc;
 	if ((genroot_otp = sodium_malloc(OTP_LEN + 1)) == NULL)
 		return CF_ENOMEM;
@@ -1437,8 +1353,8 @@ genroot_start(const char *otp, struct response *resp)
 		random_base62(genroot_otp, OTP_LEN);
 	else
 		strlcpy(genroot_otp, otp, OTP_LEN + 1);
-	genroot_att.started = 1;
-	uuid4_random(genroot_att.nonce);
+	if ((rc = shares_start(&genroot_att)) != CF_OK)
+		return rc;
 	log_info("seal: root generation started");
 	return genroot_status(resp, gen ? genroot_otp : "", OTP_LEN, "", 0);
 }
@@ -1557,7 +1473,8 @@ sys_genroot_update(struct request *req, struct response *resp)
 	uint8_t		*share = NULL, *kek = NULL;
 	size_t		 len;
 	const char	*nonce, *why;
-	int		 rc, dup, st;
+	enum shares_step step;
+	int		 rc, st;
 
 	if ((rc = need_update(req, resp)) != CF_OK ||
 	    (rc = need_body(req, resp)) != CF_OK)
@@ -1586,26 +1503,15 @@ sys_genroot_update(struct request *req, struct response *resp)
 		rc = resp_fail(resp, CF_EINVAL, "no root generation in progress");
 		goto out;
 	}
-	if (strcmp(nonce, genroot_att.nonce) != 0) {
-		rc = resp_fail(resp, CF_EINVAL, "incorrect nonce supplied; "
-		    "nonce for this root generation operation is \"%s\"",
-		    genroot_att.nonce);
+	/* The shares are spent whatever happens; the attempt stays. */
+	if ((rc = offer_share(resp, &genroot_att, "root generation",
+	    "generation", nonce, share, len, cfg_t, kek, &step, &why)) !=
+	    CF_OK && step != SHARES_COMBINED)
 		goto out;
-	}
-	if ((rc = attempt_add(&genroot_att, share, len, &dup)) != CF_OK)
-		goto out;
-	if (dup) {
-		rc = resp_fail(resp, CF_EINVAL, "given key has already been "
-		    "provided during this generation operation");
-		goto out;
-	}
-	if (genroot_att.n < cfg_t) {
+	if (step == SHARES_MORE) {
 		rc = genroot_status(resp, "", 0, "", 0);
 		goto out;
 	}
-	/* The shares are spent whatever happens; the attempt stays. */
-	rc = attempt_combine(&genroot_att, kek, &why);
-	attempt_drop_shares(&genroot_att);
 	if (rc == CF_EINVAL) {
 		rc = resp_fail(resp, CF_EINVAL, "failed to compute root key: "
 		    "%s", why);
@@ -1699,13 +1605,11 @@ rekey_start(struct request *req, struct response *resp)
 	if (npgp > 0)
 		return resp_fail(resp, CF_EINVAL, "pgp_keys are not supported "
 		    "by coffer; omit them to receive the shares in clear");
-	if ((rc = attempt_ready(&rekey_att)) != CF_OK)
+	if ((rc = shares_start(&rekey_att)) != CF_OK)
 		return rc;
 	rekey_n = (int)n;
 	rekey_t = (int)t;
 	rekey_verify = verify;
-	rekey_att.started = 1;
-	uuid4_random(rekey_att.nonce);
 	log_info("seal: rekey started: %d shares, threshold %d", rekey_n,
 	    rekey_t);
 	return rekey_status(resp);
@@ -1800,10 +1704,10 @@ rekey_finish(struct response *resp)
 	    CF_OK)
 		goto out;
 	if (rekey_verify) {
-		if ((rc = attempt_ready(&verify_att)) != CF_OK)
+		if ((rc = shares_ready(&verify_att)) != CF_OK)
 			goto out;
-		attempt_drop_shares(&verify_att);
-		uuid4_random(verify_att.nonce);
+		shares_drop(&verify_att);
+		shares_renonce(&verify_att);
 		if (json_object_set_new(o, "verification_nonce",
 		    json_string(verify_att.nonce)) != 0) {
 			rc = CF_ENOMEM;
@@ -1830,7 +1734,8 @@ sys_rekey_update(struct request *req, struct response *resp)
 	uint8_t		*share = NULL, *kek = NULL;
 	size_t		 len;
 	const char	*nonce, *why;
-	int		 rc, dup;
+	enum shares_step step;
+	int		 rc;
 
 	if ((share = sodium_malloc(SHARE_MAX)) == NULL ||
 	    (kek = sodium_malloc(KEY_LEN)) == NULL) {
@@ -1855,26 +1760,15 @@ sys_rekey_update(struct request *req, struct response *resp)
 		    "verification operation is \"%s\"", verify_att.nonce);
 		goto out;
 	}
-	if (strcmp(nonce, rekey_att.nonce) != 0) {
-		rc = resp_fail(resp, CF_EINVAL, "incorrect nonce supplied; "
-		    "nonce for this rekey operation is \"%s\"",
-		    rekey_att.nonce);
+	/* Vault's repeat text, "generation" included. */
+	if ((rc = offer_share(resp, &rekey_att, "rekey", "generation", nonce,
+	    share, len, cfg_t, kek, &step, &why)) != CF_OK &&
+	    step != SHARES_COMBINED)
 		goto out;
-	}
-	if ((rc = attempt_add(&rekey_att, share, len, &dup)) != CF_OK)
-		goto out;
-	if (dup) {
-		/* Vault's text, "generation" included. */
-		rc = resp_fail(resp, CF_EINVAL, "given key has already been "
-		    "provided during this generation operation");
-		goto out;
-	}
-	if (rekey_att.n < cfg_t) {
+	if (step == SHARES_MORE) {
 		rc = rekey_status(resp);
 		goto out;
 	}
-	rc = attempt_combine(&rekey_att, kek, &why);
-	attempt_drop_shares(&rekey_att);	/* spent either way */
 	if (rc == CF_EINVAL) {
 		rc = resp_fail(resp, CF_EINVAL, "failed to compute root key: "
 		    "%s", why);
@@ -1919,8 +1813,9 @@ verify_update(struct request *req, struct response *resp)
 	uint8_t		*share = NULL, *kek = NULL;
 	size_t		 len;
 	const char	*nonce, *why;
+	enum shares_step step;
 	json_t		*o;
-	int		 rc, dup;
+	int		 rc;
 
 	if ((share = sodium_malloc(SHARE_MAX)) == NULL ||
 	    (kek = sodium_malloc(KEY_LEN)) == NULL) {
@@ -1940,30 +1835,19 @@ verify_update(struct request *req, struct response *resp)
 		    "no rekey verification in progress");
 		goto out;
 	}
-	if (strcmp(nonce, verify_att.nonce) != 0) {
-		rc = resp_fail(resp, CF_EINVAL, "incorrect nonce supplied; "
-		    "nonce for this verify operation is \"%s\"",
-		    verify_att.nonce);
+	if ((rc = offer_share(resp, &verify_att, "verify", "verify", nonce,
+	    share, len, rekey_t, kek, &step, &why)) != CF_OK &&
+	    step != SHARES_COMBINED)
 		goto out;
-	}
-	if ((rc = attempt_add(&verify_att, share, len, &dup)) != CF_OK)
-		goto out;
-	if (dup) {
-		rc = resp_fail(resp, CF_EINVAL, "given key has already been "
-		    "provided during this verify operation");
-		goto out;
-	}
-	if (verify_att.n < rekey_t) {
+	if (step == SHARES_MORE) {
 		rc = verify_status(resp);
 		goto out;
 	}
-	rc = attempt_combine(&verify_att, kek, &why);
-	attempt_drop_shares(&verify_att);
 	if (rc == CF_OK && sodium_memcmp(kek, rekey_kek, KEY_LEN) != 0)
 		rc = CF_EDENIED;
 	if (rc != CF_OK) {
 		/* A failed round gets a fresh nonce, as in Vault. */
-		uuid4_random(verify_att.nonce);
+		shares_renonce(&verify_att);
 		if (rc == CF_EINVAL)
 			rc = resp_fail(resp, CF_EINVAL, "failed to compute "
 			    "key for verification: %s", why);
@@ -2001,8 +1885,8 @@ sys_rekey_verify(struct request *req, struct response *resp)
 	case REQ_DELETE:
 		/* Start the verification over, with a new nonce. */
 		if (rekey_att.started) {
-			attempt_drop_shares(&verify_att);
-			uuid4_random(verify_att.nonce);
+			shares_drop(&verify_att);
+			shares_renonce(&verify_att);
 		}
 		/* FALLTHROUGH */
 	case REQ_READ:
