@@ -229,6 +229,26 @@ hold_root_key(const uint8_t *root)
 	return CF_OK;
 }
 
+/*
+ * Hold root and unseal with b, a new term's encryption count starting
+ * at zero.  b is the core's now, or freed, even on failure.
+ */
+static int
+hand_over(const uint8_t *root, struct barrier *b)
+{
+	int	 rc;
+
+	keys_lock();
+	rc = hold_root_key(root);
+	keys_unlock();
+	if (rc != CF_OK) {
+		barrier_free(b);
+		return rc;
+	}
+	atomic_store(&encryptions_base, 0);
+	return core_unsealed(b);
+}
+
 int
 keys_install(const uint8_t *kek, int n, int t, int *stored)
 {
@@ -248,14 +268,10 @@ keys_install(const uint8_t *kek, int n, int t, int *stored)
 	keys_lock();
 	cfg_n = n;
 	cfg_t = t;
-	rc = hold_root_key(root);
 	keys_unlock();
 	core_set_initialized();
-	if (rc != CF_OK)
-		goto out;
-	atomic_store(&encryptions_base, 0);
-	rc = core_unsealed(b);
-	b = NULL;			/* the core's now, even on failure */
+	rc = hand_over(root, b);
+	b = NULL;
  out:
 	barrier_free(b);
 	sodium_free(root);		/* wipes */
@@ -340,14 +356,8 @@ keys_unseal(const uint8_t *kek, int *wrong_key)
 	if ((rc = barrier_new(&b)) != CF_OK ||
 	    (rc = barrier_keyring_parse(b, ring.data, ring.len)) != CF_OK)
 		goto out;
-	keys_lock();
-	rc = hold_root_key((const uint8_t *)root.data);
-	keys_unlock();
-	if (rc != CF_OK)
-		goto out;
-	atomic_store(&encryptions_base, 0);
-	rc = core_unsealed(b);
-	b = NULL;			/* the core's now, even on failure */
+	rc = hand_over((const uint8_t *)root.data, b);
+	b = NULL;
  out:
 	barrier_free(b);
 	buf_free(&ct);

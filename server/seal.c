@@ -26,6 +26,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "body.h"
 #include "buf.h"
 #include "core.h"
 #include "err.h"
@@ -67,15 +68,15 @@ init_params(struct request *req, struct response *resp, long long *n,
 	char		 bad[128] = "";
 	int		 rc, present[3], i;
 
-	if ((rc = sys_seal_body_int(req, resp, "secret_shares", n)) != CF_OK ||
-	    (rc = sys_seal_body_int(req, resp, "secret_threshold", t)) != CF_OK ||
-	    (rc = sys_seal_body_int(req, resp, "stored_shares", &stored)) != CF_OK ||
-	    (rc = sys_seal_body_strlist(req, resp, "pgp_keys", &npgp)) != CF_OK ||
-	    (rc = sys_seal_body_int(req, resp, "recovery_shares", &rs)) != CF_OK ||
-	    (rc = sys_seal_body_int(req, resp, "recovery_threshold", &rt)) != CF_OK ||
-	    (rc = sys_seal_body_strlist(req, resp, "recovery_pgp_keys", &nrpgp)) !=
+	if ((rc = body_int(req, resp, "secret_shares", n)) != CF_OK ||
+	    (rc = body_int(req, resp, "secret_threshold", t)) != CF_OK ||
+	    (rc = body_int(req, resp, "stored_shares", &stored)) != CF_OK ||
+	    (rc = body_strlist(req, resp, "pgp_keys", &npgp)) != CF_OK ||
+	    (rc = body_int(req, resp, "recovery_shares", &rs)) != CF_OK ||
+	    (rc = body_int(req, resp, "recovery_threshold", &rt)) != CF_OK ||
+	    (rc = body_strlist(req, resp, "recovery_pgp_keys", &nrpgp)) !=
 	    CF_OK ||
-	    (rc = sys_seal_body_str(req, resp, "root_token_pgp_key", &rootpgp)) !=
+	    (rc = body_str(req, resp, "root_token_pgp_key", &rootpgp)) !=
 	    CF_OK)
 		return rc;
 	present[0] = rs != 0;
@@ -120,24 +121,19 @@ static int
 do_init(int n, int t, const char *root_id, struct response *resp,
     uint8_t *kek_out, char *token_out)
 {
-	uint8_t		*kek = NULL, *shares = NULL;
+	uint8_t		*kek = NULL;
 	char		*token = NULL;
-	size_t		 share_len;
 	json_t		*o = NULL;
 	int		 rc, stored = 0;
 
 	if ((kek = sodium_malloc(KEY_LEN)) == NULL ||
-	    (shares = sodium_malloc((size_t)n * SHARE_MAX)) == NULL ||
 	    (token = sodium_malloc(TOKEN_MAX_LEN + 1)) == NULL ||
 	    (o = json_object()) == NULL) {
 		rc = CF_ENOMEM;
 		goto out;
 	}
-	randombytes_buf(kek, KEY_LEN);
-	if ((rc = keys_make_shares(kek, n, t, shares, &share_len)) != CF_OK ||
-	    (rc = sys_seal_emit_shares(o, shares, SHARE_MAX, n, share_len)) != CF_OK)
-		goto out;
-	if ((rc = keys_install(kek, n, t, &stored)) != CF_OK)
+	if ((rc = sys_seal_new_kek(kek, n, t, o)) != CF_OK ||
+	    (rc = keys_install(kek, n, t, &stored)) != CF_OK)
 		goto out;
 	/* With HA, init holds the storage lock: active for the root token. */
 	if ((rc = core_become_active()) != CF_OK) {
@@ -159,9 +155,7 @@ do_init(int n, int t, const char *root_id, struct response *resp,
 		rc = CF_ENOMEM;
 		goto out;
 	}
-	resp->raw = 1;
-	resp->wipe = 1;
-	rc = resp_data(resp, o);
+	rc = sys_seal_reply_secret(resp, o);
 	o = NULL;
  out:
 	if (rc != CF_OK && stored) {
@@ -171,7 +165,6 @@ do_init(int n, int t, const char *root_id, struct response *resp,
 	}
 	json_decref(o);			/* wiping allocator */
 	sodium_free(kek);		/* each wipes */
-	sodium_free(shares);
 	sodium_free(token);
 	return rc;
 }
@@ -194,8 +187,8 @@ sys_init(struct request *req, struct response *resp)
 		resp->raw = 1;
 		return resp_data(resp, o);
 	}
-	if ((rc = sys_seal_need_update(req, resp)) != CF_OK ||
-	    (rc = sys_seal_need_body(req, resp)) != CF_OK ||
+	if ((rc = body_need_update(req, resp)) != CF_OK ||
+	    (rc = body_need(req, resp)) != CF_OK ||
 	    (rc = init_params(req, resp, &n, &t)) != CF_OK)
 		return rc;
 	/*

@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "body.h"
 #include "core.h"
 #include "err.h"
 #include "keys.h"
@@ -73,6 +74,42 @@ genroot_reset(void)
 }
 
 /*
+ * Offer a share of the current unseal key (generate-root, rekey): Vault
+ * repeats "generation" in its text for a share given twice, whatever
+ * the operation.  *more says the threshold is not reached yet; at the
+ * threshold the shares combine into kek, which must open the root key
+ * in use (denied starts the message when it does not).  Under
+ * keys_lock, unsealed.
+ */
+static int
+offer_current(struct response *resp, struct shares *s, const char *what,
+    const char *nonce, const uint8_t *share, size_t len, uint8_t *kek,
+    const char *denied, int *more)
+{
+	enum shares_step	 step;
+	const char		*why;
+	int			 rc;
+
+	*more = 0;
+	if ((rc = sys_seal_offer(resp, s, what, "generation", nonce,
+	    share, len, keys_threshold(), kek, &step, &why)) != CF_OK &&
+	    step != SHARES_COMBINED)
+		return rc;
+	if (step == SHARES_MORE) {
+		*more = 1;
+		return CF_OK;
+	}
+	if (rc == CF_EINVAL)
+		return resp_fail(resp, CF_EINVAL, "failed to compute root "
+		    "key: %s", why);
+	if (rc == CF_OK)
+		rc = keys_kek_opens_root(kek);
+	if (rc == CF_EDENIED)
+		return resp_fail(resp, CF_EINVAL, "%s" AUTH_FAILED, denied);
+	return rc;
+}
+
+/*
  * The generate-root status object.  otp_length is the length an OTP
  * must have (GET and the attempt's start) or 0 (update replies), as
  * Vault answers.  Under keys_lock.
@@ -85,13 +122,12 @@ genroot_status(struct response *resp, const char *otp, int otp_length,
 
 	o = json_pack("{s:s, s:b, s:i, s:i, s:b, s:s, s:s, s:s, s:s, s:i}",
 	    "nonce", genroot_att.nonce, "started", genroot_att.started,
-	    "progress", complete ? keys_threshold() : genroot_att.n, "required", keys_threshold(),
+	    "progress", complete ? keys_threshold() : genroot_att.n,
+	    "required", keys_threshold(),
 	    "complete", complete, "encoded_token", encoded,
 	    "encoded_root_token", encoded, "pgp_fingerprint", "",
 	    "otp", otp, "otp_length", otp_length);
-	resp->raw = 1;
-	resp->wipe = 1;
-	return resp_data(resp, o);
+	return sys_seal_reply_secret(resp, o);
 }
 
 static void
@@ -146,8 +182,8 @@ sys_genroot_attempt(struct request *req, struct response *resp)
 		break;
 	case REQ_UPDATE:
 		/* An empty body is {} here, unlike the other raw handlers. */
-		if ((rc = sys_seal_body_str(req, resp, "otp", &otp)) != CF_OK ||
-		    (rc = sys_seal_body_str(req, resp, "pgp_key", &pgp)) != CF_OK)
+		if ((rc = body_str(req, resp, "otp", &otp)) != CF_OK ||
+		    (rc = body_str(req, resp, "pgp_key", &pgp)) != CF_OK)
 			return rc;
 		len = strlen(otp);
 		if (len != 0 && len != OTP_LEN && len != OTP_LEN_OLD)
@@ -246,20 +282,19 @@ sys_genroot_update(struct request *req, struct response *resp)
 {
 	uint8_t		*share = NULL, *kek = NULL;
 	size_t		 len;
-	const char	*nonce, *why;
-	enum shares_step step;
-	int		 rc, st;
+	const char	*nonce;
+	int		 rc, st, more;
 
-	if ((rc = sys_seal_need_update(req, resp)) != CF_OK ||
-	    (rc = sys_seal_need_body(req, resp)) != CF_OK)
+	if ((rc = body_need_update(req, resp)) != CF_OK ||
+	    (rc = body_need(req, resp)) != CF_OK)
 		return rc;
 	if ((share = sodium_malloc(SHARE_MAX)) == NULL ||
 	    (kek = sodium_malloc(KEY_LEN)) == NULL) {
 		sodium_free(share);
 		return CF_ENOMEM;
 	}
-	if ((rc = sys_seal_body_str(req, resp, "nonce", &nonce)) != CF_OK ||
-	    (rc = sys_seal_share_from_body(req, resp, share, &len, "invalid key: ")) !=
+	if ((rc = body_str(req, resp, "nonce", &nonce)) != CF_OK ||
+	    (rc = sys_seal_share(req, resp, share, &len, "invalid key: ")) !=
 	    CF_OK)
 		goto out_free;
 	core_rdlock();
@@ -278,28 +313,14 @@ sys_genroot_update(struct request *req, struct response *resp)
 		goto out;
 	}
 	/* The shares are spent whatever happens; the attempt stays. */
-	if ((rc = sys_seal_offer_share(resp, &genroot_att, "root generation",
-	    "generation", nonce, share, len, keys_threshold(), kek, &step, &why)) !=
-	    CF_OK && step != SHARES_COMBINED)
+	if ((rc = offer_current(resp, &genroot_att, "root generation", nonce,
+	    share, len, kek, "root generation aborted: root key verification "
+	    "failed: ", &more)) != CF_OK)
 		goto out;
-	if (step == SHARES_MORE) {
+	if (more) {
 		rc = genroot_status(resp, "", 0, "", 0);
 		goto out;
 	}
-	if (rc == CF_EINVAL) {
-		rc = resp_fail(resp, CF_EINVAL, "failed to compute root key: "
-		    "%s", why);
-		goto out;
-	}
-	if (rc == CF_OK)
-		rc = keys_kek_opens_root(kek);
-	if (rc == CF_EDENIED) {
-		rc = resp_fail(resp, CF_EINVAL, "root generation aborted: "
-		    "root key verification failed: " AUTH_FAILED);
-		goto out;
-	}
-	if (rc != CF_OK)
-		goto out;
 	if ((rc = genroot_finish(resp)) == CF_OK)
 		genroot_reset();
  out:
@@ -345,6 +366,28 @@ rekey_precheck(struct response *resp)
 	    "Vault is sealed" : "node is not active");
 }
 
+/*
+ * Run op under the core lock (exclusive with excl) and keys_lock, once
+ * rekey_precheck lets it.
+ */
+static int
+rekey_locked(struct request *req, struct response *resp, int excl,
+    int (*op)(struct request *, struct response *))
+{
+	int	 rc;
+
+	if (excl)
+		core_wrlock();
+	else
+		core_rdlock();
+	keys_lock();
+	if ((rc = rekey_precheck(resp)) == CF_OK)
+		rc = op(req, resp);
+	keys_unlock();
+	core_unlock();
+	return rc;
+}
+
 /* Start a rekey from the body of PUT sys/rekey/init.  Under keys_lock. */
 static int
 rekey_start(struct request *req, struct response *resp)
@@ -353,13 +396,13 @@ rekey_start(struct request *req, struct response *resp)
 	size_t		 npgp;
 	int		 rc, backup, verify;
 
-	if ((rc = sys_seal_need_body(req, resp)) != CF_OK ||
-	    (rc = sys_seal_body_int(req, resp, "secret_shares", &n)) != CF_OK ||
-	    (rc = sys_seal_body_int(req, resp, "secret_threshold", &t)) != CF_OK ||
-	    (rc = sys_seal_body_int(req, resp, "stored_shares", &stored)) != CF_OK ||
-	    (rc = sys_seal_body_strlist(req, resp, "pgp_keys", &npgp)) != CF_OK ||
-	    (rc = sys_seal_body_bool(req, resp, "backup", &backup)) != CF_OK ||
-	    (rc = sys_seal_body_bool(req, resp, "require_verification", &verify)) !=
+	if ((rc = body_need(req, resp)) != CF_OK ||
+	    (rc = body_int(req, resp, "secret_shares", &n)) != CF_OK ||
+	    (rc = body_int(req, resp, "secret_threshold", &t)) != CF_OK ||
+	    (rc = body_int(req, resp, "stored_shares", &stored)) != CF_OK ||
+	    (rc = body_strlist(req, resp, "pgp_keys", &npgp)) != CF_OK ||
+	    (rc = body_bool(req, resp, "backup", &backup)) != CF_OK ||
+	    (rc = body_bool(req, resp, "require_verification", &verify)) !=
 	    CF_OK)
 		return rc;
 	if (backup && npgp == 0)
@@ -371,8 +414,8 @@ rekey_start(struct request *req, struct response *resp)
 	if (t > n)
 		return resp_fail(resp, CF_EINVAL,
 		    "provided threshold greater than the total shares");
-	if ((rc = sys_seal_check_shares(n, t, "invalid rekey seal configuration: ",
-	    resp)) != CF_OK)
+	if ((rc = sys_seal_check_shares(n, t, "invalid rekey seal "
+	    "configuration: ", resp)) != CF_OK)
 		return rc;
 	if (rekey_att.started)
 		return resp_fail(resp, CF_EINVAL, "rekey already in progress");
@@ -390,33 +433,27 @@ rekey_start(struct request *req, struct response *resp)
 }
 
 static int
-sys_rekey_init(struct request *req, struct response *resp)
+rekey_init_op(struct request *req, struct response *resp)
 {
-	int	 rc;
-
-	core_rdlock();
-	keys_lock();
-	if ((rc = rekey_precheck(resp)) != CF_OK)
-		goto out;
 	switch (req->op) {
 	case REQ_READ:
-		rc = rekey_status(resp);
-		break;
+		return rekey_status(resp);
 	case REQ_DELETE:
 		rekey_reset();
 		resp->status = 204;
-		break;
+		return CF_OK;
 	case REQ_UPDATE:
-		rc = rekey_start(req, resp);
-		break;
+		return rekey_start(req, resp);
 	default:
 		resp->err_empty = 1;
-		rc = CF_EMETHOD;
+		return CF_EMETHOD;
 	}
- out:
-	keys_unlock();
-	core_unlock();
-	return rc;
+}
+
+static int
+sys_rekey_init(struct request *req, struct response *resp)
+{
+	return rekey_locked(req, resp, 0, rekey_init_op);
 }
 
 /*
@@ -427,28 +464,21 @@ sys_rekey_init(struct request *req, struct response *resp)
 static int
 rekey_finish(struct response *resp)
 {
-	uint8_t		*kek = NULL, *shares = NULL;
-	size_t		 share_len;
+	uint8_t		*kek = NULL;
 	json_t		*o = NULL;
 	int		 rc;
 
-	if ((kek = sodium_malloc(KEY_LEN)) == NULL ||
-	    (shares = sodium_malloc((size_t)rekey_n * SHARE_MAX)) == NULL) {
+	if ((kek = sodium_malloc(KEY_LEN)) == NULL) {
 		rc = CF_ENOMEM;
 		goto out;
 	}
-	randombytes_buf(kek, KEY_LEN);
-	if ((rc = keys_make_shares(kek, rekey_n, rekey_t, shares, &share_len)) !=
-	    CF_OK)
-		goto out;
 	if ((o = json_pack("{s:s, s:b, s:n, s:b, s:b}", "nonce",
 	    rekey_att.nonce, "complete", 1, "pgp_fingerprints", "backup", 0,
 	    "verification_required", rekey_verify)) == NULL) {
 		rc = CF_ENOMEM;
 		goto out;
 	}
-	if ((rc = sys_seal_emit_shares(o, shares, SHARE_MAX, rekey_n, share_len)) !=
-	    CF_OK)
+	if ((rc = sys_seal_new_kek(kek, rekey_n, rekey_t, o)) != CF_OK)
 		goto out;
 	if (rekey_verify) {
 		if ((rc = shares_ready(&verify_att)) != CF_OK)
@@ -464,14 +494,11 @@ rekey_finish(struct response *resp)
 		kek = NULL;
 	} else if ((rc = keys_rekey(kek, rekey_n, rekey_t)) != CF_OK)
 		goto out;
-	resp->raw = 1;
-	resp->wipe = 1;
-	rc = resp_data(resp, o);
+	rc = sys_seal_reply_secret(resp, o);
 	o = NULL;
  out:
 	json_decref(o);			/* wiping allocator */
-	sodium_free(kek);
-	sodium_free(shares);
+	sodium_free(kek);		/* wipes */
 	return rc;
 }
 
@@ -480,9 +507,8 @@ sys_rekey_update(struct request *req, struct response *resp)
 {
 	uint8_t		*share = NULL, *kek = NULL;
 	size_t		 len;
-	const char	*nonce, *why;
-	enum shares_step step;
-	int		 rc;
+	const char	*nonce;
+	int		 rc, more;
 
 	if ((share = sodium_malloc(SHARE_MAX)) == NULL ||
 	    (kek = sodium_malloc(KEY_LEN)) == NULL) {
@@ -493,9 +519,9 @@ sys_rekey_update(struct request *req, struct response *resp)
 	core_wrlock();
 	keys_lock();
 	if ((rc = rekey_precheck(resp)) != CF_OK ||
-	    (rc = sys_seal_need_body(req, resp)) != CF_OK ||
-	    (rc = sys_seal_body_str(req, resp, "nonce", &nonce)) != CF_OK ||
-	    (rc = sys_seal_share_from_body(req, resp, share, &len, "")) != CF_OK)
+	    (rc = body_need(req, resp)) != CF_OK ||
+	    (rc = body_str(req, resp, "nonce", &nonce)) != CF_OK ||
+	    (rc = sys_seal_share(req, resp, share, &len, "")) != CF_OK)
 		goto out;
 	if (!rekey_att.started) {
 		rc = resp_fail(resp, CF_EINVAL, "no barrier rekey in progress");
@@ -507,29 +533,14 @@ sys_rekey_update(struct request *req, struct response *resp)
 		    "verification operation is \"%s\"", verify_att.nonce);
 		goto out;
 	}
-	/* Vault's repeat text, "generation" included. */
-	if ((rc = sys_seal_offer_share(resp, &rekey_att, "rekey", "generation", nonce,
-	    share, len, keys_threshold(), kek, &step, &why)) != CF_OK &&
-	    step != SHARES_COMBINED)
+	if ((rc = offer_current(resp, &rekey_att, "rekey", nonce, share, len,
+	    kek, "failed to read root key: failed to decrypt keys from "
+	    "storage: ", &more)) != CF_OK)
 		goto out;
-	if (step == SHARES_MORE) {
+	if (more) {
 		rc = rekey_status(resp);
 		goto out;
 	}
-	if (rc == CF_EINVAL) {
-		rc = resp_fail(resp, CF_EINVAL, "failed to compute root key: "
-		    "%s", why);
-		goto out;
-	}
-	if (rc == CF_OK)
-		rc = keys_kek_opens_root(kek);
-	if (rc == CF_EDENIED) {
-		rc = resp_fail(resp, CF_EINVAL, "failed to read root key: "
-		    "failed to decrypt keys from storage: " AUTH_FAILED);
-		goto out;
-	}
-	if (rc != CF_OK)
-		goto out;
 	if ((rc = rekey_finish(resp)) == CF_OK && !rekey_verify)
 		rekey_reset();
  out:
@@ -569,9 +580,9 @@ verify_update(struct request *req, struct response *resp)
 		rc = CF_ENOMEM;
 		goto out;
 	}
-	if ((rc = sys_seal_need_body(req, resp)) != CF_OK ||
-	    (rc = sys_seal_body_str(req, resp, "nonce", &nonce)) != CF_OK ||
-	    (rc = sys_seal_share_from_body(req, resp, share, &len, "")) != CF_OK)
+	if ((rc = body_need(req, resp)) != CF_OK ||
+	    (rc = body_str(req, resp, "nonce", &nonce)) != CF_OK ||
+	    (rc = sys_seal_share(req, resp, share, &len, "")) != CF_OK)
 		goto out;
 	if (!rekey_att.started) {
 		rc = resp_fail(resp, CF_EINVAL, "no rekey in progress");
@@ -582,7 +593,7 @@ verify_update(struct request *req, struct response *resp)
 		    "no rekey verification in progress");
 		goto out;
 	}
-	if ((rc = sys_seal_offer_share(resp, &verify_att, "verify", "verify", nonce,
+	if ((rc = sys_seal_offer(resp, &verify_att, "verify", "verify", nonce,
 	    share, len, rekey_t, kek, &step, &why)) != CF_OK &&
 	    step != SHARES_COMBINED)
 		goto out;
@@ -620,14 +631,10 @@ verify_update(struct request *req, struct response *resp)
  * so a rekey whose shares were lost in transit changes nothing.
  */
 static int
-sys_rekey_verify(struct request *req, struct response *resp)
+verify_op(struct request *req, struct response *resp)
 {
 	int	 rc;
 
-	core_wrlock();
-	keys_lock();
-	if ((rc = rekey_precheck(resp)) != CF_OK)
-		goto out;
 	switch (req->op) {
 	case REQ_DELETE:
 		/* Start the verification over, with a new nonce. */
@@ -650,10 +657,14 @@ sys_rekey_verify(struct request *req, struct response *resp)
 		resp->err_empty = 1;
 		rc = CF_EMETHOD;
 	}
- out:
-	keys_unlock();
-	core_unlock();
 	return rc;
+}
+
+/* The verification changes the stored keys: exclusive. */
+static int
+sys_rekey_verify(struct request *req, struct response *resp)
+{
+	return rekey_locked(req, resp, 1, verify_op);
 }
 
 void

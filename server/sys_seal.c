@@ -1,7 +1,7 @@
 /*
  * sys_seal.c -- the seal's HTTP handlers (sys_seal.h): sys/unseal,
  * sys/seal-status, sys/seal, sys/step-down, sys/rotate and
- * sys/key-status, and the body and share helpers that sys/init
+ * sys/key-status, and the share helpers that sys/init
  * (seal.c) and generate-root and rekey (sys_rekey.c) share.
  *
  * Handlers check requests and answer; the keys themselves change in
@@ -17,17 +17,15 @@
  */
 #include "config.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <jansson.h>
 #include <sodium.h>
 
 #include "acl.h"
 #include "barrier.h"
-#include "buf.h"
+#include "body.h"
 #include "core.h"
 #include "err.h"
 #include "ha.h"
@@ -51,18 +49,6 @@
 
 static struct shares	 unseal_att;		/* under keys_lock */
 
-/* A member of obj whose name matches key ignoring case, as Go decodes. */
-static json_t *
-get_ci(json_t *obj, const char *key)
-{
-	const char	*k;
-	json_t		*v;
-
-	json_object_foreach(obj, k, v)
-		if (strcasecmp(k, key) == 0)
-			return json_is_null(v) ? NULL : v;
-	return NULL;
-}
 
 /*
  * Decode a share's text with Vault's rule: hex if it decodes to 16..33
@@ -114,92 +100,6 @@ share_check_len(size_t len, const char *prefix, struct response *resp)
 	return CF_OK;
 }
 
-int
-sys_seal_need_body(struct request *req, struct response *resp)
-{
-	if (req->body_empty)
-		return resp_fail(resp, CF_EINVAL, "EOF");
-	return CF_OK;
-}
-
-int
-sys_seal_need_update(struct request *req, struct response *resp)
-{
-	if (req->op == REQ_UPDATE)
-		return CF_OK;
-	resp->err_empty = 1;
-	return CF_EMETHOD;
-}
-
-int
-sys_seal_body_int(struct request *req, struct response *resp, const char *key,
-    long long *out)
-{
-	json_t	*v = get_ci(req->data, key);
-
-	*out = 0;
-	if (v == NULL)
-		return CF_OK;
-	if (!json_is_integer(v))
-		return resp_fail(resp, CF_EINVAL, "failed to parse JSON input: "
-		    "%s must be an integer", key);
-	*out = json_integer_value(v);
-	return CF_OK;
-}
-
-int
-sys_seal_body_bool(struct request *req, struct response *resp, const char *key,
-    int *out)
-{
-	json_t	*v = get_ci(req->data, key);
-
-	*out = 0;
-	if (v == NULL)
-		return CF_OK;
-	if (!json_is_boolean(v))
-		return resp_fail(resp, CF_EINVAL, "failed to parse JSON input: "
-		    "%s must be a boolean", key);
-	*out = json_is_true(v);
-	return CF_OK;
-}
-
-int
-sys_seal_body_str(struct request *req, struct response *resp, const char *key,
-    const char **out)
-{
-	json_t	*v = get_ci(req->data, key);
-
-	*out = "";
-	if (v == NULL)
-		return CF_OK;
-	if (!json_is_string(v))
-		return resp_fail(resp, CF_EINVAL, "failed to parse JSON input: "
-		    "%s must be a string", key);
-	*out = json_string_value(v);
-	return CF_OK;
-}
-
-int
-sys_seal_body_strlist(struct request *req, struct response *resp, const char *key,
-    size_t *n)
-{
-	json_t	*v = get_ci(req->data, key), *e;
-	size_t	 i;
-
-	*n = 0;
-	if (v == NULL)
-		return CF_OK;
-	if (!json_is_array(v))
-		goto bad;
-	json_array_foreach(v, i, e)
-		if (!json_is_string(e))
-			goto bad;
-	*n = json_array_size(v);
-	return CF_OK;
- bad:
-	return resp_fail(resp, CF_EINVAL, "failed to parse JSON input: "
-	    "%s must be a list of strings", key);
-}
 
 /*
  * The seal-status object.  No core lock needed: the state is an atomic
@@ -246,6 +146,14 @@ status_object(void)
 }
 
 int
+sys_seal_reply_secret(struct response *resp, json_t *o)
+{
+	resp->raw = 1;
+	resp->wipe = 1;
+	return resp_data(resp, o);
+}
+
+int
 sys_seal_reply_status(struct response *resp)
 {
 	resp->raw = 1;
@@ -266,8 +174,12 @@ sys_seal_status(struct request *req, struct response *resp)
 	return rc;
 }
 
-int
-sys_seal_emit_shares(json_t *o, const uint8_t *shares, size_t stride, int n,
+/*
+ * Add "keys" and "keys_base64" for n shares of len bytes each, stride
+ * bytes apart.
+ */
+static int
+emit_shares(json_t *o, const uint8_t *shares, size_t stride, int n,
     size_t len)
 {
 	json_t	*hex, *b64;
@@ -309,6 +221,22 @@ sys_seal_emit_shares(json_t *o, const uint8_t *shares, size_t stride, int n,
 }
 
 int
+sys_seal_new_kek(uint8_t *kek, int n, int t, json_t *o)
+{
+	uint8_t	*shares;
+	size_t	 share_len;
+	int	 rc;
+
+	if ((shares = sodium_malloc((size_t)n * SHARE_MAX)) == NULL)
+		return CF_ENOMEM;
+	randombytes_buf(kek, KEY_LEN);
+	if ((rc = keys_make_shares(kek, n, t, shares, &share_len)) == CF_OK)
+		rc = emit_shares(o, shares, SHARE_MAX, n, share_len);
+	sodium_free(shares);		/* wipes */
+	return rc;
+}
+
+int
 sys_seal_check_shares(long long n, long long t, const char *prefix,
     struct response *resp)
 {
@@ -332,13 +260,13 @@ sys_seal_check_shares(long long n, long long t, const char *prefix,
 }
 
 int
-sys_seal_share_from_body(struct request *req, struct response *resp, uint8_t *share,
+sys_seal_share(struct request *req, struct response *resp, uint8_t *share,
     size_t *len, const char *prefix)
 {
 	const char	*key;
 	int		 rc;
 
-	if ((rc = sys_seal_body_str(req, resp, "key", &key)) != CF_OK)
+	if ((rc = body_str(req, resp, "key", &key)) != CF_OK)
 		return rc;
 	if (key[0] == '\0')
 		return resp_fail(resp, CF_EINVAL,
@@ -349,7 +277,7 @@ sys_seal_share_from_body(struct request *req, struct response *resp, uint8_t *sh
 }
 
 int
-sys_seal_offer_share(struct response *resp, struct shares *s, const char *what,
+sys_seal_offer(struct response *resp, struct shares *s, const char *what,
     const char *repeat, const char *nonce, const uint8_t *share, size_t len,
     int goal, uint8_t *kek, enum shares_step *step, const char **why)
 {
@@ -374,11 +302,11 @@ sys_unseal(struct request *req, struct response *resp)
 	const char	*key, *why;
 	int		 rc, dup, done = 0, st, reset, migrate, wrong;
 
-	if ((rc = sys_seal_need_update(req, resp)) != CF_OK ||
-	    (rc = sys_seal_need_body(req, resp)) != CF_OK ||
-	    (rc = sys_seal_body_str(req, resp, "key", &key)) != CF_OK ||
-	    (rc = sys_seal_body_bool(req, resp, "reset", &reset)) != CF_OK ||
-	    (rc = sys_seal_body_bool(req, resp, "migrate", &migrate)) != CF_OK)
+	if ((rc = body_need_update(req, resp)) != CF_OK ||
+	    (rc = body_need(req, resp)) != CF_OK ||
+	    (rc = body_str(req, resp, "key", &key)) != CF_OK ||
+	    (rc = body_bool(req, resp, "reset", &reset)) != CF_OK ||
+	    (rc = body_bool(req, resp, "migrate", &migrate)) != CF_OK)
 		return rc;
 	core_wrlock();
 	/* Sealed: the seal configuration as storage has it now. */
@@ -429,7 +357,8 @@ sys_unseal(struct request *req, struct response *resp)
 	    unseal_att.n == 1 && !dup)
 		shares_renonce(&unseal_att);
 	if (rc == CF_OK)
-		rc = shares_reach(&unseal_att, keys_threshold(), kek, &done, &why);
+		rc = shares_reach(&unseal_att, keys_threshold(), kek, &done,
+		    &why);
 	if (done)
 		shares_reset(&unseal_att);	/* whatever the outcome */
 	keys_unlock();
@@ -506,7 +435,7 @@ sys_seal(struct request *req, struct response *resp)
 {
 	int	 rc;
 
-	if ((rc = sys_seal_need_update(req, resp)) != CF_OK)
+	if ((rc = body_need_update(req, resp)) != CF_OK)
 		return rc;
 	core_rdlock();
 	if (core_state() != CORE_UNSEALED) {
@@ -553,7 +482,7 @@ sys_step_down(struct request *req, struct response *resp)
 {
 	int	 rc;
 
-	if ((rc = sys_seal_need_update(req, resp)) != CF_OK)
+	if ((rc = body_need_update(req, resp)) != CF_OK)
 		return rc;
 	if (!core_conf()->ha_enabled) {
 		resp->status = 204;
@@ -604,7 +533,7 @@ sys_rotate(struct request *req, struct response *resp)
 	uint32_t	 term;
 	int		 rc, restore_failed;
 
-	if ((rc = sys_seal_need_update(req, resp)) != CF_OK)
+	if ((rc = body_need_update(req, resp)) != CF_OK)
 		return rc;
 	core_rdlock();
 	if (core_state() != CORE_UNSEALED) {
