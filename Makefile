@@ -102,6 +102,7 @@ UNIT_TESTS += tests/unit/test_jsonmem
 UNIT_TESTS += tests/unit/test_storage
 UNIT_TESTS += tests/unit/test_shamir
 UNIT_TESTS += tests/unit/test_barrier
+UNIT_TESTS += tests/unit/test_shares
 UNIT_TESTS += tests/unit/test_hcl
 UNIT_TESTS += tests/unit/test_policy
 UNIT_TESTS += tests/unit/test_acl
