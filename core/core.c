@@ -50,7 +50,7 @@ static pthread_mutex_t	 cluster_mu = PTHREAD_MUTEX_INITIALIZER;
 static char		 cluster_name[128];	/* under cluster_mu */
 static char		 cluster_id[64];
 
-/* Stored in clear by seal.c; its presence means "initialized". */
+/* Stored in clear by keys.c; its presence means "initialized". */
 #define SEAL_CONFIG_KEY	"core/seal-config"
 
 int

@@ -101,12 +101,12 @@ const struct core_conf *core_conf(void);
 struct storage *core_storage(void);
 
 /*
- * Called by seal.c under the write lock.  core_unsealed takes ownership
- * of the barrier (freed, wiped, on seal), runs the unseal hooks and
- * becomes CORE_UNSEALED; on a hook failure it seals again and returns
+ * Called by keys.c and seal.c under the write lock.  core_unsealed
+ * takes ownership of the barrier (freed, wiped, on seal), runs the
+ * unseal hooks and becomes CORE_UNSEALED; on a hook failure it seals again and returns
  * the error.  core_sealed runs the seal hooks, frees the barrier and
  * becomes CORE_SEALED.  core_set_initialized moves from uninitialized
- * to sealed, core_set_uninitialized back (seal.c, after reading storage
+ * to sealed, core_set_uninitialized back (keys.c, after reading storage
  * or undoing a failed init).  Without HA core_unsealed also becomes
  * active; core_sealed leaves active first.
  *

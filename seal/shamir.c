@@ -8,8 +8,9 @@
  * a^254, so no table lookup or branch depends on a secret byte.
  *
  * In seal/, the seal's cryptography (tests/layers.py): it includes
- * util/ and backends/ headers only.  The key hierarchy and the sys/
- * seal-family handlers over it are server/seal.c.
+ * util/ and backends/ headers only.  The key hierarchy over it is
+ * server/keys.c, the sys/ seal-family handlers server/seal.c,
+ * server/sys_seal.c and server/sys_rekey.c.
  */
 #include "config.h"
 

@@ -8,8 +8,9 @@
  * Stateless and thread-safe.
  *
  * In seal/, the seal's cryptography (tests/layers.py): it includes
- * util/ and backends/ headers only.  The key hierarchy and the sys/
- * seal-family handlers over it are server/seal.c.
+ * util/ and backends/ headers only.  The key hierarchy over it is
+ * server/keys.c, the sys/ seal-family handlers server/seal.c,
+ * server/sys_seal.c and server/sys_rekey.c.
  */
 #ifndef COFFER_SEAL_SHAMIR_H
 #define COFFER_SEAL_SHAMIR_H
