@@ -55,8 +55,10 @@ static unsigned char	*salt;		/* sodium_malloc, read-only */
  * Decoded entries of the tokens in use, so that a request does not read,
  * decrypt and parse its token's entry each time.  Keyed by the salted
  * hash (never the token), direct-mapped on it, one mutex per stripe of
- * slots.  A cached entry is shared and read-only: it is never changed
- * in place, only replaced.  Every write or delete of a token's entry
+ * slots.  The cache keeps its own copy and hands out copies (cheaper
+ * than storage, decryption and parsing), so no entry is ever shared
+ * between threads; it is never changed in place, only replaced.  Every
+ * write or delete of a token's entry
  * drops its slot after the storage call and bumps the generation; a
  * miss notes the generation before reading storage and keeps what it
  * read only if no drop happened since, so an entry revoked meanwhile
@@ -114,16 +116,20 @@ tcache_is(const struct tcache_slot *sl, const char *hash)
 	    TOKEN_HASH_LEN) == 0;
 }
 
-/* The cached entry for hash (a shared, read-only ref) or NULL. */
+/* A copy of the cached entry for hash, or NULL. */
 static json_t *
 tcache_get(const char *hash)
 {
 	size_t	 i = tcache_index(hash);
 	json_t	*e = NULL;
 
+	/*
+	 * A copy: an entry is never shared between threads, so nothing a
+	 * caller does to its own can touch another's or the cache's.
+	 */
 	tcache_lock(i);
 	if (tcache_is(&tcache[i], hash))
-		e = json_incref(tcache[i].entry);
+		e = json_deep_copy(tcache[i].entry);
 	tcache_unlock(i);
 	return e;
 }
@@ -135,14 +141,18 @@ tcache_put(const char *hash, json_t *e, unsigned long long gen)
 	size_t	 i = tcache_index(hash);
 	json_t	*old = NULL;
 
+	if ((e = json_deep_copy(e)) == NULL)
+		return;			/* not cached: read from storage */
 	tcache_lock(i);
 	if (atomic_load(&tcache_gen) == gen) {
 		old = tcache[i].entry;
 		memcpy(tcache[i].hash, hash, TOKEN_HASH_LEN + 1);
-		tcache[i].entry = json_incref(e);
+		tcache[i].entry = e;
+		e = NULL;
 	}
 	tcache_unlock(i);
 	json_decref(old);
+	json_decref(e);
 }
 
 /* Forget hash's entry: its storage just changed. */
@@ -182,8 +192,8 @@ tcache_clear(void)
 
 /*
  * The entry of a live service token for authentication: from the cache,
- * or read from storage (and cached unless it counts uses).  *entry is a
- * reference the caller must not change.
+ * or read from storage (and cached unless it counts uses).  *entry is
+ * the caller's own.
  */
 static int
 token_entry_shared(const char *hash, json_t **entry)
