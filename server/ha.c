@@ -101,8 +101,7 @@ static pthread_mutex_t	 ha_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 ha_cv;			/* CLOCK_MONOTONIC */
 static int		 stop, stepdown;	/* under ha_mu */
 static long long	 not_before;		/* ms, monotonic; ha_mu */
-static atomic_int	 stopping;		/* ha_stop was called */
-static _Atomic long long stop_at;		/* ms, monotonic; or 0 */
+static _Atomic long long stop_at;		/* ms, monotonic; 0: running */
 static CURLSH		*share;
 static pthread_mutex_t	 share_mu[CURL_LOCK_DATA_LAST];
 
@@ -442,7 +441,6 @@ ha_stop(void)
 	if (!running)
 		return;
 	atomic_store(&stop_at, now_ms());
-	atomic_store(&stopping, 1);
 	mu_lock();
 	stop = 1;
 	if (pthread_cond_broadcast(&ha_cv) != 0)
@@ -816,7 +814,7 @@ find_active(char *api, size_t apilen, char *cluster, size_t clusterlen,
 	int	 rc;
 
 	while ((rc = ha_leader(api, apilen, cluster, clusterlen)) ==
-	    CF_ENOTFOUND && now_ms() < deadline && !atomic_load(&stopping) &&
+	    CF_ENOTFOUND && now_ms() < deadline && atomic_load(&stop_at) == 0 &&
 	    core_state() == CORE_UNSEALED && !core_is_active())
 		(void)usleep(HA_FIND_ACTIVE_STEP_MS * 1000);
 	*self = core_is_active();
@@ -870,7 +868,7 @@ ha_forward(struct request *req, struct response *resp, int probe, int *done)
 		 * there, so ask again while the failover window lasts.
 		 */
 		if (!refused || now_ms() >= deadline ||
-		    atomic_load(&stopping)) {
+		    atomic_load(&stop_at) != 0) {
 			if (refused != HA_MISDIRECTED)
 				return redirect(api, req, resp);
 			resp->status = 500;

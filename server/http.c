@@ -1268,7 +1268,7 @@ request_fini(struct request *req)
 }
 
 /*
- * A request id: a random (version 4) UUID, as uuid_generate() makes,
+ * A request id: a random (version 4) UUID, as uuid4_random() makes,
  * but with its bytes taken from a per-thread pool refilled every 64
  * requests, so a request costs no getrandom() call.  Request ids are
  * not secrets; what was used is wiped all the same.
@@ -1278,29 +1278,16 @@ request_fini(struct request *req)
 static void
 request_id(char *out)
 {
-	static const char			 hex[] = "0123456789abcdef";
 	static _Thread_local unsigned char	 pool[REQ_ID_POOL];
 	static _Thread_local size_t		 used = REQ_ID_POOL;
-	unsigned char				*u;
-	size_t					 i;
-	char					*p = out;
 
 	if (used == REQ_ID_POOL) {
 		randombytes_buf(pool, sizeof(pool));
 		used = 0;
 	}
-	u = pool + used;
+	uuid4_format(pool + used, out);
+	sodium_memzero(pool + used, 16);
 	used += 16;
-	u[6] = (u[6] & 0x0f) | 0x40;
-	u[8] = (u[8] & 0x3f) | 0x80;
-	for (i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*p++ = '-';
-		*p++ = hex[u[i] >> 4];
-		*p++ = hex[u[i] & 0x0f];
-	}
-	*p = '\0';
-	sodium_memzero(u, 16);
 }
 
 static long long

@@ -3,11 +3,28 @@
  */
 #include "config.h"
 
-#include <stdio.h>
+#include <stddef.h>
 
 #include <sodium.h>
 
 #include "uuid4.h"
+
+void
+uuid4_format(unsigned char u[16], char *out)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	size_t			 i;
+
+	u[6] = (u[6] & 0x0f) | 0x40;
+	u[8] = (u[8] & 0x3f) | 0x80;
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*out++ = '-';
+		*out++ = hex[u[i] >> 4];
+		*out++ = hex[u[i] & 0x0f];
+	}
+	*out = '\0';
+}
 
 void
 uuid4_random(char *out)
@@ -15,11 +32,5 @@ uuid4_random(char *out)
 	unsigned char	 u[16];
 
 	randombytes_buf(u, sizeof(u));
-	u[6] = (u[6] & 0x0f) | 0x40;
-	u[8] = (u[8] & 0x3f) | 0x80;
-	snprintf(out, UUID4_LEN + 1,
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x",
-	    u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
-	    u[10], u[11], u[12], u[13], u[14], u[15]);
+	uuid4_format(u, out);
 }

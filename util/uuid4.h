@@ -12,5 +12,10 @@
 
 /* Fill id with a fresh random UUID v4 text (37 bytes with NUL). */
 void	 uuid4_random(char *);
+/*
+ * The UUID v4 text of 16 random bytes u (its version and variant bits
+ * set in u), for callers that draw their random bytes in bulk.
+ */
+void	 uuid4_format(unsigned char u[16], char *);
 
 #endif /* COFFER_UTIL_UUID4_H */
