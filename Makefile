@@ -222,10 +222,17 @@ check: deps-check
 	@$(MAKE) check-unit check-integration lint check-clang check-routes
 	@$(MAKE) check-systemd
 
+# A hung test fails, with its name, instead of stalling the run: each
+# unit program has TEST_TIMEOUT seconds, each integration test
+# pytest-timeout's --timeout.
+TEST_TIMEOUT = 1200
+PYTEST = /usr/bin/python3 -m pytest -q -p no:cacheprovider --timeout=600
+
 # tests/pgtest.sh runs them with a private PostgreSQL for test_storage.
 check-unit: need-cmocka $(UNIT_TESTS)
 	@tests/pgtest.sh run sh -c 'fail=0; for t in $(UNIT_TESTS); do \
-	    echo "== $$t"; ./$$t || { fail=1; echo "FAILED: $$t"; }; \
+	    echo "== $$t"; timeout -k 10 $(TEST_TIMEOUT) ./$$t || \
+	    { fail=1; echo "FAILED: $$t"; }; \
 	done; exit $$fail'
 
 # The integration suite under ThreadSanitizer (test_races.py is the
@@ -233,12 +240,10 @@ check-unit: need-cmocka $(UNIT_TESTS)
 # whose threads the integration suite drives anyway.
 check-tsan: deps-check
 	@$(MAKE) SANITIZE=thread all bin/cofferd-fault
-	COFFER_SANITIZE=thread /usr/bin/python3 -m pytest -q \
-	    -p no:cacheprovider tests/integration
+	COFFER_SANITIZE=thread $(PYTEST) tests/integration
 
 check-integration: bin/cofferd bin/cofferd-fault bin/coffer
-	COFFER_SANITIZE=$(SANITIZE) /usr/bin/python3 -m pytest -q \
-	    -p no:cacheprovider tests/integration
+	COFFER_SANITIZE=$(SANITIZE) $(PYTEST) tests/integration
 
 # The same warnings, as errors, from the other compiler.
 check-clang:

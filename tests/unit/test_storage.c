@@ -229,12 +229,72 @@ reopen(struct fixture *fx)
 	assert_int_equal(open_store(fx->backend, fx->dir, &fx->st), CF_OK);
 }
 
+/*
+ * Children of a test never outlive it: a child that hangs (a lock never
+ * granted, a server that never answers) is killed by its alarm, and a
+ * parent that waits longer than CHILD_WAIT_SECONDS kills it and fails.
+ * A hang is then a failed test with its name, not a stalled suite.
+ */
+#define CHILD_ALARM_SECONDS	120
+#define CHILD_WAIT_SECONDS	150
+
+static pid_t
+test_fork(void)
+{
+	pid_t	 pid;
+
+	fflush(NULL);
+	if ((pid = fork()) == 0)
+		alarm(CHILD_ALARM_SECONDS);
+	return pid;
+}
+
+/* waitpid(pid, status, 0), bounded: the child is killed at the limit. */
+static pid_t
+wait_child(pid_t pid, int *status)
+{
+	struct timespec	 nap = { 0, 10 * 1000 * 1000 };
+	pid_t		 got;
+	int		 i;
+
+	for (i = 0; i < CHILD_WAIT_SECONDS * 100; i++) {
+		if ((got = waitpid(pid, status, WNOHANG)) != 0)
+			return got;
+		nanosleep(&nap, NULL);
+	}
+	fprintf(stderr, "child %d still running after %d s: killed\n",
+	    (int)pid, CHILD_WAIT_SECONDS);
+	kill(pid, SIGKILL);
+	waitpid(pid, status, 0);
+	return -1;
+}
+
 static void
 reopen_ha(struct fixture *fx)
 {
 	storage_close(fx->st);
 	fx->st = NULL;
 	assert_int_equal(open_store_ha(fx->backend, fx->dir, &fx->st), CF_OK);
+}
+
+/*
+ * test_fork() for a test whose parent holds an HA store: PostgreSQL's
+ * runs a heartbeat thread, and a child forked beside a running thread
+ * can inherit a lock that thread held (AddressSanitizer's allocator
+ * hung a child so).  The parent's store is closed across the fork and
+ * opened again after it; its tables already exist.
+ */
+static pid_t
+test_fork_ha(struct fixture *fx)
+{
+	pid_t	 pid;
+
+	storage_close(fx->st);
+	fx->st = NULL;
+	if ((pid = test_fork()) == 0)
+		return 0;
+	assert_int_equal(open_store_ha(fx->backend, fx->dir, &fx->st), CF_OK);
+	return pid;
 }
 
 static int
@@ -811,7 +871,7 @@ test_two_processes(void **state)
 	/* Processes share a directory only as HA nodes. */
 	reopen_ha(fx);
 	assert_int_equal(storage_put(fx->st, "shared/parent", "p", 1), CF_OK);
-	pid = fork();
+	pid = test_fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		/* An environment of its own: never one across fork. */
@@ -838,7 +898,7 @@ test_two_processes(void **state)
 		seen = (int)sv.n;
 		strv_free(&sv);
 	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(wait_child(pid, &status), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	for (i = 0; i < 200; i++) {
@@ -874,7 +934,7 @@ test_map_growth(void **state)
 	w = malloc(8 * MIB);
 	assert_non_null(v);
 	assert_non_null(w);
-	pid = fork();
+	pid = test_fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		if (open_store_ha("lmdb", fx->dir, &st2) != CF_OK)
@@ -888,7 +948,7 @@ test_map_growth(void **state)
 		storage_close(st2);
 		_exit(0);
 	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(wait_child(pid, &status), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	fill(v, 8 * MIB, 8);
@@ -1054,7 +1114,7 @@ crash_rounds(struct fixture *fx, int batch)
 		storage_close(fx->st);
 		fx->st = NULL;
 		assert_int_equal(pipe(fds), 0);
-		pid = fork();
+		pid = test_fork();
 		assert_true(pid >= 0);
 		if (pid == 0) {
 			close(fds[0]);
@@ -1076,7 +1136,7 @@ crash_rounds(struct fixture *fx, int batch)
 		close(fds[1]);
 		usleep(10000 + (unsigned int)(rand() % 190000));
 		assert_int_equal(kill(pid, SIGKILL), 0);
-		assert_int_equal(waitpid(pid, NULL, 0), pid);
+		assert_int_equal(wait_child(pid, NULL), pid);
 		memset(acked, 0, sizeof(acked));
 		while (read(fds[0], &ack, sizeof(ack)) == sizeof(ack)) {
 			t = ack >> 24;
@@ -1545,29 +1605,28 @@ expect_child_ok(pid_t pid)
 {
 	int	 status;
 
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(wait_child(pid, &status), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 /*
- * A child that opens dir as an HA node of backend, takes the lock with record rec,
+ * A child that opens fx's store as an HA node, takes the lock with record rec,
  * writes one byte to fd once it holds it, and waits to be killed.
  */
 static pid_t
-spawn_holder(const char *backend, const char *dir, const char *rec,
-    int fds[2])
+spawn_holder(struct fixture *fx, const char *rec, int fds[2])
 {
 	struct storage	*st;
 	pid_t		 pid;
 	int		 got;
 
 	assert_int_equal(pipe(fds), 0);
-	pid = fork();
+	pid = test_fork_ha(fx);
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		close(fds[0]);
-		if (open_store_ha(backend, dir, &st) != CF_OK)
+		if (open_store_ha(inner_name(fx), fx->dir, &st) != CF_OK)
 			_exit(1);
 		if (storage_lock_wait(st, rec, 5000, &got) != CF_OK || !got)
 			_exit(2);
@@ -1604,7 +1663,7 @@ test_lmdb_one_process(void **state)
 	for (i = 0; i < 4; i++) {
 		if (i == 2)
 			reopen_ha(fx);
-		pid = fork();
+		pid = test_fork();
 		assert_true(pid >= 0);
 		if (pid == 0) {
 			st2 = NULL;
@@ -1696,13 +1755,16 @@ test_ha_mutual_exclusion(void **state)
 	if (!has_ha(fx))
 		skip();
 	reopen_ha(fx);
+	/* The racers fork from a process with no storage threads running. */
+	storage_close(fx->st);
+	fx->st = NULL;
 	inside = mmap(NULL, sizeof(*inside) * 2, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	assert_true(inside != MAP_FAILED);
 	atomic_init(&inside[0], 0);
 	atomic_init(&inside[1], 0);	/* turns taken, all processes */
 	for (i = 0; i < HA_RACERS; i++) {
-		pid[i] = fork();
+		pid[i] = test_fork();
 		assert_true(pid[i] >= 0);
 		if (pid[i] != 0)
 			continue;
@@ -1755,7 +1817,7 @@ test_ha_holder_sigkill(void **state)
 		skip();
 	reopen_ha(fx);
 	assert_int_equal(storage_lock_holder(fx->st, &b), CF_ENOTFOUND);
-	pid = spawn_holder(inner_name(fx), fx->dir, rec, fds);
+	pid = spawn_holder(fx, rec, fds);
 	assert_int_equal(read(fds[0], &c, 1), 1);
 	close(fds[0]);
 	assert_int_equal(storage_lock_holder(fx->st, &b), CF_OK);
@@ -1772,7 +1834,7 @@ test_ha_holder_sigkill(void **state)
 	    &got), CF_OK);
 	assert_int_equal(got, 1);
 	assert_true(now_ms() - t0 < 100);
-	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	assert_int_equal(wait_child(pid, NULL), pid);
 	assert_int_equal(storage_lock_check(fx->st), CF_OK);
 	assert_int_equal(storage_lock_holder(fx->st, &b), CF_OK);
 	assert_string_equal(b.data, "{\"id\":\"node-b\"}");
@@ -1780,12 +1842,12 @@ test_ha_holder_sigkill(void **state)
 	/* Killed while nobody took over: no record shown at all. */
 	assert_int_equal(storage_lock_release(fx->st), CF_OK);
 	assert_int_equal(storage_lock_holder(fx->st, &b), CF_ENOTFOUND);
-	pid = spawn_holder(inner_name(fx), fx->dir, rec, fds);
+	pid = spawn_holder(fx, rec, fds);
 	assert_int_equal(read(fds[0], &c, 1), 1);
 	close(fds[0]);
 	assert_int_equal(storage_lock_holder(fx->st, &b), CF_OK);
 	assert_int_equal(kill(pid, SIGKILL), 0);
-	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	assert_int_equal(wait_child(pid, NULL), pid);
 	assert_int_equal(storage_lock_holder(fx->st, &b), CF_ENOTFOUND);
 	assert_int_equal(b.len, 0);
 	buf_free(&b);
@@ -1826,7 +1888,7 @@ test_ha_wait_timeout(void **state)
 	if (!has_ha(fx))
 		skip();
 	reopen_ha(fx);
-	pid = spawn_holder(inner_name(fx), fx->dir, "{\"id\":\"a\"}", fds);
+	pid = spawn_holder(fx, "{\"id\":\"a\"}", fds);
 	assert_int_equal(read(fds[0], &ch, 1), 1);
 	close(fds[0]);
 
@@ -1855,7 +1917,7 @@ test_ha_wait_timeout(void **state)
 	assert_int_equal(storage_lock_check(fx->st), CF_ESTANDBY);
 
 	assert_int_equal(kill(pid, SIGKILL), 0);
-	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	assert_int_equal(wait_child(pid, NULL), pid);
 	t0 = now_ms();
 	assert_int_equal(storage_lock_wait(fx->st, "{\"id\":\"b\"}", 10000,
 	    &got), CF_OK);
@@ -2238,7 +2300,7 @@ test_pg_ha_pause(void **state)
 	reopen_ha(fx);
 	assert_int_equal(pipe(up), 0);
 	assert_int_equal(pipe(down), 0);
-	pid = fork();
+	pid = test_fork_ha(fx);
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		close(up[0]);
