@@ -46,6 +46,7 @@ static core_hook	 seal_hooks[CORE_MAX_HOOKS];
 static core_hook	 active_hooks[CORE_MAX_HOOKS];
 static core_hook	 standby_hooks[CORE_MAX_HOOKS];
 static size_t		 nunseal, nseal, nactive, nstandby;
+static core_hook	 fenced_hook;
 static pthread_mutex_t	 cluster_mu = PTHREAD_MUTEX_INITIALIZER;
 static char		 cluster_name[128];	/* under cluster_mu */
 static char		 cluster_id[64];
@@ -125,6 +126,25 @@ core_on_standby(core_hook fn)
 	if (nstandby == CORE_MAX_HOOKS)
 		CF_BUG("too many leave-active hooks");
 	standby_hooks[nstandby++] = fn;
+}
+
+void
+core_on_fenced(core_hook fn)
+{
+	fenced_hook = fn;
+}
+
+/*
+ * A write the backend refused with CF_ESTANDBY while we were active:
+ * its fence saw another node's epoch.  Say so at once, so that this
+ * node leaves active now rather than at its next lock check.
+ */
+static int
+fenced(int rc)
+{
+	if (rc == CF_ESTANDBY && fenced_hook != NULL)
+		(void)fenced_hook();
+	return rc;
 }
 
 void
@@ -325,7 +345,7 @@ core_put(const char *key, const void *val, size_t len)
 	/* A standby never writes: the active node may be writing. */
 	if (!atomic_load(&active))
 		return CF_ESTANDBY;
-	return barrier_put(barrier, store, key, val, len);
+	return fenced(barrier_put(barrier, store, key, val, len));
 }
 
 int
@@ -336,7 +356,7 @@ core_del(const char *key)
 	/* A standby never writes: the active node may be writing. */
 	if (!atomic_load(&active))
 		return CF_ESTANDBY;
-	return storage_del(store, key);
+	return fenced(storage_del(store, key));
 }
 
 int
@@ -355,7 +375,7 @@ core_batch(const struct storage_op *ops, size_t n)
 	/* A standby never writes: the active node may be writing. */
 	if (!atomic_load(&active))
 		return CF_ESTANDBY;
-	return barrier_batch(barrier, store, ops, n);
+	return fenced(barrier_batch(barrier, store, ops, n));
 }
 
 int
@@ -420,5 +440,5 @@ core_del_prefix(const char *prefix)
 	if (!atomic_load(&active))
 		return CF_ESTANDBY;
 	/* One transaction or statement in the backend, not one per key. */
-	return storage_del_prefix(store, prefix);
+	return fenced(storage_del_prefix(store, prefix));
 }

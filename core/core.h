@@ -83,6 +83,13 @@ void	 core_on_unseal(core_hook);
 void	 core_on_seal(core_hook);
 void	 core_on_active(core_hook);
 void	 core_on_standby(core_hook);
+/*
+ * Called when the backend refuses a write of this active node because
+ * another node took the storage lock: the HA thread's cue to leave
+ * active at once.  Any request thread, often under the core read lock,
+ * so it takes only leaf locks.  One, registered before any thread.
+ */
+void	 core_on_fenced(core_hook);
 
 void	 core_rdlock(void);
 void	 core_wrlock(void);

@@ -89,7 +89,8 @@ enum leave_why {
 	LEAVE_STOP,
 	LEAVE_STEPDOWN,
 	LEAVE_SEALED,
-	LEAVE_LOST
+	LEAVE_LOST,
+	LEAVE_FENCED
 };
 
 static int		 enabled;
@@ -99,7 +100,7 @@ static pthread_t	 thread;
 static int		 running;
 static pthread_mutex_t	 ha_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 ha_cv;			/* CLOCK_MONOTONIC */
-static int		 stop, stepdown;	/* under ha_mu */
+static int		 stop, stepdown, fenced;	/* under ha_mu */
 static long long	 not_before;		/* ms, monotonic; ha_mu */
 static _Atomic long long stop_at;		/* ms, monotonic; 0: running */
 static CURLSH		*share;
@@ -173,6 +174,22 @@ cv_wait_ms(long long ms)
 		abort();
 }
 
+/*
+ * Core hook: a write was refused by the storage fence, so another node
+ * holds the lock; serve_active leaves at once instead of at its next
+ * check.  Only ha_mu, a leaf (the caller may hold the core lock).
+ */
+static int
+on_fenced(void)
+{
+	mu_lock();
+	fenced = 1;
+	if (pthread_cond_broadcast(&ha_cv) != 0)
+		abort();
+	mu_unlock();
+	return CF_OK;
+}
+
 /* Core hook (unseal, seal): the HA thread has something to look at. */
 static int
 wake(void)
@@ -227,6 +244,10 @@ serve_active(void)
 			why = LEAVE_STEPDOWN;
 			break;
 		}
+		if (fenced) {
+			why = LEAVE_FENCED;
+			break;
+		}
 		if (!core_is_active()) {
 			why = LEAVE_SEALED;
 			break;
@@ -258,6 +279,7 @@ take_over(const char *rec)
 
 	mu_lock();
 	stepdown = 0;			/* one sent to the old role */
+	fenced = 0;
 	mu_unlock();
 	core_wrlock();
 	rc = core_state() == CORE_UNSEALED ? core_become_active() :
@@ -290,6 +312,11 @@ take_over(const char *rec)
 		break;
 	case LEAVE_LOST:
 		log_warnx("ha: the storage lock was lost; standby");
+		pause = HA_LOST_PAUSE_MS;
+		break;
+	case LEAVE_FENCED:
+		log_warnx("ha: a write was refused by the storage fence "
+		    "(another node holds the lock); standby");
 		pause = HA_LOST_PAUSE_MS;
 		break;
 	case LEAVE_SEALED:
@@ -391,6 +418,7 @@ ha_register(int ha_enabled, const char *api_addr, const char *cluster_addr)
 	core_on_seal(wake);
 	core_on_active(nodes_forget);
 	core_on_standby(nodes_forget);
+	core_on_fenced(on_fenced);
 }
 
 int

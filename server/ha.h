@@ -8,7 +8,8 @@
  * makes the node active (core_become_active, whose first hook reloads
  * the keyring and seal configuration another node may have changed).
  * It leaves active on step-down, seal, shutdown or when the storage
- * says the lock was lost: core write lock (requests in flight finish),
+ * says the lock was lost, checked every 250 ms and at once when the
+ * backend's fence refuses a write: core write lock (requests in flight finish),
  * leave-active hooks, and only then the lock is released.  After a
  * step-down it does not compete for HA_STEPDOWN_PAUSE_MS, so another
  * standby takes over.

@@ -32,7 +32,7 @@ class PgCluster(Cluster):
     """n HA nodes on one PostgreSQL table, each on a fixed port with its
     api_addr pointing at itself."""
 
-    def __init__(self, tmp_path, pg, n):  # noqa: F811
+    def __init__(self, tmp_path, pg, n, timeout_ms=None):  # noqa: F811
         from conftest import Server
         self.tmp = tmp_path
         self.pg = pg
@@ -46,7 +46,8 @@ class PgCluster(Cluster):
                         '  connection_url = "%s"\n  table = "%s"\n'
                         '  max_parallel = "16"\n  ha_enabled = "true"\n'
                         '  ha_session_timeout = "%dms"\n}\n' % (
-                            pg["url"], self.table, int(TIMEOUT_S * 1000)))
+                            pg["url"], self.table,
+                            timeout_ms or int(TIMEOUT_S * 1000)))
                 f.write('listener "tcp" {\n  address = "127.0.0.1:%d"\n'
                         '  tls_disable = true\n}\n' % port)
                 f.write('disable_mlock = true\n')
@@ -64,8 +65,8 @@ class PgCluster(Cluster):
 def pgcluster(tmp_path, pg):  # noqa: F811
     made = []
 
-    def make(n):
-        c = PgCluster(tmp_path, pg, n)
+    def make(n, **kw):
+        c = PgCluster(tmp_path, pg, n, **kw)
         made.append(c)
         return c
     yield make
@@ -226,6 +227,36 @@ def test_three_nodes_sigstop_fenced(pgcluster, pg):  # noqa: F811
     assert len(w.acked) > 10
     for key in w.acked:
         assert get_secret(new, key) == {"v": key}
+
+
+def test_fenced_write_leaves_active_at_once(pgcluster, pg):  # noqa: F811
+    """Another epoch in the HA row, as after a takeover the active did
+    not notice: its next write is refused by the fence, and the node
+    leaves active at once, saying why, rather than at its next lock
+    check; the standby takes over with the value written before.  The
+    session timeout is long so that the heartbeat (every T/4) does not
+    see the new epoch first."""
+    c = pgcluster(2, timeout_ms=30000)
+    a = init_cluster(c)
+    act, other = c.nodes[a], c.nodes[1 - a]
+    tok = act.root_token
+    put_secret(act, "fence", {"v": "before"})
+    psql(pg, "UPDATE vault_ha_locks SET ha_identity = "
+         "(ha_identity::bigint + 1)::text WHERE ha_key = 'coffer/%s'"
+         % c.table)
+    t0 = time.monotonic()
+    r = requests.post(act.url + "/v1/secret/data/fence",
+                      headers={"X-Vault-Token": tok,
+                               "X-Vault-No-Request-Forwarding": "true"},
+                      json={"data": {"v": "late"}}, timeout=30,
+                      allow_redirects=False)
+    assert r.status_code >= 500, (r.status_code, r.text)
+    assert wait_for(lambda: health(act) == 429, 10)
+    left = time.monotonic() - t0
+    print("fenced write to standby: %.0f ms" % (left * 1000))
+    assert wait_log(act.logpath, rb"refused by the storage fence", act.proc)
+    assert wait_for(lambda: health(other) == 200, 10)
+    assert get_secret(other, "fence") == {"v": "before"}
 
 
 def test_postgresql_restart_under_load(pgcluster, pg):  # noqa: F811
