@@ -12,8 +12,9 @@
  * Connections: a pool of at most max_parallel connections, opened as
  * requests need them and kept open afterwards.  Each new connection
  * prepares every statement once.  A call takes a connection for its
- * whole duration (a batch is one transaction: BEGIN, the statements,
- * COMMIT), so calls never share a session.  A connection that broke is
+ * whole duration (a batch is one implicit transaction, its statements
+ * sent in one round trip in libpq's pipeline mode), so calls never
+ * share a session.  A connection that broke is
  * closed when it is handed back, and the next call opens a fresh one:
  * the store reconnects by itself once the database is back.  When a
  * pooled connection turns out to be dead (the database restarted while
@@ -395,7 +396,8 @@ pgstore_release(struct pgstore *ps, PGconn *c)
 	int	 keep;
 
 	keep = PQstatus(c) == CONNECTION_OK &&
-	    PQtransactionStatus(c) == PQTRANS_IDLE;
+	    PQtransactionStatus(c) == PQTRANS_IDLE &&
+	    PQpipelineStatus(c) == PQ_PIPELINE_OFF;
 	if (!keep)
 		PQfinish(c);
 	pgstore_lock(ps);
@@ -675,58 +677,124 @@ pgstore_exec_fenced(struct pgstore *ps, PGconn *c,
 	return rc;
 }
 
-/* Inside a transaction: lock our epoch's row, or CF_ESTANDBY. */
-static int
-pgstore_fence(struct pgstore *ps, PGconn *c)
-{
-	char		 epoch[24];
-	const char	*params[2];
-	PGresult	*res;
-	int		 rc;
-
-	if ((rc = pgstore_epoch(ps, epoch, sizeof(epoch))) != CF_OK)
-		return rc;
-	params[0] = ps->ha_key;
-	params[1] = epoch;
-	res = PQexecPrepared(c, pgstore_stmt_names[PG_FENCE], 2, params,
-	    NULL, NULL, 0);
-	if ((rc = pgstore_check(ps, c, res, PGRES_TUPLES_OK, "fence")) ==
-	    CF_OK && PQntuples(res) != 1)
-		rc = pgstore_fenced(ps, epoch);
-	PQclear(res);
-	return rc;
-}
-
 struct pgstore_batch_arg {
 	const struct storage_op	*ops;
 	size_t			 n;
 };
 
+/* Queue one put or delete of a pipelined batch (unfenced). */
+static int
+pgstore_send_op(PGconn *c, const struct storage_op *op)
+{
+	char		 parent[PG_PATH_MAX], path[PG_PATH_MAX];
+	const char	*params[4], *key;
+	int		 lens[4] = { 0, 0, 0, 0 };
+	int		 fmts[4] = { 0, 0, 0, 1 };	/* value: binary */
+
+	/* libpq copies the parameters into its buffer before returning. */
+	pgstore_split(op->key, parent, path, &key);
+	if (op->kind == STORAGE_OP_DEL) {
+		params[0] = path;
+		params[1] = key;
+		return PQsendQueryPrepared(c, pgstore_stmt_names[PG_DEL], 2,
+		    params, NULL, NULL, 0) == 1 ? CF_OK : CF_EIO;
+	}
+	params[0] = parent;
+	params[1] = path;
+	params[2] = key;
+	params[3] = op->len > 0 ? op->val : "";
+	lens[3] = (int)op->len;
+	return PQsendQueryPrepared(c, pgstore_stmt_names[PG_PUT], 4, params,
+	    lens, fmts, 0) == 1 ? CF_OK : CF_EIO;
+}
+
+/*
+ * The results of a pipelined batch, up to its sync.  The first error
+ * decides: the fence's "division by zero" (another epoch) is
+ * CF_ESTANDBY, any other CF_EIO; the statements after it come back
+ * aborted and nothing of the batch stays.
+ */
+static int
+pgstore_batch_results(struct pgstore *ps, PGconn *c, const char *epoch)
+{
+	PGresult	*res;
+	const char	*state;
+	int		 rc = CF_OK, synced = 0;
+	ExecStatusType	 st;
+
+	while (!synced) {
+		if ((res = PQgetResult(c)) == NULL) {
+			/* The end of one statement's results. */
+			if (PQstatus(c) != CONNECTION_OK) {
+				if (rc == CF_OK)
+					rc = pgstore_check(ps, c, NULL,
+					    PGRES_COMMAND_OK, "batch");
+				break;
+			}
+			continue;
+		}
+		st = PQresultStatus(res);
+		if (st == PGRES_PIPELINE_SYNC)
+			synced = 1;
+		else if (st == PGRES_FATAL_ERROR && rc == CF_OK) {
+			state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+			if (epoch != NULL && state != NULL &&
+			    strcmp(state, "22012") == 0)
+				rc = pgstore_fenced(ps, epoch);
+			else
+				rc = pgstore_check(ps, c, res,
+				    PGRES_COMMAND_OK, "batch");
+		} else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+		    st != PGRES_PIPELINE_ABORTED && rc == CF_OK)
+			rc = pgstore_check(ps, c, res, PGRES_COMMAND_OK,
+			    "batch");
+		PQclear(res);
+	}
+	if (PQexitPipelineMode(c) != 1 && rc == CF_OK)
+		rc = pgstore_check(ps, c, NULL, PGRES_COMMAND_OK, "batch");
+	return rc;
+}
+
+/*
+ * A batch of several operations is one round trip: in libpq's pipeline
+ * mode an HA store's fence, then every statement, then one sync.  What
+ * runs before a sync is one implicit transaction, so an error anywhere
+ * rolls all of it back; the fence is written to fail (a division by
+ * zero) when the epoch is not ours, so a deposed node's batch writes
+ * nothing.  One operation is one (fenced) statement already.
+ */
 static int
 pgstore_batch_fn(struct pgstore *ps, PGconn *c, void *arg)
 {
 	struct pgstore_batch_arg	*a = arg;
-	PGresult			*res;
+	const char			*params[2];
+	char				 epoch[24];
 	size_t				 i;
-	int				 rc;
+	int				 rc = CF_OK;
 
 	if (a->n == 1)
 		return ps->ha ? pgstore_exec_fenced(ps, c, &a->ops[0]) :
 		    pgstore_exec_op(ps, c, &a->ops[0]);
-	if ((rc = pgstore_command(ps, c, "BEGIN")) != CF_OK)
+	if (ps->ha && (rc = pgstore_epoch(ps, epoch, sizeof(epoch))) != CF_OK)
 		return rc;
-	if (ps->ha)
-		rc = pgstore_fence(ps, c);
-	for (i = 0; i < a->n && rc == CF_OK; i++)
-		rc = pgstore_exec_op(ps, c, &a->ops[i]);
-	if (rc == CF_OK)
-		return pgstore_command(ps, c, "COMMIT");
-	/* Nothing of the batch stays; a dead session rolled back anyway. */
-	if (PQstatus(c) == CONNECTION_OK) {
-		res = PQexec(c, "ROLLBACK");
-		PQclear(res);
+	if (PQenterPipelineMode(c) != 1)
+		return pgstore_check(ps, c, NULL, PGRES_COMMAND_OK, "batch");
+	if (ps->ha) {
+		params[0] = ps->ha_key;
+		params[1] = epoch;
+		if (PQsendQueryPrepared(c, pgstore_stmt_names[PG_FENCE], 2,
+		    params, NULL, NULL, 0) != 1)
+			rc = CF_EIO;
 	}
-	return rc;
+	for (i = 0; i < a->n && rc == CF_OK; i++)
+		rc = pgstore_send_op(c, &a->ops[i]);
+	if (rc != CF_OK || PQpipelineSync(c) != 1)
+		/*
+		 * Nothing was synced, so nothing commits; the session stays
+		 * in pipeline mode and pgstore_release closes it.
+		 */
+		return pgstore_check(ps, c, NULL, PGRES_COMMAND_OK, "batch");
+	return pgstore_batch_results(ps, c, ps->ha ? epoch : NULL);
 }
 
 static int
@@ -1021,8 +1089,10 @@ pgstore_sql_ha(struct pgstore *ps, const char *t, const char *h)
 	    "FROM \"%s\" WHERE ha_key = $2 AND ha_identity = $3 FOR KEY "
 	    "SHARE), d AS (DELETE FROM \"%s\" WHERE path LIKE $1 ESCAPE "
 	    "'\\' AND EXISTS (SELECT 1 FROM f)) SELECT count(*) FROM f", h, t);
-	snprintf(ps->sql[PG_FENCE], PG_SQL_MAX, "SELECT 1 FROM \"%s\" "
-	    "WHERE ha_key = $1 AND ha_identity = $2 FOR KEY SHARE", h);
+	/* An error (22012) unless the epoch is ours: see pgstore_batch_fn. */
+	snprintf(ps->sql[PG_FENCE], PG_SQL_MAX, "SELECT 1 / count(*)::int "
+	    "FROM (SELECT 1 FROM \"%s\" WHERE ha_key = $1 AND ha_identity = "
+	    "$2 FOR KEY SHARE) f", h);
 	snprintf(ps->sql[PG_HOLDER], PG_SQL_MAX, "SELECT ha_value FROM "
 	    "\"%s\" WHERE ha_key = $1 AND ha_value <> '' AND EXISTS (SELECT "
 	    "1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND "

@@ -2214,6 +2214,10 @@ test_pg_ha_fence(void **state)
 		{ STORAGE_OP_PUT, "f/x", "old", 3 },
 		{ STORAGE_OP_DEL, "f/k", NULL, 0 }
 	};
+	const struct storage_op	 late[2] = {
+		{ STORAGE_OP_PUT, "f/x", "new", 3 },
+		{ STORAGE_OP_DEL, "f/k", NULL, 0 }
+	};
 	long long		 t0;
 	char			 table[64], sql[256];
 	int			 got = 0;
@@ -2229,11 +2233,22 @@ test_pg_ha_fence(void **state)
 	assert_int_equal(storage_put(fx->st, "f/k", "a1", 2), CF_OK);
 	assert_int_equal(storage_batch(fx->st, ops, 1), CF_OK);
 
-	/* A new epoch behind a's back: its next write is fenced in SQL. */
+	/* A new epoch behind a's back: a whole batch is fenced in SQL. */
 	pg_table(fx->dir, table, sizeof(table));
 	snprintf(sql, sizeof(sql), "UPDATE vault_ha_locks SET ha_identity = "
 	    "(ha_identity::bigint + 1)::text WHERE ha_key = 'coffer/%s'",
 	    table);
+	assert_int_equal(pg_exec(sql), 0);
+	assert_int_equal(storage_batch(fx->st, late, 2), CF_ESTANDBY);
+	assert_int_equal(storage_lock_check(fx->st), CF_ESTANDBY);
+	check_value(fx->st, "f/x", "old", 3);
+	check_value(fx->st, "f/k", "a1", 2);
+	assert_int_equal(storage_lock_release(fx->st), CF_OK);
+	assert_int_equal(storage_lock_try(fx->st, "{\"id\":\"a\"}", &got),
+	    CF_OK);
+	assert_int_equal(got, 1);
+
+	/* Again: a single write is fenced in its own statement. */
 	assert_int_equal(pg_exec(sql), 0);
 	assert_int_equal(storage_put(fx->st, "f/k", "a2", 2), CF_ESTANDBY);
 	assert_int_equal(storage_lock_check(fx->st), CF_ESTANDBY);
