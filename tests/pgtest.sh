@@ -16,7 +16,9 @@
 # PostgreSQL refuses to run as root, so as root the server runs as the
 # postgres user (or nobody).  It trusts loopback connections and runs
 # without fsync (it holds nothing but test data) unless PGTEST_FSYNC=on,
-# as the benchmarks set it.
+# as the benchmarks set it.  It listens on 127.0.0.1 unless PGTEST_LISTEN
+# names other addresses (the partition test's, which also adds its
+# networks to pg_hba.conf).
 
 set -u
 
@@ -72,7 +74,7 @@ pg_ctl_start() {
 	bin=$(cat "$dir/bindir")
 	port=$(cat "$dir/port")
 	as "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-	    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=${PGTEST_FSYNC:-off} -c max_connections=400" \
+	    -o "-p $port -k $dir -c listen_addresses=${PGTEST_LISTEN:-127.0.0.1} -c fsync=${PGTEST_FSYNC:-off} -c max_connections=400" \
 	    start >/dev/null || {
 		echo "pgtest: the server did not start; see $dir/server.log" >&2
 		tail -5 "$dir/server.log" >&2
