@@ -6,9 +6,9 @@
  *   sys/token/id/<hmac>                 the token entry, JSON
  *   sys/token/accessor/<hmac of acc>    the token's hash
  *   sys/token/parent/<parent>/<child>   the tree, for revocation
- * The salt is loaded at unseal into sodium_malloc memory, read-only
- * afterwards (so worker threads read it without a lock), and wiped at
- * seal.  Tokens themselves are never written anywhere.
+ * The salt is read at unseal into an HMAC state in sodium_malloc
+ * memory, read-only afterwards (so worker threads read it without a
+ * lock), and wiped at seal.  Tokens themselves are never written anywhere.
  */
 #include "config.h"
 
@@ -49,15 +49,23 @@ static size_t		 nrevoke_hooks;
 static pthread_mutex_t	 uses_mu = PTHREAD_MUTEX_INITIALIZER;
 #define SALT_LEN	crypto_auth_hmacsha256_KEYBYTES
 
-static unsigned char	*salt;		/* sodium_malloc, read-only */
+/*
+ * HMAC-SHA256 keyed with the salt, its key already absorbed: each hash
+ * copies it and runs only the message's two compressions, not the
+ * key's two more.  sodium_malloc, read-only; NULL while sealed.
+ */
+static crypto_auth_hmacsha256_state	*salted;
 
 /*
  * Decoded entries of the tokens in use, so that a request does not read,
  * decrypt and parse its token's entry each time.  Keyed by the salted
  * hash (never the token), direct-mapped on it, one mutex per stripe of
- * slots.  The cache keeps its own copy and hands out copies (cheaper
- * than storage, decryption and parsing), so no entry is ever shared
- * between threads; it is never changed in place, only replaced.  Every
+ * slots.  The cache keeps its own copy and hands out references to
+ * it: a cached entry is read-only for everyone (jansson's reference
+ * counts are atomic, so a reader's reference keeps it alive after the
+ * cache let go of it); it is never changed in place, only replaced.
+ * Responses built from an entry copy its objects and arrays, never
+ * share them (lookup_data).  Every
  * write or delete of a token's entry
  * drops its slot after the storage call and bumps the generation; a
  * miss notes the generation before reading storage and keeps what it
@@ -116,20 +124,16 @@ tcache_is(const struct tcache_slot *sl, const char *hash)
 	    TOKEN_HASH_LEN) == 0;
 }
 
-/* A copy of the cached entry for hash, or NULL. */
+/* A reference to the cached entry for hash (read-only), or NULL. */
 static json_t *
 tcache_get(const char *hash)
 {
 	size_t	 i = tcache_index(hash);
 	json_t	*e = NULL;
 
-	/*
-	 * A copy: an entry is never shared between threads, so nothing a
-	 * caller does to its own can touch another's or the cache's.
-	 */
 	tcache_lock(i);
 	if (tcache_is(&tcache[i], hash))
-		e = json_deep_copy(tcache[i].entry);
+		e = json_incref(tcache[i].entry);
 	tcache_unlock(i);
 	return e;
 }
@@ -193,7 +197,8 @@ tcache_clear(void)
 /*
  * The entry of a live service token for authentication: from the cache,
  * or read from storage (and cached unless it counts uses).  *entry is
- * the caller's own.
+ * a reference of the caller's, to an object it must not change unless
+ * it counts uses (those are never cached).
  */
 static int
 token_entry_shared(const char *hash, json_t **entry)
@@ -215,11 +220,16 @@ int
 token_store_load(void)
 {
 	struct buf	 b = BUF_INIT;
+	unsigned char	*salt;
 	int		 rc;
 
 	tcache_clear();
 	if ((salt = sodium_malloc(SALT_LEN)) == NULL)
 		return CF_ENOMEM;
+	if ((salted = sodium_malloc(sizeof(*salted))) == NULL) {
+		sodium_free(salt);
+		return CF_ENOMEM;
+	}
 	rc = core_get(SALT_KEY, &b);
 	if (rc == CF_ENOTFOUND) {
 		randombytes_buf(salt, SALT_LEN);
@@ -231,12 +241,15 @@ token_store_load(void)
 			memcpy(salt, b.data, SALT_LEN);
 	}
 	buf_free(&b);
+	if (rc == CF_OK)
+		crypto_auth_hmacsha256_init(salted, salt, SALT_LEN);
+	sodium_free(salt);		/* wipes */
 	if (rc != CF_OK) {
-		sodium_free(salt);
-		salt = NULL;
+		sodium_free(salted);
+		salted = NULL;
 		return rc;
 	}
-	sodium_mprotect_readonly(salt);
+	sodium_mprotect_readonly(salted);
 	return CF_OK;
 }
 
@@ -244,21 +257,25 @@ int
 token_store_unload(void)
 {
 	tcache_clear();
-	sodium_free(salt);		/* wipes */
-	salt = NULL;
+	sodium_free(salted);		/* wipes */
+	salted = NULL;
 	return CF_OK;
 }
 
 int
 token_hash(const char *token, char *hex)
 {
-	unsigned char	 mac[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_state	 st;
+	unsigned char			 mac[crypto_auth_hmacsha256_BYTES];
 
-	if (salt == NULL)
+	if (salted == NULL)
 		return CF_ESEALED;
-	crypto_auth_hmacsha256(mac, (const unsigned char *)token,
-	    strlen(token), salt);
+	memcpy(&st, salted, sizeof(st));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)token,
+	    strlen(token));
+	crypto_auth_hmacsha256_final(&st, mac);
 	sodium_bin2hex(hex, TOKEN_HASH_LEN + 1, mac, sizeof(mac));
+	sodium_memzero(&st, sizeof(st));
 	sodium_memzero(mac, sizeof(mac));
 	return CF_OK;
 }
