@@ -60,12 +60,12 @@ static crypto_auth_hmacsha256_state	*salted;
  * Decoded entries of the tokens in use, so that a request does not read,
  * decrypt and parse its token's entry each time.  Keyed by the salted
  * hash (never the token), direct-mapped on it, one mutex per stripe of
- * slots.  The cache keeps its own copy and hands out references to
- * it: a cached entry is read-only for everyone (jansson's reference
- * counts are atomic, so a reader's reference keeps it alive after the
- * cache let go of it); it is never changed in place, only replaced.
- * Responses built from an entry copy its objects and arrays, never
- * share them (lookup_data).  Every
+ * slots.  The cache keeps its own copy in a struct tentry and hands out
+ * counted references to it: a cached entry is read-only for everyone,
+ * never changed in place, only replaced, and freed by whoever drops the
+ * last reference.  The count is ours, not jansson's, so that the free
+ * is ordered after every reader's use where ThreadSanitizer can see
+ * it.  Responses built from an entry copy it (lookup_data).  Every
  * write or delete of a token's entry
  * drops its slot after the storage call and bumps the generation; a
  * miss notes the generation before reading storage and keeps what it
@@ -76,9 +76,14 @@ static crypto_auth_hmacsha256_state	*salted;
 #define TCACHE_SLOTS	4096
 #define TCACHE_STRIPES	64
 
+struct tentry {
+	atomic_uint	 refs;
+	json_t		*json;		/* read-only */
+};
+
 struct tcache_slot {
 	char		 hash[TOKEN_HASH_LEN + 1];
-	json_t		*entry;		/* NULL: empty */
+	struct tentry	*te;		/* NULL: empty */
 };
 
 static struct tcache_slot	 tcache[TCACHE_SLOTS];
@@ -120,94 +125,113 @@ tcache_unlock(size_t i)
 static int
 tcache_is(const struct tcache_slot *sl, const char *hash)
 {
-	return sl->entry != NULL && sodium_memcmp(sl->hash, hash,
+	return sl->te != NULL && sodium_memcmp(sl->hash, hash,
 	    TOKEN_HASH_LEN) == 0;
 }
 
-/* A reference to the cached entry for hash (read-only), or NULL. */
-static json_t *
-tcache_get(const char *hash)
+/* Drop one reference; the last one frees the entry. */
+static void
+tentry_put(struct tentry *te)
 {
-	size_t	 i = tcache_index(hash);
-	json_t	*e = NULL;
-
-	tcache_lock(i);
-	if (tcache_is(&tcache[i], hash))
-		e = json_incref(tcache[i].entry);
-	tcache_unlock(i);
-	return e;
+	if (te == NULL || atomic_fetch_sub(&te->refs, 1) != 1)
+		return;
+	json_decref(te->json);
+	free(te);
 }
 
-/* Keep e for hash unless an entry was dropped since gen was read. */
-static void
-tcache_put(const char *hash, json_t *e, unsigned long long gen)
+/* A reference to the cached entry for hash (read-only), or NULL. */
+static struct tentry *
+tcache_get(const char *hash)
 {
-	size_t	 i = tcache_index(hash);
-	json_t	*old = NULL;
+	size_t		 i = tcache_index(hash);
+	struct tentry	*te = NULL;
 
-	if ((e = json_deep_copy(e)) == NULL)
-		return;			/* not cached: read from storage */
 	tcache_lock(i);
-	if (atomic_load(&tcache_gen) == gen) {
-		old = tcache[i].entry;
-		memcpy(tcache[i].hash, hash, TOKEN_HASH_LEN + 1);
-		tcache[i].entry = e;
-		e = NULL;
+	if (tcache_is(&tcache[i], hash)) {
+		te = tcache[i].te;
+		atomic_fetch_add(&te->refs, 1);
 	}
 	tcache_unlock(i);
-	json_decref(old);
-	json_decref(e);
+	return te;
+}
+
+/* Keep a copy of e for hash unless an entry was dropped since gen. */
+static void
+tcache_put(const char *hash, const json_t *e, unsigned long long gen)
+{
+	size_t		 i = tcache_index(hash);
+	struct tentry	*te, *old = NULL;
+
+	if ((te = malloc(sizeof(*te))) == NULL)
+		return;			/* not cached: read from storage */
+	if ((te->json = json_deep_copy(e)) == NULL) {
+		free(te);
+		return;
+	}
+	atomic_init(&te->refs, 1);	/* the cache's */
+	tcache_lock(i);
+	if (atomic_load(&tcache_gen) == gen) {
+		old = tcache[i].te;
+		memcpy(tcache[i].hash, hash, TOKEN_HASH_LEN + 1);
+		tcache[i].te = te;
+		te = NULL;
+	}
+	tcache_unlock(i);
+	tentry_put(old);
+	tentry_put(te);
 }
 
 /* Forget hash's entry: its storage just changed. */
 static void
 tcache_drop(const char *hash)
 {
-	size_t	 i = tcache_index(hash);
-	json_t	*old = NULL;
+	size_t		 i = tcache_index(hash);
+	struct tentry	*old = NULL;
 
 	tcache_lock(i);
 	atomic_fetch_add(&tcache_gen, 1);
 	if (tcache_is(&tcache[i], hash)) {
-		old = tcache[i].entry;
-		tcache[i].entry = NULL;
+		old = tcache[i].te;
+		tcache[i].te = NULL;
 		sodium_memzero(tcache[i].hash, sizeof(tcache[i].hash));
 	}
 	tcache_unlock(i);
-	json_decref(old);
+	tentry_put(old);
 }
 
 static void
 tcache_clear(void)
 {
-	size_t	 i;
-	json_t	*old;
+	struct tentry	*old;
+	size_t		 i;
 
 	atomic_fetch_add(&tcache_gen, 1);
 	for (i = 0; i < TCACHE_SLOTS; i++) {
 		tcache_lock(i);
-		old = tcache[i].entry;
-		tcache[i].entry = NULL;
+		old = tcache[i].te;
+		tcache[i].te = NULL;
 		sodium_memzero(tcache[i].hash, sizeof(tcache[i].hash));
 		tcache_unlock(i);
-		json_decref(old);
+		tentry_put(old);
 	}
 }
 
 /*
  * The entry of a live service token for authentication: from the cache,
- * or read from storage (and cached unless it counts uses).  *entry is
- * a reference of the caller's, to an object it must not change unless
- * it counts uses (those are never cached).
+ * or read from storage (and cached unless it counts uses).  With *ref
+ * set, *entry is the cache's, read-only, held through *ref (release it
+ * with tentry_put); with *ref NULL, *entry is the caller's own.
  */
 static int
-token_entry_shared(const char *hash, json_t **entry)
+token_entry_shared(const char *hash, json_t **entry, struct tentry **ref)
 {
 	unsigned long long	 gen;
 	int			 rc;
 
-	if ((*entry = tcache_get(hash)) != NULL)
+	if ((*ref = tcache_get(hash)) != NULL) {
+		*entry = (*ref)->json;
 		return CF_OK;
+	}
 	gen = atomic_load(&tcache_gen);
 	if ((rc = token_entry(hash, entry)) != CF_OK)
 		return rc;
@@ -596,7 +620,10 @@ auth_ctx_free(struct auth_ctx *ac)
 	if (ac == NULL)
 		return;
 	acl_free(ac->acl);
-	json_decref(ac->entry);
+	if (ac->ref != NULL)
+		tentry_put(ac->ref);
+	else
+		json_decref(ac->entry);
 	sodium_memzero(ac, sizeof(*ac));
 	free(ac);
 }
@@ -671,7 +698,8 @@ resolve(const char *token, int consume, struct auth_ctx **out)
 			goto out;
 		}
 		json_decref(pe);
-	} else if ((rc = token_entry_shared(ac->hash, &ac->entry)) != CF_OK) {
+	} else if ((rc = token_entry_shared(ac->hash, &ac->entry,
+	    &ac->ref)) != CF_OK) {
 		if (rc == CF_ENOTFOUND)
 			rc = CF_EDENIED;
 		goto out;
@@ -726,6 +754,7 @@ int
 token_check(const char *token)
 {
 	char		 hash[TOKEN_HASH_LEN + 1];
+	struct tentry	*ref = NULL;
 	json_t		*e = NULL;
 	long long	 exp;
 	int		 rc;
@@ -735,7 +764,7 @@ token_check(const char *token)
 	if (strncmp(token, "hvb.", 4) == 0)
 		rc = batch_entry(token, &e);
 	else if ((rc = token_hash(token, hash)) == CF_OK)
-		rc = token_entry_shared(hash, &e);
+		rc = token_entry_shared(hash, &e, &ref);
 	if (rc == CF_ENOTFOUND)
 		rc = CF_EDENIED;
 	if (rc == CF_OK) {
@@ -744,6 +773,9 @@ token_check(const char *token)
 			rc = CF_EDENIED;
 	}
 	sodium_memzero(hash, sizeof(hash));
-	json_decref(e);
+	if (ref != NULL)
+		tentry_put(ref);
+	else
+		json_decref(e);
 	return rc;
 }

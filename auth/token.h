@@ -24,14 +24,17 @@ struct strv;
 #define TOKEN_HASH_LEN		64	/* hex of a 32-byte HMAC */
 
 /* Who is making a request: filled by token_authenticate(). */
+struct tentry;
+
 struct auth_ctx {
 	char		 hash[TOKEN_HASH_LEN + 1];	/* keyed hash of the token */
 	char		 accessor[64];
 	int		 is_root;	/* has the root policy */
 	struct acl	*acl;		/* compiled policies (owned ref) */
-	json_t		*entry;		/* the stored token entry (owned ref,
-					   read-only: the token cache
-					   may share it) */
+	json_t		*entry;		/* the stored token entry, read-only */
+	struct tentry	*ref;		/* holds entry when the token cache
+					   shares it; NULL: entry is an
+					   owned reference */
 };
 
 /*

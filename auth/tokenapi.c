@@ -168,9 +168,8 @@ lookup_data(const char *id, json_t *e)
 	json_t		*o;
 
 	exp = json_integer_value(json_object_get(e, "expire_time"));
-	/* Copies of e's containers: e may be the token cache's own. */
-	o = json_pack("{s:O, s:O, s:O, s:O, s:s, s:O, s:s, s:o?, s:O, s:O, "
-	    "s:O, s:o?, s:I, s:s}",
+	o = json_pack("{s:O, s:O, s:O, s:O, s:s, s:O, s:s, s:O, s:O, s:O, "
+	    "s:O, s:O, s:I, s:s}",
 	    "accessor", json_object_get(e, "accessor"),
 	    "creation_time", json_object_get(e, "creation_time"),
 	    "creation_ttl", json_object_get(e, "creation_ttl"),
@@ -178,11 +177,11 @@ lookup_data(const char *id, json_t *e)
 	    "entity_id", "",
 	    "explicit_max_ttl", json_object_get(e, "explicit_max_ttl"),
 	    "id", id,
-	    "meta", json_deep_copy(json_object_get(e, "meta")),
+	    "meta", json_object_get(e, "meta"),
 	    "num_uses", json_object_get(e, "num_uses"),
 	    "orphan", json_object_get(e, "orphan"),
 	    "path", json_object_get(e, "path"),
-	    "policies", json_deep_copy(json_object_get(e, "policies")),
+	    "policies", json_object_get(e, "policies"),
 	    "ttl", (json_int_t)(exp > now ? exp - now : 0),
 	    "type", is_batch(e) ? "batch" : "service");
 	if (o == NULL)
@@ -555,15 +554,19 @@ token_lookup_handler(struct request *req, struct response *resp, int self)
 	json_t		*e = NULL;
 	int		 rc;
 
+	/*
+	 * The caller's own entry is copied: it may be the token cache's,
+	 * which no response shares.
+	 */
 	if (self) {
-		e = json_incref(req->auth->entry);
+		e = json_deep_copy(req->auth->entry);
 		tok = req->token;
 	} else {
 		if ((rc = req_str(req, resp, "token", &tok, NULL)) != CF_OK)
 			return rc;
 		if (tok == NULL || *tok == '\0') {
 			tok = req->token;
-			e = json_incref(req->auth->entry);
+			e = json_deep_copy(req->auth->entry);
 		} else {
 			if ((rc = token_hash(tok, hash)) != CF_OK)
 				return rc;
