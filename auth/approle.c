@@ -40,6 +40,7 @@
 #include "core.h"
 #include "err.h"
 #include "loginfields.h"
+#include "paths.h"
 #include "req.h"
 #include "router.h"
 #include "timeutil.h"
@@ -891,120 +892,254 @@ tidy(struct mount *m, struct response *resp)
 	    "server logs.");
 }
 
-static int
-unsupported_path(struct response *resp)
+/* The role's name, lower-cased as stored, into name. */
+static void
+role_name(const struct path_args *a, char name[AR_NAME_MAX + 1])
 {
-	return resp_fail(resp, CF_ENOTFOUND,
-	    "1 error occurred:\n\t* unsupported path\n\n");
-}
-
-static int
-unsupported_op(struct response *resp)
-{
-	return resp_fail(resp, CF_EMETHOD,
-	    "1 error occurred:\n\t* unsupported operation\n\n");
-}
-
-static int
-role_handler(struct mount *m, struct request *req, struct response *resp,
-    char *name, const char *sub)
-{
-	json_t	*role = NULL;
-	int	 rc, w = req->op == REQ_UPDATE || req->op == REQ_CREATE;
-
+	strlcpy(name, a->v[0], AR_NAME_MAX + 1);
 	lower(name);
-	if (sub == NULL) {
-		if (w)
-			return role_write(m, req, resp, name, 0);
-		if (req->op == REQ_DELETE)
-			return role_delete(m, name);
-		if (req->op != REQ_READ)
-			return unsupported_op(resp);
-		if ((rc = get_json(key_of(m, "role/", name, NULL), &role)) ==
-		    CF_OK)
-			rc = resp_data(resp, role_view(role));
-		json_decref(role);
-		return rc == CF_ENOTFOUND ? CF_OK : rc;	/* 404 */
-	}
-	if (strcmp(sub, "role-id") != 0 && strcmp(sub, "secret-id") != 0 &&
-	    strcmp(sub, "secret-id/") != 0 &&
-	    strcmp(sub, "custom-secret-id") != 0 &&
-	    strcmp(sub, "secret-id/lookup") != 0 &&
-	    strcmp(sub, "secret-id/destroy") != 0 &&
-	    strcmp(sub, "secret-id-accessor/lookup") != 0 &&
-	    strcmp(sub, "secret-id-accessor/destroy") != 0)
-		return unsupported_path(resp);
-	if ((rc = get_json(key_of(m, "role/", name, NULL), &role)) ==
+}
+
+/* The stored role called a->v[0] into *role, or Vault's 404. */
+static int
+role_get(struct mount *m, struct response *resp, const struct path_args *a,
+    char name[AR_NAME_MAX + 1], json_t **role)
+{
+	int	 rc;
+
+	role_name(a, name);
+	*role = NULL;
+	if ((rc = get_json(key_of(m, "role/", name, NULL), role)) ==
 	    CF_ENOTFOUND) {
 		resp->status = 404;
 		return resp_fail(resp, CF_EINVAL, "role \"%s\" does not exist",
 		    name);
 	}
-	if (rc != CF_OK)
-		return rc;
-	if (strcmp(sub, "role-id") == 0) {
-		if (req->op == REQ_READ)
-			rc = resp_data(resp, json_pack("{s:O}", "role_id",
-			    json_object_get(role, "role_id")));
-		else if (w)
-			rc = role_write(m, req, resp, name, 1);
-		else
-			rc = unsupported_op(resp);
-	} else if (strcmp(sub, "secret-id") == 0 ||
-	    strcmp(sub, "secret-id/") == 0) {
-		if (req->op == REQ_LIST)
-			rc = list_under(resp, key_of(m, "acc/", name, ""));
-		else if (w && sub[9] == '\0')
-			rc = secret_id_generate(m, req, resp, name, role, 0);
-		else
-			rc = unsupported_op(resp);
-	} else if (strcmp(sub, "custom-secret-id") == 0)
-		rc = w ? secret_id_generate(m, req, resp, name, role, 1) :
-		    unsupported_op(resp);
-	else if (strcmp(sub, "secret-id/lookup") == 0)
-		rc = w ? secret_id_op(m, req, resp, name, 0, 0) :
-		    unsupported_op(resp);
-	else if (strcmp(sub, "secret-id/destroy") == 0)
-		rc = w || req->op == REQ_DELETE ? secret_id_op(m, req, resp,
-		    name, 0, 1) : unsupported_op(resp);
-	else if (strcmp(sub, "secret-id-accessor/lookup") == 0)
-		rc = w ? secret_id_op(m, req, resp, name, 1, 0) :
-		    unsupported_op(resp);
-	else
-		rc = w || req->op == REQ_DELETE ? secret_id_op(m, req, resp,
-		    name, 1, 1) : unsupported_op(resp);
+	return rc;
+}
+
+static int
+ar_login(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	(void)a;
+	return login(m, req, resp);
+}
+
+static int
+ar_roles(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	(void)req;
+	(void)a;
+	return list_under(resp, key_of(m, "role/", "", NULL));
+}
+
+static int
+ar_tidy(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	(void)req;
+	(void)a;
+	return tidy(m, resp);
+}
+
+static int
+ar_role_read(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	char	 name[AR_NAME_MAX + 1];
+	json_t	*role = NULL;
+	int	 rc;
+
+	(void)req;
+	role_name(a, name);
+	if ((rc = get_json(key_of(m, "role/", name, NULL), &role)) == CF_OK)
+		rc = resp_data(resp, role_view(role));
+	json_decref(role);
+	return rc == CF_ENOTFOUND ? CF_OK : rc;	/* 404 */
+}
+
+static int
+ar_role_write(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	char	 name[AR_NAME_MAX + 1];
+
+	role_name(a, name);
+	return role_write(m, req, resp, name, 0);
+}
+
+static int
+ar_role_delete(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	char	 name[AR_NAME_MAX + 1];
+
+	(void)req;
+	(void)resp;
+	role_name(a, name);
+	return role_delete(m, name);
+}
+
+static int
+ar_role_id_read(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	char	 name[AR_NAME_MAX + 1];
+	json_t	*role;
+	int	 rc;
+
+	(void)req;
+	if ((rc = role_get(m, resp, a, name, &role)) == CF_OK)
+		rc = resp_data(resp, json_pack("{s:O}", "role_id",
+		    json_object_get(role, "role_id")));
 	json_decref(role);
 	return rc;
 }
 
 static int
+ar_role_id_write(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	char	 name[AR_NAME_MAX + 1];
+	json_t	*role;
+	int	 rc;
+
+	if ((rc = role_get(m, resp, a, name, &role)) == CF_OK)
+		rc = role_write(m, req, resp, name, 1);
+	json_decref(role);
+	return rc;
+}
+
+static int
+ar_secret_ids(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	char	 name[AR_NAME_MAX + 1];
+	json_t	*role;
+	int	 rc;
+
+	(void)req;
+	if ((rc = role_get(m, resp, a, name, &role)) == CF_OK)
+		rc = list_under(resp, key_of(m, "acc/", name, ""));
+	json_decref(role);
+	return rc;
+}
+
+static int
+secret_id_new(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a, int custom)
+{
+	char	 name[AR_NAME_MAX + 1];
+	json_t	*role;
+	int	 rc;
+
+	if ((rc = role_get(m, resp, a, name, &role)) == CF_OK)
+		rc = secret_id_generate(m, req, resp, name, role, custom);
+	json_decref(role);
+	return rc;
+}
+
+static int
+ar_secret_id(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return secret_id_new(m, req, resp, a, 0);
+}
+
+static int
+ar_custom_secret_id(struct mount *m, struct request *req,
+    struct response *resp, const struct path_args *a)
+{
+	return secret_id_new(m, req, resp, a, 1);
+}
+
+static int
+secret_id_do(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a, int by_accessor, int destroy)
+{
+	char	 name[AR_NAME_MAX + 1];
+	json_t	*role;
+	int	 rc;
+
+	if ((rc = role_get(m, resp, a, name, &role)) == CF_OK)
+		rc = secret_id_op(m, req, resp, name, by_accessor, destroy);
+	json_decref(role);
+	return rc;
+}
+
+static int
+ar_sid_lookup(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return secret_id_do(m, req, resp, a, 0, 0);
+}
+
+static int
+ar_sid_destroy(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return secret_id_do(m, req, resp, a, 0, 1);
+}
+
+static int
+ar_acc_lookup(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return secret_id_do(m, req, resp, a, 1, 0);
+}
+
+static int
+ar_acc_destroy(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return secret_id_do(m, req, resp, a, 1, 1);
+}
+
+static int
+ar_capture_ok(const char *name, const char *value)
+{
+	(void)name;
+	return name_is_valid(value, strlen(value));
+}
+
+static const struct path_entry approle_entries[] = {
+	{ "login", PATH_WRITE, ar_login },
+	{ "role/", PATH_LIST, ar_roles },
+	{ "tidy/secret-id", PATH_WRITE, ar_tidy },
+	{ "role/:role_name", PATH_READ, ar_role_read },
+	{ "role/:role_name", PATH_WRITE, ar_role_write },
+	{ "role/:role_name", PATH_DELETE, ar_role_delete },
+	{ "role/:role_name/role-id", PATH_READ, ar_role_id_read },
+	{ "role/:role_name/role-id", PATH_WRITE, ar_role_id_write },
+	{ "role/:role_name/secret-id", PATH_WRITE, ar_secret_id },
+	{ "role/:role_name/secret-id/", PATH_LIST, ar_secret_ids },
+	{ "role/:role_name/custom-secret-id", PATH_WRITE,
+	    ar_custom_secret_id },
+	{ "role/:role_name/secret-id/lookup", PATH_WRITE, ar_sid_lookup },
+	{ "role/:role_name/secret-id/destroy", PATH_WRITE | PATH_DELETE,
+	    ar_sid_destroy },
+	{ "role/:role_name/secret-id-accessor/lookup", PATH_WRITE,
+	    ar_acc_lookup },
+	{ "role/:role_name/secret-id-accessor/destroy", PATH_WRITE |
+	    PATH_DELETE, ar_acc_destroy },
+	{ NULL, 0, NULL }
+};
+
+static const struct path_table approle_paths = {
+	.entries = approle_entries,
+	.capture_ok = ar_capture_ok,
+};
+
+static const struct path_table *const approle_tables[] = {
+	&approle_paths, NULL
+};
+
+static int
 approle_handle(struct mount *m, struct request *req, struct response *resp)
 {
-	const char	*rel = req->rel, *slash;
-	char		 name[AR_NAME_MAX + 1];
-	size_t		 len;
-	int		 w = req->op == REQ_UPDATE || req->op == REQ_CREATE;
-
-	if (strcmp(rel, "login") == 0)
-		return w ? login(m, req, resp) : unsupported_op(resp);
-	if (strcmp(rel, "role/") == 0 || strcmp(rel, "role") == 0)
-		return req->op == REQ_LIST ? list_under(resp, key_of(m,
-		    "role/", "", NULL)) : unsupported_op(resp);
-	if (strcmp(rel, "tidy/secret-id") == 0)
-		return w ? tidy(m, resp) : unsupported_op(resp);
-	if (strncmp(rel, "role/", 5) == 0) {
-		slash = strchr(rel + 5, '/');
-		len = slash != NULL ? (size_t)(slash - (rel + 5)) :
-		    strlen(rel + 5);
-		if (name_is_valid(rel + 5, len)) {
-			memcpy(name, rel + 5, len);
-			name[len] = '\0';
-			return role_handler(m, req, resp, name,
-			    slash != NULL && slash[1] != '\0' ? slash + 1 :
-			    NULL);
-		}
-	}
-	return unsupported_path(resp);
+	return paths_dispatch(&approle_paths, m, req, resp);
 }
 
 static int
@@ -1077,6 +1212,7 @@ static const struct backend_ops approle_ops = {
 	.open = approle_open,
 	.close = approle_close,
 	.handle = approle_handle,
+	.paths = approle_tables,
 	.exists = approle_exists,
 	.is_unauthenticated = approle_unauth,
 };

@@ -24,6 +24,7 @@
 #include "core.h"
 #include "err.h"
 #include "log.h"
+#include "paths.h"
 #include "req.h"
 #include "router.h"
 #include "storage.h"
@@ -33,8 +34,6 @@
 
 #define TOKENAPI_TIDY_SECONDS	60
 
-static int	 tokenapi_route(struct mount *, struct request *,
-		    struct response *);
 static int	 token_renew_handler(struct request *, struct response *,
 		    int);
 
@@ -939,86 +938,151 @@ renew_accessor(struct request *req, struct response *resp)
 }
 
 static int
-tokenapi_handle(struct mount *m, struct request *req, struct response *resp)
+tok_create_role(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
 {
 	json_t	*role = NULL;
 	int	 rc;
 
-	if (strncmp(req->rel, "create/", 7) == 0 && req->rel[7] != '\0' &&
-	    (req->op == REQ_UPDATE || req->op == REQ_CREATE)) {
-		if ((rc = role_load(req->rel + 7, &role)) == CF_ENOTFOUND)
-			return resp_fail(resp, CF_EINVAL, "unknown role %s",
-			    req->rel + 7);
-		if (rc != CF_OK)
-			return rc;
-		rc = token_create_handler(req, resp, 0, role);
-		json_decref(role);
+	(void)m;
+	if ((rc = role_load(a->v[0], &role)) == CF_ENOTFOUND)
+		return resp_fail(resp, CF_EINVAL, "unknown role %s", a->v[0]);
+	if (rc != CF_OK)
 		return rc;
-	}
-	if (req->op == REQ_LIST && strcmp(req->rel, "roles/") == 0)
-		return list_prefix(ROLE_PREFIX, resp);
-	if (strncmp(req->rel, "roles/", 6) == 0 && req->rel[6] != '\0' &&
-	    strchr(req->rel + 6, '/') == NULL)
-		return roles_handler(req, resp, req->rel + 6);
-	if (req->op == REQ_LIST && strcmp(req->rel, "accessors/") == 0) {
-		json_t	*keys = json_array();
-
-		if ((rc = each_token(add_accessor, keys)) != CF_OK) {
-			json_decref(keys);
-			return rc;
-		}
-		if (json_array_size(keys) == 0) {
-			json_decref(keys);
-			return CF_OK;
-		}
-		return resp_data(resp, json_pack("{s:o}", "keys", keys));
-	}
-	if ((req->op == REQ_UPDATE || req->op == REQ_CREATE) &&
-	    strcmp(req->rel, "tidy") == 0) {
-		if ((rc = tidy()) != CF_OK)
-			return rc;
-		resp->status = 202;
-		return resp_warn(resp, "Tidy operation successfully started. "
-		    "Any information from the operation will be printed to "
-		    "the server's logs.");
-	}
-	if ((req->op == REQ_UPDATE || req->op == REQ_CREATE) &&
-	    strcmp(req->rel, "renew-accessor") == 0)
-		return renew_accessor(req, resp);
-	return tokenapi_route(m, req, resp);
+	rc = token_create_handler(req, resp, 0, role);
+	json_decref(role);
+	return rc;
 }
 
 static int
-tokenapi_route(struct mount *m, struct request *req, struct response *resp)
+tok_roles(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
 {
-	const char	*p = req->rel;
-	int		 w = req->op == REQ_UPDATE || req->op == REQ_CREATE;
+	(void)m;
+	(void)req;
+	(void)a;
+	return list_prefix(ROLE_PREFIX, resp);
+}
+
+static int
+tok_role(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	(void)m;
+	return roles_handler(req, resp, a->v[0]);
+}
+
+static int
+tok_accessors(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	json_t	*keys = json_array();
+	int	 rc;
 
 	(void)m;
-	if (w && strcmp(p, "create") == 0)
-		return token_create_handler(req, resp, 0, NULL);
-	if (w && strcmp(p, "create-orphan") == 0)
-		return token_create_handler(req, resp, 1, NULL);
-	if ((req->op == REQ_READ || w) && strcmp(p, "lookup-self") == 0)
-		return token_lookup_handler(req, resp, 1);
-	if ((req->op == REQ_READ || w) && strcmp(p, "lookup") == 0)
-		return token_lookup_handler(req, resp, 0);
-	if (w && strcmp(p, "lookup-accessor") == 0)
-		return token_lookup_accessor(req, resp);
-	if (w && strcmp(p, "revoke-self") == 0)
-		return token_revoke_handler(req, resp, 1, 0);
-	if (w && strcmp(p, "revoke") == 0)
-		return token_revoke_handler(req, resp, 0, 0);
-	if (w && strcmp(p, "revoke-orphan") == 0)
-		return token_revoke_handler(req, resp, 0, 1);
-	if (w && strcmp(p, "revoke-accessor") == 0)
-		return token_revoke_accessor(req, resp);
-	if (w && strcmp(p, "renew-self") == 0)
-		return token_renew_handler(req, resp, 1);
-	if (w && strcmp(p, "renew") == 0)
-		return token_renew_handler(req, resp, 0);
-	return resp_fail(resp, CF_ENOTFOUND,
-	    "1 error occurred:\n\t* unsupported path\n\n");
+	(void)req;
+	(void)a;
+	if ((rc = each_token(add_accessor, keys)) != CF_OK) {
+		json_decref(keys);
+		return rc;
+	}
+	if (json_array_size(keys) == 0) {
+		json_decref(keys);
+		return CF_OK;
+	}
+	return resp_data(resp, json_pack("{s:o}", "keys", keys));
+}
+
+static int
+tok_tidy(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	int	 rc;
+
+	(void)m;
+	(void)req;
+	(void)a;
+	if ((rc = tidy()) != CF_OK)
+		return rc;
+	resp->status = 202;
+	return resp_warn(resp, "Tidy operation successfully started. "
+	    "Any information from the operation will be printed to "
+	    "the server's logs.");
+}
+
+/* The handlers that take no capture, by what tells them apart. */
+#define TOK_FN(fn, call)						\
+static int								\
+fn(struct mount *m, struct request *req, struct response *resp,	\
+    const struct path_args *a)						\
+{									\
+	(void)m;							\
+	(void)a;							\
+	return call;							\
+}
+TOK_FN(tok_renew_accessor, renew_accessor(req, resp))
+TOK_FN(tok_create, token_create_handler(req, resp, 0, NULL))
+TOK_FN(tok_create_orphan, token_create_handler(req, resp, 1, NULL))
+TOK_FN(tok_lookup_self, token_lookup_handler(req, resp, 1))
+TOK_FN(tok_lookup, token_lookup_handler(req, resp, 0))
+TOK_FN(tok_lookup_accessor, token_lookup_accessor(req, resp))
+TOK_FN(tok_revoke_self, token_revoke_handler(req, resp, 1, 0))
+TOK_FN(tok_revoke, token_revoke_handler(req, resp, 0, 0))
+TOK_FN(tok_revoke_orphan, token_revoke_handler(req, resp, 0, 1))
+TOK_FN(tok_revoke_accessor, token_revoke_accessor(req, resp))
+TOK_FN(tok_renew_self, token_renew_handler(req, resp, 1))
+TOK_FN(tok_renew, token_renew_handler(req, resp, 0))
+#undef TOK_FN
+
+/* Role names: a single non-empty segment. */
+static int
+tok_capture_ok(const char *name, const char *value)
+{
+	(void)name;
+	return *value != '\0';
+}
+
+static const struct path_entry token_entries[] = {
+	{ "create/:role_name", PATH_WRITE, tok_create_role },
+	{ "roles/", PATH_LIST, tok_roles },
+	/* PATCH reaches roles_handler, which answers 405. */
+	{ "roles/:role_name", PATH_READ | PATH_WRITE | PATH_DELETE |
+	    PATH_PATCH, tok_role },
+	{ "accessors/", PATH_LIST, tok_accessors },
+	{ "tidy", PATH_WRITE, tok_tidy },
+	{ "renew-accessor", PATH_WRITE, tok_renew_accessor },
+	{ "create", PATH_WRITE, tok_create },
+	{ "create-orphan", PATH_WRITE, tok_create_orphan },
+	{ "lookup-self", PATH_READ | PATH_WRITE, tok_lookup_self },
+	{ "lookup", PATH_READ | PATH_WRITE, tok_lookup },
+	{ "lookup-accessor", PATH_WRITE, tok_lookup_accessor },
+	{ "revoke-self", PATH_WRITE, tok_revoke_self },
+	{ "revoke", PATH_WRITE, tok_revoke },
+	{ "revoke-orphan", PATH_WRITE, tok_revoke_orphan },
+	{ "revoke-accessor", PATH_WRITE, tok_revoke_accessor },
+	{ "renew-self", PATH_WRITE, tok_renew_self },
+	{ "renew", PATH_WRITE, tok_renew },
+	{ NULL, 0, NULL }
+};
+
+static const struct path_table token_paths = {
+	.entries = token_entries,
+	.capture_ok = tok_capture_ok,
+};
+
+static const struct path_table *const token_tables[] = {
+	&token_paths, NULL
+};
+
+/* A path or operation not served is 404 here, whichever it is. */
+static int
+tokenapi_handle(struct mount *m, struct request *req, struct response *resp)
+{
+	enum path_result	 r;
+	int			 rc;
+
+	rc = paths_route(&token_paths, m, req, resp, &r);
+	return r == PATH_MATCH ? rc : paths_fail(resp, PATH_NOPATH);
 }
 
 int
@@ -1081,6 +1145,7 @@ static const struct backend_ops token_ops = {
 	.type = "token",
 	.is_auth = 1,
 	.handle = tokenapi_handle,
+	.paths = token_tables,
 };
 
 static int

@@ -39,6 +39,7 @@
 #include "core.h"
 #include "err.h"
 #include "loginfields.h"
+#include "paths.h"
 #include "req.h"
 #include "router.h"
 #include "tokenapi.h"
@@ -415,36 +416,71 @@ list_users(struct mount *m, struct response *resp)
 }
 
 static int
+up_users(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	(void)req;
+	(void)a;
+	return list_users(m, resp);
+}
+
+static int
+up_login(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return login(m, req, resp, a->v[0]);
+}
+
+static int
+up_user(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return users_handler(m, req, resp, a->v[0], NULL);
+}
+
+static int
+up_password(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return users_handler(m, req, resp, a->v[0], "password");
+}
+
+static int
+up_policies(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return users_handler(m, req, resp, a->v[0], "policies");
+}
+
+static int
+up_capture_ok(const char *name, const char *value)
+{
+	(void)name;
+	return name_is_valid(value, strlen(value));
+}
+
+static const struct path_entry userpass_entries[] = {
+	{ "users/", PATH_LIST, up_users },
+	{ "login/:username", PATH_WRITE, up_login },
+	{ "users/:username", PATH_READ | PATH_WRITE | PATH_DELETE, up_user },
+	{ "users/:username/password", PATH_WRITE, up_password },
+	{ "users/:username/policies", PATH_WRITE, up_policies },
+	{ NULL, 0, NULL }
+};
+
+static const struct path_table userpass_paths = {
+	.entries = userpass_entries,
+	.capture_ok = up_capture_ok,
+};
+
+static const struct path_table *const userpass_tables[] = {
+	&userpass_paths, NULL
+};
+
+static int
 userpass_handle(struct mount *m, struct request *req, struct response *resp)
 {
-	const char	*rel = req->rel, *name, *slash;
-	char		 nm[UP_NAME_MAX + 1];
-	size_t		 len;
-
-	if (strcmp(rel, "users/") == 0 || strcmp(rel, "users") == 0)
-		return req->op == REQ_LIST ? list_users(m, resp) :
-		    resp_fail(resp, CF_EMETHOD,
-		    "1 error occurred:\n\t* unsupported operation\n\n");
-	if (strncmp(rel, "login/", 6) == 0 &&
-	    name_is_valid(rel + 6, strlen(rel + 6)))
-		return req->op == REQ_UPDATE || req->op == REQ_CREATE ?
-		    login(m, req, resp, rel + 6) : resp_fail(resp, CF_EMETHOD,
-		    "1 error occurred:\n\t* unsupported operation\n\n");
-	if (strncmp(rel, "users/", 6) == 0) {
-		name = rel + 6;
-		slash = strchr(name, '/');
-		len = slash != NULL ? (size_t)(slash - name) : strlen(name);
-		if (!name_is_valid(name, len) ||
-		    (slash != NULL && strchr(slash + 1, '/') != NULL))
-			goto unsupported;
-		memcpy(nm, name, len);
-		nm[len] = '\0';
-		return users_handler(m, req, resp, nm,
-		    slash != NULL ? slash + 1 : NULL);
-	}
- unsupported:
-	return resp_fail(resp, CF_ENOTFOUND,
-	    "1 error occurred:\n\t* unsupported path\n\n");
+	return paths_dispatch(&userpass_paths, m, req, resp);
 }
 
 static int
@@ -490,6 +526,7 @@ static const struct backend_ops userpass_ops = {
 	.is_auth = 1,
 	.open = userpass_open,
 	.handle = userpass_handle,
+	.paths = userpass_tables,
 	.exists = userpass_exists,
 	.is_unauthenticated = userpass_unauth,
 };

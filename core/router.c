@@ -27,6 +27,7 @@
 #include "core.h"
 #include "err.h"
 #include "log.h"
+#include "paths.h"
 #include "req.h"
 #include "router.h"
 #include "uuid4.h"
@@ -560,13 +561,22 @@ router_handle(struct request *req, struct response *resp)
 void
 router_dump(FILE *f)
 {
+	const struct path_table *const *t;
 	size_t	 i;
 
 	for (i = 0; i < nraws; i++)
 		fprintf(f, "seal sys/%s%s\n", raws[i].path + strlen("sys/"),
 		    raws[i].prefix ? "/*" : "");
-	for (i = 0; i < nbackends; i++)
-		if (strcmp(backends[i]->type, "system") != 0)
+	for (i = 0; i < nbackends; i++) {
+		if (strcmp(backends[i]->type, "system") == 0)
+			continue;
+		if (backends[i]->paths == NULL) {
 			fprintf(f, "%s %s\n", backends[i]->is_auth ? "auth" :
 			    "engine", backends[i]->type);
+			continue;
+		}
+		for (t = backends[i]->paths; *t != NULL; t++)
+			paths_dump(f, backends[i]->is_auth ? "auth" : "engine",
+			    backends[i]->type, *t);
+	}
 }

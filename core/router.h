@@ -38,6 +38,7 @@
 #include <jansson.h>
 
 struct mount;
+struct path_table;
 struct request;
 struct response;
 struct strv;
@@ -50,8 +51,16 @@ struct backend_ops {
 	int	(*open)(struct mount *);
 	/* Free m->ctx (wiping secrets); may be NULL. */
 	void	(*close)(struct mount *);
-	/* Answer a request; req->rel is the path inside the mount. */
+	/*
+	 * Answer a request; req->rel is the path inside the mount.  It
+	 * dispatches through the tables in paths (core/paths.h).
+	 */
 	int	(*handle)(struct mount *, struct request *, struct response *);
+	/*
+	 * The backend's path tables, NULL-terminated (one per variant, e.g.
+	 * KV v1 and v2): what handle serves, and what router_dump lists.
+	 */
+	const struct path_table *const *paths;
 	/*
 	 * For PUT/POST: set *exists so the ACL sees create or update.
 	 * NULL: always update.
@@ -202,9 +211,10 @@ int	 router_mount_paths(int auth, struct strv *)
 /* Drop every mount (on seal). */
 void	 router_clear(void);
 /*
- * Print the raw routes ("seal sys/health", a prefix with "/\*") and backend types ("engine
- * kv", "auth approle"), one a line, in registration order.  Read-only;
- * for cofferd -list-routes.
+ * Print the raw routes ("seal sys/health", a prefix with "/\*") and every
+ * entry of every backend's path tables ("engine kv v2 data/\*
+ * read,create,update,delete,patch", see paths_dump), one a line, in
+ * registration order.  Read-only; for cofferd -list-routes.
  */
 void	 router_dump(FILE *);
 

@@ -18,6 +18,7 @@
 #include "core.h"
 #include "cubbyhole.h"
 #include "err.h"
+#include "paths.h"
 #include "req.h"
 #include "router.h"
 #include "storage.h"
@@ -86,6 +87,33 @@ cubby_handle(struct mount *m, struct request *req, struct response *resp)
 	}
 	free(key);
 	return rc;
+}
+
+static int
+cubby_any(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	(void)a;
+	return cubby_handle(m, req, resp);
+}
+
+static const struct path_entry cubby_entries[] = {
+	{ "*", PATH_READ | PATH_WRITE | PATH_DELETE | PATH_LIST, cubby_any },
+	{ NULL, 0, NULL }
+};
+
+static const struct path_table cubby_paths = {
+	.entries = cubby_entries,
+};
+
+static const struct path_table *const cubby_tables[] = {
+	&cubby_paths, NULL
+};
+
+static int
+cubby_route(struct mount *m, struct request *req, struct response *resp)
+{
+	return paths_dispatch(&cubby_paths, m, req, resp);
 }
 
 static int
@@ -174,7 +202,8 @@ cubbyhole_get(const char *hash, const char *rel, json_t **out)
 static const struct backend_ops cubby_ops = {
 	.type = "cubbyhole",
 	.open = cubby_open,
-	.handle = cubby_handle,
+	.handle = cubby_route,
+	.paths = cubby_tables,
 	.exists = cubby_exists,
 };
 

@@ -29,6 +29,7 @@
 #include "err.h"
 #include "jsonutil.h"
 #include "kv.h"
+#include "paths.h"
 #include "req.h"
 #include "router.h"
 #include "storage.h"
@@ -184,6 +185,24 @@ v1_handle(struct mount *m, struct request *req, struct response *resp)
 	free(key);
 	return rc;
 }
+
+static int
+v1_any(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	(void)a;
+	return v1_handle(m, req, resp);
+}
+
+static const struct path_entry v1_entries[] = {
+	{ "*", PATH_READ | PATH_WRITE | PATH_DELETE | PATH_LIST, v1_any },
+	{ NULL, 0, NULL }
+};
+
+static const struct path_table v1_paths = {
+	.variant = "v1",
+	.entries = v1_entries,
+};
 
 /* ---- version 2 ---- */
 
@@ -936,67 +955,170 @@ starts(const char *rel, const char *word, const char **rest)
 	return 1;
 }
 
+/* Vault's answer to a path or operation that v2 does not serve. */
 static int
-v2_handle(struct mount *m, struct request *req, struct response *resp)
+v2_miss(struct request *req, struct response *resp)
 {
-	const char	*rel = req->rel, *k;
-	int		 op = req->op, w = op == REQ_UPDATE || op == REQ_CREATE;
+	int	 op = req->op;
 
-	if (strcmp(rel, "config") == 0 && (op == REQ_READ || w))
-		return config_op(m, req, resp);
-	if (starts(rel, "data", &k) && *k != '\0' && k[strlen(k) - 1] != '/') {
-		if (op == REQ_READ)
-			return data_read(m, req, resp, k, 0);
-		if (w || op == REQ_PATCH)
-			return data_write(m, req, resp, k, op == REQ_PATCH);
-		if (op == REQ_DELETE) {
-			json_t	*meta = NULL;
-			char	*key = vkey(m, "m/", k, -1), num[32];
-			int	 rc;
-
-			/* Soft-delete the current version. */
-			rc = core_get_json(key, &meta);
-			free(key);
-			if (rc == CF_ENOTFOUND)
-				return CF_OK;
-			if (rc != CF_OK)
-				return rc;
-			snprintf(num, sizeof(num), "%lld", (long long)
-			    json_integer_value(json_object_get(meta,
-			    "current_version")));
-			json_decref(meta);
-			json_object_set_new(req->data, "versions",
-			    json_pack("[s]", num));
-			return versions_op(m, req, resp, k, 0);
-		}
-	}
-	if (starts(rel, "metadata", &k) || (op == REQ_LIST &&
-	    strcmp(rel, "metadata/") == 0 && (k = "") != NULL)) {
-		if (op == REQ_LIST) {
-			char	*p = vkey(m, "m/", k, -1);
-			int	 rc = list_keys(p, resp);
-
-			free(p);
-			return rc;
-		}
-		if (op == REQ_READ)
-			return meta_read(m, resp, k);
-		if (w)
-			return meta_write(m, req, resp, k);
-		if (op == REQ_DELETE)
-			return meta_delete(m, k);
-	}
-	if (w && starts(rel, "delete", &k))
-		return versions_op(m, req, resp, k, 0);
-	if (w && starts(rel, "undelete", &k))
-		return versions_op(m, req, resp, k, 1);
-	if (w && starts(rel, "destroy", &k))
-		return versions_op(m, req, resp, k, 2);
-	if (op == REQ_READ && starts(rel, "subkeys", &k))
-		return data_read(m, req, resp, k, 1);
 	return invalid_v2(resp, op == REQ_LIST ? "list" : op == REQ_READ ?
 	    "get" : op == REQ_DELETE ? "delete" : op == REQ_PATCH ? "patch" :
 	    "put");
+}
+
+/* The captured key of data/\*: a secret, not a folder. */
+static int
+is_secret(const char *k)
+{
+	return *k != '\0' && k[strlen(k) - 1] != '/';
+}
+
+static int
+v2_config(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	(void)a;
+	return config_op(m, req, resp);
+}
+
+static int
+v2_data_read(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	if (!is_secret(a->v[0]))
+		return v2_miss(req, resp);
+	return data_read(m, req, resp, a->v[0], 0);
+}
+
+static int
+v2_data_write(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	if (!is_secret(a->v[0]))
+		return v2_miss(req, resp);
+	return data_write(m, req, resp, a->v[0], req->op == REQ_PATCH);
+}
+
+/* DELETE data/<key>: soft-delete the current version. */
+static int
+v2_data_delete(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	const char	*k = a->v[0];
+	json_t		*meta = NULL;
+	char		*key, num[32];
+	int		 rc;
+
+	if (!is_secret(k))
+		return v2_miss(req, resp);
+	key = vkey(m, "m/", k, -1);
+	rc = core_get_json(key, &meta);
+	free(key);
+	if (rc == CF_ENOTFOUND)
+		return CF_OK;
+	if (rc != CF_OK)
+		return rc;
+	snprintf(num, sizeof(num), "%lld", (long long)
+	    json_integer_value(json_object_get(meta, "current_version")));
+	json_decref(meta);
+	json_object_set_new(req->data, "versions", json_pack("[s]", num));
+	return versions_op(m, req, resp, k, 0);
+}
+
+static int
+v2_meta_list(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	char	*p = vkey(m, "m/", a->v[0], -1);
+	int	 rc;
+
+	(void)req;
+	rc = list_keys(p, resp);
+	free(p);
+	return rc;
+}
+
+static int
+v2_meta_read(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	(void)req;
+	return meta_read(m, resp, a->v[0]);
+}
+
+static int
+v2_meta_write(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return meta_write(m, req, resp, a->v[0]);
+}
+
+static int
+v2_meta_delete(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	(void)req;
+	(void)resp;
+	return meta_delete(m, a->v[0]);
+}
+
+static int
+v2_delete(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return versions_op(m, req, resp, a->v[0], 0);
+}
+
+static int
+v2_undelete(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return versions_op(m, req, resp, a->v[0], 1);
+}
+
+static int
+v2_destroy(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return versions_op(m, req, resp, a->v[0], 2);
+}
+
+static int
+v2_subkeys(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return data_read(m, req, resp, a->v[0], 1);
+}
+
+static const struct path_entry v2_entries[] = {
+	{ "config", PATH_READ | PATH_WRITE, v2_config },
+	{ "data/*", PATH_READ, v2_data_read },
+	{ "data/*", PATH_WRITE | PATH_PATCH, v2_data_write },
+	{ "data/*", PATH_DELETE, v2_data_delete },
+	{ "metadata/*", PATH_LIST, v2_meta_list },
+	{ "metadata/*", PATH_READ, v2_meta_read },
+	{ "metadata/*", PATH_WRITE, v2_meta_write },
+	{ "metadata/*", PATH_DELETE, v2_meta_delete },
+	{ "delete/*", PATH_WRITE, v2_delete },
+	{ "undelete/*", PATH_WRITE, v2_undelete },
+	{ "destroy/*", PATH_WRITE, v2_destroy },
+	{ "subkeys/*", PATH_READ, v2_subkeys },
+	{ NULL, 0, NULL }
+};
+
+static const struct path_table v2_paths = {
+	.variant = "v2",
+	.entries = v2_entries,
+};
+
+static int
+v2_handle(struct mount *m, struct request *req, struct response *resp)
+{
+	enum path_result	 r;
+	int			 rc;
+
+	rc = paths_route(&v2_paths, m, req, resp, &r);
+	return r == PATH_MATCH ? rc : v2_miss(req, resp);
 }
 
 /* Every v1 key under prefix (relative to the view), depth first. */
@@ -1087,7 +1209,8 @@ static int
 kv_handle(struct mount *m, struct request *req, struct response *resp)
 {
 	pthread_once(&stripes_once, stripes_init);
-	return is_v2(m) ? v2_handle(m, req, resp) : v1_handle(m, req, resp);
+	return is_v2(m) ? v2_handle(m, req, resp) :
+	    paths_dispatch(&v1_paths, m, req, resp);
 }
 
 /* create vs update for the ACL: does the secret exist? */
@@ -1119,9 +1242,14 @@ kv_exists(struct mount *m, struct request *req, int *exists)
 	return rc == CF_ENOTFOUND || rc == CF_OK ? CF_OK : rc;
 }
 
+static const struct path_table *const kv_tables[] = {
+	&v1_paths, &v2_paths, NULL
+};
+
 static const struct backend_ops kv_ops = {
 	.type = "kv",
 	.handle = kv_handle,
+	.paths = kv_tables,
 	.exists = kv_exists,
 	.upgrade = kv_upgrade,
 };

@@ -48,6 +48,7 @@
 #include "buf.h"
 #include "core.h"
 #include "err.h"
+#include "paths.h"
 #include "req.h"
 #include "router.h"
 #include "timeutil.h"
@@ -1848,112 +1849,178 @@ random_handler(struct request *req, struct response *resp, const char *a,
 
 /* ---- routing ----------------------------------------------------- */
 
-#define TR_MAXSEG	4
-
-/* Split rel at '/' into at most TR_MAXSEG segments in buf; -1 if more. */
+/*
+ * Each entry's handler takes the captures in pattern order; ":name"
+ * is a key name (name_is_valid), anything else any segment.
+ */
 static int
-split_rel(const char *rel, char *buf, size_t cap, char **seg)
+tr_keys(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
 {
-	char	*p;
-	int	 n = 0;
-
-	if (strlcpy(buf, rel, cap) >= cap)
-		return -1;
-	for (p = buf; n < TR_MAXSEG; n++) {
-		seg[n] = p;
-		if ((p = strchr(p, '/')) == NULL)
-			return n + 1;
-		*p++ = '\0';
-	}
-	return -1;
+	(void)req;
+	(void)a;
+	return list_keys(m, resp);
 }
 
 static int
-unsupported_path(struct response *resp)
+tr_key_read(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
 {
-	return resp_fail(resp, CF_ENOTFOUND,
-	    "1 error occurred:\n\t* unsupported path\n\n");
+	struct tkey	*k;
+	int		 rc;
+
+	(void)req;
+	if ((rc = tkey_get(m, a->v[0], &k)) == CF_ENOTFOUND)
+		return CF_OK;	/* 404 */
+	if (rc == CF_OK)
+		rc = resp_data(resp, key_info(k));
+	tkey_put(m->ctx, k);
+	return rc;
 }
 
 static int
-unsupported_op(struct response *resp)
+tr_key_write(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
 {
-	return resp_fail(resp, CF_EMETHOD,
-	    "1 error occurred:\n\t* unsupported operation\n\n");
+	return key_write(m, req, resp, a->v[0]);
 }
+
+static int
+tr_key_delete(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	(void)req;
+	return key_delete(m, resp, a->v[0]);
+}
+
+static int
+tr_key_rotate(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	(void)req;
+	return key_rotate(m, resp, a->v[0]);
+}
+
+static int
+tr_key_config(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return key_config(m, req, resp, a->v[0]);
+}
+
+static int
+tr_hash(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	(void)m;
+	return hash_handler(req, resp, a->n > 0 ? a->v[0] : NULL);
+}
+
+static int
+tr_random(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	(void)m;
+	return random_handler(req, resp, a->n > 0 ? a->v[0] : NULL,
+	    a->n > 1 ? a->v[1] : NULL);
+}
+
+static int
+tr_encrypt(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return crypt_handler(m, req, resp, a->v[0], 0);
+}
+
+static int
+tr_decrypt(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return crypt_handler(m, req, resp, a->v[0], 1);
+}
+
+static int
+tr_rewrap(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return crypt_handler(m, req, resp, a->v[0], 2);
+}
+
+static int
+tr_datakey(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return datakey_handler(m, req, resp, a->v[0], a->v[1]);
+}
+
+static int
+tr_hmac(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return mac_handler(m, req, resp, a->v[0], a->n > 1 ? a->v[1] : NULL,
+	    0);
+}
+
+static int
+tr_sign(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return mac_handler(m, req, resp, a->v[0], a->n > 1 ? a->v[1] : NULL,
+	    1);
+}
+
+static int
+tr_verify(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return mac_handler(m, req, resp, a->v[0], a->n > 1 ? a->v[1] : NULL,
+	    2);
+}
+
+static int
+tr_capture_ok(const char *name, const char *value)
+{
+	return strcmp(name, "name") != 0 || name_is_valid(value);
+}
+
+static const struct path_entry transit_entries[] = {
+	{ "keys/", PATH_LIST, tr_keys },
+	{ "keys/:name", PATH_READ, tr_key_read },
+	{ "keys/:name", PATH_WRITE, tr_key_write },
+	{ "keys/:name", PATH_DELETE, tr_key_delete },
+	{ "keys/:name/rotate", PATH_WRITE, tr_key_rotate },
+	{ "keys/:name/config", PATH_WRITE, tr_key_config },
+	{ "hash", PATH_WRITE, tr_hash },
+	{ "hash/:algorithm", PATH_WRITE, tr_hash },
+	{ "random", PATH_WRITE, tr_random },
+	{ "random/:source_or_bytes", PATH_WRITE, tr_random },
+	{ "random/:source/:bytes", PATH_WRITE, tr_random },
+	{ "encrypt/:name", PATH_WRITE, tr_encrypt },
+	{ "decrypt/:name", PATH_WRITE, tr_decrypt },
+	{ "rewrap/:name", PATH_WRITE, tr_rewrap },
+	{ "datakey/:plaintext_or_wrapped/:name", PATH_WRITE, tr_datakey },
+	{ "hmac/:name", PATH_WRITE, tr_hmac },
+	{ "hmac/:name/:algorithm", PATH_WRITE, tr_hmac },
+	{ "sign/:name", PATH_WRITE, tr_sign },
+	{ "sign/:name/:algorithm", PATH_WRITE, tr_sign },
+	{ "verify/:name", PATH_WRITE, tr_verify },
+	{ "verify/:name/:algorithm", PATH_WRITE, tr_verify },
+	{ NULL, 0, NULL }
+};
+
+static const struct path_table transit_paths = {
+	.entries = transit_entries,
+	.capture_ok = tr_capture_ok,
+};
+
+static const struct path_table *const transit_tables[] = {
+	&transit_paths, NULL
+};
 
 static int
 transit_handle(struct mount *m, struct request *req, struct response *resp)
 {
-	char		 buf[512], *s[TR_MAXSEG];
-	int		 n, w = req->op == REQ_UPDATE || req->op == REQ_CREATE;
-
-	if ((n = split_rel(req->rel, buf, sizeof(buf), s)) < 1)
-		return unsupported_path(resp);
-	if (strcmp(s[0], "keys") == 0) {
-		if (n == 1 || (n == 2 && *s[1] == '\0'))
-			return req->op == REQ_LIST ? list_keys(m, resp) :
-			    unsupported_op(resp);
-		if (!name_is_valid(s[1]))
-			return unsupported_path(resp);
-		if (n == 2) {
-			if (req->op == REQ_READ) {
-				struct tkey	*k;
-				int		 rc;
-
-				if ((rc = tkey_get(m, s[1], &k)) ==
-				    CF_ENOTFOUND)
-					return CF_OK;	/* 404 */
-				if (rc == CF_OK)
-					rc = resp_data(resp, key_info(k));
-				tkey_put(m->ctx, k);
-				return rc;
-			}
-			if (w)
-				return key_write(m, req, resp, s[1]);
-			if (req->op == REQ_DELETE)
-				return key_delete(m, resp, s[1]);
-			return unsupported_op(resp);
-		}
-		if (n == 3 && strcmp(s[2], "rotate") == 0)
-			return w ? key_rotate(m, resp, s[1]) :
-			    unsupported_op(resp);
-		if (n == 3 && strcmp(s[2], "config") == 0)
-			return w ? key_config(m, req, resp, s[1]) :
-			    unsupported_op(resp);
-		return unsupported_path(resp);
-	}
-	if (strcmp(s[0], "hash") == 0 && n <= 2)
-		return w ? hash_handler(req, resp, n == 2 ? s[1] : NULL) :
-		    unsupported_op(resp);
-	if (strcmp(s[0], "random") == 0 && n <= 3)
-		return w ? random_handler(req, resp, n >= 2 ? s[1] : NULL,
-		    n == 3 ? s[2] : NULL) : unsupported_op(resp);
-	if (n < 2 || !name_is_valid(s[n == 3 && strcmp(s[0], "datakey") == 0 ?
-	    2 : 1]))
-		return unsupported_path(resp);
-	if (n == 2 && strcmp(s[0], "encrypt") == 0)
-		return w ? crypt_handler(m, req, resp, s[1], 0) :
-		    unsupported_op(resp);
-	if (n == 2 && strcmp(s[0], "decrypt") == 0)
-		return w ? crypt_handler(m, req, resp, s[1], 1) :
-		    unsupported_op(resp);
-	if (n == 2 && strcmp(s[0], "rewrap") == 0)
-		return w ? crypt_handler(m, req, resp, s[1], 2) :
-		    unsupported_op(resp);
-	if (n == 3 && strcmp(s[0], "datakey") == 0)
-		return w ? datakey_handler(m, req, resp, s[1], s[2]) :
-		    unsupported_op(resp);
-	if (n <= 3 && strcmp(s[0], "hmac") == 0)
-		return w ? mac_handler(m, req, resp, s[1], n == 3 ? s[2] : NULL,
-		    0) : unsupported_op(resp);
-	if (n <= 3 && strcmp(s[0], "sign") == 0)
-		return w ? mac_handler(m, req, resp, s[1], n == 3 ? s[2] : NULL,
-		    1) : unsupported_op(resp);
-	if (n <= 3 && strcmp(s[0], "verify") == 0)
-		return w ? mac_handler(m, req, resp, s[1], n == 3 ? s[2] : NULL,
-		    2) : unsupported_op(resp);
-	return unsupported_path(resp);
+	return paths_dispatch(&transit_paths, m, req, resp);
 }
 
 /*
@@ -2025,6 +2092,7 @@ static const struct backend_ops transit_ops = {
 	.open = transit_open,
 	.close = transit_close,
 	.handle = transit_handle,
+	.paths = transit_tables,
 	.exists = transit_exists,
 };
 

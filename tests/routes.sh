@@ -6,7 +6,9 @@
 #
 # The table sits between the lines '.\" routes: begin' and
 # '.\" routes: end' of PAGE.  It is made from `COFFERD -list-routes`,
-# which prints what the router and the sys/ mount registered: "check"
+# which prints what the router and the sys/ mount registered (the raw
+# and sys/ routes, then every entry of the secrets engines' and auth
+# methods' path tables, which are their dispatch): "check"
 # fails, showing the difference, when the page's table is not that;
 # "update" writes it into the page.
 
@@ -29,12 +31,19 @@ trap 'rm -f "$tmp" "$tmp.table" "$tmp.page"' EXIT
 		esac
 		echo ".It Pa $path Ta $what"
 	done
-	grep -E '^(engine|auth) ' "$tmp" | sort -k2 | while read -r kind type; do
-		case $kind in
-		engine) what="secrets engine type" ;;
-		auth) what="auth method type" ;;
-		esac
-		echo ".It Cm $type Ta $what"
+	echo '.El'
+	# Every entry of the engines' and auth methods' path tables, in
+	# each table's order: "engine kv v2 data/* read,create,...".
+	echo '.Bl -column "auth userpass" "role/:role_name/secret-id-accessor/destroy" -offset indent'
+	echo '.It Sy type Ta Sy path in the mount Ta Sy operations'
+	grep -E '^(engine|auth) ' "$tmp" | sort -s -k1,2 |
+	    while read -r kind type variant path ops; do
+		[ -n "$path" ] || { echo "$0: $type has no path table" >&2;
+		    exit 1; }
+		[ "$variant" = - ] && variant= || variant=" No $variant"
+		[ "$path" = "*" ] && path='\(**'
+		echo ".It Cm $type$variant Ta Pa $path Ta $(echo "$ops" |
+		    sed 's/,/, /g')"
 	done
 	echo '.El'
 } >"$tmp.table"
