@@ -179,9 +179,9 @@ os_error(char *why, size_t whylen, const char *pre, const char *op,
 	snprintf(why, whylen, "%s%s %s: %s", pre, op, path, msg);
 }
 
-/* mkdir -p of path's directory, with mode. */
+/* mkdir -p of path's directory, with mode; why names what failed. */
 static int
-make_parents(const char *path, mode_t mode)
+make_parents(const char *path, mode_t mode, char *why, size_t whylen)
 {
 	char	*dir, *p;
 	int	 rc = 0, last;
@@ -198,8 +198,10 @@ make_parents(const char *path, mode_t mode)
 			continue;
 		last = *p == '\0';
 		*p = '\0';
-		if (mkdir(dir, mode) == -1 && errno != EEXIST)
+		if (mkdir(dir, mode) == -1 && errno != EEXIST) {
 			rc = errno;
+			os_error(why, whylen, "", "mkdir", dir, rc);
+		}
 		if (last)
 			break;
 		*p = '/';
@@ -216,10 +218,8 @@ dev_open(struct audit_dev *d, char *why, size_t whylen)
 
 	if (d->kind != DEV_FILE || d->fd >= 0)
 		return 0;
-	if ((e = make_parents(d->file_path, d->mode)) != 0) {
-		os_error(why, whylen, "", "mkdir", d->file_path, e);
+	if ((e = make_parents(d->file_path, d->mode, why, whylen)) != 0)
 		return e;
-	}
 	if ((fd = open(d->file_path, O_WRONLY | O_APPEND | O_CREAT |
 	    O_CLOEXEC, d->mode)) == -1) {
 		e = errno;
