@@ -60,6 +60,7 @@ LIB_OBJS += auth/loginfields.o
 LIB_OBJS += auth/authz.o
 LIB_OBJS += server/ha.o
 LIB_OBJS += server/wrapping.o
+LIB_OBJS += server/audit.o server/sys_audit.o
 # --- end of LIB_OBJS
 
 SRV_OBJS = server/main.o
@@ -96,6 +97,7 @@ HEADERS += auth/loginfields.h
 HEADERS += auth/authz.h
 HEADERS += server/ha.h
 HEADERS += server/wrapping.h
+HEADERS += server/audit.h server/sys_audit.h
 # --- end of HEADERS
 
 UNIT_TESTS = tests/unit/test_buf

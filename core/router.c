@@ -48,6 +48,7 @@ static size_t			 nraws;
 static router_forward_fn	 forwarder;
 static const struct router_auth_ops *auth_ops;
 static const struct router_wrap_ops *wrap_ops;
+static const struct router_audit_ops *audit_ops;
 
 static pthread_rwlock_t		 table_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct mount		**table;
@@ -80,6 +81,12 @@ void
 router_wrapping(const struct router_wrap_ops *ops)
 {
 	wrap_ops = ops;
+}
+
+void
+router_auditing(const struct router_audit_ops *ops)
+{
+	audit_ops = ops;
 }
 
 void
@@ -504,7 +511,7 @@ router_handle(struct request *req, struct response *resp)
 	struct mount	*m = NULL;
 	router_fn	 raw;
 	size_t		 len;
-	int		 rc, fwd = 0, skip = 0;
+	int		 rc, arc, fwd = 0, skip = 0;
 
 	if (forwarder != NULL && ((rc = forwarder(req, resp, 0, &fwd)) !=
 	    CF_OK || fwd))
@@ -538,11 +545,27 @@ router_handle(struct request *req, struct response *resp)
 		goto out;
 	req->mount = m;
 	req->rel = rel_path(m, req->path);
-	if ((wrap_ops != NULL && (rc = wrap_ops->begin(req, resp, &skip)) !=
-	    CF_OK) || (!skip && (rc = authorize(m, req, resp)) != CF_OK))
+	if (wrap_ops != NULL && (rc = wrap_ops->begin(req, resp, &skip)) !=
+	    CF_OK) {
+		/* A bad wrapping token: a request entry only, as Vault. */
+		if (audit_ops != NULL && (arc = audit_ops->request(req, resp,
+		    rc)) != CF_OK)
+			rc = arc;
 		goto out;
-	if ((rc = m->ops->handle(m, req, resp)) == CF_OK && wrap_ops != NULL)
+	}
+	if (!skip)
+		rc = authorize(m, req, resp);
+	if (audit_ops != NULL && (arc = audit_ops->request(req, resp, rc)) !=
+	    CF_OK) {
+		rc = arc;
+		goto out;
+	}
+	if (rc == CF_OK && (rc = m->ops->handle(m, req, resp)) == CF_OK &&
+	    wrap_ops != NULL)
 		rc = wrap_ops->finish(req, resp);
+	if (audit_ops != NULL && (arc = audit_ops->response(req, resp, rc)) !=
+	    CF_OK)
+		rc = arc;
  out:
 	core_unlock();
 	if (req->auth != NULL) {

@@ -12,7 +12,8 @@
  *      looked up and the ACL checked for (full path, operation), after
  *      the backend's existence check turned PUT/POST into create or
  *      update; root-protected paths also need sudo;
- *   5. the backend's handler fills the response.
+ *   5. audit devices log the request (even a refused one), the
+ *      backend's handler fills the response, and they log that.
  *
  * The mount table is read under its own rwlock (lock order: after the
  * core lock) and changed only by sys/mounts and sys/auth handlers.  A
@@ -161,6 +162,21 @@ struct router_wrap_ops {
 	int	(*finish)(struct request *, struct response *);
 };
 void	 router_wrapping(const struct router_wrap_ops *);
+
+/*
+ * Audit entries around every routed request, registered by
+ * server/audit.c.  request runs once the token and the ACL were checked
+ * (err: their result, CF_OK if allowed), before the handler; response
+ * after the handler and wrapping (err: their result).  Each returns
+ * CF_OK when the entry was logged (or no device is enabled), or
+ * CF_EINTERNAL with resp reset to a 500 when none could log it: then
+ * the handler is not run, or its answer is not given.
+ */
+struct router_audit_ops {
+	int	(*request)(struct request *, struct response *, int err);
+	int	(*response)(struct request *, struct response *, int err);
+};
+void	 router_auditing(const struct router_audit_ops *);
 
 /* Register a backend type (at startup, before any thread). */
 void	 router_register(const struct backend_ops *);

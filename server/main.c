@@ -6,7 +6,7 @@
  * core dumps, storage, module registration, then civetweb's workers with
  * every signal blocked so that only this thread sees them in sigwait():
  * SIGTERM and SIGINT stop (civetweb finishes requests in flight), SIGHUP
- * re-reads log_level, SIGPIPE is ignored.
+ * re-reads log_level and reopens audit files, SIGPIPE is ignored.
  *
  * Storage belongs to this process alone unless ha_enabled: the backend
  * refuses to open a store another process holds, and cofferd exits
@@ -34,6 +34,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "audit.h"
 #include "buf.h"
 #include "conf.h"
 #include "core.h"
@@ -419,6 +420,7 @@ main(int argc, char **argv)
 		if (sig == SIGHUP) {
 			if (!o.dev)
 				reload_log_level(&o);
+			audit_reopen();
 			continue;
 		}
 		if (sig == SIGTERM || sig == SIGINT)

@@ -26,6 +26,7 @@
 #include "userpass.h"
 #include "approle.h"
 #include "wrapping.h"
+#include "sys_audit.h"
 #include "authz.h"
 /* --- end of includes */
 
@@ -55,6 +56,7 @@ modules_register(void)
 	approle_register();
 	mounts_register();
 	wrapping_register();
+	sys_audit_register();
 	authz_register();
 	/* --- end of registrations */
 }

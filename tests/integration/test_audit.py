@@ -1,0 +1,318 @@
+"""Audit devices: sys/audit, sys/audit-hash and the file device, via hvac and requests."""
+import json
+import os
+import shutil
+import signal
+import threading
+import time
+
+import hvac
+import pytest
+
+SECRET = "pw-4f0c2e19-audited-never-clear"
+INTERNAL = {"errors": ["internal error"]}
+
+
+def entries(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def by_request(ents):
+    """request id -> list of entry types, in file order."""
+    out = {}
+    for e in ents:
+        out.setdefault(e["request"]["id"], []).append(e["type"])
+    return out
+
+
+def token_with(srv, name, rules):
+    c = srv.client(srv.root_token)
+    c.sys.create_or_update_policy(name, rules)
+    return c.auth.token.create(policies=[name])["auth"]["client_token"]
+
+
+@pytest.fixture
+def aud(unsealed, tmp_path):
+    c = unsealed.client(unsealed.root_token)
+    c.sys.enable_secrets_engine("kv", path="secret", options={"version": "2"})
+    return unsealed, c, str(tmp_path / "logs" / "audit.log")
+
+
+def test_enable_list_disable_shapes(aud):
+    srv, c, path = aud
+    r = srv.api("GET", "sys/audit", token=srv.root_token)
+    assert r.status_code == 200 and r.json()["data"] == {}
+    c.sys.enable_audit_device("file", path="file", options={
+        "file_path": path, "hmac_accessor": False})
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    # The directory was created, and the test entry written.
+    test = entries(path)[0]
+    assert test["request"]["path"] == "sys/audit/test"
+    assert test["auth"] == {"token_type": "default"}
+    want = {"file/": {"description": "", "local": False, "path": "file/",
+                      "type": "file",
+                      "options": {"file_path": path, "hmac_accessor": "0"}}}
+    body = srv.api("GET", "sys/audit", token=srv.root_token).json()
+    assert body["data"] == want and body["file/"] == want["file/"]
+    assert c.sys.list_enabled_audit_devices()["data"] == want
+    # "k=v" options, description, a nested path.
+    r = srv.api("PUT", "sys/audit/a/b", token=srv.root_token, json={
+        "type": "file", "description": "d",
+        "options": ["file_path=discard", "prefix=x="]})
+    assert r.status_code == 204, r.text
+    lst = srv.api("GET", "sys/audit", token=srv.root_token).json()["data"]
+    assert lst["a/b/"]["options"] == {"file_path": "discard",
+                                      "prefix": "x="}
+    assert lst["a/b/"]["description"] == "d"
+    assert srv.api("GET", "sys/audit/file",
+                   token=srv.root_token).status_code == 405
+    r = srv.api("DELETE", "sys/audit/a/b", token=srv.root_token)
+    assert r.status_code == 204
+    r = srv.api("DELETE", "sys/audit/nothing", token=srv.root_token)
+    assert r.status_code == 204
+    assert list(c.sys.list_enabled_audit_devices()["data"]) == ["file/"]
+
+
+@pytest.mark.parametrize("body, text", [
+    ({}, 'unknown backend type: ""'),
+    ({"type": "syslog"}, 'unknown backend type: "syslog"'),
+    ({"type": "file"}, "file_path is required"),
+    ({"type": "file", "options": {"file_path": "discard",
+                                  "format": "jsonx"}},
+     'unknown format type "jsonx"'),
+    ({"type": "file", "options": {"file_path": "discard",
+                                  "log_raw": "yes"}},
+     'strconv.ParseBool: parsing "yes": invalid syntax'),
+    ({"type": "file", "options": {"file_path": "discard", "mode": "9"}},
+     'strconv.ParseUint: parsing "9": invalid syntax'),
+    ({"type": "file", "options": {"file_path": "/proc/nope/audit.log"}},
+     'sanity check failed; unable to open "/proc/nope/audit.log" for '
+     'writing: mkdir /proc/nope: no such file or directory'),
+    ({"type": "file", "options": {"file_path": "/dev/full",
+                                  "mode": "0000"}},
+     "audit backend failed test message: write /dev/full: no space left "
+     "on device"),
+])
+def test_enable_errors(unsealed, body, text):
+    r = unsealed.api("PUT", "sys/audit/bad", token=unsealed.root_token,
+                     json=body)
+    assert r.status_code == 400, r.text
+    assert r.json() == {"errors": [text]}
+    r = unsealed.api("GET", "sys/audit", token=unsealed.root_token)
+    assert r.json()["data"] == {}
+
+
+def test_nested_path_in_use(unsealed):
+    c = unsealed.client(unsealed.root_token)
+    c.sys.enable_audit_device("file", path="file",
+                              options={"file_path": "discard"})
+    r = unsealed.api("PUT", "sys/audit/file/x", token=unsealed.root_token,
+                     json={"type": "file", "options": {"file_path":
+                                                       "discard"}})
+    assert r.status_code == 400 and r.json() == {
+        "errors": ["path already in use"]}
+
+
+def test_sys_audit_needs_sudo(aud):
+    srv, c, path = aud
+    plain = token_with(srv, "audit-nosudo", """
+path "sys/audit" { capabilities = ["read"] }
+path "sys/audit/*" { capabilities = ["create", "update", "delete"] }
+""")
+    sudo = token_with(srv, "audit-sudo", """
+path "sys/audit" { capabilities = ["read", "sudo"] }
+path "sys/audit/*" { capabilities = ["create", "update", "delete", "sudo"] }
+""")
+    body = {"type": "file", "options": {"file_path": "discard"}}
+    for tok, want in ((plain, 403), (sudo, 204)):
+        r = srv.api("PUT", "sys/audit/d", token=tok, json=body)
+        assert r.status_code == want, r.text
+    for tok, want in ((plain, 403), (sudo, 200)):
+        assert srv.api("GET", "sys/audit", token=tok).status_code == want
+    for tok, want in ((plain, 403), (sudo, 204)):
+        assert srv.api("DELETE", "sys/audit/d", token=tok).status_code == \
+            want
+
+
+def test_file_device_hashes_tokens_and_secrets(aud):
+    srv, c, path = aud
+    c.sys.enable_audit_device("file", path="file",
+                              options={"file_path": path})
+    tok = token_with(srv, "kvrw", """
+path "secret/data/*" { capabilities = ["create", "update", "read"] }
+""")
+    acc = c.auth.token.lookup(tok)["data"]["accessor"]
+    u = hvac.Client(url=srv.url, token=tok)
+    u.secrets.kv.v2.create_or_update_secret("app", {"password": SECRET},
+                                            mount_point="secret")
+    got = u.secrets.kv.v2.read_secret_version("app", mount_point="secret")
+    assert got["data"]["data"]["password"] == SECRET
+    denied = srv.api("GET", "secret/data/other-path", token="hvs.bogus")
+    assert denied.status_code == 403
+    with open(path) as f:
+        text = f.read()
+    for clear in (tok, SECRET, srv.root_token, acc):
+        assert clear not in text
+    ents = entries(path)
+    pairs = by_request(ents)
+    read_id = got["request_id"]
+    # One request entry, then one response entry, per request.
+    assert pairs[read_id] == ["request", "response"]
+    # The test entry, then the enable's response entry (its request
+    # entry went to the devices enabled before it: none).
+    test, enable = ents[0], ents[1]
+    assert pairs[test["request"]["id"]] == ["request"]
+    assert enable["request"]["path"] == "sys/audit/file"
+    assert pairs[enable["request"]["id"]] == ["response"]
+    assert all(v == ["request", "response"] for k, v in pairs.items()
+               if k not in (test["request"]["id"], enable["request"]["id"]))
+    h = c.sys.calculate_hash("file", tok)["data"]["hash"]
+    ha = c.sys.calculate_hash("file", acc)["data"]["hash"]
+    hs = c.sys.calculate_hash("file", SECRET)["data"]["hash"]
+    assert h.startswith("hmac-sha256:") and len(h) == 12 + 64
+    req, resp = [e for e in ents if e["request"]["id"] == read_id]
+    assert req["auth"]["client_token"] == h
+    assert req["request"]["client_token"] == h
+    assert req["auth"]["accessor"] == ha
+    assert req["request"]["client_token_accessor"] == ha
+    assert req["auth"]["policies"] == ["default", "kvrw"]
+    assert req["auth"]["policy_results"]["allowed"] is True
+    assert req["request"]["operation"] == "read"
+    assert req["request"]["path"] == "secret/data/app"
+    assert req["request"]["mount_point"] == "secret/"
+    assert req["request"]["mount_type"] == "kv"
+    assert req["request"]["namespace"] == {"id": "root"}
+    assert "response" not in req
+    assert resp["response"]["data"]["data"]["password"] == hs
+    assert resp["response"]["mount_running_plugin_version"]
+    # The write's body: every value hashed, keys kept.
+    wr = [e for e in ents if e["type"] == "request" and
+          e["request"]["path"] == "secret/data/app" and
+          e["request"]["operation"] != "read"][0]
+    assert wr["request"]["data"]["data"] == {"password": hs}
+    # A refused token is audited too, with the reason.
+    bad = [e for e in ents if e["request"]["path"] ==
+           "secret/data/other-path"]
+    assert [e["type"] for e in bad] == ["request", "response"]
+    assert bad[0]["auth"]["policy_results"] == {"allowed": False}
+    assert bad[1]["error"] == "permission denied"
+    # sys/audit-hash errors.
+    r = srv.api("PUT", "sys/audit-hash/file", token=srv.root_token,
+                json={"input": ""})
+    assert r.json() == {"errors": ['the "input" parameter is empty']}
+    r = srv.api("PUT", "sys/audit-hash/nope", token=srv.root_token,
+                json={"input": "x"})
+    assert r.json() == {"errors": ['unknown audit backend "nope/"']}
+
+
+def test_log_raw_and_elided_lists(aud):
+    srv, c, path = aud
+    c.sys.enable_audit_device("file", path="raw", options={
+        "file_path": path, "log_raw": True, "elide_list_responses": "true"})
+    c.secrets.kv.v2.create_or_update_secret("a", {"password": SECRET},
+                                            mount_point="secret")
+    c.secrets.kv.v2.create_or_update_secret("b", {"x": "y"},
+                                            mount_point="secret")
+    keys = c.secrets.kv.v2.list_secrets("", mount_point="secret")
+    with open(path) as f:
+        text = f.read()
+    assert SECRET in text and srv.root_token in text
+    lst = [e for e in entries(path) if e["type"] == "response" and
+           e["request"]["operation"] == "list"]
+    assert keys["data"]["keys"] == ["a", "b"]
+    assert lst[0]["response"]["data"]["keys"] == 2
+
+
+def test_request_fails_when_no_device_can_write(aud, tmp_path):
+    srv, c, path = aud
+    c.sys.enable_audit_device("file", path="file",
+                              options={"file_path": path})
+    logdir = os.path.dirname(path)
+    # The directory becomes a plain file: the reopen on SIGHUP fails,
+    # and so does every write after it.
+    shutil.rmtree(logdir)
+    with open(logdir, "w") as f:
+        f.write("not a directory\n")
+    os.kill(srv.pid, signal.SIGHUP)
+    deadline = time.time() + 10
+    while "cannot reopen" not in srv.read_log() and time.time() < deadline:
+        time.sleep(0.05)
+    r = srv.api("PUT", "secret/data/blocked", token=srv.root_token,
+                json={"data": {"password": SECRET}})
+    assert r.status_code == 500 and r.json() == INTERNAL
+    r = srv.api("GET", "sys/audit", token=srv.root_token)
+    assert r.status_code == 500 and r.json() == INTERNAL
+    # Writable again: the device opens on its next write; the refused
+    # write never reached the handler.
+    os.unlink(logdir)
+    r = srv.api("GET", "secret/data/blocked", token=srv.root_token)
+    assert r.status_code == 404, r.text
+    assert [e["type"] for e in entries(path)] == ["request", "response"]
+    # With a second device that works, a failing one does not block.
+    c.sys.enable_audit_device("file", path="full", options={
+        "file_path": "/dev/full", "mode": "0000", "skip_test": "true"})
+    c.secrets.kv.v2.create_or_update_secret("ok", {"v": "1"},
+                                            mount_point="secret")
+    # The disable's response entry no longer reaches the file device:
+    # the disable happened, yet its answer is a 500.
+    r = srv.api("DELETE", "sys/audit/file", token=srv.root_token)
+    assert r.status_code == 500 and r.json() == INTERNAL
+    r = srv.api("GET", "secret/data/ok", token=srv.root_token)
+    assert r.status_code == 500 and r.json() == INTERNAL
+
+
+def test_sighup_rotation_loses_no_entry(aud):
+    srv, c, path = aud
+    c.sys.enable_audit_device("file", path="file",
+                              options={"file_path": path})
+    ids, stop = [], threading.Event()
+
+    def load():
+        cl = srv.client(srv.root_token)
+        while not stop.is_set():
+            ids.append(cl.sys.list_enabled_audit_devices()["request_id"])
+    t = threading.Thread(target=load)
+    t.start()
+    try:
+        while len(ids) < 20:
+            time.sleep(0.01)
+        os.rename(path, path + ".1")
+        os.kill(srv.pid, signal.SIGHUP)
+        deadline = time.time() + 10
+        while not os.path.exists(path) and time.time() < deadline:
+            time.sleep(0.01)
+        n = len(ids)
+        while len(ids) < n + 20:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        t.join()
+    old, new = entries(path + ".1"), entries(path)
+    assert old and new
+    pairs = by_request(old + new)
+    for rid in ids:
+        assert pairs.get(rid) == ["request", "response"], rid
+    assert set(by_request(new)) & set(ids)
+
+
+def test_table_survives_seal_and_restart(aud):
+    srv, c, path = aud
+    c.sys.enable_audit_device("file", path="file",
+                              options={"file_path": path})
+    h = c.sys.calculate_hash("file", "x")["data"]["hash"]
+    c.sys.seal()
+    srv.unseal()
+    assert list(c.sys.list_enabled_audit_devices()["data"]) == ["file/"]
+    assert c.sys.calculate_hash("file", "x")["data"]["hash"] == h
+    srv.restart()
+    srv.unseal()
+    c = srv.client(srv.root_token)
+    rid = c.sys.list_enabled_audit_devices()["request_id"]
+    assert c.sys.calculate_hash("file", "x")["data"]["hash"] == h
+    assert by_request(entries(path))[rid] == ["request", "response"]
+    # Disabled, re-enabled: a new salt.
+    c.sys.disable_audit_device("file")
+    c.sys.enable_audit_device("file", path="file",
+                              options={"file_path": path})
+    assert c.sys.calculate_hash("file", "x")["data"]["hash"] != h
