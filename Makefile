@@ -59,6 +59,8 @@ LIB_OBJS += auth/loginfields.o
 LIB_OBJS += auth/authz.o
 LIB_OBJS += server/ha.o
 LIB_OBJS += server/wrapping.o
+LIB_OBJS += server/metrics.o
+LIB_OBJS += server/sys_tools.o
 # --- end of LIB_OBJS
 
 SRV_OBJS = server/main.o
@@ -94,6 +96,7 @@ HEADERS += auth/loginfields.h
 HEADERS += auth/authz.h
 HEADERS += server/ha.h
 HEADERS += server/wrapping.h
+HEADERS += server/metrics.h server/sys_tools.h
 # --- end of HEADERS
 
 UNIT_TESTS = tests/unit/test_buf

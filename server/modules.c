@@ -27,6 +27,7 @@
 #include "approle.h"
 #include "wrapping.h"
 #include "authz.h"
+#include "sys_tools.h"
 /* --- end of includes */
 
 static int
@@ -56,5 +57,6 @@ modules_register(void)
 	mounts_register();
 	wrapping_register();
 	authz_register();
+	sys_tools_register();
 	/* --- end of registrations */
 }
