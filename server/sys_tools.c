@@ -41,6 +41,18 @@
 /* When Vault built the release coffer answers as. */
 #define BUILD_DATE		"2023-12-04T17:45:19Z"
 
+/* A string field, or def when it is absent. */
+static int
+str_or(struct request *req, struct response *resp, const char *key,
+    const char *def, const char **out)
+{
+	int	 rc;
+
+	if ((rc = req_str(req, resp, key, out, NULL)) == CF_OK && *out == NULL)
+		*out = def;
+	return rc;
+}
+
 static int
 method_not_allowed(struct response *resp)
 {
@@ -97,7 +109,7 @@ sys_metrics(struct request *req, struct response *resp)
 
 	if (req->op != REQ_READ)
 		return method_not_allowed(resp);
-	if ((rc = req_str(req, resp, "format", &format, NULL)) != CF_OK)
+	if ((rc = str_or(req, resp, "format", "", &format)) != CF_OK)
 		return rc;
 	if (*format == '\0' && accepts_prometheus(req))
 		format = "prometheus";
@@ -606,7 +618,7 @@ sys_tools_random(struct request *req, struct response *resp)
 			strlcpy(ubytes, rest, sizeof(ubytes));
 	}
 	if ((rc = req_int(req, resp, "bytes", &bytes, NULL)) != CF_OK ||
-	    (rc = req_str(req, resp, "format", &format, NULL)) != CF_OK)
+	    (rc = str_or(req, resp, "format", "base64", &format)) != CF_OK)
 		return rc;
 	/* The path's capture replaces the body's, as in Vault. */
 	if (json_object_get(req->data, "source") != NULL &&
@@ -770,9 +782,9 @@ sys_tools_hash(struct request *req, struct response *resp)
 
 	if (req->op != REQ_UPDATE && req->op != REQ_CREATE)
 		return method_not_allowed(resp);
-	if ((rc = req_str(req, resp, "input", &input, NULL)) != CF_OK ||
-	    (rc = req_str(req, resp, "format", &format, NULL)) != CF_OK ||
-	    (rc = req_str(req, resp, "algorithm", &alg, NULL)) != CF_OK)
+	if ((rc = str_or(req, resp, "input", "", &input)) != CF_OK ||
+	    (rc = str_or(req, resp, "format", "hex", &format)) != CF_OK ||
+	    (rc = str_or(req, resp, "algorithm", "sha2-256", &alg)) != CF_OK)
 		return rc;
 	if (*rest == '/' && rest[1] != '\0')
 		alg = rest + 1;
@@ -849,6 +861,11 @@ sys_version_history(struct request *req, struct response *resp)
 	size_t		 i, n = 0;
 	int		 rc;
 
+	/* A list comes as "version-history/". */
+	if (strcmp(req->rel, "version-history") != 0 &&
+	    strcmp(req->rel, "version-history/") != 0)
+		return resp_fail(resp, CF_ENOTFOUND,
+		    "1 error occurred:\n\t* unsupported path\n\n");
 	if (req->op != REQ_LIST)
 		return method_not_allowed(resp);
 	if ((rc = core_list(VERSIONS_PREFIX, &sv)) != CF_OK)
@@ -936,7 +953,7 @@ sys_tools_register(void)
 	sys_route("in-flight-req", 0, sys_in_flight_req);
 	sys_route("tools/random", 1, sys_tools_random);
 	sys_route("tools/hash", 1, sys_tools_hash);
-	sys_route("version-history", 0, sys_version_history);
+	sys_route("version-history", 1, sys_version_history);
 	sys_route("rekey/backup", 0, sys_rekey_backup);
 	sys_route("rekey/recovery-key-backup", 0, sys_rekey_backup);
 	sys_route("internal/counters/requests", 0, sys_counters_requests);
