@@ -61,6 +61,8 @@ LIB_OBJS += auth/authz.o
 LIB_OBJS += server/ha.o
 LIB_OBJS += server/wrapping.o
 LIB_OBJS += server/audit.o server/sys_audit.o
+LIB_OBJS += server/metrics.o
+LIB_OBJS += server/sys_tools.o
 # --- end of LIB_OBJS
 
 SRV_OBJS = server/main.o
@@ -98,6 +100,7 @@ HEADERS += auth/authz.h
 HEADERS += server/ha.h
 HEADERS += server/wrapping.h
 HEADERS += server/audit.h server/sys_audit.h
+HEADERS += server/metrics.h server/sys_tools.h
 # --- end of HEADERS
 
 UNIT_TESTS = tests/unit/test_buf

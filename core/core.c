@@ -50,6 +50,7 @@ static core_hook	 fenced_hook;
 static pthread_mutex_t	 cluster_mu = PTHREAD_MUTEX_INITIALIZER;
 static char		 cluster_name[128];	/* under cluster_mu */
 static char		 cluster_id[64];
+static atomic_ullong	 op_n[CORE_NOPS], op_ns[CORE_NOPS];	/* telemetry */
 
 /* Stored in clear by keys.c; its presence means "initialized". */
 #define SEAL_CONFIG_KEY	"core/seal-config"
@@ -329,42 +330,82 @@ core_cluster(char *name, size_t namelen, char *id, size_t idlen)
 		abort();
 }
 
+/* Count one barrier operation begun at t0 and pass its result on. */
+static int
+op_count(int op, const struct timespec *t0, int rc)
+{
+	struct timespec	 t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	atomic_fetch_add_explicit(&op_n[op], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&op_ns[op],
+	    (unsigned long long)((t1.tv_sec - t0->tv_sec) * 1000000000LL +
+	    (t1.tv_nsec - t0->tv_nsec)), memory_order_relaxed);
+	return rc;
+}
+
+void
+core_op_stats(unsigned long long n[CORE_NOPS],
+    unsigned long long ns[CORE_NOPS])
+{
+	int	 i;
+
+	for (i = 0; i < CORE_NOPS; i++) {
+		n[i] = atomic_load_explicit(&op_n[i], memory_order_relaxed);
+		ns[i] = atomic_load_explicit(&op_ns[i], memory_order_relaxed);
+	}
+}
+
 int
 core_get(const char *key, struct buf *val)
 {
+	struct timespec	 t0;
+
 	if (atomic_load(&state) != CORE_UNSEALED)
 		return CF_ESEALED;
-	return barrier_get(barrier, store, key, val);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	return op_count(CORE_OP_GET, &t0,
+	    barrier_get(barrier, store, key, val));
 }
 
 int
 core_put(const char *key, const void *val, size_t len)
 {
+	struct timespec	 t0;
+
 	if (atomic_load(&state) != CORE_UNSEALED)
 		return CF_ESEALED;
 	/* A standby never writes: the active node may be writing. */
 	if (!atomic_load(&active))
 		return CF_ESTANDBY;
-	return fenced(barrier_put(barrier, store, key, val, len));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	return fenced(op_count(CORE_OP_PUT, &t0,
+	    barrier_put(barrier, store, key, val, len)));
 }
 
 int
 core_del(const char *key)
 {
+	struct timespec	 t0;
+
 	if (atomic_load(&state) != CORE_UNSEALED)
 		return CF_ESEALED;
 	/* A standby never writes: the active node may be writing. */
 	if (!atomic_load(&active))
 		return CF_ESTANDBY;
-	return fenced(storage_del(store, key));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	return fenced(op_count(CORE_OP_DEL, &t0, storage_del(store, key)));
 }
 
 int
 core_list(const char *prefix, struct strv *out)
 {
+	struct timespec	 t0;
+
 	if (atomic_load(&state) != CORE_UNSEALED)
 		return CF_ESEALED;
-	return storage_list(store, prefix, out);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	return op_count(CORE_OP_LIST, &t0, storage_list(store, prefix, out));
 }
 
 int

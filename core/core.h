@@ -156,6 +156,15 @@ int	 core_batch(const struct storage_op *, size_t)
 	    __attribute__((warn_unused_result));
 
 /*
+ * Telemetry: how many barrier gets, puts, deletes and lists were made
+ * (those refused as sealed or standby not counted) and their total time
+ * in nanoseconds, read without a lock.
+ */
+enum { CORE_OP_GET, CORE_OP_PUT, CORE_OP_DEL, CORE_OP_LIST, CORE_NOPS };
+void	 core_op_stats(unsigned long long n[CORE_NOPS],
+	    unsigned long long ns[CORE_NOPS]);
+
+/*
  * JSON documents in barrier-protected storage, the form most records
  * take.  get: *out owned by the caller; CF_ENOTFOUND if absent or if key
  * is not a valid storage key (a name no record can have).

@@ -331,6 +331,25 @@ address_check(const char *addr)
 	return NULL;
 }
 
+/* A listener's telemetry { unauthenticated_metrics_access = bool }. */
+static void
+walk_telemetry(struct walk *w, struct conf_listener *l,
+    const struct hcl_node *blk)
+{
+	const struct hcl_node	*k;
+
+	if (blk->type != HCL_OBJECT) {
+		conf_error(w, blk->line, "telemetry must be a block");
+		return;
+	}
+	for (k = blk->child; k != NULL; k = k->next)
+		if (strcmp(k->key, "unauthenticated_metrics_access") == 0)
+			(void)get_bool(w, k, &l->unauth_metrics);
+		else
+			conf_error(w, k->line, "unknown key \"%s\" in "
+			    "telemetry", k->key);
+}
+
 static void
 walk_listener(struct walk *w, struct conf *c, const struct hcl_node *blk)
 {
@@ -383,7 +402,9 @@ walk_listener(struct walk *w, struct conf *c, const struct hcl_node *blk)
 					    CONF_DEFAULT_MAX_REQUEST :
 					    n < 0 ? LLONG_MAX : n;
 				}
-			} else
+			} else if (strcmp(k->key, "telemetry") == 0)
+				walk_telemetry(w, l, k);
+			else
 				conf_error(w, k->line, "unknown key \"%s\" in "
 				    "listener \"tcp\"", k->key);
 		}

@@ -26,6 +26,7 @@ struct conf_listener {
 	char		*tls_cert_file;
 	char		*tls_key_file;
 	long long	 max_request_size;	/* bytes; LLONG_MAX: none */
+	int		 unauth_metrics;	/* telemetry block's key */
 	int		 line;
 	char		*where;			/* "FILE:LINE" of the block */
 };

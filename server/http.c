@@ -51,6 +51,7 @@
 #include "jsonmem.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "metrics.h"
 #include "req.h"
 #include "reqparse.h"
 #include "router.h"
@@ -1351,6 +1352,7 @@ http_handler(struct mg_connection *conn, void *arg)
 	int				 rc, status, as_list = 0, raw = 0, i;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	metrics_http_begin(conn);
 	closing = 0;
 	/* A kept connection is busy again. */
 	if (mg_get_user_connection_data(conn) == &kept_mark) {
@@ -1441,6 +1443,7 @@ http_handler(struct mg_connection *conn, void *arg)
 		    req.path != NULL ? "/v1/" : "-",
 		    req.path != NULL ? req.path : "", status,
 		    elapsed_us(&t0));
+	metrics_http_end(status, &resp);
 	request_fini(&req);
 	resp_fini(&resp);
 	body_budget_give(held);

@@ -43,6 +43,7 @@
 #include "http.h"
 #include "jsonmem.h"
 #include "log.h"
+#include "metrics.h"
 #include "modules.h"
 #include "mounts.h"
 #include "req.h"
@@ -410,6 +411,9 @@ main(int argc, char **argv)
 		fatalx("cannot start the HA thread");
 	if (http_start(&hc, &srv) != CF_OK)
 		fatalx("cannot start the HTTP listeners");
+	for (i = 0; !o.dev && i < hc.nlisteners; i++)
+		if (c.listeners[i].unauth_metrics)
+			metrics_allow_port(http_port(srv, i));
 	tokenapi_tidy_start();
 	log_info("cofferd %s started (storage %s)", COFFER_VERSION,
 	    storage_name(st));

@@ -28,6 +28,7 @@
 #include "wrapping.h"
 #include "sys_audit.h"
 #include "authz.h"
+#include "sys_tools.h"
 /* --- end of includes */
 
 static int
@@ -58,5 +59,6 @@ modules_register(void)
 	wrapping_register();
 	sys_audit_register();
 	authz_register();
+	sys_tools_register();
 	/* --- end of registrations */
 }

@@ -17,6 +17,7 @@
 #include "core.h"
 #include "err.h"
 #include "ha.h"
+#include "metrics.h"
 #include "req.h"
 #include "router.h"
 #include "sys.h"
@@ -71,8 +72,9 @@ sys_handle(struct mount *m, struct request *req, struct response *resp)
 
 /*
  * Vault serves sys/internal/ui/mounts without a token (the handler
- * looks at one if given); every other sys/ path on this mount needs one
- * (the seal family and the other open ones are raw routes).
+ * looks at one if given), and sys/metrics on a listener with
+ * unauthenticated_metrics_access; every other sys/ path on this mount
+ * needs one (the seal family and the other open ones are raw routes).
  */
 static int
 sys_is_unauthenticated(const struct mount *m, const char *rel, int op)
@@ -80,7 +82,8 @@ sys_is_unauthenticated(const struct mount *m, const char *rel, int op)
 	(void)m;
 	(void)op;
 	return strcmp(rel, "internal/ui/mounts") == 0 ||
-	    strncmp(rel, "internal/ui/mounts/", 19) == 0;
+	    strncmp(rel, "internal/ui/mounts/", 19) == 0 ||
+	    (strcmp(rel, "metrics") == 0 && metrics_unauth_here());
 }
 
 static const struct backend_ops system_ops = {
