@@ -28,6 +28,7 @@ LIB_OBJS += server/http.o
 LIB_OBJS += core/router.o
 LIB_OBJS += core/paths.o
 LIB_OBJS += core/core.o
+LIB_OBJS += core/jsoncache.o
 LIB_OBJS += server/sys.o
 LIB_OBJS += server/modules.o
 LIB_OBJS += auth/token.o
@@ -84,7 +85,7 @@ FAULT_OBJS = backends/faultstore.o
 HEADERS = util/err.h util/buf.h util/log.h core/req.h core/reqparse.h util/jsonmem.h
 HEADERS += util/jsonutil.h util/timeutil.h util/uuid4.h
 HEADERS += backends/storage.h
-HEADERS += core/paths.h
+HEADERS += core/paths.h core/jsoncache.h
 HEADERS += server/gate.h server/http.h core/router.h core/core.h server/sys.h server/seal.h server/keys.h server/body.h server/sys_seal.h server/sys_rekey.h server/modules.h util/hcl.h auth/token.h
 HEADERS += seal/barrier.h seal/shamir.h seal/shares.h server/conf.h
 HEADERS += auth/policy.h auth/acl.h
@@ -114,6 +115,7 @@ UNIT_TESTS += tests/unit/test_hcl
 UNIT_TESTS += tests/unit/test_policy
 UNIT_TESTS += tests/unit/test_acl
 UNIT_TESTS += tests/unit/test_paths
+UNIT_TESTS += tests/unit/test_jsonutil
 # --- end of UNIT_TESTS
 
 BENCH_PROGS =

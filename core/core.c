@@ -27,6 +27,7 @@
 #include "buf.h"
 #include "core.h"
 #include "err.h"
+#include "jsoncache.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "req.h"
@@ -256,6 +257,8 @@ core_become_active(void)
 		return CF_ESEALED;
 	if (atomic_load(&active))
 		return CF_OK;
+	/* What was cached when last active may have changed since. */
+	jsoncache_clear();
 	/* Set first: the hooks write (salt, default policy, cluster). */
 	atomic_store(&active, 1);
 	for (i = 0; i < nactive; i++) {
@@ -284,6 +287,7 @@ core_leave_active(void)
 	for (i = nstandby; i > 0; i--)
 		(void)standby_hooks[i - 1]();
 	atomic_store(&active, 0);
+	jsoncache_clear();
 	atomic_store(&active_sec, 0);
 	atomic_store(&active_nsec, 0);
 	if (was && conf.ha_enabled && atomic_load(&state) == CORE_UNSEALED)
@@ -372,6 +376,7 @@ int
 core_put(const char *key, const void *val, size_t len)
 {
 	struct timespec	 t0;
+	int		 rc;
 
 	if (atomic_load(&state) != CORE_UNSEALED)
 		return CF_ESEALED;
@@ -379,14 +384,17 @@ core_put(const char *key, const void *val, size_t len)
 	if (!atomic_load(&active))
 		return CF_ESTANDBY;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	return fenced(op_count(CORE_OP_PUT, &t0,
+	rc = fenced(op_count(CORE_OP_PUT, &t0,
 	    barrier_put(barrier, store, key, val, len)));
+	jsoncache_drop(key);
+	return rc;
 }
 
 int
 core_del(const char *key)
 {
 	struct timespec	 t0;
+	int		 rc;
 
 	if (atomic_load(&state) != CORE_UNSEALED)
 		return CF_ESEALED;
@@ -394,7 +402,9 @@ core_del(const char *key)
 	if (!atomic_load(&active))
 		return CF_ESTANDBY;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	return fenced(op_count(CORE_OP_DEL, &t0, storage_del(store, key)));
+	rc = fenced(op_count(CORE_OP_DEL, &t0, storage_del(store, key)));
+	jsoncache_drop(key);
+	return rc;
 }
 
 int
@@ -411,12 +421,18 @@ core_list(const char *prefix, struct strv *out)
 int
 core_batch(const struct storage_op *ops, size_t n)
 {
+	size_t	 i;
+	int	 rc;
+
 	if (atomic_load(&state) != CORE_UNSEALED)
 		return CF_ESEALED;
 	/* A standby never writes: the active node may be writing. */
 	if (!atomic_load(&active))
 		return CF_ESTANDBY;
-	return fenced(barrier_batch(barrier, store, ops, n));
+	rc = fenced(barrier_batch(barrier, store, ops, n));
+	for (i = 0; i < n; i++)
+		jsoncache_drop(ops[i].key);
+	return rc;
 }
 
 int
@@ -426,14 +442,23 @@ core_get_json(const char *key, json_t **out)
 	json_error_t	 je;
 	int		 rc;
 
+	unsigned long long	 gen = 0;
+	int			 cached;
+
 	*out = NULL;
 	if (key == NULL)
 		return CF_ENOMEM;
 	if (!storage_key_is_valid(key))
 		return CF_ENOTFOUND;
+	/* Only the active node caches: a standby's storage changes. */
+	cached = atomic_load(&active) && atomic_load(&state) == CORE_UNSEALED;
+	if (cached && (*out = jsoncache_get(key, &gen)) != NULL)
+		return CF_OK;
 	if ((rc = core_get(key, &b)) == CF_OK &&
 	    (*out = json_loadb(b.data, b.len, 0, &je)) == NULL)
 		rc = CF_EINTERNAL;
+	if (rc == CF_OK && cached)
+		jsoncache_put(key, *out, b.len, gen);
 	buf_free(&b);
 	return rc;
 }
@@ -475,11 +500,15 @@ core_list_json(const char *prefix, json_t **out)
 int
 core_del_prefix(const char *prefix)
 {
+	int	 rc;
+
 	if (atomic_load(&state) != CORE_UNSEALED)
 		return CF_ESEALED;
 	/* A standby never writes: the active node may be writing. */
 	if (!atomic_load(&active))
 		return CF_ESTANDBY;
 	/* One transaction or statement in the backend, not one per key. */
-	return fenced(storage_del_prefix(store, prefix));
+	rc = fenced(storage_del_prefix(store, prefix));
+	jsoncache_clear();
+	return rc;
 }

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,12 @@ static pthread_rwlock_t	  tab_lock = PTHREAD_RWLOCK_INITIALIZER;
 static pthread_mutex_t	  chg_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct audit_dev	**devs;		/* sorted by path */
 static size_t		  ndevs;
+/*
+ * ndevs as of the last unlock, read without the lock: with no device
+ * a request builds no entry at all.  A device enabled meanwhile logs
+ * from the next request on.
+ */
+static atomic_size_t	  ndevs_seen;
 
 static void
 rdlock(void)
@@ -94,6 +101,7 @@ wrlock(void)
 static void
 unlock(void)
 {
+	atomic_store(&ndevs_seen, ndevs);
 	if (pthread_rwlock_unlock(&tab_lock) != 0)
 		abort();
 }
@@ -817,6 +825,8 @@ broker_request(struct request *req, struct response *resp, int err)
 	json_t	*e;
 	int	 rc;
 
+	if (atomic_load(&ndevs_seen) == 0)
+		return CF_OK;
 	if ((e = entry_new(req, resp, err, 0)) == NULL)
 		return audit_failed(req, resp, "request");
 	rc = broker_log(e, req->id, 0);
@@ -830,6 +840,8 @@ broker_response(struct request *req, struct response *resp, int err)
 	json_t	*e;
 	int	 rc;
 
+	if (atomic_load(&ndevs_seen) == 0)
+		return CF_OK;
 	if ((e = entry_new(req, resp, err, 1)) == NULL)
 		return audit_failed(req, resp, "response");
 	rc = broker_log(e, req->id, req->op == REQ_LIST);

@@ -1,0 +1,167 @@
+/*
+ * jsoncache.c -- the active node's decoded JSON documents, by storage key.
+ *
+ * core_get_json reads, decrypts and parses a document on each call, and
+ * the same documents are read again and again (a KV secret's metadata
+ * and versions on every read of it).  This cache keeps their parsed
+ * form.  It is direct-mapped on a hash of the key, with one mutex per
+ * stripe of slots.  A hit is a deep copy made under the stripe's mutex,
+ * so no object is ever shared between threads and the caller may
+ * change its copy.
+ *
+ * core drops a key after every write or delete of it, which bumps the
+ * slot's generation; a miss notes the generation before it reads
+ * storage and keeps what it read only if no drop happened since, so a
+ * document overwritten meanwhile is never cached.  A prefix delete, a
+ * change of role and a seal clear everything: only the active node
+ * caches (a standby's storage changes under it).  Documents over
+ * JSONCACHE_DOC_MAX bytes are not kept, so the cache stays within
+ * JSONCACHE_SLOTS such documents.  They are freed through jansson's
+ * allocator, which wipes them.
+ *
+ * In core/, the request pipeline (tests/layers.py): util/ headers only.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "jsoncache.h"
+
+#define JSONCACHE_SLOTS		4096
+#define JSONCACHE_STRIPES	64
+
+struct jc_slot {
+	char			*key;	/* NULL: empty */
+	json_t			*doc;
+	unsigned long long	 gen;	/* bumped by every drop */
+};
+
+static struct jc_slot	 slots[JSONCACHE_SLOTS];
+static pthread_mutex_t	 stripe_mu[JSONCACHE_STRIPES] = {
+#define JCM	PTHREAD_MUTEX_INITIALIZER
+#define JCM8	JCM, JCM, JCM, JCM, JCM, JCM, JCM, JCM
+	JCM8, JCM8, JCM8, JCM8, JCM8, JCM8, JCM8, JCM8
+#undef JCM8
+#undef JCM
+};
+
+static size_t
+slot_of(const char *key)
+{
+	uint64_t	 h = 14695981039346656037ULL;	/* FNV-1a */
+
+	for (; *key != '\0'; key++) {
+		h ^= (unsigned char)*key;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)(h % JSONCACHE_SLOTS);
+}
+
+static void
+slot_lock(size_t i)
+{
+	if (pthread_mutex_lock(&stripe_mu[i % JSONCACHE_STRIPES]) != 0)
+		abort();
+}
+
+static void
+slot_unlock(size_t i)
+{
+	if (pthread_mutex_unlock(&stripe_mu[i % JSONCACHE_STRIPES]) != 0)
+		abort();
+}
+
+/* Empty slot i (its stripe locked); what it held is freed by the caller. */
+static void
+slot_take(size_t i, char **key, json_t **doc)
+{
+	*key = slots[i].key;
+	*doc = slots[i].doc;
+	slots[i].key = NULL;
+	slots[i].doc = NULL;
+	slots[i].gen++;
+}
+
+json_t *
+jsoncache_get(const char *key, unsigned long long *gen)
+{
+	size_t	 i = slot_of(key);
+	json_t	*copy = NULL;
+
+	slot_lock(i);
+	if (slots[i].key != NULL && strcmp(slots[i].key, key) == 0)
+		copy = json_deep_copy(slots[i].doc);
+	*gen = slots[i].gen;
+	slot_unlock(i);
+	return copy;
+}
+
+void
+jsoncache_put(const char *key, const json_t *doc, size_t len,
+    unsigned long long gen)
+{
+	size_t	 i = slot_of(key);
+	char	*k, *oldk = NULL;
+	json_t	*d, *oldd = NULL;
+
+	if (len > JSONCACHE_DOC_MAX)
+		return;
+	if ((k = strdup(key)) == NULL)
+		return;
+	if ((d = json_deep_copy(doc)) == NULL) {
+		free(k);
+		return;
+	}
+	slot_lock(i);
+	if (slots[i].gen == gen) {
+		oldk = slots[i].key;
+		oldd = slots[i].doc;
+		slots[i].key = k;
+		slots[i].doc = d;
+		k = NULL;
+		d = NULL;
+	}
+	slot_unlock(i);
+	free(oldk);
+	json_decref(oldd);
+	free(k);
+	json_decref(d);
+}
+
+void
+jsoncache_drop(const char *key)
+{
+	size_t	 i = slot_of(key);
+	char	*k = NULL;
+	json_t	*d = NULL;
+
+	slot_lock(i);
+	if (slots[i].key != NULL && strcmp(slots[i].key, key) == 0)
+		slot_take(i, &k, &d);
+	else
+		slots[i].gen++;		/* a fill in progress is stale */
+	slot_unlock(i);
+	free(k);
+	json_decref(d);
+}
+
+void
+jsoncache_clear(void)
+{
+	size_t	 i;
+	char	*k;
+	json_t	*d;
+
+	for (i = 0; i < JSONCACHE_SLOTS; i++) {
+		slot_lock(i);
+		slot_take(i, &k, &d);
+		slot_unlock(i);
+		free(k);
+		json_decref(d);
+	}
+}
