@@ -116,6 +116,7 @@ UNIT_TESTS += tests/unit/test_policy
 UNIT_TESTS += tests/unit/test_acl
 UNIT_TESTS += tests/unit/test_paths
 UNIT_TESTS += tests/unit/test_jsonutil
+UNIT_TESTS += tests/unit/test_jsoncache
 # --- end of UNIT_TESTS
 
 BENCH_PROGS =
