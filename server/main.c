@@ -329,10 +329,14 @@ main(int argc, char **argv)
 	log_setlevel(lvl);
 	log_setjson(c.log_json);
 	protect_memory(o.dev ? 1 : c.disable_mlock);
-	/* Forwarded requests carry tokens and secrets: wipe as jansson. */
-	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, jsonmem_malloc,
-	    jsonmem_free, jsonmem_realloc, jsonmem_strdup, jsonmem_calloc) !=
-	    CURLE_OK)
+	/*
+	 * Only an HA node forwards, through libcurl; left alone, libcurl
+	 * and the TLS library it starts stay out of memory.  Forwarded
+	 * requests carry tokens and secrets: wipe as jansson.
+	 */
+	if (!o.dev && c.ha_enabled && curl_global_init_mem(CURL_GLOBAL_DEFAULT,
+	    jsonmem_malloc, jsonmem_free, jsonmem_realloc, jsonmem_strdup,
+	    jsonmem_calloc) != CURLE_OK)
 		fatalx("libcurl cannot start");
 	mg_init_library(0);
 
@@ -438,9 +442,10 @@ main(int argc, char **argv)
 	core_fini();
 	/* Releases the HA lock after every write of ours is done. */
 	storage_close(st);
-	conf_free(&c);
 	mg_exit_library();
-	curl_global_cleanup();
+	if (!o.dev && c.ha_enabled)
+		curl_global_cleanup();
+	conf_free(&c);
 	log_info("stopped");
 	return 0;
 }
