@@ -54,10 +54,15 @@ struct slot {
 	int		 owned;		/* under slots_mu */
 	unsigned char	 seed[16];
 	unsigned long long seq;
-	char		 id[REQ_ID_LEN + 1];
 	long long	 sec;		/* wall clock start */
 	long		 nsec;
-	char		 addr[256];
+	/*
+	 * As the request came: formatted only when sys/in-flight-req
+	 * asks, so that a request pays for copies, not for printf.
+	 */
+	char		 xff[256];	/* "": none */
+	char		 peer[64];
+	int		 peer_port;
 	char		 path[1024];
 	char		 method[16];
 	struct slot	*next;
@@ -135,18 +140,17 @@ slot_get(void)
 	return self = s;
 }
 
-/* A per-request id: the slot's random seed with its count mixed in. */
+/* A request's id: the slot's random seed with its count mixed in. */
 static void
-slot_id(struct slot *s)
+slot_id(const struct slot *s, char id[REQ_ID_LEN + 1])
 {
 	unsigned char	 u[16];
 	int		 i;
 
 	memcpy(u, s->seed, sizeof(u));
-	s->seq++;
 	for (i = 0; i < 8; i++)
 		u[8 + i] ^= (unsigned char)(s->seq >> (8 * i));
-	uuid4_format(u, s->id);
+	uuid4_format(u, id);
 }
 
 void
@@ -164,7 +168,6 @@ metrics_http_begin(const struct mg_connection *conn)
 	if ((s = slot_get()) == NULL)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
-	/* Vault shows the first X-Forwarded-For line as it came. */
 	xff = NULL;
 	for (i = 0; i < ri->num_headers; i++)
 		if (strcasecmp(ri->http_headers[i].name,
@@ -173,17 +176,12 @@ metrics_http_begin(const struct mg_connection *conn)
 			break;
 		}
 	pthread_mutex_lock(&s->mu);
-	slot_id(s);
+	s->seq++;
 	s->sec = now.tv_sec;
 	s->nsec = now.tv_nsec;
-	if (xff != NULL)
-		strlcpy(s->addr, xff, sizeof(s->addr));
-	else if (strchr(ri->remote_addr, ':') != NULL)
-		snprintf(s->addr, sizeof(s->addr), "[%s]:%d",
-		    ri->remote_addr, ri->remote_port);
-	else
-		snprintf(s->addr, sizeof(s->addr), "%s:%d",
-		    ri->remote_addr, ri->remote_port);
+	strlcpy(s->xff, xff != NULL ? xff : "", sizeof(s->xff));
+	strlcpy(s->peer, ri->remote_addr, sizeof(s->peer));
+	s->peer_port = ri->remote_port;
 	strlcpy(s->path, ri->local_uri != NULL ? ri->local_uri :
 	    ri->request_uri, sizeof(s->path));
 	strlcpy(s->method, ri->request_method, sizeof(s->method));
@@ -263,7 +261,7 @@ metrics_inflight(json_t **out)
 {
 	struct slot	*s;
 	json_t		*o, *e;
-	char		 at[64];
+	char		 at[64], id[REQ_ID_LEN + 1], addr[320];
 	int		 rc = CF_OK;
 
 	if ((o = json_object()) == NULL)
@@ -273,13 +271,21 @@ metrics_inflight(json_t **out)
 		pthread_mutex_lock(&s->mu);
 		if (s->busy) {
 			time_format_rfc3339(at, sizeof(at), s->sec, s->nsec);
+			slot_id(s, id);
+			/* Vault shows the first X-Forwarded-For line as it came. */
+			if (s->xff[0] != '\0')
+				strlcpy(addr, s->xff, sizeof(addr));
+			else
+				snprintf(addr, sizeof(addr), strchr(s->peer,
+				    ':') != NULL ? "[%s]:%d" : "%s:%d",
+				    s->peer, s->peer_port);
 			e = json_pack("{s:s, s:s, s:s, s:s, s:s}",
 			    "start_time", at,
-			    "client_remote_address", s->addr,
+			    "client_remote_address", addr,
 			    "request_path", s->path,
 			    "request_method", s->method,
 			    "client_id", "");
-			if (e == NULL || json_object_set_new(o, s->id, e) != 0)
+			if (e == NULL || json_object_set_new(o, id, e) != 0)
 				rc = CF_ENOMEM;
 		}
 		pthread_mutex_unlock(&s->mu);
