@@ -9,7 +9,7 @@ include Makefile.configure
 
 # Includes are by bare name ("buf.h"): one -I per folder, so a file
 # compiles wherever it lives.  The layers: tests/layers.py.
-CFLAGS += -Iutil -Iseal -Icore
+CFLAGS += -I. -Iutil -Ibackends -Iseal -Icore -Iauth -Iengines -Iserver
 
 # One line per module, so that changes to different modules do not meet.
 LIB_OBJS = compat.o
