@@ -1218,6 +1218,7 @@ static int
 kv_exists(struct mount *m, struct request *req, int *exists)
 {
 	struct buf	 b = BUF_INIT;
+	json_t		*meta = NULL;
 	const char	*k = NULL;
 	char		*key = NULL;
 	int		 rc;
@@ -1234,7 +1235,13 @@ kv_exists(struct mount *m, struct request *req, int *exists)
 	}
 	if (key == NULL)
 		return CF_ENOMEM;
-	rc = storage_key_is_valid(key) ? core_get(key, &b) : CF_ENOTFOUND;
+	if (is_v2(m)) {
+		/* Decoded: the handler reads the same metadata next. */
+		rc = core_get_json(key, &meta);
+		json_decref(meta);
+	} else
+		rc = storage_key_is_valid(key) ? core_get(key, &b) :
+		    CF_ENOTFOUND;
 	free(key);
 	buf_free(&b);
 	if (rc == CF_OK)
