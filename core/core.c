@@ -463,6 +463,22 @@ core_get_json(const char *key, json_t **out)
 	return rc;
 }
 
+void
+core_cache_written(const char *key, const json_t *doc, size_t len)
+{
+	unsigned long long	 gen;
+	json_t			*had;
+
+	if (!atomic_load(&active))
+		return;
+	/* A reader that came after the write may have filled it already. */
+	if ((had = jsoncache_get(key, &gen)) != NULL) {
+		json_decref(had);
+		return;
+	}
+	jsoncache_put(key, doc, len, gen);
+}
+
 int
 core_put_json(const char *key, const json_t *j)
 {

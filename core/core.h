@@ -91,6 +91,15 @@ void	 core_on_standby(core_hook);
  */
 void	 core_on_fenced(core_hook);
 
+/*
+ * After a write of key with doc (len bytes of its text) returned CF_OK,
+ * keep doc for the reads that follow (the active node's document cache,
+ * see core/jsoncache.c).  Only while the caller holds what serializes
+ * every writer of key (KV's per-secret mutex), so that no other write of
+ * it can land between the caller's and this.
+ */
+void	 core_cache_written(const char *key, const json_t *doc, size_t len);
+
 void	 core_rdlock(void);
 void	 core_wrlock(void);
 void	 core_unlock(void);

@@ -544,6 +544,9 @@ data_write(struct mount *m, struct request *req, struct response *resp,
 		}
 	if ((rc = core_batch(ops, nops)) != CF_OK)
 		goto out;
+	/* Under the secret's mutex: the next read or write of it hits. */
+	core_cache_written(mkey, meta, mbuf.len);
+	core_cache_written(dkeys[0], data, payload.len);
 	resp->wipe = 1;
 	rc = resp_data(resp, version_meta(meta, n));
  out:
