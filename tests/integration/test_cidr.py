@@ -217,3 +217,150 @@ def test_xff_bad_cidr_refused_by_check(tmp_path):
     assert r.returncode != 0
     assert "cofferd.hcl:" in r.stderr
     assert 'error parsing address "bogus"' in r.stderr
+
+
+# --- AppRole -----------------------------------------------------------
+
+def approle(srv, **role):
+    c = srv.client(srv.root_token)
+    c.sys.enable_auth_method("approle")
+    r = srv.api("POST", "auth/approle/role/r", token=srv.root_token,
+                json=role)
+    assert r.status_code in (200, 204), r.text
+    rid = c.auth.approle.read_role_id("r")["data"]["role_id"]
+    return c, rid
+
+
+def login(srv, rid, sid=None):
+    body = {"role_id": rid}
+    if sid is not None:
+        body["secret_id"] = sid
+    return srv.api("POST", "auth/approle/login", json=body)
+
+
+def test_approle_secret_id_cidr_list(unsealed):
+    srv = unsealed
+    c, rid = approle(srv)
+    # Unlimited uses: Vault's "through" text.
+    sid = c.auth.approle.generate_secret_id(
+        "r", cidr_list=["10.0.0.0/8"])["data"]["secret_id"]
+    r = login(srv, rid, sid)
+    assert r.status_code == 400
+    assert r.json() == {"errors": [
+        'source address "127.0.0.1" unauthorized through CIDR '
+        'restrictions on the secret ID']}
+    # Counted uses: the use is taken first, then "by ...: %!w(<nil>)".
+    r = srv.api("POST", "auth/approle/role/r/secret-id",
+                token=srv.root_token,
+                json={"cidr_list": "10.0.0.0/8", "num_uses": 1})
+    sid1 = r.json()["data"]["secret_id"]
+    r = login(srv, rid, sid1)
+    assert r.status_code == 400
+    assert r.json() == {"errors": [
+        'source address "127.0.0.1" unauthorized by CIDR restrictions on '
+        'the secret ID: %!w(<nil>)']}
+    assert login(srv, rid, sid1).json() == {
+        "errors": ["invalid role or secret ID"]}
+    # Inside: a token, bound by the secret ID's token_bound_cidrs.
+    sid = c.auth.approle.generate_secret_id(
+        "r", cidr_list=["127.0.0.0/8"],
+        token_bound_cidrs=["10.0.0.0/8"])["data"]["secret_id"]
+    d = c.auth.approle.read_secret_id("r", sid)["data"]
+    assert d["cidr_list"] == ["127.0.0.0/8"]
+    assert d["token_bound_cidrs"] == ["10.0.0.0/8"]
+    r = login(srv, rid, sid)
+    assert r.status_code == 200, r.text
+    tok = r.json()["auth"]["client_token"]
+    r = srv.api("GET", "auth/token/lookup-self", token=tok)
+    assert r.status_code == 403 and r.json() == DENIED
+
+
+def test_approle_secret_id_write_errors(unsealed):
+    srv = unsealed
+    c, rid = approle(srv, secret_id_bound_cidrs=["10.0.0.0/8"])
+    tok = srv.root_token
+    r = srv.api("POST", "auth/approle/role/r/secret-id", token=tok,
+                json={"cidr_list": ["10.0.0.5"]})
+    assert r.status_code == 500
+    assert r.json() == {"errors": [
+        "1 error occurred:\n\t* failed to validate CIDR blocks: invalid "
+        "CIDR address: 10.0.0.5\n\n"]}
+    r = srv.api("POST", "auth/approle/role/r/custom-secret-id", token=tok,
+                json={"secret_id": "s1", "token_bound_cidrs": "bad"})
+    assert r.status_code == 500
+    assert r.json() == {"errors": [
+        "1 error occurred:\n\t* failed to validate token CIDR blocks: "
+        "invalid CIDR address: bad\n\n"]}
+    r = srv.api("POST", "auth/approle/role/r/secret-id", token=tok,
+                json={"cidr_list": ["192.168.0.0/24"]})
+    assert r.status_code == 500
+    assert r.json() == {"errors": [
+        '1 error occurred:\n\t* failed to verify subset relationship '
+        'between CIDR blocks on the role ["10.0.0.0/8"] and CIDR blocks '
+        'on the secret ID ["192.168.0.0/24"]: %!w(<nil>)\n\n']}
+    r = srv.api("POST", "auth/approle/role/r2", token=tok,
+                json={"secret_id_bound_cidrs": "10.0.0.5"})
+    assert r.status_code == 500
+    assert r.json() == {"errors": [
+        "1 error occurred:\n\t* failed to validate CIDR blocks: invalid "
+        "CIDR address: 10.0.0.5\n\n"]}
+    r = srv.api("POST", "auth/approle/role/r2", token=tok,
+                json={"token_bound_cidrs": "zz"})
+    assert r.status_code == 400
+    assert r.json()["errors"] == [
+        'error parsing address "zz": Unable to convert zz to an IPv4 or '
+        'IPv6 address, or a UNIX Socket']
+
+
+def test_approle_role_secret_id_bound_cidrs(unsealed):
+    srv = unsealed
+    c, rid = approle(srv, secret_id_bound_cidrs="10.0.0.0/8",
+                     token_bound_cidrs=["127.0.0.1"])
+    d = c.auth.approle.read_role("r")["data"]
+    assert d["secret_id_bound_cidrs"] == ["10.0.0.0/8"]
+    assert d["token_bound_cidrs"] == ["127.0.0.1"]
+    sid = c.auth.approle.generate_secret_id("r")["data"]["secret_id"]
+    r = login(srv, rid, sid)
+    assert r.status_code == 400
+    assert r.json() == {"errors": [
+        'source address "127.0.0.1" unauthorized by CIDR restrictions on '
+        'the role: %!w(<nil>)']}
+    # Without bind_secret_id the role's list is the constraint.
+    r = srv.api("POST", "auth/approle/role/open", token=srv.root_token,
+                json={"bind_secret_id": False,
+                      "secret_id_bound_cidrs": ["127.0.0.0/8"],
+                      "token_bound_cidrs": ["127.0.0.1"]})
+    assert r.status_code in (200, 204), r.text
+    orid = c.auth.approle.read_role_id("open")["data"]["role_id"]
+    r = login(srv, orid)
+    assert r.status_code == 200, r.text
+    tok = r.json()["auth"]["client_token"]
+    r = srv.api("GET", "auth/token/lookup-self", token=tok)
+    assert r.status_code == 200, r.text
+    assert r.json()["data"]["bound_cidrs"] == ["127.0.0.1"]
+    # Unset lists read back as Vault shows them.
+    r = srv.api("POST", "auth/approle/role/plain", token=srv.root_token,
+                json={})
+    d = c.auth.approle.read_role("plain")["data"]
+    assert d["secret_id_bound_cidrs"] is None
+    assert d["token_bound_cidrs"] == []
+    sid = c.auth.approle.generate_secret_id("plain")["data"]["secret_id"]
+    d = c.auth.approle.read_secret_id("plain", sid)["data"]
+    assert d["cidr_list"] == [] and d["token_bound_cidrs"] == []
+
+
+def test_approle_cidrs_through_xff(tmp_path, request):
+    srv = xff_server(tmp_path, request, TRUST_LOCAL)
+    c, rid = approle(srv, secret_id_bound_cidrs=["10.0.0.0/8"])
+    sid = c.auth.approle.generate_secret_id("r")["data"]["secret_id"]
+    r = srv.api("POST", "auth/approle/login",
+                json={"role_id": rid, "secret_id": sid},
+                headers={"X-Forwarded-For": "10.9.8.7"})
+    assert r.status_code == 200, r.text
+    r = srv.api("POST", "auth/approle/login",
+                json={"role_id": rid, "secret_id": sid},
+                headers={"X-Forwarded-For": "not-an-ip"})
+    assert r.status_code == 400
+    assert r.json() == {"errors": [
+        'source address "not-an-ip" unauthorized by CIDR restrictions on '
+        'the role: invalid IP address']}
