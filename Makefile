@@ -19,6 +19,7 @@ LIB_OBJS += util/log.o
 LIB_OBJS += util/jsonutil.o
 LIB_OBJS += util/timeutil.o
 LIB_OBJS += util/uuid4.o
+LIB_OBJS += util/cidr.o
 LIB_OBJS += backends/storage.o
 LIB_OBJS += core/req.o
 LIB_OBJS += core/reqparse.o
@@ -84,6 +85,7 @@ FAULT_OBJS = backends/faultstore.o
 
 HEADERS = util/err.h util/buf.h util/log.h core/req.h core/reqparse.h util/jsonmem.h
 HEADERS += util/jsonutil.h util/timeutil.h util/uuid4.h
+HEADERS += util/cidr.h
 HEADERS += backends/storage.h
 HEADERS += core/paths.h core/jsoncache.h
 HEADERS += server/gate.h server/http.h core/router.h core/core.h server/sys.h server/seal.h server/keys.h server/body.h server/sys_seal.h server/sys_rekey.h server/modules.h util/hcl.h auth/token.h
@@ -117,6 +119,7 @@ UNIT_TESTS += tests/unit/test_acl
 UNIT_TESTS += tests/unit/test_paths
 UNIT_TESTS += tests/unit/test_jsonutil
 UNIT_TESTS += tests/unit/test_jsoncache
+UNIT_TESTS += tests/unit/test_cidr
 # --- end of UNIT_TESTS
 
 BENCH_PROGS =

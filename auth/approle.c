@@ -37,6 +37,7 @@
 
 #include "approle.h"
 #include "buf.h"
+#include "cidr.h"
 #include "core.h"
 #include "err.h"
 #include "loginfields.h"
@@ -44,6 +45,7 @@
 #include "req.h"
 #include "router.h"
 #include "timeutil.h"
+#include "token.h"
 #include "tokenapi.h"
 #include "uuid4.h"
 
@@ -66,11 +68,9 @@ static const struct loginfield rolefields[] = {
 	{ "token_num_uses", NULL, LF_INT, 0 },
 	{ "token_no_default_policy", NULL, LF_BOOL, 0 },
 	{ "token_policies", "policies", LF_LIST, 0 },
-	{ "token_bound_cidrs", NULL, LF_CIDRS, 0 },
 	{ "token_type", NULL, LF_TYPE, 0 },
 	{ "secret_id_num_uses", NULL, LF_INT, 0 },
 	{ "secret_id_ttl", NULL, LF_DUR, 0 },
-	{ "secret_id_bound_cidrs", "bound_cidr_list", LF_CIDRS, 0 },
 	{ "bind_secret_id", NULL, LF_BOOL, 0 },
 	/* Vault fixes local_secret_ids at creation. */
 	{ "local_secret_ids", NULL, LF_BOOL, 1 },
@@ -228,6 +228,81 @@ id_hash(struct mount *m, const char *id, char *hex)
 }
 
 
+/*
+ * A list in CIDR notation only (AppRole's secret_id_bound_cidrs,
+ * cidr_list, and a secret ID's token_bound_cidrs): *out the entries,
+ * as given or (fmt) as tokens echo them.  Vault answers a bad entry
+ * with a 500 naming it; what is the "CIDR blocks" or "token CIDR
+ * blocks" of its text.
+ */
+static int
+strict_cidrs(struct request *req, struct response *resp, const char *key,
+    const char *what, int fmt, json_t **out, int *present)
+{
+	struct strv	 sv = STRV_INIT;
+	struct cidr	 c;
+	char		 why[512], txt[CIDR_TEXT_MAX];
+	size_t		 i;
+	int		 rc, p = 0;
+
+	*out = NULL;
+	if ((rc = req_strlist(req, resp, key, &sv, &p)) != CF_OK || !p)
+		goto out;
+	if ((*out = json_array()) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < sv.n; i++) {
+		if (cidr_parse_cidr(sv.v[i], &c, why, sizeof(why)) != CF_OK) {
+			resp->status = 500;
+			resp->err_public = 1;
+			rc = resp_fail(resp, CF_EINVAL, "1 error occurred:\n\t* "
+			    "failed to validate %s: %s\n\n", what, why);
+			goto out;
+		}
+		if (fmt)
+			cidr_format(&c, txt, sizeof(txt));
+		if (json_array_append_new(*out, json_string(fmt ? txt :
+		    sv.v[i])) != 0) {
+			rc = CF_ENOMEM;
+			goto out;
+		}
+	}
+ out:
+	if (present != NULL)
+		*present = p;
+	if (rc != CF_OK) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	strv_free(&sv);
+	return rc;
+}
+
+/* A role's two lists: secret_id_bound_cidrs and token_bound_cidrs. */
+static int
+read_role_cidrs(struct request *req, struct response *resp, json_t *r)
+{
+	json_t		*list = NULL;
+	const char	*key = "secret_id_bound_cidrs";
+	int		 rc, present;
+
+	if (json_object_get(req->data, key) == NULL &&
+	    json_object_get(req->data, "bound_cidr_list") != NULL)
+		key = "bound_cidr_list";
+	if ((rc = strict_cidrs(req, resp, key, "CIDR blocks", 0, &list,
+	    &present)) != CF_OK)
+		return rc;
+	if (present)
+		json_object_set_new(r, "secret_id_bound_cidrs", list);
+	if ((rc = token_cidrs_read(req, resp, "token_bound_cidrs", "", &list,
+	    &present)) != CF_OK)
+		return rc;
+	if (present)
+		json_object_set_new(r, "token_bound_cidrs", list);
+	return CF_OK;
+}
+
 /* Role settings from the request into r (see loginfields.h). */
 static int
 read_role_fields(struct request *req, struct response *resp, json_t *r,
@@ -236,10 +311,11 @@ read_role_fields(struct request *req, struct response *resp, json_t *r,
 	int	 rc;
 
 	if ((rc = loginfields_read(req, resp, rolefields, NROLEFIELDS, r,
-	    creating)) != CF_OK)
+	    creating)) != CF_OK ||
+	    (rc = read_role_cidrs(req, resp, r)) != CF_OK)
 		return rc;
-	/* No CIDR lists here, so the secret ID is the only constraint. */
-	if (!json_is_true(json_object_get(r, "bind_secret_id")))
+	if (!json_is_true(json_object_get(r, "bind_secret_id")) &&
+	    json_array_size(json_object_get(r, "secret_id_bound_cidrs")) == 0)
 		return resp_fail(resp, CF_EINVAL, "at least one constraint "
 		    "should be enabled on the role");
 	return loginfields_check_ttl(resp, r);
@@ -253,13 +329,15 @@ role_view(json_t *r)
 	    "token_type"));
 
 #define RI(k)	json_integer_value(json_object_get(r, (k)))
-	o = json_pack("{s:b, s:b, s:n, s:I, s:I, s:o, s:I, s:I, s:I, s:I, "
-	    "s:I, s:b, s:s, s:[]}",
+	o = json_pack("{s:b, s:b, s:O, s:I, s:I, s:o, s:I, s:I, s:I, s:I, "
+	    "s:I, s:b, s:s, s:o}",
 	    "bind_secret_id", json_is_true(json_object_get(r,
 	    "bind_secret_id")),
 	    "local_secret_ids", json_is_true(json_object_get(r,
 	    "local_secret_ids")),
-	    "secret_id_bound_cidrs",
+	    "secret_id_bound_cidrs", json_array_size(json_object_get(r,
+	    "secret_id_bound_cidrs")) > 0 ? json_object_get(r,
+	    "secret_id_bound_cidrs") : json_null(),
 	    "secret_id_num_uses", RI("secret_id_num_uses"),
 	    "secret_id_ttl", RI("secret_id_ttl"),
 	    "token_policies", p != NULL ? json_incref(p) : json_array(),
@@ -271,7 +349,9 @@ role_view(json_t *r)
 	    "token_no_default_policy", json_is_true(json_object_get(r,
 	    "token_no_default_policy")),
 	    "token_type", t != NULL ? t : "default",
-	    "token_bound_cidrs");
+	    "token_bound_cidrs", json_object_get(r, "token_bound_cidrs") !=
+	    NULL ? json_incref(json_object_get(r, "token_bound_cidrs")) :
+	    json_array());
 #undef RI
 	if (o == NULL)
 		return NULL;
@@ -392,25 +472,83 @@ role_delete(struct mount *m, const char *name)
 	return rc;
 }
 
+/* A list as Go's %q prints a []string: ["a" "b"]. */
+static int
+quote_list(struct buf *b, json_t *list)
+{
+	json_t	*v;
+	size_t	 i;
+	int	 rc;
+
+	rc = buf_puts(b, "[");
+	json_array_foreach(list, i, v)
+		if (rc == CF_OK)
+			rc = buf_printf(b, "%s\"%s\"", i > 0 ? " " : "",
+			    json_string_value(v));
+	return rc == CF_OK ? buf_puts(b, "]") : rc;
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /*
- * 1 if the request sets a non-empty CIDR list under key, which coffer
- * does not enforce: *rc then holds the 400 (or a field error).
+ * Every block of sub must lie inside one of the role's list (none: no
+ * constraint); else Vault's 500 text, which prints the role's list
+ * deduplicated and sorted.  wrap: in multierror form, as at write time.
  */
 static int
-has_cidrs(struct request *req, struct response *resp, const char *key,
-    int *rc)
+cidrs_subset(struct response *resp, json_t *role_list, json_t *sub,
+    int wrap)
 {
-	struct strv	 l = STRV_INIT;
-	int		 present;
+	struct strv	 rs = STRV_INIT;
+	struct cidr	 o, in;
+	struct buf	 a = BUF_INIT, b = BUF_INIT;
+	json_t		*v, *rl = NULL;
+	size_t		 i, j;
+	int		 rc = CF_OK, ok = 1, found;
 
-	if ((*rc = req_strlist(req, resp, key, &l, &present)) != CF_OK)
-		return 1;
-	present = present && l.n > 0;
-	strv_free(&l);
-	if (present)
-		*rc = resp_fail(resp, CF_EINVAL, "%s is not supported by "
-		    "coffer", key);
-	return present;
+	if (json_array_size(sub) == 0 || json_array_size(role_list) == 0)
+		return CF_OK;
+	json_array_foreach(role_list, i, v)
+		if (!strv_has(&rs, json_string_value(v)) &&
+		    (rc = strv_push(&rs, json_string_value(v))) != CF_OK)
+			goto out;
+	qsort(rs.v, rs.n, sizeof(*rs.v), str_cmp);
+	json_array_foreach(sub, i, v) {
+		found = 0;
+		if (cidr_parse(json_string_value(v), &in, NULL, 0) == CF_OK)
+			for (j = 0; j < rs.n && !found; j++)
+				found = cidr_parse(rs.v[j], &o, NULL, 0) ==
+				    CF_OK && cidr_within(&o, &in);
+		ok = ok && found;
+	}
+	if (ok)
+		goto out;
+	if ((rl = json_array()) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < rs.n; i++)
+		json_array_append_new(rl, json_string(rs.v[i]));
+	if ((rc = quote_list(&a, rl)) != CF_OK ||
+	    (rc = quote_list(&b, sub)) != CF_OK)
+		goto out;
+	resp->status = 500;
+	resp->err_public = 1;
+	rc = resp_fail(resp, CF_EINVAL, "%sfailed to verify subset "
+	    "relationship between CIDR blocks on the role %s and CIDR blocks "
+	    "on the secret ID %s: %%!w(<nil>)%s", wrap ?
+	    "1 error occurred:\n\t* " : "", a.data, b.data, wrap ? "\n\n" :
+	    "");
+ out:
+	json_decref(rl);
+	strv_free(&rs);
+	buf_free(&a);
+	buf_free(&b);
+	return rc;
 }
 
 /*
@@ -478,15 +616,13 @@ secret_id_generate(struct mount *m, struct request *req,
 	char		*sid = NULL, acc[REQ_ID_LEN + 1], h[AR_HASH_HEX];
 	const char	*given = NULL;
 	json_t		*rec = NULL, *idx = NULL, *meta = NULL, *old = NULL;
+	json_t		*cl = NULL, *tbc = NULL;
 	long long	 uses, ttl, n = 0, t = 0, now = (long long)time(NULL);
 	long long	 max;
 	int		 rc, locked = 0;
 
 	if ((rc = req_int(req, resp, "num_uses", &n, NULL)) != CF_OK ||
 	    (rc = req_duration(req, resp, "ttl", &t, NULL)) != CF_OK)
-		return rc;
-	if (has_cidrs(req, resp, "cidr_list", &rc) ||
-	    has_cidrs(req, resp, "token_bound_cidrs", &rc))
 		return rc;
 	if (!json_is_true(json_object_get(role, "bind_secret_id")))
 		return resp_fail(resp, CF_EINVAL, "bind_secret_id is not set "
@@ -515,6 +651,14 @@ secret_id_generate(struct mount *m, struct request *req,
 		ttl = max;
 	if ((rc = parse_metadata(req, resp, &meta)) != CF_OK)
 		return rc;
+	if ((rc = strict_cidrs(req, resp, "cidr_list", "CIDR blocks", 0, &cl,
+	    NULL)) != CF_OK || (rc = cidrs_subset(resp, json_object_get(role,
+	    "secret_id_bound_cidrs"), cl, 1)) != CF_OK ||
+	    (rc = strict_cidrs(req, resp, "token_bound_cidrs",
+	    "token CIDR blocks", 1, &tbc, NULL)) != CF_OK ||
+	    (rc = cidrs_subset(resp, json_object_get(role,
+	    "token_bound_cidrs"), tbc, 1)) != CF_OK)
+		goto out;
 	if (custom) {
 		if ((rc = req_str(req, resp, "secret_id", &given, NULL)) !=
 		    CF_OK)
@@ -543,6 +687,10 @@ secret_id_generate(struct mount *m, struct request *req,
 	    "created", (json_int_t)now,
 	    "expires", (json_int_t)(ttl > 0 ? time_add(now, ttl) : 0),
 	    "metadata", meta);
+	if (rec != NULL && json_array_size(cl) > 0)
+		json_object_set(rec, "cidr_list", cl);
+	if (rec != NULL && json_array_size(tbc) > 0)
+		json_object_set(rec, "token_bound_cidrs", tbc);
 	idx = json_pack("{s:s}", "hash", h);
 	if (rec == NULL || idx == NULL) {
 		rc = CF_ENOMEM;
@@ -575,6 +723,8 @@ secret_id_generate(struct mount *m, struct request *req,
 	json_decref(idx);
 	json_decref(meta);
 	json_decref(old);
+	json_decref(cl);
+	json_decref(tbc);
 	return rc;
 }
 
@@ -588,13 +738,17 @@ sid_view(json_t *rec)
 	if (json_integer_value(json_object_get(rec, "expires")) > 0)
 		time_format_rfc3339(e, sizeof(e), json_integer_value(
 		    json_object_get(rec, "expires")), 0);
-	return json_pack("{s:n, s:s, s:s, s:s, s:O, s:O, s:O, s:O, s:n}",
-	    "cidr_list", "creation_time", c, "expiration_time", e,
+	return json_pack("{s:o, s:s, s:s, s:s, s:O, s:O, s:O, s:O, s:o}",
+	    "cidr_list", json_object_get(rec, "cidr_list") != NULL ?
+	    json_incref(json_object_get(rec, "cidr_list")) : json_array(),
+	    "creation_time", c, "expiration_time", e,
 	    "last_updated_time", c, "metadata", json_object_get(rec,
 	    "metadata"), "secret_id_accessor", json_object_get(rec,
 	    "accessor"), "secret_id_num_uses", json_object_get(rec,
 	    "num_uses"), "secret_id_ttl", json_object_get(rec, "ttl"),
-	    "token_bound_cidrs");
+	    "token_bound_cidrs", json_object_get(rec, "token_bound_cidrs") !=
+	    NULL ? json_incref(json_object_get(rec, "token_bound_cidrs")) :
+	    json_array());
 }
 
 /* Remove a secret ID's record and accessor entry; under ar->mu. */
@@ -717,6 +871,67 @@ sid_consume(struct mount *m, const char *name, const char *h, json_t **rec)
 	return rc;
 }
 
+/* 1 if ip (any text) lies inside one block of list. */
+static int
+in_cidrs(json_t *list, const char *ip)
+{
+	struct cidr	 c;
+	json_t		*v;
+	size_t		 i;
+
+	json_array_foreach(list, i, v)
+		if (cidr_parse(json_string_value(v), &c, NULL, 0) == CF_OK &&
+		    cidr_contains(&c, ip))
+			return 1;
+	return 0;
+}
+
+/*
+ * A secret ID's cidr_list against the client address, after its use was
+ * taken.  Vault words the refusal differently for secret IDs with
+ * unlimited uses and with counted ones; both are 400s.
+ */
+static int
+sid_cidr_check(struct request *req, struct response *resp, json_t *role,
+    json_t *rec)
+{
+	json_t		*cl = json_object_get(rec, "cidr_list");
+	const char	*ip = req->remote_addr != NULL ? req->remote_addr : "";
+	unsigned char	 a[16];
+	int		 rc, unlimited;
+
+	unlimited = json_integer_value(json_object_get(rec, "num_uses")) == 0;
+	if ((rc = cidrs_subset(resp, json_object_get(role,
+	    "secret_id_bound_cidrs"), cl, 0)) != CF_OK)
+		return rc;
+	if (json_array_size(cl) == 0 || in_cidrs(cl, ip))
+		return CF_OK;
+	if (unlimited && cidr_ip(ip, a) == 0)
+		return resp_fail(resp, CF_EINVAL, "invalid IP address");
+	if (unlimited)
+		return resp_fail(resp, CF_EINVAL, "source address \"%s\" "
+		    "unauthorized through CIDR restrictions on the secret ID",
+		    ip);
+	return resp_fail(resp, CF_EINVAL, "source address \"%s\" "
+	    "unauthorized by CIDR restrictions on the secret ID: %s", ip,
+	    cidr_ip(ip, a) == 0 ? "invalid IP address" : "%!w(<nil>)");
+}
+
+/* The role's secret_id_bound_cidrs, whether secret IDs are bound or not. */
+static int
+role_cidr_check(struct request *req, struct response *resp, json_t *role)
+{
+	json_t		*rl = json_object_get(role, "secret_id_bound_cidrs");
+	const char	*ip = req->remote_addr != NULL ? req->remote_addr : "";
+	unsigned char	 a[16];
+
+	if (json_array_size(rl) == 0 || in_cidrs(rl, ip))
+		return CF_OK;
+	return resp_fail(resp, CF_EINVAL, "source address \"%s\" "
+	    "unauthorized by CIDR restrictions on the role: %s", ip,
+	    cidr_ip(ip, a) == 0 ? "invalid IP address" : "%!w(<nil>)");
+}
+
 static int
 login(struct mount *m, struct request *req, struct response *resp)
 {
@@ -747,17 +962,23 @@ login(struct mount *m, struct request *req, struct response *resp)
 	}
 	if (rc != CF_OK)
 		goto out;
-	if (sid == NULL || *sid == '\0') {
-		rc = resp_fail(resp, CF_EINVAL, "missing secret_id");
-		goto out;
+	if (json_is_true(json_object_get(role, "bind_secret_id"))) {
+		if (sid == NULL || *sid == '\0') {
+			rc = resp_fail(resp, CF_EINVAL, "missing secret_id");
+			goto out;
+		}
+		if ((rc = id_hash(m, sid, h)) != CF_OK)
+			goto out;
+		if ((rc = sid_consume(m, name, h, &rec)) == CF_ENOTFOUND) {
+			rc = resp_fail(resp, CF_EINVAL, "invalid role or "
+			    "secret ID");
+			goto out;
+		}
+		if (rc != CF_OK || (rc = sid_cidr_check(req, resp, role,
+		    rec)) != CF_OK)
+			goto out;
 	}
-	if ((rc = id_hash(m, sid, h)) != CF_OK)
-		goto out;
-	if ((rc = sid_consume(m, name, h, &rec)) == CF_ENOTFOUND) {
-		rc = resp_fail(resp, CF_EINVAL, "invalid role or secret ID");
-		goto out;
-	}
-	if (rc != CF_OK)
+	if ((rc = role_cidr_check(req, resp, role)) != CF_OK)
 		goto out;
 	json_array_foreach(json_object_get(role, "token_policies"), i, v)
 		if ((rc = strv_push(&pols, json_string_value(v))) != CF_OK)
@@ -783,6 +1004,10 @@ login(struct mount *m, struct request *req, struct response *resp)
 	    "token_num_uses"));
 	l.no_default_policy = json_is_true(json_object_get(role,
 	    "token_no_default_policy"));
+	/* Not checked here: the token's first use from outside is. */
+	l.bound_cidrs = json_array_size(json_object_get(rec,
+	    "token_bound_cidrs")) > 0 ? json_object_get(rec,
+	    "token_bound_cidrs") : json_object_get(role, "token_bound_cidrs");
 	rc = tokenapi_login(&l, resp);
  out:
 	sodium_memzero(h, sizeof(h));

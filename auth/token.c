@@ -25,6 +25,7 @@
 #include "acl.h"
 #include "barrier.h"
 #include "buf.h"
+#include "cidr.h"
 #include "core.h"
 #include "jsonutil.h"
 #include "policystore.h"
@@ -408,6 +409,9 @@ token_create(const struct token_params *tp, char *out, json_t **entry)
 	    "issue_time", (json_int_t)now,
 	    "max_expire", (json_int_t)(tp->explicit_max_ttl > 0 ?
 	    time_add(now, tp->explicit_max_ttl) : 0));
+	/* A token that never expires carries no list, as in Vault. */
+	if (e != NULL && tp->ttl > 0 && json_array_size(tp->bound_cidrs) > 0)
+		json_object_set(e, "bound_cidrs", tp->bound_cidrs);
 	if (e == NULL || (rc = jsonutil_emit(e, &b)) != CF_OK) {
 		rc = CF_ENOMEM;
 		goto out;
@@ -466,6 +470,8 @@ token_create_batch(const struct token_params *tp, char **out, json_t **entry)
 	    "type", "batch", "meta", tp->meta != NULL ? tp->meta : json_null(),
 	    "parent", tp->parent != NULL ? tp->parent : "",
 	    "renewable", 0, "issue_time", (json_int_t)now);
+	if (e != NULL && json_array_size(tp->bound_cidrs) > 0)
+		json_object_set(e, "bound_cidrs", tp->bound_cidrs);
 	if (e == NULL || (rc = jsonutil_emit(e, &pt)) != CF_OK) {
 		rc = CF_ENOMEM;
 		goto out;
@@ -665,6 +671,84 @@ consume_use(struct auth_ctx *ac)
 	return rc;
 }
 
+/*
+ * Set per request by the worker serving it: the authenticate op the
+ * router calls takes a token alone, and every caller of it (router,
+ * sys/seal, sys/policy checks) must see the binding.
+ */
+static _Thread_local const char	*client_addr;
+
+void
+token_client_addr(const char *addr)
+{
+	client_addr = addr;
+}
+
+int
+token_cidrs_allow(json_t *e, const char *addr)
+{
+	struct cidr	 c;
+	json_t		*list, *v;
+	size_t		 i;
+
+	list = json_object_get(e, "bound_cidrs");
+	if (!json_is_array(list) || json_array_size(list) == 0 ||
+	    json_integer_value(json_object_get(e, "expire_time")) == 0)
+		return CF_OK;
+	if (addr == NULL)
+		addr = client_addr;
+	json_array_foreach(list, i, v)
+		if (cidr_parse(json_string_value(v), &c, NULL, 0) == CF_OK &&
+		    cidr_contains(&c, addr))
+			return CF_OK;
+	return CF_EDENIED;
+}
+
+int
+token_cidrs_read(struct request *req, struct response *resp, const char *key,
+    const char *prefix, json_t **out, int *present)
+{
+	struct strv	 sv = STRV_INIT;
+	struct cidr	 c;
+	char		 why[512], txt[CIDR_TEXT_MAX];
+	size_t		 i;
+	int		 rc, p = 0;
+
+	*out = NULL;
+	if ((rc = req_strlist(req, resp, key, &sv, &p)) != CF_OK)
+		goto out;
+	if (present != NULL)
+		*present = p;
+	if (!p)
+		goto out;
+	if ((*out = json_array()) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < sv.n; i++) {
+		if (cidr_parse(sv.v[i], &c, why, sizeof(why)) != CF_OK) {
+			rc = resp_fail(resp, CF_EINVAL, "%serror parsing "
+			    "address \"%s\": %s", prefix, sv.v[i], why);
+			goto out;
+		}
+		if (c.family == 0)	/* a unix socket keeps its text */
+			strlcpy(txt, sv.v[i], sizeof(txt));
+		else
+			cidr_format(&c, txt, sizeof(txt));
+		if (json_array_append_new(*out, json_string(txt)) != 0) {
+			rc = CF_ENOMEM;
+			goto out;
+		}
+	}
+ out:
+	if (rc != CF_OK) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	strv_free(&sv);
+	return rc;
+}
+
 /* token_authenticate, consuming a use of a num_uses token or not. */
 static int
 resolve(const char *token, int consume, struct auth_ctx **out)
@@ -712,6 +796,9 @@ resolve(const char *token, int consume, struct auth_ctx **out)
 		rc = CF_EDENIED;
 		goto out;
 	}
+	/* Outside its bound_cidrs, a token is refused before a use counts. */
+	if (consume && (rc = token_cidrs_allow(ac->entry, NULL)) != CF_OK)
+		goto out;
 	if ((v = json_object_get(ac->entry, "accessor")) != NULL)
 		strlcpy(ac->accessor, json_string_value(v) ?
 		    json_string_value(v) : "", sizeof(ac->accessor));
@@ -771,6 +858,8 @@ token_check(const char *token)
 		exp = json_integer_value(json_object_get(e, "expire_time"));
 		if (exp != 0 && exp <= (long long)time(NULL))
 			rc = CF_EDENIED;
+		else
+			rc = token_cidrs_allow(e, NULL);
 	}
 	sodium_memzero(hash, sizeof(hash));
 	if (ref != NULL)

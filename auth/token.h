@@ -87,6 +87,8 @@ struct token_params {
 	long long		 period;
 	long long		 num_uses;
 	int			 renewable;
+	/* Strings as Vault echoes them (borrowed); NULL or []: none. */
+	json_t			*bound_cidrs;
 };
 
 /*
@@ -126,6 +128,32 @@ void	 token_on_revoke(int (*fn)(const char *hash));
 
 /* Rewrite an entry after a change (renewal). */
 int	 token_entry_put(const char *hash, json_t *entry)
+	    __attribute__((warn_unused_result));
+
+/*
+ * The client address of the request this thread serves (http.c sets it
+ * before routing and clears it with NULL after), against which a
+ * token's bound_cidrs are checked: token_authenticate and token_check
+ * answer CF_EDENIED, without consuming a use, for a token with a TTL
+ * and a bound_cidrs list the address is outside of.  The string is
+ * borrowed until the next call on this thread.
+ */
+void	 token_client_addr(const char *);
+/*
+ * CF_OK if the entry's bound_cidrs (if any) admit the address (NULL: the
+ * one token_client_addr set); CF_EDENIED otherwise.
+ */
+int	 token_cidrs_allow(json_t *entry, const char *addr);
+
+/*
+ * Read a bound CIDR list (addresses or blocks, a JSON array or one
+ * comma-separated string) from request field key into *out, a new
+ * array of the entries as Vault echoes them.  *present as req_str's.
+ * CF_EINVAL with Vault's 400 text, prefixed by prefix (may be ""), for
+ * an entry that is neither.
+ */
+int	 token_cidrs_read(struct request *, struct response *, const char *key,
+	    const char *prefix, json_t **out, int *present)
 	    __attribute__((warn_unused_result));
 
 /* Unseal and seal hooks: load the salt, and wipe it. */

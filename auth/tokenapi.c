@@ -197,6 +197,9 @@ lookup_data(const char *id, json_t *e)
 		json_object_set_new(o, "expire_time", json_null());
 	if (json_integer_value(json_object_get(e, "period")) > 0)
 		json_object_set(o, "period", json_object_get(e, "period"));
+	if (json_array_size(json_object_get(e, "bound_cidrs")) > 0)
+		json_object_set(o, "bound_cidrs", json_object_get(e,
+		    "bound_cidrs"));
 	return o;
 }
 
@@ -483,6 +486,10 @@ token_create_handler(struct request *req, struct response *resp, int orphan,
 	tp.period = period;
 	tp.num_uses = uses;
 	tp.renewable = renewable;
+	/* A role's list, or without a role the parent's (Vault's rule). */
+	tp.bound_cidrs = role != NULL ? json_object_get(role,
+	    "token_bound_cidrs") : json_object_get(req->auth->entry,
+	    "bound_cidrs");
 	if (batch) {
 		if (strv_has(&pols, "root")) {
 			rc = resp_fail(resp, CF_EINVAL,
@@ -725,6 +732,32 @@ role_load(const char *name, json_t **out)
 	return rc;
 }
 
+/*
+ * token_bound_cidrs, or its deprecated alias bound_cidrs; the new name
+ * wins when both are given, with Vault's warning.
+ */
+static int
+role_cidrs(struct request *req, struct response *resp, json_t *r)
+{
+	json_t	*list = NULL;
+	int	 rc, present;
+
+	if ((rc = token_cidrs_read(req, resp, "token_bound_cidrs",
+	    "error parsing bound_cidrs: ", &list, &present)) != CF_OK)
+		return rc;
+	if (present) {
+		if (json_object_get(req->data, "bound_cidrs") != NULL)
+			resp_warn(resp, "Both 'token_bound_cidrs' and "
+			    "deprecated 'bound_cidrs' value supplied, ignoring "
+			    "the deprecated value");
+	} else if ((rc = token_cidrs_read(req, resp, "bound_cidrs",
+	    "error parsing bound_cidrs: ", &list, &present)) != CF_OK)
+		return rc;
+	if (present)
+		json_object_set_new(r, "token_bound_cidrs", list);
+	return CF_OK;
+}
+
 static int
 role_write(struct request *req, struct response *resp, const char *name)
 {
@@ -781,6 +814,8 @@ role_write(struct request *req, struct response *resp, const char *name)
 			    "tokens against this role will result in an error",
 			    v, core_conf()->max_lease_ttl);
 	}
+	if ((rc = role_cidrs(req, resp, r)) != CF_OK)
+		goto out;
 	if ((rc = req_bool(req, resp, "orphan", &bv, &present)) != CF_OK)
 		goto out;
 	if (present)
@@ -842,6 +877,10 @@ roles_handler(struct request *req, struct response *resp, const char *name)
 	case REQ_READ:
 		if ((rc = role_load(name, &r)) == CF_ENOTFOUND)
 			return CF_OK;
+		if (rc == CF_OK && json_object_get(r, "token_bound_cidrs") ==
+		    NULL)
+			json_object_set_new(r, "token_bound_cidrs",
+			    json_array());
 		if (rc == CF_OK)
 			rc = resp_data(resp, r);
 		return rc;
@@ -1125,6 +1164,7 @@ tokenapi_login(const struct login *l, struct response *resp)
 	tp.period = l->period;
 	tp.num_uses = l->num_uses;
 	tp.renewable = 1;
+	tp.bound_cidrs = l->bound_cidrs;
 	if ((token = sodium_malloc(TOKEN_MAX_LEN + 1)) == NULL) {
 		rc = CF_ENOMEM;
 		goto out;

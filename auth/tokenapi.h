@@ -18,6 +18,7 @@ struct login {
 	json_t			*meta;		/* borrowed */
 	long long		 ttl, max_ttl, period, num_uses;
 	int			 no_default_policy;
+	json_t			*bound_cidrs;	/* borrowed; or NULL */
 };
 
 /*

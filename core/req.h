@@ -65,7 +65,15 @@ struct request {
 	struct buf	 body;		/* raw body bytes, wiped when freed */
 	const char	*query;		/* raw query string or NULL */
 	const char	*content_type;	/* or NULL */
+	/*
+	 * The client address: the TCP peer, or what X-Forwarded-For names
+	 * when the listener trusts the peer for it (http.c, cofferd.hcl(5)).
+	 * Not checked to be an IP when it came from the header; without
+	 * brackets for IPv6.  Points into remote_buf or civetweb's request.
+	 */
 	const char	*remote_addr;
+	int		 remote_port;
+	char		 remote_buf[256];
 	const char	*ns;		/* X-Vault-Namespace or NULL */
 	struct auth_ctx	*auth;		/* set by the ACL check, or NULL */
 	int		 data_json;	/* 1 if data came from a JSON body */

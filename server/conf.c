@@ -29,6 +29,7 @@
 #include <sodium.h>
 
 #include "buf.h"
+#include "cidr.h"
 #include "conf.h"
 #include "err.h"
 #include "hcl.h"
@@ -90,6 +91,7 @@ listener_free(struct conf_listener *l)
 	free(l->address);
 	free(l->tls_cert_file);
 	free(l->tls_key_file);
+	free(l->xff_addrs);
 	free(l->where);
 }
 
@@ -331,6 +333,80 @@ address_check(const char *addr)
 	return NULL;
 }
 
+/*
+ * x_forwarded_for_authorized_addrs: a list of CIDR blocks or addresses,
+ * or one comma-separated string of them, as Vault takes it.
+ */
+static void
+get_xff_addrs(struct walk *w, struct conf_listener *l,
+    const struct hcl_node *k)
+{
+	const struct hcl_node	*e;
+	struct cidr		*nc;
+	char			*copy = NULL, *p, *tok, why[256];
+	size_t			 n = 0;
+
+	free(l->xff_addrs);
+	l->xff_addrs = NULL;
+	l->nxff_addrs = 0;
+	if (k->type == HCL_STRING) {
+		if ((copy = strdup(k->str)) == NULL) {
+			conf_error(w, k->line, "out of memory");
+			return;
+		}
+		for (p = copy; (tok = strsep(&p, ",")) != NULL; )
+			n++;
+		free(copy);
+		copy = NULL;
+	} else if (k->type == HCL_LIST) {
+		for (e = k->child; e != NULL; e = e->next)
+			n++;
+	} else {
+		conf_error(w, k->line, "%s must be a string or a list, not a "
+		    "%s", k->key, hcl_type_name(k->type));
+		return;
+	}
+	if (n == 0)
+		return;
+	if ((l->xff_addrs = calloc(n, sizeof(*l->xff_addrs))) == NULL) {
+		conf_error(w, k->line, "out of memory");
+		return;
+	}
+	if (k->type == HCL_STRING) {
+		if ((copy = strdup(k->str)) == NULL) {
+			conf_error(w, k->line, "out of memory");
+			return;
+		}
+		for (p = copy; (tok = strsep(&p, ",")) != NULL; ) {
+			tok += strspn(tok, " \t");
+			tok[strcspn(tok, " \t")] = '\0';
+			if (*tok == '\0')
+				continue;
+			nc = &l->xff_addrs[l->nxff_addrs];
+			if (cidr_parse(tok, nc, why, sizeof(why)) != CF_OK ||
+			    nc->family == 0) {
+				conf_error(w, k->line, "%s: error parsing "
+				    "address \"%s\"", k->key, tok);
+				break;
+			}
+			l->nxff_addrs++;
+		}
+		free(copy);
+		return;
+	}
+	for (e = k->child; e != NULL; e = e->next) {
+		nc = &l->xff_addrs[l->nxff_addrs];
+		if (e->type != HCL_STRING || cidr_parse(e->str, nc, why,
+		    sizeof(why)) != CF_OK || nc->family == 0) {
+			conf_error(w, e->line, "%s: error parsing address "
+			    "\"%s\"", k->key, e->type == HCL_STRING ?
+			    e->str : hcl_type_name(e->type));
+			return;
+		}
+		l->nxff_addrs++;
+	}
+}
+
 /* A listener's telemetry { unauthenticated_metrics_access = bool }. */
 static void
 walk_telemetry(struct walk *w, struct conf_listener *l,
@@ -404,6 +480,21 @@ walk_listener(struct walk *w, struct conf *c, const struct hcl_node *blk)
 				}
 			} else if (strcmp(k->key, "telemetry") == 0)
 				walk_telemetry(w, l, k);
+			else if (strcmp(k->key,
+			    "x_forwarded_for_authorized_addrs") == 0)
+				get_xff_addrs(w, l, k);
+			else if (strcmp(k->key,
+			    "x_forwarded_for_hop_skips") == 0) {
+				if (get_int(w, k, 0, INT_MAX, &n) == 0)
+					l->xff_hop_skips = (int)n;
+			} else if (strcmp(k->key,
+			    "x_forwarded_for_reject_not_authorized") == 0)
+				(void)get_bool(w, k,
+				    &l->xff_reject_not_authorized);
+			else if (strcmp(k->key,
+			    "x_forwarded_for_reject_not_present") == 0)
+				(void)get_bool(w, k,
+				    &l->xff_reject_not_present);
 			else
 				conf_error(w, k->line, "unknown key \"%s\" in "
 				    "listener \"tcp\"", k->key);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 struct buf;
+struct cidr;
 struct storage_kv;
 
 #define CONF_DEFAULT_MAX_REQUEST	(32LL * 1024 * 1024)
@@ -27,6 +28,12 @@ struct conf_listener {
 	char		*tls_key_file;
 	long long	 max_request_size;	/* bytes; LLONG_MAX: none */
 	int		 unauth_metrics;	/* telemetry block's key */
+	/* When X-Forwarded-For is trusted (cofferd.hcl(5)). */
+	struct cidr	*xff_addrs;		/* owned; NULL: never */
+	size_t		 nxff_addrs;
+	int		 xff_hop_skips;
+	int		 xff_reject_not_authorized;
+	int		 xff_reject_not_present;
 	int		 line;
 	char		*where;			/* "FILE:LINE" of the block */
 };

@@ -45,6 +45,7 @@
 #include <sodium.h>
 
 #include "buf.h"
+#include "cidr.h"
 #include "err.h"
 #include "gate.h"
 #include "http.h"
@@ -55,6 +56,7 @@
 #include "req.h"
 #include "reqparse.h"
 #include "router.h"
+#include "token.h"
 #include "uuid4.h"
 
 #define HTTP_MAX_LISTENERS	16
@@ -625,6 +627,118 @@ body_limit(const struct http_server *srv, int port)
 	return srv->listeners[0].max_request_size;
 }
 
+/* The listener a request came in on, by its local port. */
+static const struct http_listener *
+listener_for(const struct http_server *srv, int port)
+{
+	size_t	 i;
+
+	for (i = 0; i < srv->n; i++)
+		if (atomic_load(&srv->ports[i]) == port)
+			return &srv->listeners[i];
+	return &srv->listeners[0];
+}
+
+/*
+ * The client address, once per request, as Vault's listener decides
+ * it: the TCP peer, unless the listener trusts the peer for
+ * X-Forwarded-For.  Then every header line, split on commas and
+ * trimmed, is one chain; the entry x_forwarded_for_hop_skips from its
+ * end replaces the host, and the peer's port is kept.  The entry is
+ * not checked to be an IP: a name there fails every CIDR check later.
+ * CF_EINVAL with a 400 in resp where the listener says to reject.
+ */
+static int
+client_address(const struct http_server *srv,
+    const struct mg_request_info *ri, struct request *req,
+    struct response *resp)
+{
+	const struct http_listener	*l;
+	const char			*v, *p, *q, *pick = NULL;
+	unsigned char			 a[16];
+	size_t				 i, k, lines = 0, count = 0, plen = 0;
+	long long			 idx;
+	int				 found = 0;
+
+	req->remote_addr = ri->remote_addr;
+	req->remote_port = ri->remote_port;
+	l = listener_for(srv, ri->server_port);
+	if (l->nxff_addrs == 0)
+		return CF_OK;
+	for (i = 0; i < (size_t)ri->num_headers; i++)
+		if (strcasecmp(ri->http_headers[i].name,
+		    "X-Forwarded-For") == 0)
+			lines++;
+	if (lines == 0) {
+		if (!l->xff_reject_not_present)
+			return CF_OK;
+		resp->status = 400;
+		return resp_fail(resp, CF_EINVAL, "missing x-forwarded-for "
+		    "header and configured to reject when not present");
+	}
+	if (cidr_ip(ri->remote_addr, a) == 0) {
+		if (!l->xff_reject_not_present)
+			return CF_OK;
+		resp->status = 400;
+		return resp_fail(resp, CF_EINVAL, "error parsing client "
+		    "address: %s", ri->remote_addr);
+	}
+	for (k = 0; k < l->nxff_addrs && !found; k++)
+		found = cidr_contains(&l->xff_addrs[k], ri->remote_addr);
+	if (!found) {
+		if (!l->xff_reject_not_authorized)
+			return CF_OK;
+		resp->status = 400;
+		return resp_fail(resp, CF_EINVAL, "client address not "
+		    "authorized for x-forwarded-for and configured to reject "
+		    "connection");
+	}
+	for (i = 0; i < (size_t)ri->num_headers; i++)
+		if (strcasecmp(ri->http_headers[i].name,
+		    "X-Forwarded-For") == 0)
+			for (v = ri->http_headers[i].value; v != NULL;
+			    v = strchr(v, ',') != NULL ? strchr(v, ',') + 1 :
+			    NULL)
+				count++;
+	idx = (long long)count - 1 - l->xff_hop_skips;
+	if (idx < 0) {
+		resp->status = 400;
+		return resp_fail(resp, CF_EINVAL, "malformed x-forwarded-for "
+		    "configuration or request, hops to skip (%d) would skip "
+		    "before earliest chain link (chain length %zu)",
+		    l->xff_hop_skips, lines);
+	}
+	count = 0;
+	for (i = 0; i < (size_t)ri->num_headers && pick == NULL; i++) {
+		if (strcasecmp(ri->http_headers[i].name,
+		    "X-Forwarded-For") != 0)
+			continue;
+		for (v = ri->http_headers[i].value; v != NULL; v = q) {
+			p = strchr(v, ',');
+			q = p != NULL ? p + 1 : NULL;
+			if ((long long)count++ != idx)
+				continue;
+			plen = p != NULL ? (size_t)(p - v) : strlen(v);
+			while (plen > 0 && (*v == ' ' || *v == '\t')) {
+				v++;
+				plen--;
+			}
+			while (plen > 0 && (v[plen - 1] == ' ' ||
+			    v[plen - 1] == '\t'))
+				plen--;
+			pick = v;
+			break;
+		}
+	}
+	if (pick == NULL)
+		return CF_OK;
+	if (plen >= sizeof(req->remote_buf))
+		plen = sizeof(req->remote_buf) - 1;
+	memcpy(req->remote_buf, pick, plen);
+	req->remote_buf[plen] = '\0';
+	req->remote_addr = req->remote_buf;
+	return CF_OK;
+}
 
 static void
 body_budget_give(long long n)
@@ -1366,7 +1480,6 @@ http_handler(struct mg_connection *conn, void *arg)
 	request_id(req.id);
 	req.method = ri->request_method;
 	req.query = ri->query_string;
-	req.remote_addr = ri->remote_addr;
 	req.content_type = mg_get_header(conn, "Content-Type");
 	req.ns = mg_get_header(conn, "X-Vault-Namespace");
 	req.no_forward = (v = mg_get_header(conn,
@@ -1379,6 +1492,11 @@ http_handler(struct mg_connection *conn, void *arg)
 	req.nheaders = i;
 	req.wrap_hdr = mg_get_header(conn, "X-Vault-Wrap-TTL");
 
+	rc = client_address(srv, ri, &req, &resp);
+	/* Token bound_cidrs are checked against it (token.h). */
+	token_client_addr(req.remote_addr);
+	if (rc != CF_OK)
+		goto done;
 	if ((rc = take_token(conn, &req)) != CF_OK)
 		goto done;
 	if ((rc = reqparse_path(&req, &resp, ri->request_uri,
@@ -1444,6 +1562,7 @@ http_handler(struct mg_connection *conn, void *arg)
 		    req.path != NULL ? req.path : "", status,
 		    elapsed_us(&t0));
 	metrics_http_end(status, &resp);
+	token_client_addr(NULL);
 	request_fini(&req);
 	resp_fini(&resp);
 	body_budget_give(held);

@@ -13,12 +13,23 @@
 
 #include <stddef.h>
 
+struct cidr;
+
 struct http_listener {
 	const char	*address;	/* "127.0.0.1:8200" (port 0: any) */
 	int		 tls;
 	const char	*cert_file;
 	const char	*key_file;
 	long long	 max_request_size;	/* body limit in bytes */
+	/*
+	 * X-Forwarded-For is read only from peers inside xff_addrs
+	 * (borrowed; none: never), as Vault's listener keys say.
+	 */
+	const struct cidr *xff_addrs;
+	size_t		 nxff_addrs;
+	int		 xff_hop_skips;
+	int		 xff_reject_not_authorized;
+	int		 xff_reject_not_present;
 };
 
 struct http_conf {

@@ -293,6 +293,7 @@ main(int argc, char **argv)
 	int			 sig, lvl;
 
 	memset(&o, 0, sizeof(o));
+	memset(hl, 0, sizeof(hl));
 	parse_args(argc, argv, &o);
 	if (sodium_init() < 0)
 		fatalx("libsodium cannot start");
@@ -394,6 +395,13 @@ main(int argc, char **argv)
 			hl[i].key_file = c.listeners[i].tls_key_file;
 			hl[i].max_request_size =
 			    c.listeners[i].max_request_size;
+			hl[i].xff_addrs = c.listeners[i].xff_addrs;
+			hl[i].nxff_addrs = c.listeners[i].nxff_addrs;
+			hl[i].xff_hop_skips = c.listeners[i].xff_hop_skips;
+			hl[i].xff_reject_not_authorized =
+			    c.listeners[i].xff_reject_not_authorized;
+			hl[i].xff_reject_not_present =
+			    c.listeners[i].xff_reject_not_present;
 		}
 	}
 	hc.listeners = hl;

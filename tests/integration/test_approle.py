@@ -171,7 +171,8 @@ def test_secret_id_limits_and_ttl(ar):
                       ({"num_uses": -1}, "num_uses cannot be negative"),
                       ({"metadata": "[1, 2]"}, "failed to parse metadata"),
                       ({"metadata": '{"n": 1}'}, "failed to parse metadata"),
-                      ({"cidr_list": "10.0.0.0/8"}, "not supported")]:
+                      ({"cidr_list": "10.0.0.0/8", "num_uses": -1},
+                       "num_uses cannot be negative")]:
         r = srv.api("POST", "auth/approle/role/web/secret-id",
                     token=srv.root_token, json=body)
         assert r.status_code == 400 and msg in r.json()["errors"][0], r.text
@@ -225,8 +226,8 @@ def test_role_settings_refused_change_nothing(ar):
     for body, msg in [
             ({"bind_secret_id": False},
              "at least one constraint should be enabled on the role"),
-            ({"secret_id_bound_cidrs": "10.0.0.0/8"}, "not supported"),
-            ({"token_bound_cidrs": ["10.0.0.1/32"]}, "not supported"),
+            ({"token_bound_cidrs": ["10.0.0.1/32", "nope"]},
+             'error parsing address "nope"'),
             ({"token_type": "batch"}, "not supported"),
             ({"secret_id_num_uses": -2}, "cannot be negative"),
             ({"token_ttl": "2h", "token_max_ttl": "1h"}, "cannot be greater"),
@@ -234,6 +235,11 @@ def test_role_settings_refused_change_nothing(ar):
         r = srv.api("POST", "auth/approle/role/web", token=srv.root_token,
                     json=body)
         assert r.status_code == 400 and msg in r.json()["errors"][0], r.text
+    # Vault answers a list not in CIDR notation with a 500.
+    r = srv.api("POST", "auth/approle/role/web", token=srv.root_token,
+                json={"secret_id_bound_cidrs": "10.0.0.0/8,10.0.0.1"})
+    assert r.status_code == 500 and "invalid CIDR address: 10.0.0.1" in \
+        r.json()["errors"][0], r.text
     assert c.auth.approle.read_role("web")["data"] == before
     for path in ["auth/approle/role/bad%20name", "auth/approle/role/web/x"]:
         r = srv.api("POST", path, token=srv.root_token, json={})
