@@ -87,6 +87,7 @@ struct token_params {
 	long long		 period;
 	long long		 num_uses;
 	int			 renewable;
+	int			 no_lease;	/* 1: no lease (sys/init roots) */
 };
 
 /*
@@ -126,6 +127,22 @@ void	 token_on_revoke(int (*fn)(const char *hash));
 
 /* Rewrite an entry after a change (renewal). */
 int	 token_entry_put(const char *hash, json_t *entry)
+	    __attribute__((warn_unused_result));
+
+/*
+ * Leases of service tokens: every token_create'd token but the roots of
+ * token_create_root has one, "<path>/h<hash>", indexed behind the
+ * barrier and removed with the token.
+ */
+#define TOKEN_LEASE_MAX		1024
+/* The hash of the token a lease id names, or CF_ENOTFOUND. */
+int	 token_lease_hash(const char *lease_id, char *hash)
+	    __attribute__((warn_unused_result));
+/* The direct children of prefix ("" or ending in '/') among lease ids. */
+int	 token_lease_list(const char *prefix, struct strv *out)
+	    __attribute__((warn_unused_result));
+/* Drop a lease's index record whatever became of its token. */
+int	 token_lease_forget(const char *lease_id)
 	    __attribute__((warn_unused_result));
 
 /* Unseal and seal hooks: load the salt, and wipe it. */

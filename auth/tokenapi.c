@@ -699,6 +699,7 @@ token_renew_handler(struct request *req, struct response *resp, int self)
 	json_object_set_new(e, "expire_time", json_integer(time_add(now,
 	    ttl)));
 	json_object_set_new(e, "issue_time", json_integer(now));
+	json_object_set_new(e, "last_renewal", json_integer(now));
 	if ((rc = token_entry_put(hash, e)) != CF_OK)
 		goto out;
 	if ((resp->auth = auth_block(tok, e)) == NULL)
