@@ -420,8 +420,10 @@ token_create(const struct token_params *tp, char *out, json_t **entry)
 	    "issue_time", (json_int_t)now,
 	    "max_expire", (json_int_t)(tp->explicit_max_ttl > 0 ?
 	    time_add(now, tp->explicit_max_ttl) : 0));
-	if (e != NULL && *lid != '\0' && json_object_set_new(e, "lease_id",
-	    json_string(lid)) != 0) {
+	if (e != NULL && ((*lid != '\0' && json_object_set_new(e, "lease_id",
+	    json_string(lid)) != 0) || (tp->max_ttl > 0 &&
+	    json_object_set_new(e, "max_ttl", json_integer(tp->max_ttl)) !=
+	    0))) {
 		rc = CF_ENOMEM;
 		goto out;
 	}

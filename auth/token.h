@@ -88,6 +88,8 @@ struct token_params {
 	long long		 num_uses;
 	int			 renewable;
 	int			 no_lease;	/* 1: no lease (sys/init roots) */
+	long long		 max_ttl;	/* login's token_max_ttl: caps
+						   renewals; 0: the mount's */
 };
 
 /*

@@ -384,3 +384,66 @@ def test_irrevocable_and_count(unsealed):
     assert r.json()["data"] == {"counts": {}, "lease_count": 0}
     assert srv.api("GET", "sys/leases",
                    token=srv.root_token).status_code == 404
+
+
+# --- the token TTL gaps
+
+
+def test_token_mount_tune_applies(unsealed):
+    """sys/mounts/auth/token/tune's TTLs govern tokens created there."""
+    srv = unsealed
+    r = srv.api("POST", "sys/mounts/auth/token/tune", token=srv.root_token,
+                json={"default_lease_ttl": "1h", "max_lease_ttl": "2h"})
+    assert r.status_code == 204, r.text
+    a = make_token(srv)
+    assert a["lease_duration"] == 3600
+    r = post(srv, "auth/token/create", {"policies": ["default"],
+                                        "ttl": "5h"})
+    assert r.status_code == 200, r.text
+    assert r.json()["auth"]["lease_duration"] == 7200
+    # Renewal is capped by the mount's max too.
+    tok = a["client_token"]
+    r = post(srv, "auth/token/renew-self", {"increment": "10h"}, token=tok)
+    assert r.status_code == 200, r.text
+    assert 7190 <= r.json()["auth"]["lease_duration"] <= 7200
+    # The tune outlives a restart.
+    srv.restart()
+    srv.unseal()
+    assert make_token(srv)["lease_duration"] == 3600
+
+
+def test_auth_mount_tune_applies(unsealed):
+    """sys/auth/userpass/tune's TTLs govern its login tokens."""
+    srv = unsealed
+    userpass(srv, ("erin",))
+    r = srv.api("POST", "sys/auth/userpass/tune", token=srv.root_token,
+                json={"default_lease_ttl": "20m", "max_lease_ttl": "30m"})
+    assert r.status_code == 204, r.text
+    r = srv.api("POST", "auth/userpass/login/erin",
+                json={"password": "pw-erin"})
+    assert r.status_code == 200, r.text
+    a = r.json()["auth"]
+    assert a["lease_duration"] == 1200
+    r = post(srv, "auth/token/renew-self", {"increment": "5h"},
+             token=a["client_token"])
+    assert r.status_code == 200, r.text
+    assert 1790 <= r.json()["auth"]["lease_duration"] <= 1800
+
+
+def test_userpass_renew_capped_by_token_max_ttl(unsealed):
+    srv = unsealed
+    c = srv.client(srv.root_token)
+    c.sys.enable_auth_method("userpass")
+    r = srv.api("POST", "auth/userpass/users/fay", token=srv.root_token,
+                json={"password": "pw", "token_ttl": "10m",
+                      "token_max_ttl": "15m"})
+    assert r.status_code == 204, r.text
+    r = srv.api("POST", "auth/userpass/login/fay", json={"password": "pw"})
+    a = r.json()["auth"]
+    assert a["lease_duration"] == 600
+    r = post(srv, "auth/token/renew-self", {"increment": "1h"},
+             token=a["client_token"])
+    assert r.status_code == 200, r.text
+    assert 890 <= r.json()["auth"]["lease_duration"] <= 900
+    assert r.json()["warnings"] == [
+        "TTL exceeded the effective max_ttl; TTL value is capped accordingly"]
