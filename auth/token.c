@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -374,7 +375,7 @@ token_create(const struct token_params *tp, char *out, json_t **entry)
 	struct buf		 b = BUF_INIT;
 	json_t			*e = NULL, *pols, *tmp = NULL;
 	long long		 now = (long long)time(NULL);
-	size_t			 i, nops = 2;
+	size_t			 i, nops = 2, plen;
 	int			 rc;
 
 	*entry = NULL;
@@ -390,9 +391,14 @@ token_create(const struct token_params *tp, char *out, json_t **entry)
 		rc = CF_EINVAL;
 		goto out;
 	}
+	/* Joined as Vault's path.Join does: no "//" after "kv1/". */
 	lid[0] = '\0';
-	if (!tp->no_lease && (size_t)snprintf(lid, sizeof(lid), "%s/h%s",
-	    tp->path, hash) >= sizeof(lid)) {
+	plen = strlen(tp->path);
+	while (plen > 0 && tp->path[plen - 1] == '/')
+		plen--;
+	if (!tp->no_lease && (plen > INT_MAX || (size_t)snprintf(lid,
+	    sizeof(lid), "%.*s/h%s", (int)plen, tp->path, hash) >=
+	    sizeof(lid))) {
 		rc = CF_EINVAL;		/* a path no lease id can hold */
 		goto out;
 	}

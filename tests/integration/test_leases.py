@@ -447,3 +447,17 @@ def test_userpass_renew_capped_by_token_max_ttl(unsealed):
     assert 890 <= r.json()["auth"]["lease_duration"] <= 900
     assert r.json()["warnings"] == [
         "TTL exceeded the effective max_ttl; TTL value is capped accordingly"]
+
+
+def test_wrapped_list_lease_id_joined(unsealed):
+    """A wrapped LIST of "kv1/" gets lease "kv1/h...", not "kv1//h..."."""
+    srv = unsealed
+    c = srv.client(srv.root_token)
+    c.sys.enable_secrets_engine("kv", path="kv1", options={"version": "1"})
+    assert srv.api("PUT", "kv1/a", token=srv.root_token,
+                   json={"x": "y"}).status_code == 204
+    r = srv.api("LIST", "kv1/", token=srv.root_token,
+                headers={"X-Vault-Wrap-TTL": "60"})
+    assert r.status_code == 200, r.text
+    ids = leases(srv, "kv1/")
+    assert len(ids) == 1 and LEASE_RE.match(ids[0]), ids
