@@ -65,6 +65,7 @@ LIB_OBJS += server/wrapping.o
 LIB_OBJS += server/audit.o server/sys_audit.o
 LIB_OBJS += server/metrics.o
 LIB_OBJS += server/sys_tools.o
+LIB_OBJS += server/sys_leases.o
 # --- end of LIB_OBJS
 
 SRV_OBJS = server/main.o
@@ -103,7 +104,7 @@ HEADERS += auth/authz.h
 HEADERS += server/ha.h
 HEADERS += server/wrapping.h
 HEADERS += server/audit.h server/sys_audit.h
-HEADERS += server/metrics.h server/sys_tools.h
+HEADERS += server/metrics.h server/sys_tools.h server/sys_leases.h
 # --- end of HEADERS
 
 UNIT_TESTS = tests/unit/test_buf

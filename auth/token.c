@@ -6,12 +6,16 @@
  *   sys/token/id/<hmac>                 the token entry, JSON
  *   sys/token/accessor/<hmac of acc>    the token's hash
  *   sys/token/parent/<parent>/<child>   the tree, for revocation
+ *   sys/expire/id/<lease id>            a service token's lease: its hash
+ * A lease id is "<creation path>/h<hash>" (the hash is Vault's salted
+ * token id); it goes and comes with the entry, whose "lease_id" names it.
  * The salt is read at unseal into an HMAC state in sodium_malloc
  * memory, read-only afterwards (so worker threads read it without a
  * lock), and wiped at seal.  Tokens themselves are never written anywhere.
  */
 #include "config.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -40,6 +44,7 @@
 #define ID_PREFIX	"sys/token/id/"
 #define ACC_PREFIX	"sys/token/accessor/"
 #define PARENT_PREFIX	"sys/token/parent/"
+#define LEASE_PREFIX	"sys/expire/id/"
 
 #define MAX_REVOKE_HOOKS	4
 
@@ -365,11 +370,13 @@ token_create(const struct token_params *tp, char *out, json_t **entry)
 {
 	char			 hash[TOKEN_HASH_LEN + 1], ah[TOKEN_HASH_LEN + 1];
 	char			 acc[32], idkey[128], acckey[128], pkey[256];
-	struct storage_op	 ops[3];
+	char			 lid[TOKEN_LEASE_MAX + 1];
+	char			 lkey[TOKEN_LEASE_MAX + sizeof(LEASE_PREFIX)];
+	struct storage_op	 ops[4];
 	struct buf		 b = BUF_INIT;
 	json_t			*e = NULL, *pols, *tmp = NULL;
 	long long		 now = (long long)time(NULL);
-	size_t			 i, nops = 2;
+	size_t			 i, nops = 2, plen;
 	int			 rc;
 
 	*entry = NULL;
@@ -383,6 +390,17 @@ token_create(const struct token_params *tp, char *out, json_t **entry)
 		goto out;
 	if (tp->id != NULL && token_entry(hash, &tmp) == CF_OK) {
 		rc = CF_EINVAL;
+		goto out;
+	}
+	/* Joined as Vault's path.Join does: no "//" after "kv1/". */
+	lid[0] = '\0';
+	plen = strlen(tp->path);
+	while (plen > 0 && tp->path[plen - 1] == '/')
+		plen--;
+	if (!tp->no_lease && (plen > INT_MAX || (size_t)snprintf(lid,
+	    sizeof(lid), "%.*s/h%s", (int)plen, tp->path, hash) >=
+	    sizeof(lid))) {
+		rc = CF_EINVAL;		/* a path no lease id can hold */
 		goto out;
 	}
 	if ((pols = json_array()) == NULL) {
@@ -412,6 +430,13 @@ token_create(const struct token_params *tp, char *out, json_t **entry)
 	/* A token that never expires carries no list, as in Vault. */
 	if (e != NULL && tp->ttl > 0 && json_array_size(tp->bound_cidrs) > 0)
 		json_object_set(e, "bound_cidrs", tp->bound_cidrs);
+	if (e != NULL && ((*lid != '\0' && json_object_set_new(e, "lease_id",
+	    json_string(lid)) != 0) || (tp->max_ttl > 0 &&
+	    json_object_set_new(e, "max_ttl", json_integer(tp->max_ttl)) !=
+	    0))) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
 	if (e == NULL || (rc = jsonutil_emit(e, &b)) != CF_OK) {
 		rc = CF_ENOMEM;
 		goto out;
@@ -424,8 +449,12 @@ token_create(const struct token_params *tp, char *out, json_t **entry)
 	if (tp->parent != NULL) {
 		snprintf(pkey, sizeof(pkey), "%s%s/%s", PARENT_PREFIX,
 		    tp->parent, hash);
-		ops[2] = (struct storage_op){ STORAGE_OP_PUT, pkey, "", 0 };
-		nops = 3;
+		ops[nops++] = (struct storage_op){ STORAGE_OP_PUT, pkey, "", 0 };
+	}
+	if (*lid != '\0') {
+		snprintf(lkey, sizeof(lkey), "%s%s", LEASE_PREFIX, lid);
+		ops[nops++] = (struct storage_op){ STORAGE_OP_PUT, lkey, hash,
+		    TOKEN_HASH_LEN };
 	}
 	rc = core_batch(ops, nops);
 	tcache_drop(hash);
@@ -541,6 +570,7 @@ token_create_root(const char *id, const char *path, char *out)
 	tp.policies = &pols;
 	tp.path = path;
 	tp.display_name = "root";
+	tp.no_lease = 1;		/* Vault leases no sys/init root */
 	rc = token_create(&tp, out, &e);
 	json_decref(e);
 	strv_free(&pols);
@@ -559,8 +589,10 @@ int
 token_revoke(const char *hash, int orphan_children)
 {
 	struct strv		 kids = STRV_INIT;
-	struct storage_op	 ops[3];
+	struct storage_op	 ops[4];
 	char			 key[256], pkey[256], akey[128];
+	char			 lkey[TOKEN_LEASE_MAX + sizeof(LEASE_PREFIX)];
+	const char		*lid;
 	char			 ah[TOKEN_HASH_LEN + 1];
 	const char		*parent, *acc;
 	json_t			*e = NULL, *ce = NULL;
@@ -610,6 +642,11 @@ token_revoke(const char *hash, int orphan_children)
 		ops[nops++] = (struct storage_op){ STORAGE_OP_DEL, akey,
 		    NULL, 0 };
 	}
+	lid = json_string_value(json_object_get(e, "lease_id"));
+	if (lid != NULL && (size_t)snprintf(lkey, sizeof(lkey), "%s%s",
+	    LEASE_PREFIX, lid) < sizeof(lkey))
+		ops[nops++] = (struct storage_op){ STORAGE_OP_DEL, lkey,
+		    NULL, 0 };
 	snprintf(key, sizeof(key), "%s%s", ID_PREFIX, hash);
 	ops[nops++] = (struct storage_op){ STORAGE_OP_DEL, key, NULL, 0 };
 	rc = core_batch(ops, nops);
@@ -867,4 +904,58 @@ token_check(const char *token)
 	else
 		json_decref(e);
 	return rc;
+}
+
+/* The index key of a lease id; CF_EINVAL if none can hold it. */
+static int
+lease_key(const char *lease_id, char *key, size_t len)
+{
+	if (lease_id == NULL || *lease_id == '\0' ||
+	    (size_t)snprintf(key, len, "%s%s", LEASE_PREFIX, lease_id) >= len)
+		return CF_EINVAL;
+	return CF_OK;
+}
+
+int
+token_lease_hash(const char *lease_id, char *hash)
+{
+	char		 key[TOKEN_LEASE_MAX + sizeof(LEASE_PREFIX)];
+	struct buf	 b = BUF_INIT;
+	int		 rc;
+
+	if (lease_key(lease_id, key, sizeof(key)) != CF_OK)
+		return CF_ENOTFOUND;
+	if ((rc = core_get(key, &b)) == CF_OK) {
+		if (b.len != TOKEN_HASH_LEN)
+			rc = CF_EINTERNAL;
+		else {
+			memcpy(hash, b.data, TOKEN_HASH_LEN);
+			hash[TOKEN_HASH_LEN] = '\0';
+		}
+	}
+	buf_free(&b);
+	return rc;
+}
+
+int
+token_lease_list(const char *prefix, struct strv *out)
+{
+	char	 key[TOKEN_LEASE_MAX + sizeof(LEASE_PREFIX)];
+
+	if ((size_t)snprintf(key, sizeof(key), "%s%s", LEASE_PREFIX,
+	    prefix) >= sizeof(key))
+		return CF_EINVAL;
+	return core_list(key, out);
+}
+
+int
+token_lease_forget(const char *lease_id)
+{
+	char	 key[TOKEN_LEASE_MAX + sizeof(LEASE_PREFIX)];
+	int	 rc;
+
+	if (lease_key(lease_id, key, sizeof(key)) != CF_OK)
+		return CF_OK;
+	rc = core_del(key);
+	return rc == CF_ENOTFOUND ? CF_OK : rc;
 }

@@ -89,6 +89,9 @@ struct token_params {
 	int			 renewable;
 	/* Strings as Vault echoes them (borrowed); NULL or []: none. */
 	json_t			*bound_cidrs;
+	int			 no_lease;	/* 1: no lease (sys/init roots) */
+	long long		 max_ttl;	/* login's token_max_ttl: caps
+						   renewals; 0: the mount's */
 };
 
 /*
@@ -154,6 +157,22 @@ int	 token_cidrs_allow(json_t *entry, const char *addr);
  */
 int	 token_cidrs_read(struct request *, struct response *, const char *key,
 	    const char *prefix, json_t **out, int *present)
+	    __attribute__((warn_unused_result));
+
+/*
+ * Leases of service tokens: every token_create'd token but the roots of
+ * token_create_root has one, "<path>/h<hash>", indexed behind the
+ * barrier and removed with the token.
+ */
+#define TOKEN_LEASE_MAX		1024
+/* The hash of the token a lease id names, or CF_ENOTFOUND. */
+int	 token_lease_hash(const char *lease_id, char *hash)
+	    __attribute__((warn_unused_result));
+/* The direct children of prefix ("" or ending in '/') among lease ids. */
+int	 token_lease_list(const char *prefix, struct strv *out)
+	    __attribute__((warn_unused_result));
+/* Drop a lease's index record whatever became of its token. */
+int	 token_lease_forget(const char *lease_id)
 	    __attribute__((warn_unused_result));
 
 /* Unseal and seal hooks: load the salt, and wipe it. */

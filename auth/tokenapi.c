@@ -203,6 +203,31 @@ lookup_data(const char *id, json_t *e)
 	return o;
 }
 
+/*
+ * The TTLs of tokens issued under path: its auth mount's tuned
+ * default_lease_ttl and max_lease_ttl, else the system's.
+ */
+static void
+mount_ttls(const char *path, long long *def, long long *max)
+{
+	struct mount	*m;
+	long long	 v;
+
+	*def = core_conf()->default_lease_ttl;
+	*max = core_conf()->max_lease_ttl;
+	if (path == NULL || (m = router_mount_get(path)) == NULL)
+		return;
+	if ((v = json_integer_value(json_object_get(m->config,
+	    "max_lease_ttl"))) > 0)
+		*max = v;
+	if ((v = json_integer_value(json_object_get(m->config,
+	    "default_lease_ttl"))) > 0)
+		*def = v;
+	if (*def > *max)
+		*def = *max;
+	router_mount_put(m);
+}
+
 /* The new token's policies, by Vault's rules for tokens without roles. */
 static int
 child_policies(struct request *req, struct response *resp, int sudo,
@@ -347,11 +372,12 @@ token_create_handler(struct request *req, struct response *resp, int orphan,
 	char			*token = NULL, *dname = NULL;
 	json_t			*e = NULL, *meta, *v;
 	long long		 ttl = 0, maxttl = 0, period = 0, uses = 0;
-	long long		 mount_max = core_conf()->max_lease_ttl;
+	long long		 mount_max, mount_def;
 	int			 rc, no_parent = 0, renewable = 1, sudo, have_ttl;
 	int			 pe_uses, batch = 0;
 	char			*btoken = NULL;
 
+	mount_ttls(req->path, &mount_def, &mount_max);
 	sudo = has_sudo(req);
 	pe_uses = (int)json_integer_value(json_object_get(req->auth->entry,
 	    "num_uses"));
@@ -458,7 +484,7 @@ token_create_handler(struct request *req, struct response *resp, int orphan,
 		    json_object_get(req->auth->entry, "expire_time")) == 0)
 			ttl = 0;	/* a root child of a root parent */
 		else
-			ttl = core_conf()->default_lease_ttl;
+			ttl = mount_def;
 	}
 	if (ttl > mount_max) {
 		ttl = mount_max;
@@ -497,7 +523,7 @@ token_create_handler(struct request *req, struct response *resp, int orphan,
 			goto out;
 		}
 		if (ttl == 0)
-			ttl = core_conf()->default_lease_ttl;
+			ttl = mount_def;
 		tp.ttl = ttl;
 		tp.renewable = 0;
 		if ((rc = token_create_batch(&tp, &btoken, &e)) != CF_OK)
@@ -665,7 +691,7 @@ token_renew_handler(struct request *req, struct response *resp, int self)
 	const char	*tok;
 	json_t		*e = NULL;
 	long long	 inc = 0, ttl, now = (long long)time(NULL), maxexp;
-	long long	 period;
+	long long	 period, def, max, lmax;
 	int		 rc;
 
 	if ((rc = target_hash(req, resp, self, hash, &tok)) != CF_OK ||
@@ -689,9 +715,17 @@ token_renew_handler(struct request *req, struct response *resp, int self)
 	period = json_integer_value(json_object_get(e, "period"));
 	ttl = period > 0 ? period : inc > 0 ? inc :
 	    json_integer_value(json_object_get(e, "creation_ttl"));
-	/* Stored values may predate the duration bounds: add saturating. */
+	/*
+	 * Capped by the issuing mount's max TTL and the login's
+	 * token_max_ttl.  Stored values may predate the duration bounds:
+	 * add saturating.
+	 */
+	mount_ttls(json_string_value(json_object_get(e, "path")), &def, &max);
+	lmax = json_integer_value(json_object_get(e, "max_ttl"));
+	if (lmax > 0 && lmax < max)
+		max = lmax;
 	maxexp = time_add(json_integer_value(json_object_get(e,
-	    "creation_time")), core_conf()->max_lease_ttl);
+	    "creation_time")), max);
 	if (json_integer_value(json_object_get(e, "max_expire")) > 0 &&
 	    json_integer_value(json_object_get(e, "max_expire")) < maxexp)
 		maxexp = json_integer_value(json_object_get(e, "max_expire"));
@@ -706,6 +740,7 @@ token_renew_handler(struct request *req, struct response *resp, int self)
 	json_object_set_new(e, "expire_time", json_integer(time_add(now,
 	    ttl)));
 	json_object_set_new(e, "issue_time", json_integer(now));
+	json_object_set_new(e, "last_renewal", json_integer(now));
 	if ((rc = token_entry_put(hash, e)) != CF_OK)
 		goto out;
 	if ((resp->auth = auth_block(tok, e)) == NULL)
@@ -1131,7 +1166,7 @@ tokenapi_login(const struct login *l, struct response *resp)
 	struct strv		 pols = STRV_INIT;
 	char			*token = NULL;
 	json_t			*e = NULL;
-	long long		 max = core_conf()->max_lease_ttl, ttl;
+	long long		 max, def, ttl;
 	size_t			 i;
 	int			 rc = CF_OK;
 
@@ -1149,10 +1184,10 @@ tokenapi_login(const struct login *l, struct response *resp)
 	if (rc != CF_OK)
 		goto out;
 	strv_sort(&pols);
+	mount_ttls(l->path, &def, &max);
 	if (l->max_ttl > 0 && l->max_ttl < max)
 		max = l->max_ttl;
-	ttl = l->period > 0 ? l->period : l->ttl > 0 ? l->ttl :
-	    core_conf()->default_lease_ttl;
+	ttl = l->period > 0 ? l->period : l->ttl > 0 ? l->ttl : def;
 	if (ttl > max)
 		ttl = max;
 	memset(&tp, 0, sizeof(tp));
@@ -1163,6 +1198,7 @@ tokenapi_login(const struct login *l, struct response *resp)
 	tp.ttl = ttl;
 	tp.period = l->period;
 	tp.num_uses = l->num_uses;
+	tp.max_ttl = l->max_ttl;
 	tp.renewable = 1;
 	tp.bound_cidrs = l->bound_cidrs;
 	if ((token = sodium_malloc(TOKEN_MAX_LEN + 1)) == NULL) {

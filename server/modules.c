@@ -29,6 +29,7 @@
 #include "sys_audit.h"
 #include "authz.h"
 #include "sys_tools.h"
+#include "sys_leases.h"
 /* --- end of includes */
 
 static int
@@ -60,5 +61,6 @@ modules_register(void)
 	sys_audit_register();
 	authz_register();
 	sys_tools_register();
+	sys_leases_register();
 	/* --- end of registrations */
 }

@@ -268,14 +268,60 @@ load_table(int auth)
 	return rc;
 }
 
+/*
+ * auth/token/ is built in, so no table holds it: its tuned TTLs are
+ * kept on their own and put back on the mount at unseal.
+ */
+#define TOKEN_TUNE	"core/token-mount-config"
+
+static int
+is_token_mount(const struct mount *m)
+{
+	return m->builtin && strcmp(m->path, "auth/token/") == 0;
+}
+
+static int
+load_token_tune(void)
+{
+	struct mount	*cur, *nm = NULL;
+	json_t		*cfg = NULL;
+	char		 why[256];
+	int		 rc;
+
+	if ((rc = core_get_json(TOKEN_TUNE, &cfg)) == CF_ENOTFOUND)
+		return CF_OK;
+	if (rc != CF_OK)
+		return rc;
+	table_lock();
+	if ((cur = router_mount_exact("auth/token/")) == NULL)
+		goto out;
+	if ((nm = mount_copy(cur, NULL)) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
+	json_decref(nm->config);
+	nm->config = cfg;
+	cfg = NULL;
+	if ((rc = router_replace(cur, nm, why, sizeof(why))) == CF_OK) {
+		nm = NULL;
+		cur = NULL;		/* the table took our reference */
+	}
+ out:
+	table_unlock();
+	router_mount_put(cur);
+	mount_free(nm);
+	json_decref(cfg);
+	return rc;
+}
+
 static int
 load_tables(void)
 {
 	int	 rc;
 
-	if ((rc = load_table(0)) != CF_OK)
+	if ((rc = load_table(0)) != CF_OK || (rc = load_table(1)) != CF_OK)
 		return rc;
-	return load_table(1);
+	return load_token_tune();
 }
 
 /* "foo/bar" -> "foo/bar/", leading slashes dropped. */
@@ -580,7 +626,8 @@ tune_write(struct request *req, struct response *resp, struct mount *m,
 	long long	 v = 0, def, max;
 	int		 rc, pd, pm;
 
-	if (m->builtin || strcmp(m->type, "cubbyhole") == 0)
+	if ((m->builtin && !is_token_mount(m)) ||
+	    strcmp(m->type, "cubbyhole") == 0)
 		return resp_fail(resp, CF_EINVAL, "cannot tune \"%s\"",
 		    m->path);
 	if ((rc = req_str(req, resp, "description", &desc, NULL)) != CF_OK)
@@ -639,7 +686,8 @@ tune_write(struct request *req, struct response *resp, struct mount *m,
 	}
 	pub = nm;
 	nm = NULL;		/* the table's now */
-	if ((rc = store_table(auth)) != CF_OK) {
+	if ((rc = is_token_mount(pub) ? core_put_json(TOKEN_TUNE,
+	    pub->config) : store_table(auth)) != CF_OK) {
 		/* Not stored: publish the mount as it was. */
 		if (router_replace(pub, cur, why, sizeof(why)) != CF_OK)
 			CF_BUG("tuned mount left the table");
