@@ -871,21 +871,6 @@ sid_consume(struct mount *m, const char *name, const char *h, json_t **rec)
 	return rc;
 }
 
-/* 1 if ip (any text) lies inside one block of list. */
-static int
-in_cidrs(json_t *list, const char *ip)
-{
-	struct cidr	 c;
-	json_t		*v;
-	size_t		 i;
-
-	json_array_foreach(list, i, v)
-		if (cidr_parse(json_string_value(v), &c, NULL, 0) == CF_OK &&
-		    cidr_contains(&c, ip))
-			return 1;
-	return 0;
-}
-
 /*
  * A secret ID's cidr_list against the client address, after its use was
  * taken.  Vault words the refusal differently for secret IDs with
@@ -904,7 +889,7 @@ sid_cidr_check(struct request *req, struct response *resp, json_t *role,
 	if ((rc = cidrs_subset(resp, json_object_get(role,
 	    "secret_id_bound_cidrs"), cl, 0)) != CF_OK)
 		return rc;
-	if (json_array_size(cl) == 0 || in_cidrs(cl, ip))
+	if (json_array_size(cl) == 0 || token_cidrs_contain(cl, ip))
 		return CF_OK;
 	if (unlimited && cidr_ip(ip, a) == 0)
 		return resp_fail(resp, CF_EINVAL, "invalid IP address");
@@ -925,7 +910,7 @@ role_cidr_check(struct request *req, struct response *resp, json_t *role)
 	const char	*ip = req->remote_addr != NULL ? req->remote_addr : "";
 	unsigned char	 a[16];
 
-	if (json_array_size(rl) == 0 || in_cidrs(rl, ip))
+	if (json_array_size(rl) == 0 || token_cidrs_contain(rl, ip))
 		return CF_OK;
 	return resp_fail(resp, CF_EINVAL, "source address \"%s\" "
 	    "unauthorized by CIDR restrictions on the role: %s", ip,

@@ -18,6 +18,7 @@
 #include "err.h"
 #include "loginfields.h"
 #include "req.h"
+#include "token.h"
 
 /* Mark (or unmark) that a field was last written by its legacy name. */
 static void
@@ -90,7 +91,7 @@ loginfields_read(struct request *req, struct response *resp,
     const struct loginfield *fields, size_t n, json_t *stored, int creating)
 {
 	const struct loginfield	*f;
-	struct strv		 cidrs = STRV_INIT;
+	json_t			*list;
 	const char		*key;
 	long long		 v;
 	size_t			 i;
@@ -135,12 +136,9 @@ loginfields_read(struct request *req, struct response *resp,
 			    &present);
 			break;
 		case LF_CIDRS:
-			strv_free(&cidrs);
-			if ((rc = req_strlist(req, resp, key, &cidrs,
-			    &present)) == CF_OK && present && cidrs.n > 0)
-				rc = resp_fail(resp, CF_EINVAL, "%s is not "
-				    "supported by coffer", key);
-			present = 0;
+			if ((rc = token_cidrs_read(req, resp, key, "",
+			    &list, &present)) == CF_OK && present)
+				json_object_set_new(stored, f->name, list);
 			break;
 		case LF_TYPE:
 			rc = read_type(req, resp, key, f->name, stored,
@@ -150,7 +148,6 @@ loginfields_read(struct request *req, struct response *resp,
 		if (rc == CF_OK && present && f->legacy != NULL)
 			legacy_note(stored, f->legacy, legacy);
 	}
-	strv_free(&cidrs);
 	return rc;
 }
 

@@ -18,7 +18,7 @@ enum loginfield_kind {
 	LF_INT,		/* non-negative integer */
 	LF_BOOL,
 	LF_LIST,	/* list of names, lowercased */
-	LF_CIDRS,	/* refused when non-empty: never enforced */
+	LF_CIDRS,	/* addresses or blocks, as Vault echoes them */
 	LF_TYPE		/* token_type; batch refused */
 };
 

@@ -722,23 +722,31 @@ token_client_addr(const char *addr)
 }
 
 int
-token_cidrs_allow(json_t *e, const char *addr)
+token_cidrs_contain(const json_t *list, const char *ip)
 {
 	struct cidr	 c;
-	json_t		*list, *v;
+	json_t		*v;
 	size_t		 i;
+
+	/* Cast: the iteration reads only. */
+	json_array_foreach((json_t *)list, i, v)
+		if (cidr_parse(json_string_value(v), &c, NULL, 0) == CF_OK &&
+		    cidr_contains(&c, ip))
+			return 1;
+	return 0;
+}
+
+int
+token_cidrs_allow(json_t *e, const char *addr)
+{
+	json_t	*list;
 
 	list = json_object_get(e, "bound_cidrs");
 	if (!json_is_array(list) || json_array_size(list) == 0 ||
 	    json_integer_value(json_object_get(e, "expire_time")) == 0)
 		return CF_OK;
-	if (addr == NULL)
-		addr = client_addr;
-	json_array_foreach(list, i, v)
-		if (cidr_parse(json_string_value(v), &c, NULL, 0) == CF_OK &&
-		    cidr_contains(&c, addr))
-			return CF_OK;
-	return CF_EDENIED;
+	return token_cidrs_contain(list, addr != NULL ? addr : client_addr) ?
+	    CF_OK : CF_EDENIED;
 }
 
 int

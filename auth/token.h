@@ -147,6 +147,8 @@ void	 token_client_addr(const char *);
  * one token_client_addr set); CF_EDENIED otherwise.
  */
 int	 token_cidrs_allow(json_t *entry, const char *addr);
+/* 1 if ip (any text) lies inside one block of list (a JSON array). */
+int	 token_cidrs_contain(const json_t *list, const char *ip);
 
 /*
  * Read a bound CIDR list (addresses or blocks, a JSON array or one

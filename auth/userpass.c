@@ -39,6 +39,7 @@
 #include "core.h"
 #include "err.h"
 #include "loginfields.h"
+#include "token.h"
 #include "paths.h"
 #include "req.h"
 #include "router.h"
@@ -197,7 +198,7 @@ user_view(json_t *u)
 	const char	*t = json_string_value(json_object_get(u,
 	    "token_type"));
 
-	o = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:b, s:s, s:[]}",
+	o = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:b, s:s, s:o}",
 	    "token_policies", p != NULL ? json_incref(p) : json_array(),
 	    "token_ttl", json_integer_value(json_object_get(u, "token_ttl")),
 	    "token_max_ttl", json_integer_value(json_object_get(u,
@@ -211,7 +212,9 @@ user_view(json_t *u)
 	    "token_no_default_policy", json_is_true(json_object_get(u,
 	    "token_no_default_policy")),
 	    "token_type", t != NULL ? t : "default",
-	    "token_bound_cidrs");
+	    "token_bound_cidrs", json_object_get(u, "token_bound_cidrs") !=
+	    NULL ? json_deep_copy(json_object_get(u, "token_bound_cidrs")) :
+	    json_array());
 	if (o == NULL)
 		return NULL;
 	/* Legacy names appear only where the user was written with them. */
@@ -327,7 +330,7 @@ login(struct mount *m, struct request *req, struct response *resp,
 {
 	struct login	 l;
 	struct strv	 pols = STRV_INIT;
-	json_t		*u = NULL, *v, *meta = NULL;
+	json_t		*u = NULL, *v, *meta = NULL, *cidrs;
 	const char	*pw = NULL, *hash;
 	char		 dn[256], lname[UP_NAME_MAX + 1];
 	size_t		 i;
@@ -356,6 +359,13 @@ login(struct mount *m, struct request *req, struct response *resp,
 	hash_leave();
 	if (!ok) {
 		rc = resp_fail(resp, CF_EINVAL, "invalid username or password");
+		goto out;
+	}
+	/* Vault refuses a login from outside the user's token_bound_cidrs. */
+	cidrs = json_object_get(u, "token_bound_cidrs");
+	if (json_array_size(cidrs) > 0 && !token_cidrs_contain(cidrs,
+	    req->remote_addr != NULL ? req->remote_addr : "")) {
+		rc = resp_fail(resp, CF_EDENIED, "permission denied");
 		goto out;
 	}
 	json_array_foreach(json_object_get(u, "token_policies"), i, v)
@@ -389,6 +399,7 @@ login(struct mount *m, struct request *req, struct response *resp,
 	    "token_explicit_max_ttl")));
 	l.period = json_integer_value(json_object_get(u, "token_period"));
 	l.num_uses = json_integer_value(json_object_get(u, "token_num_uses"));
+	l.bound_cidrs = cidrs;
 	l.no_default_policy = json_is_true(json_object_get(u,
 	    "token_no_default_policy"));
 	rc = tokenapi_login(&l, resp);

@@ -364,3 +364,37 @@ def test_approle_cidrs_through_xff(tmp_path, request):
     assert r.json() == {"errors": [
         'source address "not-an-ip" unauthorized by CIDR restrictions on '
         'the role: invalid IP address']}
+
+
+# --- userpass token_bound_cidrs -----------------------------------------
+
+def test_userpass_token_bound_cidrs(unsealed):
+    """A user's token_bound_cidrs bind the login and its token: a login
+    from outside is refused, one from inside gets a token carrying the
+    list; the user shows it as Vault echoes it."""
+    srv = unsealed
+    tok = srv.root_token
+    r = srv.api("POST", "sys/auth/userpass", token=tok,
+                json={"type": "userpass"})
+    assert r.status_code == 204, r.text
+    for name, cidrs in (("near", "127.0.0.1/32"),
+                        ("far", ["10.0.0.0/8", "192.0.2.10"])):
+        r = srv.api("POST", "auth/userpass/users/" + name, token=tok,
+                    json={"password": "pw", "token_ttl": "1h",
+                          "token_bound_cidrs": cidrs})
+        assert r.status_code == 204, r.text
+    r = srv.api("GET", "auth/userpass/users/far", token=tok)
+    assert r.json()["data"]["token_bound_cidrs"] == [
+        "10.0.0.0/8", "192.0.2.10"]
+    r = srv.api("POST", "auth/userpass/login/far", json={"password": "pw"})
+    assert r.status_code == 403 and r.json() == DENIED
+    r = srv.api("POST", "auth/userpass/login/near", json={"password": "pw"})
+    assert r.status_code == 200, r.text
+    t = r.json()["auth"]["client_token"]
+    r = srv.api("GET", "auth/token/lookup-self", token=t)
+    assert r.status_code == 200
+    assert r.json()["data"]["bound_cidrs"] == ["127.0.0.1"]
+    # A bad entry is refused with Vault's text.
+    r = srv.api("POST", "auth/userpass/users/bad", token=tok,
+                json={"password": "pw", "token_bound_cidrs": "nonsense"})
+    assert r.status_code == 400, r.text
