@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,10 @@ static char	*api_error(const char *, const char *, long, const char *,
 		    size_t);
 static const char *gomethod(const char *);
 static int	 is_envelope(json_t *);
+static struct curl_slist *req_headers(struct client *, const char *, int);
+static void	 shquote(const char *, struct sbuf *);
+static void	 curl_string(struct client *, const char *, const char *,
+		    const char *);
 
 void
 httpflags_init(struct httpflags *h)
@@ -55,6 +60,7 @@ httpflags_init(struct httpflags *h)
 	h->agent_address = getenv("VAULT_AGENT_ADDR");
 	h->ca_cert = getenv("VAULT_CACERT");
 	h->ca_path = getenv("VAULT_CAPATH");
+	h->ca_bytes = getenv("VAULT_CACERT_BYTES");
 	h->client_cert = getenv("VAULT_CLIENT_CERT");
 	h->client_key = getenv("VAULT_CLIENT_KEY");
 	h->tls_server_name = getenv("VAULT_TLS_SERVER_NAME");
@@ -82,6 +88,7 @@ httpflags_init(struct httpflags *h)
 	F("disable-redirects", FLAG_BOOL, &h->disable_redirects);
 	F("wrap-ttl", FLAG_DUR, &h->wrap_ttl);
 	F("header", FLAG_MAP, &h->headers);
+	F("output-curl-string", FLAG_BOOL, &h->output_curl);
 #undef F
 	h->set[i].name = NULL;
 }
@@ -338,6 +345,132 @@ gomethod(const char *m)
 }
 
 /*
+ * The request headers, in the order they are sent; "Expect:" last
+ * (it only suppresses libcurl's own header).
+ */
+static struct curl_slist *
+req_headers(struct client *c, const char *method, int hasbody)
+{
+	struct curl_slist	*hdrs;
+	struct sbuf		 line = { 0 };
+	const char		*k;
+	json_t			*v;
+	char			 d[48];
+
+	hdrs = curl_slist_append(NULL, "X-Vault-Request: true");
+	if (*c->token != '\0') {
+		sbuf_printf(&line, "X-Vault-Token: %s", c->token);
+		hdrs = curl_slist_append(hdrs, sbuf_str(&line));
+		sbuf_free(&line);
+	}
+	if (c->hf->ns != NULL && *c->hf->ns != '\0')
+		sbuf_printf(&line, "X-Vault-Namespace: %s", c->hf->ns);
+	else if (c->hf->namespace != NULL && *c->hf->namespace != '\0')
+		sbuf_printf(&line, "X-Vault-Namespace: %s", c->hf->namespace);
+	if (line.len > 0)
+		hdrs = curl_slist_append(hdrs, sbuf_str(&line));
+	sbuf_free(&line);
+	if (c->hf->wrap_ttl > 0) {
+		flags_durfmt(c->hf->wrap_ttl, d, sizeof(d));
+		sbuf_printf(&line, "X-Vault-Wrap-TTL: %s", d);
+		hdrs = curl_slist_append(hdrs, sbuf_str(&line));
+		sbuf_free(&line);
+	}
+	if (c->hf->headers != NULL)
+		json_object_foreach(c->hf->headers, k, v) {
+			sbuf_printf(&line, "%s: %s", k, json_string_value(v));
+			hdrs = curl_slist_append(hdrs, sbuf_str(&line));
+			sbuf_free(&line);
+		}
+	if (strcmp(method, "PATCH") == 0)
+		hdrs = curl_slist_append(hdrs,
+		    "Content-Type: application/merge-patch+json");
+	else if (hasbody)
+		hdrs = curl_slist_append(hdrs,
+		    "Content-Type: application/json");
+	return curl_slist_append(hdrs, "Expect:");
+}
+
+/* s in single quotes for sh, each ' written as '"'"' (as vault). */
+static void
+shquote(const char *s, struct sbuf *out)
+{
+	sbuf_puts(out, "'");
+	for (; *s != '\0'; s++)
+		if (*s == '\'')
+			sbuf_puts(out, "'\"'\"'");
+		else
+			sbuf_add(out, s, 1);
+	sbuf_puts(out, "'");
+}
+
+/*
+ * -output-curl-string: the request as a curl(1) command on stdout, in
+ * vault's shape, the token replaced by a command substitution.
+ */
+static void
+curl_string(struct client *c, const char *method, const char *url,
+    const char *body)
+{
+	struct curl_slist	*hdrs, *h;
+	struct sbuf		 b = { 0 };
+	const char		*ca = NULL, *flag;
+	size_t			 i;
+
+	sbuf_puts(&b, "curl ");
+	if (c->hf->skip_verify)
+		sbuf_puts(&b, "--insecure ");
+	if (strcmp(method, "GET") != 0)
+		sbuf_printf(&b, "-X %s ", method);
+	for (i = 0; i < 4; i++) {
+		switch (i) {
+		case 0:
+			flag = "--cacert";
+			ca = c->hf->ca_cert;
+			break;
+		case 1:
+			flag = "--capath";
+			ca = c->hf->ca_path;
+			break;
+		case 2:
+			flag = "--cert";
+			ca = c->hf->client_cert;
+			break;
+		default:
+			flag = "--key";
+			ca = c->hf->client_key;
+			break;
+		}
+		if (ca != NULL && *ca != '\0') {
+			sbuf_printf(&b, "%s ", flag);
+			shquote(ca, &b);
+			sbuf_puts(&b, " ");
+		}
+	}
+	hdrs = req_headers(c, method, body != NULL);
+	for (h = hdrs; h != NULL; h = h->next) {
+		if (strcmp(h->data, "Expect:") == 0)
+			continue;
+		if (strncmp(h->data, "X-Vault-Token: ", 15) == 0)
+			sbuf_puts(&b, "-H \"X-Vault-Token: $(vault print "
+			    "token)\" ");
+		else
+			sbuf_printf(&b, "-H \"%s\" ", h->data);
+	}
+	curl_slist_free_all(hdrs);
+	if (body != NULL && *body != '\0') {
+		sbuf_puts(&b, "-d ");
+		shquote(body, &b);
+		sbuf_puts(&b, " ");
+	}
+	sbuf_puts(&b, url);
+	printf("%s\n", sbuf_str(&b));
+	fflush(stdout);
+	sbuf_free(&b);
+	c->hf->curl_printed = 1;
+}
+
+/*
  * One exchange, following one redirect and retrying as
  * VAULT_MAX_RETRIES allows.  0 with *status and body, or -1 with *err.
  */
@@ -350,8 +483,6 @@ do_http(struct client *c, const char *method, const char *url0,
 	struct sbuf		 line = { 0 };
 	char			 ebuf[CURL_ERROR_SIZE];
 	char			*url, *loc = NULL, *redir;
-	const char		*k;
-	json_t			*v;
 	CURLcode		 cc;
 	long			 attempt = 0;
 	int			 redirected = 0, rc = -1;
@@ -365,42 +496,7 @@ do_http(struct client *c, const char *method, const char *url0,
 			goto out;
 		}
 		ebuf[0] = '\0';
-		hdrs = curl_slist_append(NULL, "X-Vault-Request: true");
-		if (*c->token != '\0') {
-			sbuf_printf(&line, "X-Vault-Token: %s", c->token);
-			hdrs = curl_slist_append(hdrs, sbuf_str(&line));
-			sbuf_free(&line);
-		}
-		if (c->hf->ns != NULL && *c->hf->ns != '\0')
-			sbuf_printf(&line, "X-Vault-Namespace: %s", c->hf->ns);
-		else if (c->hf->namespace != NULL && *c->hf->namespace != '\0')
-			sbuf_printf(&line, "X-Vault-Namespace: %s",
-			    c->hf->namespace);
-		if (line.len > 0)
-			hdrs = curl_slist_append(hdrs, sbuf_str(&line));
-		sbuf_free(&line);
-		if (c->hf->wrap_ttl > 0) {
-			char	 d[48];
-
-			flags_durfmt(c->hf->wrap_ttl, d, sizeof(d));
-			sbuf_printf(&line, "X-Vault-Wrap-TTL: %s", d);
-			hdrs = curl_slist_append(hdrs, sbuf_str(&line));
-			sbuf_free(&line);
-		}
-		if (c->hf->headers != NULL)
-			json_object_foreach(c->hf->headers, k, v) {
-				sbuf_printf(&line, "%s: %s", k,
-				    json_string_value(v));
-				hdrs = curl_slist_append(hdrs, sbuf_str(&line));
-				sbuf_free(&line);
-			}
-		if (strcmp(method, "PATCH") == 0)
-			hdrs = curl_slist_append(hdrs,
-			    "Content-Type: application/merge-patch+json");
-		else if (body != NULL)
-			hdrs = curl_slist_append(hdrs,
-			    "Content-Type: application/json");
-		hdrs = curl_slist_append(hdrs, "Expect:");
+		hdrs = req_headers(c, method, body != NULL);
 		curl_easy_setopt(h, CURLOPT_URL, url);
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
@@ -423,7 +519,16 @@ do_http(struct client *c, const char *method, const char *url0,
 			    c->unixsock);
 		if (c->hf->ca_cert != NULL && *c->hf->ca_cert != '\0')
 			curl_easy_setopt(h, CURLOPT_CAINFO, c->hf->ca_cert);
-		else if (c->hf->ca_path != NULL && *c->hf->ca_path != '\0') {
+		else if (c->hf->ca_bytes != NULL && *c->hf->ca_bytes != '\0') {
+			struct curl_blob blob;
+
+			blob.data = (void *)(uintptr_t)c->hf->ca_bytes;
+			blob.len = strlen(c->hf->ca_bytes);
+			blob.flags = CURL_BLOB_COPY;
+			curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
+			curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+			curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+		} else if (c->hf->ca_path != NULL && *c->hf->ca_path != '\0') {
 			curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
 			curl_easy_setopt(h, CURLOPT_CAPATH, c->hf->ca_path);
 		}
@@ -562,11 +667,20 @@ client_raw(struct client *c, const char *method, const char *path,
 			    "non-printable characters and cannot be used");
 			return -1;
 		}
+	if (c->hf->curl_printed) {
+		*err = xstrdup("output a string, please");
+		return -1;
+	}
 	make_url(c, path, query, &u);
 	if (body != NULL &&
 	    (b = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY |
 	    JSON_PRESERVE_ORDER)) == NULL) {
 		*err = xstrdup("cannot encode the request body");
+		goto out;
+	}
+	if (c->hf->output_curl) {
+		curl_string(c, method, sbuf_str(&u), b);
+		*err = xstrdup("output a string, please");
 		goto out;
 	}
 	if (do_http(c, method, sbuf_str(&u), b, status, &r, err) == -1)

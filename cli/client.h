@@ -22,6 +22,7 @@ struct httpflags {
 	const char	*agent_address;
 	const char	*ca_cert;
 	const char	*ca_path;
+	const char	*ca_bytes;	/* VAULT_CACERT_BYTES: PEM text */
 	const char	*client_cert;
 	const char	*client_key;
 	const char	*tls_server_name;
@@ -31,6 +32,8 @@ struct httpflags {
 	int		 disable_redirects;
 	int64_t		 wrap_ttl;
 	json_t		*headers;
+	int		 output_curl;	/* print the request, do not send */
+	int		 curl_printed;	/* out: the curl command was printed */
 	struct flag	 set[16];
 };
 
@@ -66,6 +69,12 @@ const char	*client_addr(struct client *);
 int	 client_logical(struct client *, const char *method, const char *path,
 	    json_t *query, json_t *body, int read, json_t **secret,
 	    char **err);
+
+/*
+ * With hf->output_curl set, the first request is not sent: its curl(1)
+ * command is printed on stdout (token as $(vault print token)),
+ * hf->curl_printed is set and the call fails, as does every later one.
+ */
 
 /* The same, giving the raw body and status (read -format=raw). */
 int	 client_raw(struct client *, const char *method, const char *path,

@@ -43,7 +43,6 @@ struct mountflags {
 	json_t		*allowed_resp, *managed_keys;
 };
 
-static char	*mountpath(const char *);
 static char	*lowername(const char *);
 static int	 isset(struct flag *, const char *);
 static void	 config_lists(json_t *, struct flag *, struct mountflags *);
@@ -58,25 +57,6 @@ static int	 mount_tune(struct cli *, const struct mountkind *, int,
 		    char **);
 static json_t	*mount_doc(json_t *);
 static void	 ttlcell(json_t *, const char *, json_t *, const char *);
-
-/* Slashes trimmed, then exactly one trailing slash. */
-static char *
-mountpath(const char *p)
-{
-	size_t	 n;
-	char	*s;
-
-	while (*p == '/')
-		p++;
-	n = strlen(p);
-	while (n > 0 && p[n - 1] == '/')
-		n--;
-	s = xmalloc(n + 2);
-	memcpy(s, p, n);
-	s[n] = '/';
-	s[n + 1] = '\0';
-	return s;
-}
 
 /* A policy name as vault sends it: trimmed and lower-cased. */
 static char *

@@ -243,3 +243,63 @@ cmd_delete(struct cli *cli, int argc, char **argv)
 	client_free(c);
 	return rc;
 }
+
+/*
+ * unwrap [TOKEN]: the token becomes the request's token when none is
+ * set; a different token goes in the body.  Otherwise vault sends the
+ * body "null"; coffer sends none, which cofferd (it refuses a null
+ * body today) and vault both read as no data.
+ */
+int
+cmd_unwrap(struct cli *cli, int argc, char **argv)
+{
+	const char	*f = NULL, *field = NULL;
+	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
+		{ "field", FLAG_STR, &field, 0 }, { NULL, 0, NULL, 0 } };
+	struct client	*c = NULL;
+	json_t		*body = NULL, *s = NULL;
+	char		*tok = NULL, *err = NULL;
+	int		 first, rc = 2;
+
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+		return 1;
+	if (argc - first > 1) {
+		cli_error("Too many arguments (expected 0-1, got %d)",
+		    argc - first);
+		return 1;
+	}
+	if (argc - first == 1)
+		tok = trim(xstrdup(argv[first]));
+	if ((c = cli_client(cli, 0)) == NULL)
+		goto out;
+	if (tok != NULL && *tok != '\0' && *client_token(c) == '\0')
+		client_set_token(c, tok);
+	else if (tok != NULL && *tok != '\0' &&
+	    strcmp(tok, client_token(c)) != 0)
+		body = json_pack("{s:s}", "token", tok);
+	if (client_logical(c, "PUT", "sys/wrapping/unwrap", NULL, body, 0,
+	    &s, &err) == -1 &&
+	    s == NULL) {
+		cli_error("Error unwrapping: %s", err);
+		goto out;
+	}
+	if (s == NULL) {
+		if (strcmp(cli->format, "table") == 0)
+			puts("Successfully unwrapped. There was no data in "
+			    "the wrapped secret.");
+		rc = 0;
+	} else if (field != NULL)
+		rc = fmt_field(cli, s, field);
+	else if (json_is_array(json_object_get(json_object_get(s, "data"),
+	    "keys")))
+		rc = fmt_list(cli, s, "sys/wrapping/unwrap");
+	else
+		rc = fmt_secret(cli, s);
+ out:
+	json_decref(body);
+	json_decref(s);
+	wipefree(tok);
+	wipefree(err);
+	client_free(c);
+	return rc;
+}

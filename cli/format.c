@@ -18,13 +18,11 @@
 static int	 is_durkey(const char *);
 static void	 valstr(const char *, json_t *, struct sbuf *);
 static size_t	 codepoints(const char *);
-static const char **sorted_keys(json_t *, size_t *);
 static void	 quoted_list(json_t *, struct sbuf *);
 static void	 y_string(const char *, int, struct sbuf *);
 static void	 y_node(json_t *, int, int, struct sbuf *);
 static void	 y_scalar(json_t *, int, struct sbuf *);
 static int	 y_plain_ok(const char *);
-static json_t	*sorted(json_t *);
 
 static int
 is_durkey(const char *k)
@@ -55,8 +53,8 @@ cmpstr(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static const char **
-sorted_keys(json_t *o, size_t *n)
+const char **
+fmt_keys(json_t *o, size_t *n)
 {
 	const char	**keys, *k;
 	json_t		*v;
@@ -125,7 +123,7 @@ valstr(const char *key, json_t *v, struct sbuf *b)
 		sbuf_puts(b, "]");
 		break;
 	case JSON_OBJECT:
-		keys = sorted_keys(v, &n);
+		keys = fmt_keys(v, &n);
 		sbuf_puts(b, "map[");
 		for (i = 0; i < n; i++) {
 			if (i > 0)
@@ -236,7 +234,7 @@ fmt_objrows(json_t *rows, json_t *obj)
 
 	if (!json_is_object(obj))
 		return;
-	keys = sorted_keys(obj, &n);
+	keys = fmt_keys(obj, &n);
 	for (i = 0; i < n; i++) {
 		v = fmt_value(keys[i], json_object_get(obj, keys[i]));
 		fmt_row(rows, keys[i], v);
@@ -306,27 +304,26 @@ fmt_warnings(struct cli *cli, json_t *secret)
 	cli_warn("%s", "");
 }
 
-/* A copy with every object's keys in bytewise order (Go's maps). */
-static json_t *
-sorted(json_t *v)
+json_t *
+fmt_sorted(json_t *v)
 {
 	const char	**keys;
 	json_t		*o, *e;
 	size_t		 n, i;
 
 	if (json_is_object(v)) {
-		keys = sorted_keys(v, &n);
+		keys = fmt_keys(v, &n);
 		o = json_object();
 		for (i = 0; i < n; i++)
 			json_object_set_new(o, keys[i],
-			    sorted(json_object_get(v, keys[i])));
+			    fmt_sorted(json_object_get(v, keys[i])));
 		free(keys);
 		return o;
 	}
 	if (json_is_array(v)) {
 		o = json_array();
 		json_array_foreach(v, i, e)
-			json_array_append_new(o, sorted(e));
+			json_array_append_new(o, fmt_sorted(e));
 		return o;
 	}
 	return json_incref(v);
@@ -338,7 +335,7 @@ orz(json_t *v, json_t *dflt)
 	if (v == NULL)
 		return dflt;
 	json_decref(dflt);
-	return sorted(v);
+	return fmt_sorted(v);
 }
 
 json_t *
@@ -519,7 +516,7 @@ y_node(json_t *v, int indent, int skip, struct sbuf *b)
 	size_t		 n, i;
 
 	if (json_is_object(v) && json_object_size(v) > 0) {
-		keys = sorted_keys(v, &n);
+		keys = fmt_keys(v, &n);
 		for (i = 0; i < n; i++) {
 			e = json_object_get(v, keys[i]);
 			if (!(i == 0 && skip))
@@ -669,7 +666,7 @@ fmt_secret(struct cli *cli, json_t *s)
 			sbuf_free(&b);
 		}
 		if (json_is_object(w = json_object_get(a, "metadata"))) {
-			keys = sorted_keys(w, &n);
+			keys = fmt_keys(w, &n);
 			for (i = 0; i < n; i++) {
 				sbuf_printf(&b, "token_meta_%s", keys[i]);
 				v = fmt_value(NULL, json_object_get(w,
@@ -772,7 +769,7 @@ fmt_field(struct cli *cli, json_t *s, const char *name)
 			putchar('\n');
 		wipefree(str);
 	} else {
-		v = sorted(v);
+		v = fmt_sorted(v);
 		rc = fmt_doc(cli, v);
 		json_decref(v);
 	}
@@ -816,7 +813,7 @@ fmt_list(struct cli *cli, json_t *s, const char *path)
 			json_object_foreach(json_object_get(info, k[i]), f, fv)
 				json_object_set_new(cols, f, json_true());
 		}
-	ck = sorted_keys(cols, &nc);
+	ck = fmt_keys(cols, &nc);
 	rows = json_array();
 	e = json_array();
 	json_array_append_new(e, json_string("Keys"));

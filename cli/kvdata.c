@@ -119,3 +119,36 @@ kvdata_parse(int argc, char **argv, json_t **out, char **err)
 	*err = sbuf_take(&e);
 	return -1;
 }
+
+int
+kvdata_strings(json_t *o, char **err)
+{
+	struct sbuf	 b = { 0 };
+	const char	*k;
+	json_t		*v;
+	char		 t[64];
+
+	json_object_foreach(o, k, v) {
+		if (json_is_string(v))
+			continue;
+		if (json_is_integer(v))
+			snprintf(t, sizeof(t), "%" JSON_INTEGER_FORMAT,
+			    json_integer_value(v));
+		else if (json_is_real(v))
+			snprintf(t, sizeof(t), "%.17g", json_real_value(v));
+		else if (json_is_boolean(v))
+			strlcpy(t, json_is_true(v) ? "1" : "0", sizeof(t));
+		else if (json_is_null(v))
+			t[0] = '\0';
+		else {
+			sbuf_printf(&b, "failed to convert values to strings: "
+			    "'%s' expected type 'string', got unconvertible "
+			    "type '%s'", k, json_is_array(v) ? "[]interface {}" :
+			    "map[string]interface {}");
+			*err = sbuf_take(&b);
+			return -1;
+		}
+		json_object_set_new(o, k, json_string(t));
+	}
+	return 0;
+}

@@ -17,4 +17,11 @@
  */
 int	 kvdata_parse(int, char **, json_t **out, char **err);
 
+/*
+ * Values made strings in place, as vault's weak decoding into a string
+ * map (audit enable): numbers as text, booleans "1"/"0", null "".  0,
+ * or -1 with *err (owned) for an array or object.
+ */
+int	 kvdata_strings(json_t *, char **err);
+
 #endif /* COFFER_CLI_KVDATA_H */

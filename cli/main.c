@@ -53,6 +53,8 @@ static const struct command commands[] = {
 	{ "kv undelete", cmd_kv_undelete, "Undeletes versions in the KV store" },
 	{ "kv destroy", cmd_kv_destroy, "Permanently removes one or more versions" },
 	{ "kv list", cmd_kv_list, "List data or secrets" },
+	{ "kv rollback", cmd_kv_rollback, "Rolls back to a previous version of data" },
+	{ "kv enable-versioning", cmd_kv_versioning, "Turns on versioning for a KV store" },
 	{ "kv metadata", NULL, "Interact with KV metadata" },
 	{ "kv metadata get", cmd_kv_mget, "Retrieves key metadata" },
 	{ "kv metadata put", cmd_kv_mput, "Sets or updates key settings" },
@@ -75,6 +77,15 @@ static const struct command commands[] = {
 	{ "auth disable", cmd_auth_disable, "Disables an auth method" },
 	{ "auth list", cmd_auth_list, "Lists enabled auth methods" },
 	{ "auth tune", cmd_auth_tune, "Tunes an auth method configuration" },
+	{ "audit", NULL, "Interact with audit devices" },
+	{ "audit enable", cmd_audit_enable, "Enables an audit device" },
+	{ "audit disable", cmd_audit_disable, "Disables an audit device" },
+	{ "audit list", cmd_audit_list, "Lists enabled audit devices" },
+	{ "lease", NULL, "Interact with leases" },
+	{ "lease lookup", cmd_lease_lookup, "Lookup the lease of a secret" },
+	{ "lease renew", cmd_lease_renew, "Renews the lease of a secret" },
+	{ "lease revoke", cmd_lease_revoke, "Revokes leases and secrets" },
+	{ "unwrap", cmd_unwrap, "Unwrap a wrapped secret" },
 	{ "read", cmd_read, "Read data and retrieves secrets" },
 	{ "write", cmd_write, "Write data, configuration, and secrets" },
 	{ "list", cmd_list, "List data or secrets" },
@@ -88,6 +99,8 @@ static const struct command *find(int, char **, int *);
 
 static char	 versionword[] = "version";
 static int	 colour;	/* errors and warnings in colour (§5.3) */
+/* -output-curl-string: once the command is printed, errors are not. */
+static struct httpflags *curlhf;
 
 static void
 usage_all(FILE *fp)
@@ -152,6 +165,8 @@ cli_error(const char *fmt, ...)
 {
 	va_list	 ap;
 
+	if (curlhf != NULL && curlhf->curl_printed)
+		return;
 	if (colour)
 		fputs("\033[91m", stderr);
 	va_start(ap, fmt);
@@ -167,6 +182,8 @@ cli_warn(const char *fmt, ...)
 {
 	va_list	 ap;
 
+	if (curlhf != NULL && curlhf->curl_printed)
+		return;
 	if (colour)
 		fputs("\033[93m", stderr);
 	va_start(ap, fmt);
@@ -252,6 +269,7 @@ main(int argc, char *argv[])
 	const char		*env, *term;
 	static char		 fmtbuf[16];
 	int			 i, nw, rc, dashdash = 0, before = -1;
+	int			 curl = 0;
 
 	jsonmem_wiping();
 	if (curlmem_wiping(CURL_GLOBAL_DEFAULT) == -1) {
@@ -289,6 +307,8 @@ main(int argc, char *argv[])
 			cli.detailed = 1;
 		else if (strncmp(a, "detailed=", 9) == 0)
 			cli.detailed = 0;
+		else if (strcmp(a, "output-curl-string") == 0)
+			curl = 1;
 	}
 	if (cli.format == NULL)
 		cli.format = getenv("VAULT_FORMAT");
@@ -307,6 +327,8 @@ main(int argc, char *argv[])
 	colour = cli.color && (env == NULL || *env == '\0') &&
 	    strcmp(cli.format, "table") == 0;
 	httpflags_init(&cli.hf);
+	cli.hf.output_curl = curl;
+	curlhf = &cli.hf;
 
 	if (argc > 0 && argv[0][0] == '-' && strcmp(argv[0], "-h") != 0 &&
 	    strcmp(argv[0], "-help") != 0 && strcmp(argv[0], "--help") != 0)
@@ -366,6 +388,12 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	rc = cmd->fn(&cli, argc - nw, argv + nw);
+	if (cli.hf.curl_printed)
+		rc = 0;
+	else if (cli.hf.output_curl && rc == 0) {
+		fputs("Could not generate cURL command\n", stderr);
+		rc = 1;
+	}
  out:
 	json_decref(cli.hf.headers);
 	curl_global_cleanup();

@@ -322,3 +322,21 @@ json_strfree(char *s)
 	wipe(s, strlen(s));
 	f(s);
 }
+
+char *
+mountpath(const char *p)
+{
+	size_t	 n;
+	char	*s;
+
+	while (*p == '/')
+		p++;
+	n = strlen(p);
+	while (n > 0 && p[n - 1] == '/')
+		n--;
+	s = xmalloc(n + 2);
+	memcpy(s, p, n);
+	s[n] = '/';
+	s[n + 1] = '\0';
+	return s;
+}

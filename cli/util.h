@@ -40,6 +40,9 @@ void	 sbuf_free(struct sbuf *);
 void	 wipefree(char *);
 void	 wipe(void *, size_t);
 
+/* Slashes trimmed, then one trailing slash (mount and audit paths). */
+char	*mountpath(const char *);
+
 /* Trim surrounding white space in place; returns s. */
 char	*trim(char *);
 
