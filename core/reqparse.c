@@ -348,6 +348,12 @@ reqparse_body(struct request *req, struct response *resp)
 		return resp_fail(resp, CF_EINVAL, "%s", why);
 	/* No JSON_ALLOW_NUL: "\u0000" would cut a token or path short. */
 	j = json_loadb(req->body.data, req->body.len, JSON_DECODE_ANY, &jerr);
+	if (json_is_null(j)) {
+		/* Vault decodes a null body into no parameters at all. */
+		json_decref(j);
+		req->body_empty = 1;
+		return CF_OK;
+	}
 	if (j == NULL || !json_is_object(j)) {
 		json_decref(j);
 		return resp_fail(resp, CF_EINVAL, "error parsing JSON");

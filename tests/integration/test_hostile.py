@@ -266,6 +266,20 @@ def test_nul_in_json_string_is_400(kv):
     assert r.status_code in (400, 403), r.text
 
 
+def test_null_body_is_no_parameters(kv):
+    """Vault decodes a JSON null body into no parameters (what the
+    vault CLI sends for unwrap and write -force); other non-objects stay
+    400."""
+    t = kv.root_token
+    r = kv.api("POST", "auth/token/create", token=t, data="null",
+               headers={"Content-Type": "application/json"})
+    assert r.status_code == 200, r.text
+    assert r.json()["auth"]["client_token"]
+    for body in ("[]", "1", '"x"', "nul"):
+        r = kv.api("POST", "auth/token/create", token=t, data=body)
+        assert_vault_error(r, 400, "error parsing JSON")
+
+
 # --- what civetweb refuses on its own ---------------------------------------
 
 def test_unknown_method_is_json_405(kv):
