@@ -185,6 +185,7 @@ for c in 16 64; do
 	row "cofferd sys/health" $c "$ceil"
 	wrk_run $c "$url" tests/bench/kv2_read.lua
 	row "cofferd KV v2 read (kv2_read.lua)" $c "$ceil"
+	[ $c = 16 ] && kv16=$rps
 	wrk_run $c "$url" tests/bench/token_lookup.lua
 	row "cofferd token lookup-self (token_lookup.lua)" $c "$ceil"
 done
@@ -208,6 +209,34 @@ nsync=$(awk '$NF=="fdatasync" || $NF=="fsync" {n += $4} END {print n + 0}' "$tmp
 	echo "$(awk -v a="$nreq" -v b="$nsync" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }') acknowledged writes per sync (LMDB group commit)."
 } >>"$out"
 echo "bench: $nreq writes, $nsync syncs under strace" >&2
+
+# An audit device's cost: the same KV v2 reads with a file device on.
+curl -s -o /dev/null -X PUT -H "X-Vault-Token: $BENCH_TOKEN" \
+    -d "{\"type\":\"file\",\"options\":{\"file_path\":\"$tmp/audit.log\"}}" \
+    "$url/v1/sys/audit/file"
+wrk_run 16 "$url" tests/bench/kv2_read.lua
+arps=$rps
+curl -s -o /dev/null -X DELETE -H "X-Vault-Token: $BENCH_TOKEN" \
+    "$url/v1/sys/audit/file"
+{
+	echo
+	echo "Audit: kv2_read.lua at 16 connections with one file audit device"
+	echo "(\`PUT sys/audit/file\` with file_path in TMP, every entry written"
+	echo "before the answer): $arps req/s, $(awk -v a="$arps" -v b="$kv16" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')x the $kv16 req/s"
+	echo "of the same reads without it (issue 13: at least 0.7x)."
+} >>"$out"
+echo "bench: audit on: $arps req/s against $kv16" >&2
+
+# Instructions per KV v2 read under callgrind (tests/bench/instructions.sh).
+if command -v valgrind >/dev/null 2>&1; then
+	{
+		echo
+		echo "Instructions: \`sh tests/bench/instructions.sh bin/cofferd TMP\`"
+		echo "(callgrind counts user-space instructions, the same for the"
+		echo "same binary however loaded the machine):"
+		echo "$(sh tests/bench/instructions.sh bin/cofferd "$tmp" 2>/dev/null | tail -1)."
+	} >>"$out"
+fi
 
 # HA failover: three nodes on one LMDB directory (tests/bench/ha.py).
 {
