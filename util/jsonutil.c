@@ -26,6 +26,19 @@
 
 #define EMIT_DEPTH_MAX	2048	/* deeper than any document coffer keeps */
 
+/* buf_append, without the call when the bytes fit: tokens are short. */
+static inline int
+put(struct buf *out, const void *p, size_t n)
+{
+	if (out->data != NULL && out->cap - out->len > n) {
+		memcpy(out->data + out->len, p, n);
+		out->len += n;
+		out->data[out->len] = '\0';
+		return CF_OK;
+	}
+	return buf_append(out, p, n);
+}
+
 static int
 emit_cb(const char *p, size_t n, void *arg)
 {
@@ -75,17 +88,22 @@ emit_string(const char *str, size_t n, struct buf *out)
 	char			 esc[6];
 	int			 rc;
 
-	if ((rc = buf_append(out, "\"", 1)) != CF_OK)
+	if ((rc = put(out, "\"", 1)) != CF_OK)
 		return rc;
 	while (i < n) {
 		/* A run of bytes that go out as they are. */
-		for (run = i; run < n; run += k) {
+		for (run = i; run < n; ) {
+			if (s[run] >= 0x80) {
+				if ((k = utf8_len(s + run, n - run)) == 0)
+					return CF_EINVAL;
+				run += k;
+				continue;
+			}
 			if (s[run] == '"' || s[run] == '\\' || s[run] < 0x20)
 				break;
-			if ((k = utf8_len(s + run, n - run)) == 0)
-				return CF_EINVAL;
+			run++;
 		}
-		if (run > i && (rc = buf_append(out, str + i, run - i)) !=
+		if (run > i && (rc = put(out, str + i, run - i)) !=
 		    CF_OK)
 			return rc;
 		if ((i = run) == n)
@@ -107,11 +125,11 @@ emit_string(const char *str, size_t n, struct buf *out)
 			k = 6;
 			break;
 		}
-		if ((rc = buf_append(out, esc, k)) != CF_OK)
+		if ((rc = put(out, esc, k)) != CF_OK)
 			return rc;
 		i++;
 	}
-	return buf_append(out, "\"", 1);
+	return put(out, "\"", 1);
 }
 
 static int
@@ -129,7 +147,7 @@ emit_integer(json_int_t v, struct buf *out)
 	} while (u != 0);
 	if (v < 0)
 		d[--i] = '-';
-	return buf_append(out, d + i, sizeof(d) - i);
+	return put(out, d + i, sizeof(d) - i);
 }
 
 static int
@@ -144,11 +162,11 @@ emit_value(const json_t *j, struct buf *out, int depth)
 		return CF_EINVAL;
 	switch (json_typeof(j)) {
 	case JSON_NULL:
-		return buf_append(out, "null", 4);
+		return put(out, "null", 4);
 	case JSON_TRUE:
-		return buf_append(out, "true", 4);
+		return put(out, "true", 4);
 	case JSON_FALSE:
-		return buf_append(out, "false", 5);
+		return put(out, "false", 5);
 	case JSON_INTEGER:
 		return emit_integer(json_integer_value(j), out);
 	case JSON_STRING:
@@ -158,29 +176,29 @@ emit_value(const json_t *j, struct buf *out, int depth)
 		return json_dump_callback(j, emit_cb, out, JSON_COMPACT |
 		    JSON_ENCODE_ANY) == 0 ? CF_OK : CF_ENOMEM;
 	case JSON_ARRAY:
-		if ((rc = buf_append(out, "[", 1)) != CF_OK)
+		if ((rc = put(out, "[", 1)) != CF_OK)
 			return rc;
 		n = json_array_size(j);
 		for (i = 0; i < n; i++)
-			if ((i > 0 && (rc = buf_append(out, ",", 1)) !=
+			if ((i > 0 && (rc = put(out, ",", 1)) !=
 			    CF_OK) || (rc = emit_value(json_array_get(j, i),
 			    out, depth + 1)) != CF_OK)
 				return rc;
-		return buf_append(out, "]", 1);
+		return put(out, "]", 1);
 	case JSON_OBJECT:
-		if ((rc = buf_append(out, "{", 1)) != CF_OK)
+		if ((rc = put(out, "{", 1)) != CF_OK)
 			return rc;
 		/* Cast: the iteration reads only. */
 		json_object_foreach((json_t *)j, k, v) {
-			if ((!first && (rc = buf_append(out, ",", 1)) !=
+			if ((!first && (rc = put(out, ",", 1)) !=
 			    CF_OK) || (rc = emit_string(k, json_object_iter_key_len(
 			    json_object_key_to_iter(k)), out)) != CF_OK ||
-			    (rc = buf_append(out, ":", 1)) != CF_OK ||
+			    (rc = put(out, ":", 1)) != CF_OK ||
 			    (rc = emit_value(v, out, depth + 1)) != CF_OK)
 				return rc;
 			first = 0;
 		}
-		return buf_append(out, "}", 1);
+		return put(out, "}", 1);
 	}
 	return CF_EINVAL;
 }
