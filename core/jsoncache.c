@@ -15,15 +15,16 @@
  * document overwritten meanwhile is never cached.  A prefix delete, a
  * change of role and a seal clear everything: only the active node
  * caches (a standby's storage changes under it).  Documents over
- * JSONCACHE_DOC_MAX bytes are not kept, so the cache stays within
- * JSONCACHE_SLOTS such documents.  They are freed through jansson's
- * allocator, which wipes them.
+ * JSONCACHE_DOC_MAX bytes are not kept, nor any once the kept ones'
+ * text reaches JSONCACHE_BYTES_MAX, which bounds the memory.  They are
+ * freed through jansson's allocator, which wipes them.
  *
  * In core/, the request pipeline (tests/layers.py): util/ headers only.
  */
 #include "config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,14 +33,17 @@
 
 #include "jsoncache.h"
 
-#define JSONCACHE_SLOTS		4096
+#define JSONCACHE_SLOTS		16384
 #define JSONCACHE_STRIPES	64
 
 struct jc_slot {
 	char			*key;	/* NULL: empty */
 	json_t			*doc;
+	size_t			 len;	/* of doc's text */
 	unsigned long long	 gen;	/* bumped by every drop */
 };
+
+static atomic_size_t	 cached_bytes;	/* the len of every kept doc */
 
 static struct jc_slot	 slots[JSONCACHE_SLOTS];
 static pthread_mutex_t	 stripe_mu[JSONCACHE_STRIPES] = {
@@ -82,8 +86,11 @@ slot_take(size_t i, char **key, json_t **doc)
 {
 	*key = slots[i].key;
 	*doc = slots[i].doc;
+	if (slots[i].key != NULL)
+		atomic_fetch_sub(&cached_bytes, slots[i].len);
 	slots[i].key = NULL;
 	slots[i].doc = NULL;
+	slots[i].len = 0;
 	slots[i].gen++;
 }
 
@@ -118,11 +125,16 @@ jsoncache_put(const char *key, const json_t *doc, size_t len,
 		return;
 	}
 	slot_lock(i);
-	if (slots[i].gen == gen) {
+	if (slots[i].gen == gen && atomic_load(&cached_bytes) + len -
+	    (slots[i].key != NULL ? slots[i].len : 0) <= JSONCACHE_BYTES_MAX) {
 		oldk = slots[i].key;
 		oldd = slots[i].doc;
+		if (oldk != NULL)
+			atomic_fetch_sub(&cached_bytes, slots[i].len);
+		atomic_fetch_add(&cached_bytes, len);
 		slots[i].key = k;
 		slots[i].doc = d;
+		slots[i].len = len;
 		k = NULL;
 		d = NULL;
 	}

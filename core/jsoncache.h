@@ -11,6 +11,8 @@
 #include <jansson.h>
 
 #define JSONCACHE_DOC_MAX	16384	/* bytes of JSON text */
+/* The text of all kept documents together, which bounds their memory. */
+#define JSONCACHE_BYTES_MAX	(8u * 1024 * 1024)
 
 /*
  * A copy of key's document (the caller's), or NULL on a miss.  *gen is

@@ -91,6 +91,40 @@ test_clear_and_size(void **state)
 	jsoncache_clear();
 }
 
+static void
+test_byte_budget(void **state)
+{
+	unsigned long long	 gen;
+	json_t			*d = json_pack("{s:s}", "v", "x"), *c;
+	char			 key[32];
+	int			 i, kept = 0;
+
+	(void)state;
+	jsoncache_clear();
+	for (i = 0; i < 4000; i++) {
+		snprintf(key, sizeof(key), "d/%d", i);
+		assert_null(jsoncache_get(key, &gen));
+		jsoncache_put(key, d, JSONCACHE_DOC_MAX, gen);
+	}
+	for (i = 0; i < 4000; i++) {
+		snprintf(key, sizeof(key), "d/%d", i);
+		if ((c = jsoncache_get(key, &gen)) != NULL)
+			kept++;
+		json_decref(c);
+	}
+	assert_true(kept > 0);
+	assert_true(kept <= (int)(JSONCACHE_BYTES_MAX / JSONCACHE_DOC_MAX));
+	/* Room again once they are gone. */
+	jsoncache_clear();
+	assert_null(jsoncache_get("d/0", &gen));
+	jsoncache_put("d/0", d, JSONCACHE_DOC_MAX, gen);
+	c = jsoncache_get("d/0", &gen);
+	assert_non_null(c);
+	json_decref(c);
+	json_decref(d);
+	jsoncache_clear();
+}
+
 int
 main(void)
 {
@@ -98,6 +132,7 @@ main(void)
 		cmocka_unit_test(test_hit_is_a_copy),
 		cmocka_unit_test(test_write_during_read_is_not_kept),
 		cmocka_unit_test(test_clear_and_size),
+		cmocka_unit_test(test_byte_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
