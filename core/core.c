@@ -463,20 +463,33 @@ core_get_json(const char *key, json_t **out)
 	return rc;
 }
 
-void
-core_cache_written(const char *key, const json_t *doc, size_t len)
+int
+core_read_json(const char *key, int (*fn)(const json_t *, void *), void *arg)
 {
-	unsigned long long	 gen;
-	json_t			*had;
+	struct buf		 b = BUF_INIT;
+	json_error_t		 je;
+	json_t			*j = NULL;
+	unsigned long long	 gen = 0;
+	int			 rc, cached;
 
-	if (!atomic_load(&active))
-		return;
-	/* A reader that came after the write may have filled it already. */
-	if ((had = jsoncache_get(key, &gen)) != NULL) {
-		json_decref(had);
-		return;
+	if (key == NULL)
+		return CF_ENOMEM;
+	if (!storage_key_is_valid(key))
+		return CF_ENOTFOUND;
+	cached = atomic_load(&active) && atomic_load(&state) == CORE_UNSEALED;
+	if (cached && jsoncache_peek(key, fn, arg, &gen, &rc))
+		return rc;
+	if ((rc = core_get(key, &b)) == CF_OK &&
+	    (j = json_loadb(b.data, b.len, 0, &je)) == NULL)
+		rc = CF_EINTERNAL;
+	if (rc == CF_OK) {
+		if (cached)
+			jsoncache_put(key, j, b.len, gen);
+		rc = fn(j, arg);
 	}
-	jsoncache_put(key, doc, len, gen);
+	json_decref(j);
+	buf_free(&b);
+	return rc;
 }
 
 int

@@ -92,13 +92,14 @@ void	 core_on_standby(core_hook);
 void	 core_on_fenced(core_hook);
 
 /*
- * After a write of key with doc (len bytes of its text) returned CF_OK,
- * keep doc for the reads that follow (the active node's document cache,
- * see core/jsoncache.c).  Only while the caller holds what serializes
- * every writer of key (KV's per-secret mutex), so that no other write of
- * it can land between the caller's and this.
+ * Call fn on key's decoded document, read-only, and return what fn
+ * returns (CF_ENOTFOUND if there is none): core_get_json without the
+ * copy, for a reader that needs only part of a document.  fn may run
+ * under a cache mutex, so it copies what it keeps and calls nothing
+ * that locks.
  */
-void	 core_cache_written(const char *key, const json_t *doc, size_t len);
+int	 core_read_json(const char *key, int (*fn)(const json_t *, void *),
+	    void *arg) __attribute__((warn_unused_result));
 
 void	 core_rdlock(void);
 void	 core_wrlock(void);

@@ -12,7 +12,9 @@
  * core drops a key after every write or delete of it, which bumps the
  * slot's generation; a miss notes the generation before it reads
  * storage and keeps what it read only if no drop happened since, so a
- * document overwritten meanwhile is never cached.  A prefix delete, a
+ * document overwritten meanwhile is never cached.  A slot remembers the
+ * last key that missed there, and a document is kept only when its key
+ * misses there twice in a row: a key read once costs no copy.  A prefix delete, a
  * change of role and a seal clear everything: only the active node
  * caches (a standby's storage changes under it).  Documents over
  * JSONCACHE_DOC_MAX bytes are not kept, nor any once the kept ones'
@@ -41,6 +43,7 @@ struct jc_slot {
 	json_t			*doc;
 	size_t			 len;	/* of doc's text */
 	unsigned long long	 gen;	/* bumped by every drop */
+	uint64_t		 missed;	/* hash of the last key missed */
 };
 
 static atomic_size_t	 cached_bytes;	/* the len of every kept doc */
@@ -54,8 +57,8 @@ static pthread_mutex_t	 stripe_mu[JSONCACHE_STRIPES] = {
 #undef JCM
 };
 
-static size_t
-slot_of(const char *key)
+static uint64_t
+key_hash(const char *key)
 {
 	uint64_t	 h = 14695981039346656037ULL;	/* FNV-1a */
 
@@ -63,7 +66,32 @@ slot_of(const char *key)
 		h ^= (unsigned char)*key;
 		h *= 1099511628211ULL;
 	}
-	return (size_t)(h % JSONCACHE_SLOTS);
+	return h;
+}
+
+static size_t
+slot_of(const char *key)
+{
+	return (size_t)(key_hash(key) % JSONCACHE_SLOTS);
+}
+
+/*
+ * The ticket of a lookup in slot i (locked): its generation, and in the
+ * low bit whether a miss now admits the document (its key missed here
+ * last time too).
+ */
+static unsigned long long
+ticket_of(size_t i, const char *key, int hit)
+{
+	uint64_t	 h;
+	int		 admit = 0;
+
+	if (!hit) {
+		h = key_hash(key);
+		admit = slots[i].missed == h;
+		slots[i].missed = h;
+	}
+	return slots[i].gen << 1 | (unsigned long long)admit;
 }
 
 static void
@@ -95,7 +123,7 @@ slot_take(size_t i, char **key, json_t **doc)
 }
 
 json_t *
-jsoncache_get(const char *key, unsigned long long *gen)
+jsoncache_get(const char *key, unsigned long long *ticket)
 {
 	size_t	 i = slot_of(key);
 	json_t	*copy = NULL;
@@ -103,20 +131,51 @@ jsoncache_get(const char *key, unsigned long long *gen)
 	slot_lock(i);
 	if (slots[i].key != NULL && strcmp(slots[i].key, key) == 0)
 		copy = json_deep_copy(slots[i].doc);
-	*gen = slots[i].gen;
+	*ticket = ticket_of(i, key, copy != NULL);
 	slot_unlock(i);
 	return copy;
 }
 
-void
-jsoncache_put(const char *key, const json_t *doc, size_t len,
-    unsigned long long gen)
+int
+jsoncache_peek(const char *key, int (*fn)(const json_t *, void *), void *arg,
+    unsigned long long *ticket, int *rc)
 {
 	size_t	 i = slot_of(key);
-	char	*k, *oldk = NULL;
-	json_t	*d, *oldd = NULL;
+	int	 hit;
 
-	if (len > JSONCACHE_DOC_MAX)
+	slot_lock(i);
+	if ((hit = slots[i].key != NULL && strcmp(slots[i].key, key) == 0))
+		*rc = fn(slots[i].doc, arg);
+	*ticket = ticket_of(i, key, hit);
+	slot_unlock(i);
+	return hit;
+}
+
+/* Whether slot i (locked) takes a document of len bytes now. */
+static int
+slot_takes(size_t i, size_t len, unsigned long long gen)
+{
+	return slots[i].gen == gen && atomic_load(&cached_bytes) + len -
+	    (slots[i].key != NULL ? slots[i].len : 0) <= JSONCACHE_BYTES_MAX;
+}
+
+void
+jsoncache_put(const char *key, const json_t *doc, size_t len,
+    unsigned long long ticket)
+{
+	unsigned long long	 gen = ticket >> 1;
+	size_t			 i = slot_of(key);
+	char			*k, *oldk = NULL;
+	json_t			*d, *oldd = NULL;
+	int			 takes;
+
+	if (len > JSONCACHE_DOC_MAX || (ticket & 1) == 0)
+		return;
+	/* Nothing copied for a slot that would refuse it. */
+	slot_lock(i);
+	takes = slot_takes(i, len, gen);
+	slot_unlock(i);
+	if (!takes)
 		return;
 	if ((k = strdup(key)) == NULL)
 		return;
@@ -125,8 +184,7 @@ jsoncache_put(const char *key, const json_t *doc, size_t len,
 		return;
 	}
 	slot_lock(i);
-	if (slots[i].gen == gen && atomic_load(&cached_bytes) + len -
-	    (slots[i].key != NULL ? slots[i].len : 0) <= JSONCACHE_BYTES_MAX) {
+	if (slot_takes(i, len, gen)) {
 		oldk = slots[i].key;
 		oldd = slots[i].doc;
 		if (oldk != NULL)

@@ -15,14 +15,27 @@
 #define JSONCACHE_BYTES_MAX	(8u * 1024 * 1024)
 
 /*
- * A copy of key's document (the caller's), or NULL on a miss.  *gen is
- * the slot's generation either way: hand it to jsoncache_put with what
- * storage returned.
+ * A copy of key's document (the caller's), or NULL on a miss.  *ticket
+ * says when and whether: hand it to jsoncache_put with what storage
+ * returned.  A document is kept only on its key's second miss in a row
+ * at its slot, so that keys read once (a scan of a million secrets) do
+ * not each cost a copy that the next one evicts.
  */
-json_t	*jsoncache_get(const char *key, unsigned long long *gen);
-/* Keep a copy of doc (len bytes of text) unless key was dropped since gen. */
+json_t	*jsoncache_get(const char *key, unsigned long long *ticket);
+/*
+ * On a hit, call fn on key's document, read-only and under the slot's
+ * mutex (fn copies what it keeps and calls nothing that locks), put its
+ * result in *rc and return 1; on a miss return 0.  *ticket as
+ * jsoncache_get's.
+ */
+int	 jsoncache_peek(const char *key, int (*fn)(const json_t *, void *),
+	    void *arg, unsigned long long *ticket, int *rc);
+/*
+ * Keep a copy of doc (len bytes of text) if the ticket admits it and
+ * key was not dropped since.
+ */
 void	 jsoncache_put(const char *key, const json_t *doc, size_t len,
-	    unsigned long long gen);
+	    unsigned long long ticket);
 /* Forget key: its storage changed (call after the write). */
 void	 jsoncache_drop(const char *key);
 /* Forget everything: a prefix delete, a change of role, a seal. */

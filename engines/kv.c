@@ -245,25 +245,30 @@ load_config(const struct mount *m)
 }
 
 /* The metadata of one version as clients see it. */
+/*
+ * The metadata of one version as clients see it: copies, never meta's
+ * own values (meta may be the document cache's).
+ */
 static json_t *
-version_meta(json_t *meta, long long n)
+version_meta(const json_t *meta, long long n)
 {
 	char	 num[32];
-	json_t	*v, *o;
+	json_t	*v;
 
 	snprintf(num, sizeof(num), "%lld", n);
 	v = json_object_get(json_object_get(meta, "versions"), num);
-	o = json_pack("{s:O, s:O, s:O, s:O, s:I}",
-	    "created_time", json_object_get(v, "created_time"),
-	    "custom_metadata", json_object_get(meta, "custom_metadata"),
-	    "deletion_time", json_object_get(v, "deletion_time"),
-	    "destroyed", json_object_get(v, "destroyed"),
+	return json_pack("{s:o, s:o, s:o, s:o, s:I}",
+	    "created_time", json_deep_copy(json_object_get(v, "created_time")),
+	    "custom_metadata", json_deep_copy(json_object_get(meta,
+	    "custom_metadata")),
+	    "deletion_time", json_deep_copy(json_object_get(v,
+	    "deletion_time")),
+	    "destroyed", json_deep_copy(json_object_get(v, "destroyed")),
 	    "version", (json_int_t)n);
-	return o;
 }
 
 static int
-is_deleted(json_t *v)
+is_deleted(const json_t *v)
 {
 	const char	*d = json_string_value(json_object_get(v,
 	    "deletion_time"));
@@ -279,7 +284,7 @@ is_deleted(json_t *v)
 
 /* The version asked for: ?version=N, N <= 0 meaning current. */
 static int
-asked_version(struct request *req, struct response *resp, json_t *meta,
+asked_version(struct request *req, struct response *resp, const json_t *meta,
     long long *n)
 {
 	long long	 v = 0;
@@ -311,58 +316,83 @@ to_subkeys(json_t *obj, int depth)
 	}
 }
 
+/* What data_read takes from a secret's metadata. */
+struct meta_view {
+	struct request	*req;
+	struct response	*resp;
+	long long	 n;		/* the version asked for */
+	int		 found;		/* that version is in the metadata */
+	int		 deleted;
+	json_t		*md;		/* its version_meta, the caller's */
+};
+
+/* core_read_json's reader: no copy of the metadata, only of md. */
+static int
+meta_view_fn(const json_t *meta, void *arg)
+{
+	struct meta_view	*mv = arg;
+	const json_t		*v;
+	char			 num[32];
+	int			 rc;
+
+	if ((rc = asked_version(mv->req, mv->resp, meta, &mv->n)) != CF_OK)
+		return rc;
+	snprintf(num, sizeof(num), "%lld", mv->n);
+	if ((v = json_object_get(json_object_get(meta, "versions"), num)) ==
+	    NULL)
+		return CF_OK;			/* 404, no errors */
+	mv->found = 1;
+	mv->deleted = is_deleted(v);
+	return (mv->md = version_meta(meta, mv->n)) != NULL ? CF_OK :
+	    CF_ENOMEM;
+}
+
 static int
 data_read(struct mount *m, struct request *req, struct response *resp,
     const char *k, int subkeys)
 {
-	json_t		*meta = NULL, *d = NULL, *v, *md;
-	char		 num[32], *key;
-	long long	 n;
-	int		 rc;
+	struct meta_view	 mv = { req, resp, 0, 0, 0, NULL };
+	json_t			*d = NULL;
+	char			*key;
+	int			 rc;
 
 	key = vkey(m, "m/", k, -1);
-	rc = core_get_json(key, &meta);
+	rc = core_read_json(key, meta_view_fn, &mv);
 	free(key);
 	if (rc == CF_ENOTFOUND)
 		return CF_OK;
-	if (rc != CF_OK || (rc = asked_version(req, resp, meta, &n)) != CF_OK)
+	if (rc != CF_OK || !mv.found)
 		goto out;
-	snprintf(num, sizeof(num), "%lld", n);
-	v = json_object_get(json_object_get(meta, "versions"), num);
-	if (v == NULL)
-		goto out;			/* 404, no errors */
-	md = version_meta(meta, n);
-	if (is_deleted(v)) {
+	if (mv.deleted) {
 		/* hvac tells "deleted" from "missing" by this body. */
 		resp->status = 404;
 		rc = resp_data(resp, json_pack("{s:n, s:o}", "data",
-		    "metadata", md));
+		    "metadata", mv.md));
+		mv.md = NULL;
 		goto out;
 	}
-	key = vkey(m, "v/", k, n);
+	key = vkey(m, "v/", k, mv.n);
 	rc = core_get_json(key, &d);
 	free(key);
 	if (rc != CF_OK) {
-		json_decref(md);
 		rc = rc == CF_ENOTFOUND ? CF_OK : rc;
 		goto out;
 	}
 	if (subkeys) {
 		long long	 depth = 0;
 
-		if ((rc = req_int(req, resp, "depth", &depth, NULL)) != CF_OK) {
-			json_decref(md);
+		if ((rc = req_int(req, resp, "depth", &depth, NULL)) != CF_OK)
 			goto out;
-		}
 		to_subkeys(d, depth > 0 ? (int)depth : -1);
 		rc = resp_data(resp, json_pack("{s:o, s:o}", "subkeys", d,
-		    "metadata", md));
+		    "metadata", mv.md));
 	} else
 		rc = resp_data(resp, json_pack("{s:o, s:o}", "data", d,
-		    "metadata", md));
+		    "metadata", mv.md));
 	d = NULL;
+	mv.md = NULL;
  out:
-	json_decref(meta);
+	json_decref(mv.md);
 	json_decref(d);
 	return rc;
 }
@@ -544,9 +574,6 @@ data_write(struct mount *m, struct request *req, struct response *resp,
 		}
 	if ((rc = core_batch(ops, nops)) != CF_OK)
 		goto out;
-	/* Under the secret's mutex: the next read or write of it hits. */
-	core_cache_written(mkey, meta, mbuf.len);
-	core_cache_written(dkeys[0], data, payload.len);
 	resp->wipe = 1;
 	rc = resp_data(resp, version_meta(meta, n));
  out:
@@ -1221,7 +1248,6 @@ static int
 kv_exists(struct mount *m, struct request *req, int *exists)
 {
 	struct buf	 b = BUF_INIT;
-	json_t		*meta = NULL;
 	const char	*k = NULL;
 	char		*key = NULL;
 	int		 rc;
@@ -1238,13 +1264,7 @@ kv_exists(struct mount *m, struct request *req, int *exists)
 	}
 	if (key == NULL)
 		return CF_ENOMEM;
-	if (is_v2(m)) {
-		/* Decoded: the handler reads the same metadata next. */
-		rc = core_get_json(key, &meta);
-		json_decref(meta);
-	} else
-		rc = storage_key_is_valid(key) ? core_get(key, &b) :
-		    CF_ENOTFOUND;
+	rc = storage_key_is_valid(key) ? core_get(key, &b) : CF_ENOTFOUND;
 	free(key);
 	buf_free(&b);
 	if (rc == CF_OK)

@@ -1,7 +1,8 @@
 /*
  * test_jsoncache.c -- the decoded-document cache keeps what it was
- * given, hands out copies, and never keeps a document read before a
- * write of its key.
+ * given once a key misses twice, hands out copies, never keeps a
+ * document read before a write of its key, and stays within its byte
+ * budget.
  */
 #include "config.h"
 
@@ -15,78 +16,110 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "err.h"
 #include "jsoncache.h"
+
+/* The ticket of key's second miss in a row: one that admits. */
+static unsigned long long
+second_miss(const char *key)
+{
+	unsigned long long	 t;
+
+	assert_null(jsoncache_get(key, &t));
+	assert_null(jsoncache_get(key, &t));
+	return t;
+}
 
 static void
 test_hit_is_a_copy(void **state)
 {
-	unsigned long long	 gen;
+	unsigned long long	 t;
 	json_t			*d, *c1, *c2;
 
 	(void)state;
 	jsoncache_clear();
-	assert_null(jsoncache_get("a/k", &gen));
 	d = json_pack("{s:i, s:[s]}", "v", 1, "l", "x");
-	jsoncache_put("a/k", d, 20, gen);
+	jsoncache_put("a/k", d, 20, second_miss("a/k"));
 	json_object_set_new(d, "v", json_integer(2));	/* the caller's */
-	c1 = jsoncache_get("a/k", &gen);
+	c1 = jsoncache_get("a/k", &t);
 	assert_non_null(c1);
 	assert_int_equal(json_integer_value(json_object_get(c1, "v")), 1);
 	json_object_set_new(c1, "v", json_integer(3));
-	c2 = jsoncache_get("a/k", &gen);
+	c2 = jsoncache_get("a/k", &t);
 	assert_int_equal(json_integer_value(json_object_get(c2, "v")), 1);
 	assert_ptr_not_equal(c1, c2);
 	json_decref(c1);
 	json_decref(c2);
 	json_decref(d);
-	assert_null(jsoncache_get("a/other", &gen));
+	assert_null(jsoncache_get("a/other", &t));
+}
+
+static void
+test_read_once_is_not_kept(void **state)
+{
+	unsigned long long	 t;
+	json_t			*d = json_pack("{s:s}", "v", "x"), *c;
+
+	(void)state;
+	jsoncache_clear();
+	assert_null(jsoncache_get("o/k", &t));
+	jsoncache_put("o/k", d, 9, t);
+	assert_null(jsoncache_get("o/k", &t));	/* first read: no copy */
+	jsoncache_put("o/k", d, 9, t);		/* second: kept */
+	c = jsoncache_get("o/k", &t);
+	assert_non_null(c);
+	json_decref(c);
+	json_decref(d);
 }
 
 static void
 test_write_during_read_is_not_kept(void **state)
 {
-	unsigned long long	 gen;
-	json_t			*old;
+	unsigned long long	 t;
+	json_t			*old, *c;
 
 	(void)state;
 	jsoncache_clear();
 	/* A reader misses and reads storage; a writer drops meanwhile. */
-	assert_null(jsoncache_get("b/k", &gen));
+	t = second_miss("b/k");
 	old = json_pack("{s:s}", "v", "old");
 	jsoncache_drop("b/k");
-	jsoncache_put("b/k", old, 11, gen);
-	assert_null(jsoncache_get("b/k", &gen));
+	jsoncache_put("b/k", old, 11, t);
+	assert_null(jsoncache_get("b/k", &t));
 	/* The next reader's fill is kept. */
-	jsoncache_put("b/k", old, 11, gen);
+	jsoncache_put("b/k", old, 11, t);
 	json_decref(old);
-	old = jsoncache_get("b/k", &gen);
-	assert_non_null(old);
-	json_decref(old);
+	c = jsoncache_get("b/k", &t);
+	assert_non_null(c);
+	json_decref(c);
 	/* A write drops it. */
 	jsoncache_drop("b/k");
-	assert_null(jsoncache_get("b/k", &gen));
+	assert_null(jsoncache_get("b/k", &t));
 }
 
 static void
 test_clear_and_size(void **state)
 {
-	unsigned long long	 gen, gen2;
+	unsigned long long	 t, t2;
 	json_t			*d = json_pack("{s:s}", "v", "x"), *c;
 
 	(void)state;
-	assert_null(jsoncache_get("c/k", &gen));
-	jsoncache_put("c/k", d, 9, gen);
-	c = jsoncache_get("c/k", &gen2);
+	jsoncache_clear();
+	t = second_miss("c/k");
+	jsoncache_put("c/k", d, 9, t);
+	c = jsoncache_get("c/k", &t2);
 	assert_non_null(c);
 	json_decref(c);
 	/* A fill that started before a clear is not kept either. */
 	jsoncache_clear();
-	assert_null(jsoncache_get("c/k", &gen2));
-	jsoncache_put("c/k", d, 9, gen);
-	assert_null(jsoncache_get("c/k", &gen2));
+	t = second_miss("c/k");
+	jsoncache_clear();
+	jsoncache_put("c/k", d, 9, t);
+	assert_null(jsoncache_get("c/k", &t2));
 	/* Too big a document is not kept. */
-	jsoncache_put("c/k", d, JSONCACHE_DOC_MAX + 1, gen2);
-	assert_null(jsoncache_get("c/k", &gen2));
+	t = second_miss("c/k");
+	jsoncache_put("c/k", d, JSONCACHE_DOC_MAX + 1, t);
+	assert_null(jsoncache_get("c/k", &t2));
 	json_decref(d);
 	jsoncache_clear();
 }
@@ -94,21 +127,20 @@ test_clear_and_size(void **state)
 static void
 test_byte_budget(void **state)
 {
-	unsigned long long	 gen;
-	json_t			*d = json_pack("{s:s}", "v", "x"), *c;
-	char			 key[32];
-	int			 i, kept = 0;
+	json_t	*d = json_pack("{s:s}", "v", "x"), *c;
+	char	 key[32];
+	unsigned long long t;
+	int	 i, kept = 0;
 
 	(void)state;
 	jsoncache_clear();
 	for (i = 0; i < 4000; i++) {
 		snprintf(key, sizeof(key), "d/%d", i);
-		assert_null(jsoncache_get(key, &gen));
-		jsoncache_put(key, d, JSONCACHE_DOC_MAX, gen);
+		jsoncache_put(key, d, JSONCACHE_DOC_MAX, second_miss(key));
 	}
 	for (i = 0; i < 4000; i++) {
 		snprintf(key, sizeof(key), "d/%d", i);
-		if ((c = jsoncache_get(key, &gen)) != NULL)
+		if ((c = jsoncache_get(key, &t)) != NULL)
 			kept++;
 		json_decref(c);
 	}
@@ -116,11 +148,38 @@ test_byte_budget(void **state)
 	assert_true(kept <= (int)(JSONCACHE_BYTES_MAX / JSONCACHE_DOC_MAX));
 	/* Room again once they are gone. */
 	jsoncache_clear();
-	assert_null(jsoncache_get("d/0", &gen));
-	jsoncache_put("d/0", d, JSONCACHE_DOC_MAX, gen);
-	c = jsoncache_get("d/0", &gen);
+	jsoncache_put("d/0", d, JSONCACHE_DOC_MAX, second_miss("d/0"));
+	c = jsoncache_get("d/0", &t);
 	assert_non_null(c);
 	json_decref(c);
+	json_decref(d);
+	jsoncache_clear();
+}
+
+static int
+peek_v(const json_t *doc, void *arg)
+{
+	*(json_int_t *)arg = json_integer_value(json_object_get(doc, "v"));
+	return CF_OK;
+}
+
+static void
+test_peek(void **state)
+{
+	unsigned long long	 t;
+	json_int_t		 v = 0;
+	json_t			*d = json_pack("{s:i}", "v", 7);
+	int			 rc = -1;
+
+	(void)state;
+	jsoncache_clear();
+	assert_int_equal(jsoncache_peek("p/k", peek_v, &v, &t, &rc), 0);
+	assert_int_equal(rc, -1);
+	assert_int_equal(jsoncache_peek("p/k", peek_v, &v, &t, &rc), 0);
+	jsoncache_put("p/k", d, 7, t);		/* second miss: kept */
+	assert_int_equal(jsoncache_peek("p/k", peek_v, &v, &t, &rc), 1);
+	assert_int_equal(rc, CF_OK);
+	assert_int_equal(v, 7);
 	json_decref(d);
 	jsoncache_clear();
 }
@@ -130,9 +189,11 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hit_is_a_copy),
+		cmocka_unit_test(test_read_once_is_not_kept),
 		cmocka_unit_test(test_write_during_read_is_not_kept),
 		cmocka_unit_test(test_clear_and_size),
 		cmocka_unit_test(test_byte_budget),
+		cmocka_unit_test(test_peek),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
