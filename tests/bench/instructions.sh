@@ -8,7 +8,7 @@
 #
 # Starts COFFERD under valgrind --tool=callgrind on LMDB in TMPDIR,
 # initializes, unseals, mounts KV v2 at secret/ and writes
-# secret/data/bench/k0..k999 (kv2_read.lua's keys), then zeroes the
+# secret/data/bench/k0..k999 (tests/bench/seed_kv.py), then zeroes the
 # counters, runs wrk -t1 -c4 -d10s with tests/bench/kv2_read.lua and
 # prints one line: the instructions of the whole process divided by the
 # requests wrk counted.  Needs valgrind (callgrind_control) and wrk.
@@ -45,21 +45,7 @@ curl -s -o /dev/null -X PUT -d "{\"key\":\"$key\"}" "$url/v1/sys/unseal"
 until [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/v1/sys/health")" = 200 ]; do sleep 0.1; done
 curl -s -o /dev/null -X POST -H "X-Vault-Token: $BENCH_TOKEN" \
     -d '{"type":"kv","options":{"version":"2"}}' "$url/v1/sys/mounts/secret"
-/usr/bin/python3 - "$url" <<'EOP'
-import http.client, json, os, sys
-host, port = sys.argv[1].rsplit("/", 1)[1].split(":")
-c = http.client.HTTPConnection(host, int(port))
-h = {"X-Vault-Token": os.environ["BENCH_TOKEN"],
-     "Content-Type": "application/json"}
-for i in range(1000):
-    c.request("POST", "/v1/secret/data/bench/k%d" % i, headers=h,
-              body=json.dumps({"data": {"user": "app",
-                                        "password": "s3cr3t-%d" % i}}))
-    r = c.getresponse()
-    r.read()
-    if r.status != 200:
-        sys.exit("instructions: seeding answered %d" % r.status)
-EOP
+/usr/bin/python3 tests/bench/seed_kv.py "$url"
 callgrind_control -z "$vpid" >/dev/null
 n=$(wrk -t1 -c4 -d10s -s tests/bench/kv2_read.lua "$url" |
     awk '/requests in/ {print $1}')

@@ -135,21 +135,7 @@ t2=$(date +%s%N)
 # KV v2 on secret/, seeded with the keys kv2_read.lua asks for.
 curl -s -o /dev/null -X POST -H "X-Vault-Token: $BENCH_TOKEN" \
     -d '{"type":"kv","options":{"version":"2"}}' "$url/v1/sys/mounts/secret"
-/usr/bin/python3 - "$url" <<'EOP'
-import http.client, json, os, sys
-host, port = sys.argv[1].rsplit("/", 1)[1].split(":")
-c = http.client.HTTPConnection(host, int(port))
-h = {"X-Vault-Token": os.environ["BENCH_TOKEN"],
-     "Content-Type": "application/json"}
-for i in range(1000):
-    c.request("POST", "/v1/secret/data/bench/k%d" % i, headers=h,
-              body=json.dumps({"data": {"user": "app",
-                                        "password": "s3cr3t-%d" % i}}))
-    r = c.getresponse()
-    r.read()
-    if r.status != 200:
-        sys.exit("bench: seeding answered %d" % r.status)
-EOP
+/usr/bin/python3 tests/bench/seed_kv.py "$url"
 
 {
 	echo "## Seal"
