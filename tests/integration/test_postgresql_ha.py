@@ -223,7 +223,9 @@ def test_three_nodes_sigstop_fenced(pgcluster, pg):  # noqa: F811
     assert get_secret(new, "fenced") == {"v": "new"}
     # The resumed node is a standby now, and says so.
     assert wait_for(lambda: health(act) == 429, 10)
-    assert wait_log(act.logpath, rb"HA lock lost|lock was lost", act.proc)
+    # Its heartbeat or its late write's fence, whichever came first.
+    assert wait_log(act.logpath, rb"HA lock lost|lock was lost|refused by "
+                    rb"the storage fence", act.proc)
     assert len(w.acked) > 10
     for key in w.acked:
         assert get_secret(new, key) == {"v": key}
