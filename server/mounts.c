@@ -302,10 +302,8 @@ load_token_tune(void)
 	json_decref(nm->config);
 	nm->config = cfg;
 	cfg = NULL;
-	if ((rc = router_replace(cur, nm, why, sizeof(why))) == CF_OK) {
-		nm = NULL;
-		cur = NULL;		/* the table took our reference */
-	}
+	if ((rc = router_replace(cur, nm, why, sizeof(why))) == CF_OK)
+		nm = NULL;		/* the table's now; cur is ours to put */
  out:
 	table_unlock();
 	router_mount_put(cur);
