@@ -435,60 +435,66 @@ core_batch(const struct storage_op *ops, size_t n)
 	return rc;
 }
 
-int
-core_get_json(const char *key, json_t **out)
+/* Only the active node caches documents: a standby's storage changes. */
+static int
+may_cache(void)
+{
+	return atomic_load(&active) && atomic_load(&state) == CORE_UNSEALED;
+}
+
+/*
+ * A cache miss: read, decrypt and parse key into *out (the caller's),
+ * and offer it to the cache with the miss's ticket when cached.
+ */
+static int
+load_json(const char *key, int cached, unsigned long long ticket,
+    json_t **out)
 {
 	struct buf	 b = BUF_INIT;
 	json_error_t	 je;
 	int		 rc;
 
-	unsigned long long	 gen = 0;
-	int			 cached;
+	if ((rc = core_get(key, &b)) == CF_OK &&
+	    (*out = json_loadb(b.data, b.len, 0, &je)) == NULL)
+		rc = CF_EINTERNAL;
+	if (rc == CF_OK && cached)
+		jsoncache_put(key, *out, b.len, ticket);
+	buf_free(&b);
+	return rc;
+}
+
+int
+core_get_json(const char *key, json_t **out)
+{
+	unsigned long long	 ticket = 0;
+	int			 cached = may_cache();
 
 	*out = NULL;
 	if (key == NULL)
 		return CF_ENOMEM;
 	if (!storage_key_is_valid(key))
 		return CF_ENOTFOUND;
-	/* Only the active node caches: a standby's storage changes. */
-	cached = atomic_load(&active) && atomic_load(&state) == CORE_UNSEALED;
-	if (cached && (*out = jsoncache_get(key, &gen)) != NULL)
+	if (cached && (*out = jsoncache_get(key, &ticket)) != NULL)
 		return CF_OK;
-	if ((rc = core_get(key, &b)) == CF_OK &&
-	    (*out = json_loadb(b.data, b.len, 0, &je)) == NULL)
-		rc = CF_EINTERNAL;
-	if (rc == CF_OK && cached)
-		jsoncache_put(key, *out, b.len, gen);
-	buf_free(&b);
-	return rc;
+	return load_json(key, cached, ticket, out);
 }
 
 int
 core_read_json(const char *key, int (*fn)(const json_t *, void *), void *arg)
 {
-	struct buf		 b = BUF_INIT;
-	json_error_t		 je;
+	unsigned long long	 ticket = 0;
 	json_t			*j = NULL;
-	unsigned long long	 gen = 0;
-	int			 rc, cached;
+	int			 rc, cached = may_cache();
 
 	if (key == NULL)
 		return CF_ENOMEM;
 	if (!storage_key_is_valid(key))
 		return CF_ENOTFOUND;
-	cached = atomic_load(&active) && atomic_load(&state) == CORE_UNSEALED;
-	if (cached && jsoncache_peek(key, fn, arg, &gen, &rc))
+	if (cached && jsoncache_peek(key, fn, arg, &ticket, &rc))
 		return rc;
-	if ((rc = core_get(key, &b)) == CF_OK &&
-	    (j = json_loadb(b.data, b.len, 0, &je)) == NULL)
-		rc = CF_EINTERNAL;
-	if (rc == CF_OK) {
-		if (cached)
-			jsoncache_put(key, j, b.len, gen);
+	if ((rc = load_json(key, cached, ticket, &j)) == CF_OK)
 		rc = fn(j, arg);
-	}
 	json_decref(j);
-	buf_free(&b);
 	return rc;
 }
 

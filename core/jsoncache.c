@@ -70,9 +70,9 @@ key_hash(const char *key)
 }
 
 static size_t
-slot_of(const char *key)
+slot_of(uint64_t h)
 {
-	return (size_t)(key_hash(key) % JSONCACHE_SLOTS);
+	return (size_t)(h % JSONCACHE_SLOTS);
 }
 
 /*
@@ -81,13 +81,11 @@ slot_of(const char *key)
  * last time too).
  */
 static unsigned long long
-ticket_of(size_t i, const char *key, int hit)
+ticket_of(size_t i, uint64_t h, int hit)
 {
-	uint64_t	 h;
-	int		 admit = 0;
+	int	 admit = 0;
 
 	if (!hit) {
-		h = key_hash(key);
 		admit = slots[i].missed == h;
 		slots[i].missed = h;
 	}
@@ -125,13 +123,14 @@ slot_take(size_t i, char **key, json_t **doc)
 json_t *
 jsoncache_get(const char *key, unsigned long long *ticket)
 {
-	size_t	 i = slot_of(key);
+	uint64_t	 h = key_hash(key);
+	size_t	 i = slot_of(h);
 	json_t	*copy = NULL;
 
 	slot_lock(i);
 	if (slots[i].key != NULL && strcmp(slots[i].key, key) == 0)
 		copy = json_deep_copy(slots[i].doc);
-	*ticket = ticket_of(i, key, copy != NULL);
+	*ticket = ticket_of(i, h, copy != NULL);
 	slot_unlock(i);
 	return copy;
 }
@@ -140,13 +139,14 @@ int
 jsoncache_peek(const char *key, int (*fn)(const json_t *, void *), void *arg,
     unsigned long long *ticket, int *rc)
 {
-	size_t	 i = slot_of(key);
+	uint64_t	 h = key_hash(key);
+	size_t	 i = slot_of(h);
 	int	 hit;
 
 	slot_lock(i);
 	if ((hit = slots[i].key != NULL && strcmp(slots[i].key, key) == 0))
 		*rc = fn(slots[i].doc, arg);
-	*ticket = ticket_of(i, key, hit);
+	*ticket = ticket_of(i, h, hit);
 	slot_unlock(i);
 	return hit;
 }
@@ -164,7 +164,7 @@ jsoncache_put(const char *key, const json_t *doc, size_t len,
     unsigned long long ticket)
 {
 	unsigned long long	 gen = ticket >> 1;
-	size_t			 i = slot_of(key);
+	size_t			 i = slot_of(key_hash(key));
 	char			*k, *oldk = NULL;
 	json_t			*d, *oldd = NULL;
 	int			 takes;
@@ -206,7 +206,7 @@ jsoncache_put(const char *key, const json_t *doc, size_t len,
 void
 jsoncache_drop(const char *key)
 {
-	size_t	 i = slot_of(key);
+	size_t	 i = slot_of(key_hash(key));
 	char	*k = NULL;
 	json_t	*d = NULL;
 
