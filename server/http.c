@@ -474,6 +474,8 @@ http_start(const struct http_conf *hc, struct http_server **out)
 		log_warnx("http: this civetweb was built without TLS");
 		goto out;
 	}
+	/* Read by workers from their first request: set before they run. */
+	srv->workers = hc->worker_threads;
 	snprintf(threads, sizeof(threads), "%d", hc->worker_threads);
 	opts[o++] = "listening_ports";
 	opts[o++] = lp.data;
@@ -534,7 +536,6 @@ http_start(const struct http_conf *hc, struct http_server **out)
 	mg_set_request_handler(srv->ctx, "/", http_handler, srv);
 	mg_set_auth_handler(srv->ctx, "/", http_authorize, NULL);
 	atomic_store(&handler_ready, 1);
-	srv->workers = hc->worker_threads;
 	np = mg_get_server_ports(srv->ctx, HTTP_MAX_LISTENERS, ports);
 	for (i = 0; np > 0 && i < (size_t)np && i < srv->n; i++) {
 		atomic_store(&srv->ports[i], ports[i].port);

@@ -330,7 +330,10 @@ def test_request_queued_during_start_is_served():
                     if not d:
                         break
                     data += d
-            got.append(data.split(b" ")[1] if data else b"none")
+            # No answer: say whether cofferd had exited (a sanitizer's
+            # exit code) or closed the connection while running.
+            got.append(data.split(b" ")[1] if data else
+                       b"none, exit %r" % (p.poll(),))
         finally:
             p.kill()
             p.wait()
