@@ -708,19 +708,6 @@ consume_use(struct auth_ctx *ac)
 	return rc;
 }
 
-/*
- * Set per request by the worker serving it: the authenticate op the
- * router calls takes a token alone, and every caller of it (router,
- * sys/seal, sys/policy checks) must see the binding.
- */
-static _Thread_local const char	*client_addr;
-
-void
-token_client_addr(const char *addr)
-{
-	client_addr = addr;
-}
-
 int
 token_cidrs_contain(const json_t *list, const char *ip)
 {
@@ -745,8 +732,8 @@ token_cidrs_allow(json_t *e, const char *addr)
 	if (!json_is_array(list) || json_array_size(list) == 0 ||
 	    json_integer_value(json_object_get(e, "expire_time")) == 0)
 		return CF_OK;
-	return token_cidrs_contain(list, addr != NULL ? addr : client_addr) ?
-	    CF_OK : CF_EDENIED;
+	return addr != NULL && token_cidrs_contain(list, addr) ? CF_OK :
+	    CF_EDENIED;
 }
 
 int
@@ -796,7 +783,8 @@ token_cidrs_read(struct request *req, struct response *resp, const char *key,
 
 /* token_authenticate, consuming a use of a num_uses token or not. */
 static int
-resolve(const char *token, int consume, struct auth_ctx **out)
+resolve(const char *token, const char *addr, int consume,
+    struct auth_ctx **out)
 {
 	struct auth_ctx	*ac = NULL;
 	struct strv	 pols = STRV_INIT;
@@ -842,7 +830,7 @@ resolve(const char *token, int consume, struct auth_ctx **out)
 		goto out;
 	}
 	/* Outside its bound_cidrs, a token is refused before a use counts. */
-	if (consume && (rc = token_cidrs_allow(ac->entry, NULL)) != CF_OK)
+	if (consume && (rc = token_cidrs_allow(ac->entry, addr)) != CF_OK)
 		goto out;
 	if ((v = json_object_get(ac->entry, "accessor")) != NULL)
 		strlcpy(ac->accessor, json_string_value(v) ?
@@ -871,19 +859,20 @@ resolve(const char *token, int consume, struct auth_ctx **out)
 }
 
 int
-token_authenticate(const char *token, struct auth_ctx **out)
+token_authenticate(const char *token, const char *addr,
+    struct auth_ctx **out)
 {
-	return resolve(token, 1, out);
+	return resolve(token, addr, 1, out);
 }
 
 int
 token_peek(const char *token, struct auth_ctx **out)
 {
-	return resolve(token, 0, out);
+	return resolve(token, NULL, 0, out);
 }
 
 int
-token_check(const char *token)
+token_check(const char *token, const char *addr)
 {
 	char		 hash[TOKEN_HASH_LEN + 1];
 	struct tentry	*ref = NULL;
@@ -904,7 +893,7 @@ token_check(const char *token)
 		if (exp != 0 && exp <= (long long)time(NULL))
 			rc = CF_EDENIED;
 		else
-			rc = token_cidrs_allow(e, NULL);
+			rc = token_cidrs_allow(e, addr);
 	}
 	sodium_memzero(hash, sizeof(hash));
 	if (ref != NULL)

@@ -39,10 +39,13 @@ struct auth_ctx {
 
 /*
  * Resolve token to its entry and ACL.  CF_EDENIED if token is NULL,
- * unknown, expired or used up; one use is consumed from a token with
- * num_uses.  *out is owned by the caller (auth_ctx_free).
+ * unknown, expired or used up, or if it has a TTL and bound_cidrs that
+ * addr (the client's address, req->remote_addr) is outside of; one use
+ * is consumed from a token with num_uses, after those checks.  *out is
+ * owned by the caller (auth_ctx_free).
  */
-int	 token_authenticate(const char *token, struct auth_ctx **out)
+int	 token_authenticate(const char *token, const char *addr,
+	    struct auth_ctx **out)
 	    __attribute__((warn_unused_result));
 /*
  * As token_authenticate, but no use is consumed: for endpoints Vault
@@ -57,7 +60,7 @@ void	 auth_ctx_free(struct auth_ctx *);
  * its policies: the router's check before it reads a body.  CF_EDENIED
  * as token_authenticate() would answer.
  */
-int	 token_check(const char *token)
+int	 token_check(const char *token, const char *addr)
 	    __attribute__((warn_unused_result));
 
 /*
@@ -134,17 +137,8 @@ int	 token_entry_put(const char *hash, json_t *entry)
 	    __attribute__((warn_unused_result));
 
 /*
- * The client address of the request this thread serves (http.c sets it
- * before routing and clears it with NULL after), against which a
- * token's bound_cidrs are checked: token_authenticate and token_check
- * answer CF_EDENIED, without consuming a use, for a token with a TTL
- * and a bound_cidrs list the address is outside of.  The string is
- * borrowed until the next call on this thread.
- */
-void	 token_client_addr(const char *);
-/*
- * CF_OK if the entry's bound_cidrs (if any) admit the address (NULL: the
- * one token_client_addr set); CF_EDENIED otherwise.
+ * CF_OK if the entry's bound_cidrs (if any) admit addr, the client's
+ * address; CF_EDENIED otherwise, and for a bound token with no address.
  */
 int	 token_cidrs_allow(json_t *entry, const char *addr);
 /* 1 if ip (any text) lies inside one block of list (a JSON array). */

@@ -420,7 +420,8 @@ authorize(struct mount *m, struct request *req, struct response *resp)
 		return CF_OK;
 	if (auth_ops == NULL)
 		CF_BUG("no authorization registered");
-	if ((rc = auth_ops->authenticate(req->token, &req->auth)) != CF_OK) {
+	if ((rc = auth_ops->authenticate(req->token, req->remote_addr,
+	    &req->auth)) != CF_OK) {
 		if (rc == CF_EDENIED)
 			return resp_fail(resp, CF_EDENIED,
 			    "permission denied");
@@ -497,7 +498,7 @@ router_precheck(struct request *req, struct response *resp, int *raw)
 	    !m->ops->is_unauthenticated(m, rel_path(m, req->path),
 	    req->op)) &&
 	    (wrap_ops == NULL || !wrap_ops->token_path(req->path)) &&
-	    (rc = auth_ops->check(req->token)) != CF_OK && rc == CF_EDENIED)
+	    (rc = auth_ops->check(req->token, req->remote_addr)) != CF_OK && rc == CF_EDENIED)
 		rc = resp_fail(resp, CF_EDENIED, "permission denied");
  out:
 	core_unlock();

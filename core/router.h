@@ -127,14 +127,16 @@ struct auth_ctx;			/* auth/token.h: who is asking */
 struct router_auth_ops {
 	/*
 	 * Resolve token (NULL if none) into *out, owned by the caller and
-	 * released with free_ctx; CF_EDENIED if it is no live token.
+	 * released with free_ctx; CF_EDENIED if it is no live token, or
+	 * one bound to addresses that addr (the client's) is not among.
 	 */
-	int	(*authenticate)(const char *token, struct auth_ctx **out);
+	int	(*authenticate)(const char *token, const char *addr,
+		    struct auth_ctx **out);
 	/*
 	 * CF_OK if token names a live token, without consuming a use:
 	 * the check before a body is read.  CF_EDENIED as authenticate.
 	 */
-	int	(*check)(const char *token);
+	int	(*check)(const char *token, const char *addr);
 	/*
 	 * CF_OK if ac may do op (enum req_op) on path with data as its
 	 * parameters, sudo included where the path needs it, and an

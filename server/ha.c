@@ -155,6 +155,16 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The wall clock in ms: what two nodes can compare. */
+static long long
+wall_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Sleep on ha_cv for up to ms; under ha_mu. */
 static void
 cv_wait_ms(long long ms)
@@ -713,6 +723,106 @@ transfer_setup(CURL *c, const char *url, long timeout_ms)
 	    CURLE_OK ? CF_EINTERNAL : CF_OK;
 }
 
+/* The echo key, under the core read lock.  CF_ESEALED, CF_ESTANDBY. */
+static int
+echo_key(int want_active, uint8_t key[crypto_auth_KEYBYTES])
+{
+	int	 rc;
+
+	core_rdlock();
+	if (core_state() != CORE_UNSEALED)
+		rc = CF_ESEALED;
+	else if (core_is_active() != want_active)
+		rc = CF_ESTANDBY;
+	else
+		rc = barrier_derive(core_barrier(), HA_ECHO_ID, HA_ECHO_CTX,
+		    key, crypto_auth_KEYBYTES);
+	core_unlock();
+	return rc;
+}
+
+/*
+ * The MAC of HA_CLIENT_HEADER, as hex into out: over the address, the
+ * time in ms and the request's method and path, so the header is of no
+ * use on another request.
+ */
+static int
+client_mac(const uint8_t key[crypto_auth_KEYBYTES], const char *addr,
+    long long ms, const struct request *req,
+    char out[crypto_auth_BYTES * 2 + 1])
+{
+	uint8_t		 mac[crypto_auth_BYTES];
+	struct buf	 msg = BUF_INIT;
+	int		 rc;
+
+	if ((rc = buf_printf(&msg, "%s\n%lld\n%s %s", addr, ms,
+	    req->method != NULL ? req->method : "",
+	    req->path != NULL ? req->path : "")) == CF_OK) {
+		crypto_auth(mac, (const unsigned char *)msg.data, msg.len,
+		    key);
+		sodium_bin2hex(out, crypto_auth_BYTES * 2 + 1, mac,
+		    sizeof(mac));
+	}
+	buf_free(&msg);
+	return rc;
+}
+
+/* "<ms> <mac> <addr>" into h, for the request a standby forwards. */
+static int
+client_header(const struct request *req, struct buf *h)
+{
+	uint8_t		 key[crypto_auth_KEYBYTES];
+	char		 hex[crypto_auth_BYTES * 2 + 1];
+	long long	 ms = wall_ms();
+	int		 rc;
+
+	if ((rc = echo_key(0, key)) != CF_OK)
+		return rc;
+	rc = client_mac(key, req->remote_addr, ms, req, hex);
+	sodium_memzero(key, sizeof(key));
+	if (rc == CF_OK)
+		rc = buf_printf(h, "%s: %lld %s %s", HA_CLIENT_HEADER, ms, hex,
+		    req->remote_addr);
+	return rc;
+}
+
+void
+ha_forwarded_client(struct request *req, const char *value)
+{
+	uint8_t		 key[crypto_auth_KEYBYTES];
+	char		 want[crypto_auth_BYTES * 2 + 1];
+	const char	*p, *addr;
+	char		*end;
+	long long	 ms;
+	size_t		 n = sizeof(want) - 1;
+
+	errno = 0;
+	ms = strtoll(value, &end, 10);
+	if (errno != 0 || end == value || *end != ' ' ||
+	    llabs(wall_ms() - ms) > HA_ECHO_SKEW_MS)
+		goto bad;
+	p = end + 1;
+	if (strlen(p) <= n || p[n] != ' ')
+		goto bad;
+	addr = p + n + 1;
+	if (*addr == '\0' || strlen(addr) >= sizeof(req->remote_buf) ||
+	    echo_key(1, key) != CF_OK)
+		goto bad;
+	if (client_mac(key, addr, ms, req, want) != CF_OK ||
+	    sodium_memcmp(want, p, n) != 0) {
+		sodium_memzero(key, sizeof(key));
+		goto bad;
+	}
+	sodium_memzero(key, sizeof(key));
+	strlcpy(req->remote_buf, addr, sizeof(req->remote_buf));
+	req->remote_addr = req->remote_buf;
+	return;
+ bad:
+	log_debug("ha: request %s: %s from %s not verified; the client "
+	    "address stays the peer's", req->id, HA_CLIENT_HEADER,
+	    req->remote_addr != NULL ? req->remote_addr : "?");
+}
+
 /*
  * Send req to the active node at api and fill resp with its answer.
  * CF_EUPSTREAM when it could not be reached (the caller redirects);
@@ -761,7 +871,8 @@ forward(const char *api, struct request *req, struct response *resp,
 			xff = value;
 		else if (!hop_header(name, strlen(name)) &&
 		    strcasecmp(name, "X-Vault-Token") != 0 &&
-		    strcasecmp(name, REQ_FORWARDED_HEADER) != 0) {
+		    strcasecmp(name, REQ_FORWARDED_HEADER) != 0 &&
+		    strcasecmp(name, HA_CLIENT_HEADER) != 0) {
 			/* "Name;" is how curl sends an empty header. */
 			if (*value == '\0')
 				HDR("%s;", name);
@@ -772,6 +883,15 @@ forward(const char *api, struct request *req, struct response *resp,
 	HDR("X-Forwarded-For: %s%s%s", xff != NULL ? xff : "",
 	    xff != NULL ? ", " : "",
 	    req->remote_addr != NULL ? req->remote_addr : "");
+	/* Without the echo key (sealed again) the standby is the client. */
+	buf_reset(&h);
+	if (req->remote_addr != NULL && client_header(req, &h) == CF_OK) {
+		if ((nl = curl_slist_append(hl, h.data)) == NULL) {
+			rc = CF_ENOMEM;
+			goto out;
+		}
+		hl = nl;
+	}
 #undef HDR
 	if (transfer_setup(c, url.data, HA_TIMEOUT_MS) != CF_OK ||
 	    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method) !=
@@ -946,42 +1066,22 @@ nodes_expire(long long now)
 	}
 }
 
-/* The echo key, under the core read lock.  CF_ESEALED, CF_ESTANDBY. */
-static int
-echo_key(int want_active, uint8_t key[crypto_auth_KEYBYTES])
-{
-	int	 rc;
-
-	core_rdlock();
-	if (core_state() != CORE_UNSEALED)
-		rc = CF_ESEALED;
-	else if (core_is_active() != want_active)
-		rc = CF_ESTANDBY;
-	else
-		rc = barrier_derive(core_barrier(), HA_ECHO_ID, HA_ECHO_CTX,
-		    key, crypto_auth_KEYBYTES);
-	core_unlock();
-	return rc;
-}
-
 /* {"echo": text, "mac": hex HMAC of text}, text a JSON object. */
 static int
 echo_body(struct buf *out)
 {
 	uint8_t		 key[crypto_auth_KEYBYTES], mac[crypto_auth_BYTES];
 	char		 hex[crypto_auth_BYTES * 2 + 1];
-	struct timespec	 ts;
 	struct buf	 msg = BUF_INIT;
 	json_t		*m = NULL, *env = NULL;
 	int		 rc;
 
 	if ((rc = echo_key(0, key)) != CF_OK)
 		return rc;
-	clock_gettime(CLOCK_REALTIME, &ts);
 	if ((m = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "node_id",
 	    self_id, "hostname", self_host, "api_address", self_api,
 	    "cluster_address", self_cluster, "version", CORE_VAULT_VERSION,
-	    "time", (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000)) ==
+	    "time", (json_int_t)wall_ms())) ==
 	    NULL) {
 		rc = CF_ENOMEM;
 		goto out;

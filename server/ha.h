@@ -49,6 +49,24 @@ void	 ha_register(int ha_enabled, const char *api_addr,
 	    const char *cluster_addr);
 
 /*
+ * The header a standby adds to each request it forwards: the client's
+ * address as the standby decided it (its listener's X-Forwarded-For
+ * rules included), the time and a MAC under the echo key over both and
+ * the request's method and path.  The active node takes the address
+ * from it, so a token bound by CIDR works through a standby; a client
+ * cannot forge it without the key.
+ */
+#define HA_CLIENT_HEADER	"X-Coffer-Client"
+
+/*
+ * On the active node: if value (HA_CLIENT_HEADER of a forwarded
+ * request) carries a valid MAC made within the echo's clock skew, make
+ * its address req->remote_addr.  Otherwise the TCP peer (the standby)
+ * stays the client address.  Takes the core read lock.
+ */
+void	 ha_forwarded_client(struct request *req, const char *value);
+
+/*
  * Start the HA and echo threads on st (borrowed until ha_stop).  CF_OK
  * (also without HA), CF_ENOMEM or CF_EINTERNAL.
  */

@@ -52,6 +52,7 @@
 #include "jsonmem.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "ha.h"
 #include "metrics.h"
 #include "req.h"
 #include "reqparse.h"
@@ -1494,8 +1495,6 @@ http_handler(struct mg_connection *conn, void *arg)
 	req.wrap_hdr = mg_get_header(conn, "X-Vault-Wrap-TTL");
 
 	rc = client_address(srv, ri, &req, &resp);
-	/* Token bound_cidrs are checked against it (token.h). */
-	token_client_addr(req.remote_addr);
 	if (rc != CF_OK)
 		goto done;
 	if ((rc = take_token(conn, &req)) != CF_OK)
@@ -1503,6 +1502,9 @@ http_handler(struct mg_connection *conn, void *arg)
 	if ((rc = reqparse_path(&req, &resp, ri->request_uri,
 	    raw_uri_len(ri))) != CF_OK)
 		goto done;
+	if (req.forwarded && (v = mg_get_header(conn, HA_CLIENT_HEADER)) !=
+	    NULL)
+		ha_forwarded_client(&req, v);
 	if ((rc = method_to_op(req.method, &req.op)) != CF_OK) {
 		resp.err_empty = 1;
 		goto done;
@@ -1563,7 +1565,6 @@ http_handler(struct mg_connection *conn, void *arg)
 		    req.path != NULL ? req.path : "", status,
 		    elapsed_us(&t0));
 	metrics_http_end(status, &resp);
-	token_client_addr(NULL);
 	request_fini(&req);
 	resp_fini(&resp);
 	body_budget_give(held);

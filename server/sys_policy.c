@@ -278,7 +278,7 @@ sys_capabilities(struct request *req, struct response *resp)
 		    "1 error occurred:\n\t* unsupported operation\n\n");
 	if ((rc = req_str(req, resp, "token", &tok, NULL)) != CF_OK)
 		return rc;
-	if (tok == NULL || token_authenticate(tok, &ac) != CF_OK)
+	if (tok == NULL || token_authenticate(tok, req->remote_addr, &ac) != CF_OK)
 		return resp_fail(resp, CF_EINVAL, "invalid token");
 	rc = caps_reply(req, resp, ac->acl);
 	auth_ctx_free(ac);

@@ -407,7 +407,7 @@ authorize_sudo(struct request *req, struct response *resp, const char *path)
 	struct auth_ctx	*ac = NULL;
 	int		 rc, sudo = 0;
 
-	if ((rc = token_authenticate(req->token, &ac)) != CF_OK) {
+	if ((rc = token_authenticate(req->token, req->remote_addr, &ac)) != CF_OK) {
 		if (rc == CF_EDENIED)
 			return resp_fail(resp, CF_EDENIED, "permission denied");
 		return rc;

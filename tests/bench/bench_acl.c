@@ -78,7 +78,7 @@ main(void)
 	json_decref(e);
 	t0 = now();
 	for (n = 0; (el = now() - t0) < 2.0; n++) {
-		if (token_authenticate(token, &ac) != CF_OK ||
+		if (token_authenticate(token, "127.0.0.1", &ac) != CF_OK ||
 		    acl_check(ac->acl, "secret/data/app/db", REQ_READ, NULL,
 		    &sudo) != CF_OK)
 			return 1;
@@ -86,7 +86,7 @@ main(void)
 	}
 	printf("token lookup + ACL check  %9.0f ops/s (inmem storage, "
 	    "barrier decrypt)\n", n / el);
-	if (token_authenticate(token, &ac) != CF_OK)
+	if (token_authenticate(token, "127.0.0.1", &ac) != CF_OK)
 		return 1;
 	t0 = now();
 	for (n = 0; (el = now() - t0) < 1.0; n++)

@@ -1040,6 +1040,10 @@ def test_ha_forwarding_keeps_every_header(cluster):
         assert got["x-vault-token"] == [c.nodes[a].root_token]
         assert got["x-forwarded-for"] == ["10.0.0.9, 127.0.0.1"]
         assert got["x-coffer-forwarded"] == ["1"]
+        # The client's address, signed: "<ms> <mac> <address>".
+        ms, mac, addr = got["x-coffer-client"][0].split(" ")
+        assert abs(int(ms) - time.time() * 1000) < 60000
+        assert len(mac) == 64 and addr == "127.0.0.1"
         assert got["content-type"] == ["application/json"]
         assert got["content-length"] == [str(len(body))]
         assert got["host"] == [fake.url[len("http://"):]]
@@ -1072,3 +1076,62 @@ def test_ha_forwarding_keeps_every_header(cluster):
         c.nodes[a].proc = None
     finally:
         fake.close()
+
+
+def get_from(srv, path, token, source, headers=None):
+    """GET /v1/path on srv from the local address source; (status, body)."""
+    import http.client
+    import json
+    host, port = srv.url[len("http://"):].rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=30,
+                                      source_address=(source, 0))
+    try:
+        h = {"X-Vault-Token": token}
+        h.update(headers or {})
+        conn.request("GET", "/v1/" + path, headers=h)
+        r = conn.getresponse()
+        return r.status, json.loads(r.read() or b"{}")
+    finally:
+        conn.close()
+
+
+@pytest.mark.private
+def test_ha_cidr_bound_token_through_standby(cluster):
+    """A standby forwards the client's address with a MAC under the
+    echo key: a token bound to the client's address works through a
+    standby (whose own address is another), and a client cannot claim
+    an address by sending that header itself."""
+    c = cluster(2)
+    a = init_cluster(c)
+    b = 1 - a
+    r = c.nodes[a].api("POST", "auth/token/roles/b",
+                       token=c.nodes[a].root_token,
+                       json={"token_bound_cidrs": ["127.0.0.2/32"]})
+    assert r.status_code in (200, 204), r.text
+    r = c.nodes[a].api("POST", "auth/token/create/b",
+                       token=c.nodes[a].root_token, json={})
+    assert r.status_code == 200, r.text
+    tok = r.json()["auth"]["client_token"]
+
+    # Direct to the active node: the binding holds both ways.
+    assert get_from(c.nodes[a], "auth/token/lookup-self", tok,
+                    "127.0.0.2")[0] == 200
+    assert get_from(c.nodes[a], "auth/token/lookup-self", tok,
+                    "127.0.0.1")[0] == 403
+    # Through the standby (which reaches the active from 127.0.0.1).
+    status, body = get_from(c.nodes[b], "auth/token/lookup-self", tok,
+                            "127.0.0.2")
+    assert status == 200, body
+    assert body["data"]["bound_cidrs"] == ["127.0.0.2"]
+    assert get_from(c.nodes[b], "auth/token/lookup-self", tok,
+                    "127.0.0.1")[0] == 403
+    # A forged header, straight to the active node, changes nothing.
+    forged = {"X-Coffer-Forwarded": "1",
+              "X-Coffer-Client": "%d %s 127.0.0.2" %
+              (int(time.time() * 1000), "0" * 64)}
+    assert get_from(c.nodes[a], "auth/token/lookup-self", tok,
+                    "127.0.0.1", forged)[0] == 403
+    # Nor does one sent to the standby: it is replaced, not relayed.
+    del forged["X-Coffer-Forwarded"]
+    assert get_from(c.nodes[b], "auth/token/lookup-self", tok,
+                    "127.0.0.1", forged)[0] == 403
