@@ -55,7 +55,7 @@ LIB_OBJS += auth/tokenapi.o
 LIB_OBJS += server/mounts.o
 LIB_OBJS += engines/kv.o
 LIB_OBJS += engines/cubbyhole.o
-LIB_OBJS += engines/transit.o
+LIB_OBJS += engines/transit.o engines/transit_keys.o
 LIB_OBJS += auth/userpass.o
 LIB_OBJS += auth/approle.o
 LIB_OBJS += auth/loginfields.o
@@ -96,7 +96,7 @@ HEADERS += auth/policystore.h server/sys_policy.h
 HEADERS += auth/tokenapi.h
 HEADERS += server/mounts.h engines/kv.h
 HEADERS += engines/cubbyhole.h
-HEADERS += engines/transit.h
+HEADERS += engines/transit.h engines/transit_keys.h
 HEADERS += auth/userpass.h
 HEADERS += auth/approle.h
 HEADERS += auth/loginfields.h
@@ -121,6 +121,7 @@ UNIT_TESTS += tests/unit/test_paths
 UNIT_TESTS += tests/unit/test_jsonutil
 UNIT_TESTS += tests/unit/test_jsoncache
 UNIT_TESTS += tests/unit/test_cidr
+UNIT_TESTS += tests/unit/test_transit_keys
 # --- end of UNIT_TESTS
 
 BENCH_PROGS =
