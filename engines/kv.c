@@ -1,64 +1,32 @@
 /*
  * kv.c -- the KV secrets engine, version 1 (plain) and 2 (versioned).
  *
- * Version 1 stores each secret's JSON object at <view><key>.  Version 2
- * keeps, per secret, one metadata record at <view>m/<key> (versions,
- * settings, custom metadata) and one record per version at
- * <view>v/<key>/<n>; a write puts the new version, the metadata and any
- * pruning in one storage batch, so a crash never separates them.  The
- * mount's settings live at <view>config.
- *
- * Concurrent writers to one secret are serialized by a striped mutex on
- * the key's hash, so check-and-set and version numbers are exact.
+ * Version 1 stores each secret's JSON object at <view><key>; it lives
+ * here whole.  For version 2 this file holds the path table, Vault's
+ * answers to paths v2 does not serve, and the upgrade from v1; the
+ * records themselves (versions, metadata, config) are kv2.c's.  A mount
+ * is one or the other by its options.version, read per request.
  */
 #include "config.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
-#include <sodium.h>
 
 #include "buf.h"
 #include "core.h"
 #include "err.h"
 #include "jsonutil.h"
 #include "kv.h"
+#include "kv2.h"
 #include "paths.h"
 #include "req.h"
 #include "router.h"
 #include "storage.h"
 #include "timeutil.h"
-
-#define KV_STRIPES		64
-#define KV_DEFAULT_VERSIONS	10
-
-static pthread_mutex_t	 stripes[KV_STRIPES];
-static pthread_once_t	 stripes_once = PTHREAD_ONCE_INIT;
-
-static void
-stripes_init(void)
-{
-	size_t	 i;
-
-	for (i = 0; i < KV_STRIPES; i++)
-		pthread_mutex_init(&stripes[i], NULL);
-}
-
-static pthread_mutex_t *
-stripe(const char *key)
-{
-	uint64_t	 h;
-
-	crypto_shorthash((unsigned char *)&h, (const unsigned char *)key,
-	    strlen(key), (const unsigned char *)"coffer-kv-stripe");
-	return &stripes[h % KV_STRIPES];
-}
 
 static int
 is_v2(const struct mount *m)
@@ -67,19 +35,6 @@ is_v2(const struct mount *m)
 	    "version"));
 
 	return v != NULL && strcmp(v, "2") == 0;
-}
-
-static char *
-vkey(const struct mount *m, const char *a, const char *b, long long n)
-{
-	char	*k = NULL;
-
-	if (n >= 0) {
-		if (asprintf(&k, "%s%s%s/%lld", m->view, a, b, n) == -1)
-			return NULL;
-	} else if (asprintf(&k, "%s%s%s", m->view, a, b) == -1)
-		return NULL;
-	return k;
 }
 
 static int
@@ -145,7 +100,7 @@ v1_handle(struct mount *m, struct request *req, struct response *resp)
 	int		 rc;
 
 	if (req->op == REQ_LIST) {
-		key = vkey(m, req->rel, "", -1);
+		key = kv2_key(m, req->rel, "", -1);
 		rc = list_keys(key, resp);
 		free(key);
 		return rc;
@@ -153,7 +108,7 @@ v1_handle(struct mount *m, struct request *req, struct response *resp)
 	if (*req->rel == '\0')
 		return req->op == REQ_READ ? CF_OK : resp_fail(resp, CF_EINVAL,
 		    "missing key");
-	key = vkey(m, req->rel, "", -1);
+	key = kv2_key(m, req->rel, "", -1);
 	switch (req->op) {
 	case REQ_READ:
 		if ((rc = core_get_json(key, &j)) == CF_ENOTFOUND) {
@@ -204,766 +159,6 @@ static const struct path_table v1_paths = {
 	.entries = v1_entries,
 };
 
-/* ---- version 2 ---- */
-
-static void
-now_rfc3339(char *out, size_t cap)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	time_format_rfc3339(out, cap, ts.tv_sec, ts.tv_nsec);
-}
-
-static void
-duration_text(long long s, char *out, size_t cap)
-{
-	long long	 h = s / 3600, mi = (s % 3600) / 60, se = s % 60;
-
-	if (s < 0)
-		snprintf(out, cap, "%llds", s);
-	else if (h > 0)
-		snprintf(out, cap, "%lldh%lldm%llds", h, mi, se);
-	else if (mi > 0)
-		snprintf(out, cap, "%lldm%llds", mi, se);
-	else
-		snprintf(out, cap, "%llds", se);
-}
-
-static json_t *
-load_config(const struct mount *m)
-{
-	json_t	*c = NULL;
-	char	*k = vkey(m, "config", "", -1);
-
-	(void)!core_get_json(k, &c);	/* absent: the defaults below */
-	free(k);
-	if (c == NULL)
-		c = json_pack("{s:i, s:b, s:i}", "max_versions", 0,
-		    "cas_required", 0, "delete_version_after", 0);
-	return c;
-}
-
-/* The metadata of one version as clients see it. */
-/*
- * The metadata of one version as clients see it: copies, never meta's
- * own values (meta may be the document cache's).
- */
-static json_t *
-version_meta(const json_t *meta, long long n)
-{
-	char	 num[32];
-	json_t	*v;
-
-	snprintf(num, sizeof(num), "%lld", n);
-	v = json_object_get(json_object_get(meta, "versions"), num);
-	return json_pack("{s:o, s:o, s:o, s:o, s:I}",
-	    "created_time", json_deep_copy(json_object_get(v, "created_time")),
-	    "custom_metadata", json_deep_copy(json_object_get(meta,
-	    "custom_metadata")),
-	    "deletion_time", json_deep_copy(json_object_get(v,
-	    "deletion_time")),
-	    "destroyed", json_deep_copy(json_object_get(v, "destroyed")),
-	    "version", (json_int_t)n);
-}
-
-static int
-is_deleted(const json_t *v)
-{
-	const char	*d = json_string_value(json_object_get(v,
-	    "deletion_time"));
-	char		 now[64];
-
-	if (json_is_true(json_object_get(v, "destroyed")))
-		return 1;
-	if (d == NULL || *d == '\0')
-		return 0;
-	now_rfc3339(now, sizeof(now));
-	return strcmp(d, now) <= 0;
-}
-
-/* The version asked for: ?version=N, N <= 0 meaning current. */
-static int
-asked_version(struct request *req, struct response *resp, const json_t *meta,
-    long long *n)
-{
-	long long	 v = 0;
-	int		 rc;
-
-	if ((rc = req_int(req, resp, "version", &v, NULL)) != CF_OK)
-		return rc;
-	*n = v > 0 ? v : json_integer_value(json_object_get(meta,
-	    "current_version"));
-	return CF_OK;
-}
-
-/*
- * subkeys: every leaf becomes null, nested objects keep their keys
- * down to depth levels (-1: all); an empty object becomes null.
- */
-static void
-to_subkeys(json_t *obj, int depth)
-{
-	const char	*k;
-	json_t		*v;
-
-	json_object_foreach(obj, k, v) {
-		if (json_is_object(v) && json_object_size(v) > 0 &&
-		    depth != 1)
-			to_subkeys(v, depth > 0 ? depth - 1 : depth);
-		else
-			json_object_set_new(obj, k, json_null());
-	}
-}
-
-/* What data_read takes from a secret's metadata. */
-struct meta_view {
-	struct request	*req;
-	struct response	*resp;
-	long long	 n;		/* the version asked for */
-	int		 found;		/* that version is in the metadata */
-	int		 deleted;
-	json_t		*md;		/* its version_meta, the caller's */
-};
-
-/* core_read_json's reader: no copy of the metadata, only of md. */
-static int
-meta_view_fn(const json_t *meta, void *arg)
-{
-	struct meta_view	*mv = arg;
-	const json_t		*v;
-	char			 num[32];
-	int			 rc;
-
-	if ((rc = asked_version(mv->req, mv->resp, meta, &mv->n)) != CF_OK)
-		return rc;
-	snprintf(num, sizeof(num), "%lld", mv->n);
-	if ((v = json_object_get(json_object_get(meta, "versions"), num)) ==
-	    NULL)
-		return CF_OK;			/* 404, no errors */
-	mv->found = 1;
-	mv->deleted = is_deleted(v);
-	return (mv->md = version_meta(meta, mv->n)) != NULL ? CF_OK :
-	    CF_ENOMEM;
-}
-
-static int
-data_read(struct mount *m, struct request *req, struct response *resp,
-    const char *k, int subkeys)
-{
-	struct meta_view	 mv = { req, resp, 0, 0, 0, NULL };
-	json_t			*d = NULL;
-	char			*key;
-	int			 rc;
-
-	key = vkey(m, "m/", k, -1);
-	rc = core_read_json(key, meta_view_fn, &mv);
-	free(key);
-	if (rc == CF_ENOTFOUND)
-		return CF_OK;
-	if (rc != CF_OK || !mv.found)
-		goto out;
-	if (mv.deleted) {
-		/* hvac tells "deleted" from "missing" by this body. */
-		resp->status = 404;
-		rc = resp_data(resp, json_pack("{s:n, s:o}", "data",
-		    "metadata", mv.md));
-		mv.md = NULL;
-		goto out;
-	}
-	key = vkey(m, "v/", k, mv.n);
-	rc = core_get_json(key, &d);
-	free(key);
-	if (rc != CF_OK) {
-		rc = rc == CF_ENOTFOUND ? CF_OK : rc;
-		goto out;
-	}
-	if (subkeys) {
-		long long	 depth = 0;
-
-		if ((rc = req_int(req, resp, "depth", &depth, NULL)) != CF_OK)
-			goto out;
-		to_subkeys(d, depth > 0 ? (int)depth : -1);
-		rc = resp_data(resp, json_pack("{s:o, s:o}", "subkeys", d,
-		    "metadata", mv.md));
-	} else
-		rc = resp_data(resp, json_pack("{s:o, s:o}", "data", d,
-		    "metadata", mv.md));
-	d = NULL;
-	mv.md = NULL;
- out:
-	json_decref(mv.md);
-	json_decref(d);
-	return rc;
-}
-
-static json_t *
-new_meta(void)
-{
-	char	 now[64];
-
-	now_rfc3339(now, sizeof(now));
-	return json_pack("{s:s, s:s, s:i, s:i, s:i, s:b, s:i, s:n, s:{}}",
-	    "created_time", now, "updated_time", now, "current_version", 0,
-	    "oldest_version", 0, "max_versions", 0, "cas_required", 0,
-	    "delete_version_after", 0, "custom_metadata", "versions");
-}
-
-/* RFC 7396: merge patch into target (both objects). */
-static void
-merge_patch(json_t *target, json_t *patch)
-{
-	const char	*k;
-	json_t		*v, *t;
-
-	json_object_foreach(patch, k, v) {
-		if (json_is_null(v))
-			json_object_del(target, k);
-		else if (json_is_object(v)) {
-			t = json_object_get(target, k);
-			if (!json_is_object(t)) {
-				t = json_object();
-				json_object_set_new(target, k, t);
-			}
-			merge_patch(t, v);
-		} else
-			json_object_set(target, k, v);
-	}
-}
-
-static int
-data_write(struct mount *m, struct request *req, struct response *resp,
-    const char *k, int patch)
-{
-	struct storage_op	 ops[64];
-	struct buf		 payload = BUF_INIT, mbuf = BUF_INIT;
-	pthread_mutex_t		*mu;
-	json_t			*meta = NULL, *cfg = NULL, *data, *opts, *cas;
-	json_t			*merged = NULL, *vers, *old = NULL;
-	char			 now[64], num[32], *mkey = NULL;
-	char			*dkeys[64] = { NULL };
-	long long		 cur, n, maxv, oldest, dva;
-	size_t			 nops = 0, i;
-	int			 rc;
-
-	data = json_object_get(req->data, "data");
-	if (data == NULL || json_is_null(data))
-		return resp_fail(resp, CF_EINVAL, "no data provided");
-	if (!json_is_object(data))
-		return resp_fail(resp, CF_EINVAL, "data must be an object");
-	opts = json_object_get(req->data, "options");
-	cas = json_object_get(opts, "cas");
-	if (cas != NULL && !json_is_integer(cas) && !json_is_null(cas))
-		return resp_fail(resp, CF_EINVAL,
-		    "error parsing check-and-set parameter");
-	if ((mkey = vkey(m, "m/", k, -1)) == NULL)
-		return CF_ENOMEM;
-	mu = stripe(mkey);
-	if (pthread_mutex_lock(mu) != 0)
-		abort();
-	rc = core_get_json(mkey, &meta);
-	if (rc == CF_ENOTFOUND) {
-		if (patch) {
-			rc = CF_OK;		/* 404 */
-			resp->status = 404;
-			resp->err_empty = 1;
-			rc = CF_ENOTFOUND;
-			goto out;
-		}
-		meta = new_meta();
-		rc = CF_OK;
-	}
-	if (rc != CF_OK || meta == NULL) {
-		rc = rc != CF_OK ? rc : CF_ENOMEM;
-		goto out;
-	}
-	cfg = load_config(m);
-	cur = json_integer_value(json_object_get(meta, "current_version"));
-	if (cas == NULL && (json_is_true(json_object_get(meta,
-	    "cas_required")) || json_is_true(json_object_get(cfg,
-	    "cas_required")))) {
-		rc = resp_fail(resp, CF_EINVAL,
-		    "check-and-set parameter required for this call");
-		goto out;
-	}
-	if (cas != NULL && json_is_integer(cas) &&
-	    json_integer_value(cas) != cur) {
-		rc = resp_fail(resp, CF_ECONFLICT, "check-and-set parameter did "
-		    "not match the current version");
-		goto out;
-	}
-	if (patch) {
-		snprintf(num, sizeof(num), "%lld", cur);
-		if (cur == 0 || is_deleted(json_object_get(json_object_get(
-		    meta, "versions"), num))) {
-			resp->err_empty = 1;
-			rc = CF_ENOTFOUND;
-			goto out;
-		}
-		char *dk = vkey(m, "v/", k, cur);
-		rc = core_get_json(dk, &old);
-		free(dk);
-		if (rc != CF_OK)
-			goto out;
-		merge_patch(old, data);
-		merged = old;
-		old = NULL;
-		data = merged;
-	}
-	n = cur + 1;
-	now_rfc3339(now, sizeof(now));
-	vers = json_object_get(meta, "versions");
-	snprintf(num, sizeof(num), "%lld", n);
-	dva = json_integer_value(json_object_get(meta, "delete_version_after"));
-	if (dva <= 0 || (json_integer_value(json_object_get(cfg,
-	    "delete_version_after")) > 0 && json_integer_value(
-	    json_object_get(cfg, "delete_version_after")) < dva))
-		dva = json_integer_value(json_object_get(cfg,
-		    "delete_version_after"));
-	{
-		char	 del[64] = "";
-
-		if (dva > 0) {
-			struct timespec	 ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			/* A stored setting may predate the bound. */
-			time_format_rfc3339(del, sizeof(del), time_add(
-			    ts.tv_sec, dva), ts.tv_nsec);
-		}
-		json_object_set_new(vers, num, json_pack("{s:s, s:s, s:b}",
-		    "created_time", now, "deletion_time", del, "destroyed",
-		    0));
-	}
-	json_object_set_new(meta, "current_version", json_integer(n));
-	json_object_set_new(meta, "updated_time", json_string(now));
-	if ((rc = jsonutil_emit(data, &payload)) != CF_OK)
-		goto out;
-	dkeys[0] = vkey(m, "v/", k, n);
-	ops[nops++] = (struct storage_op){ STORAGE_OP_PUT, dkeys[0],
-	    payload.data, payload.len };
-	/* Prune beyond max_versions: the larger setting, or 10. */
-	maxv = json_integer_value(json_object_get(meta, "max_versions"));
-	if (json_integer_value(json_object_get(cfg, "max_versions")) > maxv)
-		maxv = json_integer_value(json_object_get(cfg,
-		    "max_versions"));
-	if (maxv <= 0)
-		maxv = KV_DEFAULT_VERSIONS;
-	oldest = json_integer_value(json_object_get(meta, "oldest_version"));
-	if (oldest == 0)
-		oldest = 1;
-	while (n - oldest + 1 > maxv && nops < 60) {
-		snprintf(num, sizeof(num), "%lld", oldest);
-		json_object_del(vers, num);
-		dkeys[nops] = vkey(m, "v/", k, oldest);
-		ops[nops] = (struct storage_op){ STORAGE_OP_DEL, dkeys[nops],
-		    NULL, 0 };
-		nops++;
-		oldest++;
-		json_object_set_new(meta, "oldest_version",
-		    json_integer(oldest));
-	}
-	if ((rc = jsonutil_emit(meta, &mbuf)) != CF_OK)
-		goto out;
-	ops[nops++] = (struct storage_op){ STORAGE_OP_PUT, mkey, mbuf.data,
-	    mbuf.len };
-	for (i = 0; i < nops; i++)
-		if (ops[i].key == NULL) {
-			rc = CF_ENOMEM;
-			goto out;
-		}
-	if ((rc = core_batch(ops, nops)) != CF_OK)
-		goto out;
-	resp->wipe = 1;
-	rc = resp_data(resp, version_meta(meta, n));
- out:
-	if (pthread_mutex_unlock(mu) != 0)
-		abort();
-	for (i = 0; i < 64; i++)
-		free(dkeys[i]);
-	free(mkey);
-	json_decref(meta);
-	json_decref(cfg);
-	json_decref(merged);
-	json_decref(old);
-	buf_free(&payload);
-	buf_free(&mbuf);
-	return rc;
-}
-
-/* One element of "versions" as an integer, or CF_EINVAL. */
-static int
-version_num(json_t *e, long long *n)
-{
-	const char	*s;
-	char		*end;
-
-	if (json_is_integer(e)) {
-		*n = json_integer_value(e);
-		return CF_OK;
-	}
-	if (!json_is_string(e))
-		return CF_EINVAL;
-	s = json_string_value(e);
-	while (*s == ' ')
-		s++;
-	if (*s == '\0')
-		return CF_EINVAL;
-	errno = 0;
-	*n = strtoll(s, &end, 10);
-	while (*end == ' ')
-		end++;
-	return errno == 0 && *end == '\0' ? CF_OK : CF_EINVAL;
-}
-
-/*
- * Versions from {"versions": [1,2]} or "1,2", as Vault's comma int
- * slice: anything that is not an integer is refused with Vault's text.
- * Numbers are kept in canonical form, the keys of "versions" in the
- * metadata; numbers no version has (0, -1) are skipped later, as Vault
- * skips them.
- */
-static int
-asked_versions(struct request *req, struct response *resp, struct strv *out,
-    const char *missing)
-{
-	json_t		*v = json_object_get(req->data, "versions"), *e;
-	struct strv	 parts = STRV_INIT;
-	json_t		*tmp = NULL;
-	size_t		 i;
-	long long	 n;
-	char		 num[32];
-	int		 rc = CF_OK;
-
-	if (json_is_integer(v) || json_is_array(v))
-		tmp = json_incref(v);
-	else if (v != NULL && !json_is_null(v)) {
-		if ((rc = req_strlist(req, resp, "versions", &parts, NULL)) !=
-		    CF_OK)
-			goto out;
-		if ((tmp = json_array()) == NULL) {
-			rc = CF_ENOMEM;
-			goto out;
-		}
-		for (i = 0; i < parts.n; i++)
-			json_array_append_new(tmp, json_string(parts.v[i]));
-	}
-	if (json_is_integer(tmp)) {
-		json_decref(tmp);
-		if ((tmp = json_pack("[O]", v)) == NULL) {
-			rc = CF_ENOMEM;
-			goto out;
-		}
-	}
-	json_array_foreach(tmp, i, e) {
-		if (version_num(e, &n) != CF_OK) {
-			if (json_is_string(e))
-				rc = resp_fail(resp, CF_EINVAL, "Field "
-				    "validation failed: error converting input "
-				    "for field \"versions\": cannot parse "
-				    "'[%zu]' as int: strconv.ParseInt: parsing "
-				    "\"%s\": invalid syntax", i,
-				    json_string_value(e));
-			else
-				rc = resp_fail(resp, CF_EINVAL, "Field "
-				    "validation failed: error converting input "
-				    "for field \"versions\": '[%zu]' expected "
-				    "type 'int'", i);
-			goto out;
-		}
-		snprintf(num, sizeof(num), "%lld", n);
-		if ((rc = strv_push(out, num)) != CF_OK)
-			goto out;
-	}
-	if (out->n == 0)
-		rc = resp_fail(resp, CF_EINVAL, "%s", missing);
- out:
-	json_decref(tmp);
-	strv_free(&parts);
-	return rc;
-}
-
-/* delete (soft), undelete and destroy of listed versions. */
-static int
-versions_op(struct mount *m, struct request *req, struct response *resp,
-    const char *k, int what)
-{
-	struct strv		 vs = STRV_INIT, dks = STRV_INIT;
-	struct storage_op	*ops = NULL;
-	struct buf		 mbuf = BUF_INIT;
-	pthread_mutex_t		*mu;
-	json_t			*meta = NULL, *v;
-	char			*mkey, *dk, now[64];
-	size_t			 i, nops = 0;
-	int			 rc;
-
-	if ((rc = asked_versions(req, resp, &vs, what == 2 ?
-	    "no version number provided" : "No version number provided")) !=
-	    CF_OK) {
-		strv_free(&vs);
-		return rc;
-	}
-	if ((mkey = vkey(m, "m/", k, -1)) == NULL) {
-		strv_free(&vs);
-		return CF_ENOMEM;
-	}
-	mu = stripe(mkey);
-	if (pthread_mutex_lock(mu) != 0)
-		abort();
-	if ((rc = core_get_json(mkey, &meta)) == CF_ENOTFOUND) {
-		rc = CF_OK;
-		goto out;
-	}
-	if (rc != CF_OK)
-		goto out;
-	now_rfc3339(now, sizeof(now));
-	for (i = 0; i < vs.n && rc == CF_OK; i++) {
-		v = json_object_get(json_object_get(meta, "versions"),
-		    vs.v[i]);
-		if (v == NULL || json_is_true(json_object_get(v, "destroyed")))
-			continue;
-		if (what == 0 && !is_deleted(v))
-			json_object_set_new(v, "deletion_time",
-			    json_string(now));
-		else if (what == 1)
-			json_object_set_new(v, "deletion_time",
-			    json_string(""));
-		else if (what == 2) {
-			json_object_set_new(v, "destroyed", json_true());
-			if ((dk = vkey(m, "v/", k, atoll(vs.v[i]))) == NULL) {
-				rc = CF_ENOMEM;
-				break;
-			}
-			rc = strv_push(&dks, dk);
-			free(dk);
-		}
-	}
-	/* Destroyed data and the metadata saying so go in one batch. */
-	if (rc == CF_OK && (ops = calloc(dks.n + 1, sizeof(*ops))) == NULL)
-		rc = CF_ENOMEM;
-	if (rc == CF_OK && (rc = jsonutil_emit(meta, &mbuf)) == CF_OK) {
-		for (nops = 0; nops < dks.n; nops++)
-			ops[nops] = (struct storage_op){ STORAGE_OP_DEL,
-			    dks.v[nops], NULL, 0 };
-		ops[nops] = (struct storage_op){ STORAGE_OP_PUT, mkey,
-		    mbuf.data, mbuf.len };
-		rc = core_batch(ops, nops + 1);
-	}
- out:
-	if (pthread_mutex_unlock(mu) != 0)
-		abort();
-	strv_free(&dks);
-	free(ops);
-	buf_free(&mbuf);
-	free(mkey);
-	json_decref(meta);
-	strv_free(&vs);
-	return rc;
-}
-
-static int
-meta_read(struct mount *m, struct response *resp, const char *k)
-{
-	json_t	*meta = NULL, *o, *vers, *v, *cm;
-	char	*key = vkey(m, "m/", k, -1), dva[32];
-	const char *num;
-	int	 rc;
-
-	rc = core_get_json(key, &meta);
-	free(key);
-	if (rc == CF_ENOTFOUND)
-		return CF_OK;
-	if (rc != CF_OK)
-		return rc;
-	duration_text(json_integer_value(json_object_get(meta,
-	    "delete_version_after")), dva, sizeof(dva));
-	vers = json_object();
-	json_object_foreach(json_object_get(meta, "versions"), num, v)
-		json_object_set(vers, num, v);
-	cm = json_object_get(meta, "custom_metadata");
-	o = json_pack("{s:O, s:O, s:O, s:O, s:s, s:O, s:O, s:O, s:o}",
-	    "cas_required", json_object_get(meta, "cas_required"),
-	    "created_time", json_object_get(meta, "created_time"),
-	    "current_version", json_object_get(meta, "current_version"),
-	    "custom_metadata", cm != NULL ? cm : json_null(),
-	    "delete_version_after", dva,
-	    "max_versions", json_object_get(meta, "max_versions"),
-	    "oldest_version", json_object_get(meta, "oldest_version"),
-	    "updated_time", json_object_get(meta, "updated_time"),
-	    "versions", vers);
-	json_decref(meta);
-	return resp_data(resp, o);
-}
-
-static int
-meta_write(struct mount *m, struct request *req, struct response *resp,
-    const char *k)
-{
-	pthread_mutex_t	*mu;
-	json_t		*meta = NULL, *cm, *out, *v;
-	const char	*ck;
-	char		*mkey, now[64];
-	long long	 maxv, dva;
-	int		 rc, cas, has_max, has_cas, has_dva;
-
-	if ((rc = req_int(req, resp, "max_versions", &maxv, &has_max)) !=
-	    CF_OK || (rc = req_bool(req, resp, "cas_required", &cas,
-	    &has_cas)) != CF_OK || (rc = req_duration(req, resp,
-	    "delete_version_after", &dva, &has_dva)) != CF_OK)
-		return rc;
-	cm = json_object_get(req->data, "custom_metadata");
-	if (cm != NULL && !json_is_object(cm) && !json_is_null(cm))
-		return resp_fail(resp, CF_EINVAL, "custom_metadata validation "
-		    "failed: must be a map");
-	if (has_max && (maxv < 0 || maxv > UINT32_MAX))
-		return resp_fail(resp, CF_EINVAL, "max_versions must be "
-		    "positive");
-	if (json_is_object(cm)) {
-		if (json_object_size(cm) > 64)
-			return resp_fail(resp, CF_EINVAL, "custom_metadata "
-			    "validation failed: payload must contain at most "
-			    "64 keys");
-		json_object_foreach(cm, ck, v)
-			if (strlen(ck) == 0 || strlen(ck) > 128 ||
-			    !json_is_string(v) ||
-			    strlen(json_string_value(v)) == 0 ||
-			    strlen(json_string_value(v)) > 512)
-				return resp_fail(resp, CF_EINVAL,
-				    "custom_metadata validation failed: keys "
-				    "of 1 to 128 bytes, string values of 1 to "
-				    "512 bytes");
-	}
-	if (!has_max && !has_cas && !has_dva && cm == NULL)
-		return CF_OK;
-	if ((mkey = vkey(m, "m/", k, -1)) == NULL)
-		return CF_ENOMEM;
-	mu = stripe(mkey);
-	if (pthread_mutex_lock(mu) != 0)
-		abort();
-	if ((rc = core_get_json(mkey, &meta)) == CF_ENOTFOUND) {
-		meta = new_meta();
-		rc = meta != NULL ? CF_OK : CF_ENOMEM;
-	}
-	if (rc != CF_OK)
-		goto out;
-	if (has_max)
-		json_object_set_new(meta, "max_versions", json_integer(maxv));
-	if (has_cas)
-		json_object_set_new(meta, "cas_required", json_boolean(cas));
-	if (has_dva)
-		json_object_set_new(meta, "delete_version_after",
-		    json_integer(dva));
-	if (cm != NULL) {
-		out = json_is_object(cm) ? json_deep_copy(cm) : json_null();
-		json_object_set_new(meta, "custom_metadata", out);
-	}
-	now_rfc3339(now, sizeof(now));
-	json_object_set_new(meta, "updated_time", json_string(now));
-	rc = core_put_json(mkey, meta);
- out:
-	if (pthread_mutex_unlock(mu) != 0)
-		abort();
-	free(mkey);
-	json_decref(meta);
-	return rc;
-}
-
-static int
-meta_delete(struct mount *m, const char *k)
-{
-	struct strv		 dks = STRV_INIT;
-	struct storage_op	*ops = NULL;
-	pthread_mutex_t		*mu;
-	json_t			*meta = NULL, *v;
-	const char		*num;
-	char			*mkey, *dk;
-	size_t			 i;
-	int			 rc;
-
-	if ((mkey = vkey(m, "m/", k, -1)) == NULL)
-		return CF_ENOMEM;
-	mu = stripe(mkey);
-	if (pthread_mutex_lock(mu) != 0)
-		abort();
-	if ((rc = core_get_json(mkey, &meta)) == CF_OK) {
-		json_object_foreach(json_object_get(meta, "versions"), num, v) {
-			if ((dk = vkey(m, "v/", k, atoll(num))) == NULL) {
-				rc = CF_ENOMEM;
-				break;
-			}
-			rc = strv_push(&dks, dk);
-			free(dk);
-			if (rc != CF_OK)
-				break;
-		}
-		/* All or nothing: never metadata listing deleted versions. */
-		if (rc == CF_OK && (rc = strv_push(&dks, mkey)) == CF_OK &&
-		    (ops = calloc(dks.n, sizeof(*ops))) == NULL)
-			rc = CF_ENOMEM;
-		for (i = 0; rc == CF_OK && i < dks.n; i++)
-			ops[i] = (struct storage_op){ STORAGE_OP_DEL, dks.v[i],
-			    NULL, 0 };
-		if (rc == CF_OK)
-			rc = core_batch(ops, dks.n);
-	} else if (rc == CF_ENOTFOUND)
-		rc = CF_OK;
-	if (pthread_mutex_unlock(mu) != 0)
-		abort();
-	strv_free(&dks);
-	free(ops);
-	free(mkey);
-	json_decref(meta);
-	return rc;
-}
-
-static int
-config_op(struct mount *m, struct request *req, struct response *resp)
-{
-	json_t		*c = load_config(m), *o;
-	char		 dva[32], *key;
-	long long	 maxv, d;
-	int		 rc, cas, hm, hc, hd;
-
-	if (req->op == REQ_READ) {
-		duration_text(json_integer_value(json_object_get(c,
-		    "delete_version_after")), dva, sizeof(dva));
-		o = json_pack("{s:O, s:s, s:O}", "cas_required",
-		    json_object_get(c, "cas_required"),
-		    "delete_version_after", dva,
-		    "max_versions", json_object_get(c, "max_versions"));
-		json_decref(c);
-		return resp_data(resp, o);
-	}
-	if ((rc = req_int(req, resp, "max_versions", &maxv, &hm)) != CF_OK ||
-	    (rc = req_bool(req, resp, "cas_required", &cas, &hc)) != CF_OK ||
-	    (rc = req_duration(req, resp, "delete_version_after", &d, &hd)) !=
-	    CF_OK) {
-		json_decref(c);
-		return rc;
-	}
-	/*
-	 * Vault stores max_versions as a uint32, so -1 wraps there to
-	 * 4294967295; coffer refuses it, as it does on metadata.
-	 */
-	if (hm && (maxv < 0 || maxv > UINT32_MAX)) {
-		json_decref(c);
-		return resp_fail(resp, CF_EINVAL, "max_versions must be "
-		    "positive");
-	}
-	if (hm)
-		json_object_set_new(c, "max_versions", json_integer(maxv));
-	if (hc)
-		json_object_set_new(c, "cas_required", json_boolean(cas));
-	if (hd)
-		json_object_set_new(c, "delete_version_after",
-		    json_integer(d));
-	key = vkey(m, "config", "", -1);
-	rc = core_put_json(key, c);
-	free(key);
-	json_decref(c);
-	return rc;
-}
-
 static int
 invalid_v2(struct response *resp, const char *what)
 {
@@ -1008,7 +203,7 @@ v2_config(struct mount *m, struct request *req, struct response *resp,
     const struct path_args *a)
 {
 	(void)a;
-	return config_op(m, req, resp);
+	return kv2_config_op(m, req, resp);
 }
 
 static int
@@ -1017,7 +212,7 @@ v2_data_read(struct mount *m, struct request *req, struct response *resp,
 {
 	if (!is_secret(a->v[0]))
 		return v2_miss(req, resp);
-	return data_read(m, req, resp, a->v[0], 0);
+	return kv2_data_read(m, req, resp, a->v[0], 0);
 }
 
 static int
@@ -1026,7 +221,7 @@ v2_data_write(struct mount *m, struct request *req, struct response *resp,
 {
 	if (!is_secret(a->v[0]))
 		return v2_miss(req, resp);
-	return data_write(m, req, resp, a->v[0], req->op == REQ_PATCH);
+	return kv2_data_write(m, req, resp, a->v[0], req->op == REQ_PATCH);
 }
 
 /* DELETE data/<key>: soft-delete the current version. */
@@ -1041,7 +236,7 @@ v2_data_delete(struct mount *m, struct request *req, struct response *resp,
 
 	if (!is_secret(k))
 		return v2_miss(req, resp);
-	key = vkey(m, "m/", k, -1);
+	key = kv2_key(m, "m/", k, -1);
 	rc = core_get_json(key, &meta);
 	free(key);
 	if (rc == CF_ENOTFOUND)
@@ -1052,14 +247,14 @@ v2_data_delete(struct mount *m, struct request *req, struct response *resp,
 	    json_integer_value(json_object_get(meta, "current_version")));
 	json_decref(meta);
 	json_object_set_new(req->data, "versions", json_pack("[s]", num));
-	return versions_op(m, req, resp, k, 0);
+	return kv2_versions_op(m, req, resp, k, 0);
 }
 
 static int
 v2_meta_list(struct mount *m, struct request *req, struct response *resp,
     const struct path_args *a)
 {
-	char	*p = vkey(m, "m/", a->v[0], -1);
+	char	*p = kv2_key(m, "m/", a->v[0], -1);
 	int	 rc;
 
 	(void)req;
@@ -1073,14 +268,14 @@ v2_meta_read(struct mount *m, struct request *req, struct response *resp,
     const struct path_args *a)
 {
 	(void)req;
-	return meta_read(m, resp, a->v[0]);
+	return kv2_meta_read(m, resp, a->v[0]);
 }
 
 static int
 v2_meta_write(struct mount *m, struct request *req, struct response *resp,
     const struct path_args *a)
 {
-	return meta_write(m, req, resp, a->v[0]);
+	return kv2_meta_write(m, req, resp, a->v[0]);
 }
 
 static int
@@ -1089,35 +284,35 @@ v2_meta_delete(struct mount *m, struct request *req, struct response *resp,
 {
 	(void)req;
 	(void)resp;
-	return meta_delete(m, a->v[0]);
+	return kv2_meta_delete(m, a->v[0]);
 }
 
 static int
 v2_delete(struct mount *m, struct request *req, struct response *resp,
     const struct path_args *a)
 {
-	return versions_op(m, req, resp, a->v[0], 0);
+	return kv2_versions_op(m, req, resp, a->v[0], 0);
 }
 
 static int
 v2_undelete(struct mount *m, struct request *req, struct response *resp,
     const struct path_args *a)
 {
-	return versions_op(m, req, resp, a->v[0], 1);
+	return kv2_versions_op(m, req, resp, a->v[0], 1);
 }
 
 static int
 v2_destroy(struct mount *m, struct request *req, struct response *resp,
     const struct path_args *a)
 {
-	return versions_op(m, req, resp, a->v[0], 2);
+	return kv2_versions_op(m, req, resp, a->v[0], 2);
 }
 
 static int
 v2_subkeys(struct mount *m, struct request *req, struct response *resp,
     const struct path_args *a)
 {
-	return data_read(m, req, resp, a->v[0], 1);
+	return kv2_data_read(m, req, resp, a->v[0], 1);
 }
 
 static const struct path_entry v2_entries[] = {
@@ -1160,7 +355,7 @@ collect(const struct mount *m, const char *prefix, struct strv *out)
 	size_t		 i;
 	int		 rc;
 
-	if ((p = vkey(m, prefix, "", -1)) == NULL)
+	if ((p = kv2_key(m, prefix, "", -1)) == NULL)
 		return CF_ENOMEM;
 	rc = core_list(p, &sv);
 	free(p);
@@ -1192,12 +387,12 @@ kv_upgrade(struct mount *m)
 
 	if ((rc = collect(m, "", &keys)) != CF_OK)
 		goto out;
-	now_rfc3339(now, sizeof(now));
+	kv2_now(now, sizeof(now));
 	for (i = 0; i < keys.n && rc == CF_OK; i++) {
-		old = vkey(m, keys.v[i], "", -1);
-		mk = vkey(m, "m/", keys.v[i], -1);
-		dk = vkey(m, "v/", keys.v[i], 1);
-		meta = new_meta();
+		old = kv2_key(m, keys.v[i], "", -1);
+		mk = kv2_key(m, "m/", keys.v[i], -1);
+		dk = kv2_key(m, "v/", keys.v[i], 1);
+		meta = kv2_new_meta();
 		val = NULL;
 		if (old == NULL || mk == NULL || dk == NULL || meta == NULL ||
 		    (rc = core_get_json(old, &val)) != CF_OK)
@@ -1238,7 +433,6 @@ kv_upgrade(struct mount *m)
 static int
 kv_handle(struct mount *m, struct request *req, struct response *resp)
 {
-	pthread_once(&stripes_once, stripes_init);
 	return is_v2(m) ? v2_handle(m, req, resp) :
 	    paths_dispatch(&v1_paths, m, req, resp);
 }
@@ -1254,10 +448,10 @@ kv_exists(struct mount *m, struct request *req, int *exists)
 
 	*exists = 0;
 	if (!is_v2(m))
-		key = vkey(m, req->rel, "", -1);
+		key = kv2_key(m, req->rel, "", -1);
 	else if (starts(req->rel, "data", &k) ||
 	    starts(req->rel, "metadata", &k))
-		key = vkey(m, "m/", k, -1);
+		key = kv2_key(m, "m/", k, -1);
 	else {
 		*exists = 1;		/* everything else is an update */
 		return CF_OK;

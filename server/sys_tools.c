@@ -159,75 +159,132 @@ trim(char *s)
 	return s;
 }
 
-/* One array entry per processor in /proc/cpuinfo. */
+/*
+ * Called for each line of a /proc file, with the array being built and
+ * the reader's own state; CF_OK goes on, anything else stops the read.
+ */
+typedef int	(*proc_line_fn)(char *line, json_t *arr, void *arg);
+
+/*
+ * Read path line by line through fn into a new JSON array (*out, owned).
+ * The one open/parse/close shape of the host-info readers: CF_EIO when
+ * the file will not open, else fn's first failure, with the array freed.
+ * Lines are read into 8 KiB, enough for /proc/cpuinfo's flags.
+ */
 static int
-host_cpu(json_t **out)
+proc_lines(const char *path, proc_line_fn fn, void *arg, json_t **out)
 {
 	FILE	*f;
-	json_t	*arr, *cur = NULL, *flags;
-	char	 line[8192], *k, *v, *tok, *save;
+	json_t	*arr;
+	char	 line[8192];
 	int	 rc = CF_OK;
 
-	if ((f = fopen("/proc/cpuinfo", "re")) == NULL)
+	if ((f = fopen(path, "re")) == NULL)
 		return CF_EIO;
 	if ((arr = json_array()) == NULL) {
 		fclose(f);
 		return CF_ENOMEM;
 	}
-	while (rc == CF_OK && fgets(line, sizeof(line), f) != NULL) {
-		if ((v = strchr(line, ':')) == NULL)
-			continue;
-		*v++ = '\0';
-		k = trim(line);
-		v = trim(v);
-		if (strcmp(k, "processor") == 0) {
-			cur = json_pack("{s:i, s:s, s:s, s:s, s:i, s:s, s:s, "
-			    "s:i, s:s, s:f, s:i, s:[], s:s}", "cpu", atoi(v),
-			    "vendorId", "", "family", "", "model", "",
-			    "stepping", 0, "physicalId", "", "coreId", "",
-			    "cores", 1, "modelName", "", "mhz", 0.0,
-			    "cacheSize", 0, "flags", "microcode", "");
-			if (cur == NULL || json_array_append_new(arr, cur))
-				rc = CF_ENOMEM;
-			continue;
-		}
-		if (cur == NULL)
-			continue;
-		if (strcmp(k, "vendor_id") == 0)
-			json_object_set_new(cur, "vendorId", json_string(v));
-		else if (strcmp(k, "cpu family") == 0)
-			json_object_set_new(cur, "family", json_string(v));
-		else if (strcmp(k, "model") == 0)
-			json_object_set_new(cur, "model", json_string(v));
-		else if (strcmp(k, "stepping") == 0)
-			json_object_set_new(cur, "stepping",
-			    json_integer(atoi(v)));
-		else if (strcmp(k, "physical id") == 0)
-			json_object_set_new(cur, "physicalId", json_string(v));
-		else if (strcmp(k, "core id") == 0)
-			json_object_set_new(cur, "coreId", json_string(v));
-		else if (strcmp(k, "model name") == 0)
-			json_object_set_new(cur, "modelName", json_string(v));
-		else if (strcmp(k, "cpu MHz") == 0)
-			json_object_set_new(cur, "mhz", json_real(atof(v)));
-		else if (strcmp(k, "cache size") == 0)
-			json_object_set_new(cur, "cacheSize",
-			    json_integer(atoi(v)));
-		else if (strcmp(k, "microcode") == 0)
-			json_object_set_new(cur, "microcode", json_string(v));
-		else if (strcmp(k, "flags") == 0) {
-			flags = json_object_get(cur, "flags");
-			for (tok = strtok_r(v, " ", &save); tok != NULL;
-			    tok = strtok_r(NULL, " ", &save))
-				json_array_append_new(flags, json_string(tok));
-		}
-	}
+	while (rc == CF_OK && fgets(line, sizeof(line), f) != NULL)
+		rc = fn(line, arr, arg);
 	fclose(f);
 	if (rc != CF_OK) {
 		json_decref(arr);
 		return rc;
 	}
 	*out = arr;
+	return CF_OK;
+}
+
+/* A /proc/cpuinfo line; *arg is the processor being filled, or NULL. */
+static int
+cpu_line(char *line, json_t *arr, void *arg)
+{
+	json_t	**curp = arg, *cur = *curp, *flags;
+	char	 *k, *v, *tok, *save;
+
+	if ((v = strchr(line, ':')) == NULL)
+		return CF_OK;
+	*v++ = '\0';
+	k = trim(line);
+	v = trim(v);
+	if (strcmp(k, "processor") == 0) {
+		*curp = cur = json_pack("{s:i, s:s, s:s, s:s, s:i, s:s, s:s, "
+		    "s:i, s:s, s:f, s:i, s:[], s:s}", "cpu", atoi(v),
+		    "vendorId", "", "family", "", "model", "",
+		    "stepping", 0, "physicalId", "", "coreId", "",
+		    "cores", 1, "modelName", "", "mhz", 0.0,
+		    "cacheSize", 0, "flags", "microcode", "");
+		if (cur == NULL || json_array_append_new(arr, cur))
+			return CF_ENOMEM;
+		return CF_OK;
+	}
+	if (cur == NULL)
+		return CF_OK;
+	if (strcmp(k, "vendor_id") == 0)
+		json_object_set_new(cur, "vendorId", json_string(v));
+	else if (strcmp(k, "cpu family") == 0)
+		json_object_set_new(cur, "family", json_string(v));
+	else if (strcmp(k, "model") == 0)
+		json_object_set_new(cur, "model", json_string(v));
+	else if (strcmp(k, "stepping") == 0)
+		json_object_set_new(cur, "stepping", json_integer(atoi(v)));
+	else if (strcmp(k, "physical id") == 0)
+		json_object_set_new(cur, "physicalId", json_string(v));
+	else if (strcmp(k, "core id") == 0)
+		json_object_set_new(cur, "coreId", json_string(v));
+	else if (strcmp(k, "model name") == 0)
+		json_object_set_new(cur, "modelName", json_string(v));
+	else if (strcmp(k, "cpu MHz") == 0)
+		json_object_set_new(cur, "mhz", json_real(atof(v)));
+	else if (strcmp(k, "cache size") == 0)
+		json_object_set_new(cur, "cacheSize", json_integer(atoi(v)));
+	else if (strcmp(k, "microcode") == 0)
+		json_object_set_new(cur, "microcode", json_string(v));
+	else if (strcmp(k, "flags") == 0) {
+		flags = json_object_get(cur, "flags");
+		for (tok = strtok_r(v, " ", &save); tok != NULL;
+		    tok = strtok_r(NULL, " ", &save))
+			json_array_append_new(flags, json_string(tok));
+	}
+	return CF_OK;
+}
+
+/* One array entry per processor in /proc/cpuinfo. */
+static int
+host_cpu(json_t **out)
+{
+	json_t	*cur = NULL;
+
+	return proc_lines("/proc/cpuinfo", cpu_line, &cur, out);
+}
+
+/* A /proc/stat line; *arg is the clock ticks per second. */
+static int
+cpu_times_line(char *line, json_t *arr, void *arg)
+{
+	static const char *const names[] = { "user", "nice", "system",
+	    "idle", "iowait", "irq", "softirq", "steal", "guest",
+	    "guestNice" };
+	const double	*tck = arg;
+	json_t		*e;
+	char		 name[32];
+	unsigned long long v[10];
+	int		 n, i;
+
+	if (strncmp(line, "cpu", 3) != 0 || !isdigit((unsigned char)line[3]))
+		return CF_OK;
+	memset(v, 0, sizeof(v));
+	n = sscanf(line, "%31s %llu %llu %llu %llu %llu %llu %llu %llu %llu "
+	    "%llu", name, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+	    &v[7], &v[8], &v[9]);
+	if (n < 5)
+		return CF_OK;
+	if ((e = json_pack("{s:s}", "cpu", name)) == NULL ||
+	    json_array_append_new(arr, e) != 0)
+		return CF_ENOMEM;
+	for (i = 0; i < 10; i++)
+		json_object_set_new(e, names[i], json_real(v[i] / *tck));
 	return CF_OK;
 }
 
@@ -235,48 +292,50 @@ host_cpu(json_t **out)
 static int
 host_cpu_times(json_t **out)
 {
-	static const char *const names[] = { "user", "nice", "system",
-	    "idle", "iowait", "irq", "softirq", "steal", "guest",
-	    "guestNice" };
-	FILE		*f;
-	json_t		*arr, *e;
-	char		 line[512], name[32];
-	unsigned long long v[10];
-	double		 tck = (double)sysconf(_SC_CLK_TCK);
-	int		 n, i, rc = CF_OK;
+	double	 tck = (double)sysconf(_SC_CLK_TCK);
 
 	if (tck <= 0)
 		tck = 100;
-	if ((f = fopen("/proc/stat", "re")) == NULL)
-		return CF_EIO;
-	if ((arr = json_array()) == NULL) {
-		fclose(f);
+	return proc_lines("/proc/stat", cpu_times_line, &tck, out);
+}
+
+struct disk_state {
+	struct response	*resp;		/* for a warning per unreadable mount */
+	int		 n;		/* block devices seen */
+};
+
+/* A /proc/self/mounts line: a block device's usage. */
+static int
+disk_line(char *line, json_t *arr, void *arg)
+{
+	struct disk_state	*ds = arg;
+	struct statvfs		 sv;
+	json_t			*e;
+	char			 dev[256], path[512], fs[64];
+	double			 total, avail, used, itotal, ifree;
+
+	if (sscanf(line, "%255s %511s %63s", dev, path, fs) != 3 ||
+	    dev[0] != '/')
+		return CF_OK;
+	if (statvfs(path, &sv) != 0)
+		return resp_warn(ds->resp, "disk.%d: %s", ds->n++, path);
+	ds->n++;
+	total = (double)sv.f_blocks * sv.f_frsize;
+	avail = (double)sv.f_bavail * sv.f_frsize;
+	used = total - (double)sv.f_bfree * sv.f_frsize;
+	itotal = (double)sv.f_files;
+	ifree = (double)sv.f_ffree;
+	e = json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:f}",
+	    "path", path, "fstype", fs,
+	    "total", (json_int_t)total, "free", (json_int_t)avail,
+	    "used", (json_int_t)used, "usedPercent",
+	    used + avail > 0 ? used / (used + avail) * 100 : 0.0,
+	    "inodesTotal", (json_int_t)itotal,
+	    "inodesUsed", (json_int_t)(itotal - ifree),
+	    "inodesFree", (json_int_t)ifree, "inodesUsedPercent",
+	    itotal > 0 ? (itotal - ifree) / itotal * 100 : 0.0);
+	if (e == NULL || json_array_append_new(arr, e) != 0)
 		return CF_ENOMEM;
-	}
-	while (rc == CF_OK && fgets(line, sizeof(line), f) != NULL) {
-		if (strncmp(line, "cpu", 3) != 0 || !isdigit(
-		    (unsigned char)line[3]))
-			continue;
-		memset(v, 0, sizeof(v));
-		n = sscanf(line, "%31s %llu %llu %llu %llu %llu %llu %llu "
-		    "%llu %llu %llu", name, &v[0], &v[1], &v[2], &v[3], &v[4],
-		    &v[5], &v[6], &v[7], &v[8], &v[9]);
-		if (n < 5)
-			continue;
-		if ((e = json_pack("{s:s}", "cpu", name)) == NULL ||
-		    json_array_append_new(arr, e) != 0) {
-			rc = CF_ENOMEM;
-			break;
-		}
-		for (i = 0; i < 10; i++)
-			json_object_set_new(e, names[i], json_real(v[i] / tck));
-	}
-	fclose(f);
-	if (rc != CF_OK) {
-		json_decref(arr);
-		return rc;
-	}
-	*out = arr;
 	return CF_OK;
 }
 
@@ -284,52 +343,9 @@ host_cpu_times(json_t **out)
 static int
 host_disk(json_t **out, struct response *resp)
 {
-	FILE		*f;
-	struct statvfs	 sv;
-	json_t		*arr, *e;
-	char		 line[1024], dev[256], path[512], fs[64];
-	double		 total, avail, used, itotal, ifree;
-	int		 n = 0, rc = CF_OK;
+	struct disk_state	 ds = { resp, 0 };
 
-	if ((f = fopen("/proc/self/mounts", "re")) == NULL)
-		return CF_EIO;
-	if ((arr = json_array()) == NULL) {
-		fclose(f);
-		return CF_ENOMEM;
-	}
-	while (rc == CF_OK && fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "%255s %511s %63s", dev, path, fs) != 3 ||
-		    dev[0] != '/')
-			continue;
-		if (statvfs(path, &sv) != 0) {
-			rc = resp_warn(resp, "disk.%d: %s", n++, path);
-			continue;
-		}
-		n++;
-		total = (double)sv.f_blocks * sv.f_frsize;
-		avail = (double)sv.f_bavail * sv.f_frsize;
-		used = total - (double)sv.f_bfree * sv.f_frsize;
-		itotal = (double)sv.f_files;
-		ifree = (double)sv.f_ffree;
-		e = json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:I, "
-		    "s:f}", "path", path, "fstype", fs,
-		    "total", (json_int_t)total, "free", (json_int_t)avail,
-		    "used", (json_int_t)used, "usedPercent",
-		    used + avail > 0 ? used / (used + avail) * 100 : 0.0,
-		    "inodesTotal", (json_int_t)itotal,
-		    "inodesUsed", (json_int_t)(itotal - ifree),
-		    "inodesFree", (json_int_t)ifree, "inodesUsedPercent",
-		    itotal > 0 ? (itotal - ifree) / itotal * 100 : 0.0);
-		if (e == NULL || json_array_append_new(arr, e) != 0)
-			rc = CF_ENOMEM;
-	}
-	fclose(f);
-	if (rc != CF_OK) {
-		json_decref(arr);
-		return rc;
-	}
-	*out = arr;
-	return CF_OK;
+	return proc_lines("/proc/self/mounts", disk_line, &ds, out);
 }
 
 /* A key's value from /etc/os-release, unquoted, into out. */
