@@ -35,7 +35,6 @@ struct request;
 struct response;
 struct storage;
 
-#define HA_ADDR_MAX		512	/* api_addr and cluster_addr */
 #define HA_STEPDOWN_PAUSE_MS	10000	/* no competing after a step-down */
 
 /*
@@ -47,24 +46,6 @@ struct storage;
  */
 void	 ha_register(int ha_enabled, const char *api_addr,
 	    const char *cluster_addr);
-
-/*
- * The header a standby adds to each request it forwards: the client's
- * address as the standby decided it (its listener's X-Forwarded-For
- * rules included), the time and a MAC under the echo key over both and
- * the request's method and path.  The active node takes the address
- * from it, so a token bound by CIDR works through a standby; a client
- * cannot forge it without the key.
- */
-#define HA_CLIENT_HEADER	"X-Coffer-Client"
-
-/*
- * On the active node: if value (HA_CLIENT_HEADER of a forwarded
- * request) carries a valid MAC made within the echo's clock skew, make
- * its address req->remote_addr.  Otherwise the TCP peer (the standby)
- * stays the client address.  Takes the core read lock.
- */
-void	 ha_forwarded_client(struct request *req, const char *value);
 
 /*
  * Start the HA and echo threads on st (borrowed until ha_stop).  CF_OK
@@ -80,23 +61,6 @@ void	 ha_stop(void);
 
 /* Ask the HA thread to step down; returns at once.  Any thread. */
 void	 ha_step_down(void);
-
-/*
- * The active node's api_addr and cluster_addr (this node's own when it
- * is active), copied into the caller's buffers, "" when unknown.
- * CF_OK, CF_ENOTFOUND when no node holds the lock, CF_EIO.  Takes no
- * core lock.
- */
-int	 ha_leader(char *api, size_t, char *cluster, size_t)
-	    __attribute__((warn_unused_result));
-
-/*
- * sys/ha-status's node list: this node, and when it is the active
- * node every standby whose echo arrived within the last three echo
- * intervals, sorted by api_address.  *out is the caller's.  CF_OK,
- * CF_ENOMEM.  Takes no core lock.
- */
-int	 ha_status(json_t **out) __attribute__((warn_unused_result));
 
 /*
  * For sys/init on an HA node: take the storage lock for the time of

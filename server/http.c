@@ -53,6 +53,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "ha.h"
+#include "ha_forward.h"
 #include "metrics.h"
 #include "req.h"
 #include "reqparse.h"

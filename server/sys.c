@@ -17,6 +17,8 @@
 #include "core.h"
 #include "err.h"
 #include "ha.h"
+#include "ha_echo.h"
+#include "ha_node.h"
 #include "metrics.h"
 #include "req.h"
 #include "router.h"

@@ -184,3 +184,21 @@ time_format_rfc3339(char *out, size_t cap, long long sec, long nsec)
 	} else
 		snprintf(out + len, cap - len, "Z");
 }
+
+long long
+time_mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long
+time_wall_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -2,7 +2,8 @@
  * timeutil.h -- durations and times as Vault writes them.
  *
  * A leaf helper (util/): Vault's duration syntax ("90", "30m",
- * "1h30m"), saturating time arithmetic and RFC 3339 timestamps.  The
+ * "1h30m"), saturating time arithmetic, RFC 3339 timestamps and the
+ * clocks in milliseconds.  The
  * request field reader req_duration (req.h) is built on it.
  */
 #ifndef COFFER_UTIL_TIMEUTIL_H
@@ -33,6 +34,11 @@ int	 duration_parse_range(const char *, long long *, int *range);
  * wrap an expiry into the past.
  */
 long long time_add(long long t, long long secs);
+
+/* Milliseconds on the monotonic clock: for deadlines and intervals. */
+long long time_mono_ms(void);
+/* Milliseconds since the epoch: what two machines can compare. */
+long long time_wall_ms(void);
 
 /*
  * RFC 3339 UTC time with nanoseconds, as Vault prints it.  Times before
