@@ -433,7 +433,7 @@ authorize(struct mount *m, struct request *req, struct response *resp)
 			req->op = REQ_CREATE;
 	}
 	rc = auth_ops->allowed(req->auth, req->path, req->op, req->data,
-	    req->wrap_ttl);
+	    req->wrap_set ? req->wrap_ttl : -1);
 	if (rc == CF_EDENIED)
 		return resp_fail(resp, CF_EDENIED,
 		    "1 error occurred:\n\t* permission denied\n\n");

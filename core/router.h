@@ -138,8 +138,9 @@ struct router_auth_ops {
 	/*
 	 * CF_OK if ac may do op (enum req_op) on path with data as its
 	 * parameters, sudo included where the path needs it, and an
-	 * answer wrapped for wrap_ttl seconds (0: not wrapped) within the
-	 * policy's wrapping limits; CF_EDENIED if not.
+	 * answer wrapped for wrap_ttl seconds within the policy's
+	 * wrapping limits (-1: no X-Vault-Wrap-TTL header; 0: a header
+	 * of 0, which wraps nothing); CF_EDENIED if not.
 	 */
 	int	(*allowed)(const struct auth_ctx *ac, const char *path, int op,
 		    json_t *data, long long wrap_ttl);

@@ -233,6 +233,15 @@ def test_wrapping_ttl_policy_limits(wr):
                    token=tmin).status_code == 403
     r = wrapped(srv, "GET", "kv1/app", ttl="1h", token=tmin)
     assert r.status_code == 200 and SECRET not in r.text
+    # Vault tests the request's wrap info, there with any header: a
+    # header of 0 wraps nothing, passes max_wrapping_ttl alone and fails
+    # min_wrapping_ttl.
+    r = wrapped(srv, "GET", "kv1/app", ttl="0", token=tmax)
+    assert r.status_code == 200, r.text
+    assert r.json()["wrap_info"] is None
+    assert r.json()["data"] == {"password": SECRET}
+    r = wrapped(srv, "GET", "kv1/app", ttl="0", token=tmin)
+    assert r.status_code == 403 and r.json()["errors"] == [denied]
 
 
 def test_wrapped_token_create_unwraps_into_a_working_token(wr):
