@@ -560,8 +560,8 @@ router_handle(struct request *req, struct response *resp)
 		rc = arc;
 		goto out;
 	}
-	if (rc == CF_OK && (rc = m->ops->handle(m, req, resp)) == CF_OK &&
-	    wrap_ops != NULL)
+	if (rc == CF_OK && (skip == 2 || (rc = m->ops->handle(m, req,
+	    resp)) == CF_OK) && wrap_ops != NULL)
 		rc = wrap_ops->finish(req, resp);
 	if (audit_ops != NULL && (arc = audit_ops->response(req, resp, rc)) !=
 	    CF_OK)

@@ -159,6 +159,11 @@ void	 router_auth(const struct router_auth_ops *);
 struct router_wrap_ops {
 	int	(*parse)(struct request *, struct response *);
 	int	(*token_path)(const char *path);
+	/*
+	 * *skip_auth = 1: no token check or ACL (the hook checked the
+	 * token); 2: the hook answered in resp, and the handler is not
+	 * run either.
+	 */
 	int	(*begin)(struct request *, struct response *, int *skip_auth);
 	int	(*finish)(struct request *, struct response *);
 };
