@@ -722,7 +722,7 @@ int
 acl_check(const struct acl *a, const char *path, int op, json_t *params,
     int *sudo)
 {
-	return acl_check_wrap(a, path, op, params, 0, sudo);
+	return acl_check_wrap(a, path, op, params, -1, sudo);
 }
 
 int
@@ -772,9 +772,13 @@ acl_check_wrap(const struct acl *a, const char *path, int op,
 	}
 	if ((r->caps & need) == 0)
 		return CF_EDENIED;
-	if (r->max_wrap > 0 && (wrap_ttl <= 0 || wrap_ttl > r->max_wrap))
+	/*
+	 * Vault tests its request's wrap info, present with any header,
+	 * "0" included, so only a missing header fails max_wrapping_ttl.
+	 */
+	if (r->max_wrap > 0 && (wrap_ttl < 0 || wrap_ttl > r->max_wrap))
 		return CF_EDENIED;
-	if (r->min_wrap > 0 && (wrap_ttl <= 0 || wrap_ttl < r->min_wrap))
+	if (r->min_wrap > 0 && wrap_ttl < r->min_wrap)
 		return CF_EDENIED;
 	/* Merging can leave max below min although each block was valid. */
 	if (r->min_wrap > 0 && r->max_wrap > 0 && r->max_wrap < r->min_wrap)

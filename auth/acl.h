@@ -92,8 +92,10 @@ int	 acl_check(const struct acl *a, const char *path, int op,
 
 /*
  * acl_check() for a request asking for a response wrapped with
- * wrap_ttl seconds (0: not wrapped), checked against the rule's
- * min_wrapping_ttl and max_wrapping_ttl.
+ * wrap_ttl seconds, checked against the rule's min_wrapping_ttl and
+ * max_wrapping_ttl as Vault does: -1 (no X-Vault-Wrap-TTL header)
+ * fails either limit; a header of 0 wraps nothing yet passes a
+ * max_wrapping_ttl alone.
  */
 int	 acl_check_wrap(const struct acl *a, const char *path, int op,
 	    json_t *params, long long wrap_ttl, int *sudo)

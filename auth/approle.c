@@ -917,6 +917,47 @@ role_cidr_check(struct request *req, struct response *resp, json_t *role)
 	    cidr_ip(ip, a) == 0 ? "invalid IP address" : "%!w(<nil>)");
 }
 
+/*
+ * Renewal of a login token (Vault's pathLoginRenew): refused once its
+ * role is gone, else under the role's token_ttl, token_max_ttl and
+ * token_period as they are now.  Policies are not compared, as in
+ * Vault.
+ */
+static int
+ar_renew(struct mount *m, json_t *e, struct response *resp,
+    struct login_renew *out)
+{
+	const char	*name;
+	json_t		*role = NULL;
+	int		 rc;
+
+	name = json_string_value(json_object_get(json_object_get(e, "meta"),
+	    "role_name"));
+	resp->status = 500;
+	resp->err_public = 1;
+	if (name == NULL || *name == '\0')
+		return resp_fail(resp, CF_EINTERNAL, "1 error occurred:\n\t* "
+		    "failed to renew entry: failed to fetch role_name during "
+		    "renewal\n\n");
+	if (!name_is_valid(name, strlen(name)) || (rc = get_json(key_of(m,
+	    "role/", name, NULL), &role)) == CF_ENOTFOUND)
+		return resp_fail(resp, CF_EINTERNAL, "1 error occurred:\n\t* "
+		    "failed to renew entry: role \"%s\" does not exist during "
+		    "renewal\n\n", name);
+	resp->status = 0;
+	resp->err_public = 0;
+	if (rc != CF_OK)
+		return rc;
+	out->ttl = json_integer_value(json_object_get(role, "token_ttl"));
+	out->max_ttl = min_limit(json_integer_value(json_object_get(role,
+	    "token_max_ttl")), json_integer_value(json_object_get(role,
+	    "token_explicit_max_ttl")));
+	out->period = json_integer_value(json_object_get(role,
+	    "token_period"));
+	json_decref(role);
+	return CF_OK;
+}
+
 static int
 login(struct mount *m, struct request *req, struct response *resp)
 {
@@ -1431,4 +1472,5 @@ void
 approle_register(void)
 {
 	router_register(&approle_ops);
+	tokenapi_renew_hook("approle", ar_renew);
 }

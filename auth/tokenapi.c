@@ -33,6 +33,14 @@
 #include "tokenapi.h"
 
 #define TOKENAPI_TIDY_SECONDS	60
+#define TOKENAPI_RENEW_HOOKS	8
+
+/* Login methods' renewal checks, by mount type; written at startup. */
+static struct {
+	const char	*type;
+	int		(*fn)(struct mount *, json_t *, struct response *,
+			    struct login_renew *);
+} renew_hooks[TOKENAPI_RENEW_HOOKS];
 
 static int	 token_renew_handler(struct request *, struct response *,
 		    int);
@@ -582,6 +590,7 @@ static int
 token_lookup_handler(struct request *req, struct response *resp, int self)
 {
 	char		 hash[TOKEN_HASH_LEN + 1];
+	struct auth_ctx	*ac = NULL;
 	const char	*tok;
 	json_t		*e = NULL;
 	int		 rc;
@@ -599,6 +608,20 @@ token_lookup_handler(struct request *req, struct response *resp, int self)
 		if (tok == NULL || *tok == '\0') {
 			tok = req->token;
 			e = json_deep_copy(req->auth->entry);
+		} else if (strncmp(tok, "hvb.", 4) == 0) {
+			/*
+			 * A batch token is stored nowhere: it is its own
+			 * entry, as Vault's lookup opens it, and it is a
+			 * "bad token" once expired or orphaned by its
+			 * parent's revocation.
+			 */
+			if ((rc = token_peek(tok, &ac)) == CF_EDENIED)
+				return resp_fail(resp, CF_EDENIED,
+				    "bad token");
+			if (rc != CF_OK)
+				return rc;
+			e = json_deep_copy(ac->entry);
+			auth_ctx_free(ac);
 		} else {
 			if ((rc = token_hash(tok, hash)) != CF_OK)
 				return rc;
@@ -684,15 +707,60 @@ token_revoke_accessor(struct request *req, struct response *resp)
 	return token_revoke(hash, 0);
 }
 
+void
+tokenapi_renew_hook(const char *type, int (*fn)(struct mount *, json_t *,
+    struct response *, struct login_renew *))
+{
+	size_t	 i;
+
+	for (i = 0; i < TOKENAPI_RENEW_HOOKS; i++)
+		if (renew_hooks[i].type == NULL) {
+			renew_hooks[i].type = type;
+			renew_hooks[i].fn = fn;
+			return;
+		}
+	CF_BUG("too many renewal hooks");
+}
+
+/*
+ * Ask the login method that issued e for its current settings; *hooked
+ * is 0 for tokens no method answers for.
+ */
+static int
+renew_check(json_t *e, struct response *resp, struct login_renew *lr,
+    int *hooked)
+{
+	struct mount	*m;
+	const char	*path = json_string_value(json_object_get(e, "path"));
+	size_t		 i;
+	int		 rc = CF_OK;
+
+	memset(lr, 0, sizeof(*lr));
+	*hooked = 0;
+	if (path == NULL || strncmp(path, "auth/", 5) != 0 ||
+	    (m = router_mount_get(path)) == NULL)
+		return CF_OK;
+	for (i = 0; i < TOKENAPI_RENEW_HOOKS && renew_hooks[i].type != NULL;
+	    i++)
+		if (strcmp(renew_hooks[i].type, m->ops->type) == 0) {
+			rc = renew_hooks[i].fn(m, e, resp, lr);
+			*hooked = 1;
+			break;
+		}
+	router_mount_put(m);
+	return rc;
+}
+
 static int
 token_renew_handler(struct request *req, struct response *resp, int self)
 {
+	struct login_renew lr;
 	char		 hash[TOKEN_HASH_LEN + 1];
 	const char	*tok;
 	json_t		*e = NULL;
 	long long	 inc = 0, ttl, now = (long long)time(NULL), maxexp;
 	long long	 period, def, max, lmax;
-	int		 rc;
+	int		 rc, hooked;
 
 	if ((rc = target_hash(req, resp, self, hash, &tok)) != CF_OK ||
 	    (rc = req_duration(req, resp, "increment", &inc, NULL)) != CF_OK)
@@ -712,16 +780,27 @@ token_renew_handler(struct request *req, struct response *resp, int self)
 		rc = resp_fail(resp, CF_EINVAL, "lease is not renewable");
 		goto out;
 	}
+	if ((rc = renew_check(e, resp, &lr, &hooked)) != CF_OK || lr.gone)
+		goto out;
+	mount_ttls(json_string_value(json_object_get(e, "path")), &def, &max);
 	period = json_integer_value(json_object_get(e, "period"));
-	ttl = period > 0 ? period : inc > 0 ? inc :
-	    json_integer_value(json_object_get(e, "creation_ttl"));
+	lmax = json_integer_value(json_object_get(e, "max_ttl"));
+	ttl = json_integer_value(json_object_get(e, "creation_ttl"));
+	/* A login method's current settings replace those of the login. */
+	if (hooked) {
+		period = lr.period;
+		lmax = lr.max_ttl;
+		ttl = lr.ttl > 0 ? lr.ttl : def;
+	}
+	if (period > 0)
+		ttl = period;
+	else if (inc > 0)
+		ttl = inc;
 	/*
 	 * Capped by the issuing mount's max TTL and the login's
 	 * token_max_ttl.  Stored values may predate the duration bounds:
 	 * add saturating.
 	 */
-	mount_ttls(json_string_value(json_object_get(e, "path")), &def, &max);
-	lmax = json_integer_value(json_object_get(e, "max_ttl"));
 	if (lmax > 0 && lmax < max)
 		max = lmax;
 	maxexp = time_add(json_integer_value(json_object_get(e,

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+struct mount;
 struct response;
 struct strv;
 
@@ -27,6 +28,28 @@ struct login {
  */
 int	 tokenapi_login(const struct login *, struct response *)
 	    __attribute__((warn_unused_result));
+
+/*
+ * What a login method answers when a token it issued is renewed (Vault's
+ * pathLoginRenew): its user's or role's token settings as they are now,
+ * which the renewal uses instead of those copied at login.  gone = 1:
+ * nothing is renewed and the answer is an empty 204, as Vault gives for
+ * a deleted userpass user.
+ */
+struct login_renew {
+	long long		 ttl, max_ttl, period;
+	int			 gone;
+};
+
+/*
+ * Make fn the renewal check of tokens issued under auth mounts of type
+ * (e.g. "userpass").  fn gets the mount, the token's entry (borrowed;
+ * its "meta" names the user or role) and resp; it fills *out and
+ * returns CF_OK, or fails the renewal with an error text in resp.  It
+ * runs under the core read lock.  Startup only, before any thread.
+ */
+void	 tokenapi_renew_hook(const char *type, int (*fn)(struct mount *,
+	    json_t *entry, struct response *, struct login_renew *out));
 
 /*
  * The background thread that revokes expired tokens every minute while

@@ -410,6 +410,81 @@ login(struct mount *m, struct request *req, struct response *resp,
 	return rc;
 }
 
+/* 1 if every name in a but "default" is in b. */
+static int
+policies_within(json_t *a, json_t *b)
+{
+	json_t	*v, *w;
+	size_t	 i, j;
+	int	 found;
+
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v) ||
+		    strcmp(json_string_value(v), "default") == 0)
+			continue;
+		found = 0;
+		json_array_foreach(b, j, w)
+			if (json_is_string(w) && strcmp(json_string_value(v),
+			    json_string_value(w)) == 0)
+				found = 1;
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+/* Vault's EquivalentPolicies: the same set, "default" aside. */
+static int
+same_policies(json_t *a, json_t *b)
+{
+	return policies_within(a, b) && policies_within(b, a);
+}
+
+/*
+ * Renewal of a login token (Vault's pathLoginRenew): a deleted user's
+ * token is not renewed (an empty answer), one whose user's policies
+ * changed is refused, and otherwise the user's token_ttl, token_max_ttl
+ * and token_period as they are now apply.
+ */
+static int
+up_renew(struct mount *m, json_t *e, struct response *resp,
+    struct login_renew *out)
+{
+	const char	*name;
+	json_t		*u = NULL;
+	int		 rc;
+
+	name = json_string_value(json_object_get(json_object_get(e, "meta"),
+	    "username"));
+	if (name == NULL || !name_is_valid(name, strlen(name))) {
+		out->gone = 1;
+		return CF_OK;
+	}
+	if ((rc = load_user(m, name, &u)) == CF_ENOTFOUND) {
+		out->gone = 1;
+		return CF_OK;
+	}
+	if (rc != CF_OK)
+		return rc;
+	if (!same_policies(json_object_get(u, "token_policies"),
+	    json_object_get(e, "policies"))) {
+		resp->status = 500;
+		resp->err_public = 1;
+		rc = resp_fail(resp, CF_EINTERNAL, "1 error occurred:\n\t* "
+		    "failed to renew entry: policies have changed, not "
+		    "renewing\n\n");
+		goto out;
+	}
+	out->ttl = json_integer_value(json_object_get(u, "token_ttl"));
+	out->max_ttl = min_limit(json_integer_value(json_object_get(u,
+	    "token_max_ttl")), json_integer_value(json_object_get(u,
+	    "token_explicit_max_ttl")));
+	out->period = json_integer_value(json_object_get(u, "token_period"));
+ out:
+	json_decref(u);
+	return rc;
+}
+
 static int
 list_users(struct mount *m, struct response *resp)
 {
@@ -546,4 +621,5 @@ void
 userpass_register(void)
 {
 	router_register(&userpass_ops);
+	tokenapi_renew_hook("userpass", up_renew);
 }

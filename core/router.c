@@ -434,7 +434,7 @@ authorize(struct mount *m, struct request *req, struct response *resp)
 			req->op = REQ_CREATE;
 	}
 	rc = auth_ops->allowed(req->auth, req->path, req->op, req->data,
-	    req->wrap_ttl);
+	    req->wrap_set ? req->wrap_ttl : -1);
 	if (rc == CF_EDENIED)
 		return resp_fail(resp, CF_EDENIED,
 		    "1 error occurred:\n\t* permission denied\n\n");
@@ -561,8 +561,8 @@ router_handle(struct request *req, struct response *resp)
 		rc = arc;
 		goto out;
 	}
-	if (rc == CF_OK && (rc = m->ops->handle(m, req, resp)) == CF_OK &&
-	    wrap_ops != NULL)
+	if (rc == CF_OK && (skip == 2 || (rc = m->ops->handle(m, req,
+	    resp)) == CF_OK) && wrap_ops != NULL)
 		rc = wrap_ops->finish(req, resp);
 	if (audit_ops != NULL && (arc = audit_ops->response(req, resp, rc)) !=
 	    CF_OK)

@@ -140,8 +140,9 @@ struct router_auth_ops {
 	/*
 	 * CF_OK if ac may do op (enum req_op) on path with data as its
 	 * parameters, sudo included where the path needs it, and an
-	 * answer wrapped for wrap_ttl seconds (0: not wrapped) within the
-	 * policy's wrapping limits; CF_EDENIED if not.
+	 * answer wrapped for wrap_ttl seconds within the policy's
+	 * wrapping limits (-1: no X-Vault-Wrap-TTL header; 0: a header
+	 * of 0, which wraps nothing); CF_EDENIED if not.
 	 */
 	int	(*allowed)(const struct auth_ctx *ac, const char *path, int op,
 		    json_t *data, long long wrap_ttl);
@@ -160,6 +161,11 @@ void	 router_auth(const struct router_auth_ops *);
 struct router_wrap_ops {
 	int	(*parse)(struct request *, struct response *);
 	int	(*token_path)(const char *path);
+	/*
+	 * *skip_auth = 1: no token check or ACL (the hook checked the
+	 * token); 2: the hook answered in resp, and the handler is not
+	 * run either.
+	 */
 	int	(*begin)(struct request *, struct response *, int *skip_auth);
 	int	(*finish)(struct request *, struct response *);
 };

@@ -42,6 +42,7 @@
 #define PATH_LOOKUP	"sys/wrapping/lookup"
 #define PATH_UNWRAP	"sys/wrapping/unwrap"
 #define PATH_REWRAP	"sys/wrapping/rewrap"
+#define PATH_CUBBY	"cubbyhole/response"
 #define TEXT_INVALID	"wrapping token is not valid or does not exist"
 #define TEXT_DENIED	"1 error occurred:\n\t* permission denied\n\n"
 #define TEXT_BADOP	"1 error occurred:\n\t* unsupported operation\n\n"
@@ -249,6 +250,55 @@ token_valid(const char *tok, struct response *resp, char *hash)
 	return rc;
 }
 
+/*
+ * GET cubbyhole/response with the wrapping token itself, as clients from
+ * before sys/wrapping/unwrap do: Vault answers the stored response as
+ * JSON text in data.response, with its deprecation warning, and the
+ * read spends the token's one use.  Any other token reads its own
+ * cubbyhole as usual.
+ */
+static int
+cubby_response(struct request *req, struct response *resp, int *skip)
+{
+	struct response	 scratch;
+	char		 hash[TOKEN_HASH_LEN + 1];
+	json_t		*stored = NULL;
+	const char	*s;
+	int		 rc;
+
+	if (req->token == NULL || *req->token == '\0')
+		return CF_OK;
+	resp_init(&scratch);
+	use_lock();
+	if ((rc = token_valid(req->token, &scratch, hash)) == CF_OK) {
+		rc = cubbyhole_get(hash, "response", &stored);
+		if (rc == CF_OK || rc == CF_ENOTFOUND) {
+			int	 rrc = token_revoke(hash, 0);
+
+			if (rrc != CF_OK)
+				rc = rrc;
+		}
+		*skip = 2;
+	} else if (rc == CF_EINVAL)
+		rc = CF_OK;		/* not a wrapping token */
+	use_unlock();
+	resp_fini(&scratch);
+	sodium_memzero(hash, sizeof(hash));
+	if (*skip != 2 || rc != CF_OK)
+		goto out;
+	s = json_string_value(json_object_get(stored, "response"));
+	resp->wipe = 1;
+	if ((rc = resp_data(resp, json_pack("{s:s}", "response",
+	    s != NULL ? s : ""))) == CF_OK)
+		rc = resp_warn(resp, "Reading from 'cubbyhole/response' is "
+		    "deprecated. Please use sys/wrapping/unwrap to unwrap "
+		    "responses, as it provides additional security checks "
+		    "and other benefits.");
+ out:
+	json_decref(stored);
+	return rc;
+}
+
 int
 wrapping_precheck(struct request *req, struct response *resp, int *skip)
 {
@@ -257,6 +307,8 @@ wrapping_precheck(struct request *req, struct response *resp, int *skip)
 	int		 rc, third;
 
 	*skip = 0;
+	if (req->op == REQ_READ && strcmp(req->path, PATH_CUBBY) == 0)
+		return cubby_response(req, resp, skip);
 	if (!wrapping_is_path(req->path))
 		return CF_OK;
 	if ((rc = token_of(req, resp, &tok, &third)) != CF_OK ||

@@ -449,6 +449,82 @@ def test_userpass_renew_capped_by_token_max_ttl(unsealed):
         "TTL exceeded the effective max_ttl; TTL value is capped accordingly"]
 
 
+def renew_self(srv, tok, body=None):
+    return post(srv, "auth/token/renew-self", body, token=tok)
+
+
+def test_userpass_renew_rechecks_the_user(unsealed):
+    """Vault's pathLoginRenew: the user as it is now, not at login."""
+    srv = unsealed
+    c = srv.client(srv.root_token)
+    c.sys.enable_auth_method("userpass")
+    c.auth.userpass.create_or_update_user("gil", "pw", policies=["dev"],
+                                          token_ttl="10m",
+                                          token_max_ttl="1h")
+    login = lambda: srv.api("POST", "auth/userpass/login/gil",
+                            json={"password": "pw"}).json()["auth"]
+    tok = login()["client_token"]
+    # The user's current token_ttl and token_max_ttl, not the login's.
+    c.auth.userpass.create_or_update_user("gil", policies=["dev"],
+                                          token_ttl="20m",
+                                          token_max_ttl="25m")
+    r = renew_self(srv, tok)
+    assert r.status_code == 200, r.text
+    assert r.json()["auth"]["lease_duration"] == 1200
+    r = renew_self(srv, tok, {"increment": "1h"})
+    assert r.status_code == 200, r.text
+    assert 1490 <= r.json()["auth"]["lease_duration"] <= 1500
+    # "default" aside, other policies now: refused with Vault's 500 text.
+    c.auth.userpass.create_or_update_user("gil", policies=["dev", "ops"])
+    r = renew_self(srv, tok)
+    assert r.status_code == 500
+    assert r.json()["errors"] == [
+        "1 error occurred:\n\t* failed to renew entry: policies have "
+        "changed, not renewing\n\n"]
+    c.auth.userpass.create_or_update_user("gil", policies=["default", "dev"])
+    assert renew_self(srv, tok).status_code == 200
+    # A deleted user's token is not renewed: an empty 204 (as Vault).
+    ttl = srv.api("GET", "auth/token/lookup-self", token=tok).json()[
+        "data"]["ttl"]
+    c.auth.userpass.delete_user("gil")
+    r = renew_self(srv, tok, {"increment": "2h"})
+    assert r.status_code == 204 and r.text == ""
+    r = post(srv, "auth/token/renew", {"token": tok})
+    assert r.status_code == 204 and r.text == ""
+    look = srv.api("GET", "auth/token/lookup-self", token=tok).json()["data"]
+    assert look["ttl"] <= ttl
+
+
+def test_approle_renew_rechecks_the_role(unsealed):
+    srv = unsealed
+    c = srv.client(srv.root_token)
+    c.sys.enable_auth_method("approle")
+    c.auth.approle.create_or_update_approle("web", token_ttl="10m",
+                                            token_max_ttl="1h",
+                                            token_policies=["dev"])
+    rid = c.auth.approle.read_role_id("web")["data"]["role_id"]
+    sid = c.auth.approle.generate_secret_id("web")["data"]["secret_id"]
+    r = srv.api("POST", "auth/approle/login",
+                json={"role_id": rid, "secret_id": sid})
+    tok = r.json()["auth"]["client_token"]
+    assert r.json()["auth"]["lease_duration"] == 600
+    c.auth.approle.create_or_update_approle("web", token_ttl="15m",
+                                            token_max_ttl="20m",
+                                            token_policies=["ops"])
+    # The role's current TTLs; its policies are not compared (Vault).
+    r = renew_self(srv, tok)
+    assert r.status_code == 200, r.text
+    assert r.json()["auth"]["lease_duration"] == 900
+    r = renew_self(srv, tok, {"increment": "1h"})
+    assert 1190 <= r.json()["auth"]["lease_duration"] <= 1200
+    c.auth.approle.delete_role("web")
+    r = renew_self(srv, tok)
+    assert r.status_code == 500
+    assert r.json()["errors"] == [
+        "1 error occurred:\n\t* failed to renew entry: role \"web\" does "
+        "not exist during renewal\n\n"]
+
+
 def test_wrapped_list_lease_id_joined(unsealed):
     """A wrapped LIST of "kv1/" gets lease "kv1/h...", not "kv1//h..."."""
     srv = unsealed
@@ -461,3 +537,33 @@ def test_wrapped_list_lease_id_joined(unsealed):
     assert r.status_code == 200, r.text
     ids = leases(srv, "kv1/")
     assert len(ids) == 1 and LEASE_RE.match(ids[0]), ids
+
+
+def test_lookup_of_a_batch_token(unsealed):
+    """Vault's lookup opens a batch token: it is its own entry."""
+    srv = unsealed
+    b = make_token(srv, {"type": "batch", "ttl": "1h",
+                         "policies": ["dev"]})
+    tok = b["client_token"]
+    assert tok.startswith("hvb.") and b["accessor"] == ""
+    r = post(srv, "auth/token/lookup", {"token": tok})
+    assert r.status_code == 200, r.text
+    d = r.json()["data"]
+    assert d["id"] == tok and d["type"] == "batch" and d["accessor"] == ""
+    assert d["policies"] == ["default", "dev"] and d["orphan"] is False
+    assert d["renewable"] is False and d["path"] == "auth/token/create"
+    assert 3590 <= d["ttl"] <= 3600 and d["creation_ttl"] == 3600
+    assert d == srv.api("GET", "auth/token/lookup-self",
+                        token=tok).json()["data"] | {"ttl": d["ttl"]}
+    # Not ours, or orphaned by its parent's revocation: a bad token.
+    r = post(srv, "auth/token/lookup", {"token": "hvb.AAAA" + tok[8:20]})
+    assert r.status_code == 403 and r.json()["errors"] == ["bad token"]
+    parent = make_token(srv, {"policies": ["root"]})["client_token"]
+    r = post(srv, "auth/token/create", {"type": "batch",
+                                        "policies": ["default"]},
+             token=parent)
+    child = r.json()["auth"]["client_token"]
+    assert post(srv, "auth/token/lookup", {"token": child}).status_code == 200
+    assert post(srv, "auth/token/revoke", {"token": parent}).status_code == 204
+    r = post(srv, "auth/token/lookup", {"token": child})
+    assert r.status_code == 403 and r.json()["errors"] == ["bad token"]

@@ -1,4 +1,5 @@
 """Response wrapping: X-Vault-Wrap-TTL and sys/wrapping/, via hvac and requests."""
+import json
 import re
 import time
 
@@ -233,6 +234,15 @@ def test_wrapping_ttl_policy_limits(wr):
                    token=tmin).status_code == 403
     r = wrapped(srv, "GET", "kv1/app", ttl="1h", token=tmin)
     assert r.status_code == 200 and SECRET not in r.text
+    # Vault tests the request's wrap info, there with any header: a
+    # header of 0 wraps nothing, passes max_wrapping_ttl alone and fails
+    # min_wrapping_ttl.
+    r = wrapped(srv, "GET", "kv1/app", ttl="0", token=tmax)
+    assert r.status_code == 200, r.text
+    assert r.json()["wrap_info"] is None
+    assert r.json()["data"] == {"password": SECRET}
+    r = wrapped(srv, "GET", "kv1/app", ttl="0", token=tmin)
+    assert r.status_code == 403 and r.json()["errors"] == [denied]
 
 
 def test_wrapped_token_create_unwraps_into_a_working_token(wr):
@@ -276,3 +286,29 @@ def test_wrapped_secret_id_and_login(wr):
     assert srv.api("GET", "auth/token/lookup-self",
                    token=a["client_token"]).status_code == 200
     assert a["client_token"] not in srv.read_log()
+
+
+def test_cubbyhole_response_read_with_the_wrapping_token(wr):
+    """Old clients read cubbyhole/response with the wrapping token."""
+    srv, c = wr
+    wi = wrapped(srv, "GET", "kv1/app").json()["wrap_info"]
+    r = srv.api("GET", "cubbyhole/response", token=wi["token"])
+    assert r.status_code == 200, r.text
+    body = r.json()
+    inner = json.loads(body["data"]["response"])
+    assert inner["data"] == {"password": SECRET}
+    assert inner["wrap_info"] is None
+    assert body["warnings"] == [
+        "Reading from 'cubbyhole/response' is deprecated. Please use "
+        "sys/wrapping/unwrap to unwrap responses, as it provides "
+        "additional security checks and other benefits."]
+    # The read spent the token, and its cubbyhole with it.
+    r = srv.api("GET", "cubbyhole/response", token=wi["token"])
+    assert r.status_code == 403
+    assert unwrap(srv, wi["token"]).status_code == 400
+    # Any other token reads its own cubbyhole/response as before.
+    assert srv.api("POST", "cubbyhole/response", token=srv.root_token,
+                   json={"mine": "yes"}).status_code == 204
+    r = srv.api("GET", "cubbyhole/response", token=srv.root_token)
+    assert r.status_code == 200 and r.json()["data"] == {"mine": "yes"}
+    assert r.json()["warnings"] is None
