@@ -312,3 +312,25 @@ def test_cubbyhole_response_read_with_the_wrapping_token(wr):
     r = srv.api("GET", "cubbyhole/response", token=srv.root_token)
     assert r.status_code == 200 and r.json()["data"] == {"mine": "yes"}
     assert r.json()["warnings"] is None
+
+
+def test_expired_wrapping_token_is_tidied_untouched(wr):
+    """A wrapping token nobody uses is revoked once past its TTL by the
+    token store's tidy (the background thread runs the same tidy once a
+    minute): its accessor leaves the list, the log counts it."""
+    srv, c = wr
+    wi = wrapped(srv, "GET", "kv1/app", ttl="1s").json()["wrap_info"]
+    acc = wi["accessor"]
+
+    def accessors():
+        r = srv.api("LIST", "auth/token/accessors", token=srv.root_token)
+        assert r.status_code == 200, r.text
+        return r.json()["data"]["keys"]
+    assert acc in accessors()
+    time.sleep(2.2)
+    r = srv.api("POST", "auth/token/tidy", token=srv.root_token)
+    assert r.status_code in (200, 202, 204), r.text
+    assert acc not in accessors()
+    assert "tidy revoked 1 expired tokens" in srv.read_log()
+    r = unwrap(srv, wi["token"])
+    assert r.status_code == 400 and r.json()["errors"] == [INVALID]
