@@ -1,16 +1,16 @@
 /*
  * file.c -- storage as one file per key under a directory.
  *
- * Layout.  Key "a/b/c" is the file "a/b/_c" under the storage path:
- * folders are directories and values are files with a '_' prefix, so
- * "a" can be a value ("_a") and a folder ("a") at once.  Each segment is
- * percent-encoded outside [A-Za-z0-9._-], and a leading '.' or '_' is
- * encoded too, so every key is a safe file name, none looks like one of
- * our own dot files, and no folder name starts with '_'.  A segment
- * whose encoding would pass FILE_SEG_MAX bytes becomes '~' and a hash
- * ('~' itself is always encoded, so such names cannot clash); the true
- * segment is kept in a ".name" file inside the folder, or in the value
- * file's header, so that list still returns true names.
+ * Layout (file_names.c).  Key "a/b/c" is the file "a/b/_c" under the
+ * storage path: folders are directories and values are files with a '_'
+ * prefix, so "a" can be a value ("_a") and a folder ("a") at once.
+ * Each segment is percent-encoded outside [A-Za-z0-9._-], and a leading
+ * '.' or '_' is encoded too, so every key is a safe file name, none
+ * looks like one of our own dot files, and no folder name starts with
+ * '_'.  A segment whose encoding would pass FILE_SEG_MAX bytes becomes
+ * '~' and a hash ('~' itself is always encoded, so such names cannot
+ * clash); the true segment is kept in a ".name" file inside the folder,
+ * or in the value file's header, so that list still returns true names.
  *
  * A value file holds FILE_MAGIC, the key's length (4 bytes, big
  * endian), the key, then the value.  The key in the header also lets
@@ -23,12 +23,6 @@
  * A delete unlinks, fsyncs the directory, then removes the folders it
  * emptied (best effort).
  *
- * Batches.  A batch is written to ".journal.tmp", fsynced and renamed to
- * ".journal" (the commit point), then applied key by key and removed.
- * open discards a ".journal.tmp" and replays a ".journal" left by a
- * crash; a journal whose replay failed is retried before the next write,
- * so a batch ends up applied whole or not at all.
- *
  * open also sweeps leftovers of a crash (temporary files, half-made
  * folders, empty folders), and first takes an exclusive flock(2) on
  * the directory, a lock of the open file description that the kernel
@@ -37,6 +31,9 @@
  * answer CF_ENOTSUP and ha_enabled is refused.
  *
  * Threads: one rwlock; get and list read, put, del and batch write.
+ *
+ * File names are file_names.c; batches and the sweep of a crash's
+ * leftovers are file_journal.c; file.h holds what the three share.
  */
 #include "config.h"
 
@@ -60,29 +57,10 @@
 #include "buf.h"
 #include "err.h"
 #include "log.h"
+#include "file.h"
 #include "storage.h"
 
-#define FILE_SEG_MAX		200	/* encoded bytes; NAME_MAX is 255 */
-#define FILE_HASH_LEN		16	/* crypto_generichash bytes */
-#define FILE_MAGIC		"CFV1"
-#define FILE_HDR_LEN		8	/* magic and key length */
-#define FILE_JOURNAL		".journal"
-#define FILE_JOURNAL_TMP	".journal.tmp"
-#define FILE_NAME		".name"
-#define FILE_TMP_PREFIX		".tmp"
-#define FILE_MKDIR_PREFIX	".mkdir"
-
-struct filestore {
-	struct storage		 st;		/* must stay first */
-	int			 rootfd;	/* holds the flock */
-	pthread_rwlock_t	 lock;
-	unsigned long		 seq;		/* temp names; write lock */
-	int			 pending;	/* journal to retry; write lock */
-};
-
-static int	filestore_journal_replay(struct filestore *);
-
-static struct filestore *
+struct filestore *
 filestore_from(struct storage *st)
 {
 	if (st->ops != &storage_file_ops)
@@ -90,139 +68,29 @@ filestore_from(struct storage *st)
 	return (struct filestore *)st;
 }
 
-static void
+void
 filestore_rdlock(struct filestore *fs)
 {
 	if (pthread_rwlock_rdlock(&fs->lock) != 0)
 		abort();
 }
 
-static void
+void
 filestore_wrlock(struct filestore *fs)
 {
 	if (pthread_rwlock_wrlock(&fs->lock) != 0)
 		abort();
 }
 
-static void
+void
 filestore_unlock(struct filestore *fs)
 {
 	if (pthread_rwlock_unlock(&fs->lock) != 0)
 		abort();
 }
 
-static void
-filestore_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-filestore_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-/* Bytes kept as they are in file names. */
-static int
-filestore_is_safe(unsigned char c, int first)
-{
-	if (first && (c == '.' || c == '_'))
-		return 0;
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
-}
-
-/* Append the file name of one key segment to out. */
-static int
-filestore_encode(const char *seg, size_t len, struct buf *out)
-{
-	unsigned char	 h[FILE_HASH_LEN];
-	char		 hex[FILE_HASH_LEN * 2 + 1];
-	size_t		 i, start = out->len;
-	int		 rc = CF_OK;
-
-	for (i = 0; i < len && rc == CF_OK; i++) {
-		if (filestore_is_safe((unsigned char)seg[i], i == 0))
-			rc = buf_append(out, &seg[i], 1);
-		else
-			rc = buf_printf(out, "%%%02X", (unsigned char)seg[i]);
-	}
-	if (rc != CF_OK || out->len - start <= FILE_SEG_MAX)
-		return rc;
-	out->len = start;
-	out->data[start] = '\0';
-	crypto_generichash(h, sizeof(h), (const unsigned char *)seg, len,
-	    NULL, 0);
-	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	return buf_printf(out, "~%s", hex);
-}
-
-static int
-filestore_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Append the segment a plain file name encodes; CF_EINVAL if not ours. */
-static int
-filestore_decode(const char *name, struct buf *out)
-{
-	unsigned char	 c;
-	int		 hi, lo, rc = CF_OK;
-
-	for (; *name != '\0' && rc == CF_OK; name++) {
-		if (*name != '%') {
-			rc = buf_append(out, name, 1);
-			continue;
-		}
-		if ((hi = filestore_hexval(name[1])) < 0 ||
-		    (lo = filestore_hexval(name[2])) < 0)
-			return CF_EINVAL;
-		c = (unsigned char)(hi << 4 | lo);
-		rc = buf_append(out, &c, 1);
-		name += 2;
-	}
-	return rc;
-}
-
-/*
- * The path of key's value file, relative to the root: folders, then
- * '_' and the last segment.  *dirlen is the length of the folder part
- * including its last '/' (0 for a top-level key).
- */
-static int
-filestore_path(const char *key, struct buf *out, size_t *dirlen)
-{
-	const char	*seg = key, *slash;
-	int		 rc = CF_OK;
-
-	buf_reset(out);
-	*dirlen = 0;
-	while (rc == CF_OK && (slash = strchr(seg, '/')) != NULL) {
-		if ((rc = filestore_encode(seg, (size_t)(slash - seg),
-		    out)) == CF_OK)
-			rc = buf_append(out, "/", 1);
-		*dirlen = out->len;
-		seg = slash + 1;
-	}
-	if (rc == CF_OK)
-		rc = buf_append(out, "_", 1);
-	if (rc == CF_OK)
-		rc = filestore_encode(seg, strlen(seg), out);
-	return rc;
-}
-
 /* fsync the directory rel ("" is the root). */
-static int
+int
 filestore_sync_dir(int rootfd, const char *rel)
 {
 	int	 fd, rc = CF_OK;
@@ -240,7 +108,7 @@ filestore_sync_dir(int rootfd, const char *rel)
 	return rc;
 }
 
-static int
+int
 filestore_write_all(int fd, const void *p, size_t n)
 {
 	const char	*c = p;
@@ -258,7 +126,7 @@ filestore_write_all(int fd, const void *p, size_t n)
 	return CF_OK;
 }
 
-static int
+int
 filestore_read_all(int fd, void *p, size_t n)
 {
 	char	*c = p;
@@ -511,7 +379,7 @@ filestore_prune(struct filestore *fs, char *rel, size_t dirlen)
 }
 
 /* Write one value durably.  Write lock held. */
-static int
+int
 filestore_put_locked(struct filestore *fs, const char *key, const void *val,
     size_t len)
 {
@@ -538,7 +406,7 @@ filestore_put_locked(struct filestore *fs, const char *key, const void *val,
 }
 
 /* Delete one key durably; a missing key is fine.  Write lock held. */
-static int
+int
 filestore_del_locked(struct filestore *fs, const char *key)
 {
 	struct buf	 rel = BUF_INIT;
@@ -572,7 +440,7 @@ filestore_del_locked(struct filestore *fs, const char *key)
  * Read a value file: the key its header names into key, the value into
  * val (either may be NULL).  CF_ENOTFOUND if there is no such file.
  */
-static int
+int
 filestore_read(int rootfd, const char *rel, struct buf *key, struct buf *val)
 {
 	struct stat	 sb;
@@ -679,392 +547,6 @@ filestore_del(struct storage *st, const char *key)
 		rc = filestore_del_locked(fs, key);
 	filestore_unlock(fs);
 	return rc;
-}
-
-/* Read a hashed folder's ".name": its true segment. */
-static int
-filestore_read_name(int rootfd, const char *rel, struct buf *out)
-{
-	char	 seg[STORAGE_KEY_MAX + 1];
-	ssize_t	 n;
-	int	 fd;
-
-	if ((fd = openat(rootfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
-	    -1)
-		return CF_EIO;
-	while ((n = read(fd, seg, sizeof(seg))) == -1 && errno == EINTR)
-		;
-	close(fd);
-	/* Never empty, never longer than a key, never with a '/'. */
-	if (n <= 0 || (size_t)n > STORAGE_KEY_MAX ||
-	    memchr(seg, '/', (size_t)n) != NULL)
-		return CF_EIO;
-	return buf_append(out, seg, (size_t)n);
-}
-
-/* The true name of directory entry name in folder dir. */
-static int
-filestore_entry_name(int rootfd, const char *dir, const char *name,
-    int is_value, struct buf *out)
-{
-	struct buf	 path = BUF_INIT, key = BUF_INIT;
-	const char	*seg = is_value ? name + 1 : name, *slash;
-	int		 rc;
-
-	buf_reset(out);
-	if (seg[0] != '~')
-		return filestore_decode(seg, out);
-	if (is_value) {
-		if ((rc = buf_printf(&path, "%s%s", dir, name)) != CF_OK ||
-		    (rc = filestore_read(rootfd, path.data, &key, NULL)) !=
-		    CF_OK)
-			goto out;
-		slash = strrchr(key.data, '/');
-		rc = buf_puts(out, slash != NULL ? slash + 1 : key.data);
-	} else {
-		if ((rc = buf_printf(&path, "%s%s/%s", dir, name,
-		    FILE_NAME)) != CF_OK)
-			goto out;
-		/* A ".name" is a value file of its own, without a header. */
-		rc = filestore_read_name(rootfd, path.data, out);
-	}
- out:
-	buf_free(&path);
-	buf_free(&key);
-	return rc;
-}
-
-static int
-filestore_strcmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int
-filestore_list(struct storage *st, const char *prefix, struct strv *out)
-{
-	struct filestore	*fs = filestore_from(st);
-	struct buf		 dir = BUF_INIT, name = BUF_INIT;
-	struct dirent		*de;
-	DIR			*d;
-	const char		*p, *slash;
-	size_t			 n0 = out->n;
-	int			 fd, rc = CF_OK, is_value;
-
-	/* The folder's directory: every segment of prefix, encoded. */
-	for (p = prefix; (slash = strchr(p, '/')) != NULL; p = slash + 1)
-		if ((rc = filestore_encode(p, (size_t)(slash - p), &dir)) !=
-		    CF_OK || (rc = buf_append(&dir, "/", 1)) != CF_OK)
-			goto out;
-	filestore_rdlock(fs);
-	if ((fd = openat(fs->rootfd, dir.len > 0 ? dir.data : ".", O_RDONLY |
-	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		/* No such folder: an empty list. */
-		if (errno != ENOENT && errno != ENOTDIR) {
-			log_warn("file: open directory \"%s\"", dir.data);
-			rc = CF_EIO;
-		}
-		filestore_unlock(fs);
-		goto out;
-	}
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		filestore_unlock(fs);
-		rc = CF_EIO;
-		goto out;
-	}
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(d)) == NULL) {
-			if (errno != 0) {
-				log_warn("file: readdir \"%s\"", dir.data);
-				rc = CF_EIO;
-			}
-			break;
-		}
-		/* ".tmp-N", ".name", ".journal"...: ours, never keys. */
-		if (de->d_name[0] == '.')
-			continue;
-		is_value = de->d_name[0] == '_';
-		if (!is_value && de->d_type != DT_DIR &&
-		    de->d_type != DT_UNKNOWN)
-			continue;
-		rc = filestore_entry_name(fs->rootfd, dir.len > 0 ? dir.data :
-		    "", de->d_name, is_value, &name);
-		if (rc == CF_ENOMEM)
-			break;
-		if (rc != CF_OK) {
-			/* Not one of our names: skip it. */
-			rc = CF_OK;
-			continue;
-		}
-		if (!is_value && (rc = buf_append(&name, "/", 1)) != CF_OK)
-			break;
-		if ((rc = strv_pushn(out, name.data, name.len)) != CF_OK)
-			break;
-	}
-	closedir(d);
-	filestore_unlock(fs);
- out:
-	if (rc != CF_OK) {
-		/* Leave out as we found it. */
-		while (out->n > n0)
-			free(out->v[--out->n]);
-	} else if (out->n - n0 > 1)
-		qsort(out->v + n0, out->n - n0, sizeof(*out->v),
-		    filestore_strcmp);
-	buf_free(&dir);
-	buf_free(&name);
-	return rc;
-}
-
-/*
- * Journal format: [u32 n], then per op [u8 kind][u32 klen][key]
- * [u32 vlen][value], integers big endian, kind a storage_op_kind.
- * Written whole, fsynced, then renamed into place: the rename commits.
- */
-static int
-filestore_journal_write(struct filestore *fs, const struct storage_op *ops,
-    size_t n)
-{
-	struct buf	 j = BUF_INIT;
-	uint8_t		 b[5];
-	size_t		 i, kl, vl;
-	int		 fd = -1, rc = CF_OK;
-
-	if (n > UINT32_MAX)
-		return CF_ETOOBIG;
-	filestore_put32(b, (uint32_t)n);
-	rc = buf_append(&j, b, 4);
-	for (i = 0; i < n && rc == CF_OK; i++) {
-		kl = strlen(ops[i].key);
-		vl = ops[i].kind == STORAGE_OP_PUT ? ops[i].len : 0;
-		if (vl > UINT32_MAX) {
-			rc = CF_ETOOBIG;
-			break;
-		}
-		b[0] = (uint8_t)ops[i].kind;
-		filestore_put32(b + 1, (uint32_t)kl);
-		if ((rc = buf_append(&j, b, 5)) != CF_OK ||
-		    (rc = buf_append(&j, ops[i].key, kl)) != CF_OK)
-			break;
-		filestore_put32(b, (uint32_t)vl);
-		if ((rc = buf_append(&j, b, 4)) != CF_OK ||
-		    (rc = buf_append(&j, ops[i].val, vl)) != CF_OK)
-			break;
-	}
-	if (rc != CF_OK)
-		goto out;
-	if ((fd = openat(fs->rootfd, FILE_JOURNAL_TMP, O_WRONLY | O_CREAT |
-	    O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1 ||
-	    filestore_write_all(fd, j.data, j.len) != CF_OK ||
-	    fsync(fd) == -1) {
-		log_warn("file: writing the batch journal");
-		rc = CF_EIO;
-		goto out;
-	}
-	if (renameat(fs->rootfd, FILE_JOURNAL_TMP, fs->rootfd,
-	    FILE_JOURNAL) == -1) {
-		log_warn("file: committing the batch journal");
-		rc = CF_EIO;
-		goto out;
-	}
-	/* Committed: from here on the batch must be applied. */
-	fs->pending = 1;
-	rc = filestore_sync_dir(fs->rootfd, "");
- out:
-	if (fd != -1)
-		close(fd);
-	if (!fs->pending)
-		unlinkat(fs->rootfd, FILE_JOURNAL_TMP, 0);
-	buf_free(&j);
-	return rc;
-}
-
-/*
- * Walk a journal: check it when apply is 0, apply it when 1.  CF_EIO
- * for a malformed journal.
- */
-static int
-filestore_journal_walk(struct filestore *fs, const struct buf *j, int apply)
-{
-	const uint8_t	*p = (const uint8_t *)j->data, *end = p + j->len;
-	char		 key[STORAGE_KEY_MAX + 1];
-	uint32_t	 n, i, kl, vl;
-	int		 kind, rc = CF_OK;
-
-	if (j->len < 4)
-		return CF_EIO;
-	n = filestore_get32(p);
-	p += 4;
-	for (i = 0; i < n && rc == CF_OK; i++) {
-		if (end - p < 5)
-			return CF_EIO;
-		kind = p[0];
-		kl = filestore_get32(p + 1);
-		p += 5;
-		if (kl > STORAGE_KEY_MAX || (size_t)(end - p) < (size_t)kl + 4)
-			return CF_EIO;
-		memcpy(key, p, kl);
-		key[kl] = '\0';
-		p += kl;
-		vl = filestore_get32(p);
-		p += 4;
-		if ((size_t)(end - p) < vl || !storage_key_is_valid(key) ||
-		    (kind != STORAGE_OP_PUT && kind != STORAGE_OP_DEL))
-			return CF_EIO;
-		if (apply)
-			rc = kind == STORAGE_OP_PUT ?
-			    filestore_put_locked(fs, key, p, vl) :
-			    filestore_del_locked(fs, key);
-		p += vl;
-	}
-	if (rc == CF_OK && p != end)
-		return CF_EIO;
-	return rc;
-}
-
-/*
- * Apply the committed journal, if there is one, then remove it.  On
- * success nothing is pending.  Write lock held (or open running).
- */
-static int
-filestore_journal_replay(struct filestore *fs)
-{
-	struct buf	 j = BUF_INIT;
-	struct stat	 sb;
-	int		 fd, rc;
-
-	if ((fd = openat(fs->rootfd, FILE_JOURNAL, O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1) {
-		if (errno != ENOENT) {
-			log_warn("file: open the batch journal");
-			return CF_EIO;
-		}
-		fs->pending = 0;
-		return CF_OK;
-	}
-	fs->pending = 1;
-	if (fstat(fd, &sb) == -1) {
-		rc = CF_EIO;
-		goto out;
-	}
-	if ((rc = buf_reserve(&j, (size_t)sb.st_size)) != CF_OK)
-		goto out;
-	if ((rc = filestore_read_all(fd, j.data, (size_t)sb.st_size)) !=
-	    CF_OK)
-		goto out;
-	j.len = (size_t)sb.st_size;
-	/* Check all of it before touching anything. */
-	if ((rc = filestore_journal_walk(fs, &j, 0)) != CF_OK) {
-		log_warnx("file: the batch journal is corrupt");
-		goto out;
-	}
-	if ((rc = filestore_journal_walk(fs, &j, 1)) != CF_OK)
-		goto out;
-	if (unlinkat(fs->rootfd, FILE_JOURNAL, 0) == -1) {
-		log_warn("file: removing the batch journal");
-		rc = CF_EIO;
-		goto out;
-	}
-	fs->pending = 0;
-	rc = filestore_sync_dir(fs->rootfd, "");
- out:
-	close(fd);
-	buf_free(&j);
-	return rc;
-}
-
-static int
-filestore_batch(struct storage *st, const struct storage_op *ops, size_t n)
-{
-	struct filestore	*fs = filestore_from(st);
-	int			 rc = CF_OK;
-
-	filestore_wrlock(fs);
-	if (fs->pending)
-		rc = filestore_journal_replay(fs);
-	if (rc != CF_OK)
-		goto out;
-	if (n == 1) {
-		/* One put or delete is atomic by itself. */
-		rc = ops[0].kind == STORAGE_OP_PUT ?
-		    filestore_put_locked(fs, ops[0].key, ops[0].val,
-		    ops[0].len) : filestore_del_locked(fs, ops[0].key);
-		goto out;
-	}
-	/*
-	 * A failure after the commit point leaves the journal pending: the
-	 * batch is then applied whole before any other write, or at open.
-	 */
-	if ((rc = filestore_journal_write(fs, ops, n)) == CF_OK ||
-	    fs->pending)
-		rc = filestore_journal_replay(fs);
- out:
-	filestore_unlock(fs);
-	return rc;
-}
-
-/*
- * Remove what a crash can leave under the directory dfd: temporary
- * files, half-made hashed folders, and folders holding no key.  Returns
- * how many entries stay (so the caller can drop an empty folder).
- */
-static size_t
-filestore_sweep(int dfd, int depth)
-{
-	struct dirent	*de;
-	struct stat	 sb;
-	DIR		*d;
-	const char	*name;
-	size_t		 kept = 0;
-	int		 fd, sub, is_dir, scratch;
-
-	if ((fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1)
-		return 1;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return 1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		name = de->d_name;
-		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
-		    strcmp(name, FILE_NAME) == 0)
-			continue;
-		if (strncmp(name, FILE_TMP_PREFIX,
-		    strlen(FILE_TMP_PREFIX)) == 0) {
-			unlinkat(dirfd(d), name, 0);
-			continue;
-		}
-		scratch = strncmp(name, FILE_MKDIR_PREFIX,
-		    strlen(FILE_MKDIR_PREFIX)) == 0;
-		if (!scratch && (name[0] == '_' || name[0] == '.')) {
-			kept++;		/* a value, or the journal */
-			continue;
-		}
-		is_dir = de->d_type == DT_DIR;
-		if (de->d_type == DT_UNKNOWN)
-			is_dir = fstatat(dirfd(d), name, &sb,
-			    AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode);
-		/* Keys have at most STORAGE_KEY_MAX / 2 + 1 segments. */
-		if (!is_dir || depth > STORAGE_KEY_MAX / 2 + 1 ||
-		    (sub = openat(dirfd(d), name, O_RDONLY | O_DIRECTORY |
-		    O_NOFOLLOW | O_CLOEXEC)) == -1) {
-			kept++;
-			continue;
-		}
-		if (filestore_sweep(sub, depth + 1) == 0 || scratch) {
-			unlinkat(sub, FILE_NAME, 0);
-			if (unlinkat(dirfd(d), name, AT_REMOVEDIR) == -1 &&
-			    !scratch)
-				kept++;
-		} else
-			kept++;
-		close(sub);
-	}
-	closedir(d);
-	return kept;
 }
 
 /* fsync the directory holding path (after creating path in it). */
