@@ -36,6 +36,7 @@
 
 #include "audit.h"
 #include "audit_entry.h"
+#include "audit_sock.h"
 #include "buf.h"
 #include "core.h"
 #include "err.h"
@@ -53,7 +54,8 @@
 enum dev_kind {
 	DEV_FILE,
 	DEV_STDOUT,
-	DEV_DISCARD
+	DEV_DISCARD,
+	DEV_SOCK			/* syslog and socket */
 };
 
 struct audit_dev {
@@ -80,6 +82,7 @@ struct audit_dev {
 	pthread_rwlock_t fdlock;
 	int		 fd;		/* -1: closed */
 	unsigned	 gen;
+	struct audit_sock *sock;	/* DEV_SOCK: locks itself */
 };
 
 static pthread_rwlock_t	  tab_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -163,6 +166,7 @@ dev_free(struct audit_dev *d)
 		close(d->fd);
 	pthread_mutex_destroy(&d->mu);
 	pthread_rwlock_destroy(&d->fdlock);
+	audit_sock_free(d->sock);
 	audit_fmt_wipe(&d->fmt);
 	free(d->path);
 	free(d->type);
@@ -263,6 +267,8 @@ dev_open(struct audit_dev *d, char *why, size_t whylen)
 {
 	int	 fd, e;
 
+	if (d->kind == DEV_SOCK)
+		return audit_sock_open(d->sock, why, whylen);
 	if (d->kind != DEV_FILE || d->fd >= 0)
 		return 0;
 	if ((e = make_parents(d->file_path, d->mode, why, whylen)) != 0)
@@ -355,6 +361,8 @@ dev_write(struct audit_dev *d, const char *p, size_t len, char *why,
 			os_error(why, whylen, "", "write", "stdout", e);
 		mu_unlock(&d->mu);
 		return e;
+	case DEV_SOCK:
+		return audit_sock_write(d->sock, p, len, why, whylen);
 	default:
 		break;
 	}
@@ -391,7 +399,8 @@ dev_new(const char *path, const char *type, const char *desc,
 	int			 rc = CF_OK;
 
 	*out = NULL;
-	if (strcmp(type, "file") != 0) {
+	if (strcmp(type, "file") != 0 && strcmp(type, "syslog") != 0 &&
+	    strcmp(type, "socket") != 0) {
 		snprintf(why, whylen, "unknown backend type: \"%s\"", type);
 		return CF_EINVAL;
 	}
@@ -417,6 +426,13 @@ dev_new(const char *path, const char *type, const char *desc,
 	d->local = local;
 	uuid4_random(d->salt);
 	audit_fmt_init(&d->fmt, d->salt);
+	if (strcmp(type, "file") != 0) {
+		if ((rc = audit_sock_new(type, opts, &d->sock, why, whylen)) !=
+		    CF_OK)
+			goto out;
+		d->kind = DEV_SOCK;
+		goto common;
+	}
 	if ((fp = json_string_value(json_object_get(opts, "file_path"))) ==
 	    NULL && (fp = json_string_value(json_object_get(opts, "path"))) ==
 	    NULL) {
@@ -430,6 +446,7 @@ dev_new(const char *path, const char *type, const char *desc,
 		rc = CF_ENOMEM;
 		goto out;
 	}
+ common:
 	s = json_string_value(json_object_get(opts, "format"));
 	if (s != NULL && strcmp(s, "json") != 0) {
 		/* jsonx is Vault's too, but coffer writes JSON only. */
@@ -452,7 +469,8 @@ dev_new(const char *path, const char *type, const char *desc,
 	d->fmt.prefix = d->prefix;
 	d->mode = 0600;
 	d->chmod = 1;
-	if ((s = json_string_value(json_object_get(opts, "mode"))) != NULL) {
+	if (d->kind != DEV_SOCK &&
+	    (s = json_string_value(json_object_get(opts, "mode"))) != NULL) {
 		errno = 0;
 		m = strtoul(s, &end, 8);
 		if (*s == '\0' || *end != '\0' || errno != 0 || *s == '-' ||
@@ -735,6 +753,12 @@ audit_enable(const char *path, const char *type, const char *desc,
 	fd_wrlock(d);
 	e = dev_open(d, err, sizeof(err));
 	fd_unlock(d);
+	if (e != 0 && d->kind == DEV_SOCK) {
+		snprintf(why, whylen, "sanity check failed; unable to "
+		    "connect: %s", err);
+		rc = CF_EINVAL;
+		goto out;
+	}
 	if (e != 0) {
 		snprintf(why, whylen, "sanity check failed; unable to open "
 		    "\"%s\" for writing: %s", d->file_path, err);
