@@ -2,16 +2,17 @@
  * audit.c -- the audit broker and the file audit device.
  *
  * The router hands every routed request to broker_request() before the
- * handler and to broker_response() after it.  Each builds the entry in
- * clear once, then, for each device, a copy with the sensitive fields
- * replaced by "hmac-sha256:<hex>" under the device's salt (unless the
- * device logs raw), serialises it and writes it with one write().
+ * handler and to broker_response() after it.  Each describes the entry
+ * once (audit_entry.h) and, for each device, writes its text straight
+ * into the thread's buffer, hashed under the device's salt unless the
+ * device logs raw, then hands it to the device with one write().
  *
  * Devices live in a sorted array under a rwlock: writers of entries
  * read-lock it, enable, disable and the seal drop write-lock it only to
- * publish a change.  A device's mutex serialises its writes and its
- * reopening (SIGHUP).  Changes are serialised by chg_mu and stored
- * before they are published, as the mount table's are.
+ * publish a change.  A file device's writers share its fd lock's read
+ * side (O_APPEND keeps each entry whole); a reopen (SIGHUP, or after a
+ * failed write) takes its write side.  Changes are serialised by chg_mu
+ * and stored before they are published, as the mount table's are.
  */
 #include "config.h"
 
@@ -34,6 +35,8 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "audit_entry.h"
+#include "audit_sock.h"
 #include "buf.h"
 #include "core.h"
 #include "err.h"
@@ -51,7 +54,8 @@
 enum dev_kind {
 	DEV_FILE,
 	DEV_STDOUT,
-	DEV_DISCARD
+	DEV_DISCARD,
+	DEV_SOCK			/* syslog and socket */
 };
 
 struct audit_dev {
@@ -65,12 +69,20 @@ struct audit_dev {
 	char		*file_path;
 	mode_t		 mode;
 	int		 chmod;		/* 1: chmod the file on open */
-	int		 hmac_accessor;
-	int		 log_raw;
-	int		 elide;		/* elide_list_responses */
+	struct audit_fmt fmt;		/* salt, options; prefix points in */
 	char		*prefix;
-	pthread_mutex_t	 mu;		/* fd and writes */
+	pthread_mutex_t	 mu;		/* serialises stdout writes */
+	/*
+	 * The file: writers hold fdlock's read side for their one write()
+	 * (O_APPEND places each entry whole), opening and reopening its
+	 * write side, so an fd is closed only when no writer uses it.
+	 * gen counts opens and closes: a writer that failed reopens only
+	 * if nobody did since it read fd.
+	 */
+	pthread_rwlock_t fdlock;
 	int		 fd;		/* -1: closed */
+	unsigned	 gen;
+	struct audit_sock *sock;	/* DEV_SOCK: locks itself */
 };
 
 static pthread_rwlock_t	  tab_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -83,6 +95,10 @@ static size_t		  ndevs;
  * from the next request on.
  */
 static atomic_size_t	  ndevs_seen;
+/* Each request thread's entry buffer (tbuf_get). */
+static pthread_key_t	  tbuf_key;
+static pthread_once_t	  tbuf_once = PTHREAD_ONCE_INIT;
+#define TBUF_KEEP	  65536	/* a larger buffer is freed after use */
 
 static void
 rdlock(void)
@@ -120,6 +136,27 @@ mu_unlock(pthread_mutex_t *m)
 		abort();
 }
 
+/*
+ * A device's fdlock, preferring its writer where the platform can: a
+ * reopen on SIGHUP must not wait for a pause in the traffic.
+ */
+static int
+fdlock_init(pthread_rwlock_t *l)
+{
+	pthread_rwlockattr_t	 a;
+	int			 rc;
+
+	if (pthread_rwlockattr_init(&a) != 0)
+		return -1;
+#if defined(__GLIBC__)
+	pthread_rwlockattr_setkind_np(&a,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+	rc = pthread_rwlock_init(l, &a);
+	pthread_rwlockattr_destroy(&a);
+	return rc;
+}
+
 static void
 dev_free(struct audit_dev *d)
 {
@@ -128,6 +165,9 @@ dev_free(struct audit_dev *d)
 	if (d->fd >= 0)
 		close(d->fd);
 	pthread_mutex_destroy(&d->mu);
+	pthread_rwlock_destroy(&d->fdlock);
+	audit_sock_free(d->sock);
+	audit_fmt_wipe(&d->fmt);
 	free(d->path);
 	free(d->type);
 	free(d->description);
@@ -218,12 +258,17 @@ make_parents(const char *path, mode_t mode, char *why, size_t whylen)
 	return rc;
 }
 
-/* Open d's file (d->mu held); errno-style code, 0 on success. */
+/*
+ * Open d's file (fdlock's write side held, or d not yet published);
+ * errno-style code, 0 on success.
+ */
 static int
 dev_open(struct audit_dev *d, char *why, size_t whylen)
 {
 	int	 fd, e;
 
+	if (d->kind == DEV_SOCK)
+		return audit_sock_open(d->sock, why, whylen);
 	if (d->kind != DEV_FILE || d->fd >= 0)
 		return 0;
 	if ((e = make_parents(d->file_path, d->mode, why, whylen)) != 0)
@@ -242,7 +287,40 @@ dev_open(struct audit_dev *d, char *why, size_t whylen)
 		return e;
 	}
 	d->fd = fd;
+	d->gen++;
 	return 0;
+}
+
+/* Close d's file (fdlock's write side held). */
+static void
+dev_close(struct audit_dev *d)
+{
+	if (d->fd >= 0) {
+		close(d->fd);
+		d->fd = -1;
+		d->gen++;
+	}
+}
+
+static void
+fd_rdlock(struct audit_dev *d)
+{
+	if (pthread_rwlock_rdlock(&d->fdlock) != 0)
+		abort();
+}
+
+static void
+fd_wrlock(struct audit_dev *d)
+{
+	if (pthread_rwlock_wrlock(&d->fdlock) != 0)
+		abort();
+}
+
+static void
+fd_unlock(struct audit_dev *d)
+{
+	if (pthread_rwlock_unlock(&d->fdlock) != 0)
+		abort();
 }
 
 static int
@@ -263,35 +341,44 @@ write_all(int fd, const char *p, size_t len)
 }
 
 /*
- * One entry to d: one write() under d's mutex.  A file that fails is
- * reopened once and written again, as Vault's file device does.
+ * One entry to d.  A file takes one write() under fdlock's read side,
+ * with no lock between writers; one that fails is reopened once and
+ * written again, as Vault's file device does.
  */
 static int
 dev_write(struct audit_dev *d, const char *p, size_t len, char *why,
     size_t whylen)
 {
-	int	 e = 0;
+	unsigned	 gen;
+	int		 e;
 
-	if (d->kind == DEV_DISCARD)
+	switch (d->kind) {
+	case DEV_DISCARD:
 		return 0;
-	mu_lock(&d->mu);
-	if (d->kind == DEV_STDOUT) {
+	case DEV_STDOUT:
+		mu_lock(&d->mu);
 		if ((e = write_all(STDOUT_FILENO, p, len)) != 0)
 			os_error(why, whylen, "", "write", "stdout", e);
-		goto out;
+		mu_unlock(&d->mu);
+		return e;
+	case DEV_SOCK:
+		return audit_sock_write(d->sock, p, len, why, whylen);
+	default:
+		break;
 	}
+	fd_rdlock(d);
+	gen = d->gen;
+	e = d->fd >= 0 ? write_all(d->fd, p, len) : EBADF;
+	fd_unlock(d);
+	if (e == 0)
+		return 0;
+	fd_wrlock(d);
+	if (d->gen == gen)
+		dev_close(d);
 	if ((e = dev_open(d, why, whylen)) == 0 &&
-	    (e = write_all(d->fd, p, len)) == 0)
-		goto out;
-	if (d->fd >= 0) {
-		close(d->fd);
-		d->fd = -1;
-		if ((e = dev_open(d, why, whylen)) == 0 &&
-		    (e = write_all(d->fd, p, len)) != 0)
-			os_error(why, whylen, "", "write", d->file_path, e);
-	}
- out:
-	mu_unlock(&d->mu);
+	    (e = write_all(d->fd, p, len)) != 0)
+		os_error(why, whylen, "", "write", d->file_path, e);
+	fd_unlock(d);
 	return e;
 }
 
@@ -312,7 +399,8 @@ dev_new(const char *path, const char *type, const char *desc,
 	int			 rc = CF_OK;
 
 	*out = NULL;
-	if (strcmp(type, "file") != 0) {
+	if (strcmp(type, "file") != 0 && strcmp(type, "syslog") != 0 &&
+	    strcmp(type, "socket") != 0) {
 		snprintf(why, whylen, "unknown backend type: \"%s\"", type);
 		return CF_EINVAL;
 	}
@@ -320,6 +408,11 @@ dev_new(const char *path, const char *type, const char *desc,
 		return CF_ENOMEM;
 	d->fd = -1;
 	if (pthread_mutex_init(&d->mu, NULL) != 0) {
+		free(d);
+		return CF_ENOMEM;
+	}
+	if (fdlock_init(&d->fdlock) != 0) {
+		pthread_mutex_destroy(&d->mu);
 		free(d);
 		return CF_ENOMEM;
 	}
@@ -332,6 +425,14 @@ dev_new(const char *path, const char *type, const char *desc,
 	}
 	d->local = local;
 	uuid4_random(d->salt);
+	audit_fmt_init(&d->fmt, d->salt);
+	if (strcmp(type, "file") != 0) {
+		if ((rc = audit_sock_new(type, opts, &d->sock, why, whylen)) !=
+		    CF_OK)
+			goto out;
+		d->kind = DEV_SOCK;
+		goto common;
+	}
 	if ((fp = json_string_value(json_object_get(opts, "file_path"))) ==
 	    NULL && (fp = json_string_value(json_object_get(opts, "path"))) ==
 	    NULL) {
@@ -345,6 +446,7 @@ dev_new(const char *path, const char *type, const char *desc,
 		rc = CF_ENOMEM;
 		goto out;
 	}
+ common:
 	s = json_string_value(json_object_get(opts, "format"));
 	if (s != NULL && strcmp(s, "json") != 0) {
 		/* jsonx is Vault's too, but coffer writes JSON only. */
@@ -352,21 +454,23 @@ dev_new(const char *path, const char *type, const char *desc,
 		rc = CF_EINVAL;
 		goto out;
 	}
-	if ((rc = opt_bool(opts, "hmac_accessor", 1, &d->hmac_accessor, why,
+	if ((rc = opt_bool(opts, "hmac_accessor", 1, &d->fmt.hmac_accessor,
+	    why, whylen)) != CF_OK ||
+	    (rc = opt_bool(opts, "log_raw", 0, &d->fmt.log_raw, why,
 	    whylen)) != CF_OK ||
-	    (rc = opt_bool(opts, "log_raw", 0, &d->log_raw, why, whylen)) !=
-	    CF_OK ||
-	    (rc = opt_bool(opts, "elide_list_responses", 0, &d->elide, why,
-	    whylen)) != CF_OK)
+	    (rc = opt_bool(opts, "elide_list_responses", 0, &d->fmt.elide,
+	    why, whylen)) != CF_OK)
 		goto out;
 	s = json_string_value(json_object_get(opts, "prefix"));
 	if ((d->prefix = strdup(s != NULL ? s : "")) == NULL) {
 		rc = CF_ENOMEM;
 		goto out;
 	}
+	d->fmt.prefix = d->prefix;
 	d->mode = 0600;
 	d->chmod = 1;
-	if ((s = json_string_value(json_object_get(opts, "mode"))) != NULL) {
+	if (d->kind != DEV_SOCK &&
+	    (s = json_string_value(json_object_get(opts, "mode"))) != NULL) {
 		errno = 0;
 		m = strtoul(s, &end, 8);
 		if (*s == '\0' || *end != '\0' || errno != 0 || *s == '-' ||
@@ -397,379 +501,50 @@ dev_new(const char *path, const char *type, const char *desc,
 	return rc;
 }
 
-/* "hmac-sha256:<hex>" of s (len bytes) under salt, into out. */
 static void
-hmac_hex(const char *salt, const char *s, size_t len, char *out)
+tbuf_free(void *p)
 {
-	crypto_auth_hmacsha256_state	 st;
-	unsigned char			 mac[crypto_auth_hmacsha256_BYTES];
-
-	crypto_auth_hmacsha256_init(&st, (const unsigned char *)salt,
-	    strlen(salt));
-	crypto_auth_hmacsha256_update(&st, (const unsigned char *)s, len);
-	crypto_auth_hmacsha256_final(&st, mac);
-	memcpy(out, "hmac-sha256:", 12);
-	sodium_bin2hex(out + 12, 2 * sizeof(mac) + 1, mac, sizeof(mac));
-	sodium_memzero(&st, sizeof(st));
+	buf_free(p);
+	free(p);
 }
 
-/* Replace the string at o[k] (if any) with its hash. */
-static int
-hash_key(json_t *o, const char *k, const char *salt)
+static void
+tbuf_key_init(void)
 {
-	json_t		*v = json_object_get(o, k);
-	char		 h[AUDIT_HASH_LEN + 1];
-
-	if (v == NULL || !json_is_string(v))
-		return CF_OK;
-	hmac_hex(salt, json_string_value(v), json_string_length(v), h);
-	return json_object_set_new(o, k, json_string(h)) == 0 ? CF_OK :
-	    CF_ENOMEM;
+	if (pthread_key_create(&tbuf_key, tbuf_free) != 0)
+		abort();
 }
 
 /*
- * The hashed form of v: every string at any depth, and numbers too
- * when nums (they came as JSON text), hashed; keys kept.  New reference.
+ * The calling thread's entry buffer, kept between entries (wiped after
+ * each) so that writing one allocates nothing; NULL on ENOMEM.
  */
-static json_t *
-hash_value(json_t *v, const char *salt, int nums)
+static struct buf *
+tbuf_get(void)
 {
-	json_t		*o, *x;
-	const char	*k;
-	size_t		 i;
-	char		 h[AUDIT_HASH_LEN + 1], t[64];
+	struct buf	*b;
 
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		hmac_hex(salt, json_string_value(v), json_string_length(v), h);
-		return json_string(h);
-	case JSON_INTEGER:
-	case JSON_REAL:
-		if (!nums)
-			return json_incref(v);
-		if (json_is_integer(v))
-			snprintf(t, sizeof(t), "%" JSON_INTEGER_FORMAT,
-			    json_integer_value(v));
-		else
-			snprintf(t, sizeof(t), "%.17g", json_real_value(v));
-		hmac_hex(salt, t, strlen(t), h);
-		return json_string(h);
-	case JSON_OBJECT:
-		if ((o = json_object()) == NULL)
-			return NULL;
-		json_object_foreach(v, k, x) {
-			if (json_object_set_new(o, k, hash_value(x, salt,
-			    nums)) != 0) {
-				json_decref(o);
-				return NULL;
-			}
-		}
-		return o;
-	case JSON_ARRAY:
-		if ((o = json_array()) == NULL)
-			return NULL;
-		json_array_foreach(v, i, x) {
-			if (json_array_append_new(o, hash_value(x, salt,
-			    nums)) != 0) {
-				json_decref(o);
-				return NULL;
-			}
-		}
-		return o;
-	default:
-		return json_incref(v);
-	}
-}
-
-/* Replace o[k] by its hashed form. */
-static int
-hash_tree(json_t *o, const char *k, const char *salt, int nums)
-{
-	json_t	*v = json_object_get(o, k);
-
-	if (v == NULL)
-		return CF_OK;
-	return json_object_set_new(o, k, hash_value(v, salt, nums)) == 0 ?
-	    CF_OK : CF_ENOMEM;
-}
-
-static const char *
-op_name(int op)
-{
-	switch (op) {
-	case REQ_READ:
-		return "read";
-	case REQ_CREATE:
-		return "create";
-	case REQ_UPDATE:
-		return "update";
-	case REQ_DELETE:
-		return "delete";
-	case REQ_LIST:
-		return "list";
-	case REQ_PATCH:
-		return "patch";
-	default:
-		return "header";
-	}
-}
-
-static void
-now_rfc3339(char *out, size_t cap)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	time_format_rfc3339(out, cap, (long long)ts.tv_sec, ts.tv_nsec);
-}
-
-/* Set o[k] = a copy of v unless v is absent, empty or false. */
-static void
-set_some(json_t *o, const char *k, json_t *v)
-{
-	if (v == NULL || json_is_null(v) || json_is_false(v) ||
-	    (json_is_string(v) && json_string_length(v) == 0) ||
-	    (json_is_integer(v) && json_integer_value(v) == 0) ||
-	    (json_is_object(v) && json_object_size(v) == 0) ||
-	    (json_is_array(v) && json_array_size(v) == 0))
-		return;
-	json_object_set_new(o, k, json_deep_copy(v));
-}
-
-static void
-set_str(json_t *o, const char *k, const char *s)
-{
-	if (s != NULL && *s != '\0')
-		json_object_set_new(o, k, json_string(s));
-}
-
-/* The caller's "auth" block, from the token the router resolved. */
-static json_t *
-caller_auth(const struct request *req, int err)
-{
-	json_t		*a, *e, *v;
-	char		 t[64];
-	long long	 n;
-
-	if ((a = json_object()) == NULL)
+	if (pthread_once(&tbuf_once, tbuf_key_init) != 0)
+		abort();
+	if ((b = pthread_getspecific(tbuf_key)) != NULL)
+		return b;
+	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return NULL;
-	set_str(a, "client_token", req->token);
-	if (req->auth == NULL || (e = req->auth->entry) == NULL) {
-		if (req->token != NULL || err != CF_OK)
-			json_object_set_new(a, "policy_results", json_pack(
-			    "{s:b}", "allowed", err == CF_OK));
-		json_object_set_new(a, "token_type", json_string("default"));
-		return a;
-	}
-	set_str(a, "accessor", req->auth->accessor);
-	set_some(a, "display_name", json_object_get(e, "display_name"));
-	set_some(a, "policies", json_object_get(e, "policies"));
-	set_some(a, "token_policies", json_object_get(e, "policies"));
-	json_object_set_new(a, "policy_results", json_pack("{s:b}",
-	    "allowed", err == CF_OK));
-	set_some(a, "metadata", json_object_get(e, "meta"));
-	set_some(a, "remaining_uses", json_object_get(e, "num_uses"));
-	v = json_object_get(e, "type");
-	json_object_set_new(a, "token_type", json_string(json_is_string(v) ?
-	    json_string_value(v) : "service"));
-	set_some(a, "token_ttl", json_object_get(e, "creation_ttl"));
-	if ((n = json_integer_value(json_object_get(e, "issue_time"))) > 0) {
-		time_format_rfc3339(t, sizeof(t), n, 0);
-		json_object_set_new(a, "token_issue_time", json_string(t));
-	}
-	return a;
-}
-
-/* An "auth" block from a login's or token creation's answer. */
-static json_t *
-resp_auth(const json_t *ra)
-{
-	json_t	*a;
-
-	if ((a = json_object()) == NULL)
+	if (pthread_setspecific(tbuf_key, b) != 0) {
+		free(b);
 		return NULL;
-	set_some(a, "client_token", json_object_get(ra, "client_token"));
-	set_some(a, "accessor", json_object_get(ra, "accessor"));
-	set_some(a, "policies", json_object_get(ra, "policies"));
-	set_some(a, "token_policies", json_object_get(ra, "token_policies"));
-	set_some(a, "metadata", json_object_get(ra, "metadata"));
-	set_some(a, "num_uses", json_object_get(ra, "num_uses"));
-	set_some(a, "entity_id", json_object_get(ra, "entity_id"));
-	set_some(a, "token_type", json_object_get(ra, "token_type"));
-	set_some(a, "token_ttl", json_object_get(ra, "lease_duration"));
-	return a;
+	}
+	return b;
 }
 
+/* Done with the thread's buffer: wiped, and freed if an entry grew it. */
 static void
-mount_fields(json_t *o, const struct mount *m, int response)
+tbuf_put(struct buf *b)
 {
-	if (m == NULL)
-		return;
-	set_str(o, "mount_point", m->path);
-	set_str(o, "mount_type", m->type);
-	set_str(o, "mount_accessor", m->accessor);
-	json_object_set_new(o, response ? "mount_running_plugin_version" :
-	    "mount_running_version", json_string(strcmp(m->type, "kv") == 0 ?
-	    "v0.15.0+builtin" : "v" CORE_VAULT_VERSION "+builtin.vault"));
-	json_object_set_new(o, "mount_class", json_string(m->ops->is_auth ?
-	    "auth" : "secret"));
-}
-
-static json_t *
-request_obj(const struct request *req)
-{
-	json_t	*r;
-
-	if ((r = json_object()) == NULL)
-		return NULL;
-	json_object_set_new(r, "id", json_string(req->id));
-	json_object_set_new(r, "operation", json_string(op_name(req->op)));
-	mount_fields(r, req->mount, 0);
-	set_str(r, "client_token", req->token);
-	if (req->token != NULL && req->auth != NULL)
-		set_str(r, "client_token_accessor", req->auth->accessor);
-	json_object_set_new(r, "namespace", json_pack("{s:s}", "id", "root"));
-	json_object_set_new(r, "path", json_string(req->path));
-	set_some(r, "data", req->data);
-	set_str(r, "remote_address", req->remote_addr);
-	if (req->wrap_set && req->wrap_ttl > 0)
-		json_object_set_new(r, "wrap_ttl",
-		    json_integer((json_int_t)req->wrap_ttl));
-	return r;
-}
-
-/* Text of a failure, and whether it is an internal error or a reply. */
-static const char *
-fail_text(const struct response *resp, int err)
-{
-	return resp->err[0] != '\0' ? resp->err : cf_strerror(err);
-}
-
-static int
-is_internal(const struct response *resp, int err)
-{
-	int	 st = resp->status != 0 ? resp->status : cf_status(err);
-
-	return err == CF_EDENIED || st >= 500;
-}
-
-/* The entry in clear; NULL on ENOMEM. */
-static json_t *
-entry_new(const struct request *req, const struct response *resp,
-    int err, int response)
-{
-	json_t	*e, *r = NULL, *w;
-	char	 t[64];
-
-	now_rfc3339(t, sizeof(t));
-	if ((e = json_object()) == NULL)
-		return NULL;
-	json_object_set_new(e, "time", json_string(t));
-	json_object_set_new(e, "type", json_string(response ? "response" :
-	    "request"));
-	json_object_set_new(e, "auth", response && resp->auth != NULL ?
-	    resp_auth(resp->auth) : caller_auth(req, err));
-	json_object_set_new(e, "request", request_obj(req));
-	if (response) {
-		if ((r = json_object()) == NULL) {
-			json_decref(e);
-			return NULL;
-		}
-		mount_fields(r, req->mount, 1);
-		if (resp->auth != NULL)
-			json_object_set_new(r, "auth", resp_auth(resp->auth));
-		if (resp->lease_id[0] != '\0')
-			json_object_set_new(r, "secret", json_pack("{s:s}",
-			    "lease_id", resp->lease_id));
-		if (err != CF_OK && !is_internal(resp, err))
-			json_object_set_new(r, "data", json_pack("{s:s}",
-			    "error", fail_text(resp, err)));
-		else if (err == CF_OK)
-			set_some(r, "data", resp->data);
-		if (err == CF_OK)
-			set_some(r, "warnings", resp->warnings);
-		if (resp->wrap_info != NULL) {
-			w = json_object();
-			set_some(w, "token", json_object_get(resp->wrap_info,
-			    "token"));
-			set_some(w, "accessor", json_object_get(
-			    resp->wrap_info, "accessor"));
-			set_some(w, "ttl", json_object_get(resp->wrap_info,
-			    "ttl"));
-			set_some(w, "creation_time", json_object_get(
-			    resp->wrap_info, "creation_time"));
-			set_some(w, "creation_path", json_object_get(
-			    resp->wrap_info, "creation_path"));
-			set_some(w, "wrapped_accessor", json_object_get(
-			    resp->wrap_info, "wrapped_accessor"));
-			json_object_set_new(r, "wrap_info", w);
-		}
-		json_object_set_new(e, "response", r);
-	}
-	if (err != CF_OK && is_internal(resp, err))
-		json_object_set_new(e, "error", json_string(fail_text(resp,
-		    err)));
-	return e;
-}
-
-/* LIST answers with elide_list_responses: keys and key_info counted. */
-static void
-elide(json_t *data)
-{
-	json_t	*v;
-
-	if ((v = json_object_get(data, "keys")) != NULL && json_is_array(v))
-		json_object_set_new(data, "keys",
-		    json_integer((json_int_t)json_array_size(v)));
-	if ((v = json_object_get(data, "key_info")) != NULL &&
-	    json_is_object(v))
-		json_object_set_new(data, "key_info",
-		    json_integer((json_int_t)json_object_size(v)));
-}
-
-/* d's form of entry e (borrowed), serialised with prefix and newline. */
-static int
-dev_format(const struct audit_dev *d, const char *s, json_t *e, int list,
-    struct buf *out)
-{
-	json_t		*c, *a, *r, *rs, *x;
-	int		 rc = CF_OK;
-
-	if ((c = json_deep_copy(e)) == NULL)
-		return CF_ENOMEM;
-	a = json_object_get(c, "auth");
-	r = json_object_get(c, "request");
-	rs = json_object_get(c, "response");
-	if (list && d->elide && (x = json_object_get(rs, "data")) != NULL)
-		elide(x);
-	if (!d->log_raw) {
-		if ((rc = hash_key(a, "client_token", s)) != CF_OK ||
-		    (rc = hash_key(r, "client_token", s)) != CF_OK ||
-		    (rc = hash_tree(r, "data", s, 1)) != CF_OK ||
-		    (rc = hash_tree(rs, "data", s, 0)) != CF_OK ||
-		    (rc = hash_key(json_object_get(rs, "auth"),
-		    "client_token", s)) != CF_OK ||
-		    (rc = hash_key(json_object_get(rs, "wrap_info"), "token",
-		    s)) != CF_OK)
-			goto out;
-		if (d->hmac_accessor &&
-		    ((rc = hash_key(a, "accessor", s)) != CF_OK ||
-		    (rc = hash_key(r, "client_token_accessor", s)) != CF_OK ||
-		    (rc = hash_key(json_object_get(rs, "auth"), "accessor",
-		    s)) != CF_OK ||
-		    (rc = hash_key(json_object_get(rs, "wrap_info"),
-		    "accessor", s)) != CF_OK ||
-		    (rc = hash_key(json_object_get(rs, "wrap_info"),
-		    "wrapped_accessor", s)) != CF_OK))
-			goto out;
-	}
-	if ((rc = buf_puts(out, d->prefix)) != CF_OK ||
-	    (rc = jsonutil_emit(c, out)) != CF_OK)
-		goto out;
-	rc = buf_puts(out, "\n");
- out:
-	json_decref(c);
-	return rc;
+	if (b->cap > TBUF_KEEP)
+		buf_free(b);
+	else
+		buf_reset(b);
 }
 
 /*
@@ -777,34 +552,37 @@ dev_format(const struct audit_dev *d, const char *s, json_t *e, int list,
  * wrote it, CF_EIO if every one failed (each failure logged).
  */
 static int
-broker_log(json_t *e, const char *id, int list)
+broker_log(const struct audit_entry *e)
 {
-	struct buf	 b = BUF_INIT;
+	struct buf	*b;
 	char		 why[512];
 	size_t		 i, ok = 0;
 	int		 rc;
 
-	rdlock();
-	if (ndevs == 0) {
-		unlock();
-		return CF_OK;
+	if ((b = tbuf_get()) == NULL) {
+		log_warnx("audit: request %s: %s", e->req->id,
+		    cf_strerror(CF_ENOMEM));
+		return CF_EIO;
 	}
+	rdlock();
 	for (i = 0; i < ndevs; i++) {
-		buf_reset(&b);
+		buf_reset(b);
 		why[0] = '\0';
-		if ((rc = dev_format(devs[i], devs[i]->salt, e, list, &b)) !=
-		    CF_OK)
-			log_warnx("audit: request %s: device %s: %s", id,
-			    devs[i]->path, cf_strerror(rc));
-		else if (dev_write(devs[i], b.data, b.len, why,
+		if ((rc = audit_entry_emit(&devs[i]->fmt, e, b)) != CF_OK)
+			log_warnx("audit: request %s: device %s: %s",
+			    e->req->id, devs[i]->path, cf_strerror(rc));
+		else if (dev_write(devs[i], b->data, b->len, why,
 		    sizeof(why)) != 0)
 			log_warnx("audit: request %s: device %s cannot "
-			    "write: %s", id, devs[i]->path, why);
+			    "write: %s", e->req->id, devs[i]->path, why);
 		else
 			ok++;
 	}
+	/* None enabled (any more): nothing to log, nothing failed. */
+	if (ndevs == 0)
+		ok = 1;
 	unlock();
-	buf_free(&b);
+	tbuf_put(b);
 	return ok > 0 ? CF_OK : CF_EIO;
 }
 
@@ -822,31 +600,25 @@ audit_failed(struct request *req, struct response *resp, const char *what)
 static int
 broker_request(struct request *req, struct response *resp, int err)
 {
-	json_t	*e;
-	int	 rc;
+	struct audit_entry	 e;
 
 	if (atomic_load(&ndevs_seen) == 0)
 		return CF_OK;
-	if ((e = entry_new(req, resp, err, 0)) == NULL)
-		return audit_failed(req, resp, "request");
-	rc = broker_log(e, req->id, 0);
-	json_decref(e);
-	return rc == CF_OK ? CF_OK : audit_failed(req, resp, "request");
+	audit_entry_init(&e, req, resp, err, 0);
+	return broker_log(&e) == CF_OK ? CF_OK :
+	    audit_failed(req, resp, "request");
 }
 
 static int
 broker_response(struct request *req, struct response *resp, int err)
 {
-	json_t	*e;
-	int	 rc;
+	struct audit_entry	 e;
 
 	if (atomic_load(&ndevs_seen) == 0)
 		return CF_OK;
-	if ((e = entry_new(req, resp, err, 1)) == NULL)
-		return audit_failed(req, resp, "response");
-	rc = broker_log(e, req->id, req->op == REQ_LIST);
-	json_decref(e);
-	return rc == CF_OK ? CF_OK : audit_failed(req, resp, "response");
+	audit_entry_init(&e, req, resp, err, 1);
+	return broker_log(&e) == CF_OK ? CF_OK :
+	    audit_failed(req, resp, "response");
 }
 
 /* The stored form of the table, with d added (or NULL) and skip left out. */
@@ -923,21 +695,24 @@ static int
 dev_test(struct audit_dev *d, char *why, size_t whylen)
 {
 	struct buf		 b = BUF_INIT;
-	json_t			*e;
-	char			 t[64], id[REQ_ID_LEN + 1], err[400];
-	char			 salt[SALT_LEN + 1];
+	struct request		 req;
+	struct response		 resp;
+	struct audit_entry	 e;
+	struct audit_fmt	 f;
+	char			 path[] = "sys/audit/test";
+	char			 salt[SALT_LEN + 1], err[400];
 	int			 rc;
 
-	now_rfc3339(t, sizeof(t));
-	uuid4_random(id);
-	e = json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:{s:s}, s:s}}",
-	    "time", t, "type", "request", "auth", "token_type", "default",
-	    "request", "id", id, "operation", "update", "namespace", "id",
-	    "root", "path", "sys/audit/test");
-	if (e == NULL)
-		return CF_ENOMEM;
+	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	uuid4_random(req.id);
+	req.op = REQ_UPDATE;
+	req.path = path;
+	f = d->fmt;
 	uuid4_random(salt);
-	if ((rc = dev_format(d, salt, e, 0, &b)) == CF_OK) {
+	audit_fmt_init(&f, salt);
+	audit_entry_init(&e, &req, &resp, CF_OK, 0);
+	if ((rc = audit_entry_emit(&f, &e, &b)) == CF_OK) {
 		err[0] = '\0';
 		if (dev_write(d, b.data, b.len, err, sizeof(err)) != 0) {
 			snprintf(why, whylen, "audit backend failed test "
@@ -945,7 +720,8 @@ dev_test(struct audit_dev *d, char *why, size_t whylen)
 			rc = CF_EINVAL;
 		}
 	}
-	json_decref(e);
+	audit_fmt_wipe(&f);
+	sodium_memzero(salt, sizeof(salt));
 	buf_free(&b);
 	return rc;
 }
@@ -973,10 +749,16 @@ audit_enable(const char *path, const char *type, const char *desc,
 	if ((rc = dev_new(path, type, desc, options, local, &d, why,
 	    whylen)) != CF_OK)
 		goto out;
-	mu_lock(&d->mu);
 	err[0] = '\0';
+	fd_wrlock(d);
 	e = dev_open(d, err, sizeof(err));
-	mu_unlock(&d->mu);
+	fd_unlock(d);
+	if (e != 0 && d->kind == DEV_SOCK) {
+		snprintf(why, whylen, "sanity check failed; unable to "
+		    "connect: %s", err);
+		rc = CF_EINVAL;
+		goto out;
+	}
 	if (e != 0) {
 		snprintf(why, whylen, "sanity check failed; unable to open "
 		    "\"%s\" for writing: %s", d->file_path, err);
@@ -1074,7 +856,8 @@ audit_hash(const char *path, const char *input, char *out)
 	rdlock();
 	for (i = 0; i < ndevs; i++)
 		if (strcmp(devs[i]->path, path) == 0) {
-			hmac_hex(devs[i]->salt, input, strlen(input), out);
+			audit_fmt_hash(&devs[i]->fmt, input, strlen(input),
+			    out);
 			rc = CF_OK;
 		}
 	unlock();
@@ -1091,14 +874,12 @@ audit_reopen(void)
 	for (i = 0; i < ndevs; i++) {
 		if (devs[i]->kind != DEV_FILE)
 			continue;
-		mu_lock(&devs[i]->mu);
-		if (devs[i]->fd >= 0)
-			close(devs[i]->fd);
-		devs[i]->fd = -1;
+		fd_wrlock(devs[i]);
+		dev_close(devs[i]);
 		if (dev_open(devs[i], why, sizeof(why)) != 0)
 			log_warnx("audit: device %s cannot reopen: %s",
 			    devs[i]->path, why);
-		mu_unlock(&devs[i]->mu);
+		fd_unlock(devs[i]);
 	}
 	unlock();
 }
@@ -1155,15 +936,17 @@ audit_load(void)
 			continue;
 		}
 		if ((salt = json_string_value(json_object_get(e, "salt"))) !=
-		    NULL)
+		    NULL) {
 			strlcpy(d->salt, salt, sizeof(d->salt));
-		mu_lock(&d->mu);
+			audit_fmt_init(&d->fmt, d->salt);
+		}
+		fd_wrlock(d);
 		if (dev_open(d, why, sizeof(why)) != 0)
 			log_warnx("audit: device %s cannot open: %s", d->path,
 			    why);
 		else
 			opened++;
-		mu_unlock(&d->mu);
+		fd_unlock(d);
 		wrlock();
 		rc = table_insert(d);
 		unlock();

@@ -12,9 +12,11 @@
  *
  * Devices are of type "file": a path, "stdout" or "discard".  The table
  * is stored at core/audit, loaded on becoming active and dropped on
- * leaving it.  Writers hold the table's read lock and the device's
- * mutex for one write() each; enable and disable take the write lock.
- * Lock order: core lock, then the table lock, then a device mutex.
+ * leaving it.  Writers hold the table's read lock and, for a file, the
+ * read side of the device's fd lock for one O_APPEND write() each (no
+ * lock between writers); enable and disable take the table's write
+ * lock, a reopen the fd lock's write side.  Lock order: core lock,
+ * then the table lock, then a device's lock.
  */
 #ifndef COFFER_SERVER_AUDIT_H
 #define COFFER_SERVER_AUDIT_H

@@ -222,3 +222,17 @@ jsonutil_emit(const json_t *j, struct buf *out)
 	}
 	return CF_OK;
 }
+
+int
+jsonutil_emit_str(const char *s, size_t n, struct buf *out)
+{
+	size_t	 start = out->len;
+	int	 rc;
+
+	if ((rc = emit_string(s, n, out)) != CF_OK && out->data != NULL) {
+		memset(out->data + start, 0, out->len - start);
+		out->len = start;
+		out->data[start] = '\0';
+	}
+	return rc;
+}

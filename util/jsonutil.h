@@ -16,5 +16,12 @@ struct buf;
 /* Append the compact JSON text of j to out (a wiped buffer). */
 int	 jsonutil_emit(const json_t *, struct buf *)
 	    __attribute__((warn_unused_result));
+/*
+ * Append the JSON text of the string s (n bytes), escaped as
+ * jsonutil_emit escapes strings.  CF_EINVAL, with nothing appended, if
+ * s is not valid UTF-8 (jansson would not hold it); CF_ENOMEM.
+ */
+int	 jsonutil_emit_str(const char *, size_t, struct buf *)
+	    __attribute__((warn_unused_result));
 
 #endif /* COFFER_UTIL_JSONUTIL_H */

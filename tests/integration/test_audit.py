@@ -1,8 +1,10 @@
 """Audit devices: sys/audit, sys/audit-hash and the file device, via hvac and requests."""
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import threading
 import time
 
@@ -76,7 +78,16 @@ def test_enable_list_disable_shapes(aud):
 
 @pytest.mark.parametrize("body, text", [
     ({}, 'unknown backend type: ""'),
-    ({"type": "syslog"}, 'unknown backend type: "syslog"'),
+    ({"type": "nope"}, 'unknown backend type: "nope"'),
+    ({"type": "socket"}, "address is required"),
+    ({"type": "socket", "options": {"address": "127.0.0.1:1",
+                                    "socket_type": "sctp"}},
+     "dial sctp: unknown network sctp"),
+    ({"type": "socket", "options": {"address": "127.0.0.1:1",
+                                    "write_timeout": "soon"}},
+     'time: invalid duration "soon"'),
+    ({"type": "syslog", "options": {"facility": "NOPE"}},
+     'invalid syslog facility "NOPE"'),
     ({"type": "file"}, "file_path is required"),
     ({"type": "file", "options": {"file_path": "discard",
                                   "format": "jsonx"}},
@@ -316,3 +327,166 @@ def test_table_survives_seal_and_restart(aud):
     c.sys.enable_audit_device("file", path="file",
                               options={"file_path": path})
     assert c.sys.calculate_hash("file", "x")["data"]["hash"] != h
+
+
+def _recv_lines(conn, want, deadline=10):
+    """Read newline-terminated entries from a stream until want arrive."""
+    buf, out = b"", []
+    conn.settimeout(0.2)
+    end = time.time() + deadline
+    while len(out) < want and time.time() < end:
+        try:
+            chunk = conn.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            out.append(json.loads(line))
+    return out
+
+
+def test_syslog_device(aud, tmp_path, monkeypatch):
+    srv, c, _ = aud
+    path = str(tmp_path / "log.sock")
+    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    rx.bind(path)
+    rx.settimeout(10)
+    monkeypatch.setenv("COFFER_SYSLOG_SOCKET", path)
+    srv.restart()
+    srv.unseal()
+    c.sys.enable_audit_device("syslog", path="syslog",
+                              options={"tag": "coffer-test",
+                                       "facility": "local3"})
+    msgs = [rx.recv(65536) for _ in range(2)]       # test entry, enable
+    rid = c.sys.list_enabled_audit_devices()["request_id"]
+    msgs += [rx.recv(65536) for _ in range(2)]
+    # <facility * 8 + info>Mmm dd hh:mm:ss tag[pid]: entry
+    pat = re.compile(rb"^<(\d+)>\w{3} [ \d]\d \d\d:\d\d:\d\d "
+                     rb"coffer-test\[(\d+)\]: (\{.*\})\n$", re.S)
+    ents = []
+    for m in msgs:
+        got = pat.match(m)
+        assert got, m
+        assert int(got.group(1)) == 19 * 8 + 6
+        assert int(got.group(2)) == srv.pid
+        ents.append(json.loads(got.group(3)))
+    assert ents[0]["request"]["path"] == "sys/audit/test"
+    assert [e["type"] for e in ents[2:]] == ["request", "response"]
+    assert all(e["request"]["id"] == rid for e in ents[2:])
+    h = c.sys.calculate_hash("syslog", srv.root_token)["data"]["hash"]
+    assert ents[2]["auth"]["client_token"] == h
+    assert srv.root_token.encode() not in b"".join(msgs)
+    # Defaults: AUTH and "vault".
+    c.sys.enable_audit_device("syslog", path="syslog2")
+    seen = [rx.recv(65536) for _ in range(4)]
+    assert any(m.startswith(b"<38>") and b" vault[" in m for m in seen)
+    rx.close()
+
+
+def test_socket_device_tcp(aud):
+    srv, c, _ = aud
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(4)
+    addr = "127.0.0.1:%d" % ls.getsockname()[1]
+    c.sys.enable_audit_device("socket", path="sock", options={
+        "address": addr, "prefix": "P:"})
+    conn, _ = ls.accept()
+    tok = token_with(srv, "sockkv", """
+path "secret/data/*" { capabilities = ["create", "read"] }
+""")
+    u = hvac.Client(url=srv.url, token=tok)
+    u.secrets.kv.v2.create_or_update_secret("s", {"pw": SECRET},
+                                            mount_point="secret")
+    rid = u.secrets.kv.v2.read_secret_version("s", mount_point="secret")[
+        "request_id"]
+    lines = []
+    conn.settimeout(0.2)
+    buf = b""
+    end = time.time() + 10
+    while time.time() < end and not any(
+            l.startswith(b"P:") and rid.encode() in l and
+            b'"type":"response"' in l for l in lines):
+        try:
+            buf += conn.recv(65536)
+        except socket.timeout:
+            continue
+        *done, buf = buf.split(b"\n")
+        lines += done
+    assert lines and all(l.startswith(b"P:") for l in lines)
+    text = b"\n".join(lines)
+    assert SECRET.encode() not in text and tok.encode() not in text
+    ents = [json.loads(l[2:]) for l in lines]
+    assert ents[0]["request"]["path"] == "sys/audit/test"
+    read = [e for e in ents if e["request"]["id"] == rid]
+    assert [e["type"] for e in read] == ["request", "response"]
+    hs = c.sys.calculate_hash("sock", SECRET)["data"]["hash"]
+    assert read[1]["response"]["data"]["data"]["pw"] == hs
+    assert read[0]["auth"]["client_token"] == c.sys.calculate_hash(
+        "sock", tok)["data"]["hash"]
+    conn.close()
+    ls.close()
+
+
+def test_socket_device_udp(aud):
+    srv, c, _ = aud
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(10)
+    addr = "127.0.0.1:%d" % rx.getsockname()[1]
+    c.sys.enable_audit_device("socket", path="udp", options={
+        "address": addr, "socket_type": "udp"})
+    rid = c.sys.list_enabled_audit_devices()["request_id"]
+    ents = []
+    while len([e for e in ents if e["request"]["id"] == rid]) < 2:
+        d = rx.recv(65536)
+        assert d.endswith(b"\n") and d.count(b"\n") == 1
+        ents.append(json.loads(d))
+    assert ents[0]["request"]["path"] == "sys/audit/test"
+    h = c.sys.calculate_hash("udp", srv.root_token)["data"]["hash"]
+    assert [e["auth"]["client_token"] for e in ents
+            if e["request"]["id"] == rid] == [h, h]
+    rx.close()
+
+
+def test_socket_device_stalled_peer_fails_in_time(aud):
+    srv, c, path = aud
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(64)
+    addr = "127.0.0.1:%d" % ls.getsockname()[1]
+    c.sys.enable_audit_device("socket", path="sock", options={
+        "address": addr, "write_timeout": "1s", "log_raw": "true"})
+    held = [ls.accept()[0]]         # accepted, never read
+    # Entries (raw: not hashed) big enough to fill the buffers soon.
+    big = {"v": "x" * 200000}
+    statuses, took = [], []
+    for _ in range(40):
+        t0 = time.time()
+        r = srv.api("PUT", "secret/data/big", token=srv.root_token,
+                    json={"data": big})
+        took.append(time.time() - t0)
+        statuses.append(r.status_code)
+        if r.status_code == 500:
+            assert r.json() == INTERNAL
+            break
+    assert statuses[-1] == 500, statuses
+    # Refused within about the timeout (the request entry's write).
+    assert took[-1] < 4, took
+    assert "cannot write" in srv.read_log()
+    # The server stays up: another device lets requests through, and
+    # the socket device reconnects on its next write.
+    c.sys.enable_audit_device("file", path="file",
+                              options={"file_path": path})
+    r = srv.api("GET", "sys/health")
+    assert r.status_code == 200
+    ls.settimeout(10)
+    held.append(ls.accept()[0])
+    r = srv.api("GET", "secret/data/big", token=srv.root_token)
+    assert r.status_code in (200, 404), r.text
+    for s in held:
+        s.close()
+    ls.close()
