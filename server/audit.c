@@ -36,6 +36,7 @@
 
 #include "audit.h"
 #include "audit_entry.h"
+#include "audit_headers.h"
 #include "audit_sock.h"
 #include "buf.h"
 #include "core.h"
@@ -601,10 +602,13 @@ static int
 broker_request(struct request *req, struct response *resp, int err)
 {
 	struct audit_entry	 e;
+	struct audit_hdrs	 hdrs;
 
 	if (atomic_load(&ndevs_seen) == 0)
 		return CF_OK;
 	audit_entry_init(&e, req, resp, err, 0);
+	audit_headers_pick(req, &hdrs);
+	e.hdrs = &hdrs;
 	return broker_log(&e) == CF_OK ? CF_OK :
 	    audit_failed(req, resp, "request");
 }
@@ -613,10 +617,13 @@ static int
 broker_response(struct request *req, struct response *resp, int err)
 {
 	struct audit_entry	 e;
+	struct audit_hdrs	 hdrs;
 
 	if (atomic_load(&ndevs_seen) == 0)
 		return CF_OK;
 	audit_entry_init(&e, req, resp, err, 1);
+	audit_headers_pick(req, &hdrs);
+	e.hdrs = &hdrs;
 	return broker_log(&e) == CF_OK ? CF_OK :
 	    audit_failed(req, resp, "response");
 }

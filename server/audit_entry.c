@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "audit_entry.h"
+#include "audit_headers.h"
 #include "buf.h"
 #include "core.h"
 #include "err.h"
@@ -91,6 +92,7 @@ audit_entry_init(struct audit_entry *e, const struct request *req,
 	e->err = err;
 	e->response = response;
 	e->list = req->op == REQ_LIST;
+	e->hdrs = NULL;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	time_format_rfc3339(e->time, sizeof(e->time), (long long)ts.tv_sec,
 	    ts.tv_nsec);
@@ -423,8 +425,56 @@ mount_fields(struct emit *x, const struct mount *m, int response)
 	mem_lit(x, "mount_class", m->ops->is_auth ? "auth" : "secret");
 }
 
+/*
+ * "headers": each configured header once, lower-cased, with every value
+ * it came with, hashed where the configuration says.
+ */
 static void
-request_obj(struct emit *x, const struct request *req)
+headers_obj(struct emit *x, const struct audit_hdrs *h)
+{
+	const char	*v;
+	size_t		 i, k, len;
+
+	if (h == NULL || h->n == 0)
+		return;
+	open_(x, "headers", "{");
+	for (i = 0; i < h->n && x->rc == CF_OK; i++) {
+		for (k = 0; k < i && strcmp(h->h[k].name, h->h[i].name) != 0;
+		    k++)
+			;
+		if (k < i)
+			continue;		/* written with its first */
+		if (!x->first)
+			put(x, ",", 1);
+		if (x->rc == CF_OK)
+			x->rc = jsonutil_emit_str(h->h[i].name,
+			    strlen(h->h[i].name), x->b);
+		put(x, ":[", 2);
+		x->first = 1;
+		for (k = i; k < h->n && x->rc == CF_OK; k++) {
+			if (strcmp(h->h[k].name, h->h[i].name) != 0)
+				continue;
+			if (!x->first)
+				put(x, ",", 1);
+			x->first = 0;
+			v = h->h[k].value;
+			len = strlen(v);
+			if (h->h[k].hmac && !x->f->log_raw)
+				hashed(x, v, len);
+			else if ((x->rc = jsonutil_emit_str(v, len, x->b)) ==
+			    CF_EINVAL) {
+				x->rc = CF_OK;	/* not UTF-8: hashed instead */
+				hashed(x, v, len);
+			}
+		}
+		close_(x, "]");
+	}
+	close_(x, "}");
+}
+
+static void
+request_obj(struct emit *x, const struct request *req,
+    const struct audit_hdrs *hdrs)
 {
 	char	 t[32];
 
@@ -447,6 +497,7 @@ request_obj(struct emit *x, const struct request *req)
 		snprintf(t, sizeof(t), "%lld", req->wrap_ttl);
 		puts_(x, t);
 	}
+	headers_obj(x, hdrs);
 	close_(x, "}");
 }
 
@@ -524,7 +575,7 @@ audit_entry_emit(const struct audit_fmt *f, const struct audit_entry *e,
 		resp_auth(&x, e->resp->auth);
 	else
 		caller_auth(&x, e->req, e->err);
-	request_obj(&x, e->req);
+	request_obj(&x, e->req, e->hdrs);
 	if (e->response)
 		response_obj(&x, e);
 	if (e->err != CF_OK && is_internal(e->resp, e->err)) {

@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+struct audit_hdrs;
 struct buf;
 struct request;
 struct response;
@@ -35,6 +36,8 @@ struct audit_entry {
 	int			 err;		/* the handler's result */
 	int			 response;	/* 0: request entry */
 	int			 list;		/* the request is a LIST */
+	/* The configured request headers it carries (NULL: none). */
+	const struct audit_hdrs	*hdrs;
 	char			 time[64];	/* RFC 3339, set by _init */
 };
 

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "audit_headers.h"
 #include "err.h"
 #include "req.h"
 #include "sys.h"
@@ -205,4 +206,5 @@ sys_audit_register(void)
 	sys_route("audit", 1, sys_audit);
 	sys_route("audit-hash", 1, sys_audit_hash);
 	audit_register();
+	audit_headers_register();
 }

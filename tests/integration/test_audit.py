@@ -490,3 +490,81 @@ def test_socket_device_stalled_peer_fails_in_time(aud):
     for s in held:
         s.close()
     ls.close()
+
+
+HDRS = "sys/config/auditing/request-headers"
+
+
+def test_request_headers_config(aud):
+    """sys/config/auditing/request-headers as Vault: names lower-cased,
+    lookup ignoring case, 400 for an unknown one, deletes always 204,
+    root-protected, kept across a seal."""
+    srv, c, path = aud
+    tok = srv.root_token
+    r = srv.api("GET", HDRS, token=tok)
+    assert r.status_code == 200 and r.json()["data"] == {"headers": {}}
+    assert srv.api("PUT", HDRS + "/X-Request-Id", token=tok,
+                   json={}).status_code == 204
+    assert srv.api("POST", HDRS + "/X-Secret", token=tok,
+                   json={"hmac": True}).status_code == 204
+    body = srv.api("GET", HDRS, token=tok).json()
+    want = {"x-request-id": {"hmac": False}, "x-secret": {"hmac": True}}
+    assert body["data"] == {"headers": want} and body["headers"] == want
+    r = srv.api("GET", HDRS + "/X-SECRET", token=tok)
+    assert r.status_code == 200
+    assert r.json()["data"] == {"X-SECRET": {"hmac": True}}
+    r = srv.api("GET", HDRS + "/x-nope", token=tok)
+    assert r.status_code == 400
+    assert r.json() == {"errors": ["Could not find header in config"]}
+    r = srv.api("PUT", HDRS + "/x-bad", token=tok, json={"hmac": "maybe"})
+    assert r.status_code == 400
+    # Not sudo: refused, even with every capability on the path.
+    weak = token_with(srv, "hdrs", 'path "sys/config/auditing/*" '
+                      '{ capabilities = ["create", "read", "update", '
+                      '"delete", "list"] }')
+    assert srv.api("GET", HDRS, token=weak).status_code == 403
+    assert srv.api("PUT", HDRS + "/x-a", token=weak,
+                   json={}).status_code == 403
+    # Stored behind the barrier: back after a seal and unseal.
+    assert srv.api("PUT", "sys/seal", token=tok).status_code == 204
+    srv.unseal()
+    assert srv.api("GET", HDRS, token=tok).json()["data"] == {
+        "headers": want}
+    assert srv.api("DELETE", HDRS + "/x-request-id",
+                   token=tok).status_code == 204
+    assert srv.api("DELETE", HDRS + "/x-request-id",
+                   token=tok).status_code == 204
+    assert srv.api("GET", HDRS, token=tok).json()["data"] == {
+        "headers": {"x-secret": {"hmac": True}}}
+
+
+def test_configured_headers_in_both_entries(aud):
+    """A configured header on a request is copied into both of its
+    entries, lower-cased, every value kept; an hmac one is hashed with
+    the device's salt and never written in clear; others stay out."""
+    srv, c, path = aud
+    tok = srv.root_token
+    c.sys.enable_audit_device("file", path="file", options={
+        "file_path": path})
+    srv.api("PUT", HDRS + "/X-Request-Id", token=tok, json={})
+    srv.api("PUT", HDRS + "/X-Secret", token=tok, json={"hmac": True})
+    hidden = "hdr-" + SECRET
+    r = srv.api("GET", "secret/data/none", token=tok,
+                headers={"X-Request-ID": "abc-123", "X-Secret": hidden,
+                         "X-Other": "not-configured"})
+    assert r.status_code == 404
+    with open(path) as f:
+        text = f.read()
+    assert hidden not in text and "not-configured" not in text
+    mine = [e for e in entries(path)
+            if e["request"].get("path") == "secret/data/none"]
+    assert [e["type"] for e in mine] == ["request", "response"]
+    want_hash = srv.api("POST", "sys/audit-hash/file", token=tok,
+                        json={"input": hidden}).json()["data"]["hash"]
+    for e in mine:
+        assert e["request"]["headers"] == {"x-request-id": ["abc-123"],
+                                           "x-secret": [want_hash]}
+    # Without configured headers on it, a request has no "headers".
+    srv.api("GET", "secret/data/none", token=tok)
+    last = entries(path)[-1]
+    assert "headers" not in last["request"]
