@@ -449,12 +449,12 @@ dev_new(const char *path, const char *type, const char *desc,
 	}
  common:
 	s = json_string_value(json_object_get(opts, "format"));
-	if (s != NULL && strcmp(s, "json") != 0) {
-		/* jsonx is Vault's too, but coffer writes JSON only. */
+	if (s != NULL && strcmp(s, "json") != 0 && strcmp(s, "jsonx") != 0) {
 		snprintf(why, whylen, "unknown format type \"%s\"", s);
 		rc = CF_EINVAL;
 		goto out;
 	}
+	d->fmt.jsonx = s != NULL && strcmp(s, "jsonx") == 0;
 	if ((rc = opt_bool(opts, "hmac_accessor", 1, &d->fmt.hmac_accessor,
 	    why, whylen)) != CF_OK ||
 	    (rc = opt_bool(opts, "log_raw", 0, &d->fmt.log_raw, why,

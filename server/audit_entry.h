@@ -26,6 +26,7 @@ struct audit_fmt {
 	int		 log_raw;	/* 1: nothing hashed */
 	int		 hmac_accessor;	/* 1: accessors hashed too */
 	int		 elide;		/* elide_list_responses */
+	int		 jsonx;		/* format "jsonx": XML, no newline */
 	const char	*prefix;	/* borrowed; written before the JSON */
 };
 
@@ -55,7 +56,8 @@ void	 audit_fmt_hash(const struct audit_fmt *f, const char *s,
 void	 audit_entry_init(struct audit_entry *e, const struct request *req,
 	    const struct response *resp, int err, int response);
 /*
- * Append f's prefix, e's JSON text and a newline to out.  CF_OK or
+ * Append f's prefix and e's JSON text with a newline (or, for jsonx,
+ * its JSONx rendering without one) to out.  CF_OK or
  * CF_ENOMEM; on failure out may hold part of an entry (reset it).
  */
 int	 audit_entry_emit(const struct audit_fmt *f,

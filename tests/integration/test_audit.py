@@ -90,8 +90,8 @@ def test_enable_list_disable_shapes(aud):
      'invalid syslog facility "NOPE"'),
     ({"type": "file"}, "file_path is required"),
     ({"type": "file", "options": {"file_path": "discard",
-                                  "format": "jsonx"}},
-     'unknown format type "jsonx"'),
+                                  "format": "xml"}},
+     'unknown format type "xml"'),
     ({"type": "file", "options": {"file_path": "discard",
                                   "log_raw": "yes"}},
      'strconv.ParseBool: parsing "yes": invalid syntax'),
@@ -568,3 +568,50 @@ def test_configured_headers_in_both_entries(aud):
     srv.api("GET", "secret/data/none", token=tok)
     last = entries(path)[-1]
     assert "headers" not in last["request"]
+
+
+def test_jsonx_format(aud):
+    """format "jsonx" writes each entry as Vault does: the entry's
+    members as JSONx elements in name order, no wrapper, no newline;
+    the same fields hashed as in JSON."""
+    import xml.etree.ElementTree as ET
+    srv, c, path = aud
+    tok = srv.root_token
+    c.sys.enable_audit_device("file", path="x", options={
+        "file_path": path, "format": "jsonx", "prefix": "@"})
+    c.secrets.kv.v2.create_or_update_secret(
+        "app", {"password": SECRET, "we<ird & \"odd\"": 1.5},
+        mount_point="secret")
+    with open(path) as f:
+        text = f.read()
+    assert SECRET not in text and tok not in text
+    assert "\n" not in text
+    chunks = text.split("@")[1:]
+    assert len(chunks) >= 3
+    ns = "http://www.ibm.com/xmlns/prod/2009/jsonx"
+    docs = [ET.fromstring('<r xmlns:json="%s">%s</r>' % (ns, ch))
+            for ch in chunks]
+    J = "{%s}" % ns
+    for d in docs:
+        names = [el.get("name") for el in d]
+        assert names == sorted(names), names
+    last = docs[-1]
+    top = {el.get("name"): el for el in last}
+    assert top["type"].tag == J + "string" and top["type"].text == "response"
+    req = top["request"]
+    assert req.tag == J + "object"
+    fields = {el.get("name"): el for el in req}
+    assert fields["path"].text == "secret/data/app"
+    assert fields["client_token"].text.startswith("hmac-sha256:")
+    data = {el.get("name"): el for el in fields["data"]}
+    inner = {el.get("name"): el for el in data["data"]}
+    assert inner["password"].text.startswith("hmac-sha256:")
+    # Request numbers are hashed as Vault hashes them (json.Number).
+    odd = inner['we<ird & "odd"']
+    assert odd.tag == J + "string" and odd.text.startswith("hmac-sha256:")
+    lease = {el.get("name"): el for el in top["response"]}
+    assert all(el.tag.startswith(J) for el in lease.values())
+    # The same entry in JSON from a second device, hashed alike.
+    want = srv.api("POST", "sys/audit-hash/x", token=tok,
+                   json={"input": SECRET}).json()["data"]["hash"]
+    assert inner["password"].text == want
