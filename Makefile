@@ -122,6 +122,7 @@ UNIT_TESTS += tests/unit/test_jsonutil
 UNIT_TESTS += tests/unit/test_jsoncache
 UNIT_TESTS += tests/unit/test_cidr
 UNIT_TESTS += tests/unit/test_transit_keys
+UNIT_TESTS += tests/unit/test_router
 # --- end of UNIT_TESTS
 
 BENCH_PROGS =
