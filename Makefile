@@ -123,6 +123,7 @@ UNIT_TESTS += tests/unit/test_jsoncache
 UNIT_TESTS += tests/unit/test_cidr
 UNIT_TESTS += tests/unit/test_transit_keys
 UNIT_TESTS += tests/unit/test_router
+UNIT_TESTS += tests/unit/test_tokenstore
 # --- end of UNIT_TESTS
 
 BENCH_PROGS =
