@@ -124,6 +124,7 @@ UNIT_TESTS += tests/unit/test_cidr
 UNIT_TESTS += tests/unit/test_transit_keys
 UNIT_TESTS += tests/unit/test_router
 UNIT_TESTS += tests/unit/test_tokenstore
+UNIT_TESTS += tests/unit/test_core
 # --- end of UNIT_TESTS
 
 BENCH_PROGS =
