@@ -123,6 +123,9 @@ UNIT_TESTS += tests/unit/test_jsoncache
 UNIT_TESTS += tests/unit/test_cidr
 UNIT_TESTS += tests/unit/test_transit_keys
 UNIT_TESTS += tests/unit/test_audit_entry
+UNIT_TESTS += tests/unit/test_router
+UNIT_TESTS += tests/unit/test_tokenstore
+UNIT_TESTS += tests/unit/test_core
 # --- end of UNIT_TESTS
 
 BENCH_PROGS =
