@@ -599,8 +599,11 @@ token_revoke(const char *hash, int orphan_children)
 	size_t			 i, nops = 0;
 	int			 rc;
 
-	if ((rc = token_entry(hash, &e)) == CF_ENOTFOUND)
+	if ((rc = token_entry(hash, &e)) == CF_ENOTFOUND) {
+		/* Gone already: no cached copy may outlive it either. */
+		tcache_drop(hash);
 		return CF_OK;
+	}
 	if (rc != CF_OK)
 		return rc;
 	snprintf(key, sizeof(key), "%s%s/", PARENT_PREFIX, hash);
