@@ -1383,16 +1383,6 @@ static const struct path_table approle_paths = {
 	.capture_ok = ar_capture_ok,
 };
 
-static const struct path_table *const approle_tables[] = {
-	&approle_paths, NULL
-};
-
-static int
-approle_handle(struct mount *m, struct request *req, struct response *resp)
-{
-	return paths_dispatch(&approle_paths, m, req, resp);
-}
-
 static int
 approle_unauth(const struct mount *m, const char *rel, int op)
 {
@@ -1462,8 +1452,7 @@ static const struct backend_ops approle_ops = {
 	.is_auth = 1,
 	.open = approle_open,
 	.close = approle_close,
-	.handle = approle_handle,
-	.paths = approle_tables,
+	.table = &approle_paths,
 	.exists = approle_exists,
 	.is_unauthenticated = approle_unauth,
 };

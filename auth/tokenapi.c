@@ -1218,25 +1218,20 @@ static const struct path_entry token_entries[] = {
 	{ NULL, 0, NULL }
 };
 
+/* A path or operation not served is 404 here, whichever it is. */
+static int
+tok_miss(struct request *req, struct response *resp, enum path_result r)
+{
+	(void)req;
+	(void)r;
+	return paths_fail(resp, PATH_NOPATH);
+}
+
 static const struct path_table token_paths = {
 	.entries = token_entries,
 	.capture_ok = tok_capture_ok,
+	.miss = tok_miss,
 };
-
-static const struct path_table *const token_tables[] = {
-	&token_paths, NULL
-};
-
-/* A path or operation not served is 404 here, whichever it is. */
-static int
-tokenapi_handle(struct mount *m, struct request *req, struct response *resp)
-{
-	enum path_result	 r;
-	int			 rc;
-
-	rc = paths_route(&token_paths, m, req, resp, &r);
-	return r == PATH_MATCH ? rc : paths_fail(resp, PATH_NOPATH);
-}
 
 int
 tokenapi_login(const struct login *l, struct response *resp)
@@ -1299,8 +1294,7 @@ tokenapi_login(const struct login *l, struct response *resp)
 static const struct backend_ops token_ops = {
 	.type = "token",
 	.is_auth = 1,
-	.handle = tokenapi_handle,
-	.paths = token_tables,
+	.table = &token_paths,
 };
 
 static int
