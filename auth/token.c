@@ -366,6 +366,25 @@ token_accessor_hash(const char *accessor, char *hash)
 }
 
 int
+token_entry_by_accessor(struct request *req, struct response *resp,
+    json_t **entry)
+{
+	char		 hash[TOKEN_HASH_LEN + 1];
+	const char	*acc = NULL;
+	int		 rc;
+
+	*entry = NULL;
+	if ((rc = req_str(req, resp, "accessor", &acc, NULL)) != CF_OK)
+		return rc;
+	if (acc == NULL || *acc == '\0')
+		return resp_fail(resp, CF_EINVAL, "missing accessor");
+	if (token_accessor_hash(acc, hash) != CF_OK ||
+	    token_entry(hash, entry) != CF_OK)
+		return resp_fail(resp, CF_EINVAL, "invalid accessor");
+	return CF_OK;
+}
+
+int
 token_create(const struct token_params *tp, char *out, json_t **entry)
 {
 	char			 hash[TOKEN_HASH_LEN + 1], ah[TOKEN_HASH_LEN + 1];

@@ -647,18 +647,11 @@ token_lookup_handler(struct request *req, struct response *resp, int self)
 static int
 token_lookup_accessor(struct request *req, struct response *resp)
 {
-	char		 hash[TOKEN_HASH_LEN + 1];
-	const char	*acc = NULL;
-	json_t		*e = NULL;
-	int		 rc;
+	json_t	*e = NULL;
+	int	 rc;
 
-	if ((rc = req_str(req, resp, "accessor", &acc, NULL)) != CF_OK)
+	if ((rc = token_entry_by_accessor(req, resp, &e)) != CF_OK)
 		return rc;
-	if (acc == NULL || *acc == '\0')
-		return resp_fail(resp, CF_EINVAL, "missing accessor");
-	if (token_accessor_hash(acc, hash) != CF_OK ||
-	    token_entry(hash, &e) != CF_OK)
-		return resp_fail(resp, CF_EINVAL, "invalid accessor");
 	rc = resp_data(resp, lookup_data("", e));
 	json_decref(e);
 	return rc;
