@@ -735,12 +735,6 @@ filestore_entry_name(int rootfd, const char *dir, const char *name,
 }
 
 static int
-filestore_strcmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int
 filestore_list(struct storage *st, const char *prefix, struct strv *out)
 {
 	struct filestore	*fs = filestore_from(st);
@@ -806,13 +800,10 @@ filestore_list(struct storage *st, const char *prefix, struct strv *out)
 	closedir(d);
 	filestore_unlock(fs);
  out:
-	if (rc != CF_OK) {
-		/* Leave out as we found it. */
-		while (out->n > n0)
-			free(out->v[--out->n]);
-	} else if (out->n - n0 > 1)
-		qsort(out->v + n0, out->n - n0, sizeof(*out->v),
-		    filestore_strcmp);
+	if (rc != CF_OK)
+		strv_truncate(out, n0);	/* leave out as we found it */
+	else
+		strv_sort_from(out, n0);
 	buf_free(&dir);
 	buf_free(&name);
 	return rc;
