@@ -359,20 +359,32 @@ token_accessor_hash(const char *accessor, char *hash)
 }
 
 int
-token_entry_by_accessor(struct request *req, struct response *resp,
-    json_t **entry)
+token_accessor_field(struct request *req, struct response *resp,
+    char *hash, int *found)
 {
-	char		 hash[TOKEN_HASH_LEN + 1];
 	const char	*acc = NULL;
 	int		 rc;
 
-	*entry = NULL;
+	*found = 0;
 	if ((rc = req_str(req, resp, "accessor", &acc, NULL)) != CF_OK)
 		return rc;
 	if (acc == NULL || *acc == '\0')
 		return resp_fail(resp, CF_EINVAL, "missing accessor");
-	if (token_accessor_hash(acc, hash) != CF_OK ||
-	    token_entry(hash, entry) != CF_OK)
+	*found = token_accessor_hash(acc, hash) == CF_OK;
+	return CF_OK;
+}
+
+int
+token_entry_by_accessor(struct request *req, struct response *resp,
+    json_t **entry)
+{
+	char	 hash[TOKEN_HASH_LEN + 1];
+	int	 rc, found;
+
+	*entry = NULL;
+	if ((rc = token_accessor_field(req, resp, hash, &found)) != CF_OK)
+		return rc;
+	if (!found || token_entry(hash, entry) != CF_OK)
 		return resp_fail(resp, CF_EINVAL, "invalid accessor");
 	return CF_OK;
 }

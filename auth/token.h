@@ -120,6 +120,14 @@ int	 token_entry(const char *hash, json_t **entry)
 int	 token_accessor_hash(const char *accessor, char *hash)
 	    __attribute__((warn_unused_result));
 /*
+ * The hash of the token named by the request's "accessor" field, with
+ * *found 0 if no token has it; a missing field fails with Vault's 400
+ * "missing accessor" in resp.
+ */
+int	 token_accessor_field(struct request *, struct response *,
+	    char *hash, int *found)
+	    __attribute__((warn_unused_result));
+/*
  * The entry (owned) of the token named by the request's "accessor"
  * field; a missing or unknown accessor fails with Vault's 400 text in
  * resp ("missing accessor", "invalid accessor").

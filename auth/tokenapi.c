@@ -687,15 +687,12 @@ token_revoke_handler(struct request *req, struct response *resp, int self,
 static int
 token_revoke_accessor(struct request *req, struct response *resp)
 {
-	char		 hash[TOKEN_HASH_LEN + 1];
-	const char	*acc = NULL;
-	int		 rc;
+	char	 hash[TOKEN_HASH_LEN + 1];
+	int	 rc, found;
 
-	if ((rc = req_str(req, resp, "accessor", &acc, NULL)) != CF_OK)
+	if ((rc = token_accessor_field(req, resp, hash, &found)) != CF_OK)
 		return rc;
-	if (acc == NULL || *acc == '\0')
-		return resp_fail(resp, CF_EINVAL, "missing accessor");
-	if (token_accessor_hash(acc, hash) != CF_OK)
+	if (!found)
 		return resp_warn(resp, "No token found with this accessor");
 	return token_revoke(hash, 0);
 }
