@@ -1137,10 +1137,7 @@ tidy(struct mount *m, struct response *resp)
 	strv_free(&ids);
 	if (rc != CF_OK)
 		return rc;
-	resp->status = 202;
-	return resp_warn(resp, "Tidy operation successfully started. Any "
-	    "information from the operation will be printed to Vault's "
-	    "server logs.");
+	return resp_tidy_started(resp);
 }
 
 /* The role's name, lower-cased as stored, into name. */
@@ -1383,16 +1380,6 @@ static const struct path_table approle_paths = {
 	.capture_ok = ar_capture_ok,
 };
 
-static const struct path_table *const approle_tables[] = {
-	&approle_paths, NULL
-};
-
-static int
-approle_handle(struct mount *m, struct request *req, struct response *resp)
-{
-	return paths_dispatch(&approle_paths, m, req, resp);
-}
-
 static int
 approle_unauth(const struct mount *m, const char *rel, int op)
 {
@@ -1462,8 +1449,7 @@ static const struct backend_ops approle_ops = {
 	.is_auth = 1,
 	.open = approle_open,
 	.close = approle_close,
-	.handle = approle_handle,
-	.paths = approle_tables,
+	.table = &approle_paths,
 	.exists = approle_exists,
 	.is_unauthenticated = approle_unauth,
 };

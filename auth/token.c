@@ -114,18 +114,11 @@ tcache_index(const char *hash)
 	return h % TCACHE_SLOTS;
 }
 
-static void
-tcache_lock(size_t i)
+/* The lock of slot i's stripe. */
+static pthread_mutex_t *
+tcache_stripe(size_t i)
 {
-	if (pthread_mutex_lock(&tcache_mu[i % TCACHE_STRIPES]) != 0)
-		abort();
-}
-
-static void
-tcache_unlock(size_t i)
-{
-	if (pthread_mutex_unlock(&tcache_mu[i % TCACHE_STRIPES]) != 0)
-		abort();
+	return &tcache_mu[i % TCACHE_STRIPES];
 }
 
 static int
@@ -152,12 +145,12 @@ tcache_get(const char *hash)
 	size_t		 i = tcache_index(hash);
 	struct tentry	*te = NULL;
 
-	tcache_lock(i);
+	cf_mutex_lock(tcache_stripe(i));
 	if (tcache_is(&tcache[i], hash)) {
 		te = tcache[i].te;
 		atomic_fetch_add(&te->refs, 1);
 	}
-	tcache_unlock(i);
+	cf_mutex_unlock(tcache_stripe(i));
 	return te;
 }
 
@@ -175,14 +168,14 @@ tcache_put(const char *hash, const json_t *e, unsigned long long gen)
 		return;
 	}
 	atomic_init(&te->refs, 1);	/* the cache's */
-	tcache_lock(i);
+	cf_mutex_lock(tcache_stripe(i));
 	if (atomic_load(&tcache_gen) == gen) {
 		old = tcache[i].te;
 		memcpy(tcache[i].hash, hash, TOKEN_HASH_LEN + 1);
 		tcache[i].te = te;
 		te = NULL;
 	}
-	tcache_unlock(i);
+	cf_mutex_unlock(tcache_stripe(i));
 	tentry_put(old);
 	tentry_put(te);
 }
@@ -194,14 +187,14 @@ tcache_drop(const char *hash)
 	size_t		 i = tcache_index(hash);
 	struct tentry	*old = NULL;
 
-	tcache_lock(i);
+	cf_mutex_lock(tcache_stripe(i));
 	atomic_fetch_add(&tcache_gen, 1);
 	if (tcache_is(&tcache[i], hash)) {
 		old = tcache[i].te;
 		tcache[i].te = NULL;
 		sodium_memzero(tcache[i].hash, sizeof(tcache[i].hash));
 	}
-	tcache_unlock(i);
+	cf_mutex_unlock(tcache_stripe(i));
 	tentry_put(old);
 }
 
@@ -213,11 +206,11 @@ tcache_clear(void)
 
 	atomic_fetch_add(&tcache_gen, 1);
 	for (i = 0; i < TCACHE_SLOTS; i++) {
-		tcache_lock(i);
+		cf_mutex_lock(tcache_stripe(i));
 		old = tcache[i].te;
 		tcache[i].te = NULL;
 		sodium_memzero(tcache[i].hash, sizeof(tcache[i].hash));
-		tcache_unlock(i);
+		cf_mutex_unlock(tcache_stripe(i));
 		tentry_put(old);
 	}
 }
@@ -363,6 +356,37 @@ token_accessor_hash(const char *accessor, char *hash)
 	}
 	buf_free(&b);
 	return rc;
+}
+
+int
+token_accessor_field(struct request *req, struct response *resp,
+    char *hash, int *found)
+{
+	const char	*acc = NULL;
+	int		 rc;
+
+	*found = 0;
+	if ((rc = req_str(req, resp, "accessor", &acc, NULL)) != CF_OK)
+		return rc;
+	if (acc == NULL || *acc == '\0')
+		return resp_fail(resp, CF_EINVAL, "missing accessor");
+	*found = token_accessor_hash(acc, hash) == CF_OK;
+	return CF_OK;
+}
+
+int
+token_entry_by_accessor(struct request *req, struct response *resp,
+    json_t **entry)
+{
+	char	 hash[TOKEN_HASH_LEN + 1];
+	int	 rc, found;
+
+	*entry = NULL;
+	if ((rc = token_accessor_field(req, resp, hash, &found)) != CF_OK)
+		return rc;
+	if (!found || token_entry(hash, entry) != CF_OK)
+		return resp_fail(resp, CF_EINVAL, "invalid accessor");
+	return CF_OK;
 }
 
 int

@@ -120,6 +120,22 @@ int	 token_entry(const char *hash, json_t **entry)
 int	 token_accessor_hash(const char *accessor, char *hash)
 	    __attribute__((warn_unused_result));
 /*
+ * The hash of the token named by the request's "accessor" field, with
+ * *found 0 if no token has it; a missing field fails with Vault's 400
+ * "missing accessor" in resp.
+ */
+int	 token_accessor_field(struct request *, struct response *,
+	    char *hash, int *found)
+	    __attribute__((warn_unused_result));
+/*
+ * The entry (owned) of the token named by the request's "accessor"
+ * field; a missing or unknown accessor fails with Vault's 400 text in
+ * resp ("missing accessor", "invalid accessor").
+ */
+int	 token_entry_by_accessor(struct request *, struct response *,
+	    json_t **entry)
+	    __attribute__((warn_unused_result));
+/*
  * Revoke the token with this hash and, unless orphan_children, its
  * whole subtree (children first); with orphan_children its direct
  * children become orphans.  Revoking a missing token is CF_OK.

@@ -647,18 +647,11 @@ token_lookup_handler(struct request *req, struct response *resp, int self)
 static int
 token_lookup_accessor(struct request *req, struct response *resp)
 {
-	char		 hash[TOKEN_HASH_LEN + 1];
-	const char	*acc = NULL;
-	json_t		*e = NULL;
-	int		 rc;
+	json_t	*e = NULL;
+	int	 rc;
 
-	if ((rc = req_str(req, resp, "accessor", &acc, NULL)) != CF_OK)
+	if ((rc = token_entry_by_accessor(req, resp, &e)) != CF_OK)
 		return rc;
-	if (acc == NULL || *acc == '\0')
-		return resp_fail(resp, CF_EINVAL, "missing accessor");
-	if (token_accessor_hash(acc, hash) != CF_OK ||
-	    token_entry(hash, &e) != CF_OK)
-		return resp_fail(resp, CF_EINVAL, "invalid accessor");
 	rc = resp_data(resp, lookup_data("", e));
 	json_decref(e);
 	return rc;
@@ -694,15 +687,12 @@ token_revoke_handler(struct request *req, struct response *resp, int self,
 static int
 token_revoke_accessor(struct request *req, struct response *resp)
 {
-	char		 hash[TOKEN_HASH_LEN + 1];
-	const char	*acc = NULL;
-	int		 rc;
+	char	 hash[TOKEN_HASH_LEN + 1];
+	int	 rc, found;
 
-	if ((rc = req_str(req, resp, "accessor", &acc, NULL)) != CF_OK)
+	if ((rc = token_accessor_field(req, resp, hash, &found)) != CF_OK)
 		return rc;
-	if (acc == NULL || *acc == '\0')
-		return resp_fail(resp, CF_EINVAL, "missing accessor");
-	if (token_accessor_hash(acc, hash) != CF_OK)
+	if (!found)
 		return resp_warn(resp, "No token found with this accessor");
 	return token_revoke(hash, 0);
 }
@@ -1218,25 +1208,20 @@ static const struct path_entry token_entries[] = {
 	{ NULL, 0, NULL }
 };
 
+/* A path or operation not served is 404 here, whichever it is. */
+static int
+tok_miss(struct request *req, struct response *resp, enum path_result r)
+{
+	(void)req;
+	(void)r;
+	return paths_fail(resp, PATH_NOPATH);
+}
+
 static const struct path_table token_paths = {
 	.entries = token_entries,
 	.capture_ok = tok_capture_ok,
+	.miss = tok_miss,
 };
-
-static const struct path_table *const token_tables[] = {
-	&token_paths, NULL
-};
-
-/* A path or operation not served is 404 here, whichever it is. */
-static int
-tokenapi_handle(struct mount *m, struct request *req, struct response *resp)
-{
-	enum path_result	 r;
-	int			 rc;
-
-	rc = paths_route(&token_paths, m, req, resp, &r);
-	return r == PATH_MATCH ? rc : paths_fail(resp, PATH_NOPATH);
-}
 
 int
 tokenapi_login(const struct login *l, struct response *resp)
@@ -1299,8 +1284,7 @@ tokenapi_login(const struct login *l, struct response *resp)
 static const struct backend_ops token_ops = {
 	.type = "token",
 	.is_auth = 1,
-	.handle = tokenapi_handle,
-	.paths = token_tables,
+	.table = &token_paths,
 };
 
 static int

@@ -559,16 +559,6 @@ static const struct path_table userpass_paths = {
 	.capture_ok = up_capture_ok,
 };
 
-static const struct path_table *const userpass_tables[] = {
-	&userpass_paths, NULL
-};
-
-static int
-userpass_handle(struct mount *m, struct request *req, struct response *resp)
-{
-	return paths_dispatch(&userpass_paths, m, req, resp);
-}
-
 static int
 userpass_unauth(const struct mount *m, const char *rel, int op)
 {
@@ -611,8 +601,7 @@ static const struct backend_ops userpass_ops = {
 	.type = "userpass",
 	.is_auth = 1,
 	.open = userpass_open,
-	.handle = userpass_handle,
-	.paths = userpass_tables,
+	.table = &userpass_paths,
 	.exists = userpass_exists,
 	.is_unauthenticated = userpass_unauth,
 };

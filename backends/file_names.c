@@ -199,12 +199,6 @@ filestore_entry_name(int rootfd, const char *dir, const char *name,
 	return rc;
 }
 
-static int
-filestore_strcmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int
 filestore_list(struct storage *st, const char *prefix, struct strv *out)
 {
@@ -271,13 +265,10 @@ filestore_list(struct storage *st, const char *prefix, struct strv *out)
 	closedir(d);
 	filestore_unlock(fs);
  out:
-	if (rc != CF_OK) {
-		/* Leave out as we found it. */
-		while (out->n > n0)
-			free(out->v[--out->n]);
-	} else if (out->n - n0 > 1)
-		qsort(out->v + n0, out->n - n0, sizeof(*out->v),
-		    filestore_strcmp);
+	if (rc != CF_OK)
+		strv_truncate(out, n0);	/* leave out as we found it */
+	else
+		strv_sort_from(out, n0);
 	buf_free(&dir);
 	buf_free(&name);
 	return rc;

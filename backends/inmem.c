@@ -284,12 +284,6 @@ memstore_del(struct storage *st, const char *key)
 }
 
 static int
-memstore_strcmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int
 memstore_list(struct storage *st, const char *prefix, struct strv *out)
 {
 	struct memstore	*ms = memstore_from(st);
@@ -321,17 +315,14 @@ memstore_list(struct storage *st, const char *prefix, struct strv *out)
 	memstore_unlock(ms);
 	if (rc != CF_OK) {
 		/* Leave out as we found it. */
-		while (out->n > n0)
-			free(out->v[--out->n]);
+		strv_truncate(out, n0);
 		return rc;
 	}
 	/*
 	 * Keys order "a-b" < "a/x" < "a0", but the entry "a/" must sort as
 	 * itself, after "a-b" and "a.b"; sort what we added.
 	 */
-	if (out->n - n0 > 1)
-		qsort(out->v + n0, out->n - n0, sizeof(*out->v),
-		    memstore_strcmp);
+	strv_sort_from(out, n0);
 	return CF_OK;
 }
 

@@ -626,12 +626,6 @@ lmdbstore_batch(struct storage *st, const struct storage_op *ops, size_t n)
 	return lmdbstore_write(lmdbstore_from(st), ops, n);
 }
 
-static int
-lmdbstore_strcmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Walk the keys under prefix in txn, appending direct children to out. */
 static int
 lmdbstore_walk(struct lmdbstore *ls, MDB_txn *txn, const char *prefix,
@@ -701,17 +695,14 @@ lmdbstore_list(struct storage *st, const char *prefix, struct strv *out)
 	}
 	if (rc != 0) {
 		/* Leave out as we found it. */
-		while (out->n > n0)
-			free(out->v[--out->n]);
+		strv_truncate(out, n0);
 		return lmdbstore_err(rc, "list");
 	}
 	/*
 	 * Keys order "a-b" < "a/x" < "a0", but the entry "a/" must sort as
 	 * itself, after "a-b" and "a.b"; sort what we added.
 	 */
-	if (out->n - n0 > 1)
-		qsort(out->v + n0, out->n - n0, sizeof(*out->v),
-		    lmdbstore_strcmp);
+	strv_sort_from(out, n0);
 	return CF_OK;
 }
 

@@ -392,12 +392,6 @@ pgstore_list_fn(struct pgstore *ps, PGconn *c, void *arg)
 }
 
 static int
-pgstore_strcmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int
 pgstore_list(struct storage *st, const char *prefix, struct strv *out)
 {
 	struct pgstore_list_arg	 a = { prefix, out };
@@ -407,14 +401,11 @@ pgstore_list(struct storage *st, const char *prefix, struct strv *out)
 	rc = pgstore_run(pgstore_from(st), pgstore_list_fn, &a);
 	if (rc != CF_OK) {
 		/* Leave out as we found it. */
-		while (out->n > n0)
-			free(out->v[--out->n]);
+		strv_truncate(out, n0);
 		return rc;
 	}
 	/* Bytewise, whatever the server's ordering. */
-	if (out->n - n0 > 1)
-		qsort(out->v + n0, out->n - n0, sizeof(*out->v),
-		    pgstore_strcmp);
+	strv_sort_from(out, n0);
 	return CF_OK;
 }
 

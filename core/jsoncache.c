@@ -33,6 +33,7 @@
 
 #include <jansson.h>
 
+#include "err.h"
 #include "jsoncache.h"
 
 #define JSONCACHE_SLOTS		16384
@@ -92,18 +93,11 @@ ticket_of(size_t i, uint64_t h, int hit)
 	return slots[i].gen << 1 | (unsigned long long)admit;
 }
 
-static void
-slot_lock(size_t i)
+/* The lock of slot i's stripe. */
+static pthread_mutex_t *
+stripe(size_t i)
 {
-	if (pthread_mutex_lock(&stripe_mu[i % JSONCACHE_STRIPES]) != 0)
-		abort();
-}
-
-static void
-slot_unlock(size_t i)
-{
-	if (pthread_mutex_unlock(&stripe_mu[i % JSONCACHE_STRIPES]) != 0)
-		abort();
+	return &stripe_mu[i % JSONCACHE_STRIPES];
 }
 
 /* Empty slot i (its stripe locked); what it held is freed by the caller. */
@@ -127,11 +121,11 @@ jsoncache_get(const char *key, unsigned long long *ticket)
 	size_t	 i = slot_of(h);
 	json_t	*copy = NULL;
 
-	slot_lock(i);
+	cf_mutex_lock(stripe(i));
 	if (slots[i].key != NULL && strcmp(slots[i].key, key) == 0)
 		copy = json_deep_copy(slots[i].doc);
 	*ticket = ticket_of(i, h, copy != NULL);
-	slot_unlock(i);
+	cf_mutex_unlock(stripe(i));
 	return copy;
 }
 
@@ -143,11 +137,11 @@ jsoncache_peek(const char *key, int (*fn)(const json_t *, void *), void *arg,
 	size_t	 i = slot_of(h);
 	int	 hit;
 
-	slot_lock(i);
+	cf_mutex_lock(stripe(i));
 	if ((hit = slots[i].key != NULL && strcmp(slots[i].key, key) == 0))
 		*rc = fn(slots[i].doc, arg);
 	*ticket = ticket_of(i, h, hit);
-	slot_unlock(i);
+	cf_mutex_unlock(stripe(i));
 	return hit;
 }
 
@@ -172,9 +166,9 @@ jsoncache_put(const char *key, const json_t *doc, size_t len,
 	if (len > JSONCACHE_DOC_MAX || (ticket & 1) == 0)
 		return;
 	/* Nothing copied for a slot that would refuse it. */
-	slot_lock(i);
+	cf_mutex_lock(stripe(i));
 	takes = slot_takes(i, len, gen);
-	slot_unlock(i);
+	cf_mutex_unlock(stripe(i));
 	if (!takes)
 		return;
 	if ((k = strdup(key)) == NULL)
@@ -183,7 +177,7 @@ jsoncache_put(const char *key, const json_t *doc, size_t len,
 		free(k);
 		return;
 	}
-	slot_lock(i);
+	cf_mutex_lock(stripe(i));
 	if (slot_takes(i, len, gen)) {
 		oldk = slots[i].key;
 		oldd = slots[i].doc;
@@ -196,7 +190,7 @@ jsoncache_put(const char *key, const json_t *doc, size_t len,
 		k = NULL;
 		d = NULL;
 	}
-	slot_unlock(i);
+	cf_mutex_unlock(stripe(i));
 	free(oldk);
 	json_decref(oldd);
 	free(k);
@@ -210,12 +204,12 @@ jsoncache_drop(const char *key)
 	char	*k = NULL;
 	json_t	*d = NULL;
 
-	slot_lock(i);
+	cf_mutex_lock(stripe(i));
 	if (slots[i].key != NULL && strcmp(slots[i].key, key) == 0)
 		slot_take(i, &k, &d);
 	else
 		slots[i].gen++;		/* a fill in progress is stale */
-	slot_unlock(i);
+	cf_mutex_unlock(stripe(i));
 	free(k);
 	json_decref(d);
 }
@@ -228,9 +222,9 @@ jsoncache_clear(void)
 	json_t	*d;
 
 	for (i = 0; i < JSONCACHE_SLOTS; i++) {
-		slot_lock(i);
+		cf_mutex_lock(stripe(i));
 		slot_take(i, &k, &d);
-		slot_unlock(i);
+		cf_mutex_unlock(stripe(i));
 		free(k);
 		json_decref(d);
 	}

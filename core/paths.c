@@ -125,7 +125,9 @@ paths_dispatch(const struct path_table *t, struct mount *m,
 	int			 rc;
 
 	rc = paths_route(t, m, req, resp, &r);
-	return r == PATH_MATCH ? rc : paths_fail(resp, r);
+	if (r == PATH_MATCH)
+		return rc;
+	return t->miss != NULL ? t->miss(req, resp, r) : paths_fail(resp, r);
 }
 
 void

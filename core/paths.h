@@ -61,17 +61,23 @@ struct path_entry {
 	path_fn		 fn;
 };
 
+enum path_result {
+	PATH_MATCH,		/* *entry and args set */
+	PATH_NOOP,		/* the path matched, no entry has the op */
+	PATH_NOPATH		/* no pattern matched */
+};
+
 struct path_table {
 	const char		*variant;	/* "v2", or NULL */
 	const struct path_entry	*entries;
 	/* 1 if value may fill capture name (":name"); NULL: any may. */
 	int	(*capture_ok)(const char *name, const char *value);
-};
-
-enum path_result {
-	PATH_MATCH,		/* *entry and args set */
-	PATH_NOOP,		/* the path matched, no entry has the op */
-	PATH_NOPATH		/* no pattern matched */
+	/*
+	 * paths_dispatch's answer to a miss (r is PATH_NOOP or
+	 * PATH_NOPATH); NULL: paths_fail.
+	 */
+	int	(*miss)(struct request *, struct response *,
+		    enum path_result r);
 };
 
 /*
@@ -90,9 +96,9 @@ int	 paths_route(const struct path_table *t, struct mount *,
 	    struct request *, struct response *, enum path_result *result);
 
 /*
- * paths_route, answering a miss as Vault's framework does: 405
- * "unsupported operation" for PATH_NOOP, 404 "unsupported path" for
- * PATH_NOPATH.
+ * paths_route, answering a miss with t->miss or, without one, as
+ * Vault's framework does: 405 "unsupported operation" for PATH_NOOP,
+ * 404 "unsupported path" for PATH_NOPATH.
  */
 int	 paths_dispatch(const struct path_table *t, struct mount *,
 	    struct request *, struct response *);

@@ -84,6 +84,15 @@ resp_data(struct response *resp, json_t *obj)
 	return CF_OK;
 }
 
+int
+resp_tidy_started(struct response *resp)
+{
+	resp->status = 202;
+	return resp_warn(resp, "Tidy operation successfully started. Any "
+	    "information from the operation will be printed to Vault's "
+	    "server logs.");
+}
+
 /* The field, or NULL if absent or JSON null. */
 static json_t *
 field(struct request *req, const char *key, int *present)

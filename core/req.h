@@ -128,6 +128,8 @@ int	 resp_warn(struct response *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Take ownership of obj as data (NULL-safe; CF_ENOMEM on NULL). */
 int	 resp_data(struct response *, json_t *);
+/* Vault's 202 and warning for a tidy that has started. */
+int	 resp_tidy_started(struct response *);
 
 /*
  * Typed field readers.  Each returns CF_OK with *present set to 1 if the

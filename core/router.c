@@ -94,6 +94,8 @@ router_register(const struct backend_ops *ops)
 {
 	if (nbackends == ROUTER_MAX_BACKENDS)
 		CF_BUG("too many backend types");
+	if (ops->handle == NULL && ops->table == NULL)
+		CF_BUG("a backend answers nothing");
 	backends[nbackends++] = ops;
 }
 
@@ -506,6 +508,15 @@ router_precheck(struct request *req, struct response *resp, int *raw)
 	return rc;
 }
 
+/* The backend answers: through its handle, or its one path table. */
+static int
+serve(struct mount *m, struct request *req, struct response *resp)
+{
+	if (m->ops->handle != NULL)
+		return m->ops->handle(m, req, resp);
+	return paths_dispatch(m->ops->table, m, req, resp);
+}
+
 int
 router_handle(struct request *req, struct response *resp)
 {
@@ -561,8 +572,8 @@ router_handle(struct request *req, struct response *resp)
 		rc = arc;
 		goto out;
 	}
-	if (rc == CF_OK && (skip == 2 || (rc = m->ops->handle(m, req,
-	    resp)) == CF_OK) && wrap_ops != NULL)
+	if (rc == CF_OK && (skip == 2 || (rc = serve(m, req, resp)) ==
+	    CF_OK) && wrap_ops != NULL)
 		rc = wrap_ops->finish(req, resp);
 	if (audit_ops != NULL && (arc = audit_ops->response(req, resp, rc)) !=
 	    CF_OK)
@@ -586,7 +597,8 @@ void
 router_dump(FILE *f)
 {
 	const struct path_table *const *t;
-	size_t	 i;
+	const char	*kind;
+	size_t		 i;
 
 	for (i = 0; i < nraws; i++)
 		fprintf(f, "seal sys/%s%s\n", raws[i].path + strlen("sys/"),
@@ -594,13 +606,15 @@ router_dump(FILE *f)
 	for (i = 0; i < nbackends; i++) {
 		if (strcmp(backends[i]->type, "system") == 0)
 			continue;
-		if (backends[i]->paths == NULL) {
-			fprintf(f, "%s %s\n", backends[i]->is_auth ? "auth" :
-			    "engine", backends[i]->type);
+		kind = backends[i]->is_auth ? "auth" : "engine";
+		if (backends[i]->table == NULL && backends[i]->paths == NULL) {
+			fprintf(f, "%s %s\n", kind, backends[i]->type);
 			continue;
 		}
-		for (t = backends[i]->paths; *t != NULL; t++)
-			paths_dump(f, backends[i]->is_auth ? "auth" : "engine",
-			    backends[i]->type, *t);
+		if (backends[i]->table != NULL)
+			paths_dump(f, kind, backends[i]->type,
+			    backends[i]->table);
+		for (t = backends[i]->paths; t != NULL && *t != NULL; t++)
+			paths_dump(f, kind, backends[i]->type, *t);
 	}
 }

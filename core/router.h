@@ -54,12 +54,16 @@ struct backend_ops {
 	void	(*close)(struct mount *);
 	/*
 	 * Answer a request; req->rel is the path inside the mount.  It
-	 * dispatches through the tables in paths (core/paths.h).
+	 * dispatches through the tables in paths (core/paths.h).  NULL:
+	 * the router dispatches through table itself (paths_dispatch).
 	 */
 	int	(*handle)(struct mount *, struct request *, struct response *);
+	/* A backend's one path table, served without a handle. */
+	const struct path_table *table;
 	/*
 	 * The backend's path tables, NULL-terminated (one per variant, e.g.
-	 * KV v1 and v2): what handle serves, and what router_dump lists.
+	 * KV v1 and v2): what handle serves, and what router_dump lists
+	 * beside table.
 	 */
 	const struct path_table *const *paths;
 	/*

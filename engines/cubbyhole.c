@@ -106,16 +106,6 @@ static const struct path_table cubby_paths = {
 	.entries = cubby_entries,
 };
 
-static const struct path_table *const cubby_tables[] = {
-	&cubby_paths, NULL
-};
-
-static int
-cubby_route(struct mount *m, struct request *req, struct response *resp)
-{
-	return paths_dispatch(&cubby_paths, m, req, resp);
-}
-
 static int
 cubby_exists(struct mount *m, struct request *req, int *exists)
 {
@@ -202,8 +192,7 @@ cubbyhole_get(const char *hash, const char *rel, json_t **out)
 static const struct backend_ops cubby_ops = {
 	.type = "cubbyhole",
 	.open = cubby_open,
-	.handle = cubby_route,
-	.paths = cubby_tables,
+	.table = &cubby_paths,
 	.exists = cubby_exists,
 };
 

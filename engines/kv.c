@@ -182,10 +182,11 @@ starts(const char *rel, const char *word, const char **rest)
 
 /* Vault's answer to a path or operation that v2 does not serve. */
 static int
-v2_miss(struct request *req, struct response *resp)
+v2_miss(struct request *req, struct response *resp, enum path_result r)
 {
 	int	 op = req->op;
 
+	(void)r;
 	return invalid_v2(resp, op == REQ_LIST ? "list" : op == REQ_READ ?
 	    "get" : op == REQ_DELETE ? "delete" : op == REQ_PATCH ? "patch" :
 	    "put");
@@ -211,7 +212,7 @@ v2_data_read(struct mount *m, struct request *req, struct response *resp,
     const struct path_args *a)
 {
 	if (!is_secret(a->v[0]))
-		return v2_miss(req, resp);
+		return v2_miss(req, resp, PATH_NOPATH);
 	return kv2_data_read(m, req, resp, a->v[0], 0);
 }
 
@@ -220,7 +221,7 @@ v2_data_write(struct mount *m, struct request *req, struct response *resp,
     const struct path_args *a)
 {
 	if (!is_secret(a->v[0]))
-		return v2_miss(req, resp);
+		return v2_miss(req, resp, PATH_NOPATH);
 	return kv2_data_write(m, req, resp, a->v[0], req->op == REQ_PATCH);
 }
 
@@ -235,7 +236,7 @@ v2_data_delete(struct mount *m, struct request *req, struct response *resp,
 	int		 rc;
 
 	if (!is_secret(k))
-		return v2_miss(req, resp);
+		return v2_miss(req, resp, PATH_NOPATH);
 	key = kv2_key(m, "m/", k, -1);
 	rc = core_get_json(key, &meta);
 	free(key);
@@ -334,17 +335,8 @@ static const struct path_entry v2_entries[] = {
 static const struct path_table v2_paths = {
 	.variant = "v2",
 	.entries = v2_entries,
+	.miss = v2_miss,
 };
-
-static int
-v2_handle(struct mount *m, struct request *req, struct response *resp)
-{
-	enum path_result	 r;
-	int			 rc;
-
-	rc = paths_route(&v2_paths, m, req, resp, &r);
-	return r == PATH_MATCH ? rc : v2_miss(req, resp);
-}
 
 /* Every v1 key under prefix (relative to the view), depth first. */
 static int
@@ -433,8 +425,7 @@ kv_upgrade(struct mount *m)
 static int
 kv_handle(struct mount *m, struct request *req, struct response *resp)
 {
-	return is_v2(m) ? v2_handle(m, req, resp) :
-	    paths_dispatch(&v1_paths, m, req, resp);
+	return paths_dispatch(is_v2(m) ? &v2_paths : &v1_paths, m, req, resp);
 }
 
 /* create vs update for the ACL: does the secret exist? */

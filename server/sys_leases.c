@@ -401,10 +401,7 @@ sys_leases_tidy(struct request *req, struct response *resp)
 	strv_free(&ids);
 	if (rc != CF_OK)
 		return rc;
-	resp->status = 202;
-	return resp_warn(resp, "Tidy operation successfully started. Any "
-	    "information from the operation will be printed to Vault's "
-	    "server logs.");
+	return resp_tidy_started(resp);
 }
 
 /*

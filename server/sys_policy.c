@@ -291,8 +291,6 @@ sys_capabilities_accessor(struct request *req, struct response *resp)
 	struct auth_ctx	*ac = NULL;
 	struct strv	 pols = STRV_INIT;
 	struct acl	*acl = NULL;
-	const char	*acc = NULL;
-	char		 hash[TOKEN_HASH_LEN + 1];
 	json_t		*e = NULL, *v;
 	size_t		 i;
 	int		 rc;
@@ -301,13 +299,8 @@ sys_capabilities_accessor(struct request *req, struct response *resp)
 	if (req->op != REQ_UPDATE && req->op != REQ_CREATE)
 		return resp_fail(resp, CF_EMETHOD,
 		    "1 error occurred:\n\t* unsupported operation\n\n");
-	if ((rc = req_str(req, resp, "accessor", &acc, NULL)) != CF_OK)
+	if ((rc = token_entry_by_accessor(req, resp, &e)) != CF_OK)
 		return rc;
-	if (acc == NULL || *acc == '\0')
-		return resp_fail(resp, CF_EINVAL, "missing accessor");
-	if (token_accessor_hash(acc, hash) != CF_OK ||
-	    token_entry(hash, &e) != CF_OK)
-		return resp_fail(resp, CF_EINVAL, "invalid accessor");
 	json_array_foreach(json_object_get(e, "policies"), i, v)
 		if ((rc = strv_push(&pols, json_string_value(v))) != CF_OK)
 			goto out;

@@ -176,8 +176,21 @@ strv_cmp(const void *a, const void *b)
 void
 strv_sort(struct strv *sv)
 {
-	if (sv->n > 1)
-		qsort(sv->v, sv->n, sizeof(*sv->v), strv_cmp);
+	strv_sort_from(sv, 0);
+}
+
+void
+strv_sort_from(struct strv *sv, size_t i)
+{
+	if (sv->n > i + 1)
+		qsort(sv->v + i, sv->n - i, sizeof(*sv->v), strv_cmp);
+}
+
+void
+strv_truncate(struct strv *sv, size_t n)
+{
+	while (sv->n > n)
+		free(sv->v[--sv->n]);
 }
 
 int

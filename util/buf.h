@@ -58,8 +58,11 @@ int	 strv_push(struct strv *, const char *)
 	    __attribute__((warn_unused_result));
 int	 strv_pushn(struct strv *, const char *, size_t)
 	    __attribute__((warn_unused_result));
-/* Sort bytewise (strcmp order). */
+/* Sort bytewise (strcmp order); strv_sort_from only from element i on. */
 void	 strv_sort(struct strv *);
+void	 strv_sort_from(struct strv *, size_t i);
+/* Free the elements from i on, leaving n elements (i >= n: no-op). */
+void	 strv_truncate(struct strv *, size_t n);
 /* 1 if s is an element, else 0. */
 int	 strv_has(const struct strv *, const char *);
 
