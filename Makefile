@@ -64,7 +64,7 @@ LIB_OBJS += server/ha.o
 LIB_OBJS += server/wrapping.o
 LIB_OBJS += server/audit.o server/sys_audit.o
 LIB_OBJS += server/metrics.o
-LIB_OBJS += server/sys_tools.o
+LIB_OBJS += server/sys_tools.o server/sys_hostinfo.o
 LIB_OBJS += server/sys_leases.o
 # --- end of LIB_OBJS
 
@@ -105,6 +105,7 @@ HEADERS += server/ha.h
 HEADERS += server/wrapping.h
 HEADERS += server/audit.h server/sys_audit.h
 HEADERS += server/metrics.h server/sys_tools.h server/sys_leases.h
+HEADERS += server/sys_hostinfo.h
 # --- end of HEADERS
 
 UNIT_TESTS = tests/unit/test_buf
