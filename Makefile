@@ -72,11 +72,12 @@ SRV_OBJS = server/main.o
 
 # The coffer client links libcurl, jansson and compat.o, nothing else.
 CLI_OBJS = cli/main.o cli/util.o cli/flags.o cli/client.o cli/format.o
-CLI_OBJS += cli/tokenhelper.o cli/prompt.o cli/kvdata.o
+CLI_OBJS += cli/tokenhelper.o cli/prompt.o cli/kvdata.o cli/kvmount.o
 CLI_OBJS += cli/cmd_sys.o cli/cmd_token.o cli/cmd_kv.o cli/cmd_generic.o
+CLI_OBJS += cli/cmd_kvadmin.o
 CLI_OBJS += cli/cmd_admin.o cli/cmd_root.o cli/cmd_audit.o
 CLI_HEADERS = cli/cli.h cli/util.h cli/flags.h cli/client.h cli/format.h
-CLI_HEADERS += cli/tokenhelper.h cli/prompt.h cli/kvdata.h
+CLI_HEADERS += cli/tokenhelper.h cli/prompt.h cli/kvdata.h cli/kvmount.h
 LDADD_CLI = -lcurl -ljansson
 # cofferd.service goes where systemd looks under the prefix.
 UNITDIR = $(PREFIX)/lib/systemd/system
