@@ -55,7 +55,7 @@ LIB_OBJS += auth/tokenapi.o
 LIB_OBJS += server/mounts.o
 LIB_OBJS += engines/kv.o engines/kv2.o
 LIB_OBJS += engines/cubbyhole.o
-LIB_OBJS += engines/transit.o engines/transit_keys.o
+LIB_OBJS += engines/transit.o engines/transit_keys.o engines/transit_data.o
 LIB_OBJS += auth/userpass.o
 LIB_OBJS += auth/approle.o
 LIB_OBJS += auth/loginfields.o
@@ -64,7 +64,7 @@ LIB_OBJS += server/ha_node.o server/ha_forward.o server/ha_echo.o server/ha.o
 LIB_OBJS += server/wrapping.o
 LIB_OBJS += server/audit.o server/audit_entry.o server/audit_headers.o server/audit_sock.o server/sys_audit.o
 LIB_OBJS += server/metrics.o
-LIB_OBJS += server/sys_tools.o
+LIB_OBJS += server/sys_tools.o server/sys_hostinfo.o
 LIB_OBJS += server/sys_leases.o
 # --- end of LIB_OBJS
 
@@ -72,11 +72,12 @@ SRV_OBJS = server/main.o
 
 # The coffer client links libcurl, jansson and compat.o, nothing else.
 CLI_OBJS = cli/main.o cli/util.o cli/flags.o cli/client.o cli/format.o
-CLI_OBJS += cli/tokenhelper.o cli/prompt.o cli/kvdata.o
+CLI_OBJS += cli/tokenhelper.o cli/prompt.o cli/kvdata.o cli/kvmount.o
 CLI_OBJS += cli/cmd_sys.o cli/cmd_token.o cli/cmd_kv.o cli/cmd_generic.o
+CLI_OBJS += cli/cmd_kvadmin.o
 CLI_OBJS += cli/cmd_admin.o cli/cmd_root.o cli/cmd_audit.o
 CLI_HEADERS = cli/cli.h cli/util.h cli/flags.h cli/client.h cli/format.h
-CLI_HEADERS += cli/tokenhelper.h cli/prompt.h cli/kvdata.h
+CLI_HEADERS += cli/tokenhelper.h cli/prompt.h cli/kvdata.h cli/kvmount.h
 LDADD_CLI = -lcurl -ljansson
 # cofferd.service goes where systemd looks under the prefix.
 UNITDIR = $(PREFIX)/lib/systemd/system
@@ -96,7 +97,7 @@ HEADERS += auth/policystore.h server/sys_policy.h
 HEADERS += auth/tokenapi.h
 HEADERS += server/mounts.h engines/kv.h engines/kv2.h
 HEADERS += engines/cubbyhole.h
-HEADERS += engines/transit.h engines/transit_keys.h
+HEADERS += engines/transit.h engines/transit_keys.h engines/transit_data.h
 HEADERS += auth/userpass.h
 HEADERS += auth/approle.h
 HEADERS += auth/loginfields.h
@@ -105,6 +106,7 @@ HEADERS += server/ha.h server/ha_node.h server/ha_forward.h server/ha_echo.h
 HEADERS += server/wrapping.h
 HEADERS += server/audit.h server/audit_entry.h server/audit_headers.h server/audit_sock.h server/sys_audit.h
 HEADERS += server/metrics.h server/sys_tools.h server/sys_leases.h
+HEADERS += server/sys_hostinfo.h
 # --- end of HEADERS
 
 UNIT_TESTS = tests/unit/test_buf

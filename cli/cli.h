@@ -29,7 +29,7 @@ cmd_fn	 cmd_stepdown, cmd_keystatus, cmd_rotate;
 /* cmd_token.c */
 cmd_fn	 cmd_login, cmd_token_create, cmd_token_lookup, cmd_token_renew;
 cmd_fn	 cmd_token_revoke, cmd_token_caps;
-/* cmd_kv.c */
+/* cmd_kv.c, cmd_kvadmin.c (metadata put and delete, rollback, versioning) */
 cmd_fn	 cmd_kv_get, cmd_kv_put, cmd_kv_patch, cmd_kv_delete;
 cmd_fn	 cmd_kv_undelete, cmd_kv_destroy, cmd_kv_list;
 cmd_fn	 cmd_kv_mget, cmd_kv_mput, cmd_kv_mdelete;

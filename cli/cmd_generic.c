@@ -14,20 +14,6 @@
 #include "kvdata.h"
 #include "util.h"
 
-/* Leading and trailing slashes trimmed, as vault's sanitizePath. */
-static char *
-sanitize(const char *p)
-{
-	size_t	 n;
-
-	while (*p == '/')
-		p++;
-	n = strlen(p);
-	while (n > 0 && p[n - 1] == '/')
-		n--;
-	return xstrndup(p, n);
-}
-
 int
 cmd_read(struct cli *cli, int argc, char **argv)
 {
@@ -50,7 +36,7 @@ cmd_read(struct cli *cli, int argc, char **argv)
 		cli_error("Failed to parse K=V data: %s", err);
 		goto out;
 	}
-	path = sanitize(argv[first]);
+	path = pathtrim(argv[first], 0);
 	rc = 2;
 	if ((c = cli_client(cli, 0)) == NULL)
 		goto out;
@@ -116,7 +102,7 @@ cmd_write(struct cli *cli, int argc, char **argv)
 		json_decref(body);
 		body = json_null();
 	}
-	path = sanitize(argv[first]);
+	path = pathtrim(argv[first], 0);
 	rc = 2;
 	if ((c = cli_client(cli, 0)) == NULL)
 		goto out;
@@ -162,7 +148,7 @@ cmd_list(struct cli *cli, int argc, char **argv)
 		    1 ? "Not enough" : "Too many", argc - first);
 		return 1;
 	}
-	path = sanitize(argv[first]);
+	path = pathtrim(argv[first], 0);
 	q = json_pack("{s:s}", "list", "true");
 	rc = 2;
 	if ((c = cli_client(cli, 0)) == NULL)
@@ -217,7 +203,7 @@ cmd_delete(struct cli *cli, int argc, char **argv)
 		cli_error("Failed to parse string list data: %s", err);
 		goto out;
 	}
-	path = sanitize(argv[first]);
+	path = pathtrim(argv[first], 0);
 	rc = 2;
 	if ((c = cli_client(cli, 0)) == NULL)
 		goto out;

@@ -1,10 +1,11 @@
 /*
- * cmd_kv.c -- the kv commands, for KV version 1 and 2 mounts.
+ * cmd_kv.c -- the kv commands on a secret's data, for KV version 1 and
+ * 2 mounts: get, put, patch, delete, undelete, destroy, list and
+ * metadata get.  cmd_kvadmin.c has the ones that change settings and
+ * history.
  *
- * Each command first asks sys/internal/ui/mounts/<path> which mount
- * holds the path and its version (a 404 means version 1, as with an
- * old server), then rewrites the path for version 2: data/, metadata/,
- * delete/, undelete/, destroy/ after the mount (cli.md §8.8).
+ * Each command first finds the mount holding the path and its version,
+ * then rewrites the path for version 2 (kvmount.c).
  */
 #include "config.h"
 
@@ -17,125 +18,13 @@
 #include "cli.h"
 #include "format.h"
 #include "kvdata.h"
+#include "kvmount.h"
 #include "util.h"
 
-struct kvctx {
-	struct client	*c;
-	char		*mount;		/* "secret/" or "" */
-	char		*path;		/* the argument, mount included */
-	int		 v2;
-};
-
-static int	 kv_begin(struct cli *, struct kvctx *, const char *,
-		    const char *, int);
-static void	 kv_end(struct kvctx *);
-static char	*kv_rewrite(struct kvctx *, const char *);
 static void	 out_path(const char *, const char *);
 static void	 map_header(const char *, json_t *);
 static void	 kv_table(json_t *);
 static json_t	*versions_body(json_t *);
-
-static char *
-trimslash(const char *p, int keep_trailing)
-{
-	size_t	 n;
-
-	while (*p == '/')
-		p++;
-	n = strlen(p);
-	while (!keep_trailing && n > 0 && p[n - 1] == '/')
-		n--;
-	return xstrndup(p, n);
-}
-
-/* 0 when ready, else the exit status (the error was printed). */
-static int
-kv_begin(struct cli *cli, struct kvctx *k, const char *arg,
-    const char *mountflag, int keep_trailing)
-{
-	struct sbuf	 b = { 0 };
-	json_t		*s = NULL, *d;
-	char		*err = NULL, *a;
-	const char	*mp, *ver;
-	int64_t		 wrap;
-	int		 rc = 2, curl;
-
-	memset(k, 0, sizeof(*k));
-	a = trimslash(arg != NULL ? arg : "", keep_trailing);
-	if (mountflag != NULL && *mountflag != '\0') {
-		char *m = trimslash(mountflag, 0);
-
-		sbuf_printf(&b, "%s/%s", m, a);
-		free(m);
-		free(a);
-		k->path = sbuf_take(&b);
-	} else
-		k->path = a;
-	if ((k->c = cli_client(cli, 0)) == NULL)
-		goto out;
-	sbuf_printf(&b, "sys/internal/ui/mounts/%s", mountflag != NULL &&
-	    *mountflag != '\0' ? mountflag : k->path);
-	/* The detection is sent as is: no wrapping, no curl string. */
-	curl = cli->hf.output_curl;
-	wrap = cli->hf.wrap_ttl;
-	cli->hf.output_curl = 0;
-	cli->hf.wrap_ttl = 0;
-	if (client_logical(k->c, "GET", sbuf_str(&b), NULL, NULL, 1, &s,
-	    &err) == -1) {
-		cli->hf.output_curl = curl;
-		cli->hf.wrap_ttl = wrap;
-		cli_error("%s", err);
-		goto out;
-	}
-	cli->hf.output_curl = curl;
-	cli->hf.wrap_ttl = wrap;
-	d = json_object_get(s, "data");
-	mp = json_string_value(json_object_get(d, "path"));
-	ver = json_string_value(json_object_get(json_object_get(d,
-	    "options"), "version"));
-	k->mount = xstrdup(mp != NULL ? mp : "");
-	k->v2 = ver != NULL && strcmp(ver, "2") == 0;
-	rc = 0;
- out:
-	sbuf_free(&b);
-	json_decref(s);
-	free(err);
-	return rc;
-}
-
-static void
-kv_end(struct kvctx *k)
-{
-	client_free(k->c);
-	free(k->mount);
-	free(k->path);
-}
-
-/* <mount>/<seg>/<rest of path>, with duplicate slashes removed. */
-static char *
-kv_rewrite(struct kvctx *k, const char *seg)
-{
-	struct sbuf	 b = { 0 };
-	const char	*rest = k->path;
-	size_t		 ml = strlen(k->mount), n;
-	char		*out, *p, *q;
-
-	if (ml > 0 && strncmp(rest, k->mount, ml) == 0)
-		rest += ml;
-	else if (ml > 0 && strncmp(rest, k->mount, ml - 1) == 0 &&
-	    rest[ml - 1] == '\0')
-		rest += ml - 1;
-	sbuf_printf(&b, "%s/%s/%s", k->mount, seg, rest);
-	out = sbuf_take(&b);
-	for (p = q = out; *p != '\0'; p++)
-		if (!(*p == '/' && q > out && q[-1] == '/'))
-			*q++ = *p;
-	*q = '\0';
-	n = strlen(out);
-	while (n > 0 && out[n - 1] == '/')
-		out[--n] = '\0';
-	return out;
-}
 
 static void
 out_path(const char *title, const char *path)
@@ -208,10 +97,10 @@ cmd_kv_get(struct cli *cli, int argc, char **argv)
 		    1 ? "Not enough" : "Too many", argc - first);
 		return 1;
 	}
-	if ((rc = kv_begin(cli, &k, argv[first], mount, 1)) != 0)
+	if ((rc = kvmount_begin(cli, &k, argv[first], mount, 1)) != 0)
 		goto out;
 	rc = 2;
-	path = k.v2 ? kv_rewrite(&k, "data") : xstrdup(k.path);
+	path = k.v2 ? kvmount_rewrite(&k, "data") : xstrdup(k.path);
 	if (k.v2 && version > 0) {
 		snprintf(vb, sizeof(vb), "%lld", version);
 		q = json_pack("{s:s}", "version", vb);
@@ -264,7 +153,7 @@ cmd_kv_get(struct cli *cli, int argc, char **argv)
 	json_decref(q);
 	free(path);
 	wipefree(err);
-	kv_end(&k);
+	kvmount_end(&k);
 	return rc;
 }
 
@@ -277,7 +166,7 @@ kv_write(struct cli *cli, struct kvctx *k, const char *method,
 	char		*path, *err = NULL;
 	int		 rc = 2;
 
-	path = k->v2 ? kv_rewrite(k, "data") : xstrdup(k->path);
+	path = k->v2 ? kvmount_rewrite(k, "data") : xstrdup(k->path);
 	if (k->v2) {
 		opts = json_object();
 		if (withcas)
@@ -345,13 +234,13 @@ cmd_kv_put(struct cli *cli, int argc, char **argv)
 		cli_error("Failed to parse K=V data: %s", err);
 		goto out;
 	}
-	if ((rc = kv_begin(cli, &k, argv[first], mount, 0)) != 0)
+	if ((rc = kvmount_begin(cli, &k, argv[first], mount, 0)) != 0)
 		goto out;
 	rc = kv_write(cli, &k, "PUT", data, cas, cas >= 0, field);
  out:
 	json_decref(data);
 	free(err);
-	kv_end(&k);
+	kvmount_end(&k);
 	return rc;
 }
 
@@ -399,7 +288,7 @@ cmd_kv_patch(struct cli *cli, int argc, char **argv)
 	}
 	json_array_foreach(remove, i, e)
 		json_object_set_new(data, json_string_value(e), json_null());
-	if ((rc = kv_begin(cli, &k, argv[first], mount, 0)) != 0)
+	if ((rc = kvmount_begin(cli, &k, argv[first], mount, 0)) != 0)
 		goto out;
 	rc = 2;
 	if (!k.v2) {
@@ -414,7 +303,7 @@ cmd_kv_patch(struct cli *cli, int argc, char **argv)
 		if (cas > 0)
 			json_object_set_new(opts, "cas", json_integer(cas));
 		body = json_pack("{s:O,s:o}", "data", data, "options", opts);
-		path = kv_rewrite(&k, "data");
+		path = kvmount_rewrite(&k, "data");
 		if (client_logical(k.c, "PATCH", path, NULL, body, 0, &s,
 		    &err) == -1) {
 			json_decref(body);
@@ -455,7 +344,7 @@ cmd_kv_patch(struct cli *cli, int argc, char **argv)
 	}
 	/* Read, merge locally, write back with cas = current version. */
 	free(path);
-	path = kv_rewrite(&k, "data");
+	path = kvmount_rewrite(&k, "data");
 	if (client_logical(k.c, "GET", path, NULL, NULL, 1, &cur,
 	    &err) == -1) {
 		cli_error("Error doing pre-read at %s: %s", path, err);
@@ -486,7 +375,7 @@ cmd_kv_patch(struct cli *cli, int argc, char **argv)
 	json_decref(cur);
 	free(path);
 	wipefree(err);
-	kv_end(&k);
+	kvmount_end(&k);
 	return rc;
 }
 
@@ -520,8 +409,8 @@ kv_versions(struct cli *cli, int argc, char **argv, const char *seg)
 		    "to specify the version to %s.", seg);
 		goto out;
 	}
-	if ((rc = kv_begin(cli, &k, argc > first ? argv[first] : "", mount,
-	    0)) != 0)
+	if ((rc = kvmount_begin(cli, &k, argc > first ? argv[first] : "",
+	    mount, 0)) != 0)
 		goto out;
 	if (!k.v2 && !del) {
 		cli_error("%c%s not supported on KV Version 1",
@@ -534,11 +423,11 @@ kv_versions(struct cli *cli, int argc, char **argv, const char *seg)
 		path = xstrdup(k.path);
 		shown = xstrdup(k.path);
 	} else if (del && vers == NULL) {
-		path = kv_rewrite(&k, "data");
+		path = kvmount_rewrite(&k, "data");
 		shown = xstrdup(path);
 	} else {
-		path = kv_rewrite(&k, seg);
-		shown = del ? kv_rewrite(&k, "data") : xstrdup(path);
+		path = kvmount_rewrite(&k, seg);
+		shown = del ? kvmount_rewrite(&k, "data") : xstrdup(path);
 		body = versions_body(vers);
 	}
 	if (client_logical(k.c, body != NULL ? "PUT" : "DELETE", path, NULL,
@@ -562,7 +451,7 @@ kv_versions(struct cli *cli, int argc, char **argv, const char *seg)
 	free(path);
 	free(shown);
 	free(err);
-	kv_end(&k);
+	kvmount_end(&k);
 	return rc;
 }
 
@@ -593,21 +482,12 @@ cmd_kv_list(struct cli *cli, int argc, char **argv)
 	struct kvctx	 k;
 	json_t		*s = NULL, *q = NULL, *d;
 	char		*path = NULL, *err = NULL;
-	int		 first, rc = 1;
+	int		 rc = 1;
 
-	memset(&k, 0, sizeof(k));
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
-		return 1;
-	if (argc - first > 1 || (argc - first == 0 && mount == NULL)) {
-		cli_error("%s arguments (expected 1, got %d)", argc - first <
-		    1 ? "Not enough" : "Too many", argc - first);
-		return 1;
-	}
-	if ((rc = kv_begin(cli, &k, argc > first ? argv[first] : "", mount,
-	    0)) != 0)
+	if ((rc = kvmount_one(cli, fl, &mount, argc, argv, NULL, &k)) != 0)
 		goto out;
 	rc = 2;
-	path = k.v2 ? kv_rewrite(&k, "metadata") : xstrdup(k.path);
+	path = k.v2 ? kvmount_rewrite(&k, "metadata") : xstrdup(k.path);
 	q = json_pack("{s:s}", "list", "true");
 	if (client_logical(k.c, "GET", path, q, NULL, 1, &s, &err) == -1) {
 		cli_error("Error listing %s: %s", path, err);
@@ -631,7 +511,7 @@ cmd_kv_list(struct cli *cli, int argc, char **argv)
 	json_decref(q);
 	free(path);
 	free(err);
-	kv_end(&k);
+	kvmount_end(&k);
 	return rc;
 }
 
@@ -655,26 +535,13 @@ cmd_kv_mget(struct cli *cli, int argc, char **argv)
 	struct sbuf	 t = { 0 };
 	char		*path = NULL, *err = NULL;
 	size_t		 n = 0, i;
-	int		 first, rc = 1;
+	int		 rc = 1;
 
-	memset(&k, 0, sizeof(k));
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
-		return 1;
-	if (argc - first > 1 || (argc - first == 0 && mount == NULL)) {
-		cli_error("%s arguments (expected 1, got %d)", argc - first <
-		    1 ? "Not enough" : "Too many", argc - first);
-		return 1;
-	}
-	if ((rc = kv_begin(cli, &k, argc > first ? argv[first] : "", mount,
-	    0)) != 0)
+	if ((rc = kvmount_one(cli, fl, &mount, argc, argv, "Metadata",
+	    &k)) != 0)
 		goto out;
-	if (!k.v2) {
-		cli_error("Metadata not supported on KV Version 1");
-		rc = 1;
-		goto out;
-	}
 	rc = 2;
-	path = kv_rewrite(&k, "metadata");
+	path = kvmount_rewrite(&k, "metadata");
 	if (client_logical(k.c, "GET", path, NULL, NULL, 1, &s, &err) == -1) {
 		cli_error("Error reading %s: %s", path, err);
 		goto out;
@@ -717,290 +584,6 @@ cmd_kv_mget(struct cli *cli, int argc, char **argv)
 	json_decref(s);
 	free(path);
 	free(err);
-	kv_end(&k);
-	return rc;
-}
-
-int
-cmd_kv_mput(struct cli *cli, int argc, char **argv)
-{
-	const char	*f = NULL, *mount = NULL;
-	long long	 maxv = -1;
-	int		 casreq = 0;
-	int64_t		 dva = -1;
-	json_t		*custom = NULL;
-	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
-		{ "mount", FLAG_STR, &mount, 0 },
-		{ "max-versions", FLAG_INT, &maxv, 0 },
-		{ "cas-required", FLAG_BOOL, &casreq, 0 },
-		{ "delete-version-after", FLAG_DUR, &dva, 0 },
-		{ "custom-metadata", FLAG_MAP, &custom, 0 },
-		{ NULL, 0, NULL, 0 } };
-	struct kvctx	 k;
-	json_t		*body, *s = NULL;
-	char		*path = NULL, *err = NULL, d[48];
-	int		 first, rc = 1;
-
-	memset(&k, 0, sizeof(k));
-	body = json_object();
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
-		goto out;
-	if (argc - first > 1 || (argc - first == 0 && mount == NULL)) {
-		cli_error("%s arguments (expected 1, got %d)", argc - first <
-		    1 ? "Not enough" : "Too many", argc - first);
-		goto out;
-	}
-	if ((rc = kv_begin(cli, &k, argc > first ? argv[first] : "", mount,
-	    0)) != 0)
-		goto out;
-	if (!k.v2) {
-		cli_error("Metadata not supported on KV Version 1");
-		rc = 1;
-		goto out;
-	}
-	rc = 2;
-	if (maxv >= 0)
-		json_object_set_new(body, "max_versions", json_integer(maxv));
-	if (fl[3].set)
-		json_object_set_new(body, "cas_required",
-		    json_boolean(casreq));
-	if (dva >= 0) {
-		flags_durfmt(dva, d, sizeof(d));
-		json_object_set_new(body, "delete_version_after",
-		    json_string(d));
-	}
-	if (custom != NULL)
-		json_object_set(body, "custom_metadata", custom);
-	path = kv_rewrite(&k, "metadata");
-	if (client_logical(k.c, "PUT", path, NULL, body, 0, &s, &err) == -1) {
-		cli_error("Error writing data to %s: %s", path, err);
-		goto out;
-	}
-	printf("Success! Data written to: %s\n", path);
-	rc = 0;
- out:
-	json_decref(body);
-	json_decref(custom);
-	json_decref(s);
-	free(path);
-	free(err);
-	kv_end(&k);
-	return rc;
-}
-
-int
-cmd_kv_mdelete(struct cli *cli, int argc, char **argv)
-{
-	const char	*mount = NULL;
-	struct flag	 fl[] = { { "mount", FLAG_STR, &mount, 0 },
-		{ NULL, 0, NULL, 0 } };
-	struct kvctx	 k;
-	json_t		*s = NULL;
-	char		*path = NULL, *err = NULL;
-	int		 first, rc = 1;
-
-	memset(&k, 0, sizeof(k));
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
-		return 1;
-	if (argc - first > 1 || (argc - first == 0 && mount == NULL)) {
-		cli_error("%s arguments (expected 1, got %d)", argc - first <
-		    1 ? "Not enough" : "Too many", argc - first);
-		return 1;
-	}
-	if ((rc = kv_begin(cli, &k, argc > first ? argv[first] : "", mount,
-	    0)) != 0)
-		goto out;
-	if (!k.v2) {
-		cli_error("Metadata not supported on KV Version 1");
-		rc = 1;
-		goto out;
-	}
-	rc = 2;
-	path = kv_rewrite(&k, "metadata");
-	if (client_logical(k.c, "DELETE", path, NULL, NULL, 0, &s,
-	    &err) == -1) {
-		cli_error("Error deleting %s: %s", path, err);
-		goto out;
-	}
-	printf("Success! Data deleted (if it existed) at: %s\n", path);
-	rc = 0;
- out:
-	json_decref(s);
-	free(path);
-	free(err);
-	kv_end(&k);
-	return rc;
-}
-
-/*
- * kv rollback's pre-read: the secret at path (version q), which must
- * have metadata and, when wantdata, data.  0, or the exit status.
- */
-static int
-rollback_read(struct kvctx *k, const char *path, json_t *q, int wantdata,
-    json_t **out)
-{
-	json_t		*s = NULL, *d, *md;
-	char		*err = NULL;
-	const char	*dt;
-
-	*out = NULL;
-	if (client_logical(k->c, "GET", path, q, NULL, 1, &s, &err) == -1) {
-		cli_error("Error doing pre-read at %s: %s", path, err);
-		wipefree(err);
-		return 2;
-	}
-	d = json_object_get(s, "data");
-	md = json_object_get(d, "metadata");
-	if (!json_is_object(d)) {
-		cli_error("No value found at %s", path);
-		goto fail;
-	}
-	if (md == NULL || json_is_null(md)) {
-		cli_error("No metadata found at %s; rollback only works on "
-		    "existing data", path);
-		goto fail;
-	}
-	if (!json_is_object(md)) {
-		cli_error("Metadata found at %s is not the expected type "
-		    "(JSON object)", path);
-		goto fail;
-	}
-	if (wantdata) {
-		dt = json_string_value(json_object_get(md, "deletion_time"));
-		if (dt != NULL && *dt != '\0') {
-			cli_error("Cannot roll back to a version that has been "
-			    "deleted");
-			goto fail;
-		}
-		if (json_is_true(json_object_get(md, "destroyed"))) {
-			cli_error("Cannot roll back to a version that has been "
-			    "destroyed");
-			goto fail;
-		}
-		if (!json_is_object(json_object_get(d, "data"))) {
-			cli_error("No data found at %s; rollback only works on "
-			    "existing data", path);
-			goto fail;
-		}
-	}
-	*out = s;
-	return 0;
- fail:
-	json_decref(s);
-	return 2;
-}
-
-int
-cmd_kv_rollback(struct cli *cli, int argc, char **argv)
-{
-	const char	*f = NULL, *mount = NULL;
-	long long	 version = 0;
-	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
-		{ "version", FLAG_INT, &version, 0 },
-		{ "mount", FLAG_STR, &mount, 0 }, { NULL, 0, NULL, 0 } };
-	struct kvctx	 k;
-	json_t		*cur = NULL, *old = NULL, *q = NULL, *body = NULL;
-	json_t		*s = NULL;
-	char		*path = NULL, *err = NULL, vb[32];
-	int		 first, rc = 1;
-
-	memset(&k, 0, sizeof(k));
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
-		return 1;
-	if (argc - first != 1) {
-		cli_error("Invalid number of arguments (expected 1, got %d)",
-		    argc - first);
-		return 1;
-	}
-	if (!fl[1].set) {
-		cli_error("Version flag must be specified");
-		return 1;
-	}
-	if (version <= 0) {
-		cli_error("Invalid value %lld for the version flag", version);
-		return 1;
-	}
-	if ((rc = kv_begin(cli, &k, argv[first], mount, 0)) != 0)
-		goto out;
-	rc = 2;
-	if (!k.v2) {
-		cli_error("K/V engine mount must be version 2 for rollback "
-		    "support");
-		goto out;
-	}
-	path = kv_rewrite(&k, "data");
-	if ((rc = rollback_read(&k, path, NULL, 0, &cur)) != 0)
-		goto out;
-	snprintf(vb, sizeof(vb), "%lld", version);
-	q = json_pack("{s:s}", "version", vb);
-	if ((rc = rollback_read(&k, path, q, 1, &old)) != 0)
-		goto out;
-	rc = 2;
-	body = json_pack("{s:O,s:{s:O}}", "data", json_object_get(
-	    json_object_get(old, "data"), "data"), "options", "cas",
-	    json_object_get(json_object_get(json_object_get(cur, "data"),
-	    "metadata"), "version"));
-	if (body == NULL ||
-	    client_logical(k.c, "PUT", path, NULL, body, 0, &s, &err) == -1) {
-		cli_error("Error writing data to %s: %s", path, err != NULL ?
-		    err : "cannot build the request");
-		goto out;
-	}
-	if (s == NULL) {
-		if (strcmp(cli->format, "table") == 0)
-			printf("Success! Data written to: %s\n", path);
-		rc = 0;
-	} else
-		rc = fmt_secret(cli, s);
- out:
-	json_decref(cur);
-	json_decref(old);
-	json_decref(q);
-	json_decref(body);
-	json_decref(s);
-	free(path);
-	wipefree(err);
-	kv_end(&k);
-	return rc;
-}
-
-/* No version detection: the mount is tuned to options.version 2. */
-int
-cmd_kv_versioning(struct cli *cli, int argc, char **argv)
-{
-	const char	*f = NULL;
-	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
-		{ NULL, 0, NULL, 0 } };
-	struct client	*c = NULL;
-	json_t		*body = NULL, *s = NULL;
-	char		*path = NULL, *api = NULL, *err = NULL;
-	struct sbuf	 b = { 0 };
-	int		 first, rc;
-
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
-	    cli_nargs(argc - first, 1, "1") != 0)
-		return 1;
-	rc = 2;
-	if ((c = cli_client(cli, 0)) == NULL)
-		goto out;
-	path = mountpath(argv[first]);
-	sbuf_printf(&b, "sys/mounts/%stune", path);
-	api = sbuf_take(&b);
-	body = json_pack("{s:{s:s},s:s,s:s,s:b}", "options", "version", "2",
-	    "default_lease_ttl", "", "max_lease_ttl", "", "force_no_cache", 0);
-	if (client_logical(c, "POST", api, NULL, body, 0, &s, &err) == -1) {
-		cli_error("Error tuning secrets engine %s: %s", path, err);
-		goto out;
-	}
-	printf("Success! Tuned the secrets engine at: %s\n", path);
-	rc = 0;
- out:
-	json_decref(body);
-	json_decref(s);
-	free(path);
-	free(api);
-	wipefree(err);
-	client_free(c);
+	kvmount_end(&k);
 	return rc;
 }

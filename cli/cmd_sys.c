@@ -44,22 +44,6 @@ data_of(json_t *secret)
 	return json_is_object(d) ? d : NULL;
 }
 
-static int
-nargs(int got, int want, const char *spec)
-{
-	if (got > want) {
-		cli_error("Too many arguments (expected %s, got %d)", spec,
-		    got);
-		return 1;
-	}
-	if (got < want) {
-		cli_error("Not enough arguments (expected %s, got %d)", spec,
-		    got);
-		return 1;
-	}
-	return 0;
-}
-
 static void
 addrow(json_t *rows, const char *k, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -214,7 +198,7 @@ cmd_status(struct cli *cli, int argc, char **argv)
 	int		 first, rc = 1;
 
 	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
-	    nargs(argc - first, 0, "0") != 0)
+	    cli_nargs(argc - first, 0, "0") != 0)
 		return 1;
 	if ((c = cli_client(cli, 0)) == NULL)
 		return 1;
@@ -263,7 +247,7 @@ cmd_init(struct cli *cli, int argc, char **argv)
 	int		 first, rc = 2, useb64;
 
 	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
-	    nargs(argc - first, 0, "0") != 0)
+	    cli_nargs(argc - first, 0, "0") != 0)
 		return 1;
 	if ((c = cli_client(cli, 0)) == NULL)
 		return 2;
@@ -486,7 +470,7 @@ simple_put(struct cli *cli, int argc, char **argv, const char *path,
 	int		 first, rc = 2;
 
 	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
-	    nargs(argc - first, 0, "0") != 0)
+	    cli_nargs(argc - first, 0, "0") != 0)
 		return 1;
 	if ((c = cli_client(cli, 0)) == NULL)
 		return 2;
@@ -587,7 +571,7 @@ cmd_keystatus(struct cli *cli, int argc, char **argv)
 	int		 first, rc;
 
 	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
-	    nargs(argc - first, 0, "0") != 0)
+	    cli_nargs(argc - first, 0, "0") != 0)
 		return 1;
 	if ((c = cli_client(cli, 0)) == NULL)
 		return 2;
@@ -607,7 +591,7 @@ cmd_rotate(struct cli *cli, int argc, char **argv)
 	int		 first, rc = 2;
 
 	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
-	    nargs(argc - first, 0, "0") != 0)
+	    cli_nargs(argc - first, 0, "0") != 0)
 		return 1;
 	if ((c = cli_client(cli, 0)) == NULL)
 		return 2;

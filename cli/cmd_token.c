@@ -22,21 +22,7 @@
 #include "tokenhelper.h"
 #include "util.h"
 
-static char	*trimslashes(const char *);
 static json_t	*lookup_auth(json_t *);
-
-static char *
-trimslashes(const char *p)
-{
-	size_t	 n;
-
-	while (*p == '/')
-		p++;
-	n = strlen(p);
-	while (n > 0 && p[n - 1] == '/')
-		n--;
-	return xstrndup(p, n);
-}
 
 /* A lookup-self answer turned into the auth block of a login. */
 static json_t *
@@ -101,7 +87,7 @@ cmd_login(struct cli *cli, int argc, char **argv)
 		cli_error("-no-store and -no-print cannot be used together");
 		return 1;
 	}
-	m = trimslashes(method);
+	m = pathtrim(method, 0);
 	if (strcmp(m, "token") != 0 && strcmp(m, "userpass") != 0 &&
 	    strcmp(m, "radius") != 0 && strcmp(m, "approle") != 0) {
 		sbuf_printf(&b, "Unknown auth method: %s. Use \"%s auth "
@@ -125,8 +111,8 @@ cmd_login(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	v = json_string_value(json_object_get(conf, "mount"));
-	mount = trimslashes(v != NULL ? v : mpath != NULL ? mpath :
-	    strcmp(m, "radius") == 0 ? "radius" : m);
+	mount = pathtrim(v != NULL ? v : mpath != NULL ? mpath :
+	    strcmp(m, "radius") == 0 ? "radius" : m, 0);
 	rc = 2;
 	if ((c = cli_client(cli, strcmp(m, "token") != 0)) == NULL)
 		goto out;

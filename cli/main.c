@@ -96,6 +96,7 @@ static const struct command commands[] = {
 static void	 usage_all(FILE *);
 static void	 usage_cmd(FILE *, const struct command *);
 static const struct command *find(int, char **, int *);
+static void	 vmessage(int, const char *, va_list);
 
 static char	 versionword[] = "version";
 static int	 colour;	/* errors and warnings in colour (§5.3) */
@@ -160,21 +161,26 @@ find(int argc, char **argv, int *nw)
 	return best;
 }
 
+/* One line on stderr, in the warning or error colour where allowed. */
+static void
+vmessage(int warn, const char *fmt, va_list ap)
+{
+	if (curlhf != NULL && curlhf->curl_printed)
+		return;
+	fputs(cli_colour(warn, 0), stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs(cli_colour(warn, 1), stderr);
+	fputc('\n', stderr);
+}
+
 void
 cli_error(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (curlhf != NULL && curlhf->curl_printed)
-		return;
-	if (colour)
-		fputs("\033[91m", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage(0, fmt, ap);
 	va_end(ap);
-	if (colour)
-		fputs("\033[0m", stderr);
-	fputc('\n', stderr);
 }
 
 void
@@ -182,16 +188,9 @@ cli_warn(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (curlhf != NULL && curlhf->curl_printed)
-		return;
-	if (colour)
-		fputs("\033[93m", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage(1, fmt, ap);
 	va_end(ap);
-	if (colour)
-		fputs("\033[0m", stderr);
-	fputc('\n', stderr);
 }
 
 const char *

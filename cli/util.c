@@ -324,19 +324,28 @@ json_strfree(char *s)
 }
 
 char *
-mountpath(const char *p)
+pathtrim(const char *p, int keep_trailing)
 {
 	size_t	 n;
-	char	*s;
 
 	while (*p == '/')
 		p++;
 	n = strlen(p);
-	while (n > 0 && p[n - 1] == '/')
+	while (!keep_trailing && n > 0 && p[n - 1] == '/')
 		n--;
+	return xstrndup(p, n);
+}
+
+char *
+mountpath(const char *p)
+{
+	char	*t = pathtrim(p, 0), *s;
+	size_t	 n = strlen(t);
+
 	s = xmalloc(n + 2);
-	memcpy(s, p, n);
+	memcpy(s, t, n);
 	s[n] = '/';
 	s[n + 1] = '\0';
+	free(t);
 	return s;
 }

@@ -40,6 +40,11 @@ void	 sbuf_free(struct sbuf *);
 void	 wipefree(char *);
 void	 wipe(void *, size_t);
 
+/*
+ * Leading slashes trimmed, and trailing ones unless keep_trailing (as
+ * vault's sanitizePath); owned.
+ */
+char	*pathtrim(const char *, int keep_trailing);
 /* Slashes trimmed, then one trailing slash (mount and audit paths). */
 char	*mountpath(const char *);
 

@@ -28,7 +28,13 @@
  * core lock, before the storage backends' locks).
  *
  * This module knows nothing of HTTP: reasons for a 400 go back as text
- * in a caller's why buffer, and transit.c turns them into responses.
+ * in a caller's why buffer, and transit.c and transit_data.c turn them
+ * into responses.
+ *
+ * Why one file of some 850 lines: the record codec, the cache and the
+ * cryptography all work on the private layout of a version's material
+ * in the sodium_malloc block (TR_VERLEN slots, read-only once sealed);
+ * splitting them would publish that layout to more than one file.
  */
 #include "config.h"
 
