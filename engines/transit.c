@@ -639,15 +639,6 @@ static const struct path_table transit_paths = {
 	.capture_ok = tr_capture_ok,
 };
 
-static const struct path_table *const transit_tables[] = {
-	&transit_paths, NULL
-};
-
-static int
-transit_handle(struct mount *m, struct request *req, struct response *resp)
-{
-	return paths_dispatch(&transit_paths, m, req, resp);
-}
 
 /*
  * encrypt/<name> creates the key when it is missing, so the ACL must
@@ -697,8 +688,7 @@ static const struct backend_ops transit_ops = {
 	.type = "transit",
 	.open = transit_open,
 	.close = transit_close,
-	.handle = transit_handle,
-	.paths = transit_tables,
+	.table = &transit_paths,
 	.exists = transit_exists,
 };
 
