@@ -49,7 +49,7 @@
 #include "tokenapi.h"
 #include "uuid4.h"
 
-#define AR_NAME_MAX	128
+#define AR_NAME_MAX	PATHS_NAME_MAX
 #define AR_HASH_HEX	(2 * crypto_auth_hmacsha256_BYTES + 1)
 #define AR_ID_MAX	1024		/* custom role and secret IDs */
 
@@ -89,24 +89,6 @@ ar_unlock(struct approle *ar)
 {
 	if (pthread_mutex_unlock(&ar->mu) != 0)
 		abort();
-}
-
-/* Vault's GenericNameRegex: \w(([\w-.]+)?\w)? */
-static int
-name_is_valid(const char *s, size_t len)
-{
-	size_t	 i;
-
-	if (len == 0 || len > AR_NAME_MAX)
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (isalnum((unsigned char)s[i]) || s[i] == '_')
-			continue;
-		if ((s[i] == '-' || s[i] == '.') && i > 0 && i < len - 1)
-			continue;
-		return 0;
-	}
-	return 1;
 }
 
 static void
@@ -794,7 +776,7 @@ secret_id_op(struct mount *m, struct request *req, struct response *resp,
 		    "missing secret_id_accessor" : "missing secret_id");
 	ar_lock(ar);
 	if (by_accessor) {
-		if (!name_is_valid(v, strlen(v)) || (rc = get_json(key_of(m,
+		if (!paths_name_ok(v, strlen(v)) || (rc = get_json(key_of(m,
 		    "acc/", name, v), &idx)) == CF_ENOTFOUND) {
 			rc = resp_fail(resp, CF_EINVAL, "failed to find "
 			    "accessor entry for secret_id_accessor: \"%s\"", v);
@@ -939,7 +921,7 @@ ar_renew(struct mount *m, json_t *e, struct response *resp,
 		return resp_fail(resp, CF_EINTERNAL, "1 error occurred:\n\t* "
 		    "failed to renew entry: failed to fetch role_name during "
 		    "renewal\n\n");
-	if (!name_is_valid(name, strlen(name)) || (rc = get_json(key_of(m,
+	if (!paths_name_ok(name, strlen(name)) || (rc = get_json(key_of(m,
 	    "role/", name, NULL), &role)) == CF_ENOTFOUND)
 		return resp_fail(resp, CF_EINTERNAL, "1 error occurred:\n\t* "
 		    "failed to renew entry: role \"%s\" does not exist during "
@@ -1349,7 +1331,7 @@ static int
 ar_capture_ok(const char *name, const char *value)
 {
 	(void)name;
-	return name_is_valid(value, strlen(value));
+	return paths_name_ok(value, strlen(value));
 }
 
 static const struct path_entry approle_entries[] = {
@@ -1401,7 +1383,7 @@ approle_exists(struct mount *m, struct request *req, int *exists)
 	    strchr(req->rel + 5, '/') != NULL)
 		return CF_OK;
 	len = strlen(req->rel + 5);
-	if (!name_is_valid(req->rel + 5, len))
+	if (!paths_name_ok(req->rel + 5, len))
 		return CF_OK;
 	memcpy(name, req->rel + 5, len + 1);
 	lower(name);

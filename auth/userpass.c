@@ -49,7 +49,7 @@
 #define UP_OPS		crypto_pwhash_OPSLIMIT_INTERACTIVE
 #define UP_MEM		crypto_pwhash_MEMLIMIT_INTERACTIVE
 #define UP_HASH_MAX	4		/* concurrent Argon2id runs */
-#define UP_NAME_MAX	128
+#define UP_NAME_MAX	PATHS_NAME_MAX
 
 static char		 dummy_hash[crypto_pwhash_STRBYTES];
 static int		 dummy_ok;
@@ -106,24 +106,6 @@ hash_leave(void)
 	pthread_cond_signal(&hash_cv);
 	if (pthread_mutex_unlock(&hash_mu) != 0)
 		abort();
-}
-
-/* Vault's GenericNameRegex: \w(([\w-.]+)?\w)? */
-static int
-name_is_valid(const char *s, size_t len)
-{
-	size_t	 i;
-
-	if (len == 0 || len > UP_NAME_MAX)
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (isalnum((unsigned char)s[i]) || s[i] == '_')
-			continue;
-		if ((s[i] == '-' || s[i] == '.') && i > 0 && i < len - 1)
-			continue;
-		return 0;
-	}
-	return 1;
 }
 
 /* Storage path of a user; name must be valid. */
@@ -456,7 +438,7 @@ up_renew(struct mount *m, json_t *e, struct response *resp,
 
 	name = json_string_value(json_object_get(json_object_get(e, "meta"),
 	    "username"));
-	if (name == NULL || !name_is_valid(name, strlen(name))) {
+	if (name == NULL || !paths_name_ok(name, strlen(name))) {
 		out->gone = 1;
 		return CF_OK;
 	}
@@ -542,7 +524,7 @@ static int
 up_capture_ok(const char *name, const char *value)
 {
 	(void)name;
-	return name_is_valid(value, strlen(value));
+	return paths_name_ok(value, strlen(value));
 }
 
 static const struct path_entry userpass_entries[] = {
@@ -576,7 +558,7 @@ userpass_exists(struct mount *m, struct request *req, int *exists)
 
 	*exists = 1;
 	if (strncmp(req->rel, "users/", 6) != 0 ||
-	    !name_is_valid(name, strlen(name)))
+	    !paths_name_ok(name, strlen(name)))
 		return CF_OK;
 	rc = load_user(m, name, &u);
 	*exists = rc == CF_OK;

@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #include "err.h"
@@ -167,4 +168,21 @@ paths_dump(FILE *f, const char *kind, const char *type,
 			}
 		fputc('\n', f);
 	}
+}
+
+int
+paths_name_ok(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || len > PATHS_NAME_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (isalnum((unsigned char)s[i]) || s[i] == '_')
+			continue;
+		if ((s[i] == '-' || s[i] == '.') && i > 0 && i < len - 1)
+			continue;
+		return 0;
+	}
+	return 1;
 }

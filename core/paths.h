@@ -107,6 +107,14 @@ int	 paths_dispatch(const struct path_table *t, struct mount *,
 int	 paths_fail(struct response *, enum path_result r);
 
 /*
+ * 1 if s (len bytes) is a name as Vault's GenericNameRegex takes it,
+ * \w(([\w-.]+)?\w)?, of at most PATHS_NAME_MAX bytes: role, user and
+ * key names.
+ */
+#define PATHS_NAME_MAX	128
+int	 paths_name_ok(const char *s, size_t len);
+
+/*
  * One line per entry, "<kind> <type> <variant or -> <pattern> <ops>",
  * ops comma-separated (read,create,update,delete,list,patch).
  */

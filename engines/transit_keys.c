@@ -52,13 +52,13 @@
 #include "buf.h"
 #include "core.h"
 #include "err.h"
+#include "paths.h"
 #include "router.h"
 #include "transit_keys.h"
 
 /* Per version: cipher key (or ed25519 seed), HMAC key, ed25519 secret. */
 #define TR_VERLEN	(2 * TR_KEYLEN + crypto_sign_SECRETKEYBYTES)
 #define TR_CACHE_MAX	128
-#define TR_NAME_MAX	128
 
 static const char *const tr_type_names[] = {
 	"aes256-gcm96", "chacha20-poly1305", "ed25519"
@@ -94,18 +94,7 @@ tr_unlock(pthread_mutex_t *mu)
 int
 tkey_name_is_valid(const char *s)
 {
-	size_t	 i, len = strlen(s);
-
-	if (len == 0 || len > TR_NAME_MAX)
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (isalnum((unsigned char)s[i]) || s[i] == '_')
-			continue;
-		if ((s[i] == '-' || s[i] == '.') && i > 0 && i < len - 1)
-			continue;
-		return 0;
-	}
-	return 1;
+	return paths_name_ok(s, strlen(s));
 }
 
 int
