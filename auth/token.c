@@ -32,6 +32,7 @@
 #include "cidr.h"
 #include "core.h"
 #include "jsonutil.h"
+#include "lock.h"
 #include "policystore.h"
 #include "err.h"
 #include "log.h"
@@ -117,15 +118,13 @@ tcache_index(const char *hash)
 static void
 tcache_lock(size_t i)
 {
-	if (pthread_mutex_lock(&tcache_mu[i % TCACHE_STRIPES]) != 0)
-		abort();
+	lock_mutex(&tcache_mu[i % TCACHE_STRIPES], LOCK_TABLE);
 }
 
 static void
 tcache_unlock(size_t i)
 {
-	if (pthread_mutex_unlock(&tcache_mu[i % TCACHE_STRIPES]) != 0)
-		abort();
+	unlock_mutex(&tcache_mu[i % TCACHE_STRIPES]);
 }
 
 static int
@@ -683,8 +682,7 @@ consume_use(struct auth_ctx *ac)
 	long long	 left;
 	int		 rc;
 
-	if (pthread_mutex_lock(&uses_mu) != 0)
-		abort();
+	lock_mutex(&uses_mu, LOCK_RECORD);
 	if ((rc = token_entry(ac->hash, &e)) != CF_OK) {
 		rc = rc == CF_ENOTFOUND ? CF_EDENIED : rc;
 		goto out;
@@ -702,8 +700,7 @@ consume_use(struct auth_ctx *ac)
 	}
 	json_object_set_new(ac->entry, "num_uses", json_integer(left - 1));
  out:
-	if (pthread_mutex_unlock(&uses_mu) != 0)
-		abort();
+	unlock_mutex(&uses_mu);
 	json_decref(e);
 	return rc;
 }

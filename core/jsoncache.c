@@ -34,6 +34,7 @@
 #include <jansson.h>
 
 #include "jsoncache.h"
+#include "lock.h"
 
 #define JSONCACHE_SLOTS		16384
 #define JSONCACHE_STRIPES	64
@@ -95,15 +96,13 @@ ticket_of(size_t i, uint64_t h, int hit)
 static void
 slot_lock(size_t i)
 {
-	if (pthread_mutex_lock(&stripe_mu[i % JSONCACHE_STRIPES]) != 0)
-		abort();
+	lock_mutex(&stripe_mu[i % JSONCACHE_STRIPES], LOCK_TABLE);
 }
 
 static void
 slot_unlock(size_t i)
 {
-	if (pthread_mutex_unlock(&stripe_mu[i % JSONCACHE_STRIPES]) != 0)
-		abort();
+	unlock_mutex(&stripe_mu[i % JSONCACHE_STRIPES]);
 }
 
 /* Empty slot i (its stripe locked); what it held is freed by the caller. */

@@ -65,10 +65,10 @@ lock_level_name(int level)
 		return "record";
 	case LOCK_TABLE:
 		return "table";
-	case LOCK_STORAGE:
-		return "storage";
 	case LOCK_STORAGE_LOCK:
 		return "storage-lock";
+	case LOCK_STORAGE:
+		return "storage";
 	case LOCK_LEAF:
 		return "leaf";
 	case LOCK_LEAF_INNER:

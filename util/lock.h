@@ -24,9 +24,9 @@
  *   2  LOCK_TABLE         at most one table or cache: router, policy
  *                         cache, token cache stripe, audit table,
  *                         jsoncache slot, transit key cache, approle salt
- *   3  LOCK_STORAGE       locks inside storage backends
- *      LOCK_STORAGE_LOCK  a backend's HA lock connection (postgresql's
- *                         lk_mu, held across round trips)
+ *   3  LOCK_STORAGE_LOCK  a backend's HA lock connection (postgresql's
+ *                         lk_mu, held across round trips; before ha_mu)
+ *      LOCK_STORAGE       locks inside storage backends
  *   4  LOCK_LEAF          leaves: audit devices, the HA and cluster
  *                         mutexes, the body budget, the gate, metrics'
  *                         slot list, the token tidy and userpass waits
@@ -69,8 +69,8 @@ enum lock_level {
 	LOCK_CHANGE = 14,
 	LOCK_RECORD = 16,
 	LOCK_TABLE = 20,
+	LOCK_STORAGE_LOCK = 28,
 	LOCK_STORAGE = 30,
-	LOCK_STORAGE_LOCK = 32,
 	LOCK_LEAF = 40,
 	LOCK_LEAF_INNER = 42
 };
