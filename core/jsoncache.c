@@ -96,7 +96,7 @@ ticket_of(size_t i, uint64_t h, int hit)
 static void
 slot_lock(size_t i)
 {
-	lock_mutex(&stripe_mu[i % JSONCACHE_STRIPES], LOCK_TABLE);
+	lock_mutex(&stripe_mu[i % JSONCACHE_STRIPES], LOCK_LEAF);
 }
 
 static void

@@ -313,7 +313,7 @@ lock_by(pthread_mutex_t *mu, long long deadline_rt)
 
 	ts.tv_sec = deadline_rt / 1000;
 	ts.tv_nsec = (deadline_rt % 1000) * 1000000;
-	return lock_mutex_timed(mu, LOCK_LEAF, &ts);
+	return lock_mutex_timed(mu, LOCK_LEAF_INNER, &ts);
 }
 
 int
@@ -411,7 +411,7 @@ audit_sock_write(struct audit_sock *s, const char *p, size_t len,
 void
 audit_sock_close(struct audit_sock *s)
 {
-	lock_mutex(&s->mu, LOCK_LEAF);
+	lock_mutex(&s->mu, LOCK_LEAF_INNER);
 	if (s->fd >= 0) {
 		close(s->fd);
 		s->fd = -1;

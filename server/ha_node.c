@@ -138,7 +138,9 @@ share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *arg)
 	(void)h;
 	(void)a;
 	(void)arg;
-	lock_mutex(&share_mu[d], LOCK_LEAF);
+	/* curl nests them: the share, its connection cache, then DNS. */
+	lock_mutex(&share_mu[d], d == CURL_LOCK_DATA_SHARE ? LOCK_LEAF :
+	    d == CURL_LOCK_DATA_CONNECT ? LOCK_LEAF_INNER : LOCK_LEAF_INNER2);
 }
 
 static void

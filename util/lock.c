@@ -73,6 +73,8 @@ lock_level_name(int level)
 		return "leaf";
 	case LOCK_LEAF_INNER:
 		return "leaf-inner";
+	case LOCK_LEAF_INNER2:
+		return "leaf-inner2";
 	default:
 		return "?";
 	}

@@ -23,15 +23,20 @@
  *                         approle's records, a transit key change
  *   2  LOCK_TABLE         at most one table or cache: router, policy
  *                         cache, token cache stripe, audit table,
- *                         jsoncache slot, transit key cache, approle salt
+ *                         transit key cache, approle salt
  *   3  LOCK_STORAGE_LOCK  a backend's HA lock connection (postgresql's
  *                         lk_mu, held across round trips; before ha_mu)
  *      LOCK_STORAGE       locks inside storage backends
  *   4  LOCK_LEAF          leaves: audit devices, the HA and cluster
  *                         mutexes, the body budget, the gate, metrics'
- *                         slot list, the token tidy and userpass waits
+ *                         slot list, the token tidy and userpass waits,
+ *                         a jsoncache slot (core's reads take it under
+ *                         a table lock; nothing is called under it)
  *      LOCK_LEAF_INNER    the one lock a leaf may nest: a metrics slot
- *                         under the slot list
+ *                         under the slot list, a socket audit device's
+ *                         mutex under the device's fd lock, a curl
+ *                         share's connection cache under its share lock
+ *      LOCK_LEAF_INNER2   curl's DNS cache under its connection cache
  *
  * Equal levels do not nest either: two table locks, two kv2 stripes or
  * a read lock taken twice (a deadlock once a writer queues) all abort.
@@ -72,7 +77,8 @@ enum lock_level {
 	LOCK_STORAGE_LOCK = 28,
 	LOCK_STORAGE = 30,
 	LOCK_LEAF = 40,
-	LOCK_LEAF_INNER = 42
+	LOCK_LEAF_INNER = 42,
+	LOCK_LEAF_INNER2 = 44
 };
 
 #define LOCK_HELD_MAX	16
