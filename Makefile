@@ -20,6 +20,7 @@ LIB_OBJS += util/jsonutil.o
 LIB_OBJS += util/timeutil.o
 LIB_OBJS += util/uuid4.o
 LIB_OBJS += util/cidr.o
+LIB_OBJS += util/lock.o
 LIB_OBJS += backends/storage.o
 LIB_OBJS += core/req.o
 LIB_OBJS += core/reqparse.o
@@ -88,6 +89,7 @@ FAULT_OBJS = backends/faultstore.o
 HEADERS = util/err.h util/buf.h util/log.h core/req.h core/reqparse.h util/jsonmem.h
 HEADERS += util/jsonutil.h util/timeutil.h util/uuid4.h
 HEADERS += util/cidr.h
+HEADERS += util/lock.h
 HEADERS += backends/storage.h
 HEADERS += core/paths.h core/jsoncache.h
 HEADERS += server/gate.h server/http.h server/http_body.h server/http_reply.h server/civetfix.h core/router.h core/core.h server/sys.h server/seal.h server/keys.h server/body.h server/sys_seal.h server/sys_rekey.h server/modules.h util/hcl.h auth/token.h
@@ -128,6 +130,7 @@ UNIT_TESTS += tests/unit/test_audit_entry
 UNIT_TESTS += tests/unit/test_router
 UNIT_TESTS += tests/unit/test_tokenstore
 UNIT_TESTS += tests/unit/test_core
+UNIT_TESTS += tests/unit/test_lock
 # --- end of UNIT_TESTS
 
 BENCH_PROGS =
@@ -250,9 +253,10 @@ check: deps-check
 TEST_TIMEOUT = 1200
 PYTEST = /usr/bin/python3 -m pytest -q -p no:cacheprovider --timeout=600
 
-# tests/pgtest.sh runs them with a private PostgreSQL for test_storage.
+# tests/pgtest.sh runs them with a private PostgreSQL for test_storage,
+# with the lock-order check on (util/lock.h).
 check-unit: need-cmocka $(UNIT_TESTS)
-	@tests/pgtest.sh run sh -c 'fail=0; for t in $(UNIT_TESTS); do \
+	@COFFER_LOCK_CHECK=1 tests/pgtest.sh run sh -c 'fail=0; for t in $(UNIT_TESTS); do \
 	    echo "== $$t"; timeout -k 10 $(TEST_TIMEOUT) ./$$t || \
 	    { fail=1; echo "FAILED: $$t"; }; \
 	done; exit $$fail'

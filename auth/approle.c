@@ -40,6 +40,7 @@
 #include "cidr.h"
 #include "core.h"
 #include "err.h"
+#include "lock.h"
 #include "loginfields.h"
 #include "paths.h"
 #include "req.h"
@@ -80,15 +81,13 @@ static const struct loginfield rolefields[] = {
 static void
 ar_lock(struct approle *ar)
 {
-	if (pthread_mutex_lock(&ar->mu) != 0)
-		abort();
+	lock_mutex(&ar->mu, LOCK_RECORD);
 }
 
 static void
 ar_unlock(struct approle *ar)
 {
-	if (pthread_mutex_unlock(&ar->mu) != 0)
-		abort();
+	unlock_mutex(&ar->mu);
 }
 
 static void
@@ -161,8 +160,7 @@ salt_load(struct mount *m)
 	char		*k = NULL;
 	int		 rc = CF_OK;
 
-	if (pthread_mutex_lock(&ar->smu) != 0)
-		abort();
+	lock_mutex(&ar->smu, LOCK_TABLE);
 	if (ar->salt != NULL)
 		goto out;
 	if ((k = key_of(m, "salt", "", NULL)) == NULL ||
@@ -184,8 +182,7 @@ salt_load(struct mount *m)
 		s = NULL;
 	}
  out:
-	if (pthread_mutex_unlock(&ar->smu) != 0)
-		abort();
+	unlock_mutex(&ar->smu);
 	free(k);
 	buf_free(&b);
 	sodium_free(s);

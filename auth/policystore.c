@@ -31,6 +31,7 @@
 #include "buf.h"
 #include "core.h"
 #include "err.h"
+#include "lock.h"
 #include "log.h"
 #include "policy.h"
 #include "policystore.h"
@@ -51,22 +52,19 @@ static unsigned long long cache_gen;	/* bumped by every clear */
 static void
 cache_rdlock(void)
 {
-	if (pthread_rwlock_rdlock(&cache_lock) != 0)
-		abort();
+	lock_read(&cache_lock, LOCK_TABLE);
 }
 
 static void
 cache_wrlock(void)
 {
-	if (pthread_rwlock_wrlock(&cache_lock) != 0)
-		abort();
+	lock_write(&cache_lock, LOCK_TABLE);
 }
 
 static void
 cache_unlock(void)
 {
-	if (pthread_rwlock_unlock(&cache_lock) != 0)
-		abort();
+	unlock_rw(&cache_lock);
 }
 
 /* Call after the policy change is in storage. */

@@ -32,6 +32,7 @@
 #include "cidr.h"
 #include "core.h"
 #include "jsonutil.h"
+#include "lock.h"
 #include "policystore.h"
 #include "err.h"
 #include "log.h"
@@ -145,12 +146,12 @@ tcache_get(const char *hash)
 	size_t		 i = tcache_index(hash);
 	struct tentry	*te = NULL;
 
-	cf_mutex_lock(tcache_stripe(i));
+	lock_mutex(tcache_stripe(i), LOCK_TABLE);
 	if (tcache_is(&tcache[i], hash)) {
 		te = tcache[i].te;
 		atomic_fetch_add(&te->refs, 1);
 	}
-	cf_mutex_unlock(tcache_stripe(i));
+	unlock_mutex(tcache_stripe(i));
 	return te;
 }
 
@@ -168,14 +169,14 @@ tcache_put(const char *hash, const json_t *e, unsigned long long gen)
 		return;
 	}
 	atomic_init(&te->refs, 1);	/* the cache's */
-	cf_mutex_lock(tcache_stripe(i));
+	lock_mutex(tcache_stripe(i), LOCK_TABLE);
 	if (atomic_load(&tcache_gen) == gen) {
 		old = tcache[i].te;
 		memcpy(tcache[i].hash, hash, TOKEN_HASH_LEN + 1);
 		tcache[i].te = te;
 		te = NULL;
 	}
-	cf_mutex_unlock(tcache_stripe(i));
+	unlock_mutex(tcache_stripe(i));
 	tentry_put(old);
 	tentry_put(te);
 }
@@ -187,14 +188,14 @@ tcache_drop(const char *hash)
 	size_t		 i = tcache_index(hash);
 	struct tentry	*old = NULL;
 
-	cf_mutex_lock(tcache_stripe(i));
+	lock_mutex(tcache_stripe(i), LOCK_TABLE);
 	atomic_fetch_add(&tcache_gen, 1);
 	if (tcache_is(&tcache[i], hash)) {
 		old = tcache[i].te;
 		tcache[i].te = NULL;
 		sodium_memzero(tcache[i].hash, sizeof(tcache[i].hash));
 	}
-	cf_mutex_unlock(tcache_stripe(i));
+	unlock_mutex(tcache_stripe(i));
 	tentry_put(old);
 }
 
@@ -206,11 +207,11 @@ tcache_clear(void)
 
 	atomic_fetch_add(&tcache_gen, 1);
 	for (i = 0; i < TCACHE_SLOTS; i++) {
-		cf_mutex_lock(tcache_stripe(i));
+		lock_mutex(tcache_stripe(i), LOCK_TABLE);
 		old = tcache[i].te;
 		tcache[i].te = NULL;
 		sodium_memzero(tcache[i].hash, sizeof(tcache[i].hash));
-		cf_mutex_unlock(tcache_stripe(i));
+		unlock_mutex(tcache_stripe(i));
 		tentry_put(old);
 	}
 }
@@ -710,8 +711,7 @@ consume_use(struct auth_ctx *ac)
 	long long	 left;
 	int		 rc;
 
-	if (pthread_mutex_lock(&uses_mu) != 0)
-		abort();
+	lock_mutex(&uses_mu, LOCK_RECORD);
 	if ((rc = token_entry(ac->hash, &e)) != CF_OK) {
 		rc = rc == CF_ENOTFOUND ? CF_EDENIED : rc;
 		goto out;
@@ -729,8 +729,7 @@ consume_use(struct auth_ctx *ac)
 	}
 	json_object_set_new(ac->entry, "num_uses", json_integer(left - 1));
  out:
-	if (pthread_mutex_unlock(&uses_mu) != 0)
-		abort();
+	unlock_mutex(&uses_mu);
 	json_decref(e);
 	return rc;
 }

@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "core.h"
 #include "err.h"
+#include "lock.h"
 #include "log.h"
 #include "paths.h"
 #include "req.h"
@@ -1323,26 +1324,22 @@ tidy_run(void *arg)
 	struct timespec	 ts;
 
 	(void)arg;
-	if (pthread_mutex_lock(&tidy_mu) != 0)
-		abort();
+	lock_mutex(&tidy_mu, LOCK_LEAF);
 	while (!tidy_stop) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += TOKENAPI_TIDY_SECONDS;
-		pthread_cond_timedwait(&tidy_cv, &tidy_mu, &ts);
+		(void)cond_timedwait(&tidy_cv, &tidy_mu, &ts);
 		if (tidy_stop)
 			break;
-		if (pthread_mutex_unlock(&tidy_mu) != 0)
-			abort();
+		unlock_mutex(&tidy_mu);
 		core_rdlock();
 		/* Only the active node tidies: a standby never writes. */
 		if (core_is_active() && tidy() != CF_OK)
 			log_warnx("token: tidy failed");
 		core_unlock();
-		if (pthread_mutex_lock(&tidy_mu) != 0)
-			abort();
+		lock_mutex(&tidy_mu, LOCK_LEAF);
 	}
-	if (pthread_mutex_unlock(&tidy_mu) != 0)
-		abort();
+	unlock_mutex(&tidy_mu);
 	return NULL;
 }
 
@@ -1361,12 +1358,10 @@ tokenapi_tidy_stop(void)
 {
 	if (!tidy_running)
 		return;
-	if (pthread_mutex_lock(&tidy_mu) != 0)
-		abort();
+	lock_mutex(&tidy_mu, LOCK_LEAF);
 	tidy_stop = 1;
 	pthread_cond_signal(&tidy_cv);
-	if (pthread_mutex_unlock(&tidy_mu) != 0)
-		abort();
+	unlock_mutex(&tidy_mu);
 	pthread_join(tidy_thread, NULL);
 	tidy_running = 0;
 }

@@ -38,6 +38,7 @@
 #include "buf.h"
 #include "core.h"
 #include "err.h"
+#include "lock.h"
 #include "loginfields.h"
 #include "token.h"
 #include "paths.h"
@@ -87,25 +88,20 @@ dummy_init(void)
 static void
 hash_enter(void)
 {
-	if (pthread_mutex_lock(&hash_mu) != 0)
-		abort();
+	lock_mutex(&hash_mu, LOCK_LEAF);
 	while (hash_running >= UP_HASH_MAX)
-		if (pthread_cond_wait(&hash_cv, &hash_mu) != 0)
-			abort();
+		cond_wait(&hash_cv, &hash_mu);
 	hash_running++;
-	if (pthread_mutex_unlock(&hash_mu) != 0)
-		abort();
+	unlock_mutex(&hash_mu);
 }
 
 static void
 hash_leave(void)
 {
-	if (pthread_mutex_lock(&hash_mu) != 0)
-		abort();
+	lock_mutex(&hash_mu, LOCK_LEAF);
 	hash_running--;
 	pthread_cond_signal(&hash_cv);
-	if (pthread_mutex_unlock(&hash_mu) != 0)
-		abort();
+	unlock_mutex(&hash_mu);
 }
 
 /* Storage path of a user; name must be valid. */

@@ -41,6 +41,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "lock.h"
 #include "log.h"
 #include "storage.h"
 #include "faultstore.h"
@@ -84,15 +85,13 @@ faultstore_from(struct storage *st)
 static void
 faultstore_lock(struct faultstore *fs)
 {
-	if (pthread_mutex_lock(&fs->lock) != 0)
-		abort();
+	lock_mutex(&fs->lock, LOCK_STORAGE);
 }
 
 static void
 faultstore_unlock(struct faultstore *fs)
 {
-	if (pthread_mutex_unlock(&fs->lock) != 0)
-		abort();
+	unlock_mutex(&fs->lock);
 }
 
 static const char *

@@ -56,6 +56,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "lock.h"
 #include "log.h"
 #include "file.h"
 #include "storage.h"
@@ -71,22 +72,19 @@ filestore_from(struct storage *st)
 void
 filestore_rdlock(struct filestore *fs)
 {
-	if (pthread_rwlock_rdlock(&fs->lock) != 0)
-		abort();
+	lock_read(&fs->lock, LOCK_STORAGE);
 }
 
 void
 filestore_wrlock(struct filestore *fs)
 {
-	if (pthread_rwlock_wrlock(&fs->lock) != 0)
-		abort();
+	lock_write(&fs->lock, LOCK_STORAGE);
 }
 
 void
 filestore_unlock(struct filestore *fs)
 {
-	if (pthread_rwlock_unlock(&fs->lock) != 0)
-		abort();
+	unlock_rw(&fs->lock);
 }
 
 /* fsync the directory rel ("" is the root). */

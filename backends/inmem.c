@@ -25,6 +25,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "lock.h"
 #include "log.h"
 #include "storage.h"
 
@@ -52,22 +53,19 @@ memstore_from(struct storage *st)
 static void
 memstore_rdlock(struct memstore *ms)
 {
-	if (pthread_rwlock_rdlock(&ms->lock) != 0)
-		abort();
+	lock_read(&ms->lock, LOCK_STORAGE);
 }
 
 static void
 memstore_wrlock(struct memstore *ms)
 {
-	if (pthread_rwlock_wrlock(&ms->lock) != 0)
-		abort();
+	lock_write(&ms->lock, LOCK_STORAGE);
 }
 
 static void
 memstore_unlock(struct memstore *ms)
 {
-	if (pthread_rwlock_unlock(&ms->lock) != 0)
-		abort();
+	unlock_rw(&ms->lock);
 }
 
 /* Index of key, or of where it would go (*found 0). */

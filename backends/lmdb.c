@@ -75,6 +75,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "lock.h"
 #include "log.h"
 #include "storage.h"
 
@@ -129,36 +130,31 @@ lmdbstore_from(struct storage *st)
 static void
 lmdbstore_map_rdlock(struct lmdbstore *ls)
 {
-	if (pthread_rwlock_rdlock(&ls->map_lock) != 0)
-		abort();
+	lock_read(&ls->map_lock, LOCK_STORAGE);
 }
 
 static void
 lmdbstore_map_wrlock(struct lmdbstore *ls)
 {
-	if (pthread_rwlock_wrlock(&ls->map_lock) != 0)
-		abort();
+	lock_write(&ls->map_lock, LOCK_STORAGE);
 }
 
 static void
 lmdbstore_map_unlock(struct lmdbstore *ls)
 {
-	if (pthread_rwlock_unlock(&ls->map_lock) != 0)
-		abort();
+	unlock_rw(&ls->map_lock);
 }
 
 static void
 lmdbstore_q_lock(struct lmdbstore *ls)
 {
-	if (pthread_mutex_lock(&ls->q_mu) != 0)
-		abort();
+	lock_mutex(&ls->q_mu, LOCK_STORAGE);
 }
 
 static void
 lmdbstore_q_unlock(struct lmdbstore *ls)
 {
-	if (pthread_mutex_unlock(&ls->q_mu) != 0)
-		abort();
+	unlock_mutex(&ls->q_mu);
 }
 
 /* An LMDB result as a cf_err, logging real failures. */
@@ -565,8 +561,7 @@ lmdbstore_write(struct lmdbstore *ls, const struct storage_op *ops,
 		ls->q_head = &me;
 	ls->q_tail = &me;
 	while (!me.done && ls->committing)
-		if (pthread_cond_wait(&ls->q_cv, &ls->q_mu) != 0)
-			abort();
+		cond_wait(&ls->q_cv, &ls->q_mu);
 	if (me.done) {
 		/* A leader committed our request. */
 		lmdbstore_q_unlock(ls);
@@ -709,15 +704,13 @@ lmdbstore_list(struct storage *st, const char *prefix, struct strv *out)
 static void
 lmdbstore_ha_lock(struct lmdbstore *ls)
 {
-	if (pthread_mutex_lock(&ls->ha_mu) != 0)
-		abort();
+	lock_mutex(&ls->ha_mu, LOCK_LEAF);
 }
 
 static void
 lmdbstore_ha_unlock(struct lmdbstore *ls)
 {
-	if (pthread_mutex_unlock(&ls->ha_mu) != 0)
-		abort();
+	unlock_mutex(&ls->ha_mu);
 }
 
 /* 1 while the path still names the file our descriptor has open. */
@@ -865,7 +858,7 @@ lmdbstore_lock_wait(struct storage *st, const char *holder, int ms,
 	struct lmdbstore	*ls = lmdbstore_from(st);
 	struct timespec		 deadline, next;
 	unsigned int		 cancel;
-	int			 rc, err;
+	int			 rc;
 
 	*got = 0;
 	if (!ls->ha)
@@ -884,9 +877,7 @@ lmdbstore_lock_wait(struct storage *st, const char *holder, int ms,
 				break;		/* the time ran out */
 			next = deadline;
 		}
-		err = pthread_cond_timedwait(&ls->ha_cv, &ls->ha_mu, &next);
-		if (err != 0 && err != ETIMEDOUT)
-			abort();
+		(void)cond_timedwait(&ls->ha_cv, &ls->ha_mu, &next);
 		if (ls->cancel != cancel)
 			break;			/* lock_release: give up */
 	}

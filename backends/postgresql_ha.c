@@ -45,6 +45,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "lock.h"
 #include "log.h"
 #include "postgresql.h"
 
@@ -60,29 +61,25 @@ static void	*pgstore_beat_run(void *);
 static void
 pgstore_ha_lock(struct pgstore *ps)
 {
-	if (pthread_mutex_lock(&ps->ha_mu) != 0)
-		abort();
+	lock_mutex(&ps->ha_mu, LOCK_LEAF);
 }
 
 static void
 pgstore_ha_unlock(struct pgstore *ps)
 {
-	if (pthread_mutex_unlock(&ps->ha_mu) != 0)
-		abort();
+	unlock_mutex(&ps->ha_mu);
 }
 
 static void
 pgstore_lk_lock(struct pgstore *ps)
 {
-	if (pthread_mutex_lock(&ps->lk_mu) != 0)
-		abort();
+	lock_mutex(&ps->lk_mu, LOCK_STORAGE_LOCK);
 }
 
 static void
 pgstore_lk_unlock(struct pgstore *ps)
 {
-	if (pthread_mutex_unlock(&ps->lk_mu) != 0)
-		abort();
+	unlock_mutex(&ps->lk_mu);
 }
 
 /*
@@ -428,7 +425,7 @@ pgstore_lock_wait(struct storage *st, const char *holder, int ms, int *got)
 	struct timespec	 ts;
 	unsigned int	 cancel;
 	long long	 deadline, left;
-	int		 rc = CF_OK, err, lost;
+	int		 rc = CF_OK, lost;
 
 	*got = 0;
 	if (!ps->ha)
@@ -465,10 +462,7 @@ pgstore_lock_wait(struct storage *st, const char *holder, int ms, int *got)
 			ts.tv_nsec += (long)left * 1000000L;
 			ts.tv_sec += ts.tv_nsec / 1000000000L;
 			ts.tv_nsec %= 1000000000L;
-			err = pthread_cond_timedwait(&ps->ha_cv, &ps->ha_mu,
-			    &ts);
-			if (err != 0 && err != ETIMEDOUT)
-				abort();
+			(void)cond_timedwait(&ps->ha_cv, &ps->ha_mu, &ts);
 		}
 		if (ps->cancel != cancel) {
 			pgstore_ha_unlock(ps);
@@ -625,7 +619,7 @@ pgstore_beat_run(void *arg)
 	char		 epoch[24], t[16];
 	PGresult	*res;
 	long long	 sent;
-	int		 held, err, ok, lost;
+	int		 held, ok, lost;
 
 	snprintf(t, sizeof(t), "%d", ps->timeout_ms);
 	pgstore_ha_lock(ps);
@@ -636,12 +630,9 @@ pgstore_beat_run(void *arg)
 		    1000000000L;
 		ts.tv_nsec %= 1000000000L;
 		while (!ps->stop) {
-			err = pthread_cond_timedwait(&ps->ha_cv, &ps->ha_mu,
-			    &ts);
-			if (err == ETIMEDOUT)
+			if (cond_timedwait(&ps->ha_cv, &ps->ha_mu, &ts) ==
+			    ETIMEDOUT)
 				break;
-			if (err != 0)
-				abort();
 		}
 		if (ps->stop)
 			break;

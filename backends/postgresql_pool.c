@@ -26,6 +26,7 @@
 #include <libpq-fe.h>
 
 #include "err.h"
+#include "lock.h"
 #include "log.h"
 #include "postgresql.h"
 
@@ -50,15 +51,13 @@ pgstore_from(struct storage *st)
 static void
 pgstore_lock(struct pgstore *ps)
 {
-	if (pthread_mutex_lock(&ps->mu) != 0)
-		abort();
+	lock_mutex(&ps->mu, LOCK_STORAGE);
 }
 
 static void
 pgstore_unlock(struct pgstore *ps)
 {
-	if (pthread_mutex_unlock(&ps->mu) != 0)
-		abort();
+	unlock_mutex(&ps->mu);
 }
 
 /* Milliseconds on the monotonic clock. */
@@ -200,8 +199,7 @@ pgstore_acquire(struct pgstore *ps, PGconn **out, int *reused)
 
 	pgstore_lock(ps);
 	while (ps->nidle == 0 && ps->nopen >= ps->max)
-		if (pthread_cond_wait(&ps->cv, &ps->mu) != 0)
-			abort();
+		cond_wait(&ps->cv, &ps->mu);
 	if (ps->nidle > 0) {
 		*out = ps->idle[--ps->nidle];
 		*reused = 1;

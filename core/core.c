@@ -29,6 +29,7 @@
 #include "err.h"
 #include "jsoncache.h"
 #include "jsonutil.h"
+#include "lock.h"
 #include "log.h"
 #include "req.h"
 #include "storage.h"
@@ -152,22 +153,19 @@ fenced(int rc)
 void
 core_rdlock(void)
 {
-	if (pthread_rwlock_rdlock(&core_lock) != 0)
-		abort();
+	lock_read(&core_lock, LOCK_CORE);
 }
 
 void
 core_wrlock(void)
 {
-	if (pthread_rwlock_wrlock(&core_lock) != 0)
-		abort();
+	lock_write(&core_lock, LOCK_CORE);
 }
 
 void
 core_unlock(void)
 {
-	if (pthread_rwlock_unlock(&core_lock) != 0)
-		abort();
+	unlock_rw(&core_lock);
 }
 
 int
@@ -313,12 +311,10 @@ core_sealed(void)
 void
 core_set_cluster(const char *name, const char *id)
 {
-	if (pthread_mutex_lock(&cluster_mu) != 0)
-		abort();
+	lock_mutex(&cluster_mu, LOCK_LEAF);
 	strlcpy(cluster_name, name, sizeof(cluster_name));
 	strlcpy(cluster_id, id, sizeof(cluster_id));
-	if (pthread_mutex_unlock(&cluster_mu) != 0)
-		abort();
+	unlock_mutex(&cluster_mu);
 }
 
 void
@@ -326,12 +322,10 @@ core_cluster(char *name, size_t namelen, char *id, size_t idlen)
 {
 	int	 unsealed = atomic_load(&state) == CORE_UNSEALED;
 
-	if (pthread_mutex_lock(&cluster_mu) != 0)
-		abort();
+	lock_mutex(&cluster_mu, LOCK_LEAF);
 	strlcpy(name, unsealed ? cluster_name : "", namelen);
 	strlcpy(id, unsealed ? cluster_id : "", idlen);
-	if (pthread_mutex_unlock(&cluster_mu) != 0)
-		abort();
+	unlock_mutex(&cluster_mu);
 }
 
 /* Count one barrier operation begun at t0 and pass its result on. */

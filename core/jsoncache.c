@@ -35,6 +35,7 @@
 
 #include "err.h"
 #include "jsoncache.h"
+#include "lock.h"
 
 #define JSONCACHE_SLOTS		16384
 #define JSONCACHE_STRIPES	64
@@ -121,11 +122,11 @@ jsoncache_get(const char *key, unsigned long long *ticket)
 	size_t	 i = slot_of(h);
 	json_t	*copy = NULL;
 
-	cf_mutex_lock(stripe(i));
+	lock_mutex(stripe(i), LOCK_LEAF);
 	if (slots[i].key != NULL && strcmp(slots[i].key, key) == 0)
 		copy = json_deep_copy(slots[i].doc);
 	*ticket = ticket_of(i, h, copy != NULL);
-	cf_mutex_unlock(stripe(i));
+	unlock_mutex(stripe(i));
 	return copy;
 }
 
@@ -137,11 +138,11 @@ jsoncache_peek(const char *key, int (*fn)(const json_t *, void *), void *arg,
 	size_t	 i = slot_of(h);
 	int	 hit;
 
-	cf_mutex_lock(stripe(i));
+	lock_mutex(stripe(i), LOCK_LEAF);
 	if ((hit = slots[i].key != NULL && strcmp(slots[i].key, key) == 0))
 		*rc = fn(slots[i].doc, arg);
 	*ticket = ticket_of(i, h, hit);
-	cf_mutex_unlock(stripe(i));
+	unlock_mutex(stripe(i));
 	return hit;
 }
 
@@ -166,9 +167,9 @@ jsoncache_put(const char *key, const json_t *doc, size_t len,
 	if (len > JSONCACHE_DOC_MAX || (ticket & 1) == 0)
 		return;
 	/* Nothing copied for a slot that would refuse it. */
-	cf_mutex_lock(stripe(i));
+	lock_mutex(stripe(i), LOCK_LEAF);
 	takes = slot_takes(i, len, gen);
-	cf_mutex_unlock(stripe(i));
+	unlock_mutex(stripe(i));
 	if (!takes)
 		return;
 	if ((k = strdup(key)) == NULL)
@@ -177,7 +178,7 @@ jsoncache_put(const char *key, const json_t *doc, size_t len,
 		free(k);
 		return;
 	}
-	cf_mutex_lock(stripe(i));
+	lock_mutex(stripe(i), LOCK_LEAF);
 	if (slot_takes(i, len, gen)) {
 		oldk = slots[i].key;
 		oldd = slots[i].doc;
@@ -190,7 +191,7 @@ jsoncache_put(const char *key, const json_t *doc, size_t len,
 		k = NULL;
 		d = NULL;
 	}
-	cf_mutex_unlock(stripe(i));
+	unlock_mutex(stripe(i));
 	free(oldk);
 	json_decref(oldd);
 	free(k);
@@ -204,12 +205,12 @@ jsoncache_drop(const char *key)
 	char	*k = NULL;
 	json_t	*d = NULL;
 
-	cf_mutex_lock(stripe(i));
+	lock_mutex(stripe(i), LOCK_LEAF);
 	if (slots[i].key != NULL && strcmp(slots[i].key, key) == 0)
 		slot_take(i, &k, &d);
 	else
 		slots[i].gen++;		/* a fill in progress is stale */
-	cf_mutex_unlock(stripe(i));
+	unlock_mutex(stripe(i));
 	free(k);
 	json_decref(d);
 }
@@ -222,9 +223,9 @@ jsoncache_clear(void)
 	json_t	*d;
 
 	for (i = 0; i < JSONCACHE_SLOTS; i++) {
-		cf_mutex_lock(stripe(i));
+		lock_mutex(stripe(i), LOCK_LEAF);
 		slot_take(i, &k, &d);
-		cf_mutex_unlock(stripe(i));
+		unlock_mutex(stripe(i));
 		free(k);
 		json_decref(d);
 	}

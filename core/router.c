@@ -26,6 +26,7 @@
 #include "buf.h"
 #include "core.h"
 #include "err.h"
+#include "lock.h"
 #include "log.h"
 #include "paths.h"
 #include "req.h"
@@ -113,22 +114,19 @@ router_backend_lookup(const char *type)
 static void
 rdlock(void)
 {
-	if (pthread_rwlock_rdlock(&table_lock) != 0)
-		abort();
+	lock_read(&table_lock, LOCK_TABLE);
 }
 
 static void
 wrlock(void)
 {
-	if (pthread_rwlock_wrlock(&table_lock) != 0)
-		abort();
+	lock_write(&table_lock, LOCK_TABLE);
 }
 
 static void
 unlock(void)
 {
-	if (pthread_rwlock_unlock(&table_lock) != 0)
-		abort();
+	unlock_rw(&table_lock);
 }
 
 struct mount *

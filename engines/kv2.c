@@ -30,6 +30,7 @@
 #include "err.h"
 #include "jsonutil.h"
 #include "kv2.h"
+#include "lock.h"
 #include "paths.h"
 #include "req.h"
 #include "router.h"
@@ -328,8 +329,7 @@ kv2_data_write(struct mount *m, struct request *req, struct response *resp,
 	if ((mkey = kv2_key(m, "m/", k, -1)) == NULL)
 		return CF_ENOMEM;
 	mu = stripe(mkey);
-	if (pthread_mutex_lock(mu) != 0)
-		abort();
+	lock_mutex(mu, LOCK_RECORD);
 	rc = core_get_json(mkey, &meta);
 	if (rc == CF_ENOTFOUND) {
 		if (patch) {
@@ -446,8 +446,7 @@ kv2_data_write(struct mount *m, struct request *req, struct response *resp,
 	resp->wipe = 1;
 	rc = resp_data(resp, version_meta(meta, n));
  out:
-	if (pthread_mutex_unlock(mu) != 0)
-		abort();
+	unlock_mutex(mu);
 	for (i = 0; i < 64; i++)
 		free(dkeys[i]);
 	free(mkey);
@@ -577,8 +576,7 @@ kv2_versions_op(struct mount *m, struct request *req, struct response *resp,
 		return CF_ENOMEM;
 	}
 	mu = stripe(mkey);
-	if (pthread_mutex_lock(mu) != 0)
-		abort();
+	lock_mutex(mu, LOCK_RECORD);
 	if ((rc = core_get_json(mkey, &meta)) == CF_ENOTFOUND) {
 		rc = CF_OK;
 		goto out;
@@ -620,8 +618,7 @@ kv2_versions_op(struct mount *m, struct request *req, struct response *resp,
 		rc = core_batch(ops, nops + 1);
 	}
  out:
-	if (pthread_mutex_unlock(mu) != 0)
-		abort();
+	unlock_mutex(mu);
 	strv_free(&dks);
 	free(ops);
 	buf_free(&mbuf);
@@ -708,8 +705,7 @@ kv2_meta_write(struct mount *m, struct request *req, struct response *resp,
 	if ((mkey = kv2_key(m, "m/", k, -1)) == NULL)
 		return CF_ENOMEM;
 	mu = stripe(mkey);
-	if (pthread_mutex_lock(mu) != 0)
-		abort();
+	lock_mutex(mu, LOCK_RECORD);
 	if ((rc = core_get_json(mkey, &meta)) == CF_ENOTFOUND) {
 		meta = kv2_new_meta();
 		rc = meta != NULL ? CF_OK : CF_ENOMEM;
@@ -731,8 +727,7 @@ kv2_meta_write(struct mount *m, struct request *req, struct response *resp,
 	json_object_set_new(meta, "updated_time", json_string(now));
 	rc = core_put_json(mkey, meta);
  out:
-	if (pthread_mutex_unlock(mu) != 0)
-		abort();
+	unlock_mutex(mu);
 	free(mkey);
 	json_decref(meta);
 	return rc;
@@ -753,8 +748,7 @@ kv2_meta_delete(struct mount *m, const char *k)
 	if ((mkey = kv2_key(m, "m/", k, -1)) == NULL)
 		return CF_ENOMEM;
 	mu = stripe(mkey);
-	if (pthread_mutex_lock(mu) != 0)
-		abort();
+	lock_mutex(mu, LOCK_RECORD);
 	if ((rc = core_get_json(mkey, &meta)) == CF_OK) {
 		json_object_foreach(json_object_get(meta, "versions"), num, v) {
 			if ((dk = kv2_key(m, "v/", k, atoll(num))) == NULL) {
@@ -777,8 +771,7 @@ kv2_meta_delete(struct mount *m, const char *k)
 			rc = core_batch(ops, dks.n);
 	} else if (rc == CF_ENOTFOUND)
 		rc = CF_OK;
-	if (pthread_mutex_unlock(mu) != 0)
-		abort();
+	unlock_mutex(mu);
 	strv_free(&dks);
 	free(ops);
 	free(mkey);

@@ -52,6 +52,7 @@
 #include "buf.h"
 #include "core.h"
 #include "err.h"
+#include "lock.h"
 #include "paths.h"
 #include "router.h"
 #include "transit_keys.h"
@@ -75,17 +76,15 @@ struct tkey_store {
 /* ---- locks ------------------------------------------------------- */
 
 static void
-tr_lock(pthread_mutex_t *mu)
+tr_lock(pthread_mutex_t *mu, int level)
 {
-	if (pthread_mutex_lock(mu) != 0)
-		abort();
+	lock_mutex(mu, level);
 }
 
 static void
 tr_unlock(pthread_mutex_t *mu)
 {
-	if (pthread_mutex_unlock(mu) != 0)
-		abort();
+	unlock_mutex(mu);
 }
 
 /* ---- small helpers ----------------------------------------------- */
@@ -386,7 +385,7 @@ tkey_put(struct tkey_store *tr, struct tkey *k)
 
 	if (k == NULL)
 		return;
-	tr_lock(&tr->mu);
+	tr_lock(&tr->mu, LOCK_TABLE);
 	last = --k->refs == 0;
 	tr_unlock(&tr->mu);
 	if (last)
@@ -460,7 +459,7 @@ tkey_get(struct mount *m, const char *name, struct tkey **out)
 	int		 at, rc;
 
 	*out = NULL;
-	tr_lock(&tr->mu);
+	tr_lock(&tr->mu, LOCK_TABLE);
 	if ((at = cache_find(tr, name)) >= 0) {
 		k = tr->cache[at];
 		k->refs++;
@@ -515,7 +514,7 @@ tkey_commit(struct mount *m, struct tkey *k, struct tkey **out)
 		return rc;
 	}
 	k->refs = out != NULL ? 2 : 1;
-	tr_lock(&tr->mu);
+	tr_lock(&tr->mu, LOCK_TABLE);
 	gone = cache_insert(tr, k);
 	tr_unlock(&tr->mu);
 	tkey_free(gone);
@@ -531,7 +530,7 @@ cache_forget(struct tkey_store *tr, const char *name)
 	struct tkey	*gone = NULL;
 	int		 at;
 
-	tr_lock(&tr->mu);
+	tr_lock(&tr->mu, LOCK_TABLE);
 	if ((at = cache_find(tr, name)) >= 0)
 		gone = cache_drop(tr, (size_t)at);
 	tr_unlock(&tr->mu);
@@ -606,7 +605,7 @@ tkey_store_free(struct tkey_store *tr)
 void
 tkey_store_lock(struct tkey_store *tr)
 {
-	tr_lock(&tr->wmu);
+	tr_lock(&tr->wmu, LOCK_RECORD);
 }
 
 void

@@ -42,6 +42,7 @@
 #include "core.h"
 #include "err.h"
 #include "jsonutil.h"
+#include "lock.h"
 #include "log.h"
 #include "req.h"
 #include "router.h"
@@ -104,37 +105,32 @@ static pthread_once_t	  tbuf_once = PTHREAD_ONCE_INIT;
 static void
 rdlock(void)
 {
-	if (pthread_rwlock_rdlock(&tab_lock) != 0)
-		abort();
+	lock_read(&tab_lock, LOCK_TABLE);
 }
 
 static void
 wrlock(void)
 {
-	if (pthread_rwlock_wrlock(&tab_lock) != 0)
-		abort();
+	lock_write(&tab_lock, LOCK_TABLE);
 }
 
 static void
 unlock(void)
 {
 	atomic_store(&ndevs_seen, ndevs);
-	if (pthread_rwlock_unlock(&tab_lock) != 0)
-		abort();
+	unlock_rw(&tab_lock);
 }
 
 static void
-mu_lock(pthread_mutex_t *m)
+mu_lock(pthread_mutex_t *m, int level)
 {
-	if (pthread_mutex_lock(m) != 0)
-		abort();
+	lock_mutex(m, level);
 }
 
 static void
 mu_unlock(pthread_mutex_t *m)
 {
-	if (pthread_mutex_unlock(m) != 0)
-		abort();
+	unlock_mutex(m);
 }
 
 /*
@@ -306,22 +302,19 @@ dev_close(struct audit_dev *d)
 static void
 fd_rdlock(struct audit_dev *d)
 {
-	if (pthread_rwlock_rdlock(&d->fdlock) != 0)
-		abort();
+	lock_read(&d->fdlock, LOCK_LEAF);
 }
 
 static void
 fd_wrlock(struct audit_dev *d)
 {
-	if (pthread_rwlock_wrlock(&d->fdlock) != 0)
-		abort();
+	lock_write(&d->fdlock, LOCK_LEAF);
 }
 
 static void
 fd_unlock(struct audit_dev *d)
 {
-	if (pthread_rwlock_unlock(&d->fdlock) != 0)
-		abort();
+	unlock_rw(&d->fdlock);
 }
 
 static int
@@ -357,7 +350,7 @@ dev_write(struct audit_dev *d, const char *p, size_t len, char *why,
 	case DEV_DISCARD:
 		return 0;
 	case DEV_STDOUT:
-		mu_lock(&d->mu);
+		mu_lock(&d->mu, LOCK_LEAF);
 		if ((e = write_all(STDOUT_FILENO, p, len)) != 0)
 			os_error(why, whylen, "", "write", "stdout", e);
 		mu_unlock(&d->mu);
@@ -743,7 +736,7 @@ audit_enable(const char *path, const char *type, const char *desc,
 	size_t			 i;
 	int			 rc, e;
 
-	mu_lock(&chg_mu);
+	mu_lock(&chg_mu, LOCK_CHANGE);
 	rdlock();
 	for (i = 0, rc = CF_OK; i < ndevs; i++)
 		if (paths_nest(devs[i]->path, path))
@@ -803,7 +796,7 @@ audit_disable(const char *path)
 	size_t			 i;
 	int			 rc = CF_OK;
 
-	mu_lock(&chg_mu);
+	mu_lock(&chg_mu, LOCK_CHANGE);
 	rdlock();
 	for (i = 0; i < ndevs; i++)
 		if (strcmp(devs[i]->path, path) == 0)

@@ -7,9 +7,9 @@
  * at AUDIT_HEADERS_KEY as {"<lower-cased name>": {"hmac": bool}}, read
  * when this node becomes active and forgotten when it stops being.
  *
- * Threads: the in-memory copy is under cfg_lock (a table lock, taken
+ * Threads: the in-memory copy is under cfg_lock (LOCK_TABLE, taken
  * under the core read lock by requests); changes are serialised by
- * chg_mu and stored before they are published.  ncfg_seen lets every
+ * chg_mu (LOCK_CHANGE) and stored before they are published.  ncfg_seen lets every
  * request see "none configured" with one atomic load.
  */
 #include "config.h"
@@ -17,7 +17,6 @@
 #include <ctype.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -26,6 +25,7 @@
 #include "audit_headers.h"
 #include "core.h"
 #include "err.h"
+#include "lock.h"
 #include "req.h"
 #include "sys.h"
 
@@ -48,22 +48,19 @@ static atomic_size_t	 ncfg_seen;
 static void
 rdlock(void)
 {
-	if (pthread_rwlock_rdlock(&cfg_lock) != 0)
-		abort();
+	lock_read(&cfg_lock, LOCK_TABLE);
 }
 
 static void
 wrlock(void)
 {
-	if (pthread_rwlock_wrlock(&cfg_lock) != 0)
-		abort();
+	lock_write(&cfg_lock, LOCK_TABLE);
 }
 
 static void
 unlock(void)
 {
-	if (pthread_rwlock_unlock(&cfg_lock) != 0)
-		abort();
+	unlock_rw(&cfg_lock);
 }
 
 static void
@@ -136,8 +133,7 @@ change(const char *name, int hmac)
 	size_t		 n, i;
 	int		 rc;
 
-	if (pthread_mutex_lock(&chg_mu) != 0)
-		abort();
+	lock_mutex(&chg_mu, LOCK_CHANGE);
 	rdlock();
 	n = ncfg;
 	if (n > 0)
@@ -172,8 +168,7 @@ change(const char *name, int hmac)
 		publish(next, n);
 		unlock();
 	}
-	if (pthread_mutex_unlock(&chg_mu) != 0)
-		abort();
+	unlock_mutex(&chg_mu);
 	return rc;
 }
 

@@ -31,6 +31,7 @@
 
 #include "audit_sock.h"
 #include "err.h"
+#include "lock.h"
 #include "timeutil.h"
 
 #define SYSLOG_PATH	"/dev/log"
@@ -312,7 +313,7 @@ lock_by(pthread_mutex_t *mu, long long deadline_rt)
 
 	ts.tv_sec = deadline_rt / 1000;
 	ts.tv_nsec = (deadline_rt % 1000) * 1000000;
-	return pthread_mutex_timedlock(mu, &ts);
+	return lock_mutex_timed(mu, LOCK_LEAF_INNER, &ts);
 }
 
 int
@@ -327,8 +328,7 @@ audit_sock_open(struct audit_sock *s, char *why, size_t whylen)
 	}
 	e = sock_connect(s, now_ms(CLOCK_MONOTONIC) + s->timeout_ms, why,
 	    whylen);
-	if (pthread_mutex_unlock(&s->mu) != 0)
-		abort();
+	unlock_mutex(&s->mu);
 	return e;
 }
 
@@ -404,20 +404,17 @@ audit_sock_write(struct audit_sock *s, const char *p, size_t len,
 		s->fd = -1;
 	}
  out:
-	if (pthread_mutex_unlock(&s->mu) != 0)
-		abort();
+	unlock_mutex(&s->mu);
 	return e;
 }
 
 void
 audit_sock_close(struct audit_sock *s)
 {
-	if (pthread_mutex_lock(&s->mu) != 0)
-		abort();
+	lock_mutex(&s->mu, LOCK_LEAF_INNER);
 	if (s->fd >= 0) {
 		close(s->fd);
 		s->fd = -1;
 	}
-	if (pthread_mutex_unlock(&s->mu) != 0)
-		abort();
+	unlock_mutex(&s->mu);
 }

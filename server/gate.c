@@ -39,6 +39,7 @@
 
 #include "err.h"
 #include "gate.h"
+#include "lock.h"
 #include "log.h"
 
 #define GATE_MAX_LISTENERS	16
@@ -96,15 +97,13 @@ static int	(*real_accept)(int, struct sockaddr *, socklen_t *);
 static void
 lock(struct gate *g)
 {
-	if (pthread_mutex_lock(&g->mu) != 0)
-		abort();
+	lock_mutex(&g->mu, LOCK_LEAF);
 }
 
 static void
 unlock(struct gate *g)
 {
-	if (pthread_mutex_unlock(&g->mu) != 0)
-		abort();
+	unlock_mutex(&g->mu);
 }
 
 static unsigned
@@ -385,7 +384,7 @@ poll(struct pollfd *fds, nfds_t nfds, int timeout)
 		if (ready > 0 || rc != 0 || atomic_load(&g->stop) ||
 		    timeout == 0)
 			break;
-		rc = pthread_cond_timedwait(&g->cv, &g->mu, &until);
+		rc = cond_timedwait(&g->cv, &g->mu, &until);
 	}
 	unlock(g);
 	return ready;

@@ -35,6 +35,7 @@
 #include "ha_forward.h"
 #include "ha_node.h"
 #include "jsonutil.h"
+#include "lock.h"
 #include "log.h"
 #include "req.h"
 #include "router.h"
@@ -67,15 +68,13 @@ static long long	 not_before;		/* ms, monotonic; ha_mu */
 static void
 mu_lock(void)
 {
-	if (pthread_mutex_lock(&ha_mu) != 0)
-		abort();
+	lock_mutex(&ha_mu, LOCK_LEAF);
 }
 
 static void
 mu_unlock(void)
 {
-	if (pthread_mutex_unlock(&ha_mu) != 0)
-		abort();
+	unlock_mutex(&ha_mu);
 }
 
 /* Sleep on ha_cv for up to ms; under ha_mu. */
@@ -83,7 +82,6 @@ static void
 cv_wait_ms(long long ms)
 {
 	struct timespec	 ts;
-	int		 err;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += (time_t)(ms / 1000);
@@ -92,9 +90,7 @@ cv_wait_ms(long long ms)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
-	err = pthread_cond_timedwait(&ha_cv, &ha_mu, &ts);
-	if (err != 0 && err != ETIMEDOUT)
-		abort();
+	(void)cond_timedwait(&ha_cv, &ha_mu, &ts);
 }
 
 /*

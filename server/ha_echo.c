@@ -32,6 +32,7 @@
 #include "ha_echo.h"
 #include "ha_node.h"
 #include "jsonutil.h"
+#include "lock.h"
 #include "log.h"
 #include "req.h"
 #include "timeutil.h"
@@ -65,15 +66,13 @@ static size_t		 nnodes;
 static void
 echo_lock(void)
 {
-	if (pthread_mutex_lock(&echo_mu) != 0)
-		abort();
+	lock_mutex(&echo_mu, LOCK_LEAF);
 }
 
 static void
 echo_unlock(void)
 {
-	if (pthread_mutex_unlock(&echo_mu) != 0)
-		abort();
+	unlock_mutex(&echo_mu);
 }
 
 /* Core hook (become active, leave active): a new role, a new list. */
@@ -195,22 +194,19 @@ static void *
 echo_run(void *arg)
 {
 	struct timespec	 ts;
-	int		 err, done;
+	int		 done;
 
 	(void)arg;
 	for (;;) {
 		echo_send();
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_sec += HA_ECHO_MS / 1000;
-		if (pthread_mutex_lock(&run_mu) != 0)
-			abort();
-		while (!run_stop && (err = pthread_cond_timedwait(&run_cv,
-		    &run_mu, &ts)) != ETIMEDOUT)
-			if (err != 0)
-				abort();
+		lock_mutex(&run_mu, LOCK_LEAF);
+		while (!run_stop && cond_timedwait(&run_cv, &run_mu, &ts) !=
+		    ETIMEDOUT)
+			continue;
 		done = run_stop;
-		if (pthread_mutex_unlock(&run_mu) != 0)
-			abort();
+		unlock_mutex(&run_mu);
 		if (done)
 			break;
 	}
@@ -241,13 +237,11 @@ ha_echo_stop(void)
 {
 	if (!echo_running)
 		return;
-	if (pthread_mutex_lock(&run_mu) != 0)
-		abort();
+	lock_mutex(&run_mu, LOCK_LEAF);
 	run_stop = 1;
 	if (pthread_cond_broadcast(&run_cv) != 0)
 		abort();
-	if (pthread_mutex_unlock(&run_mu) != 0)
-		abort();
+	unlock_mutex(&run_mu);
 	pthread_join(echo_thread, NULL);
 	echo_running = 0;
 }

@@ -27,6 +27,7 @@
 #include "core.h"
 #include "err.h"
 #include "ha_node.h"
+#include "lock.h"
 #include "req.h"
 #include "storage.h"
 #include "timeutil.h"
@@ -137,8 +138,9 @@ share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *arg)
 	(void)h;
 	(void)a;
 	(void)arg;
-	if (pthread_mutex_lock(&share_mu[d]) != 0)
-		abort();
+	/* curl nests them: the share, its connection cache, then DNS. */
+	lock_mutex(&share_mu[d], d == CURL_LOCK_DATA_SHARE ? LOCK_LEAF :
+	    d == CURL_LOCK_DATA_CONNECT ? LOCK_LEAF_INNER : LOCK_LEAF_INNER2);
 }
 
 static void
@@ -146,8 +148,7 @@ share_unlock(CURL *h, curl_lock_data d, void *arg)
 {
 	(void)h;
 	(void)arg;
-	if (pthread_mutex_unlock(&share_mu[d]) != 0)
-		abort();
+	unlock_mutex(&share_mu[d]);
 }
 
 int

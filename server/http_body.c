@@ -27,6 +27,7 @@
 #include "err.h"
 #include "http_body.h"
 #include "http_reply.h"
+#include "lock.h"
 #include "req.h"
 
 /* Memory for bodies in flight together, unless a listener allows more. */
@@ -53,11 +54,9 @@ http_body_give(long long n)
 		return;
 	atomic_fetch_sub(&budget_used, n);
 	if (atomic_load(&budget_waiters) > 0) {
-		if (pthread_mutex_lock(&budget_mu) != 0)
-			abort();
+		lock_mutex(&budget_mu, LOCK_LEAF);
 		pthread_cond_broadcast(&budget_cv);
-		if (pthread_mutex_unlock(&budget_mu) != 0)
-			abort();
+		unlock_mutex(&budget_mu);
 	}
 }
 
@@ -80,14 +79,12 @@ body_budget_take(long long n)
 		return 1;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += HTTP_BUDGET_WAIT_MS / 1000;
-	if (pthread_mutex_lock(&budget_mu) != 0)
-		abort();
+	lock_mutex(&budget_mu, LOCK_LEAF);
 	atomic_fetch_add(&budget_waiters, 1);
 	while (!(ok = body_budget_try(n)) && rc == 0)
-		rc = pthread_cond_timedwait(&budget_cv, &budget_mu, &until);
+		rc = cond_timedwait(&budget_cv, &budget_mu, &until);
 	atomic_fetch_sub(&budget_waiters, 1);
-	if (pthread_mutex_unlock(&budget_mu) != 0)
-		abort();
+	unlock_mutex(&budget_mu);
 	return ok;
 }
 

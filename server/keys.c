@@ -32,6 +32,7 @@
 #include "err.h"
 #include "jsonutil.h"
 #include "keys.h"
+#include "lock.h"
 #include "log.h"
 #include "shamir.h"
 #include "storage.h"
@@ -59,15 +60,13 @@ static atomic_ullong	 encryptions_base;
 void
 keys_lock(void)
 {
-	if (pthread_mutex_lock(&seal_mu) != 0)
-		abort();
+	lock_mutex(&seal_mu, LOCK_KEYS);
 }
 
 void
 keys_unlock(void)
 {
-	if (pthread_mutex_unlock(&seal_mu) != 0)
-		abort();
+	unlock_mutex(&seal_mu);
 }
 
 int

@@ -32,6 +32,7 @@
 #include "buf.h"
 #include "core.h"
 #include "err.h"
+#include "lock.h"
 #include "metrics.h"
 #include "req.h"
 #include "timeutil.h"
@@ -94,9 +95,9 @@ slot_release(void *arg)
 {
 	struct slot	*s = arg;
 
-	pthread_mutex_lock(&slots_mu);
+	lock_mutex(&slots_mu, LOCK_LEAF);
 	s->owned = 0;
-	pthread_mutex_unlock(&slots_mu);
+	unlock_mutex(&slots_mu);
 }
 
 static void
@@ -116,7 +117,7 @@ slot_get(void)
 	pthread_once(&slot_once, slot_key_init);
 	if (!slot_key_ok)
 		return NULL;
-	pthread_mutex_lock(&slots_mu);
+	lock_mutex(&slots_mu, LOCK_LEAF);
 	for (s = slots; s != NULL; s = s->next)
 		if (!s->owned)
 			break;
@@ -132,7 +133,7 @@ slot_get(void)
 	}
 	if (s != NULL)
 		s->owned = 1;
-	pthread_mutex_unlock(&slots_mu);
+	unlock_mutex(&slots_mu);
 	if (s != NULL && pthread_setspecific(slot_key, s) != 0) {
 		slot_release(s);
 		s = NULL;
@@ -175,7 +176,7 @@ metrics_http_begin(const struct mg_connection *conn)
 			xff = ri->http_headers[i].value;
 			break;
 		}
-	pthread_mutex_lock(&s->mu);
+	lock_mutex(&s->mu, LOCK_LEAF_INNER);
 	s->seq++;
 	s->sec = now.tv_sec;
 	s->nsec = now.tv_nsec;
@@ -186,7 +187,7 @@ metrics_http_begin(const struct mg_connection *conn)
 	    ri->request_uri, sizeof(s->path));
 	strlcpy(s->method, ri->request_method, sizeof(s->method));
 	s->busy = 1;
-	pthread_mutex_unlock(&s->mu);
+	unlock_mutex(&s->mu);
 }
 
 static void
@@ -228,9 +229,9 @@ metrics_http_end(int status, const struct response *resp)
 		atomic_fetch_add_explicit(&token_creation, 1,
 		    memory_order_relaxed);
 	if (self != NULL) {
-		pthread_mutex_lock(&self->mu);
+		lock_mutex(&self->mu, LOCK_LEAF_INNER);
 		self->busy = 0;
-		pthread_mutex_unlock(&self->mu);
+		unlock_mutex(&self->mu);
 	}
 }
 
@@ -266,9 +267,9 @@ metrics_inflight(json_t **out)
 
 	if ((o = json_object()) == NULL)
 		return CF_ENOMEM;
-	pthread_mutex_lock(&slots_mu);
+	lock_mutex(&slots_mu, LOCK_LEAF);
 	for (s = slots; s != NULL && rc == CF_OK; s = s->next) {
-		pthread_mutex_lock(&s->mu);
+		lock_mutex(&s->mu, LOCK_LEAF_INNER);
 		if (s->busy) {
 			time_format_rfc3339(at, sizeof(at), s->sec, s->nsec);
 			slot_id(s, id);
@@ -288,9 +289,9 @@ metrics_inflight(json_t **out)
 			if (e == NULL || json_object_set_new(o, id, e) != 0)
 				rc = CF_ENOMEM;
 		}
-		pthread_mutex_unlock(&s->mu);
+		unlock_mutex(&s->mu);
 	}
-	pthread_mutex_unlock(&slots_mu);
+	unlock_mutex(&slots_mu);
 	if (rc != CF_OK) {
 		json_decref(o);
 		return rc;
@@ -425,13 +426,13 @@ collect(struct metric *m)
 	m[k].help = "1 if the server is the active node";
 	m[k++].value = st == CORE_UNSEALED && (!core_conf()->ha_enabled ||
 	    core_is_active());
-	pthread_mutex_lock(&slots_mu);
+	lock_mutex(&slots_mu, LOCK_LEAF);
 	for (s = slots; s != NULL; s = s->next) {
-		pthread_mutex_lock(&s->mu);
+		lock_mutex(&s->mu, LOCK_LEAF_INNER);
 		busy += s->busy;
-		pthread_mutex_unlock(&s->mu);
+		unlock_mutex(&s->mu);
 	}
-	pthread_mutex_unlock(&slots_mu);
+	unlock_mutex(&slots_mu);
 	m[k].name = "vault.core.in_flight_requests";
 	m[k].help = "requests being served";
 	m[k++].value = busy;

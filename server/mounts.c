@@ -27,6 +27,7 @@
 #include "core.h"
 #include "err.h"
 #include "jsonutil.h"
+#include "lock.h"
 #include "log.h"
 #include "mounts.h"
 #include "req.h"
@@ -44,15 +45,13 @@ static pthread_mutex_t	 table_mu = PTHREAD_MUTEX_INITIALIZER;
 static void
 table_lock(void)
 {
-	if (pthread_mutex_lock(&table_mu) != 0)
-		abort();
+	lock_mutex(&table_mu, LOCK_CHANGE);
 }
 
 static void
 table_unlock(void)
 {
-	if (pthread_mutex_unlock(&table_mu) != 0)
-		abort();
+	unlock_mutex(&table_mu);
 }
 
 /* A copy of a mount's JSON (or null) for an answer or the table. */

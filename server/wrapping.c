@@ -30,6 +30,7 @@
 #include "cubbyhole.h"
 #include "err.h"
 #include "jsonutil.h"
+#include "lock.h"
 #include "log.h"
 #include "req.h"
 #include "router.h"
@@ -53,15 +54,13 @@ static pthread_mutex_t	 use_mu = PTHREAD_MUTEX_INITIALIZER;
 static void
 use_lock(void)
 {
-	if (pthread_mutex_lock(&use_mu) != 0)
-		abort();
+	lock_mutex(&use_mu, LOCK_RECORD);
 }
 
 static void
 use_unlock(void)
 {
-	if (pthread_mutex_unlock(&use_mu) != 0)
-		abort();
+	unlock_mutex(&use_mu);
 }
 
 static int

@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -78,18 +77,4 @@ cf_bug(const char *file, int line, const char *msg)
 {
 	fprintf(stderr, "cofferd: BUG at %s:%d: %s\n", file, line, msg);
 	abort();
-}
-
-void
-cf_mutex_lock(pthread_mutex_t *m)
-{
-	if (pthread_mutex_lock(m) != 0)
-		abort();
-}
-
-void
-cf_mutex_unlock(pthread_mutex_t *m)
-{
-	if (pthread_mutex_unlock(m) != 0)
-		abort();
 }

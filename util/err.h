@@ -12,7 +12,6 @@
 #ifndef COFFER_UTIL_ERR_H
 #define COFFER_UTIL_ERR_H
 
-#include <pthread.h>
 
 enum cf_err {
 	CF_OK = 0,
@@ -45,9 +44,5 @@ int		 cf_status(int);
 #define CF_BUG(msg)	cf_bug(__FILE__, __LINE__, (msg))
 void		 cf_bug(const char *, int, const char *)
 		    __attribute__((noreturn));
-
-/* Lock or unlock a mutex; a failure is a broken invariant: abort(). */
-void		 cf_mutex_lock(pthread_mutex_t *);
-void		 cf_mutex_unlock(pthread_mutex_t *);
 
 #endif /* COFFER_UTIL_ERR_H */

@@ -21,6 +21,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 COFFERD = os.path.join(ROOT, "bin", "cofferd")
 EXTERNAL = os.environ.get("COFFER_ADDR")
 START_DEADLINE = 30.0
+# Every cofferd the suite starts, by this fixture or by hand, checks its
+# lock order (util/lock.h) and aborts on a violation.
+os.environ.setdefault("COFFER_LOCK_CHECK", "1")
 
 
 def pytest_configure(config):
