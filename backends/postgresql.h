@@ -107,7 +107,6 @@ typedef int	(*pgstore_fn)(struct pgstore *, PGconn *, void *);
 /* postgresql_pool.c: the connections of the pool. */
 extern const char *const pgstore_stmt_names[PG_NSTMT];
 struct pgstore	*pgstore_from(struct storage *);
-long long	 pgstore_now_ms(void);
 /* Log the first line of msg: a warning once per outage, then debug. */
 void		 pgstore_logerr(struct pgstore *, const char *what,
 		    const char *msg);

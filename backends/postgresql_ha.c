@@ -48,6 +48,7 @@
 #include "lock.h"
 #include "log.h"
 #include "postgresql.h"
+#include "timeutil.h"
 
 static const char *const pgstore_hstmt_names[PG_NHSTMT] = {
 	"coffer_h_wait", "coffer_h_try", "coffer_h_row", "coffer_h_bump",
@@ -323,7 +324,7 @@ pgstore_take(struct pgstore *ps, const char *holder)
 	params[0] = ps->ha_key;
 	params[1] = holder;
 	params[2] = t;
-	sent = pgstore_now_ms();
+	sent = time_mono_ms();
 	res = pgstore_hexec(ps, PG_H_ROW, 1, params);
 	rc = pgstore_check(ps, ps->lk, res, PGRES_COMMAND_OK, "HA row");
 	PQclear(res);
@@ -430,7 +431,7 @@ pgstore_lock_wait(struct storage *st, const char *holder, int ms, int *got)
 	*got = 0;
 	if (!ps->ha)
 		return CF_ENOTSUP;
-	deadline = pgstore_now_ms() + (ms > 0 ? ms : 0);
+	deadline = time_mono_ms() + (ms > 0 ? ms : 0);
 	pgstore_ha_lock(ps);
 	cancel = ps->cancel;
 	lost = ps->held && ps->lost;
@@ -443,12 +444,12 @@ pgstore_lock_wait(struct storage *st, const char *holder, int ms, int *got)
 			*got = 1;
 			break;
 		}
-		left = deadline - pgstore_now_ms();
+		left = deadline - time_mono_ms();
 		if ((rc = pgstore_attempt(ps, holder, left <= 0 ? 0 :
 		    (int)(left < PG_WAIT_SLICE_MS ? left : PG_WAIT_SLICE_MS),
 		    got)) != CF_OK || *got)
 			break;
-		left = deadline - pgstore_now_ms();
+		left = deadline - time_mono_ms();
 		pgstore_ha_lock(ps);
 		if (ps->cancel != cancel || left <= 0) {
 			pgstore_ha_unlock(ps);
@@ -590,7 +591,7 @@ pgstore_lock_check(struct storage *st)
 	pgstore_ha_lock(ps);
 	if (!ps->held || ps->lost)
 		rc = CF_ESTANDBY;
-	else if ((age = pgstore_now_ms() - ps->beat_ms) >
+	else if ((age = time_mono_ms() - ps->beat_ms) >
 	    ps->timeout_ms / 2) {
 		ps->lost = 1;
 		say = 1;
@@ -648,7 +649,7 @@ pgstore_beat_run(void *arg)
 			params[0] = ps->ha_key;
 			params[1] = epoch;
 			params[2] = t;
-			sent = pgstore_now_ms();
+			sent = time_mono_ms();
 			res = pgstore_hexec(ps, PG_H_BEAT, 3, params);
 			ok = res != NULL &&
 			    PQresultStatus(res) == PGRES_COMMAND_OK;

@@ -60,16 +60,6 @@ pgstore_unlock(struct pgstore *ps)
 	unlock_mutex(&ps->mu);
 }
 
-/* Milliseconds on the monotonic clock. */
-long long
-pgstore_now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The first line of a libpq message, for the log. */
 void
 pgstore_logerr(struct pgstore *ps, const char *what, const char *msg)

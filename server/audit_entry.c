@@ -607,6 +607,29 @@ key_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static void	jsonx_value(struct buf *, const char *, const json_t *, int *);
+
+/* o's members as JSONx, in byte order of their names. */
+static void
+jsonx_members(struct buf *b, const json_t *o, int *rc)
+{
+	const char	*k, **keys;
+	json_t		*c;
+	size_t		 i, n = json_object_size(o);
+
+	if ((keys = calloc(n + 1, sizeof(*keys))) == NULL) {
+		*rc = CF_ENOMEM;
+		return;
+	}
+	i = 0;
+	json_object_foreach((json_t *)o, k, c)
+		keys[i++] = k;
+	qsort(keys, n, sizeof(*keys), key_cmp);
+	for (i = 0; i < n && *rc == CF_OK; i++)
+		jsonx_value(b, keys[i], json_object_get(o, keys[i]), rc);
+	free(keys);
+}
+
 /*
  * v as JSONx (IBM's XML form of JSON, as Vault writes it): an element
  * per value, members in byte order of their names, name as an
@@ -615,10 +638,10 @@ key_cmp(const void *a, const void *b)
 static void
 jsonx_value(struct buf *b, const char *name, const json_t *v, int *rc)
 {
-	const char	*tag, *k, **keys;
+	const char	*tag;
 	char		 num[64];
 	json_t		*c;
-	size_t		 i, n;
+	size_t		 i;
 
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
@@ -659,18 +682,7 @@ jsonx_value(struct buf *b, const char *name, const json_t *v, int *rc)
 		*rc = buf_puts(b, ">");
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
-		n = json_object_size(v);
-		if ((keys = calloc(n + 1, sizeof(*keys))) == NULL) {
-			*rc = CF_ENOMEM;
-			return;
-		}
-		i = 0;
-		json_object_foreach((json_t *)v, k, c)
-			keys[i++] = k;
-		qsort(keys, n, sizeof(*keys), key_cmp);
-		for (i = 0; i < n; i++)
-			jsonx_value(b, keys[i], json_object_get(v, keys[i]), rc);
-		free(keys);
+		jsonx_members(b, v, rc);
 		break;
 	case JSON_ARRAY:
 		json_array_foreach(v, i, c)
@@ -704,25 +716,12 @@ static int
 jsonx_entry(const char *json, size_t len, struct buf *out)
 {
 	json_error_t	 e;
-	json_t		*o, *c;
-	const char	*k, **keys;
-	size_t		 i, n;
+	json_t		*o;
 	int		 rc = CF_OK;
 
 	if ((o = json_loadb(json, len, 0, &e)) == NULL)
 		return CF_ENOMEM;
-	n = json_object_size(o);
-	if ((keys = calloc(n + 1, sizeof(*keys))) == NULL) {
-		json_decref(o);
-		return CF_ENOMEM;
-	}
-	i = 0;
-	json_object_foreach(o, k, c)
-		keys[i++] = k;
-	qsort(keys, n, sizeof(*keys), key_cmp);
-	for (i = 0; i < n && rc == CF_OK; i++)
-		jsonx_value(out, keys[i], json_object_get(o, keys[i]), &rc);
-	free(keys);
+	jsonx_members(out, o, &rc);
 	json_decref(o);
 	return rc;
 }

@@ -64,15 +64,6 @@ static const struct {
 	{ "LOCAL6", 22 }, { "LOCAL7", 23 }
 };
 
-static long long
-now_ms(clockid_t c)
-{
-	struct timespec	 ts;
-
-	clock_gettime(c, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const char *
 opt(json_t *opts, const char *k, const char *def)
 {
@@ -225,7 +216,7 @@ wait_fd(int fd, short ev, long long deadline)
 	int		 n;
 
 	for (;;) {
-		if ((left = deadline - now_ms(CLOCK_MONOTONIC)) <= 0)
+		if ((left = deadline - time_mono_ms()) <= 0)
 			return ETIMEDOUT;
 		p.fd = fd;
 		p.events = ev;
@@ -319,14 +310,14 @@ lock_by(pthread_mutex_t *mu, long long deadline_rt)
 int
 audit_sock_open(struct audit_sock *s, char *why, size_t whylen)
 {
-	long long	 t = now_ms(CLOCK_REALTIME) + s->timeout_ms;
+	long long	 t = time_wall_ms() + s->timeout_ms;
 	int		 e;
 
 	if ((e = lock_by(&s->mu, t)) != 0) {
 		snprintf(why, whylen, "%s: %s", s->name, strerror(e));
 		return e;
 	}
-	e = sock_connect(s, now_ms(CLOCK_MONOTONIC) + s->timeout_ms, why,
+	e = sock_connect(s, time_mono_ms() + s->timeout_ms, why,
 	    whylen);
 	unlock_mutex(&s->mu);
 	return e;
@@ -379,8 +370,8 @@ audit_sock_write(struct audit_sock *s, const char *p, size_t len,
 	char		 hdr[512], ts[32];
 	int		 e, n = 0;
 
-	dl_rt = now_ms(CLOCK_REALTIME) + s->timeout_ms;
-	dl = now_ms(CLOCK_MONOTONIC) + s->timeout_ms;
+	dl_rt = time_wall_ms() + s->timeout_ms;
+	dl = time_mono_ms() + s->timeout_ms;
 	if ((e = lock_by(&s->mu, dl_rt)) != 0) {
 		snprintf(why, whylen, "write %s: %s", s->name, strerror(e));
 		return e;
