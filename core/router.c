@@ -515,10 +515,42 @@ serve(struct mount *m, struct request *req, struct response *resp)
 	return paths_dispatch(m->ops->table, m, req, resp);
 }
 
+/*
+ * Again under the core lock, after the request entry was written without
+ * it: the node may have sealed, stepped down or lost the mount meanwhile.
+ * A mount put back under the same path (a tune, a new unseal) serves in
+ * place of the one the request was checked against.
+ */
+static int
+still_serving(struct request *req, struct response *resp)
+{
+	struct mount	*now;
+
+	if (core_state() != CORE_UNSEALED)
+		return resp_fail(resp, CF_ESEALED, "Vault is sealed");
+	if (!core_is_active())
+		return resp_fail(resp, CF_ESTANDBY, "node is not active");
+	now = router_mount_get(req->path);
+	if (now == NULL || strcmp(now->uuid, req->mount->uuid) != 0) {
+		router_mount_put(now);
+		return resp_fail(resp, CF_ENOTFOUND, "no handler for route "
+		    "\"%s\". route entry not found.", req->path);
+	}
+	router_mount_put(req->mount);
+	req->mount = now;
+	req->rel = rel_path(now, req->path);
+	return CF_OK;
+}
+
+/*
+ * Route one request.  Audit entries are written with no core lock held
+ * (a device may take up to its timeout): the checks run under the read
+ * lock, the request entry is written, and the lock is taken again to
+ * serve, after still_serving() has looked at what may have changed.
+ */
 int
 router_handle(struct request *req, struct response *resp)
 {
-	struct mount	*m = NULL;
 	router_fn	 raw;
 	size_t		 len;
 	int		 rc, arc, fwd = 0, skip = 0;
@@ -534,6 +566,7 @@ router_handle(struct request *req, struct response *resp)
 	core_rdlock();
 	if (core_state() != CORE_UNSEALED) {
 		rc = resp_fail(resp, CF_ESEALED, "Vault is sealed");
+		core_unlock();
 		goto out;
 	}
 	if (!core_is_active()) {
@@ -549,14 +582,17 @@ router_handle(struct request *req, struct response *resp)
 	    req->path[len - 1] == '/') {
 		rc = resp_fail(resp, CF_EINVAL,
 		    "cannot write to a path ending in '/'");
+		core_unlock();
 		goto out;
 	}
-	if ((rc = mount_for(req, resp, &m)) != CF_OK)
+	if ((rc = mount_for(req, resp, &req->mount)) != CF_OK) {
+		core_unlock();
 		goto out;
-	req->mount = m;
-	req->rel = rel_path(m, req->path);
+	}
+	req->rel = rel_path(req->mount, req->path);
 	if (wrap_ops != NULL && (rc = wrap_ops->begin(req, resp, &skip)) !=
 	    CF_OK) {
+		core_unlock();
 		/* A bad wrapping token: a request entry only, as Vault. */
 		if (audit_ops != NULL && (arc = audit_ops->request(req, resp,
 		    rc)) != CF_OK)
@@ -564,25 +600,30 @@ router_handle(struct request *req, struct response *resp)
 		goto out;
 	}
 	if (!skip)
-		rc = authorize(m, req, resp);
+		rc = authorize(req->mount, req, resp);
+	core_unlock();
 	if (audit_ops != NULL && (arc = audit_ops->request(req, resp, rc)) !=
 	    CF_OK) {
 		rc = arc;
 		goto out;
 	}
-	if (rc == CF_OK && (skip == 2 || (rc = serve(m, req, resp)) ==
-	    CF_OK) && wrap_ops != NULL)
-		rc = wrap_ops->finish(req, resp);
+	if (rc == CF_OK) {
+		core_rdlock();
+		if ((rc = still_serving(req, resp)) == CF_OK &&
+		    (skip == 2 || (rc = serve(req->mount, req, resp)) ==
+		    CF_OK) && wrap_ops != NULL)
+			rc = wrap_ops->finish(req, resp);
+		core_unlock();
+	}
 	if (audit_ops != NULL && (arc = audit_ops->response(req, resp, rc)) !=
 	    CF_OK)
 		rc = arc;
  out:
-	core_unlock();
 	if (req->auth != NULL) {
 		auth_ops->free_ctx(req->auth);
 		req->auth = NULL;
 	}
-	router_mount_put(m);
+	router_mount_put(req->mount);
 	req->mount = NULL;
 	return rc;
 }

@@ -7,9 +7,13 @@
  * into the thread's buffer, hashed under the device's salt unless the
  * device logs raw, then hands it to the device with one write().
  *
- * Devices live in a sorted array under a rwlock: writers of entries
- * read-lock it, enable, disable and the seal drop write-lock it only to
- * publish a change.  A file device's writers share its fd lock's read
+ * Devices live in a sorted array under a rwlock, counted: a writer of
+ * entries takes a reference to each device under the read lock and
+ * writes with no lock of the table's (nor the core's: the router calls
+ * in without it), so a stalled device delays only its own writers.
+ * Enable, disable and the seal drop write-lock the table only to
+ * publish a change; a dropped device is freed by its last writer.
+ * A file device's writers share its fd lock's read
  * side (O_APPEND keeps each entry whole); a reopen (SIGHUP, or after a
  * failed write) takes its write side.  Changes are serialised by chg_mu
  * and stored before they are published, as the mount table's are.
@@ -85,6 +89,13 @@ struct audit_dev {
 	int		 fd;		/* -1: closed */
 	unsigned	 gen;
 	struct audit_sock *sock;	/* DEV_SOCK: locks itself */
+	/*
+	 * Atomic: the table's reference and each writer's.  A writer holds
+	 * one for its writes instead of the table lock, so a device that
+	 * stalls (a socket peer that stops reading) never keeps enable,
+	 * disable or the seal waiting.
+	 */
+	int		 refs;
 };
 
 static pthread_rwlock_t	  tab_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -173,6 +184,22 @@ dev_free(struct audit_dev *d)
 	free(d->prefix);
 	sodium_memzero(d->salt, sizeof(d->salt));
 	free(d);
+}
+
+static struct audit_dev *
+dev_ref(struct audit_dev *d)
+{
+	__atomic_add_fetch(&d->refs, 1, __ATOMIC_RELAXED);
+	return d;
+}
+
+/* Drop a reference; the last one frees d. */
+static void
+dev_unref(struct audit_dev *d)
+{
+	if (d != NULL && __atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL) ==
+	    0)
+		dev_free(d);
 }
 
 /* Go's strconv.ParseBool; -1 if s is none of its spellings. */
@@ -401,6 +428,7 @@ dev_new(const char *path, const char *type, const char *desc,
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return CF_ENOMEM;
 	d->fd = -1;
+	d->refs = 1;
 	if (pthread_mutex_init(&d->mu, NULL) != 0) {
 		free(d);
 		return CF_ENOMEM;
@@ -548,36 +576,50 @@ tbuf_put(struct buf *b)
 static int
 broker_log(const struct audit_entry *e)
 {
-	struct buf	*b;
-	char		 why[512];
-	size_t		 i, ok = 0;
-	int		 rc;
+	struct audit_dev	*few[8], **use = few;
+	struct buf		*b;
+	char			 why[512];
+	size_t			 i, n, ok = 0;
+	int			 rc;
 
 	if ((b = tbuf_get()) == NULL) {
 		log_warnx("audit: request %s: %s", e->req->id,
 		    cf_strerror(CF_ENOMEM));
 		return CF_EIO;
 	}
+	/* Take the devices, then write with no table lock held. */
 	rdlock();
-	for (i = 0; i < ndevs; i++) {
+	n = ndevs;
+	if (n > sizeof(few) / sizeof(few[0]) &&
+	    (use = calloc(n, sizeof(*use))) == NULL) {
+		unlock();
+		tbuf_put(b);
+		log_warnx("audit: request %s: %s", e->req->id,
+		    cf_strerror(CF_ENOMEM));
+		return CF_EIO;
+	}
+	for (i = 0; i < n; i++)
+		use[i] = dev_ref(devs[i]);
+	unlock();
+	for (i = 0; i < n; i++) {
 		buf_reset(b);
 		why[0] = '\0';
-		if ((rc = audit_entry_emit(&devs[i]->fmt, e, b)) != CF_OK)
+		if ((rc = audit_entry_emit(&use[i]->fmt, e, b)) != CF_OK)
 			log_warnx("audit: request %s: device %s: %s",
-			    e->req->id, devs[i]->path, cf_strerror(rc));
-		else if (dev_write(devs[i], b->data, b->len, why,
+			    e->req->id, use[i]->path, cf_strerror(rc));
+		else if (dev_write(use[i], b->data, b->len, why,
 		    sizeof(why)) != 0)
 			log_warnx("audit: request %s: device %s cannot "
-			    "write: %s", e->req->id, devs[i]->path, why);
+			    "write: %s", e->req->id, use[i]->path, why);
 		else
 			ok++;
+		dev_unref(use[i]);
 	}
-	/* None enabled (any more): nothing to log, nothing failed. */
-	if (ndevs == 0)
-		ok = 1;
-	unlock();
+	if (use != few)
+		free(use);
 	tbuf_put(b);
-	return ok > 0 ? CF_OK : CF_EIO;
+	/* None enabled (any more): nothing to log, nothing failed. */
+	return ok > 0 || n == 0 ? CF_OK : CF_EIO;
 }
 
 /* Vault's answer when an entry could not be logged: a bare 500. */
@@ -816,7 +858,7 @@ audit_disable(const char *path)
 		}
 	unlock();
 	log_info("audit: disabled device at %s", path);
-	dev_free(d);
+	dev_unref(d);
  out:
 	mu_unlock(&chg_mu);
 	return rc;
@@ -898,7 +940,7 @@ audit_unload(void)
 	ndevs = 0;
 	unlock();
 	for (i = 0; i < n; i++)
-		dev_free(old[i]);
+		dev_unref(old[i]);
 	free(old);
 	return CF_OK;
 }

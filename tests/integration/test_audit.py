@@ -492,6 +492,58 @@ def test_socket_device_stalled_peer_fails_in_time(aud):
     ls.close()
 
 
+def test_stalled_device_holds_no_core_lock(aud):
+    """A request stuck writing to a stalled device does not keep the
+    seal waiting: entries are written without the core lock."""
+    srv, c, path = aud
+    c.secrets.kv.v2.create_or_update_secret("kept", {"v": "1"},
+                                            mount_point="secret")
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(64)
+    c.sys.enable_audit_device("socket", path="sock", options={
+        "address": "127.0.0.1:%d" % ls.getsockname()[1],
+        "write_timeout": "8s", "log_raw": "true"})
+    held = ls.accept()[0]           # accepted, never read
+    big = {"v": "x" * 200000}
+    state = {"start": None, "end": None, "codes": []}
+
+    def writer():
+        for _ in range(200):
+            state["start"], state["end"] = time.monotonic(), None
+            r = srv.api("PUT", "secret/data/big", token=srv.root_token,
+                        json={"data": big})
+            state["end"] = time.monotonic()
+            state["codes"].append(r.status_code)
+            if r.status_code != 200:
+                return
+
+    t = threading.Thread(target=writer)
+    t.start()
+    # Wait until one request has been writing its entry for 1 s.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        st, en = state["start"], state["end"]
+        if st is not None and en is None and time.monotonic() - st > 1:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("no request stalled: %r" % state["codes"][-5:])
+    r = srv.api("PUT", "sys/seal", token=srv.root_token)
+    sealed_at = time.monotonic()
+    assert r.status_code == 204, r.text
+    t.join(30)
+    assert not t.is_alive()
+    # The seal did not wait for the stalled write's 8 s timeout.
+    assert sealed_at < state["end"] - 2, (sealed_at, state)
+    assert state["codes"][-1] in (500, 503), state["codes"][-3:]
+    held.close()
+    srv.unseal()        # the device connects again (to the backlog)
+    r = srv.api("GET", "secret/data/kept", token=srv.root_token)
+    assert r.status_code == 200 and r.json()["data"]["data"] == {"v": "1"}
+    ls.close()
+
+
 HDRS = "sys/config/auditing/request-headers"
 
 
