@@ -906,24 +906,48 @@ audit_hash(const char *path, const char *input, char *out)
 	return rc;
 }
 
+/*
+ * SIGHUP: every file device opens its file again (logrotate), every
+ * syslog and socket device connects again.  The devices are taken as a
+ * writer takes them, so a stalled peer delays only this.
+ */
 void
 audit_reopen(void)
 {
-	char	 why[400];
-	size_t	 i;
+	struct audit_dev	**use;
+	char			  why[400];
+	size_t			  i, n;
+	int			  e;
 
 	rdlock();
-	for (i = 0; i < ndevs; i++) {
-		if (devs[i]->kind != DEV_FILE)
-			continue;
-		fd_wrlock(devs[i]);
-		dev_close(devs[i]);
-		if (dev_open(devs[i], why, sizeof(why)) != 0)
-			log_warnx("audit: device %s cannot reopen: %s",
-			    devs[i]->path, why);
-		fd_unlock(devs[i]);
+	n = ndevs;
+	if ((use = calloc(n > 0 ? n : 1, sizeof(*use))) == NULL) {
+		unlock();
+		log_warnx("audit: cannot reopen devices: %s",
+		    cf_strerror(CF_ENOMEM));
+		return;
 	}
+	for (i = 0; i < n; i++)
+		use[i] = dev_ref(devs[i]);
 	unlock();
+	for (i = 0; i < n; i++) {
+		why[0] = '\0';
+		e = 0;
+		if (use[i]->kind == DEV_FILE) {
+			fd_wrlock(use[i]);
+			dev_close(use[i]);
+			e = dev_open(use[i], why, sizeof(why));
+			fd_unlock(use[i]);
+		} else if (use[i]->kind == DEV_SOCK) {
+			audit_sock_close(use[i]->sock);
+			e = audit_sock_open(use[i]->sock, why, sizeof(why));
+		}
+		if (e != 0)
+			log_warnx("audit: device %s cannot reopen: %s",
+			    use[i]->path, why);
+		dev_unref(use[i]);
+	}
+	free(use);
 }
 
 /* Drop every device (leaving active, sealing). */

@@ -431,6 +431,36 @@ path "secret/data/*" { capabilities = ["create", "read"] }
     ls.close()
 
 
+def test_sighup_reconnects_socket_device(aud):
+    srv, c, _ = aud
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(4)
+    ls.settimeout(10)
+    c.sys.enable_audit_device("socket", path="sock", options={
+        "address": "127.0.0.1:%d" % ls.getsockname()[1]})
+    first = ls.accept()[0]
+    os.kill(srv.pid, signal.SIGHUP)
+    # A new connection at the signal, before any request needs one.
+    second = ls.accept()[0]
+    rid = c.secrets.kv.v2.create_or_update_secret(
+        "s", {"k": "v"}, mount_point="secret")["request_id"]
+    second.settimeout(10)
+    got = b""
+    while rid.encode() not in got:
+        chunk = second.recv(65536)
+        assert chunk, got
+        got += chunk
+    first.settimeout(0.5)
+    try:
+        while first.recv(65536):        # entries from before the signal
+            pass
+    except socket.timeout:
+        pytest.fail("the old connection was kept")
+    for s in (first, second, ls):
+        s.close()
+
+
 def test_socket_device_udp(aud):
     srv, c, _ = aud
     rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
