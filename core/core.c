@@ -281,6 +281,13 @@ core_leave_active(void)
 	size_t	 i;
 	int	 was = atomic_load(&active);
 
+	/*
+	 * Only a node that is (or was becoming) active has anything to
+	 * undo: a failed become-active left already, and sealing after it
+	 * must not run the hooks again.
+	 */
+	if (!was)
+		return;
 	/* Leave-active hooks run in reverse order of registration. */
 	for (i = nstandby; i > 0; i--)
 		(void)standby_hooks[i - 1]();

@@ -280,8 +280,9 @@ test_failed_active_hook(void **state)
 	/* Without HA a node that cannot become active seals again. */
 	assert_int_equal(unseal(test_barrier()), CF_EIO);
 	assert_int_equal(calls("a1") + calls("a2"), 2);
-	/* What a1 loaded is dropped, and the seal hooks ran. */
-	assert_true(calls("b1") >= 1 && calls("b2") >= 1);
+	/* What a1 loaded is dropped once, and the seal hooks ran. */
+	assert_int_equal(calls("b1"), 1);
+	assert_int_equal(calls("b2"), 1);
 	assert_int_equal(calls("s1") + calls("s2"), 2);
 	assert_int_equal(core_state(), CORE_SEALED);
 	assert_false(core_is_active());
