@@ -39,7 +39,7 @@ cmd_fn	 cmd_policy_list, cmd_policy_read, cmd_policy_write, cmd_policy_delete;
 cmd_fn	 cmd_secrets_enable, cmd_secrets_disable, cmd_secrets_list;
 cmd_fn	 cmd_secrets_tune, cmd_secrets_move;
 cmd_fn	 cmd_auth_enable, cmd_auth_disable, cmd_auth_list, cmd_auth_tune;
-/* cmd_root.c */
+/* cmd_genroot.c, cmd_rekey.c */
 cmd_fn	 cmd_genroot, cmd_rekey;
 /* cmd_generic.c */
 cmd_fn	 cmd_read, cmd_write, cmd_list, cmd_delete, cmd_unwrap;

@@ -67,6 +67,14 @@ fmt_keys(json_t *o, size_t *n)
 	return keys;
 }
 
+const char *
+fmt_jstr(json_t *o, const char *k)
+{
+	const char	*s = json_string_value(json_object_get(o, k));
+
+	return s != NULL ? s : "";
+}
+
 /* The shortest %g text that reads back as the same double. */
 static void
 realstr(double d, struct sbuf *b)

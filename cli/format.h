@@ -15,6 +15,8 @@
 
 #include "cli.h"
 
+/* The string member k of o, borrowed; "" when absent or not a string. */
+const char *fmt_jstr(json_t *o, const char *k);
 /* Go's %v of a JSON value; humanised if key names a duration. */
 char	*fmt_value(const char *key, json_t *);
 /* rows: array of arrays of strings; headed adds the --- row. */
