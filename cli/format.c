@@ -51,41 +51,12 @@ cmpstr(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-const char **
-fmt_keys(json_t *o, size_t *n)
-{
-	const char	**keys, *k;
-	json_t		*v;
-
-	*n = 0;
-	keys = xmalloc(sizeof(*keys) * (json_object_size(o) + 1));
-	json_object_foreach(o, k, v)
-		keys[(*n)++] = k;
-	qsort(keys, *n, sizeof(*keys), cmpstr);
-	return keys;
-}
-
 const char *
 fmt_jstr(json_t *o, const char *k)
 {
 	const char	*s = json_string_value(json_object_get(o, k));
 
 	return s != NULL ? s : "";
-}
-
-/* The shortest %g text that reads back as the same double. */
-static void
-realstr(double d, struct sbuf *b)
-{
-	char	 t[64];
-	int	 p;
-
-	for (p = 1; p <= 17; p++) {
-		snprintf(t, sizeof(t), "%.*g", p, d);
-		if (strtod(t, NULL) == d)
-			break;
-	}
-	sbuf_puts(b, t);
 }
 
 static void
@@ -108,7 +79,7 @@ valstr(const char *key, json_t *v, struct sbuf *b)
 			    (long long)json_integer_value(v));
 		break;
 	case JSON_REAL:
-		realstr(json_real_value(v), b);
+		sbuf_real(b, json_real_value(v));
 		break;
 	case JSON_TRUE:
 		sbuf_puts(b, "true");
@@ -129,7 +100,7 @@ valstr(const char *key, json_t *v, struct sbuf *b)
 		sbuf_puts(b, "]");
 		break;
 	case JSON_OBJECT:
-		keys = fmt_keys(v, &n);
+		keys = sorted_keys(v, &n);
 		sbuf_puts(b, "map[");
 		for (i = 0; i < n; i++) {
 			if (i > 0)
@@ -240,7 +211,7 @@ fmt_objrows(json_t *rows, json_t *obj)
 
 	if (!json_is_object(obj))
 		return;
-	keys = fmt_keys(obj, &n);
+	keys = sorted_keys(obj, &n);
 	for (i = 0; i < n; i++) {
 		v = fmt_value(keys[i], json_object_get(obj, keys[i]));
 		fmt_row(rows, keys[i], v);
@@ -318,7 +289,7 @@ fmt_sorted(json_t *v)
 	size_t		 n, i;
 
 	if (json_is_object(v)) {
-		keys = fmt_keys(v, &n);
+		keys = sorted_keys(v, &n);
 		o = json_object();
 		for (i = 0; i < n; i++)
 			json_object_set_new(o, keys[i],
@@ -512,7 +483,7 @@ fmt_secret(struct cli *cli, json_t *s)
 			sbuf_free(&b);
 		}
 		if (json_is_object(w = json_object_get(a, "metadata"))) {
-			keys = fmt_keys(w, &n);
+			keys = sorted_keys(w, &n);
 			for (i = 0; i < n; i++) {
 				sbuf_printf(&b, "token_meta_%s", keys[i]);
 				v = fmt_value(NULL, json_object_get(w,
@@ -659,7 +630,7 @@ fmt_list(struct cli *cli, json_t *s, const char *path)
 			json_object_foreach(json_object_get(info, k[i]), f, fv)
 				json_object_set_new(cols, f, json_true());
 		}
-	ck = fmt_keys(cols, &nc);
+	ck = sorted_keys(cols, &nc);
 	rows = json_array();
 	e = json_array();
 	json_array_append_new(e, json_string("Keys"));

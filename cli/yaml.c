@@ -13,7 +13,6 @@
 
 #include <jansson.h>
 
-#include "format.h"
 #include "util.h"
 #include "yaml.h"
 
@@ -115,8 +114,6 @@ y_string(const char *s, int indent, struct sbuf *b)
 static void
 y_scalar(json_t *v, int indent, struct sbuf *b)
 {
-	char	*t;
-
 	if (json_is_string(v))
 		y_string(json_string_value(v), indent, b);
 	else if (json_is_object(v))
@@ -125,11 +122,12 @@ y_scalar(json_t *v, int indent, struct sbuf *b)
 		sbuf_puts(b, "[]");
 	else if (json_is_null(v))
 		sbuf_puts(b, "null");
-	else {
-		t = fmt_value(NULL, v);
-		sbuf_puts(b, t != NULL ? t : "");
-		wipefree(t);
-	}
+	else if (json_is_integer(v))
+		sbuf_printf(b, "%lld", (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		sbuf_real(b, json_real_value(v));
+	else
+		sbuf_puts(b, json_is_true(v) ? "true" : "false");
 }
 
 static int
@@ -148,7 +146,7 @@ y_node(json_t *v, int indent, int skip, struct sbuf *b)
 	size_t		 n, i;
 
 	if (json_is_object(v) && json_object_size(v) > 0) {
-		keys = fmt_keys(v, &n);
+		keys = sorted_keys(v, &n);
 		for (i = 0; i < n; i++) {
 			e = json_object_get(v, keys[i]);
 			if (!(i == 0 && skip))
