@@ -76,9 +76,11 @@ CLI_OBJS = cli/main.o cli/util.o cli/flags.o cli/client.o cli/format.o
 CLI_OBJS += cli/tokenhelper.o cli/prompt.o cli/kvdata.o cli/kvmount.o
 CLI_OBJS += cli/cmd_sys.o cli/cmd_token.o cli/cmd_kv.o cli/cmd_generic.o
 CLI_OBJS += cli/cmd_kvadmin.o
-CLI_OBJS += cli/cmd_admin.o cli/cmd_root.o cli/cmd_audit.o
+CLI_OBJS += cli/cmd_mount.o cli/cmd_policy.o cli/cmd_genroot.o cli/cmd_rekey.o
+CLI_OBJS += cli/cmd_audit.o cli/keyshares.o cli/request.o cli/yaml.o
 CLI_HEADERS = cli/cli.h cli/util.h cli/flags.h cli/client.h cli/format.h
 CLI_HEADERS += cli/tokenhelper.h cli/prompt.h cli/kvdata.h cli/kvmount.h
+CLI_HEADERS += cli/keyshares.h cli/request.h cli/yaml.h
 LDADD_CLI = -lcurl -ljansson
 # cofferd.service goes where systemd looks under the prefix.
 UNITDIR = $(PREFIX)/lib/systemd/system

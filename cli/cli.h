@@ -34,12 +34,13 @@ cmd_fn	 cmd_kv_get, cmd_kv_put, cmd_kv_patch, cmd_kv_delete;
 cmd_fn	 cmd_kv_undelete, cmd_kv_destroy, cmd_kv_list;
 cmd_fn	 cmd_kv_mget, cmd_kv_mput, cmd_kv_mdelete;
 cmd_fn	 cmd_kv_rollback, cmd_kv_versioning;
-/* cmd_admin.c */
+/* cmd_policy.c */
 cmd_fn	 cmd_policy_list, cmd_policy_read, cmd_policy_write, cmd_policy_delete;
+/* cmd_mount.c */
 cmd_fn	 cmd_secrets_enable, cmd_secrets_disable, cmd_secrets_list;
 cmd_fn	 cmd_secrets_tune, cmd_secrets_move;
 cmd_fn	 cmd_auth_enable, cmd_auth_disable, cmd_auth_list, cmd_auth_tune;
-/* cmd_root.c */
+/* cmd_genroot.c, cmd_rekey.c */
 cmd_fn	 cmd_genroot, cmd_rekey;
 /* cmd_generic.c */
 cmd_fn	 cmd_read, cmd_write, cmd_list, cmd_delete, cmd_unwrap;

@@ -155,7 +155,7 @@ audit_row(const char *key, json_t *dev, int detailed)
 		return row;
 	json_array_append_new(row, json_string(json_is_true(
 	    json_object_get(dev, "local")) ? "local" : "replicated"));
-	keys = fmt_keys(json_is_object(o) ? o : NULL, &n);
+	keys = sorted_keys(json_is_object(o) ? o : NULL, &n);
 	for (i = 0; i < n; i++) {
 		t = json_string_value(json_object_get(o, keys[i]));
 		sbuf_printf(&b, "%s%s=%s", i > 0 ? " " : "", keys[i],
@@ -197,7 +197,7 @@ cmd_audit_list(struct cli *cli, int argc, char **argv)
 		    "empty");
 		goto out;
 	}
-	keys = fmt_keys(d, &n);
+	keys = sorted_keys(d, &n);
 	if (strcmp(cli->format, "table") != 0) {
 		doc = json_object();
 		for (i = 0; i < n; i++)

@@ -12,7 +12,37 @@
 #include "cli.h"
 #include "format.h"
 #include "kvdata.h"
+#include "request.h"
 #include "util.h"
+
+/*
+ * write and delete: send, then "Success! <done>: <path>" (table) when
+ * nothing came back, else the answer (or its -field).  A 404 that
+ * carried data is printed after the error.
+ */
+static int
+send_show(struct cli *cli, const char *method, const char *path,
+    json_t *q, json_t *body, const char *field, const char *what,
+    const char *done)
+{
+	struct client	*c = NULL;
+	json_t		*s = NULL;
+	int		 rc;
+
+	if ((rc = request(cli, &c, method, path, q, body, 0, &s, "%s %s",
+	    what, path)) != 0) {
+		if (s != NULL)
+			(void)fmt_secret(cli, s);
+	} else if (s == NULL) {
+		if (strcmp(cli->format, "table") == 0)
+			printf("Success! %s: %s\n", done, path);
+	} else
+		rc = field != NULL ? fmt_field(cli, s, field) :
+		    fmt_secret(cli, s);
+	json_decref(s);
+	client_free(c);
+	return rc;
+}
 
 int
 cmd_read(struct cli *cli, int argc, char **argv)
@@ -78,8 +108,7 @@ cmd_write(struct cli *cli, int argc, char **argv)
 		{ "field", FLAG_STR, &field, 0 },
 		{ "force", FLAG_BOOL, &force, 0 },
 		{ "f", FLAG_BOOL, &force, 0 }, { NULL, 0, NULL, 0 } };
-	struct client	*c = NULL;
-	json_t		*body = NULL, *s = NULL;
+	json_t		*body = NULL;
 	char		*path = NULL, *err = NULL;
 	int		 first, rc = 1;
 
@@ -103,28 +132,12 @@ cmd_write(struct cli *cli, int argc, char **argv)
 		body = json_null();
 	}
 	path = pathtrim(argv[first], 0);
-	rc = 2;
-	if ((c = cli_client(cli, 0)) == NULL)
-		goto out;
-	if (client_logical(c, "PUT", path, NULL, body, 0, &s, &err) == -1) {
-		cli_error("Error writing data to %s: %s", path, err);
-		if (s != NULL)
-			(void)fmt_secret(cli, s);
-		goto out;
-	}
-	if (s == NULL) {
-		if (strcmp(cli->format, "table") == 0)
-			printf("Success! Data written to: %s\n", path);
-		rc = 0;
-		goto out;
-	}
-	rc = field != NULL ? fmt_field(cli, s, field) : fmt_secret(cli, s);
+	rc = send_show(cli, "PUT", path, NULL, body, field,
+	    "Error writing data to", "Data written to");
  out:
 	json_decref(body);
-	json_decref(s);
 	free(path);
 	wipefree(err);
-	client_free(c);
 	return rc;
 }
 
@@ -188,8 +201,7 @@ cmd_delete(struct cli *cli, int argc, char **argv)
 	const char	*f = NULL, *field = NULL;
 	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
 		{ "field", FLAG_STR, &field, 0 }, { NULL, 0, NULL, 0 } };
-	struct client	*c = NULL;
-	json_t		*q = NULL, *s = NULL;
+	json_t		*q = NULL;
 	char		*path = NULL, *err = NULL;
 	int		 first, rc = 1;
 
@@ -204,29 +216,12 @@ cmd_delete(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	path = pathtrim(argv[first], 0);
-	rc = 2;
-	if ((c = cli_client(cli, 0)) == NULL)
-		goto out;
-	if (client_logical(c, "DELETE", path, q, NULL, 0, &s, &err) == -1) {
-		cli_error("Error deleting %s: %s", path, err);
-		if (s != NULL)
-			(void)fmt_secret(cli, s);
-		goto out;
-	}
-	if (s == NULL) {
-		if (strcmp(cli->format, "table") == 0)
-			printf("Success! Data deleted (if it existed) at: "
-			    "%s\n", path);
-		rc = 0;
-		goto out;
-	}
-	rc = field != NULL ? fmt_field(cli, s, field) : fmt_secret(cli, s);
+	rc = send_show(cli, "DELETE", path, q, NULL, field,
+	    "Error deleting", "Data deleted (if it existed) at");
  out:
 	json_decref(q);
-	json_decref(s);
 	free(path);
 	free(err);
-	client_free(c);
 	return rc;
 }
 

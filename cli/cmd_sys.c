@@ -23,18 +23,9 @@
 
 static int	 print_status(struct cli *, struct client *, json_t *);
 static int	 key_status(struct cli *, struct client *, int);
-static const char *jstr(json_t *, const char *);
 static json_t	*data_of(json_t *);
 
 #define FORMAT_FLAG(v)	{ "format", FLAG_STR, &(v), 0 }
-
-static const char *
-jstr(json_t *o, const char *k)
-{
-	const char	*s = json_string_value(json_object_get(o, k));
-
-	return s != NULL ? s : "";
-}
 
 static json_t *
 data_of(json_t *secret)
@@ -110,26 +101,26 @@ print_status(struct cli *cli, struct client *c, json_t *ss)
 			json_object_set_new(doc, keys[i], v);
 		}
 		for (i = 0; opt[i] != NULL; i++)
-			if (*jstr(ss, opt[i]) != '\0')
+			if (*fmt_jstr(ss, opt[i]) != '\0')
 				json_object_set_new(doc, opt[i],
-				    json_string(jstr(ss, opt[i])));
+				    json_string(fmt_jstr(ss, opt[i])));
 		json_object_set_new(doc, "recovery_seal", json_boolean(
 		    json_is_true(json_object_get(ss, "recovery_seal"))));
-		if (*jstr(ss, "storage_type") != '\0')
+		if (*fmt_jstr(ss, "storage_type") != '\0')
 			json_object_set_new(doc, "storage_type",
-			    json_string(jstr(ss, "storage_type")));
+			    json_string(fmt_jstr(ss, "storage_type")));
 		json_object_set_new(doc, "ha_enabled", json_boolean(ha));
 		if (self)
 			json_object_set_new(doc, "is_self", json_true());
 		json_object_set_new(doc, "active_time", json_string(
-		    *jstr(ld, "active_time") != '\0' ? jstr(ld,
+		    *fmt_jstr(ld, "active_time") != '\0' ? fmt_jstr(ld,
 		    "active_time") : "0001-01-01T00:00:00Z"));
-		if (*jstr(ld, "leader_address") != '\0')
+		if (*fmt_jstr(ld, "leader_address") != '\0')
 			json_object_set_new(doc, "leader_address",
-			    json_string(jstr(ld, "leader_address")));
-		if (*jstr(ld, "leader_cluster_address") != '\0')
+			    json_string(fmt_jstr(ld, "leader_address")));
+		if (*fmt_jstr(ld, "leader_cluster_address") != '\0')
 			json_object_set_new(doc, "leader_cluster_address",
-			    json_string(jstr(ld, "leader_cluster_address")));
+			    json_string(fmt_jstr(ld, "leader_cluster_address")));
 		rc = fmt_doc(cli, doc);
 		json_decref(doc);
 		if (rc == 0)
@@ -139,7 +130,7 @@ print_status(struct cli *cli, struct client *c, json_t *ss)
 	rows = json_array();
 	fmt_row(rows, "Key", "Value");
 	addrow(rows, rec[0] ? "Recovery Seal Type" : "Seal Type", "%s",
-	    jstr(ss, "type"));
+	    fmt_jstr(ss, "type"));
 	addrow(rows, "Initialized", "%s", json_is_true(json_object_get(ss,
 	    "initialized")) ? "true" : "false");
 	addrow(rows, "Sealed", "%s", sealed ? "true" : "false");
@@ -152,31 +143,31 @@ print_status(struct cli *cli, struct client *c, json_t *ss)
 		    (long long)json_integer_value(json_object_get(ss,
 		    "progress")),
 		    (long long)json_integer_value(json_object_get(ss, "t")));
-		addrow(rows, "Unseal Nonce", "%s", jstr(ss, "nonce"));
+		addrow(rows, "Unseal Nonce", "%s", fmt_jstr(ss, "nonce"));
 	}
 	if (json_is_true(json_object_get(ss, "migration")))
 		fmt_row(rows, "Seal Migration in Progress", "true");
-	addrow(rows, "Version", "%s", jstr(ss, "version"));
-	addrow(rows, "Build Date", "%s", jstr(ss, "build_date"));
-	addrow(rows, "Storage Type", "%s", jstr(ss, "storage_type"));
-	if (*jstr(ss, "cluster_name") != '\0' &&
-	    *jstr(ss, "cluster_id") != '\0') {
-		addrow(rows, "Cluster Name", "%s", jstr(ss, "cluster_name"));
-		addrow(rows, "Cluster ID", "%s", jstr(ss, "cluster_id"));
+	addrow(rows, "Version", "%s", fmt_jstr(ss, "version"));
+	addrow(rows, "Build Date", "%s", fmt_jstr(ss, "build_date"));
+	addrow(rows, "Storage Type", "%s", fmt_jstr(ss, "storage_type"));
+	if (*fmt_jstr(ss, "cluster_name") != '\0' &&
+	    *fmt_jstr(ss, "cluster_id") != '\0') {
+		addrow(rows, "Cluster Name", "%s", fmt_jstr(ss, "cluster_name"));
+		addrow(rows, "Cluster ID", "%s", fmt_jstr(ss, "cluster_id"));
 	}
 	addrow(rows, "HA Enabled", "%s", ha ? "true" : "false");
 	if (ha && !sealed && ld != NULL) {
 		addrow(rows, "HA Cluster", "%s",
-		    jstr(ld, "leader_cluster_address"));
+		    fmt_jstr(ld, "leader_cluster_address"));
 		addrow(rows, "HA Mode", "%s", self ? "active" : "standby");
-		if (self && *jstr(ld, "active_time") != '\0' &&
-		    strncmp(jstr(ld, "active_time"), "0001-01-01", 10) != 0)
+		if (self && *fmt_jstr(ld, "active_time") != '\0' &&
+		    strncmp(fmt_jstr(ld, "active_time"), "0001-01-01", 10) != 0)
 			addrow(rows, "Active Since", "%s",
-			    jstr(ld, "active_time"));
+			    fmt_jstr(ld, "active_time"));
 		if (!self)
 			addrow(rows, "Active Node Address", "%s",
-			    *jstr(ld, "leader_address") != '\0' ?
-			    jstr(ld, "leader_address") : "<none>");
+			    *fmt_jstr(ld, "leader_address") != '\0' ?
+			    fmt_jstr(ld, "leader_address") : "<none>");
 	}
 	fmt_table(rows, 1);
 	json_decref(rows);
@@ -313,7 +304,7 @@ cmd_init(struct cli *cli, int argc, char **argv)
 		json_object_set_new(doc, "recovery_keys_threshold",
 		    json_integer(0));
 		json_object_set_new(doc, "root_token",
-		    json_string(jstr(d, "root_token")));
+		    json_string(fmt_jstr(d, "root_token")));
 		rc = fmt_doc(cli, doc);
 		json_decref(doc);
 		goto out;
@@ -321,7 +312,7 @@ cmd_init(struct cli *cli, int argc, char **argv)
 	json_array_foreach(keys, i, e)
 		printf("Unseal Key %zu: %s\n", i + 1, json_string_value(
 		    useb64 ? json_array_get(b64, i) : e));
-	printf("\nInitial Root Token: %s\n\n", jstr(d, "root_token"));
+	printf("\nInitial Root Token: %s\n\n", fmt_jstr(d, "root_token"));
 	if (json_array_size(keys) == 0)
 		puts("Success! Vault is initialized");
 	else {

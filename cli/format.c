@@ -1,5 +1,6 @@
 /*
- * format.c -- table, JSON and YAML output.
+ * format.c -- table, JSON and YAML output; the YAML text itself is
+ * yaml.c.
  */
 #include "config.h"
 
@@ -14,15 +15,12 @@
 #include "flags.h"
 #include "format.h"
 #include "util.h"
+#include "yaml.h"
 
 static int	 is_durkey(const char *);
 static void	 valstr(const char *, json_t *, struct sbuf *);
 static size_t	 codepoints(const char *);
 static void	 quoted_list(json_t *, struct sbuf *);
-static void	 y_string(const char *, int, struct sbuf *);
-static void	 y_node(json_t *, int, int, struct sbuf *);
-static void	 y_scalar(json_t *, int, struct sbuf *);
-static int	 y_plain_ok(const char *);
 
 static int
 is_durkey(const char *k)
@@ -53,33 +51,12 @@ cmpstr(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-const char **
-fmt_keys(json_t *o, size_t *n)
+const char *
+fmt_jstr(json_t *o, const char *k)
 {
-	const char	**keys, *k;
-	json_t		*v;
+	const char	*s = json_string_value(json_object_get(o, k));
 
-	*n = 0;
-	keys = xmalloc(sizeof(*keys) * (json_object_size(o) + 1));
-	json_object_foreach(o, k, v)
-		keys[(*n)++] = k;
-	qsort(keys, *n, sizeof(*keys), cmpstr);
-	return keys;
-}
-
-/* The shortest %g text that reads back as the same double. */
-static void
-realstr(double d, struct sbuf *b)
-{
-	char	 t[64];
-	int	 p;
-
-	for (p = 1; p <= 17; p++) {
-		snprintf(t, sizeof(t), "%.*g", p, d);
-		if (strtod(t, NULL) == d)
-			break;
-	}
-	sbuf_puts(b, t);
+	return s != NULL ? s : "";
 }
 
 static void
@@ -102,7 +79,7 @@ valstr(const char *key, json_t *v, struct sbuf *b)
 			    (long long)json_integer_value(v));
 		break;
 	case JSON_REAL:
-		realstr(json_real_value(v), b);
+		sbuf_real(b, json_real_value(v));
 		break;
 	case JSON_TRUE:
 		sbuf_puts(b, "true");
@@ -123,7 +100,7 @@ valstr(const char *key, json_t *v, struct sbuf *b)
 		sbuf_puts(b, "]");
 		break;
 	case JSON_OBJECT:
-		keys = fmt_keys(v, &n);
+		keys = sorted_keys(v, &n);
 		sbuf_puts(b, "map[");
 		for (i = 0; i < n; i++) {
 			if (i > 0)
@@ -234,7 +211,7 @@ fmt_objrows(json_t *rows, json_t *obj)
 
 	if (!json_is_object(obj))
 		return;
-	keys = fmt_keys(obj, &n);
+	keys = sorted_keys(obj, &n);
 	for (i = 0; i < n; i++) {
 		v = fmt_value(keys[i], json_object_get(obj, keys[i]));
 		fmt_row(rows, keys[i], v);
@@ -312,7 +289,7 @@ fmt_sorted(json_t *v)
 	size_t		 n, i;
 
 	if (json_is_object(v)) {
-		keys = fmt_keys(v, &n);
+		keys = sorted_keys(v, &n);
 		o = json_object();
 		for (i = 0; i < n; i++)
 			json_object_set_new(o, keys[i],
@@ -394,166 +371,6 @@ fmt_envelope(json_t *s)
 	return e;
 }
 
-/* YAML as yaml.v2 writes it: sorted keys, unindented sequences. */
-static int
-y_plain_ok(const char *s)
-{
-	static const char *special[] = { "true", "false", "yes", "no", "on",
-	    "off", "y", "n", "null", "~", NULL };
-	const char	*p;
-	char		*end;
-	size_t		 i, n = strlen(s);
-
-	if (n == 0)
-		return 0;
-	for (i = 0; special[i] != NULL; i++)
-		if (strcasecmp(s, special[i]) == 0)
-			return 0;
-	(void)strtod(s, &end);
-	if (*end == '\0')
-		return 0;
-	/* yaml.v2 reads 2006-01-02... as a timestamp, so quotes it. */
-	if (n >= 8 && isdigit((unsigned char)s[0]) &&
-	    isdigit((unsigned char)s[1]) && isdigit((unsigned char)s[2]) &&
-	    isdigit((unsigned char)s[3]) && s[4] == '-' &&
-	    isdigit((unsigned char)s[5]) && strchr(s + 5, '-') != NULL)
-		return 0;
-	if (strchr("-?:,[]{}#&*!|>'\"%@`", s[0]) != NULL || s[0] == ' ' ||
-	    s[n - 1] == ' ' || s[n - 1] == ':')
-		return -1;
-	if (strstr(s, ": ") != NULL || strstr(s, " #") != NULL)
-		return -1;
-	for (p = s; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return -2;
-	return 1;
-}
-
-static void
-y_string(const char *s, int indent, struct sbuf *b)
-{
-	const char	*p;
-	int		 ok;
-
-	if (strchr(s, '\n') != NULL && y_plain_ok("x") == 1) {
-		int only_text = 1;
-
-		for (p = s; *p != '\0'; p++)
-			if (((unsigned char)*p < 0x20 && *p != '\n') ||
-			    *p == 0x7f)
-				only_text = 0;
-		if (only_text) {
-			sbuf_puts(b, s[strlen(s) - 1] == '\n' ? "|" : "|-");
-			for (p = s; *p != '\0'; ) {
-				const char *nl = strchr(p, '\n');
-				size_t len = nl ? (size_t)(nl - p) : strlen(p);
-
-				sbuf_puts(b, "\n");
-				if (len > 0)
-					sbuf_printf(b, "%*s", indent + 2, "");
-				sbuf_add(b, p, len);
-				p += len;
-				if (*p == '\n')
-					p++;
-			}
-			return;
-		}
-	}
-	ok = y_plain_ok(s);
-	if (ok == 1) {
-		sbuf_puts(b, s);
-	} else if (ok == -1) {
-		sbuf_puts(b, "'");
-		for (p = s; *p != '\0'; p++)
-			sbuf_puts(b, *p == '\'' ? "''" : (char[]){ *p, 0 });
-		sbuf_puts(b, "'");
-	} else {
-		sbuf_puts(b, "\"");
-		for (p = s; *p != '\0'; p++) {
-			if (*p == '"' || *p == '\\')
-				sbuf_printf(b, "\\%c", *p);
-			else if (*p == '\n')
-				sbuf_puts(b, "\\n");
-			else if (*p == '\t')
-				sbuf_puts(b, "\\t");
-			else if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				sbuf_printf(b, "\\x%02X", (unsigned char)*p);
-			else
-				sbuf_add(b, p, 1);
-		}
-		sbuf_puts(b, "\"");
-	}
-}
-
-static void
-y_scalar(json_t *v, int indent, struct sbuf *b)
-{
-	if (json_is_string(v))
-		y_string(json_string_value(v), indent, b);
-	else if (json_is_object(v))
-		sbuf_puts(b, "{}");
-	else if (json_is_array(v))
-		sbuf_puts(b, "[]");
-	else if (json_is_null(v))
-		sbuf_puts(b, "null");
-	else
-		valstr(NULL, v, b);
-}
-
-static int
-y_nested(json_t *v)
-{
-	return (json_is_object(v) && json_object_size(v) > 0) ||
-	    (json_is_array(v) && json_array_size(v) > 0);
-}
-
-/* Emit v at indent; skip: the first line is already positioned. */
-static void
-y_node(json_t *v, int indent, int skip, struct sbuf *b)
-{
-	const char	**keys;
-	json_t		*e;
-	size_t		 n, i;
-
-	if (json_is_object(v) && json_object_size(v) > 0) {
-		keys = fmt_keys(v, &n);
-		for (i = 0; i < n; i++) {
-			e = json_object_get(v, keys[i]);
-			if (!(i == 0 && skip))
-				sbuf_printf(b, "%*s", indent, "");
-			y_string(keys[i], indent, b);
-			sbuf_puts(b, ":");
-			if (json_is_object(e) && y_nested(e)) {
-				sbuf_puts(b, "\n");
-				y_node(e, indent + 2, 0, b);
-			} else if (y_nested(e)) {
-				sbuf_puts(b, "\n");
-				y_node(e, indent, 0, b);
-			} else {
-				sbuf_puts(b, " ");
-				y_scalar(e, indent, b);
-				sbuf_puts(b, "\n");
-			}
-		}
-		free(keys);
-	} else if (json_is_array(v) && json_array_size(v) > 0) {
-		json_array_foreach(v, i, e) {
-			if (!(i == 0 && skip))
-				sbuf_printf(b, "%*s", indent, "");
-			sbuf_puts(b, "- ");
-			if (y_nested(e))
-				y_node(e, indent + 2, 1, b);
-			else {
-				y_scalar(e, indent, b);
-				sbuf_puts(b, "\n");
-			}
-		}
-	} else {
-		y_scalar(v, indent, b);
-		sbuf_puts(b, "\n");
-	}
-}
-
 int
 fmt_doc(struct cli *cli, json_t *doc)
 {
@@ -562,7 +379,7 @@ fmt_doc(struct cli *cli, json_t *doc)
 
 	if (strcmp(cli->format, "yaml") == 0 ||
 	    strcmp(cli->format, "yml") == 0) {
-		y_node(doc, 0, 0, &b);
+		yaml_doc(doc, &b);
 		s = trim(sbuf_take(&b));
 		printf("%s\n", s);
 		wipefree(s);
@@ -666,7 +483,7 @@ fmt_secret(struct cli *cli, json_t *s)
 			sbuf_free(&b);
 		}
 		if (json_is_object(w = json_object_get(a, "metadata"))) {
-			keys = fmt_keys(w, &n);
+			keys = sorted_keys(w, &n);
 			for (i = 0; i < n; i++) {
 				sbuf_printf(&b, "token_meta_%s", keys[i]);
 				v = fmt_value(NULL, json_object_get(w,
@@ -813,7 +630,7 @@ fmt_list(struct cli *cli, json_t *s, const char *path)
 			json_object_foreach(json_object_get(info, k[i]), f, fv)
 				json_object_set_new(cols, f, json_true());
 		}
-	ck = fmt_keys(cols, &nc);
+	ck = sorted_keys(cols, &nc);
 	rows = json_array();
 	e = json_array();
 	json_array_append_new(e, json_string("Keys"));

@@ -15,6 +15,8 @@
 
 #include "cli.h"
 
+/* The string member k of o, borrowed; "" when absent or not a string. */
+const char *fmt_jstr(json_t *o, const char *k);
 /* Go's %v of a JSON value; humanised if key names a duration. */
 char	*fmt_value(const char *key, json_t *);
 /* rows: array of arrays of strings; headed adds the --- row. */
@@ -37,8 +39,6 @@ int	 fmt_field(struct cli *, json_t *secret, const char *);
 json_t	*fmt_field_value(json_t *secret, const char *, json_t **tmp);
 /* A list answer: Keys table or the keys array. */
 int	 fmt_list(struct cli *, json_t *secret, const char *path);
-/* An object's keys in bytewise order (owned array, keys borrowed). */
-const char **fmt_keys(json_t *, size_t *n);
 /* A copy with every object's keys in bytewise order (Go's maps). */
 json_t	*fmt_sorted(json_t *);
 /* Vault's section header pad(title, total). */

@@ -349,3 +349,38 @@ mountpath(const char *p)
 	free(t);
 	return s;
 }
+
+static int
+keycmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char **
+sorted_keys(json_t *o, size_t *n)
+{
+	const char	**keys, *k;
+	json_t		*v;
+
+	*n = 0;
+	keys = xmalloc(sizeof(*keys) * (json_object_size(o) + 1));
+	json_object_foreach(o, k, v)
+		keys[(*n)++] = k;
+	qsort(keys, *n, sizeof(*keys), keycmp);
+	return keys;
+}
+
+/* The shortest %g text that reads back as the same double. */
+void
+sbuf_real(struct sbuf *b, double d)
+{
+	char	 t[64];
+	int	 p;
+
+	for (p = 1; p <= 17; p++) {
+		snprintf(t, sizeof(t), "%.*g", p, d);
+		if (strtod(t, NULL) == d)
+			break;
+	}
+	sbuf_puts(b, t);
+}

@@ -12,6 +12,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 struct sbuf {
 	char	*p;		/* NUL-terminated once anything was added */
 	size_t	 len;
@@ -62,6 +64,10 @@ void	 jsonmem_wiping(void);
  * move; 0 or -1.
  */
 int	 curlmem_wiping(long);
+/* An object's keys in bytewise order (owned array, keys borrowed). */
+const char **sorted_keys(json_t *, size_t *n);
+/* Append the shortest %g text that reads back as the same double. */
+void	 sbuf_real(struct sbuf *, double);
 /* Free a string from json_dumps (jansson's allocator); NULL is fine. */
 void	 json_strfree(char *);
 

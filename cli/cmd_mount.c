@@ -1,5 +1,6 @@
 /*
- * cmd_admin.c -- policy, secrets and auth: the server's configuration.
+ * cmd_mount.c -- secrets and auth: enabling, disabling, listing,
+ * tuning and moving mounts (policies are cmd_policy.c).
  *
  * Request bodies carry every field vault's structs serialise, with the
  * "not set" values it sends ("0s" TTLs on enable, "" on tune, null
@@ -43,7 +44,6 @@ struct mountflags {
 	json_t		*allowed_resp, *managed_keys;
 };
 
-static char	*lowername(const char *);
 static int	 isset(struct flag *, const char *);
 static void	 config_lists(json_t *, struct flag *, struct mountflags *);
 static void	 mountflags_free(struct mountflags *);
@@ -57,18 +57,6 @@ static int	 mount_tune(struct cli *, const struct mountkind *, int,
 		    char **);
 static json_t	*mount_doc(json_t *);
 static void	 ttlcell(json_t *, const char *, json_t *, const char *);
-
-/* A policy name as vault sends it: trimmed and lower-cased. */
-static char *
-lowername(const char *name)
-{
-	char	*s, *p;
-
-	s = trim(xstrdup(name));
-	for (p = s; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return s;
-}
 
 static int
 isset(struct flag *fl, const char *name)
@@ -680,188 +668,6 @@ cmd_secrets_move(struct cli *cli, int argc, char **argv)
 	free(src);
 	free(dst);
 	free(sp);
-	wipefree(err);
-	client_free(c);
-	return rc;
-}
-
-int
-cmd_policy_list(struct cli *cli, int argc, char **argv)
-{
-	const char	*f = NULL;
-	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
-		{ NULL, 0, NULL, 0 } };
-	struct client	*c = NULL;
-	json_t		*q = NULL, *s = NULL, *keys, *e;
-	char		*err = NULL;
-	size_t		 i;
-	int		 first, rc = 1;
-
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
-	    cli_nargs(argc - first, 0, "0") != 0)
-		return 1;
-	rc = 2;
-	if ((c = cli_client(cli, 0)) == NULL)
-		goto out;
-	q = json_pack("{s:s}", "list", "true");
-	if (client_logical(c, "GET", "sys/policies/acl", q, NULL, 0, &s,
-	    &err) == -1) {
-		cli_error("Error listing policies: %s", err);
-		goto out;
-	}
-	keys = json_object_get(json_object_get(s, "data"), "keys");
-	if (strcmp(cli->format, "table") != 0) {
-		rc = fmt_doc(cli, keys != NULL ? keys : json_null());
-		goto out;
-	}
-	json_array_foreach(keys, i, e)
-		if (json_is_string(e))
-			printf("%s\n", json_string_value(e));
-	rc = 0;
- out:
-	json_decref(q);
-	json_decref(s);
-	wipefree(err);
-	client_free(c);
-	return rc;
-}
-
-int
-cmd_policy_read(struct cli *cli, int argc, char **argv)
-{
-	const char	*f = NULL, *text;
-	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
-		{ NULL, 0, NULL, 0 } };
-	struct client	*c = NULL;
-	json_t		*s = NULL, *doc;
-	char		*name = NULL, *api = NULL, *err = NULL, *t;
-	int		 first, rc = 1;
-
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
-	    cli_nargs(argc - first, 1, "1") != 0)
-		return 1;
-	name = lowername(argv[first]);
-	api = xmalloc(strlen(name) + 20);
-	snprintf(api, strlen(name) + 20, "sys/policies/acl/%s", name);
-	rc = 2;
-	if ((c = cli_client(cli, 0)) == NULL)
-		goto out;
-	if (client_logical(c, "GET", api, NULL, NULL, 1, &s, &err) == -1) {
-		cli_error("Error reading policy named %s: %s", name, err);
-		goto out;
-	}
-	text = json_string_value(json_object_get(json_object_get(s, "data"),
-	    "policy"));
-	if (s == NULL || text == NULL) {
-		cli_error("No policy named: %s", name);
-		goto out;
-	}
-	if (strcmp(cli->format, "table") != 0) {
-		doc = json_pack("{s:s}", "policy", text);
-		rc = fmt_doc(cli, doc);
-		json_decref(doc);
-		goto out;
-	}
-	t = trim(xstrdup(text));
-	printf("%s\n", t);
-	free(t);
-	rc = 0;
- out:
-	json_decref(s);
-	free(name);
-	free(api);
-	wipefree(err);
-	client_free(c);
-	return rc;
-}
-
-int
-cmd_policy_write(struct cli *cli, int argc, char **argv)
-{
-	struct flag	 fl[] = { { NULL, 0, NULL, 0 } };
-	struct client	*c = NULL;
-	struct sbuf	 text = { 0 };
-	json_t		*body = NULL, *s = NULL;
-	char		*name = NULL, *api = NULL, *err = NULL;
-	int		 first, rc = 1, r;
-
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
-	    cli_nargs(argc - first, 2, "2") != 0)
-		return 1;
-	name = lowername(argv[first]);
-	if (strcmp(argv[first + 1], "-") == 0)
-		r = read_all_fd(STDIN_FILENO, &text);
-	else
-		r = read_file(argv[first + 1], &text);
-	if (r == -1) {
-		/* Go's *PathError text: "open <path>: <lower-case reason>" */
-		char	 why[128];
-
-		strlcpy(why, strerror(errno), sizeof(why));
-		why[0] = (char)tolower((unsigned char)why[0]);
-		cli_error("Error opening policy file: open %s: %s",
-		    argv[first + 1], why);
-		rc = 2;
-		goto out;
-	}
-	if (strcmp(name, argv[first]) != 0)
-		cli_warn("Policy name was converted from \"%s\" to \"%s\"",
-		    argv[first], name);
-	body = json_pack("{s:s}", "policy", sbuf_str(&text));
-	if (body == NULL) {
-		cli_error("Error uploading policy: the policy is not UTF-8");
-		goto out;
-	}
-	api = xmalloc(strlen(name) + 20);
-	snprintf(api, strlen(name) + 20, "sys/policies/acl/%s", name);
-	rc = 2;
-	if ((c = cli_client(cli, 0)) == NULL)
-		goto out;
-	if (client_logical(c, "PUT", api, NULL, body, 0, &s, &err) == -1) {
-		cli_error("Error uploading policy: %s", err);
-		goto out;
-	}
-	printf("Success! Uploaded policy: %s\n", name);
-	rc = 0;
- out:
-	json_decref(body);
-	json_decref(s);
-	sbuf_free(&text);
-	free(name);
-	free(api);
-	wipefree(err);
-	client_free(c);
-	return rc;
-}
-
-int
-cmd_policy_delete(struct cli *cli, int argc, char **argv)
-{
-	struct flag	 fl[] = { { NULL, 0, NULL, 0 } };
-	struct client	*c = NULL;
-	json_t		*s = NULL;
-	char		*name = NULL, *api = NULL, *err = NULL;
-	int		 first, rc = 1;
-
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
-	    cli_nargs(argc - first, 1, "1") != 0)
-		return 1;
-	name = lowername(argv[first]);
-	api = xmalloc(strlen(name) + 20);
-	snprintf(api, strlen(name) + 20, "sys/policies/acl/%s", name);
-	rc = 2;
-	if ((c = cli_client(cli, 0)) == NULL)
-		goto out;
-	if (client_logical(c, "DELETE", api, NULL, NULL, 0, &s, &err) == -1) {
-		cli_error("Error deleting %s: %s", name, err);
-		goto out;
-	}
-	printf("Success! Deleted policy: %s\n", name);
-	rc = 0;
- out:
-	json_decref(s);
-	free(name);
-	free(api);
 	wipefree(err);
 	client_free(c);
 	return rc;
