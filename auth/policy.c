@@ -216,13 +216,13 @@ static int
 perr(struct buf *err, int line, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	 msg[768];
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	buf_reset(err);
-	(void)!buf_printf(err, PERR_PREFIX "%s on line %d", msg, line);
+	(void)!buf_puts(err, PERR_PREFIX);
+	va_start(ap, fmt);
+	(void)!buf_vprintf_cut(err, 768, fmt, ap);
+	va_end(ap);
+	(void)!buf_printf(err, " on line %d", line);
 	return CF_EINVAL;
 }
 

@@ -289,28 +289,32 @@ faultstore_disarm(struct storage *st)
 	faultstore_unlock(fs);
 }
 
+/* A counter of fs read under its lock. */
+static unsigned long
+counter_get(struct faultstore *fs, const unsigned long *counter)
+{
+	unsigned long	 n;
+
+	faultstore_lock(fs);
+	n = *counter;
+	faultstore_unlock(fs);
+	return n;
+}
+
 unsigned long
 faultstore_counted(struct storage *st)
 {
 	struct faultstore	*fs = faultstore_from(st);
-	unsigned long		 n;
 
-	faultstore_lock(fs);
-	n = fs->counted;
-	faultstore_unlock(fs);
-	return n;
+	return counter_get(fs, &fs->counted);
 }
 
 unsigned long
 faultstore_failed(struct storage *st)
 {
 	struct faultstore	*fs = faultstore_from(st);
-	unsigned long		 n;
 
-	faultstore_lock(fs);
-	n = fs->failed;
-	faultstore_unlock(fs);
-	return n;
+	return counter_get(fs, &fs->failed);
 }
 
 /* Never opened by name: there is no inner backend to open. */

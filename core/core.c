@@ -99,36 +99,37 @@ core_fini(void)
 	store = NULL;
 }
 
+/* Add fn to one of the hook lists; full is the bug when it is full. */
+static void
+hook_add(core_hook *hooks, size_t *n, core_hook fn, const char *full)
+{
+	if (*n == CORE_MAX_HOOKS)
+		CF_BUG(full);
+	hooks[(*n)++] = fn;
+}
+
 void
 core_on_unseal(core_hook fn)
 {
-	if (nunseal == CORE_MAX_HOOKS)
-		CF_BUG("too many unseal hooks");
-	unseal_hooks[nunseal++] = fn;
+	hook_add(unseal_hooks, &nunseal, fn, "too many unseal hooks");
 }
 
 void
 core_on_seal(core_hook fn)
 {
-	if (nseal == CORE_MAX_HOOKS)
-		CF_BUG("too many seal hooks");
-	seal_hooks[nseal++] = fn;
+	hook_add(seal_hooks, &nseal, fn, "too many seal hooks");
 }
 
 void
 core_on_active(core_hook fn)
 {
-	if (nactive == CORE_MAX_HOOKS)
-		CF_BUG("too many become-active hooks");
-	active_hooks[nactive++] = fn;
+	hook_add(active_hooks, &nactive, fn, "too many become-active hooks");
 }
 
 void
 core_on_standby(core_hook fn)
 {
-	if (nstandby == CORE_MAX_HOOKS)
-		CF_BUG("too many leave-active hooks");
-	standby_hooks[nstandby++] = fn;
+	hook_add(standby_hooks, &nstandby, fn, "too many leave-active hooks");
 }
 
 void

@@ -145,17 +145,21 @@ on_revoke(const char *hash)
 	return rc;
 }
 
-/* The storage key of a token's entry rel, or NULL. */
-static char *
-own_key(const char *hash, const char *rel)
+/*
+ * The storage key of a token's entry rel into *out: CF_EINTERNAL while
+ * no cubbyhole is mounted, CF_ENOMEM.
+ */
+static int
+own_key(const char *hash, const char *rel, char **out)
 {
-	char	*k = NULL;
-
+	*out = NULL;
 	if (cubby_view[0] == '\0')
-		return NULL;
-	if (asprintf(&k, "%s%s/%s", cubby_view, hash, rel) == -1)
-		return NULL;
-	return k;
+		return CF_EINTERNAL;
+	if (asprintf(out, "%s%s/%s", cubby_view, hash, rel) == -1) {
+		*out = NULL;
+		return CF_ENOMEM;
+	}
+	return CF_OK;
 }
 
 int
@@ -164,10 +168,8 @@ cubbyhole_put(const char *hash, const char *rel, const json_t *v)
 	char	*key;
 	int	 rc;
 
-	if (cubby_view[0] == '\0')
-		return CF_EINTERNAL;
-	if ((key = own_key(hash, rel)) == NULL)
-		return CF_ENOMEM;
+	if ((rc = own_key(hash, rel, &key)) != CF_OK)
+		return rc;
 	rc = core_put_json(key, v);
 	free(key);
 	return rc;
@@ -180,10 +182,8 @@ cubbyhole_get(const char *hash, const char *rel, json_t **out)
 	int	 rc;
 
 	*out = NULL;
-	if (cubby_view[0] == '\0')
-		return CF_EINTERNAL;
-	if ((key = own_key(hash, rel)) == NULL)
-		return CF_ENOMEM;
+	if ((rc = own_key(hash, rel, &key)) != CF_OK)
+		return rc;
 	rc = core_get_json(key, out);
 	free(key);
 	return rc;

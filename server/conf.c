@@ -2,62 +2,38 @@
  * conf.c -- the cofferd configuration: Vault-style HCL or JSON.
  *
  * The text is parsed by hcl.c into a tree with line numbers; this file
- * walks the tree, checks every key and value, and reports every error
- * of a file before giving up on it.  Values are first collected into a
- * scratch struct conf and merged into the caller's only when the file
- * had no error.
+ * reads the files, walks the top level and the storage block, and
+ * reports every error of a file before giving up on it (the values are
+ * read by conf_walk.c, the listener blocks by conf_listener.c).  Values
+ * are first collected into a scratch struct conf and merged into the
+ * caller's only when the file had no error; conf_finish() then checks
+ * the merged whole.
  */
 #include "config.h"
 
-#include <sys/socket.h>
 #include <sys/stat.h>
-
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "buf.h"
-#include "cidr.h"
 #include "conf.h"
+#include "conf_listener.h"
+#include "conf_walk.h"
 #include "err.h"
 #include "hcl.h"
 #include "log.h"
-#include "req.h"
 #include "storage.h"
-#include "timeutil.h"
 
 #define CONF_MAX_FILE	(4 * 1024 * 1024)
-
-struct walk {
-	const char	*file;
-	struct buf	*errs;
-	int		 nerr;
-};
-
-static void
-conf_error(struct walk *w, int line, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	 msg[512];
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	(void)!buf_printf(w->errs, "%s:%d: %s\n", w->file, line, msg);
-	w->nerr++;
-}
 
 static void
 storage_opts_free(struct storage_kv *kv, size_t n)
@@ -85,16 +61,6 @@ conf_init(struct conf *c)
 	c->worker_threads = 128;
 }
 
-static void
-listener_free(struct conf_listener *l)
-{
-	free(l->address);
-	free(l->tls_cert_file);
-	free(l->tls_key_file);
-	free(l->xff_addrs);
-	free(l->where);
-}
-
 void
 conf_free(struct conf *c)
 {
@@ -105,82 +71,13 @@ conf_free(struct conf *c)
 	free(c->storage_where);
 	storage_opts_free(c->storage_opts, c->nstorage_opts);
 	for (i = 0; i < c->nlisteners; i++)
-		listener_free(&c->listeners[i]);
+		conf_listener_free(&c->listeners[i]);
 	free(c->listeners);
 	free(c->api_addr);
 	free(c->cluster_addr);
 	free(c->cluster_name);
 	free(c->pid_file);
 	memset(c, 0, sizeof(*c));
-}
-
-static int
-get_string(struct walk *w, const struct hcl_node *n, char **out)
-{
-	if (n->type != HCL_STRING) {
-		conf_error(w, n->line, "%s must be a string, not a %s", n->key,
-		    hcl_type_name(n->type));
-		return -1;
-	}
-	free(*out);
-	if ((*out = strdup(n->str)) == NULL) {
-		conf_error(w, n->line, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-/* Vault accepts true, "true", 1 and "1" alike. */
-static int
-get_bool(struct walk *w, const struct hcl_node *n, int *out)
-{
-	if (n->type == HCL_BOOL) {
-		*out = n->boolean;
-		return 0;
-	}
-	if (n->type == HCL_STRING || n->type == HCL_NUMBER) {
-		if (strcasecmp(n->str, "true") == 0 || strcmp(n->str, "1") == 0) {
-			*out = 1;
-			return 0;
-		}
-		if (strcasecmp(n->str, "false") == 0 ||
-		    strcmp(n->str, "0") == 0) {
-			*out = 0;
-			return 0;
-		}
-	}
-	conf_error(w, n->line, "%s must be true or false", n->key);
-	return -1;
-}
-
-static int
-get_int(struct walk *w, const struct hcl_node *n, long long min,
-    long long max, long long *out)
-{
-	const char	*errstr;
-
-	if (n->type == HCL_NUMBER || n->type == HCL_STRING) {
-		*out = strtonum(n->str, min, max, &errstr);
-		if (errstr == NULL)
-			return 0;
-		conf_error(w, n->line, "%s is %s (%lld to %lld): %s", n->key,
-		    errstr, min, max, n->str);
-		return -1;
-	}
-	conf_error(w, n->line, "%s must be a number", n->key);
-	return -1;
-}
-
-static int
-get_duration(struct walk *w, const struct hcl_node *n, long long *out)
-{
-	if (n->type == HCL_NUMBER || n->type == HCL_STRING) {
-		if (duration_parse(n->str, out) == CF_OK)
-			return 0;
-	}
-	conf_error(w, n->line, "%s must be a duration such as \"768h\", "
-	    "\"30m\" or a number of seconds", n->key);
-	return -1;
 }
 
 /*
@@ -190,7 +87,7 @@ get_duration(struct walk *w, const struct hcl_node *n, long long *out)
  * its line.
  */
 static void
-storage_opt(struct walk *w, struct conf *c, const char *type,
+storage_opt(struct conf_walk *w, struct conf *c, const char *type,
     const struct hcl_node *k)
 {
 	struct storage_kv	*nkv;
@@ -202,19 +99,19 @@ storage_opt(struct walk *w, struct conf *c, const char *type,
 	else if (k->type == HCL_BOOL)
 		val = k->boolean ? "true" : "false";
 	else {
-		conf_error(w, k->line, "%s must be a string, not a %s", k->key,
-		    hcl_type_name(k->type));
+		conf_walk_error(w, k->line, "%s must be a string, not a %s",
+		    k->key, hcl_type_name(k->type));
 		return;
 	}
 	if (storage_conf_check(type, k->key, val, why, sizeof(why)) !=
 	    CF_OK) {
-		conf_error(w, k->line, "%s", why);
+		conf_walk_error(w, k->line, "%s", why);
 		return;
 	}
 	nkv = reallocarray(c->storage_opts, c->nstorage_opts + 1,
 	    sizeof(*nkv));
 	if (nkv == NULL) {
-		conf_error(w, k->line, "out of memory");
+		conf_walk_error(w, k->line, "out of memory");
 		return;
 	}
 	c->storage_opts = nkv;
@@ -223,35 +120,37 @@ storage_opt(struct walk *w, struct conf *c, const char *type,
 	nkv->val = strdup(val);
 	c->nstorage_opts++;
 	if (nkv->key == NULL || nkv->val == NULL)
-		conf_error(w, k->line, "out of memory");
+		conf_walk_error(w, k->line, "out of memory");
 }
 
 static void
-walk_storage(struct walk *w, struct conf *c, const struct hcl_node *blk)
+walk_storage(struct conf_walk *w, struct conf *c, const struct hcl_node *blk)
 {
 	const struct hcl_node	*b, *k;
 	const char		*type;
 	int			 pg;
 
 	if (blk->type != HCL_OBJECT || blk->child == NULL) {
-		conf_error(w, blk->line, "storage needs a type: "
+		conf_walk_error(w, blk->line, "storage needs a type: "
 		    "storage \"lmdb\" { ... }");
 		return;
 	}
 	if (c->storage_type != NULL || blk->child->next != NULL) {
-		conf_error(w, blk->line, "only one storage block is allowed");
+		conf_walk_error(w, blk->line, "only one storage block is "
+		    "allowed");
 		return;
 	}
 	b = blk->child;
 	type = b->key;
 	if (strcmp(type, "lmdb") != 0 && strcmp(type, "file") != 0 &&
 	    strcmp(type, "inmem") != 0 && strcmp(type, "postgresql") != 0) {
-		conf_error(w, b->line, "unknown storage type \"%s\" "
+		conf_walk_error(w, b->line, "unknown storage type \"%s\" "
 		    "(lmdb, file, inmem or postgresql)", type);
 		return;
 	}
 	if (b->type != HCL_OBJECT) {
-		conf_error(w, b->line, "storage \"%s\" must be a block", type);
+		conf_walk_error(w, b->line, "storage \"%s\" must be a block",
+		    type);
 		return;
 	}
 	if ((c->storage_type = strdup(type)) == NULL)
@@ -259,267 +158,32 @@ walk_storage(struct walk *w, struct conf *c, const struct hcl_node *blk)
 	pg = strcmp(type, "postgresql") == 0;
 	for (k = b->child; k != NULL; k = k->next) {
 		if (strcmp(k->key, "path") == 0 && !pg)
-			(void)get_string(w, k, &c->storage_path);
+			(void)conf_walk_string(w, k, &c->storage_path);
 		else if (strcmp(k->key, "ha_enabled") == 0) {
-			if (get_bool(w, k, &c->ha_enabled) == 0 &&
+			if (conf_walk_bool(w, k, &c->ha_enabled) == 0 &&
 			    c->ha_enabled && strcmp(type, "lmdb") != 0 &&
 			    !pg) {
 				/* Vault's file backend has no HA either. */
-				conf_error(w, k->line, "storage \"%s\" has no "
-				    "HA: ha_enabled needs storage \"lmdb\" or "
-				    "\"postgresql\"", type);
+				conf_walk_error(w, k->line,
+				    "storage \"%s\" has no HA: ha_enabled "
+				    "needs storage \"lmdb\" or \"postgresql\"",
+				    type);
 				c->ha_enabled = 0;
 			}
 		} else
 			storage_opt(w, c, type, k);
 	}
 	if (strcmp(type, "inmem") != 0 && !pg && c->storage_path == NULL)
-		conf_error(w, b->line, "storage \"%s\" needs a path", type);
+		conf_walk_error(w, b->line, "storage \"%s\" needs a path",
+		    type);
 	free(c->storage_where);
 	c->storage_where = NULL;
 	if (asprintf(&c->storage_where, "%s:%d", w->file, b->line) == -1)
 		c->storage_where = NULL;
 }
 
-/*
- * What civetweb 1.15 on Debian binds: [host:]port, the host an IPv4
- * address or a name, the port 0 to 65535.  It has no IPv6, and a comma
- * or a trailing "s" or "r" would open other ports than the one written.
- * NULL if addr is fine, else why not.
- */
-static const char *
-address_check(const char *addr)
-{
-	const char	*colon, *p, *errstr;
-	char		 port[8];
-	size_t		 hlen;
-	int		 dots = 0, digits = 1;
-
-	if (addr[0] == '[' || strchr(addr, ':') != strrchr(addr, ':'))
-		return "IPv6 addresses are not supported";
-	colon = strrchr(addr, ':');
-	p = colon != NULL ? colon + 1 : addr;
-	if (*p == '\0' || strlen(p) >= sizeof(port) ||
-	    strspn(p, "0123456789") != strlen(p))
-		return "the port must be a number from 0 to 65535";
-	strlcpy(port, p, sizeof(port));
-	(void)strtonum(port, 0, 65535, &errstr);
-	if (errstr != NULL)
-		return "the port must be a number from 0 to 65535";
-	if (colon == NULL)
-		return NULL;
-	if ((hlen = (size_t)(colon - addr)) == 0)
-		return "the host before the port is empty";
-	for (p = addr; p < colon; p++) {
-		if (*p == '.')
-			dots++;
-		else if (*p < '0' || *p > '9')
-			digits = 0;
-		if (!(*p == '.' || *p == '-' || (*p >= '0' && *p <= '9') ||
-		    (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
-			return "the host must be an IPv4 address or a name";
-	}
-	if (digits) {
-		struct in_addr	 in;
-		char		 host[16];
-
-		if (hlen >= sizeof(host) || dots != 3)
-			return "not an IPv4 address";
-		memcpy(host, addr, hlen);
-		host[hlen] = '\0';
-		if (inet_pton(AF_INET, host, &in) != 1)
-			return "not an IPv4 address";
-	}
-	return NULL;
-}
-
-/*
- * x_forwarded_for_authorized_addrs: a list of CIDR blocks or addresses,
- * or one comma-separated string of them, as Vault takes it.
- */
 static void
-get_xff_addrs(struct walk *w, struct conf_listener *l,
-    const struct hcl_node *k)
-{
-	const struct hcl_node	*e;
-	struct cidr		*nc;
-	char			*copy = NULL, *p, *tok, why[256];
-	size_t			 n = 0;
-
-	free(l->xff_addrs);
-	l->xff_addrs = NULL;
-	l->nxff_addrs = 0;
-	if (k->type == HCL_STRING) {
-		if ((copy = strdup(k->str)) == NULL) {
-			conf_error(w, k->line, "out of memory");
-			return;
-		}
-		for (p = copy; (tok = strsep(&p, ",")) != NULL; )
-			n++;
-		free(copy);
-		copy = NULL;
-	} else if (k->type == HCL_LIST) {
-		for (e = k->child; e != NULL; e = e->next)
-			n++;
-	} else {
-		conf_error(w, k->line, "%s must be a string or a list, not a "
-		    "%s", k->key, hcl_type_name(k->type));
-		return;
-	}
-	if (n == 0)
-		return;
-	if ((l->xff_addrs = calloc(n, sizeof(*l->xff_addrs))) == NULL) {
-		conf_error(w, k->line, "out of memory");
-		return;
-	}
-	if (k->type == HCL_STRING) {
-		if ((copy = strdup(k->str)) == NULL) {
-			conf_error(w, k->line, "out of memory");
-			return;
-		}
-		for (p = copy; (tok = strsep(&p, ",")) != NULL; ) {
-			tok += strspn(tok, " \t");
-			tok[strcspn(tok, " \t")] = '\0';
-			if (*tok == '\0')
-				continue;
-			nc = &l->xff_addrs[l->nxff_addrs];
-			if (cidr_parse(tok, nc, why, sizeof(why)) != CF_OK ||
-			    nc->family == 0) {
-				conf_error(w, k->line, "%s: error parsing "
-				    "address \"%s\"", k->key, tok);
-				break;
-			}
-			l->nxff_addrs++;
-		}
-		free(copy);
-		return;
-	}
-	for (e = k->child; e != NULL; e = e->next) {
-		nc = &l->xff_addrs[l->nxff_addrs];
-		if (e->type != HCL_STRING || cidr_parse(e->str, nc, why,
-		    sizeof(why)) != CF_OK || nc->family == 0) {
-			conf_error(w, e->line, "%s: error parsing address "
-			    "\"%s\"", k->key, e->type == HCL_STRING ?
-			    e->str : hcl_type_name(e->type));
-			return;
-		}
-		l->nxff_addrs++;
-	}
-}
-
-/* A listener's telemetry { unauthenticated_metrics_access = bool }. */
-static void
-walk_telemetry(struct walk *w, struct conf_listener *l,
-    const struct hcl_node *blk)
-{
-	const struct hcl_node	*k;
-
-	if (blk->type != HCL_OBJECT) {
-		conf_error(w, blk->line, "telemetry must be a block");
-		return;
-	}
-	for (k = blk->child; k != NULL; k = k->next)
-		if (strcmp(k->key, "unauthenticated_metrics_access") == 0)
-			(void)get_bool(w, k, &l->unauth_metrics);
-		else
-			conf_error(w, k->line, "unknown key \"%s\" in "
-			    "telemetry", k->key);
-}
-
-static void
-walk_listener(struct walk *w, struct conf *c, const struct hcl_node *blk)
-{
-	const struct hcl_node	*b, *k;
-	struct conf_listener	*nl, *l;
-	const char		*why;
-	long long		 n;
-
-	if (blk->type != HCL_OBJECT || blk->child == NULL) {
-		conf_error(w, blk->line, "listener needs a type: "
-		    "listener \"tcp\" { ... }");
-		return;
-	}
-	for (b = blk->child; b != NULL; b = b->next) {
-		if (strcmp(b->key, "tcp") != 0) {
-			conf_error(w, b->line, "unknown listener type \"%s\" "
-			    "(tcp)", b->key);
-			continue;
-		}
-		if (b->type != HCL_OBJECT) {
-			conf_error(w, b->line, "listener \"tcp\" must be a "
-			    "block");
-			continue;
-		}
-		nl = reallocarray(c->listeners, c->nlisteners + 1,
-		    sizeof(*nl));
-		if (nl == NULL) {
-			conf_error(w, b->line, "out of memory");
-			return;
-		}
-		c->listeners = nl;
-		l = &c->listeners[c->nlisteners++];
-		memset(l, 0, sizeof(*l));
-		l->line = b->line;
-		l->max_request_size = CONF_DEFAULT_MAX_REQUEST;
-		for (k = b->child; k != NULL; k = k->next) {
-			if (strcmp(k->key, "address") == 0)
-				(void)get_string(w, k, &l->address);
-			else if (strcmp(k->key, "tls_disable") == 0)
-				(void)get_bool(w, k, &l->tls_disable);
-			else if (strcmp(k->key, "tls_cert_file") == 0)
-				(void)get_string(w, k, &l->tls_cert_file);
-			else if (strcmp(k->key, "tls_key_file") == 0)
-				(void)get_string(w, k, &l->tls_key_file);
-			else if (strcmp(k->key, "max_request_size") == 0) {
-				if (get_int(w, k, LLONG_MIN, LLONG_MAX, &n) ==
-				    0) {
-					/* Vault: 0 is the default, < 0 none. */
-					l->max_request_size = n == 0 ?
-					    CONF_DEFAULT_MAX_REQUEST :
-					    n < 0 ? LLONG_MAX : n;
-				}
-			} else if (strcmp(k->key, "telemetry") == 0)
-				walk_telemetry(w, l, k);
-			else if (strcmp(k->key,
-			    "x_forwarded_for_authorized_addrs") == 0)
-				get_xff_addrs(w, l, k);
-			else if (strcmp(k->key,
-			    "x_forwarded_for_hop_skips") == 0) {
-				if (get_int(w, k, 0, INT_MAX, &n) == 0)
-					l->xff_hop_skips = (int)n;
-			} else if (strcmp(k->key,
-			    "x_forwarded_for_reject_not_authorized") == 0)
-				(void)get_bool(w, k,
-				    &l->xff_reject_not_authorized);
-			else if (strcmp(k->key,
-			    "x_forwarded_for_reject_not_present") == 0)
-				(void)get_bool(w, k,
-				    &l->xff_reject_not_present);
-			else
-				conf_error(w, k->line, "unknown key \"%s\" in "
-				    "listener \"tcp\"", k->key);
-		}
-		if (asprintf(&l->where, "%s:%d", w->file, b->line) == -1) {
-			l->where = NULL;
-			conf_error(w, b->line, "out of memory");
-		}
-		if (l->address == NULL &&
-		    (l->address = strdup("127.0.0.1:8200")) == NULL)
-			conf_error(w, b->line, "out of memory");
-		if (l->address != NULL &&
-		    (why = address_check(l->address)) != NULL)
-			conf_error(w, b->line, "address \"%s\": %s",
-			    l->address, why);
-		if (!l->tls_disable && (l->tls_cert_file == NULL ||
-		    l->tls_key_file == NULL))
-			conf_error(w, b->line, "listener \"tcp\" needs "
-			    "tls_cert_file and tls_key_file, or "
-			    "tls_disable = true");
-	}
-}
-
-static void
-walk_top(struct walk *w, struct conf *c, const struct hcl_node *root)
+walk_top(struct conf_walk *w, struct conf *c, const struct hcl_node *root)
 {
 	const struct hcl_node	*k;
 	long long		 n;
@@ -531,50 +195,51 @@ walk_top(struct walk *w, struct conf *c, const struct hcl_node *root)
 		    strcmp(k->key, "backend") == 0)
 			walk_storage(w, c, k);
 		else if (strcmp(k->key, "listener") == 0)
-			walk_listener(w, c, k);
+			conf_listener_walk(w, &c->listeners, &c->nlisteners, k);
 		else if (strcmp(k->key, "api_addr") == 0)
-			(void)get_string(w, k, &c->api_addr);
+			(void)conf_walk_string(w, k, &c->api_addr);
 		else if (strcmp(k->key, "cluster_addr") == 0)
-			(void)get_string(w, k, &c->cluster_addr);
+			(void)conf_walk_string(w, k, &c->cluster_addr);
 		else if (strcmp(k->key, "cluster_name") == 0)
-			(void)get_string(w, k, &c->cluster_name);
+			(void)conf_walk_string(w, k, &c->cluster_name);
 		else if (strcmp(k->key, "pid_file") == 0)
-			(void)get_string(w, k, &c->pid_file);
+			(void)conf_walk_string(w, k, &c->pid_file);
 		else if (strcmp(k->key, "disable_mlock") == 0)
-			(void)get_bool(w, k, &c->disable_mlock);
+			(void)conf_walk_bool(w, k, &c->disable_mlock);
 		else if (strcmp(k->key, "ui") == 0) {
 			int	 ui;
 
-			(void)get_bool(w, k, &ui);
+			(void)conf_walk_bool(w, k, &ui);
 		} else if (strcmp(k->key, "log_level") == 0) {
-			if (get_string(w, k, &s) == 0) {
+			if (conf_walk_string(w, k, &s) == 0) {
 				if ((lvl = log_level_parse(s)) < 0)
-					conf_error(w, k->line, "log_level must "
-					    "be trace, debug, info, warn or "
-					    "error, not \"%s\"", s);
+					conf_walk_error(w, k->line, "log_level "
+					    "must be trace, debug, info, warn "
+					    "or error, not \"%s\"", s);
 				else
 					c->log_level = lvl;
 			}
 		} else if (strcmp(k->key, "log_format") == 0) {
-			if (get_string(w, k, &s) == 0) {
+			if (conf_walk_string(w, k, &s) == 0) {
 				if (strcmp(s, "json") == 0)
 					c->log_json = 1;
 				else if (strcmp(s, "standard") == 0)
 					c->log_json = 0;
 				else
-					conf_error(w, k->line, "log_format must "
-					    "be standard or json, not \"%s\"",
-					    s);
+					conf_walk_error(w, k->line,
+					    "log_format must be standard or "
+					    "json, not \"%s\"", s);
 			}
 		} else if (strcmp(k->key, "default_lease_ttl") == 0)
-			(void)get_duration(w, k, &c->default_lease_ttl);
+			(void)conf_walk_duration(w, k, &c->default_lease_ttl);
 		else if (strcmp(k->key, "max_lease_ttl") == 0)
-			(void)get_duration(w, k, &c->max_lease_ttl);
+			(void)conf_walk_duration(w, k, &c->max_lease_ttl);
 		else if (strcmp(k->key, "worker_threads") == 0) {
-			if (get_int(w, k, 1, 1024, &n) == 0)
+			if (conf_walk_int(w, k, 1, 1024, &n) == 0)
 				c->worker_threads = (int)n;
 		} else
-			conf_error(w, k->line, "unknown key \"%s\"", k->key);
+			conf_walk_error(w, k->line, "unknown key \"%s\"",
+			    k->key);
 	}
 	free(s);
 }
@@ -657,7 +322,7 @@ load_file(struct conf *c, const char *path, struct buf *errs)
 	struct buf	 text = BUF_INIT, perr = BUF_INIT;
 	struct hcl_node	*root = NULL;
 	struct conf	 scratch, defaults;
-	struct walk	 w;
+	struct conf_walk	 w;
 	int		 rc;
 
 	if ((rc = read_file(path, &text, errs)) != CF_OK)
@@ -678,7 +343,7 @@ load_file(struct conf *c, const char *path, struct buf *errs)
 		scratch.storage_type = NULL;
 	walk_top(&w, &scratch, root);
 	if (scratch.storage_type != NULL && c->storage_type != NULL)
-		conf_error(&w, 1, "storage is already configured at %s",
+		conf_walk_error(&w, 1, "storage is already configured at %s",
 		    c->storage_where != NULL ? c->storage_where : "?");
 	if (w.nerr == 0)
 		merge(c, &scratch, &defaults);
@@ -736,31 +401,6 @@ conf_load(struct conf *c, const char *path, struct buf *errs)
 	return rc;
 }
 
-/* A file start opens for reading: 0, or -1 with the reason in errs. */
-static int
-check_readable(struct buf *errs, const char *where, const char *key,
-    const char *path)
-{
-	struct stat	 sb;
-	int		 fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &sb) == -1) {
-		(void)!buf_printf(errs, "%s: %s \"%s\": %s\n", where, key,
-		    path, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	if (!S_ISREG(sb.st_mode)) {
-		(void)!buf_printf(errs, "%s: %s \"%s\": not a file\n", where,
-		    key, path);
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * The storage directory must exist, or its parent must, for the backend
  * to make it (with mode 0700) at start.  Nothing is created here.
@@ -812,10 +452,7 @@ check_storage_dir(struct buf *errs, const char *where, const char *path)
 int
 conf_finish(struct conf *c, struct buf *errs)
 {
-	const struct conf_listener	*l, *o;
-	const char			*tls_cert = NULL, *tls_key = NULL;
-	size_t				 i, j;
-	int				 rc = CF_OK;
+	int	 rc = CF_OK;
 
 	if (c->storage_type == NULL) {
 		(void)!buf_printf(errs, "configuration: no storage block, "
@@ -841,51 +478,8 @@ conf_finish(struct conf *c, struct buf *errs)
 	    check_storage_dir(errs, c->storage_where != NULL ?
 	    c->storage_where : "configuration", c->storage_path) != 0)
 		rc = CF_EINVAL;
-	if (c->nlisteners > CONF_MAX_LISTENERS) {
-		(void)!buf_printf(errs, "%s: at most %d listeners are "
-		    "supported\n", c->listeners[CONF_MAX_LISTENERS].where !=
-		    NULL ? c->listeners[CONF_MAX_LISTENERS].where :
-		    "configuration", CONF_MAX_LISTENERS);
+	if (conf_listener_check(c->listeners, c->nlisteners, errs) != CF_OK)
 		rc = CF_EINVAL;
-	}
-	for (i = 0; i < c->nlisteners; i++) {
-		l = &c->listeners[i];
-		/* Port 0 binds a new free port each time. */
-		for (j = 0; j < i; j++) {
-			o = &c->listeners[j];
-			if (strcmp(l->address, o->address) == 0 &&
-			    strcmp(strrchr(l->address, ':') != NULL ?
-			    strrchr(l->address, ':') + 1 : l->address,
-			    "0") != 0) {
-				(void)!buf_printf(errs, "%s: address \"%s\" "
-				    "is already used at %s\n", l->where,
-				    l->address, o->where);
-				rc = CF_EINVAL;
-				break;
-			}
-		}
-		if (l->tls_disable || l->tls_cert_file == NULL ||
-		    l->tls_key_file == NULL)
-			continue;
-		/* civetweb has one certificate for all its ports. */
-		if (tls_cert != NULL && (strcmp(tls_cert, l->tls_cert_file) !=
-		    0 || strcmp(tls_key, l->tls_key_file) != 0)) {
-			(void)!buf_printf(errs, "%s: every TLS listener must "
-			    "use the same tls_cert_file and tls_key_file\n",
-			    l->where);
-			rc = CF_EINVAL;
-		}
-		if (tls_cert == NULL) {
-			tls_cert = l->tls_cert_file;
-			tls_key = l->tls_key_file;
-		}
-		if (check_readable(errs, l->where, "tls_cert_file",
-		    l->tls_cert_file) != 0)
-			rc = CF_EINVAL;
-		if (check_readable(errs, l->where, "tls_key_file",
-		    l->tls_key_file) != 0)
-			rc = CF_EINVAL;
-	}
 	if (c->default_lease_ttl > c->max_lease_ttl) {
 		(void)!buf_printf(errs, "configuration: default_lease_ttl "
 		    "(%llds) is longer than max_lease_ttl (%llds)\n",

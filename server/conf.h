@@ -13,30 +13,12 @@
 
 #include <stddef.h>
 
+#include "conf_listener.h"
+
 struct buf;
-struct cidr;
 struct storage_kv;
 
-#define CONF_DEFAULT_MAX_REQUEST	(32LL * 1024 * 1024)
 #define CONF_DEFAULT_LEASE_TTL		(768LL * 3600)
-#define CONF_MAX_LISTENERS		16	/* as server/http.c serves */
-
-struct conf_listener {
-	char		*address;		/* default 127.0.0.1:8200 */
-	int		 tls_disable;
-	char		*tls_cert_file;
-	char		*tls_key_file;
-	long long	 max_request_size;	/* bytes; LLONG_MAX: none */
-	int		 unauth_metrics;	/* telemetry block's key */
-	/* When X-Forwarded-For is trusted (cofferd.hcl(5)). */
-	struct cidr	*xff_addrs;		/* owned; NULL: never */
-	size_t		 nxff_addrs;
-	int		 xff_hop_skips;
-	int		 xff_reject_not_authorized;
-	int		 xff_reject_not_present;
-	int		 line;
-	char		*where;			/* "FILE:LINE" of the block */
-};
 
 struct conf {
 	char			*storage_type;	/* "lmdb", ..., "postgresql" */

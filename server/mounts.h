@@ -1,12 +1,11 @@
 /*
- * mounts.h -- the persistent mount tables: secrets engines (sys/mounts)
- * and auth methods (sys/auth).
+ * mounts.h -- sys/mounts and sys/auth: the handlers that list, read,
+ * enable and disable secrets engines and auth methods, and
+ * sys/internal/ui/mounts.
  *
- * Tables are stored behind the barrier at "core/mounts" and "core/auth"
- * and loaded into the router at unseal.  Each mount's data lives under
- * its own storage view, "logical/<uuid>/" or "auth/<uuid>/", so that no
- * engine can reach another's.  Built-in mounts (sys/, auth/token/) are
- * made by their modules and are not stored here.
+ * The tables they change, stored behind the barrier and loaded into the
+ * router on becoming active, are kept by mount_table.c; tune and
+ * remount are in mounts_tune.c.
  */
 #ifndef COFFER_SERVER_MOUNTS_H
 #define COFFER_SERVER_MOUNTS_H

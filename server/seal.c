@@ -230,6 +230,25 @@ sys_init(struct request *req, struct response *resp)
 }
 
 /*
+ * The stored cluster record into *out (NULL if none): CF_OK,
+ * CF_ENOTFOUND, or the failure.
+ */
+static int
+cluster_get(json_t **out)
+{
+	struct buf	 b = BUF_INIT;
+	json_error_t	 e;
+	int		 rc;
+
+	*out = NULL;
+	rc = core_get(CLUSTER_KEY, &b);
+	if (rc == CF_OK && (*out = json_loadb(b.data, b.len, 0, &e)) == NULL)
+		rc = CF_EINTERNAL;
+	buf_free(&b);
+	return rc;
+}
+
+/*
  * Unseal hook: the cluster's name and id, made at the first unseal and
  * kept behind the barrier.  A cluster_name in the configuration wins
  * over the stored one and is stored, as Vault does.
@@ -239,15 +258,12 @@ load_cluster(void)
 {
 	struct buf	 b = BUF_INIT;
 	json_t		*j = NULL;
-	json_error_t	 e;
 	char		 id[REQ_ID_LEN + 1], gen[64];
 	const char	*cn = core_conf()->cluster_name, *name, *sid;
 	uint8_t		 r[4];
 	int		 rc;
 
-	rc = core_get(CLUSTER_KEY, &b);
-	if (rc == CF_OK && (j = json_loadb(b.data, b.len, 0, &e)) == NULL)
-		rc = CF_EINTERNAL;
+	rc = cluster_get(&j);
 	if (rc != CF_OK && rc != CF_ENOTFOUND)
 		goto out;
 	name = j != NULL ? json_string_value(json_object_get(j, "name")) :
@@ -276,7 +292,6 @@ load_cluster(void)
 			rc = CF_ENOMEM;
 			goto out;
 		}
-		buf_reset(&b);
 		if ((rc = jsonutil_emit(j, &b)) != CF_OK ||
 		    (rc = core_put(CLUSTER_KEY, b.data, b.len)) != CF_OK)
 			goto out;
@@ -298,24 +313,17 @@ load_cluster(void)
 static int
 peek_cluster(void)
 {
-	struct buf	 b = BUF_INIT;
 	json_t		*j = NULL;
-	json_error_t	 e;
 	const char	*name, *sid;
 	int		 rc;
 
-	if ((rc = core_get(CLUSTER_KEY, &b)) == CF_ENOTFOUND)
+	if ((rc = cluster_get(&j)) == CF_ENOTFOUND)
 		rc = CF_OK;
-	else if (rc == CF_OK) {
-		if ((j = json_loadb(b.data, b.len, 0, &e)) == NULL)
-			rc = CF_EINTERNAL;
-		else if ((name = json_string_value(json_object_get(j,
-		    "name"))) != NULL && (sid = json_string_value(
-		    json_object_get(j, "id"))) != NULL)
-			core_set_cluster(name, sid);
-	}
+	else if (rc == CF_OK && (name = json_string_value(json_object_get(j,
+	    "name"))) != NULL && (sid = json_string_value(json_object_get(j,
+	    "id"))) != NULL)
+		core_set_cluster(name, sid);
 	json_decref(j);
-	buf_free(&b);
 	return rc;
 }
 

@@ -116,6 +116,24 @@ buf_printf(struct buf *b, const char *fmt, ...)
 }
 
 int
+buf_vprintf_cut(struct buf *b, size_t cut, const char *fmt, va_list ap)
+{
+	int	 n, rc;
+
+	if (cut == 0)
+		return CF_OK;
+	if ((rc = buf_reserve(b, cut - 1)) != CF_OK)
+		return rc;
+	n = vsnprintf(b->data + b->len, cut, fmt, ap);
+	if (n < 0) {
+		b->data[b->len] = '\0';
+		return CF_EINTERNAL;
+	}
+	b->len += (size_t)n < cut ? (size_t)n : cut - 1;
+	return CF_OK;
+}
+
+int
 buf_set(struct buf *b, const void *p, size_t n)
 {
 	buf_reset(b);

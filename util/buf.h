@@ -38,6 +38,13 @@ int	 buf_puts(struct buf *, const char *)
 	    __attribute__((warn_unused_result));
 int	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3), warn_unused_result));
+/*
+ * Append fmt's text cut to at most cut - 1 bytes, what vsnprintf() into
+ * a char[cut] keeps: for messages that must stay bounded whatever the
+ * arguments hold.  cut 0 appends nothing.
+ */
+int	 buf_vprintf_cut(struct buf *, size_t cut, const char *, va_list)
+	    __attribute__((format(printf, 3, 0), warn_unused_result));
 /* Replace the contents with a copy of the given bytes. */
 int	 buf_set(struct buf *, const void *, size_t)
 	    __attribute__((warn_unused_result));

@@ -50,6 +50,43 @@ test_printf_and_reset(void **state)
 	buf_free(&b);		/* twice is fine */
 }
 
+static int	 cut_printf(struct buf *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+static int
+cut_printf(struct buf *b, size_t cut, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 rc;
+
+	va_start(ap, fmt);
+	rc = buf_vprintf_cut(b, cut, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* The text is appended and cut as vsnprintf() into a char[cut] cuts. */
+static void
+test_vprintf_cut(void **state)
+{
+	struct buf	 b = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(buf_puts(&b, "p:"), CF_OK);
+	assert_int_equal(cut_printf(&b, 8, "%s-%d", "ab", 7), CF_OK);
+	assert_string_equal(b.data, "p:ab-7");
+	assert_int_equal(b.len, 6);
+	/* char[8] keeps 7 bytes of "0123456789". */
+	assert_int_equal(cut_printf(&b, 8, "%s", "0123456789"), CF_OK);
+	assert_int_equal(b.len, 13);
+	assert_string_equal(b.data + 6, "0123456");
+	assert_int_equal(cut_printf(&b, 0, "%s", "x"), CF_OK);
+	assert_int_equal(cut_printf(&b, 1, "%s", "x"), CF_OK);
+	assert_int_equal(b.len, 13);
+	assert_string_equal(b.data, "p:ab-70123456");
+	buf_free(&b);
+}
+
 static void
 test_strv(void **state)
 {
@@ -80,6 +117,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_append_grows),
 		cmocka_unit_test(test_printf_and_reset),
+		cmocka_unit_test(test_vprintf_cut),
 		cmocka_unit_test(test_strv),
 	};
 
