@@ -108,14 +108,39 @@ tune_apply(struct mount *nm, const char *desc, int pd, long long def,
 	return rc == 0 ? CF_OK : CF_ENOMEM;
 }
 
+/*
+ * Publish *nm in *old's place, then store it: the tuned mount's entry
+ * (tune) or the whole table (a remount).  *nm is the table's either way.
+ * A failed store publishes *old again, and the table takes back the
+ * caller's reference to it (*old becomes NULL).
+ */
+static int
+publish_stored(struct mount **old, struct mount **nm, int tune, int auth,
+    struct response *resp)
+{
+	struct mount	*pub = *nm;
+	char		 why[256];
+	int		 rc;
+
+	if (router_replace(*old, pub, why, sizeof(why)) != CF_OK)
+		return resp_fail(resp, CF_EINVAL, "%s", why);
+	*nm = NULL;
+	rc = tune ? mount_table_store_tune(pub, auth) : mount_table_store(0);
+	if (rc != CF_OK) {
+		if (router_replace(pub, *old, why, sizeof(why)) != CF_OK)
+			CF_BUG("a published mount left the table");
+		*old = NULL;
+	}
+	return rc;
+}
+
 int
 mounts_tune_write(struct request *req, struct response *resp, struct mount *m,
     int auth)
 {
-	struct mount	*cur = NULL, *nm = NULL, *pub;
+	struct mount	*cur = NULL, *nm = NULL;
 	const char	*desc = NULL, *cs;
 	json_t		*opts, *ver;
-	char		 why[256];
 	long long	 v = 0, def, max;
 	int		 rc, pd, pm;
 
@@ -173,18 +198,7 @@ mounts_tune_write(struct request *req, struct response *resp, struct mount *m,
 	}
 	if ((rc = tune_apply(nm, desc, pd, def, pm, max, opts)) != CF_OK)
 		goto out;
-	if ((rc = router_replace(cur, nm, why, sizeof(why))) != CF_OK) {
-		rc = resp_fail(resp, CF_EINVAL, "%s", why);
-		goto out;
-	}
-	pub = nm;
-	nm = NULL;		/* the table's now */
-	if ((rc = mount_table_store_tune(pub, auth)) != CF_OK) {
-		/* Not stored: publish the mount as it was. */
-		if (router_replace(pub, cur, why, sizeof(why)) != CF_OK)
-			CF_BUG("tuned mount left the table");
-		cur = NULL;	/* the table took our reference */
-	}
+	rc = publish_stored(&cur, &nm, 1, auth, resp);
  out:
 	mount_table_unlock();
 	router_mount_put(cur);
@@ -196,8 +210,8 @@ int
 mounts_tune_remount(struct request *req, struct response *resp)
 {
 	const char	*from = NULL, *to = NULL;
-	char		*f = NULL, *t = NULL, why[256];
-	struct mount	*m = NULL, *nm = NULL, *pub;
+	char		*f = NULL, *t = NULL;
+	struct mount	*m = NULL, *nm = NULL;
 	int		 rc;
 
 	if ((rc = req_str(req, resp, "from", &from, NULL)) != CF_OK ||
@@ -226,17 +240,7 @@ mounts_tune_remount(struct request *req, struct response *resp)
 		rc = CF_ENOMEM;
 		goto unlock;
 	}
-	if ((rc = router_replace(m, nm, why, sizeof(why))) != CF_OK) {
-		rc = resp_fail(resp, CF_EINVAL, "%s", why);
-		goto unlock;
-	}
-	pub = nm;
-	nm = NULL;		/* the table's now */
-	if ((rc = mount_table_store(0)) != CF_OK) {
-		if (router_replace(pub, m, why, sizeof(why)) != CF_OK)
-			CF_BUG("remounted mount left the table");
-		m = NULL;	/* the table took our reference */
-	}
+	rc = publish_stored(&m, &nm, 0, 0, resp);
  unlock:
 	mount_table_unlock();
  out:

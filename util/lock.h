@@ -14,7 +14,7 @@
  *
  *   1  LOCK_CORE          core.lock
  *      LOCK_KEYS          keys_lock (seal config, root key): inside core
- *      LOCK_CHANGE        serialised changes: mounts.c's mutex (before
+ *      LOCK_CHANGE        serialised changes: mount_table.c's mutex (before
  *                         the router), audit.c's chg_mu (before its
  *                         table lock)
  *      LOCK_RECORD        a record's read-modify-write, held across
