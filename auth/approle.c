@@ -25,7 +25,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +44,7 @@
 #include "paths.h"
 #include "req.h"
 #include "router.h"
+#include "strutil.h"
 #include "timeutil.h"
 #include "token.h"
 #include "tokenapi.h"
@@ -88,13 +88,6 @@ static void
 ar_unlock(struct approle *ar)
 {
 	unlock_mutex(&ar->mu);
-}
-
-static void
-lower(char *s)
-{
-	for (; *s != '\0'; s++)
-		*s = (char)tolower((unsigned char)*s);
 }
 
 /* <view><a><b>[/<c>]: a new string, or NULL. */
@@ -1124,7 +1117,7 @@ static void
 role_name(const struct path_args *a, char name[AR_NAME_MAX + 1])
 {
 	strlcpy(name, a->v[0], AR_NAME_MAX + 1);
-	lower(name);
+	strutil_lower(name);
 }
 
 /* The stored role called a->v[0] into *role, or Vault's 404. */
@@ -1383,7 +1376,7 @@ approle_exists(struct mount *m, struct request *req, int *exists)
 	if (!paths_name_ok(req->rel + 5, len))
 		return CF_OK;
 	memcpy(name, req->rel + 5, len + 1);
-	lower(name);
+	strutil_lower(name);
 	rc = get_json(key_of(m, "role/", name, NULL), &r);
 	*exists = rc == CF_OK;
 	json_decref(r);

@@ -9,7 +9,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -18,6 +17,7 @@
 #include "err.h"
 #include "loginfields.h"
 #include "req.h"
+#include "strutil.h"
 #include "token.h"
 
 /* Mark (or unmark) that a field was last written by its legacy name. */
@@ -43,7 +43,6 @@ read_list(struct request *req, struct response *resp, const char *key,
 {
 	struct strv	 list = STRV_INIT;
 	json_t		*arr;
-	char		*c;
 	size_t		 j;
 	int		 rc;
 
@@ -55,9 +54,8 @@ read_list(struct request *req, struct response *resp, const char *key,
 		goto out;
 	}
 	for (j = 0; j < list.n; j++) {
-		for (c = list.v[j]; *c != '\0'; c++)
-			*c = (char)tolower((unsigned char)*c);
-		json_array_append_new(arr, json_string(list.v[j]));
+		json_array_append_new(arr, json_string(strutil_lower(
+		    list.v[j])));
 	}
 	json_object_set_new(stored, name, arr);
  out:

@@ -29,6 +29,7 @@
 #include "req.h"
 #include "router.h"
 #include "storage.h"
+#include "strutil.h"
 #include "timeutil.h"
 #include "token.h"
 #include "tokenapi.h"
@@ -257,12 +258,8 @@ child_policies(struct request *req, struct response *resp, int sudo,
 		rc = req_strlist(req, resp, "policies", &asked, &present);
 	if (rc != CF_OK)
 		goto out;
-	for (i = 0; i < asked.n; i++) {
-		char	*c;
-
-		for (c = asked.v[i]; *c != '\0'; c++)
-			*c = (char)tolower((unsigned char)*c);
-	}
+	for (i = 0; i < asked.n; i++)
+		strutil_lower(asked.v[i]);
 	if (asked.n == 0) {
 		json_array_foreach(json_object_get(pe, "policies"), i, v)
 			if ((rc = strv_push(out, json_string_value(v))) !=

@@ -26,7 +26,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +43,7 @@
 #include "paths.h"
 #include "req.h"
 #include "router.h"
+#include "strutil.h"
 #include "tokenapi.h"
 #include "userpass.h"
 
@@ -109,13 +109,10 @@ static char *
 ukey(const struct mount *m, const char *name)
 {
 	char	*k = NULL;
-	size_t	 i, off;
 
 	if (asprintf(&k, "%suser/%s", m->view, name) == -1)
 		return NULL;
-	off = strlen(m->view) + 5;
-	for (i = off; k[i] != '\0'; i++)
-		k[i] = (char)tolower((unsigned char)k[i]);
+	strutil_lower(k + strlen(m->view) + 5);
 	return k;
 }
 
@@ -349,9 +346,8 @@ login(struct mount *m, struct request *req, struct response *resp,
 	json_array_foreach(json_object_get(u, "token_policies"), i, v)
 		if ((rc = strv_push(&pols, json_string_value(v))) != CF_OK)
 			goto out;
-	for (i = 0; name[i] != '\0' && i < sizeof(lname) - 1; i++)
-		lname[i] = (char)tolower((unsigned char)name[i]);
-	lname[i] = '\0';
+	strlcpy(lname, name, sizeof(lname));
+	strutil_lower(lname);
 	/* "auth/userpass/" -> "userpass-alice"; "auth/a/b/" -> "a-b-alice" */
 	snprintf(dn, sizeof(dn), "%.*s-%s", (int)strlen(m->path) - 6,
 	    m->path + 5, lname);
