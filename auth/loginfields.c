@@ -19,6 +19,7 @@
 #include "req.h"
 #include "strutil.h"
 #include "token.h"
+#include "tokenapi.h"
 
 /* Mark (or unmark) that a field was last written by its legacy name. */
 static void
@@ -174,4 +175,51 @@ loginfields_view_legacy(json_t *view, json_t *stored,
 		    json_is_true(json_object_get(used, fields[i].legacy)))
 			json_object_set(view, fields[i].legacy,
 			    json_object_get(view, fields[i].name));
+}
+
+/* The smaller of two limits where 0 means none. */
+static long long
+min_limit(long long a, long long b)
+{
+	if (a <= 0)
+		return b;
+	if (b <= 0)
+		return a;
+	return a < b ? a : b;
+}
+
+static long long
+field_int(json_t *stored, const char *name)
+{
+	return json_integer_value(json_object_get(stored, name));
+}
+
+int
+loginfields_login(json_t *stored, struct login *l, struct strv *pols)
+{
+	json_t	*v;
+	size_t	 i;
+	int	 rc;
+
+	json_array_foreach(json_object_get(stored, "token_policies"), i, v)
+		if ((rc = strv_push(pols, json_string_value(v))) != CF_OK)
+			return rc;
+	l->policies = pols;
+	l->ttl = field_int(stored, "token_ttl");
+	l->max_ttl = min_limit(field_int(stored, "token_max_ttl"),
+	    field_int(stored, "token_explicit_max_ttl"));
+	l->period = field_int(stored, "token_period");
+	l->num_uses = field_int(stored, "token_num_uses");
+	l->no_default_policy = json_is_true(json_object_get(stored,
+	    "token_no_default_policy"));
+	return CF_OK;
+}
+
+void
+loginfields_renew(json_t *stored, struct login_renew *out)
+{
+	out->ttl = field_int(stored, "token_ttl");
+	out->max_ttl = min_limit(field_int(stored, "token_max_ttl"),
+	    field_int(stored, "token_explicit_max_ttl"));
+	out->period = field_int(stored, "token_period");
 }

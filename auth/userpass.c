@@ -288,24 +288,13 @@ users_handler(struct mount *m, struct request *req, struct response *resp,
 	return rc;
 }
 
-/* The smaller of two limits where 0 means none. */
-static long long
-min_limit(long long a, long long b)
-{
-	if (a <= 0)
-		return b;
-	if (b <= 0)
-		return a;
-	return a < b ? a : b;
-}
-
 static int
 login(struct mount *m, struct request *req, struct response *resp,
     const char *name)
 {
 	struct login	 l;
 	struct strv	 pols = STRV_INIT;
-	json_t		*u = NULL, *v, *meta = NULL, *cidrs;
+	json_t		*u = NULL, *meta = NULL, *cidrs;
 	const char	*pw = NULL, *hash;
 	char		 dn[256], lname[UP_NAME_MAX + 1];
 	size_t		 i;
@@ -343,9 +332,6 @@ login(struct mount *m, struct request *req, struct response *resp,
 		rc = resp_fail(resp, CF_EDENIED, "permission denied");
 		goto out;
 	}
-	json_array_foreach(json_object_get(u, "token_policies"), i, v)
-		if ((rc = strv_push(&pols, json_string_value(v))) != CF_OK)
-			goto out;
 	strlcpy(lname, name, sizeof(lname));
 	strutil_lower(lname);
 	/* "auth/userpass/" -> "userpass-alice"; "auth/a/b/" -> "a-b-alice" */
@@ -359,23 +345,12 @@ login(struct mount *m, struct request *req, struct response *resp,
 		goto out;
 	}
 	memset(&l, 0, sizeof(l));
+	if ((rc = loginfields_login(u, &l, &pols)) != CF_OK)
+		goto out;
 	l.path = req->path;
 	l.display_name = dn;
-	l.policies = &pols;
 	l.meta = meta;
-	l.ttl = json_integer_value(json_object_get(u, "token_ttl"));
-	/*
-	 * struct login has one cap; a login token is new, so the explicit
-	 * maximum and the maximum TTL both bound it from now.
-	 */
-	l.max_ttl = min_limit(json_integer_value(json_object_get(u,
-	    "token_max_ttl")), json_integer_value(json_object_get(u,
-	    "token_explicit_max_ttl")));
-	l.period = json_integer_value(json_object_get(u, "token_period"));
-	l.num_uses = json_integer_value(json_object_get(u, "token_num_uses"));
 	l.bound_cidrs = cidrs;
-	l.no_default_policy = json_is_true(json_object_get(u,
-	    "token_no_default_policy"));
 	rc = tokenapi_login(&l, resp);
  out:
 	json_decref(u);
@@ -449,11 +424,7 @@ up_renew(struct mount *m, json_t *e, struct response *resp,
 		    "renewing\n\n");
 		goto out;
 	}
-	out->ttl = json_integer_value(json_object_get(u, "token_ttl"));
-	out->max_ttl = min_limit(json_integer_value(json_object_get(u,
-	    "token_max_ttl")), json_integer_value(json_object_get(u,
-	    "token_explicit_max_ttl")));
-	out->period = json_integer_value(json_object_get(u, "token_period"));
+	loginfields_renew(u, out);
  out:
 	json_decref(u);
 	return rc;
