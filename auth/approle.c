@@ -50,6 +50,7 @@
 #include "router.h"
 #include "strutil.h"
 #include "token.h"
+#include "token_cidrs.h"
 #include "tokenapi.h"
 
 void

@@ -24,6 +24,7 @@
 #include "req.h"
 #include "router.h"
 #include "token.h"
+#include "token_cidrs.h"
 #include "uuid4.h"
 
 /* Role settings: the token_* set of contract 5.1 plus AppRole's own. */
@@ -89,13 +90,9 @@ read_role_fields(struct request *req, struct response *resp, json_t *r,
 static json_t *
 role_view(json_t *r)
 {
-	json_t		*p = json_object_get(r, "token_policies"), *o;
-	const char	*t = json_string_value(json_object_get(r,
-	    "token_type"));
+	json_t	*o;
 
-#define RI(k)	json_integer_value(json_object_get(r, (k)))
-	o = json_pack("{s:b, s:b, s:O, s:I, s:I, s:o, s:I, s:I, s:I, s:I, "
-	    "s:I, s:b, s:s, s:o}",
+	o = json_pack("{s:b, s:b, s:O, s:I, s:I}",
 	    "bind_secret_id", json_is_true(json_object_get(r,
 	    "bind_secret_id")),
 	    "local_secret_ids", json_is_true(json_object_get(r,
@@ -103,24 +100,16 @@ role_view(json_t *r)
 	    "secret_id_bound_cidrs", json_array_size(json_object_get(r,
 	    "secret_id_bound_cidrs")) > 0 ? json_object_get(r,
 	    "secret_id_bound_cidrs") : json_null(),
-	    "secret_id_num_uses", RI("secret_id_num_uses"),
-	    "secret_id_ttl", RI("secret_id_ttl"),
-	    "token_policies", p != NULL ? json_incref(p) : json_array(),
-	    "token_ttl", RI("token_ttl"),
-	    "token_max_ttl", RI("token_max_ttl"),
-	    "token_explicit_max_ttl", RI("token_explicit_max_ttl"),
-	    "token_num_uses", RI("token_num_uses"),
-	    "token_period", RI("token_period"),
-	    "token_no_default_policy", json_is_true(json_object_get(r,
-	    "token_no_default_policy")),
-	    "token_type", t != NULL ? t : "default",
-	    "token_bound_cidrs", json_object_get(r, "token_bound_cidrs") !=
-	    NULL ? json_incref(json_object_get(r, "token_bound_cidrs")) :
-	    json_array());
-#undef RI
+	    "secret_id_num_uses", json_integer_value(json_object_get(r,
+	    "secret_id_num_uses")),
+	    "secret_id_ttl", json_integer_value(json_object_get(r,
+	    "secret_id_ttl")));
 	if (o == NULL)
 		return NULL;
-	loginfields_view_legacy(o, r, rolefields, NROLEFIELDS);
+	if (loginfields_view(o, r, rolefields, NROLEFIELDS) != CF_OK) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -284,32 +273,37 @@ ar_role_delete(struct mount *m, struct request *req, struct response *resp,
 	return role_delete(m, name);
 }
 
-int
-ar_role_id_read(struct mount *m, struct request *req, struct response *resp,
-    const struct path_args *a)
+/* role/<name>/role-id: read it, or write it (write), on a known role. */
+static int
+role_id_do(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a, int write)
 {
 	char	 name[AR_NAME_MAX + 1];
 	json_t	*role;
 	int	 rc;
 
-	(void)req;
-	if ((rc = ar_role_get(m, resp, a, name, &role)) == CF_OK)
+	if ((rc = ar_role_get(m, resp, a, name, &role)) != CF_OK)
+		goto out;
+	if (write)
+		rc = role_write(m, req, resp, name, 1);
+	else
 		rc = resp_data(resp, json_pack("{s:O}", "role_id",
 		    json_object_get(role, "role_id")));
+ out:
 	json_decref(role);
 	return rc;
+}
+
+int
+ar_role_id_read(struct mount *m, struct request *req, struct response *resp,
+    const struct path_args *a)
+{
+	return role_id_do(m, req, resp, a, 0);
 }
 
 int
 ar_role_id_write(struct mount *m, struct request *req, struct response *resp,
     const struct path_args *a)
 {
-	char	 name[AR_NAME_MAX + 1];
-	json_t	*role;
-	int	 rc;
-
-	if ((rc = ar_role_get(m, resp, a, name, &role)) == CF_OK)
-		rc = role_write(m, req, resp, name, 1);
-	json_decref(role);
-	return rc;
+	return role_id_do(m, req, resp, a, 1);
 }

@@ -26,6 +26,7 @@
 #include "router.h"
 #include "timeutil.h"
 #include "token.h"
+#include "token_cidrs.h"
 #include "uuid4.h"
 
 /* A list as Go's %q prints a []string: ["a" "b"]. */

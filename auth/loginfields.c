@@ -19,7 +19,10 @@
 #include "req.h"
 #include "strutil.h"
 #include "token.h"
+#include "token_cidrs.h"
 #include "tokenapi.h"
+
+static long long	 field_int(json_t *, const char *);
 
 /* Mark (or unmark) that a field was last written by its legacy name. */
 static void
@@ -163,18 +166,41 @@ loginfields_check_ttl(struct response *resp, json_t *stored)
 	return CF_OK;
 }
 
-void
-loginfields_view_legacy(json_t *view, json_t *stored,
+int
+loginfields_view(json_t *view, json_t *stored,
     const struct loginfield *fields, size_t n)
 {
-	json_t	*used = json_object_get(stored, "legacy");
-	size_t	 i;
+	json_t		*p = json_object_get(stored, "token_policies"), *c, *o;
+	json_t		*used = json_object_get(stored, "legacy");
+	const char	*t = json_string_value(json_object_get(stored,
+	    "token_type"));
+	size_t		 i;
 
+	c = json_object_get(stored, "token_bound_cidrs");
+	o = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:b, s:s, s:o}",
+	    "token_policies", p != NULL ? json_incref(p) : json_array(),
+	    "token_ttl", field_int(stored, "token_ttl"),
+	    "token_max_ttl", field_int(stored, "token_max_ttl"),
+	    "token_period", field_int(stored, "token_period"),
+	    "token_explicit_max_ttl", field_int(stored,
+	    "token_explicit_max_ttl"),
+	    "token_num_uses", field_int(stored, "token_num_uses"),
+	    "token_no_default_policy", json_is_true(json_object_get(stored,
+	    "token_no_default_policy")),
+	    "token_type", t != NULL ? t : "default",
+	    "token_bound_cidrs", c != NULL ? json_deep_copy(c) : json_array());
+	if (o == NULL || json_object_update(view, o) != 0) {
+		json_decref(o);
+		return CF_ENOMEM;
+	}
+	json_decref(o);
+	/* Legacy names appear only where the entry was written with them. */
 	for (i = 0; i < n; i++)
 		if (fields[i].legacy != NULL &&
 		    json_is_true(json_object_get(used, fields[i].legacy)))
 			json_object_set(view, fields[i].legacy,
 			    json_object_get(view, fields[i].name));
+	return CF_OK;
 }
 
 /* The smaller of two limits where 0 means none. */

@@ -54,8 +54,13 @@ int	 loginfields_login(json_t *stored, struct login *l, struct strv *pols)
 	    __attribute__((warn_unused_result));
 /* The same TTL settings for the renewal of a login's token. */
 void	 loginfields_renew(json_t *stored, struct login_renew *out);
-/* Add legacy names to a read view where they were used to write. */
-void	 loginfields_view_legacy(json_t *view, json_t *stored,
-	    const struct loginfield *, size_t);
+/*
+ * Add the token_* settings of a read (Vault's defaults where unset) to
+ * view, then the legacy names where they were used to write.  CF_OK or
+ * CF_ENOMEM.
+ */
+int	 loginfields_view(json_t *view, json_t *stored,
+	    const struct loginfield *, size_t)
+	    __attribute__((warn_unused_result));
 
 #endif /* COFFER_AUTH_LOGINFIELDS_H */

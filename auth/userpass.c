@@ -40,6 +40,7 @@
 #include "lock.h"
 #include "loginfields.h"
 #include "token.h"
+#include "token_cidrs.h"
 #include "paths.h"
 #include "req.h"
 #include "router.h"
@@ -169,31 +170,14 @@ read_token_fields(struct request *req, struct response *resp, json_t *u)
 static json_t *
 user_view(json_t *u)
 {
-	json_t		*p = json_object_get(u, "token_policies"), *o;
-	const char	*t = json_string_value(json_object_get(u,
-	    "token_type"));
+	json_t	*o;
 
-	o = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:b, s:s, s:o}",
-	    "token_policies", p != NULL ? json_incref(p) : json_array(),
-	    "token_ttl", json_integer_value(json_object_get(u, "token_ttl")),
-	    "token_max_ttl", json_integer_value(json_object_get(u,
-	    "token_max_ttl")),
-	    "token_period", json_integer_value(json_object_get(u,
-	    "token_period")),
-	    "token_explicit_max_ttl", json_integer_value(json_object_get(u,
-	    "token_explicit_max_ttl")),
-	    "token_num_uses", json_integer_value(json_object_get(u,
-	    "token_num_uses")),
-	    "token_no_default_policy", json_is_true(json_object_get(u,
-	    "token_no_default_policy")),
-	    "token_type", t != NULL ? t : "default",
-	    "token_bound_cidrs", json_object_get(u, "token_bound_cidrs") !=
-	    NULL ? json_deep_copy(json_object_get(u, "token_bound_cidrs")) :
-	    json_array());
-	if (o == NULL)
+	if ((o = json_object()) == NULL)
 		return NULL;
-	/* Legacy names appear only where the user was written with them. */
-	loginfields_view_legacy(o, u, tokfields, NTOKFIELDS);
+	if (loginfields_view(o, u, tokfields, NTOKFIELDS) != CF_OK) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
