@@ -9,7 +9,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -18,7 +17,12 @@
 #include "err.h"
 #include "loginfields.h"
 #include "req.h"
+#include "strutil.h"
 #include "token.h"
+#include "token_cidrs.h"
+#include "tokenapi.h"
+
+static long long	 field_int(json_t *, const char *);
 
 /* Mark (or unmark) that a field was last written by its legacy name. */
 static void
@@ -43,7 +47,6 @@ read_list(struct request *req, struct response *resp, const char *key,
 {
 	struct strv	 list = STRV_INIT;
 	json_t		*arr;
-	char		*c;
 	size_t		 j;
 	int		 rc;
 
@@ -55,9 +58,8 @@ read_list(struct request *req, struct response *resp, const char *key,
 		goto out;
 	}
 	for (j = 0; j < list.n; j++) {
-		for (c = list.v[j]; *c != '\0'; c++)
-			*c = (char)tolower((unsigned char)*c);
-		json_array_append_new(arr, json_string(list.v[j]));
+		json_array_append_new(arr, json_string(strutil_lower(
+		    list.v[j])));
 	}
 	json_object_set_new(stored, name, arr);
  out:
@@ -164,16 +166,86 @@ loginfields_check_ttl(struct response *resp, json_t *stored)
 	return CF_OK;
 }
 
-void
-loginfields_view_legacy(json_t *view, json_t *stored,
+int
+loginfields_view(json_t *view, json_t *stored,
     const struct loginfield *fields, size_t n)
 {
-	json_t	*used = json_object_get(stored, "legacy");
-	size_t	 i;
+	json_t		*p = json_object_get(stored, "token_policies"), *c, *o;
+	json_t		*used = json_object_get(stored, "legacy");
+	const char	*t = json_string_value(json_object_get(stored,
+	    "token_type"));
+	size_t		 i;
 
+	c = json_object_get(stored, "token_bound_cidrs");
+	o = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:b, s:s, s:o}",
+	    "token_policies", p != NULL ? json_incref(p) : json_array(),
+	    "token_ttl", field_int(stored, "token_ttl"),
+	    "token_max_ttl", field_int(stored, "token_max_ttl"),
+	    "token_period", field_int(stored, "token_period"),
+	    "token_explicit_max_ttl", field_int(stored,
+	    "token_explicit_max_ttl"),
+	    "token_num_uses", field_int(stored, "token_num_uses"),
+	    "token_no_default_policy", json_is_true(json_object_get(stored,
+	    "token_no_default_policy")),
+	    "token_type", t != NULL ? t : "default",
+	    "token_bound_cidrs", c != NULL ? json_deep_copy(c) : json_array());
+	if (o == NULL || json_object_update(view, o) != 0) {
+		json_decref(o);
+		return CF_ENOMEM;
+	}
+	json_decref(o);
+	/* Legacy names appear only where the entry was written with them. */
 	for (i = 0; i < n; i++)
 		if (fields[i].legacy != NULL &&
 		    json_is_true(json_object_get(used, fields[i].legacy)))
 			json_object_set(view, fields[i].legacy,
 			    json_object_get(view, fields[i].name));
+	return CF_OK;
+}
+
+/* The smaller of two limits where 0 means none. */
+static long long
+min_limit(long long a, long long b)
+{
+	if (a <= 0)
+		return b;
+	if (b <= 0)
+		return a;
+	return a < b ? a : b;
+}
+
+static long long
+field_int(json_t *stored, const char *name)
+{
+	return json_integer_value(json_object_get(stored, name));
+}
+
+int
+loginfields_login(json_t *stored, struct login *l, struct strv *pols)
+{
+	json_t	*v;
+	size_t	 i;
+	int	 rc;
+
+	json_array_foreach(json_object_get(stored, "token_policies"), i, v)
+		if ((rc = strv_push(pols, json_string_value(v))) != CF_OK)
+			return rc;
+	l->policies = pols;
+	l->ttl = field_int(stored, "token_ttl");
+	l->max_ttl = min_limit(field_int(stored, "token_max_ttl"),
+	    field_int(stored, "token_explicit_max_ttl"));
+	l->period = field_int(stored, "token_period");
+	l->num_uses = field_int(stored, "token_num_uses");
+	l->no_default_policy = json_is_true(json_object_get(stored,
+	    "token_no_default_policy"));
+	return CF_OK;
+}
+
+void
+loginfields_renew(json_t *stored, struct login_renew *out)
+{
+	out->ttl = field_int(stored, "token_ttl");
+	out->max_ttl = min_limit(field_int(stored, "token_max_ttl"),
+	    field_int(stored, "token_explicit_max_ttl"));
+	out->period = field_int(stored, "token_period");
 }

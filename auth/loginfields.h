@@ -10,8 +10,11 @@
 
 #include <jansson.h>
 
+struct login;
+struct login_renew;
 struct request;
 struct response;
+struct strv;
 
 enum loginfield_kind {
 	LF_DUR,		/* duration, stored as seconds */
@@ -40,8 +43,24 @@ int	 loginfields_read(struct request *, struct response *,
 /* CF_EINVAL (reason in resp) if token_ttl exceeds token_max_ttl. */
 int	 loginfields_check_ttl(struct response *, json_t *stored)
 	    __attribute__((warn_unused_result));
-/* Add legacy names to a read view where they were used to write. */
-void	 loginfields_view_legacy(json_t *view, json_t *stored,
-	    const struct loginfield *, size_t);
+/*
+ * The stored token settings of a user or role as a login's (see
+ * tokenapi.h): ttl, max_ttl, period, num_uses and no_default_policy
+ * into l, token_policies appended to pols and l->policies = pols.  A
+ * login token is new, so token_max_ttl and token_explicit_max_ttl both
+ * bound it from now: l->max_ttl is the smaller that is set.
+ */
+int	 loginfields_login(json_t *stored, struct login *l, struct strv *pols)
+	    __attribute__((warn_unused_result));
+/* The same TTL settings for the renewal of a login's token. */
+void	 loginfields_renew(json_t *stored, struct login_renew *out);
+/*
+ * Add the token_* settings of a read (Vault's defaults where unset) to
+ * view, then the legacy names where they were used to write.  CF_OK or
+ * CF_ENOMEM.
+ */
+int	 loginfields_view(json_t *view, json_t *stored,
+	    const struct loginfield *, size_t)
+	    __attribute__((warn_unused_result));
 
 #endif /* COFFER_AUTH_LOGINFIELDS_H */

@@ -33,6 +33,7 @@
 #include "hcl.h"
 #include "policy.h"
 #include "req.h"
+#include "strutil.h"
 #include "timeutil.h"
 
 #define PERR_PREFIX	"failed to parse policy: "
@@ -252,13 +253,7 @@ perr_hcl(struct buf *err, const struct buf *herr)
 static char *
 lowercase_dup(const char *s)
 {
-	char	*d, *p;
-
-	if ((d = strdup(s)) == NULL)
-		return NULL;
-	for (p = d; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return d;
+	return strutil_lower(strdup(s));
 }
 
 /* A parameter value from the tree as JSON; NULL when out of memory. */

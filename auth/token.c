@@ -12,6 +12,9 @@
  * The salt is read at unseal into an HMAC state in sodium_malloc
  * memory, read-only afterwards (so worker threads read it without a
  * lock), and wiped at seal.  Tokens themselves are never written anywhere.
+ *
+ * The cache of decoded entries is token_cache.c's; bound CIDR lists
+ * are token_cidrs.c's.
  */
 #include "config.h"
 
@@ -40,6 +43,11 @@
 #include "storage.h"
 #include "timeutil.h"
 #include "token.h"
+#include "token_cache.h"
+#include "token_cidrs.h"
+
+_Static_assert(TCACHE_HASH_LEN == TOKEN_HASH_LEN,
+    "the token cache keys on token hashes");
 
 #define SALT_KEY	"sys/token/salt"
 #define ID_PREFIX	"sys/token/id/"
@@ -64,159 +72,6 @@ static pthread_mutex_t	 uses_mu = PTHREAD_MUTEX_INITIALIZER;
 static crypto_auth_hmacsha256_state	*salted;
 
 /*
- * Decoded entries of the tokens in use, so that a request does not read,
- * decrypt and parse its token's entry each time.  Keyed by the salted
- * hash (never the token), direct-mapped on it, one mutex per stripe of
- * slots.  The cache keeps its own copy in a struct tentry and hands out
- * counted references to it: a cached entry is read-only for everyone,
- * never changed in place, only replaced, and freed by whoever drops the
- * last reference.  The count is ours, not jansson's, so that the free
- * is ordered after every reader's use where ThreadSanitizer can see
- * it.  Responses built from an entry copy it (lookup_data).  Every
- * write or delete of a token's entry
- * drops its slot after the storage call and bumps the generation; a
- * miss notes the generation before reading storage and keeps what it
- * read only if no drop happened since, so an entry revoked meanwhile
- * is never cached again.  Tokens with num_uses and batch tokens are not
- * cached.  The whole cache goes when the node becomes or leaves active.
- */
-#define TCACHE_SLOTS	4096
-#define TCACHE_STRIPES	64
-
-struct tentry {
-	atomic_uint	 refs;
-	json_t		*json;		/* read-only */
-};
-
-struct tcache_slot {
-	char		 hash[TOKEN_HASH_LEN + 1];
-	struct tentry	*te;		/* NULL: empty */
-};
-
-static struct tcache_slot	 tcache[TCACHE_SLOTS];
-static pthread_mutex_t		 tcache_mu[TCACHE_STRIPES] = {
-#define TCM	PTHREAD_MUTEX_INITIALIZER
-#define TCM8	TCM, TCM, TCM, TCM, TCM, TCM, TCM, TCM
-	TCM8, TCM8, TCM8, TCM8, TCM8, TCM8, TCM8, TCM8
-#undef TCM8
-#undef TCM
-};
-static atomic_ullong		 tcache_gen;
-
-static size_t
-tcache_index(const char *hash)
-{
-	size_t	 i, h = 0;
-
-	/* The hash is an HMAC in hex: its first digits are uniform. */
-	for (i = 0; i < 4; i++)
-		h = h * 16 + (size_t)(hash[i] <= '9' ? hash[i] - '0' :
-		    (hash[i] | 0x20) - 'a' + 10);
-	return h % TCACHE_SLOTS;
-}
-
-/* The lock of slot i's stripe. */
-static pthread_mutex_t *
-tcache_stripe(size_t i)
-{
-	return &tcache_mu[i % TCACHE_STRIPES];
-}
-
-static int
-tcache_is(const struct tcache_slot *sl, const char *hash)
-{
-	return sl->te != NULL && sodium_memcmp(sl->hash, hash,
-	    TOKEN_HASH_LEN) == 0;
-}
-
-/* Drop one reference; the last one frees the entry. */
-static void
-tentry_put(struct tentry *te)
-{
-	if (te == NULL || atomic_fetch_sub(&te->refs, 1) != 1)
-		return;
-	json_decref(te->json);
-	free(te);
-}
-
-/* A reference to the cached entry for hash (read-only), or NULL. */
-static struct tentry *
-tcache_get(const char *hash)
-{
-	size_t		 i = tcache_index(hash);
-	struct tentry	*te = NULL;
-
-	lock_mutex(tcache_stripe(i), LOCK_TABLE);
-	if (tcache_is(&tcache[i], hash)) {
-		te = tcache[i].te;
-		atomic_fetch_add(&te->refs, 1);
-	}
-	unlock_mutex(tcache_stripe(i));
-	return te;
-}
-
-/* Keep a copy of e for hash unless an entry was dropped since gen. */
-static void
-tcache_put(const char *hash, const json_t *e, unsigned long long gen)
-{
-	size_t		 i = tcache_index(hash);
-	struct tentry	*te, *old = NULL;
-
-	if ((te = malloc(sizeof(*te))) == NULL)
-		return;			/* not cached: read from storage */
-	if ((te->json = json_deep_copy(e)) == NULL) {
-		free(te);
-		return;
-	}
-	atomic_init(&te->refs, 1);	/* the cache's */
-	lock_mutex(tcache_stripe(i), LOCK_TABLE);
-	if (atomic_load(&tcache_gen) == gen) {
-		old = tcache[i].te;
-		memcpy(tcache[i].hash, hash, TOKEN_HASH_LEN + 1);
-		tcache[i].te = te;
-		te = NULL;
-	}
-	unlock_mutex(tcache_stripe(i));
-	tentry_put(old);
-	tentry_put(te);
-}
-
-/* Forget hash's entry: its storage just changed. */
-static void
-tcache_drop(const char *hash)
-{
-	size_t		 i = tcache_index(hash);
-	struct tentry	*old = NULL;
-
-	lock_mutex(tcache_stripe(i), LOCK_TABLE);
-	atomic_fetch_add(&tcache_gen, 1);
-	if (tcache_is(&tcache[i], hash)) {
-		old = tcache[i].te;
-		tcache[i].te = NULL;
-		sodium_memzero(tcache[i].hash, sizeof(tcache[i].hash));
-	}
-	unlock_mutex(tcache_stripe(i));
-	tentry_put(old);
-}
-
-static void
-tcache_clear(void)
-{
-	struct tentry	*old;
-	size_t		 i;
-
-	atomic_fetch_add(&tcache_gen, 1);
-	for (i = 0; i < TCACHE_SLOTS; i++) {
-		lock_mutex(tcache_stripe(i), LOCK_TABLE);
-		old = tcache[i].te;
-		tcache[i].te = NULL;
-		sodium_memzero(tcache[i].hash, sizeof(tcache[i].hash));
-		unlock_mutex(tcache_stripe(i));
-		tentry_put(old);
-	}
-}
-
-/*
  * The entry of a live service token for authentication: from the cache,
  * or read from storage (and cached unless it counts uses).  With *ref
  * set, *entry is the cache's, read-only, held through *ref (release it
@@ -232,7 +87,7 @@ token_entry_shared(const char *hash, json_t **entry, struct tentry **ref)
 		*entry = (*ref)->json;
 		return CF_OK;
 	}
-	gen = atomic_load(&tcache_gen);
+	gen = tcache_generation();
 	if ((rc = token_entry(hash, entry)) != CF_OK)
 		return rc;
 	if (json_integer_value(json_object_get(*entry, "num_uses")) == 0)
@@ -731,79 +586,6 @@ consume_use(struct auth_ctx *ac)
  out:
 	unlock_mutex(&uses_mu);
 	json_decref(e);
-	return rc;
-}
-
-int
-token_cidrs_contain(const json_t *list, const char *ip)
-{
-	struct cidr	 c;
-	json_t		*v;
-	size_t		 i;
-
-	/* Cast: the iteration reads only. */
-	json_array_foreach((json_t *)list, i, v)
-		if (cidr_parse(json_string_value(v), &c, NULL, 0) == CF_OK &&
-		    cidr_contains(&c, ip))
-			return 1;
-	return 0;
-}
-
-int
-token_cidrs_allow(json_t *e, const char *addr)
-{
-	json_t	*list;
-
-	list = json_object_get(e, "bound_cidrs");
-	if (!json_is_array(list) || json_array_size(list) == 0 ||
-	    json_integer_value(json_object_get(e, "expire_time")) == 0)
-		return CF_OK;
-	return addr != NULL && token_cidrs_contain(list, addr) ? CF_OK :
-	    CF_EDENIED;
-}
-
-int
-token_cidrs_read(struct request *req, struct response *resp, const char *key,
-    const char *prefix, json_t **out, int *present)
-{
-	struct strv	 sv = STRV_INIT;
-	struct cidr	 c;
-	char		 why[512], txt[CIDR_TEXT_MAX];
-	size_t		 i;
-	int		 rc, p = 0;
-
-	*out = NULL;
-	if ((rc = req_strlist(req, resp, key, &sv, &p)) != CF_OK)
-		goto out;
-	if (present != NULL)
-		*present = p;
-	if (!p)
-		goto out;
-	if ((*out = json_array()) == NULL) {
-		rc = CF_ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < sv.n; i++) {
-		if (cidr_parse(sv.v[i], &c, why, sizeof(why)) != CF_OK) {
-			rc = resp_fail(resp, CF_EINVAL, "%serror parsing "
-			    "address \"%s\": %s", prefix, sv.v[i], why);
-			goto out;
-		}
-		if (c.family == 0)	/* a unix socket keeps its text */
-			strlcpy(txt, sv.v[i], sizeof(txt));
-		else
-			cidr_format(&c, txt, sizeof(txt));
-		if (json_array_append_new(*out, json_string(txt)) != 0) {
-			rc = CF_ENOMEM;
-			goto out;
-		}
-	}
- out:
-	if (rc != CF_OK) {
-		json_decref(*out);
-		*out = NULL;
-	}
-	strv_free(&sv);
 	return rc;
 }
 

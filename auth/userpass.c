@@ -26,7 +26,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,9 +40,11 @@
 #include "lock.h"
 #include "loginfields.h"
 #include "token.h"
+#include "token_cidrs.h"
 #include "paths.h"
 #include "req.h"
 #include "router.h"
+#include "strutil.h"
 #include "tokenapi.h"
 #include "userpass.h"
 
@@ -109,13 +110,10 @@ static char *
 ukey(const struct mount *m, const char *name)
 {
 	char	*k = NULL;
-	size_t	 i, off;
 
 	if (asprintf(&k, "%suser/%s", m->view, name) == -1)
 		return NULL;
-	off = strlen(m->view) + 5;
-	for (i = off; k[i] != '\0'; i++)
-		k[i] = (char)tolower((unsigned char)k[i]);
+	strutil_lower(k + strlen(m->view) + 5);
 	return k;
 }
 
@@ -172,31 +170,14 @@ read_token_fields(struct request *req, struct response *resp, json_t *u)
 static json_t *
 user_view(json_t *u)
 {
-	json_t		*p = json_object_get(u, "token_policies"), *o;
-	const char	*t = json_string_value(json_object_get(u,
-	    "token_type"));
+	json_t	*o;
 
-	o = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:b, s:s, s:o}",
-	    "token_policies", p != NULL ? json_incref(p) : json_array(),
-	    "token_ttl", json_integer_value(json_object_get(u, "token_ttl")),
-	    "token_max_ttl", json_integer_value(json_object_get(u,
-	    "token_max_ttl")),
-	    "token_period", json_integer_value(json_object_get(u,
-	    "token_period")),
-	    "token_explicit_max_ttl", json_integer_value(json_object_get(u,
-	    "token_explicit_max_ttl")),
-	    "token_num_uses", json_integer_value(json_object_get(u,
-	    "token_num_uses")),
-	    "token_no_default_policy", json_is_true(json_object_get(u,
-	    "token_no_default_policy")),
-	    "token_type", t != NULL ? t : "default",
-	    "token_bound_cidrs", json_object_get(u, "token_bound_cidrs") !=
-	    NULL ? json_deep_copy(json_object_get(u, "token_bound_cidrs")) :
-	    json_array());
-	if (o == NULL)
+	if ((o = json_object()) == NULL)
 		return NULL;
-	/* Legacy names appear only where the user was written with them. */
-	loginfields_view_legacy(o, u, tokfields, NTOKFIELDS);
+	if (loginfields_view(o, u, tokfields, NTOKFIELDS) != CF_OK) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -291,24 +272,13 @@ users_handler(struct mount *m, struct request *req, struct response *resp,
 	return rc;
 }
 
-/* The smaller of two limits where 0 means none. */
-static long long
-min_limit(long long a, long long b)
-{
-	if (a <= 0)
-		return b;
-	if (b <= 0)
-		return a;
-	return a < b ? a : b;
-}
-
 static int
 login(struct mount *m, struct request *req, struct response *resp,
     const char *name)
 {
 	struct login	 l;
 	struct strv	 pols = STRV_INIT;
-	json_t		*u = NULL, *v, *meta = NULL, *cidrs;
+	json_t		*u = NULL, *meta = NULL, *cidrs;
 	const char	*pw = NULL, *hash;
 	char		 dn[256], lname[UP_NAME_MAX + 1];
 	size_t		 i;
@@ -346,12 +316,8 @@ login(struct mount *m, struct request *req, struct response *resp,
 		rc = resp_fail(resp, CF_EDENIED, "permission denied");
 		goto out;
 	}
-	json_array_foreach(json_object_get(u, "token_policies"), i, v)
-		if ((rc = strv_push(&pols, json_string_value(v))) != CF_OK)
-			goto out;
-	for (i = 0; name[i] != '\0' && i < sizeof(lname) - 1; i++)
-		lname[i] = (char)tolower((unsigned char)name[i]);
-	lname[i] = '\0';
+	strlcpy(lname, name, sizeof(lname));
+	strutil_lower(lname);
 	/* "auth/userpass/" -> "userpass-alice"; "auth/a/b/" -> "a-b-alice" */
 	snprintf(dn, sizeof(dn), "%.*s-%s", (int)strlen(m->path) - 6,
 	    m->path + 5, lname);
@@ -363,23 +329,12 @@ login(struct mount *m, struct request *req, struct response *resp,
 		goto out;
 	}
 	memset(&l, 0, sizeof(l));
+	if ((rc = loginfields_login(u, &l, &pols)) != CF_OK)
+		goto out;
 	l.path = req->path;
 	l.display_name = dn;
-	l.policies = &pols;
 	l.meta = meta;
-	l.ttl = json_integer_value(json_object_get(u, "token_ttl"));
-	/*
-	 * struct login has one cap; a login token is new, so the explicit
-	 * maximum and the maximum TTL both bound it from now.
-	 */
-	l.max_ttl = min_limit(json_integer_value(json_object_get(u,
-	    "token_max_ttl")), json_integer_value(json_object_get(u,
-	    "token_explicit_max_ttl")));
-	l.period = json_integer_value(json_object_get(u, "token_period"));
-	l.num_uses = json_integer_value(json_object_get(u, "token_num_uses"));
 	l.bound_cidrs = cidrs;
-	l.no_default_policy = json_is_true(json_object_get(u,
-	    "token_no_default_policy"));
 	rc = tokenapi_login(&l, resp);
  out:
 	json_decref(u);
@@ -453,11 +408,7 @@ up_renew(struct mount *m, json_t *e, struct response *resp,
 		    "renewing\n\n");
 		goto out;
 	}
-	out->ttl = json_integer_value(json_object_get(u, "token_ttl"));
-	out->max_ttl = min_limit(json_integer_value(json_object_get(u,
-	    "token_max_ttl")), json_integer_value(json_object_get(u,
-	    "token_explicit_max_ttl")));
-	out->period = json_integer_value(json_object_get(u, "token_period"));
+	loginfields_renew(u, out);
  out:
 	json_decref(u);
 	return rc;

@@ -27,6 +27,7 @@
 #include "err.h"
 #include "lock.h"
 #include "req.h"
+#include "strutil.h"
 #include "sys.h"
 
 #define AUDIT_HEADERS_KEY	"core/audited-headers"
@@ -66,8 +67,7 @@ unlock(void)
 static void
 lower(char *s)
 {
-	for (; *s != '\0'; s++)
-		*s = (char)tolower((unsigned char)*s);
+	strutil_lower(s);
 }
 
 void
