@@ -47,6 +47,38 @@ struct jp {
 
 static json_t	*parse_value(struct jp *, int);
 
+/*
+ * Bytes a string's plain run stops at: 1 for '"', '\\' and controls, 2
+ * for bytes of UTF-8 sequences (noted, not stopped at).
+ */
+#define C8(x)	x, x, x, x, x, x, x, x
+static const unsigned char	 str_class[256] = {
+	C8(1), C8(1), C8(1), C8(1),		/* 0x00-0x1f */
+	0, 0, 1, 0, 0, 0, 0, 0, C8(0),		/* 0x20-0x2f: '"' */
+	C8(0), C8(0),				/* 0x30-0x3f */
+	C8(0), C8(0), C8(0),			/* 0x40-0x57 */
+	0, 0, 0, 0, 1, 0, 0, 0,			/* 0x58-0x5f: '\\' */
+	C8(0), C8(0), C8(0), C8(0),		/* 0x60-0x7f */
+	C8(2), C8(2), C8(2), C8(2), C8(2), C8(2), C8(2), C8(2),
+	C8(2), C8(2), C8(2), C8(2), C8(2), C8(2), C8(2), C8(2),
+};
+#undef C8
+
+/* Past the plain bytes at jp->p; *hi |= whether any is 0x80 or above. */
+static void
+skip_plain(struct jp *jp, int *hi)
+{
+	unsigned char	 c;
+
+	for (; jp->p < jp->end; jp->p++) {
+		if ((c = str_class[*jp->p]) == 0)
+			continue;
+		if (c == 1)
+			break;
+		*hi = 1;
+	}
+}
+
 static void
 skip_ws(struct jp *jp)
 {
@@ -152,11 +184,7 @@ scan_string(struct jp *jp, unsigned char *key, size_t keycap, const char **s,
 	size_t			 k, len = 0;
 	int			 hi = 0;
 
-	for (; jp->p < jp->end; jp->p++) {
-		if (*jp->p == '"' || *jp->p == '\\' || *jp->p < 0x20)
-			break;
-		hi |= *jp->p >= 0x80;
-	}
+	skip_plain(jp, &hi);
 	if (jp->p >= jp->end || *jp->p < 0x20)
 		return 0;
 	if (*jp->p == '"') {
@@ -192,11 +220,8 @@ scan_string(struct jp *jp, unsigned char *key, size_t keycap, const char **s,
 		} else if (buf_append(&jp->scratch, u, k) != CF_OK)
 			return 0;
 		len += k;
-		for (run = jp->p; jp->p < jp->end; jp->p++) {
-			if (*jp->p == '"' || *jp->p == '\\' || *jp->p < 0x20)
-				break;
-			hi |= *jp->p >= 0x80;
-		}
+		run = jp->p;
+		skip_plain(jp, &hi);
 		if (jp->p >= jp->end || *jp->p < 0x20)
 			return 0;
 	}

@@ -169,6 +169,52 @@ test_left_to_jansson(void **state)
 	free(s);
 }
 
+/* Seeded texts with random bytes changed, cut or doubled: same answers. */
+static void
+test_mutations(void **state)
+{
+	static const char *const	 seeds[] = { META,
+	    "{\"a\":[1,-2,{\"b\":\"c\\n\\u00e9\\ud83d\\ude00\"}],\"d\":null}",
+	    "[\"h\xc3\xa9\",true,false,\"\\\"\\\\\",{},[]]" };
+	static const char		 alphabet[] = "{}[]\":,\\u0123456789"
+	    "abcdefnrt-+.eE \t\n\x01\x7f\x80\xc3\xa9\xed\xf0\xff";
+	char				 t[1024];
+	size_t				 i, len, k, n;
+	unsigned int			 r = 1;
+
+	(void)state;
+	for (i = 0; i < 20000; i++) {
+		const char	*s = seeds[i % 3];
+
+		len = strlen(s);
+		memcpy(t, s, len);
+		n = 1 + i % 4;
+		for (k = 0; k < n; k++) {
+			r = r * 1103515245 + 12345;
+			switch (r >> 28 & 3) {
+			case 0:		/* cut */
+				len = (r >> 8) % (len + 1);
+				break;
+			case 1:		/* a repeated stretch */
+				if (len > 0 && len < sizeof(t) / 2) {
+					size_t	 at = (r >> 8) % len;
+
+					memmove(t + at + (len - at) / 2 + 1,
+					    t + at, len - at);
+					len += (len - at) / 2 + 1;
+				}
+				break;
+			default:	/* one byte */
+				if (len > 0)
+					t[(r >> 8) % len] = alphabet[(r >> 16) %
+					    (sizeof(alphabet) - 1)];
+				break;
+			}
+		}
+		same_as_jansson(t, len);
+	}
+}
+
 static void
 test_fewer_allocations(void **state)
 {
@@ -198,6 +244,7 @@ main(void)
 	const struct CMUnitTest	 tests[] = {
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_left_to_jansson),
+		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_fewer_allocations),
 	};
 
