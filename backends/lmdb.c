@@ -58,7 +58,9 @@
  */
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -170,6 +172,44 @@ lmdbstore_err(int rc, const char *what)
 }
 
 /*
+ * Take the map out of mlockall's MCL_FUTURE (cofferd locks its memory
+ * before it opens storage).  The map holds only what the barrier
+ * encrypted and is backed by data.mdb, never by swap, so locking it
+ * protects nothing; locked, every first read of a page pays for pinning
+ * it, and a million stored secrets stay pinned in RSS and count against
+ * RLIMIT_MEMLOCK.  Without mlock this changes nothing.  After open and
+ * after every remap (resize).
+ */
+static void
+lmdbstore_map_unpin(struct lmdbstore *ls)
+{
+	struct stat	 sb;
+	FILE		*f;
+	char		 line[4096];
+	unsigned long	 lo, hi, ino;
+	unsigned int	 maj, min;
+	mdb_filehandle_t fd;
+
+	/*
+	 * LMDB does not say where its map is (me_mapaddr is set only with
+	 * MDB_FIXEDMAP): find data.mdb's mappings by device and inode.
+	 */
+	if (mdb_env_get_fd(ls->env, &fd) != 0 || fstat(fd, &sb) == -1)
+		return;
+	if ((f = fopen("/proc/self/maps", "re")) == NULL)
+		return;			/* not Linux: nothing is unlocked */
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%lx-%lx %*s %*s %x:%x %lu", &lo, &hi, &maj,
+		    &min, &ino) != 5 || ino != (unsigned long)sb.st_ino ||
+		    makedev(maj, min) != sb.st_dev)
+			continue;
+		if (munlock((void *)(uintptr_t)lo, hi - lo) == -1)
+			log_warn("lmdb: munlock of the map");
+	}
+	fclose(f);
+}
+
+/*
  * After MDB_MAP_FULL (grow) or MDB_MAP_RESIZED (adopt another process's
  * size).  No transaction of ours may be open: take map_lock for writing.
  */
@@ -190,8 +230,8 @@ lmdbstore_resize(struct lmdbstore *ls, int grow)
 	} else
 		rc = 0;
 	/* 0 adopts the size in the file, or at least the used size. */
-	if (rc == 0)
-		rc = mdb_env_set_mapsize(ls->env, size);
+	if (rc == 0 && (rc = mdb_env_set_mapsize(ls->env, size)) == 0)
+		lmdbstore_map_unpin(ls);
 	lmdbstore_map_unlock(ls);
 	if (rc != 0)
 		return lmdbstore_err(rc, grow ? "growing the map" :
@@ -401,6 +441,7 @@ lmdbstore_open(const struct storage_conf *conf, struct storage **out)
 	/* Another process may have grown the map beyond our default. */
 	if ((rc = mdb_env_set_mapsize(ls->env, 0)) != 0)
 		goto fail;
+	lmdbstore_map_unpin(ls);
 	/* Free reader slots that killed processes left behind. */
 	if ((rc = mdb_reader_check(ls->env, &dead)) != 0)
 		goto fail;

@@ -28,6 +28,7 @@
 #include "core.h"
 #include "err.h"
 #include "jsoncache.h"
+#include "jsondoc.h"
 #include "jsonutil.h"
 #include "lock.h"
 #include "log.h"
@@ -453,11 +454,10 @@ load_json(const char *key, int cached, unsigned long long ticket,
     json_t **out)
 {
 	struct buf	 b = BUF_INIT;
-	json_error_t	 je;
 	int		 rc;
 
 	if ((rc = core_get(key, &b)) == CF_OK &&
-	    (*out = json_loadb(b.data, b.len, 0, &je)) == NULL)
+	    (rc = jsondoc_parse(b.data, b.len, out)) == CF_EINVAL)
 		rc = CF_EINTERNAL;
 	if (rc == CF_OK && cached)
 		jsoncache_put(key, *out, b.len, ticket);

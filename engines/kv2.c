@@ -66,13 +66,19 @@ stripe(const char *key)
 char *
 kv2_key(const struct mount *m, const char *a, const char *b, long long n)
 {
-	char	*k = NULL;
+	char	 num[32] = "";
+	char	*k;
+	size_t	 lv = strlen(m->view), la = strlen(a), lb = strlen(b), ln = 0;
 
-	if (n >= 0) {
-		if (asprintf(&k, "%s%s%s/%lld", m->view, a, b, n) == -1)
-			return NULL;
-	} else if (asprintf(&k, "%s%s%s", m->view, a, b) == -1)
+	/* Concatenated by hand: every read makes two of these. */
+	if (n >= 0)
+		ln = (size_t)snprintf(num, sizeof(num), "/%lld", n);
+	if ((k = malloc(lv + la + lb + ln + 1)) == NULL)
 		return NULL;
+	memcpy(k, m->view, lv);
+	memcpy(k + lv, a, la);
+	memcpy(k + lv + la, b, lb);
+	memcpy(k + lv + la + lb, num, ln + 1);
 	return k;
 }
 
@@ -114,27 +120,65 @@ load_config(const struct mount *m)
 	return c;
 }
 
-/* The metadata of one version as clients see it. */
 /*
  * The metadata of one version as clients see it: copies, never meta's
- * own values (meta may be the document cache's).
+ * own values (meta may be the document cache's); NULL if one is
+ * missing.  Built member by member: json_pack's format costs more than
+ * the copies on every read.
  */
 static json_t *
 version_meta(const json_t *meta, long long n)
 {
-	char	 num[32];
-	json_t	*v;
+	static const char *const	 names[] = { "created_time",
+	    "custom_metadata", "deletion_time", "destroyed" };
+	const json_t			*from[4];
+	char				 num[32];
+	json_t				*v, *md;
+	size_t				 i;
 
 	snprintf(num, sizeof(num), "%lld", n);
 	v = json_object_get(json_object_get(meta, "versions"), num);
-	return json_pack("{s:o, s:o, s:o, s:o, s:I}",
-	    "created_time", json_deep_copy(json_object_get(v, "created_time")),
-	    "custom_metadata", json_deep_copy(json_object_get(meta,
-	    "custom_metadata")),
-	    "deletion_time", json_deep_copy(json_object_get(v,
-	    "deletion_time")),
-	    "destroyed", json_deep_copy(json_object_get(v, "destroyed")),
-	    "version", (json_int_t)n);
+	from[0] = json_object_get(v, "created_time");
+	from[1] = json_object_get(meta, "custom_metadata");
+	from[2] = json_object_get(v, "deletion_time");
+	from[3] = json_object_get(v, "destroyed");
+	if ((md = json_object()) == NULL)
+		return NULL;
+	/* set_new takes the copy even when it fails (NULL: missing). */
+	for (i = 0; i < 4; i++)
+		if (json_object_set_new_nocheck(md, names[i],
+		    json_deep_copy(from[i])) != 0)
+			goto fail;
+	if (json_object_set_new_nocheck(md, "version",
+	    json_integer((json_int_t)n)) != 0)
+		goto fail;
+	return md;
+ fail:
+	json_decref(md);
+	return NULL;
+}
+
+/* {a: x, b: y}, taking x and y (NULL: fails) as json_pack's "o" does. */
+static json_t *
+pair_new(const char *a, json_t *x, const char *b, json_t *y)
+{
+	json_t	*o;
+
+	if ((o = json_object()) == NULL) {
+		json_decref(x);
+		json_decref(y);
+		return NULL;
+	}
+	if (json_object_set_new_nocheck(o, a, x) != 0) {
+		json_decref(y);
+		json_decref(o);
+		return NULL;
+	}
+	if (json_object_set_new_nocheck(o, b, y) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static int
@@ -254,11 +298,10 @@ kv2_data_read(struct mount *m, struct request *req, struct response *resp,
 		if ((rc = req_int(req, resp, "depth", &depth, NULL)) != CF_OK)
 			goto out;
 		to_subkeys(d, depth > 0 ? (int)depth : -1);
-		rc = resp_data(resp, json_pack("{s:o, s:o}", "subkeys", d,
-		    "metadata", mv.md));
+		rc = resp_data(resp, pair_new("subkeys", d, "metadata",
+		    mv.md));
 	} else
-		rc = resp_data(resp, json_pack("{s:o, s:o}", "data", d,
-		    "metadata", mv.md));
+		rc = resp_data(resp, pair_new("data", d, "metadata", mv.md));
 	d = NULL;
 	mv.md = NULL;
  out:
