@@ -265,23 +265,6 @@ memstore_batch(struct storage *st, const struct storage_op *ops, size_t n)
 }
 
 static int
-memstore_put(struct storage *st, const char *key, const void *val,
-    size_t len)
-{
-	struct storage_op	 op = { STORAGE_OP_PUT, key, val, len };
-
-	return memstore_batch(st, &op, 1);
-}
-
-static int
-memstore_del(struct storage *st, const char *key)
-{
-	struct storage_op	 op = { STORAGE_OP_DEL, key, NULL, 0 };
-
-	return memstore_batch(st, &op, 1);
-}
-
-static int
 memstore_list(struct storage *st, const char *prefix, struct strv *out)
 {
 	struct memstore	*ms = memstore_from(st);
@@ -405,8 +388,8 @@ const struct storage_ops storage_inmem_ops = {
 	.open = memstore_open,
 	.close = memstore_close,
 	.get = memstore_get,
-	.put = memstore_put,
-	.del = memstore_del,
+	.put = storage_put_by_batch,
+	.del = storage_del_by_batch,
 	.list = memstore_list,
 	.batch = memstore_batch,
 	.lock_try = memstore_lock_try,

@@ -344,23 +344,6 @@ pgstore_batch(struct storage *st, const struct storage_op *ops, size_t n)
 	return pgstore_run(pgstore_from(st), pgstore_batch_fn, &a);
 }
 
-static int
-pgstore_put(struct storage *st, const char *key, const void *val,
-    size_t len)
-{
-	struct storage_op	 op = { STORAGE_OP_PUT, key, val, len };
-
-	return pgstore_batch(st, &op, 1);
-}
-
-static int
-pgstore_del(struct storage *st, const char *key)
-{
-	struct storage_op	 op = { STORAGE_OP_DEL, key, NULL, 0 };
-
-	return pgstore_batch(st, &op, 1);
-}
-
 struct pgstore_list_arg {
 	const char	*prefix;
 	struct strv	*out;
@@ -753,8 +736,8 @@ const struct storage_ops storage_postgresql_ops = {
 	.open = pgstore_open,
 	.close = pgstore_close,
 	.get = pgstore_get,
-	.put = pgstore_put,
-	.del = pgstore_del,
+	.put = storage_put_by_batch,
+	.del = storage_del_by_batch,
 	.list = pgstore_list,
 	.batch = pgstore_batch,
 	.lock_try = pgstore_lock_try,

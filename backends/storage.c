@@ -219,6 +219,23 @@ storage_batch(struct storage *st, const struct storage_op *ops, size_t n)
 }
 
 int
+storage_put_by_batch(struct storage *st, const char *key, const void *val,
+    size_t len)
+{
+	struct storage_op	 op = { STORAGE_OP_PUT, key, val, len };
+
+	return st->ops->batch(st, &op, 1);
+}
+
+int
+storage_del_by_batch(struct storage *st, const char *key)
+{
+	struct storage_op	 op = { STORAGE_OP_DEL, key, NULL, 0 };
+
+	return st->ops->batch(st, &op, 1);
+}
+
+int
 storage_del_prefix(struct storage *st, const char *prefix)
 {
 	/* "" would be every key: no caller means that. */

@@ -170,6 +170,13 @@ int	storage_list(struct storage *, const char *, struct strv *)
 int	storage_batch(struct storage *, const struct storage_op *, size_t)
 	    __attribute__((warn_unused_result));
 /*
+ * For a backend whose put and del are its batch of one operation: its
+ * vtable's put and del (they call ops->batch directly).
+ */
+int	storage_put_by_batch(struct storage *, const char *, const void *,
+	    size_t);
+int	storage_del_by_batch(struct storage *, const char *);
+/*
  * Delete every key under prefix, which must be a valid list prefix
  * other than "" (CF_EINVAL): all or none.
  */

@@ -424,9 +424,39 @@ core_list(const char *prefix, struct strv *out)
 int
 core_batch(const struct storage_op *ops, size_t n)
 {
-	size_t	 i;
-	int	 rc;
+	return core_batch_json(ops, n, NULL, NULL);
+}
 
+/* jsoncache_peek's reader for a ticket alone. */
+static int
+ticket_fn(const json_t *doc, void *arg)
+{
+	(void)doc;
+	(void)arg;
+	return CF_OK;
+}
+
+int
+core_batch_json(const struct storage_op *ops, size_t n, const char *key,
+    const json_t *doc)
+{
+	unsigned long long	 ticket = 0;
+	size_t			 i, len = 0, seen = 0;
+	int			 rc, dummy;
+
+	/* key's one operation, a put; any other shape only drops. */
+	for (i = 0; key != NULL && i < n; i++)
+		if (strcmp(ops[i].key, key) == 0 && seen++ == 0 &&
+		    ops[i].kind == STORAGE_OP_PUT)
+			len = ops[i].len;
+	if (seen != 1)
+		len = 0;
+	/*
+	 * The ticket before the role check: a clear (seal, standby) after
+	 * it makes the write-through below a drop.
+	 */
+	if (len > 0)
+		(void)jsoncache_peek(key, ticket_fn, NULL, &ticket, &dummy);
 	if (atomic_load(&state) != CORE_UNSEALED)
 		return CF_ESEALED;
 	/* A standby never writes: the active node may be writing. */
@@ -434,7 +464,10 @@ core_batch(const struct storage_op *ops, size_t n)
 		return CF_ESTANDBY;
 	rc = fenced(barrier_batch(barrier, store, ops, n));
 	for (i = 0; i < n; i++)
-		jsoncache_drop(ops[i].key);
+		if (rc == CF_OK && len > 0 && strcmp(ops[i].key, key) == 0)
+			jsoncache_write(key, doc, len, ticket);
+		else
+			jsoncache_drop(ops[i].key);
 	return rc;
 }
 

@@ -184,6 +184,13 @@ int	 core_get_json(const char *, json_t **)
 int	 core_put_json(const char *, const json_t *)
 	    __attribute__((warn_unused_result));
 /*
+ * core_batch where one of ops puts doc's text (as jsonutil_emit wrote
+ * it) at key: the document cache keeps doc for key instead of dropping
+ * it when it held key or key was just read (see jsoncache_write).
+ */
+int	 core_batch_json(const struct storage_op *, size_t, const char *key,
+	    const json_t *doc) __attribute__((warn_unused_result));
+/*
  * The direct children of prefix as a JSON array for a {"keys": [...]}
  * answer; *out is NULL when there are none (the caller answers 404).
  */

@@ -230,3 +230,44 @@ jsoncache_clear(void)
 		json_decref(d);
 	}
 }
+
+void
+jsoncache_write(const char *key, const json_t *doc, size_t len,
+    unsigned long long ticket)
+{
+	unsigned long long	 gen = ticket >> 1;
+	uint64_t		 h = key_hash(key);
+	size_t			 i = slot_of(h);
+	char			*k = NULL, *oldk = NULL;
+	json_t			*d = NULL, *oldd = NULL;
+
+	/* The copies first, outside the lock; none for a document too big. */
+	if (len <= JSONCACHE_DOC_MAX && (k = strdup(key)) != NULL &&
+	    (d = json_deep_copy(doc)) == NULL) {
+		free(k);
+		k = NULL;
+	}
+	lock_mutex(stripe(i), LOCK_LEAF);
+	if (d != NULL && slot_takes(i, len, gen) && ((ticket & 1) != 0 ||
+	    (slots[i].key != NULL && strcmp(slots[i].key, key) == 0))) {
+		oldk = slots[i].key;
+		oldd = slots[i].doc;
+		if (oldk != NULL)
+			atomic_fetch_sub(&cached_bytes, slots[i].len);
+		atomic_fetch_add(&cached_bytes, len);
+		slots[i].key = k;
+		slots[i].doc = d;
+		slots[i].len = len;
+		slots[i].gen++;		/* a fill that read before is stale */
+		k = NULL;
+		d = NULL;
+	} else if (slots[i].key != NULL && strcmp(slots[i].key, key) == 0)
+		slot_take(i, &oldk, &oldd);
+	else
+		slots[i].gen++;
+	unlock_mutex(stripe(i));
+	free(oldk);
+	json_decref(oldd);
+	free(k);
+	json_decref(d);
+}

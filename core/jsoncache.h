@@ -38,6 +38,15 @@ void	 jsoncache_put(const char *key, const json_t *doc, size_t len,
 	    unsigned long long ticket);
 /* Forget key: its storage changed (call after the write). */
 void	 jsoncache_drop(const char *key);
+/*
+ * Write-through: key's storage now holds doc (len bytes of text).  Keep
+ * a copy in place of key's old one if nothing wrote, dropped or cleared
+ * key's slot since ticket (taken with jsoncache_peek before the write)
+ * and the slot holds key or the ticket admits it (key missed there
+ * twice: read before it was written); otherwise jsoncache_drop(key).
+ */
+void	 jsoncache_write(const char *key, const json_t *doc, size_t len,
+	    unsigned long long ticket);
 /* Forget everything: a prefix delete, a change of role, a seal. */
 void	 jsoncache_clear(void);
 

@@ -428,6 +428,15 @@ kv_handle(struct mount *m, struct request *req, struct response *resp)
 	return paths_dispatch(is_v2(m) ? &v2_paths : &v1_paths, m, req, resp);
 }
 
+/* core_read_json's reader for kv_exists: there is a document. */
+static int
+exists_fn(const json_t *doc, void *arg)
+{
+	(void)doc;
+	(void)arg;
+	return CF_OK;
+}
+
 /* create vs update for the ACL: does the secret exist? */
 static int
 kv_exists(struct mount *m, struct request *req, int *exists)
@@ -449,7 +458,13 @@ kv_exists(struct mount *m, struct request *req, int *exists)
 	}
 	if (key == NULL)
 		return CF_ENOMEM;
-	rc = storage_key_is_valid(key) ? core_get(key, &b) : CF_ENOTFOUND;
+	if (!storage_key_is_valid(key))
+		rc = CF_ENOTFOUND;
+	else if (is_v2(m))
+		/* KV v2 metadata is JSON: the document cache may hold it. */
+		rc = core_read_json(key, exists_fn, NULL);
+	else
+		rc = core_get(key, &b);
 	free(key);
 	buf_free(&b);
 	if (rc == CF_OK)

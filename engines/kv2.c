@@ -484,7 +484,8 @@ kv2_data_write(struct mount *m, struct request *req, struct response *resp,
 			rc = CF_ENOMEM;
 			goto out;
 		}
-	if ((rc = core_batch(ops, nops)) != CF_OK)
+	/* The next write of k finds its metadata in the cache. */
+	if ((rc = core_batch_json(ops, nops, mkey, meta)) != CF_OK)
 		goto out;
 	resp->wipe = 1;
 	rc = resp_data(resp, version_meta(meta, n));

@@ -184,6 +184,87 @@ test_peek(void **state)
 	jsoncache_clear();
 }
 
+/* jsoncache_peek's reader for a ticket alone. */
+static int
+peek_none(const json_t *doc, void *arg)
+{
+	(void)doc;
+	(void)arg;
+	return CF_OK;
+}
+
+/* A ticket as core_batch_json takes one, before its write. */
+static unsigned long long
+write_ticket(const char *key)
+{
+	unsigned long long	 t;
+	int			 rc;
+
+	(void)jsoncache_peek(key, peek_none, NULL, &t, &rc);
+	return t;
+}
+
+static json_int_t
+cached_v(const char *key)
+{
+	unsigned long long	 t;
+	json_t			*c;
+	json_int_t		 v;
+
+	if ((c = jsoncache_get(key, &t)) == NULL)
+		return -1;
+	v = json_integer_value(json_object_get(c, "v"));
+	json_decref(c);
+	return v;
+}
+
+static void
+test_write_through(void **state)
+{
+	unsigned long long	 t, fill;
+	json_t			*d1 = json_pack("{s:i}", "v", 1);
+	json_t			*d2 = json_pack("{s:i}", "v", 2);
+	json_t			*d3 = json_pack("{s:i}", "v", 3);
+
+	(void)state;
+	jsoncache_clear();
+	/* Read (a miss), then written: the new document is kept. */
+	assert_null(jsoncache_get("w/k", &t));
+	jsoncache_write("w/k", d1, 7, write_ticket("w/k"));
+	assert_int_equal(cached_v("w/k"), 1);
+	/* Written again while kept: replaced, not dropped. */
+	jsoncache_write("w/k", d2, 7, write_ticket("w/k"));
+	json_object_set_new(d2, "v", json_integer(9));	/* the caller's */
+	assert_int_equal(cached_v("w/k"), 2);
+	/* Another write of w/k between the ticket and this one: dropped. */
+	t = write_ticket("w/k");
+	jsoncache_write("w/k", d1, 7, write_ticket("w/k"));
+	jsoncache_write("w/k", d3, 7, t);
+	assert_int_equal(cached_v("w/k"), -1);
+	/* A clear (seal, role change) after the ticket: nothing kept. */
+	assert_null(jsoncache_get("w/k", &t));
+	t = write_ticket("w/k");
+	jsoncache_clear();
+	jsoncache_write("w/k", d3, 7, t);
+	assert_int_equal(cached_v("w/k"), -1);
+	/* A key written without a read before it is not kept. */
+	jsoncache_write("w/n", d1, 7, write_ticket("w/n"));
+	assert_int_equal(cached_v("w/n"), -1);
+	/* A fill that read before the write is stale: the write's stays. */
+	assert_null(jsoncache_get("w/f", &fill));
+	assert_null(jsoncache_get("w/f", &fill));
+	jsoncache_write("w/f", d3, 7, write_ticket("w/f"));
+	jsoncache_put("w/f", d1, 7, fill);
+	assert_int_equal(cached_v("w/f"), 3);
+	/* Over the size of one document: dropped, not kept. */
+	jsoncache_write("w/f", d1, JSONCACHE_DOC_MAX + 1, write_ticket("w/f"));
+	assert_int_equal(cached_v("w/f"), -1);
+	json_decref(d1);
+	json_decref(d2);
+	json_decref(d3);
+	jsoncache_clear();
+}
+
 int
 main(void)
 {
@@ -194,6 +275,7 @@ main(void)
 		cmocka_unit_test(test_clear_and_size),
 		cmocka_unit_test(test_byte_budget),
 		cmocka_unit_test(test_peek),
+		cmocka_unit_test(test_write_through),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
