@@ -169,6 +169,7 @@ FUZZ_TARGETS += storage_key
 FUZZ_TARGETS += duration
 FUZZ_TARGETS += request
 FUZZ_TARGETS += router
+FUZZ_TARGETS += jsondoc
 # --- end of FUZZ_TARGETS
 FUZZ_SECONDS = 60
 
