@@ -274,10 +274,7 @@ cmd_genroot(struct cli *cli, int argc, char **argv)
 	const char	*f = NULL, *dec = NULL, *otp = NULL, *nonce = NULL;
 	const char	*pgp = NULL;
 	int		 init = 0, cancel = 0, status = 0, genotp = 0;
-	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
-		{ "init", FLAG_BOOL, &init, 0 },
-		{ "cancel", FLAG_BOOL, &cancel, 0 },
-		{ "status", FLAG_BOOL, &status, 0 },
+	struct flag	 fl[] = { KEYSHARES_FLAGS(f, init, cancel, status),
 		{ "generate-otp", FLAG_BOOL, &genotp, 0 },
 		{ "decode", FLAG_STR, &dec, 0 },
 		{ "otp", FLAG_STR, &otp, 0 },

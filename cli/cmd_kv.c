@@ -89,7 +89,7 @@ cmd_kv_get(struct cli *cli, int argc, char **argv)
 		{ "mount", FLAG_STR, &mount, 0 }, { NULL, 0, NULL, 0 } };
 	struct kvctx	 k;
 	json_t		*s = NULL, *q = NULL, *d, *dd, *md, *fake;
-	char		*path = NULL, *err = NULL, vb[32];
+	char		*path = NULL, vb[32];
 	int		 first, rc;
 
 	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
@@ -145,7 +145,6 @@ cmd_kv_get(struct cli *cli, int argc, char **argv)
 	json_decref(s);
 	json_decref(q);
 	free(path);
-	wipefree(err);
 	kvmount_end(&k);
 	return rc;
 }
@@ -156,7 +155,7 @@ kv_write(struct cli *cli, struct kvctx *k, const char *method,
     json_t *data, long long cas, int withcas, const char *field)
 {
 	json_t		*body, *opts, *s = NULL;
-	char		*path, *err = NULL;
+	char		*path;
 	int		 rc = 2;
 
 	path = k->v2 ? kvmount_rewrite(k, "data") : xstrdup(k->path);
@@ -191,7 +190,6 @@ kv_write(struct cli *cli, struct kvctx *k, const char *method,
 	json_decref(body);
 	json_decref(s);
 	free(path);
-	wipefree(err);
 	return rc;
 }
 
@@ -370,7 +368,7 @@ kv_versions(struct cli *cli, int argc, char **argv, const char *seg)
 		{ "field", FLAG_STR, &f, 0 }, { NULL, 0, NULL, 0 } };
 	struct kvctx	 k;
 	json_t		*body = NULL, *s = NULL;
-	char		*path = NULL, *shown = NULL, *err = NULL;
+	char		*path = NULL, *shown = NULL;
 	int		 first, rc = 1, del = strcmp(seg, "delete") == 0;
 
 	memset(&k, 0, sizeof(k));
@@ -425,7 +423,6 @@ kv_versions(struct cli *cli, int argc, char **argv, const char *seg)
 	json_decref(s);
 	free(path);
 	free(shown);
-	free(err);
 	kvmount_end(&k);
 	return rc;
 }
@@ -486,7 +483,7 @@ cmd_kv_mget(struct cli *cli, int argc, char **argv)
 	struct kvctx	 k;
 	json_t		*s = NULL, *d, *vers, *md, *v;
 	struct sbuf	 t = { 0 };
-	char		*path = NULL, *err = NULL;
+	char		*path = NULL;
 	size_t		 n = 0, i;
 	int		 rc = 1;
 
@@ -531,7 +528,6 @@ cmd_kv_mget(struct cli *cli, int argc, char **argv)
  out:
 	json_decref(s);
 	free(path);
-	free(err);
 	kvmount_end(&k);
 	return rc;
 }

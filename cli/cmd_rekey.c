@@ -203,10 +203,7 @@ cmd_rekey(struct cli *cli, int argc, char **argv)
 	long long	 n = 5, t = 3;
 	int		 init = 0, cancel = 0, status = 0, verify = 0;
 	int		 backup = 0, bret = 0, bdel = 0;
-	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
-		{ "init", FLAG_BOOL, &init, 0 },
-		{ "cancel", FLAG_BOOL, &cancel, 0 },
-		{ "status", FLAG_BOOL, &status, 0 },
+	struct flag	 fl[] = { KEYSHARES_FLAGS(f, init, cancel, status),
 		{ "key-shares", FLAG_INT, &n, 0 },
 		{ "n", FLAG_INT, &n, 0 },
 		{ "key-threshold", FLAG_INT, &t, 0 },

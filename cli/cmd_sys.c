@@ -25,6 +25,7 @@
 static int	 print_status(struct cli *, struct client *, json_t *);
 static int	 key_status(struct cli *, struct client **, int);
 static json_t	*data_of(json_t *);
+static int	 format_only(struct cli *, int, char **);
 
 #define FORMAT_FLAG(v)	{ "format", FLAG_STR, &(v), 0 }
 
@@ -34,6 +35,20 @@ data_of(json_t *secret)
 	json_t	*d = json_object_get(secret, "data");
 
 	return json_is_object(d) ? d : NULL;
+}
+
+/* A command that takes -format and no argument: 0, or 1 shown. */
+static int
+format_only(struct cli *cli, int argc, char **argv)
+{
+	const char	*f = NULL;
+	struct flag	 fl[] = { FORMAT_FLAG(f), { NULL, 0, NULL, 0 } };
+	int		 first;
+
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs(argc - first, 0, "0") != 0)
+		return 1;
+	return 0;
 }
 
 static void
@@ -182,14 +197,11 @@ print_status(struct cli *cli, struct client *c, json_t *ss)
 int
 cmd_status(struct cli *cli, int argc, char **argv)
 {
-	const char	*f = NULL;
-	struct flag	 fl[] = { FORMAT_FLAG(f), { NULL, 0, NULL, 0 } };
 	struct client	*c = NULL;
 	json_t		*ss = NULL;
-	int		 first, rc = 1;
+	int		 rc = 1;
 
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
-	    cli_nargs(argc - first, 0, "0") != 0)
+	if (format_only(cli, argc, argv) != 0)
 		return 1;
 	if (request(cli, &c, "GET", "sys/seal-status", NULL, NULL, 0, &ss,
 	    "Error checking seal status") == 0)
@@ -527,13 +539,10 @@ key_status(struct cli *cli, struct client **cp, int rotated)
 int
 cmd_keystatus(struct cli *cli, int argc, char **argv)
 {
-	const char	*f = NULL;
-	struct flag	 fl[] = { FORMAT_FLAG(f), { NULL, 0, NULL, 0 } };
 	struct client	*c = NULL;
-	int		 first, rc;
+	int		 rc;
 
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
-	    cli_nargs(argc - first, 0, "0") != 0)
+	if (format_only(cli, argc, argv) != 0)
 		return 1;
 	rc = key_status(cli, &c, 0);
 	client_free(c);
@@ -543,14 +552,11 @@ cmd_keystatus(struct cli *cli, int argc, char **argv)
 int
 cmd_rotate(struct cli *cli, int argc, char **argv)
 {
-	const char	*f = NULL;
-	struct flag	 fl[] = { FORMAT_FLAG(f), { NULL, 0, NULL, 0 } };
 	struct client	*c = NULL;
 	json_t		*s = NULL;
-	int		 first, rc;
+	int		 rc;
 
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
-	    cli_nargs(argc - first, 0, "0") != 0)
+	if (format_only(cli, argc, argv) != 0)
 		return 1;
 	if ((rc = request(cli, &c, "POST", "sys/rotate", NULL, NULL, 0, &s,
 	    "Error rotating key")) == 0)
