@@ -69,8 +69,12 @@ void		 cli_warn(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
 /* The escape that starts a warning or error (end: ends it), or "". */
 const char	*cli_colour(int warn, int end);
-/* "Too many/Not enough arguments (expected spec, got n)": 1, else 0. */
+/*
+ * "Too many/Not enough arguments (expected spec, got n)": 1, else 0.
+ * cli_nargs_range takes from min to max arguments (INT_MAX: no limit).
+ */
 int		 cli_nargs(int got, int want, const char *spec);
+int		 cli_nargs_range(int got, int min, int max, const char *spec);
 /* Paragraph wrapped at 78 columns, to the stream. */
 void		 cli_para(FILE *, const char *);
 /* The same on stderr as a warning (in colour where errors are). */

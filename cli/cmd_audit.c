@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "format.h"
 #include "kvdata.h"
+#include "request.h"
 #include "util.h"
 
 static json_t	*audit_doc(json_t *);
@@ -62,16 +63,10 @@ cmd_audit_enable(struct cli *cli, int argc, char **argv)
 	body = json_pack("{s:s,s:s,s:O,s:b}", "type", type, "description",
 	    desc != NULL ? desc : "", "options", opts, "local", local);
 	sbuf_printf(&b, "sys/audit/%s", dev);
-	rc = 2;
-	if ((c = cli_client(cli, 0)) == NULL)
-		goto out;
-	if (client_logical(c, "PUT", sbuf_str(&b), NULL, body, 0, &s,
-	    &err) == -1) {
-		cli_error("Error enabling audit device: %s", err);
-		goto out;
-	}
-	printf("Success! Enabled the %s audit device at: %s\n", type, dev);
-	rc = 0;
+	if ((rc = request(cli, &c, "PUT", sbuf_str(&b), NULL, body, 0, &s,
+	    "Error enabling audit device")) == 0)
+		printf("Success! Enabled the %s audit device at: %s\n", type,
+		    dev);
  out:
 	json_decref(opts);
 	json_decref(body);
@@ -91,29 +86,21 @@ cmd_audit_disable(struct cli *cli, int argc, char **argv)
 	struct client	*c = NULL;
 	struct sbuf	 b = { 0 };
 	json_t		*s = NULL;
-	char		*path = NULL, *err = NULL;
-	int		 first, rc = 2;
+	char		*path;
+	int		 first, rc;
 
 	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
 	    cli_nargs(argc - first, 1, "1") != 0)
 		return 1;
 	path = mountpath(argv[first]);
 	sbuf_printf(&b, "sys/audit/%s", path);
-	if ((c = cli_client(cli, 0)) == NULL)
-		goto out;
-	if (client_logical(c, "DELETE", sbuf_str(&b), NULL, NULL, 0, &s,
-	    &err) == -1) {
-		cli_error("Error disabling audit device: %s", err);
-		goto out;
-	}
-	printf("Success! Disabled audit device (if it was enabled) at: %s\n",
-	    path);
-	rc = 0;
- out:
+	if ((rc = request(cli, &c, "DELETE", sbuf_str(&b), NULL, NULL, 0, &s,
+	    "Error disabling audit device")) == 0)
+		printf("Success! Disabled audit device (if it was enabled) "
+		    "at: %s\n", path);
 	json_decref(s);
 	sbuf_free(&b);
 	free(path);
-	wipefree(err);
 	client_free(c);
 	return rc;
 }
@@ -177,20 +164,15 @@ cmd_audit_list(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 } };
 	struct client	*c = NULL;
 	json_t		*s = NULL, *d, *rows = NULL, *doc;
-	char		*err = NULL;
 	size_t		 n = 0, i;
 	int		 first, rc = 2;
 
 	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
 	    cli_nargs(argc - first, 0, "0") != 0)
 		return 1;
-	if ((c = cli_client(cli, 0)) == NULL)
+	if (request(cli, &c, "GET", "sys/audit", NULL, NULL, 0, &s,
+	    "Error listing audits") != 0)
 		goto out;
-	if (client_logical(c, "GET", "sys/audit", NULL, NULL, 0, &s,
-	    &err) == -1) {
-		cli_error("Error listing audits: %s", err);
-		goto out;
-	}
 	d = json_object_get(s, "data");
 	if (!json_is_object(d)) {
 		cli_error("Error listing audits: data from server response is "
@@ -224,7 +206,6 @@ cmd_audit_list(struct cli *cli, int argc, char **argv)
 	json_decref(rows);
 	json_decref(s);
 	free(keys);
-	wipefree(err);
 	client_free(c);
 	return rc;
 }
@@ -250,19 +231,14 @@ static int
 lease_call(struct cli *cli, const char *path, json_t *body,
     const char *prefix, const char *id)
 {
-	struct client	*c;
+	struct client	*c = NULL;
 	json_t		*s = NULL;
-	char		*err = NULL;
-	int		 rc = 2;
+	int		 rc;
 
-	if ((c = cli_client(cli, 0)) == NULL)
-		return 2;
-	if (client_logical(c, "PUT", path, NULL, body, 0, &s, &err) == -1)
-		cli_error("%s %s: %s", prefix, id, err);
-	else
+	if ((rc = request(cli, &c, "PUT", path, NULL, body, 0, &s, "%s %s",
+	    prefix, id)) == 0)
 		rc = fmt_secret(cli, s);
 	json_decref(s);
-	wipefree(err);
 	client_free(c);
 	return rc;
 }
@@ -321,7 +297,7 @@ cmd_lease_revoke(struct cli *cli, int argc, char **argv)
 	struct client	*c = NULL;
 	struct sbuf	 b = { 0 };
 	json_t		*body = NULL, *s = NULL;
-	char		*id = NULL, *err = NULL;
+	char		*id = NULL;
 	int		 first, rc = 1;
 
 	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
@@ -342,13 +318,11 @@ cmd_lease_revoke(struct cli *cli, int argc, char **argv)
 	else
 		cli_para_warn("Warning! Force-removing leases can cause the "
 		    "server to become out of sync with secret engines!");
-	if (client_logical(c, "PUT", sbuf_str(&b), NULL, body, 0, &s,
-	    &err) == -1) {
-		cli_error("Error %s %s: %s", force ?
-		    "force revoking leases with prefix" : prefix ?
-		    "revoking leases with prefix" : "revoking lease", id, err);
+	if (request(cli, &c, "PUT", sbuf_str(&b), NULL, body, 0, &s,
+	    "Error %s %s", force ? "force revoking leases with prefix" :
+	    prefix ? "revoking leases with prefix" : "revoking lease",
+	    id) != 0)
 		goto out;
-	}
 	if (force)
 		printf("Success! Force revoked any leases with prefix: %s\n",
 		    id);
@@ -364,7 +338,6 @@ cmd_lease_revoke(struct cli *cli, int argc, char **argv)
 	json_decref(s);
 	sbuf_free(&b);
 	free(id);
-	wipefree(err);
 	client_free(c);
 	return rc;
 }

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,39 +57,31 @@ cmd_read(struct cli *cli, int argc, char **argv)
 	long		 status;
 	int		 first, rc = 1;
 
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs_range(argc - first, 1, INT_MAX, "1") != 0)
 		return 1;
-	if (argc - first < 1) {
-		cli_error("Not enough arguments (expected 1, got 0)");
-		return 1;
-	}
 	if (kvdata_parse(argc - first - 1, argv + first + 1, &q, &err) == -1) {
 		cli_error("Failed to parse K=V data: %s", err);
 		goto out;
 	}
 	path = pathtrim(argv[first], 0);
 	rc = 2;
+	if (strcmp(cli->format, "raw") != 0) {
+		if ((rc = request_read(cli, &c, path, q, &s,
+		    "Error reading %s", path)) == 0)
+			rc = field != NULL ? fmt_field(cli, s, field) :
+			    fmt_secret(cli, s);
+		goto out;
+	}
 	if ((c = cli_client(cli, 0)) == NULL)
 		goto out;
-	if (strcmp(cli->format, "raw") == 0) {
-		if (client_raw(c, "GET", path, q, NULL, &status, &raw,
-		    &err) == -1 || status >= 400) {
-			cli_error("Error reading: %s: %s", path, err);
-			goto out;
-		}
-		printf("%s\n", raw);
-		rc = 0;
+	if (client_raw(c, "GET", path, q, NULL, &status, &raw, &err) == -1 ||
+	    status >= 400) {
+		cli_error("Error reading: %s: %s", path, err);
 		goto out;
 	}
-	if (client_logical(c, "GET", path, q, NULL, 1, &s, &err) == -1) {
-		cli_error("Error reading %s: %s", path, err);
-		goto out;
-	}
-	if (s == NULL) {
-		cli_error("No value found at %s", path);
-		goto out;
-	}
-	rc = field != NULL ? fmt_field(cli, s, field) : fmt_secret(cli, s);
+	printf("%s\n", raw);
+	rc = 0;
  out:
 	json_decref(q);
 	json_decref(s);
@@ -112,12 +105,9 @@ cmd_write(struct cli *cli, int argc, char **argv)
 	char		*path = NULL, *err = NULL;
 	int		 first, rc = 1;
 
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs_range(argc - first, 1, INT_MAX, "1") != 0)
 		return 1;
-	if (argc - first < 1) {
-		cli_error("Not enough arguments (expected 1, got 0)");
-		return 1;
-	}
 	if (argc - first == 1 && !force) {
 		cli_error("Must supply data or use -force");
 		return 1;
@@ -149,48 +139,17 @@ cmd_list(struct cli *cli, int argc, char **argv)
 		{ "detailed", FLAG_BOOL, &cli->detailed, 0 },
 		{ NULL, 0, NULL, 0 } };
 	struct client	*c = NULL;
-	json_t		*q = NULL, *s = NULL, *d;
-	char		*path = NULL, *err = NULL;
-	int		 first, rc = 1, keep = cli->detailed;
+	char		*path;
+	int		 first, rc, keep = cli->detailed;
 
 	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
 		return 1;
 	cli->detailed = keep;	/* only the pre-scan decides (cli.md §1.3) */
-	if (argc - first != 1) {
-		cli_error("%s arguments (expected 1, got %d)", argc - first <
-		    1 ? "Not enough" : "Too many", argc - first);
+	if (cli_nargs(argc - first, 1, "1") != 0)
 		return 1;
-	}
 	path = pathtrim(argv[first], 0);
-	q = json_pack("{s:s}", "list", "true");
-	rc = 2;
-	if ((c = cli_client(cli, 0)) == NULL)
-		goto out;
-	if (client_logical(c, "GET", path, q, NULL, 1, &s, &err) == -1) {
-		cli_error("Error listing %s: %s", path, err);
-		goto out;
-	}
-	if (s == NULL) {
-		if (strcmp(cli->format, "table") != 0)
-			puts("{}");
-		else
-			cli_error("No value found at %s", path);
-		goto out;
-	}
-	if ((d = json_object_get(s, "data")) == NULL || json_is_null(d)) {
-		rc = fmt_secret(cli, s);
-		goto out;
-	}
-	if (!json_is_array(json_object_get(d, "keys"))) {
-		cli_error("No entries found at %s", path);
-		goto out;
-	}
-	rc = fmt_list(cli, s, path);
- out:
-	json_decref(q);
-	json_decref(s);
+	rc = request_list(cli, &c, path, 1);
 	free(path);
-	free(err);
 	client_free(c);
 	return rc;
 }
@@ -205,12 +164,9 @@ cmd_delete(struct cli *cli, int argc, char **argv)
 	char		*path = NULL, *err = NULL;
 	int		 first, rc = 1;
 
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs_range(argc - first, 1, INT_MAX, "at least 1") != 0)
 		return 1;
-	if (argc - first < 1) {
-		cli_error("Not enough arguments (expected at least 1, got 0)");
-		return 1;
-	}
 	if (kvdata_parse(argc - first - 1, argv + first + 1, &q, &err) == -1) {
 		cli_error("Failed to parse string list data: %s", err);
 		goto out;
@@ -242,13 +198,9 @@ cmd_unwrap(struct cli *cli, int argc, char **argv)
 	char		*tok = NULL, *err = NULL;
 	int		 first, rc = 2;
 
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs_range(argc - first, 0, 1, "0-1") != 0)
 		return 1;
-	if (argc - first > 1) {
-		cli_error("Too many arguments (expected 0-1, got %d)",
-		    argc - first);
-		return 1;
-	}
 	if (argc - first == 1)
 		tok = trim(xstrdup(argv[first]));
 	if ((c = cli_client(cli, 0)) == NULL)

@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "format.h"
 #include "keyshares.h"
+#include "request.h"
 #include "util.h"
 
 static int	 print_status(struct cli *, json_t *, int);
@@ -29,32 +30,17 @@ static int	 b64decode(const char *, unsigned char **, size_t *);
 static int	 gen_otp(struct cli *, struct client *);
 static int	 decode(struct cli *, struct client *, const char *,
 		    const char *);
-static int	 get_status(struct client *, json_t **);
+static int	 get_status(struct cli *, struct client *, json_t **);
 static json_t	*status_doc(json_t *);
 
 #define ATTEMPT	"sys/generate-root/attempt"
 
-/* GET the attempt; the status object (owned) or -1 with the error shown. */
+/* GET the attempt; the status object (owned) or 2 with the error shown. */
 static int
-get_status(struct client *c, json_t **st)
+get_status(struct cli *cli, struct client *c, json_t **st)
 {
-	json_t	*s = NULL;
-	char	*err = NULL;
-
-	*st = NULL;
-	if (client_logical(c, "GET", ATTEMPT, NULL, NULL, 0, &s,
-	    &err) == -1) {
-		cli_error("Error getting root generation status: %s", err);
-		wipefree(err);
-		return -1;
-	}
-	*st = json_incref(json_object_get(s, "data"));
-	json_decref(s);
-	if (!json_is_object(*st)) {
-		json_decref(*st);
-		*st = json_object();
-	}
-	return 0;
+	return request_data(cli, &c, ATTEMPT, st,
+	    "Error getting root generation status");
 }
 
 /* The status in vault's typed order. */
@@ -178,7 +164,7 @@ gen_otp(struct cli *cli, struct client *c)
 	long long		 len, i;
 	int			 rc = 2;
 
-	if (get_status(c, &st) == -1)
+	if (get_status(cli, c, &st) != 0)
 		goto out;
 	len = json_integer_value(json_object_get(st, "otp_length"));
 	if (len <= 0 || len > 1024) {
@@ -242,7 +228,7 @@ decode(struct cli *cli, struct client *c, const char *enc, const char *otp)
 		cli_error("Missing otp: use -otp to supply it");
 		goto out;
 	}
-	if (get_status(c, &st) == -1) {
+	if (get_status(cli, c, &st) != 0) {
 		rc = 2;
 		goto out;
 	}
@@ -288,10 +274,7 @@ cmd_genroot(struct cli *cli, int argc, char **argv)
 	const char	*f = NULL, *dec = NULL, *otp = NULL, *nonce = NULL;
 	const char	*pgp = NULL;
 	int		 init = 0, cancel = 0, status = 0, genotp = 0;
-	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
-		{ "init", FLAG_BOOL, &init, 0 },
-		{ "cancel", FLAG_BOOL, &cancel, 0 },
-		{ "status", FLAG_BOOL, &status, 0 },
+	struct flag	 fl[] = { KEYSHARES_FLAGS(f, init, cancel, status),
 		{ "generate-otp", FLAG_BOOL, &genotp, 0 },
 		{ "decode", FLAG_STR, &dec, 0 },
 		{ "otp", FLAG_STR, &otp, 0 },
@@ -301,16 +284,12 @@ cmd_genroot(struct cli *cli, int argc, char **argv)
 	struct client	*c = NULL;
 	struct sbuf	 in = { 0 };
 	json_t		*st = NULL, *s = NULL, *body = NULL;
-	char		*err = NULL, buf[256];
+	char		 buf[256];
 	int		 first, rc = 1;
 
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs_range(argc - first, 0, 1, "0-1") != 0)
 		return 1;
-	if (argc - first > 1) {
-		cli_error("Too many arguments (expected 0-1, got %d)",
-		    argc - first);
-		return 1;
-	}
 	rc = 2;
 	if ((c = cli_client(cli, 0)) == NULL)
 		goto out;
@@ -323,12 +302,9 @@ cmd_genroot(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (cancel) {
-		if (client_logical(c, "DELETE", ATTEMPT, NULL, NULL, 0, &s,
-		    &err) == -1) {
-			cli_error("Error canceling root token generation: %s",
-			    err);
+		if (request(cli, &c, "DELETE", ATTEMPT, NULL, NULL, 0, &s,
+		    "Error canceling root token generation") != 0)
 			goto out;
-		}
 		printf("Success! Root token generation canceled (if it was "
 		    "started)\n");
 		rc = 0;
@@ -344,16 +320,13 @@ cmd_genroot(struct cli *cli, int argc, char **argv)
 		}
 		body = json_pack("{s:s,s:s}", "otp", otp != NULL ? otp : "",
 		    "pgp_key", pgp != NULL ? pgp : "");
-		if (client_logical(c, "PUT", ATTEMPT, NULL, body, 0, &s,
-		    &err) == -1) {
-			cli_error("Error initializing root generation: %s",
-			    err);
+		if (request(cli, &c, "PUT", ATTEMPT, NULL, body, 0, &s,
+		    "Error initializing root generation") != 0)
 			goto out;
-		}
 		rc = print_status(cli, json_object_get(s, "data"), 1);
 		goto out;
 	}
-	if (get_status(c, &st) == -1)
+	if (get_status(cli, c, &st) != 0)
 		goto out;
 	if (status) {
 		rc = print_status(cli, st, 0);
@@ -383,7 +356,6 @@ cmd_genroot(struct cli *cli, int argc, char **argv)
 	json_decref(st);
 	json_decref(s);
 	json_decref(body);
-	wipefree(err);
 	sbuf_free(&in);
 	client_free(c);
 	return rc;

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "format.h"
 #include "kvdata.h"
 #include "kvmount.h"
+#include "request.h"
 #include "util.h"
 
 static void	 out_path(const char *, const char *);
@@ -87,16 +89,12 @@ cmd_kv_get(struct cli *cli, int argc, char **argv)
 		{ "mount", FLAG_STR, &mount, 0 }, { NULL, 0, NULL, 0 } };
 	struct kvctx	 k;
 	json_t		*s = NULL, *q = NULL, *d, *dd, *md, *fake;
-	char		*path = NULL, *err = NULL, vb[32];
+	char		*path = NULL, vb[32];
 	int		 first, rc;
 
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs(argc - first, 1, "1") != 0)
 		return 1;
-	if (argc - first != 1) {
-		cli_error("%s arguments (expected 1, got %d)", argc - first <
-		    1 ? "Not enough" : "Too many", argc - first);
-		return 1;
-	}
 	if ((rc = kvmount_begin(cli, &k, argv[first], mount, 1)) != 0)
 		goto out;
 	rc = 2;
@@ -105,14 +103,9 @@ cmd_kv_get(struct cli *cli, int argc, char **argv)
 		snprintf(vb, sizeof(vb), "%lld", version);
 		q = json_pack("{s:s}", "version", vb);
 	}
-	if (client_logical(k.c, "GET", path, q, NULL, 1, &s, &err) == -1) {
-		cli_error("Error reading %s: %s", path, err);
+	if (request_read(cli, &k.c, path, q, &s, "Error reading %s",
+	    path) != 0)
 		goto out;
-	}
-	if (s == NULL) {
-		cli_error("No value found at %s", path);
-		goto out;
-	}
 	d = json_object_get(s, "data");
 	dd = k.v2 ? json_object_get(d, "data") : d;
 	if (field != NULL) {
@@ -152,7 +145,6 @@ cmd_kv_get(struct cli *cli, int argc, char **argv)
 	json_decref(s);
 	json_decref(q);
 	free(path);
-	wipefree(err);
 	kvmount_end(&k);
 	return rc;
 }
@@ -163,7 +155,7 @@ kv_write(struct cli *cli, struct kvctx *k, const char *method,
     json_t *data, long long cas, int withcas, const char *field)
 {
 	json_t		*body, *opts, *s = NULL;
-	char		*path, *err = NULL;
+	char		*path;
 	int		 rc = 2;
 
 	path = k->v2 ? kvmount_rewrite(k, "data") : xstrdup(k->path);
@@ -174,11 +166,9 @@ kv_write(struct cli *cli, struct kvctx *k, const char *method,
 		body = json_pack("{s:O,s:o}", "data", data, "options", opts);
 	} else
 		body = json_incref(data);
-	if (client_logical(k->c, method, path, NULL, body, 0, &s,
-	    &err) == -1) {
-		cli_error("Error writing data to %s: %s", path, err);
+	if (request(cli, &k->c, method, path, NULL, body, 0, &s,
+	    "Error writing data to %s", path) != 0)
 		goto out;
-	}
 	if (s == NULL) {
 		if (strcmp(cli->format, "table") == 0)
 			printf("Success! Data written to: %s\n", path);
@@ -200,7 +190,6 @@ kv_write(struct cli *cli, struct kvctx *k, const char *method,
 	json_decref(body);
 	json_decref(s);
 	free(path);
-	wipefree(err);
 	return rc;
 }
 
@@ -219,12 +208,9 @@ cmd_kv_put(struct cli *cli, int argc, char **argv)
 	int		 first, rc = 1;
 
 	memset(&k, 0, sizeof(k));
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs_range(argc - first, 1, INT_MAX, ">1") != 0)
 		return 1;
-	if (argc - first == 0) {
-		cli_error("Not enough arguments (expected >1, got 0)");
-		return 1;
-	}
 	if (argc - first == 1) {
 		cli_error("Must supply data");
 		return 1;
@@ -264,12 +250,9 @@ cmd_kv_patch(struct cli *cli, int argc, char **argv)
 	int		 first, rc = 1, rw = 0;
 
 	memset(&k, 0, sizeof(k));
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs_range(argc - first, 1, INT_MAX, ">1") != 0)
 		goto out;
-	if (argc - first == 0) {
-		cli_error("Not enough arguments (expected >1, got 0)");
-		goto out;
-	}
 	if (argc - first == 1 && remove == NULL) {
 		cli_error("Must supply data");
 		goto out;
@@ -345,15 +328,9 @@ cmd_kv_patch(struct cli *cli, int argc, char **argv)
 	/* Read, merge locally, write back with cas = current version. */
 	free(path);
 	path = kvmount_rewrite(&k, "data");
-	if (client_logical(k.c, "GET", path, NULL, NULL, 1, &cur,
-	    &err) == -1) {
-		cli_error("Error doing pre-read at %s: %s", path, err);
+	if (request_read(cli, &k.c, path, NULL, &cur,
+	    "Error doing pre-read at %s", path) != 0)
 		goto out;
-	}
-	if (cur == NULL) {
-		cli_error("No value found at %s", path);
-		goto out;
-	}
 	merged = json_deep_copy(json_object_get(json_object_get(cur, "data"),
 	    "data"));
 	if (!json_is_object(merged)) {
@@ -391,7 +368,7 @@ kv_versions(struct cli *cli, int argc, char **argv, const char *seg)
 		{ "field", FLAG_STR, &f, 0 }, { NULL, 0, NULL, 0 } };
 	struct kvctx	 k;
 	json_t		*body = NULL, *s = NULL;
-	char		*path = NULL, *shown = NULL, *err = NULL;
+	char		*path = NULL, *shown = NULL;
 	int		 first, rc = 1, del = strcmp(seg, "delete") == 0;
 
 	memset(&k, 0, sizeof(k));
@@ -430,14 +407,10 @@ kv_versions(struct cli *cli, int argc, char **argv, const char *seg)
 		shown = del ? kvmount_rewrite(&k, "data") : xstrdup(path);
 		body = versions_body(vers);
 	}
-	if (client_logical(k.c, body != NULL ? "PUT" : "DELETE", path, NULL,
-	    body, 0, &s, &err) == -1) {
-		if (del)
-			cli_error("Error deleting %s: %s", shown, err);
-		else
-			cli_error("Error writing data to %s: %s", shown, err);
+	if (request(cli, &k.c, body != NULL ? "PUT" : "DELETE", path, NULL,
+	    body, 0, &s, "Error %s %s", del ? "deleting" : "writing data to",
+	    shown) != 0)
 		goto out;
-	}
 	if (del)
 		printf("Success! Data deleted (if it existed) at: %s\n",
 		    shown);
@@ -450,7 +423,6 @@ kv_versions(struct cli *cli, int argc, char **argv, const char *seg)
 	json_decref(s);
 	free(path);
 	free(shown);
-	free(err);
 	kvmount_end(&k);
 	return rc;
 }
@@ -480,37 +452,15 @@ cmd_kv_list(struct cli *cli, int argc, char **argv)
 	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
 		{ "mount", FLAG_STR, &mount, 0 }, { NULL, 0, NULL, 0 } };
 	struct kvctx	 k;
-	json_t		*s = NULL, *q = NULL, *d;
-	char		*path = NULL, *err = NULL;
-	int		 rc = 1;
+	char		*path;
+	int		 rc;
 
-	if ((rc = kvmount_one(cli, fl, &mount, argc, argv, NULL, &k)) != 0)
-		goto out;
-	rc = 2;
-	path = k.v2 ? kvmount_rewrite(&k, "metadata") : xstrdup(k.path);
-	q = json_pack("{s:s}", "list", "true");
-	if (client_logical(k.c, "GET", path, q, NULL, 1, &s, &err) == -1) {
-		cli_error("Error listing %s: %s", path, err);
-		goto out;
+	if ((rc = kvmount_one(cli, fl, &mount, argc, argv, NULL, &k)) == 0) {
+		path = k.v2 ? kvmount_rewrite(&k, "metadata") :
+		    xstrdup(k.path);
+		rc = request_list(cli, &k.c, path, 0);
+		free(path);
 	}
-	if (s == NULL) {
-		if (strcmp(cli->format, "table") != 0)
-			puts("{}");
-		else
-			cli_error("No value found at %s", path);
-		goto out;
-	}
-	d = json_object_get(s, "data");
-	if (!json_is_array(json_object_get(d, "keys"))) {
-		cli_error("No entries found at %s", path);
-		goto out;
-	}
-	rc = fmt_list(cli, s, path);
- out:
-	json_decref(s);
-	json_decref(q);
-	free(path);
-	free(err);
 	kvmount_end(&k);
 	return rc;
 }
@@ -533,7 +483,7 @@ cmd_kv_mget(struct cli *cli, int argc, char **argv)
 	struct kvctx	 k;
 	json_t		*s = NULL, *d, *vers, *md, *v;
 	struct sbuf	 t = { 0 };
-	char		*path = NULL, *err = NULL;
+	char		*path = NULL;
 	size_t		 n = 0, i;
 	int		 rc = 1;
 
@@ -542,14 +492,9 @@ cmd_kv_mget(struct cli *cli, int argc, char **argv)
 		goto out;
 	rc = 2;
 	path = kvmount_rewrite(&k, "metadata");
-	if (client_logical(k.c, "GET", path, NULL, NULL, 1, &s, &err) == -1) {
-		cli_error("Error reading %s: %s", path, err);
+	if (request_read(cli, &k.c, path, NULL, &s, "Error reading %s",
+	    path) != 0)
 		goto out;
-	}
-	if (s == NULL) {
-		cli_error("No value found at %s", path);
-		goto out;
-	}
 	if (strcmp(cli->format, "table") != 0) {
 		rc = fmt_secret(cli, s);
 		goto out;
@@ -583,7 +528,6 @@ cmd_kv_mget(struct cli *cli, int argc, char **argv)
  out:
 	json_decref(s);
 	free(path);
-	free(err);
 	kvmount_end(&k);
 	return rc;
 }

@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "format.h"
 #include "kvmount.h"
+#include "request.h"
 #include "util.h"
 
 int
@@ -36,14 +37,13 @@ cmd_kv_mput(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 } };
 	struct kvctx	 k;
 	json_t		*body, *s = NULL;
-	char		*path = NULL, *err = NULL, d[48];
+	char		*path = NULL, d[48];
 	int		 rc = 1;
 
 	body = json_object();
 	if ((rc = kvmount_one(cli, fl, &mount, argc, argv, "Metadata",
 	    &k)) != 0)
 		goto out;
-	rc = 2;
 	if (maxv >= 0)
 		json_object_set_new(body, "max_versions", json_integer(maxv));
 	if (fl[3].set)
@@ -57,18 +57,14 @@ cmd_kv_mput(struct cli *cli, int argc, char **argv)
 	if (custom != NULL)
 		json_object_set(body, "custom_metadata", custom);
 	path = kvmount_rewrite(&k, "metadata");
-	if (client_logical(k.c, "PUT", path, NULL, body, 0, &s, &err) == -1) {
-		cli_error("Error writing data to %s: %s", path, err);
-		goto out;
-	}
-	printf("Success! Data written to: %s\n", path);
-	rc = 0;
+	if ((rc = request(cli, &k.c, "PUT", path, NULL, body, 0, &s,
+	    "Error writing data to %s", path)) == 0)
+		printf("Success! Data written to: %s\n", path);
  out:
 	json_decref(body);
 	json_decref(custom);
 	json_decref(s);
 	free(path);
-	free(err);
 	kvmount_end(&k);
 	return rc;
 }
@@ -81,25 +77,19 @@ cmd_kv_mdelete(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 } };
 	struct kvctx	 k;
 	json_t		*s = NULL;
-	char		*path = NULL, *err = NULL;
-	int		 rc = 1;
+	char		*path;
+	int		 rc;
 
 	if ((rc = kvmount_one(cli, fl, &mount, argc, argv, "Metadata",
-	    &k)) != 0)
-		goto out;
-	rc = 2;
-	path = kvmount_rewrite(&k, "metadata");
-	if (client_logical(k.c, "DELETE", path, NULL, NULL, 0, &s,
-	    &err) == -1) {
-		cli_error("Error deleting %s: %s", path, err);
-		goto out;
+	    &k)) == 0) {
+		path = kvmount_rewrite(&k, "metadata");
+		if ((rc = request(cli, &k.c, "DELETE", path, NULL, NULL, 0,
+		    &s, "Error deleting %s", path)) == 0)
+			printf("Success! Data deleted (if it existed) at: "
+			    "%s\n", path);
+		json_decref(s);
+		free(path);
 	}
-	printf("Success! Data deleted (if it existed) at: %s\n", path);
-	rc = 0;
- out:
-	json_decref(s);
-	free(path);
-	free(err);
 	kvmount_end(&k);
 	return rc;
 }
@@ -109,19 +99,16 @@ cmd_kv_mdelete(struct cli *cli, int argc, char **argv)
  * have metadata and, when wantdata, data.  0, or the exit status.
  */
 static int
-rollback_read(struct kvctx *k, const char *path, json_t *q, int wantdata,
-    json_t **out)
+rollback_read(struct cli *cli, struct kvctx *k, const char *path, json_t *q,
+    int wantdata, json_t **out)
 {
 	json_t		*s = NULL, *d, *md;
-	char		*err = NULL;
 	const char	*dt;
 
 	*out = NULL;
-	if (client_logical(k->c, "GET", path, q, NULL, 1, &s, &err) == -1) {
-		cli_error("Error doing pre-read at %s: %s", path, err);
-		wipefree(err);
+	if (request(cli, &k->c, "GET", path, q, NULL, 1, &s,
+	    "Error doing pre-read at %s", path) != 0)
 		return 2;
-	}
 	d = json_object_get(s, "data");
 	md = json_object_get(d, "metadata");
 	if (!json_is_object(d)) {
@@ -202,11 +189,11 @@ cmd_kv_rollback(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	path = kvmount_rewrite(&k, "data");
-	if ((rc = rollback_read(&k, path, NULL, 0, &cur)) != 0)
+	if ((rc = rollback_read(cli, &k, path, NULL, 0, &cur)) != 0)
 		goto out;
 	snprintf(vb, sizeof(vb), "%lld", version);
 	q = json_pack("{s:s}", "version", vb);
-	if ((rc = rollback_read(&k, path, q, 1, &old)) != 0)
+	if ((rc = rollback_read(cli, &k, path, q, 1, &old)) != 0)
 		goto out;
 	rc = 2;
 	body = json_pack("{s:O,s:{s:O}}", "data", json_object_get(
@@ -245,34 +232,26 @@ cmd_kv_versioning(struct cli *cli, int argc, char **argv)
 	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
 		{ NULL, 0, NULL, 0 } };
 	struct client	*c = NULL;
-	json_t		*body = NULL, *s = NULL;
-	char		*path = NULL, *api = NULL, *err = NULL;
+	json_t		*body, *s = NULL;
+	char		*path, *api;
 	struct sbuf	 b = { 0 };
 	int		 first, rc;
 
 	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
 	    cli_nargs(argc - first, 1, "1") != 0)
 		return 1;
-	rc = 2;
-	if ((c = cli_client(cli, 0)) == NULL)
-		goto out;
 	path = mountpath(argv[first]);
 	sbuf_printf(&b, "sys/mounts/%stune", path);
 	api = sbuf_take(&b);
 	body = json_pack("{s:{s:s},s:s,s:s,s:b}", "options", "version", "2",
 	    "default_lease_ttl", "", "max_lease_ttl", "", "force_no_cache", 0);
-	if (client_logical(c, "POST", api, NULL, body, 0, &s, &err) == -1) {
-		cli_error("Error tuning secrets engine %s: %s", path, err);
-		goto out;
-	}
-	printf("Success! Tuned the secrets engine at: %s\n", path);
-	rc = 0;
- out:
+	if ((rc = request(cli, &c, "POST", api, NULL, body, 0, &s,
+	    "Error tuning secrets engine %s", path)) == 0)
+		printf("Success! Tuned the secrets engine at: %s\n", path);
 	json_decref(body);
 	json_decref(s);
 	free(path);
 	free(api);
-	wipefree(err);
 	client_free(c);
 	return rc;
 }

@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "format.h"
+#include "request.h"
 #include "util.h"
 
 /* What differs between "secrets" and "auth". */
@@ -138,7 +139,7 @@ mount_enable(struct cli *cli, const struct mountkind *k, int argc,
 		{ NULL, 0, NULL, 0 } };
 	struct client	*c = NULL;
 	json_t		*body = NULL, *cfg, *s = NULL;
-	char		*type = NULL, *path = NULL, *api = NULL, *err = NULL;
+	char		*type = NULL, *path = NULL, *api = NULL;
 	char		 ttl[40], mttl[40], ver[32];
 	int		 first, rc = 1;
 
@@ -171,16 +172,10 @@ mount_enable(struct cli *cli, const struct mountkind *k, int argc,
 	api = xmalloc(strlen(k->api) + strlen(path) + 1);
 	strcpy(api, k->api);
 	strcat(api, path);
-	rc = 2;
-	if ((c = cli_client(cli, 0)) == NULL)
+	if ((rc = request(cli, &c, "POST", api, NULL, body, 0, &s,
+	    "Error enabling%s%s%s", k->auth ? " " : "", k->auth ? type : "",
+	    k->auth ? " auth" : "")) != 0)
 		goto out;
-	if (client_logical(c, "POST", api, NULL, body, 0, &s, &err) == -1) {
-		if (k->auth)
-			cli_error("Error enabling %s auth: %s", type, err);
-		else
-			cli_error("Error enabling: %s", err);
-		goto out;
-	}
 	if (k->auth)
 		printf("Success! Enabled %s%s%s auth method at: %s\n", type,
 		    m.plugin_version != NULL ? " version " : "",
@@ -197,7 +192,6 @@ mount_enable(struct cli *cli, const struct mountkind *k, int argc,
 	free(type);
 	free(path);
 	free(api);
-	wipefree(err);
 	client_free(c);
 	return rc;
 }
@@ -209,8 +203,8 @@ mount_disable(struct cli *cli, const struct mountkind *k, int argc,
 	struct flag	 fl[] = { { NULL, 0, NULL, 0 } };
 	struct client	*c = NULL;
 	json_t		*s = NULL;
-	char		*path = NULL, *api = NULL, *err = NULL;
-	int		 first, rc = 1;
+	char		*path, *api;
+	int		 first, rc;
 
 	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
 	    cli_nargs(argc - first, 1, "1") != 0)
@@ -219,22 +213,14 @@ mount_disable(struct cli *cli, const struct mountkind *k, int argc,
 	api = xmalloc(strlen(k->api) + strlen(path) + 1);
 	strcpy(api, k->api);
 	strcat(api, path);
-	rc = 2;
-	if ((c = cli_client(cli, 0)) == NULL)
-		goto out;
-	if (client_logical(c, "DELETE", api, NULL, NULL, 0, &s, &err) == -1) {
-		cli_error("Error disabling %s at %s: %s", k->auth ?
-		    "auth method" : "secrets engine", path, err);
-		goto out;
-	}
-	printf("Success! Disabled the %s (if it existed) at: %s\n",
-	    k->auth ? "auth method" : "secrets engine", path);
-	rc = 0;
- out:
+	if ((rc = request(cli, &c, "DELETE", api, NULL, NULL, 0, &s,
+	    "Error disabling %s at %s", k->auth ? "auth method" :
+	    "secrets engine", path)) == 0)
+		printf("Success! Disabled the %s (if it existed) at: %s\n",
+		    k->auth ? "auth method" : "secrets engine", path);
 	json_decref(s);
 	free(path);
 	free(api);
-	wipefree(err);
 	client_free(c);
 	return rc;
 }
@@ -331,29 +317,23 @@ mount_list(struct cli *cli, const struct mountkind *k, int argc,
 		{ NULL, 0, NULL, 0 } };
 	struct client	*c = NULL;
 	json_t		*sec = NULL, *d, *mo, *rows = NULL, *row, *doc, *cfg;
-	char		*err = NULL, *v;
-	const char	*key;
+	const char	*key, *what = k->auth ?
+			    "Error listing enabled authentications" :
+			    "Error listing secrets engines";
+	char		*v;
 	size_t		 n = 0, i;
-	int		 first, rc = 1;
+	int		 first, rc;
 
 	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
 	    cli_nargs(argc - first, 0, "0") != 0)
 		return 1;
+	if ((rc = request(cli, &c, "GET", k->auth ? "sys/auth" :
+	    "sys/mounts", NULL, NULL, 0, &sec, "%s", what)) != 0)
+		goto out;
 	rc = 2;
-	if ((c = cli_client(cli, 0)) == NULL)
-		goto out;
-	if (client_logical(c, "GET", k->auth ? "sys/auth" : "sys/mounts",
-	    NULL, NULL, 0, &sec, &err) == -1) {
-		cli_error("%s: %s", k->auth ?
-		    "Error listing enabled authentications" :
-		    "Error listing secrets engines", err);
-		goto out;
-	}
 	d = json_object_get(sec, "data");
 	if (!json_is_object(d)) {
-		cli_error("%s: data from server response is empty", k->auth ?
-		    "Error listing enabled authentications" :
-		    "Error listing secrets engines");
+		cli_error("%s: data from server response is empty", what);
 		goto out;
 	}
 	paths = xmalloc(sizeof(*paths) * (json_object_size(d) + 1));
@@ -459,7 +439,6 @@ mount_list(struct cli *cli, const struct mountkind *k, int argc,
 	json_decref(rows);
 	json_decref(sec);
 	free(paths);
-	wipefree(err);
 	client_free(c);
 	return rc;
 }
@@ -488,7 +467,7 @@ mount_tune(struct cli *cli, const struct mountkind *k, int argc,
 		{ NULL, 0, NULL, 0 } };
 	struct client	*c = NULL;
 	json_t		*body = NULL, *s = NULL;
-	char		*path = NULL, *api = NULL, *err = NULL, ver[32];
+	char		*path = NULL, *api = NULL, ver[32];
 	int		 first, rc = 1;
 
 	memset(&m, 0, sizeof(m));
@@ -518,75 +497,38 @@ mount_tune(struct cli *cli, const struct mountkind *k, int argc,
 	strcpy(api, k->tune);
 	strcat(api, path);
 	strcat(api, "tune");
-	rc = 2;
-	if ((c = cli_client(cli, 0)) == NULL)
-		goto out;
-	if (client_logical(c, "POST", api, NULL, body, 0, &s, &err) == -1) {
-		cli_error("Error tuning %s %s: %s", k->auth ? "auth method" :
-		    "secrets engine", path, err);
-		goto out;
-	}
-	printf("Success! Tuned the %s at: %s\n", k->auth ? "auth method" :
-	    "secrets engine", path);
-	rc = 0;
+	if ((rc = request(cli, &c, "POST", api, NULL, body, 0, &s,
+	    "Error tuning %s %s", k->auth ? "auth method" : "secrets engine",
+	    path)) == 0)
+		printf("Success! Tuned the %s at: %s\n", k->auth ?
+		    "auth method" : "secrets engine", path);
  out:
 	json_decref(body);
 	json_decref(s);
 	mountflags_free(&m);
 	free(path);
 	free(api);
-	wipefree(err);
 	client_free(c);
 	return rc;
 }
 
-int
-cmd_secrets_enable(struct cli *cli, int argc, char **argv)
-{
-	return mount_enable(cli, &secrets_kind, argc, argv);
+/* cmd_secrets_<verb> and cmd_auth_<verb>: mount_<verb> of each kind. */
+#define MOUNT_CMDS(verb)						\
+int									\
+cmd_secrets_##verb(struct cli *cli, int argc, char **argv)		\
+{									\
+	return mount_##verb(cli, &secrets_kind, argc, argv);		\
+}									\
+int									\
+cmd_auth_##verb(struct cli *cli, int argc, char **argv)			\
+{									\
+	return mount_##verb(cli, &auth_kind, argc, argv);		\
 }
 
-int
-cmd_secrets_disable(struct cli *cli, int argc, char **argv)
-{
-	return mount_disable(cli, &secrets_kind, argc, argv);
-}
-
-int
-cmd_secrets_list(struct cli *cli, int argc, char **argv)
-{
-	return mount_list(cli, &secrets_kind, argc, argv);
-}
-
-int
-cmd_secrets_tune(struct cli *cli, int argc, char **argv)
-{
-	return mount_tune(cli, &secrets_kind, argc, argv);
-}
-
-int
-cmd_auth_enable(struct cli *cli, int argc, char **argv)
-{
-	return mount_enable(cli, &auth_kind, argc, argv);
-}
-
-int
-cmd_auth_disable(struct cli *cli, int argc, char **argv)
-{
-	return mount_disable(cli, &auth_kind, argc, argv);
-}
-
-int
-cmd_auth_list(struct cli *cli, int argc, char **argv)
-{
-	return mount_list(cli, &auth_kind, argc, argv);
-}
-
-int
-cmd_auth_tune(struct cli *cli, int argc, char **argv)
-{
-	return mount_tune(cli, &auth_kind, argc, argv);
-}
+MOUNT_CMDS(enable)
+MOUNT_CMDS(disable)
+MOUNT_CMDS(list)
+MOUNT_CMDS(tune)
 
 /*
  * secrets move: sys/remount.  A server that moves at once (coffer)
@@ -598,7 +540,7 @@ cmd_secrets_move(struct cli *cli, int argc, char **argv)
 	struct flag	 fl[] = { { NULL, 0, NULL, 0 } };
 	struct client	*c = NULL;
 	json_t		*body = NULL, *s = NULL;
-	char		*src = NULL, *dst = NULL, *err = NULL, *sp = NULL;
+	char		*src = NULL, *dst = NULL, *sp = NULL;
 	const char	*id, *st;
 	int		 first, rc = 1;
 
@@ -608,16 +550,9 @@ cmd_secrets_move(struct cli *cli, int argc, char **argv)
 	src = mountpath(argv[first]);
 	dst = mountpath(argv[first + 1]);
 	body = json_pack("{s:s,s:s}", "from", src, "to", dst);
-	rc = 2;
-	if ((c = cli_client(cli, 0)) == NULL)
+	if ((rc = request(cli, &c, "POST", "sys/remount", NULL, body, 0, &s,
+	    "Error moving secrets engine %s to %s", src, dst)) != 0)
 		goto out;
-	if (client_logical(c, "POST", "sys/remount", NULL, body, 0, &s,
-	    &err) == -1) {
-		cli_error("Error moving secrets engine %s to %s: %s", src, dst,
-		    err);
-		goto out;
-	}
-	rc = 0;
 	id = json_string_value(json_object_get(json_object_get(s, "data"),
 	    "migration_id"));
 	if (id == NULL || *id == '\0') {
@@ -632,15 +567,10 @@ cmd_secrets_move(struct cli *cli, int argc, char **argv)
 	for (;;) {
 		json_t	*r = NULL;
 
-		wipefree(err);
-		err = NULL;
-		if (client_logical(c, "GET", sp, NULL, NULL, 0, &r,
-		    &err) == -1) {
-			cli_error("Error checking migration status of secrets "
-			    "engine %s to %s: %s", src, dst, err);
-			rc = 2;
+		if ((rc = request(cli, &c, "GET", sp, NULL, NULL, 0, &r,
+		    "Error checking migration status of secrets engine %s "
+		    "to %s", src, dst)) != 0)
 			goto out;
-		}
 		st = json_string_value(json_object_get(json_object_get(
 		    json_object_get(r, "data"), "migration_info"), "status"));
 		if (st != NULL && strcmp(st, "success") == 0) {
@@ -668,7 +598,6 @@ cmd_secrets_move(struct cli *cli, int argc, char **argv)
 	free(src);
 	free(dst);
 	free(sp);
-	wipefree(err);
 	client_free(c);
 	return rc;
 }

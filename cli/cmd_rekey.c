@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "format.h"
 #include "keyshares.h"
+#include "request.h"
 #include "util.h"
 
 static const char *
@@ -125,25 +126,11 @@ rk_status(struct cli *cli, json_t *d, int verify)
 
 /* GET the (verification) status into *st (owned); 0, or 2 shown. */
 static int
-rk_get(struct client *c, const char *target, int verify, json_t **st)
+rk_get(struct cli *cli, struct client *c, const char *target, int verify,
+    json_t **st)
 {
-	json_t	*s = NULL;
-	char	*err = NULL;
-
-	*st = NULL;
-	if (client_logical(c, "GET", rk_path(target, verify ? "verify" :
-	    "init"), NULL, NULL, 0, &s, &err) == -1) {
-		cli_error("Error reading rekey status: %s", err);
-		wipefree(err);
-		return 2;
-	}
-	*st = json_incref(json_object_get(s, "data"));
-	json_decref(s);
-	if (!json_is_object(*st)) {
-		json_decref(*st);
-		*st = json_object();
-	}
-	return 0;
+	return request_data(cli, &c, rk_path(target, verify ? "verify" :
+	    "init"), st, "Error reading rekey status");
 }
 
 /* The new shares once the quorum is in (table), or the raw answer. */
@@ -190,7 +177,7 @@ rk_keys(struct cli *cli, struct client *c, const char *target, json_t *st,
 		    ks, ks);
 		cli_para_warn(p);
 		putchar('\n');
-		if ((rc = rk_get(c, target, 1, &vst)) == 0)
+		if ((rc = rk_get(cli, c, target, 1, &vst)) == 0)
 			rc = rk_status(cli, vst, 1);
 		json_decref(vst);
 		return rc;
@@ -216,10 +203,7 @@ cmd_rekey(struct cli *cli, int argc, char **argv)
 	long long	 n = 5, t = 3;
 	int		 init = 0, cancel = 0, status = 0, verify = 0;
 	int		 backup = 0, bret = 0, bdel = 0;
-	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
-		{ "init", FLAG_BOOL, &init, 0 },
-		{ "cancel", FLAG_BOOL, &cancel, 0 },
-		{ "status", FLAG_BOOL, &status, 0 },
+	struct flag	 fl[] = { KEYSHARES_FLAGS(f, init, cancel, status),
 		{ "key-shares", FLAG_INT, &n, 0 },
 		{ "n", FLAG_INT, &n, 0 },
 		{ "key-threshold", FLAG_INT, &t, 0 },
@@ -235,17 +219,13 @@ cmd_rekey(struct cli *cli, int argc, char **argv)
 	struct client	*c = NULL;
 	struct sbuf	 in = { 0 };
 	json_t		*st = NULL, *s = NULL, *body = NULL, *d;
-	char		*err = NULL, *line;
+	char		*line;
 	char		 tg[16];
 	int		 first, rc = 1;
 
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs_range(argc - first, 0, 1, "0-1") != 0)
 		return 1;
-	if (argc - first > 1) {
-		cli_error("Too many arguments (expected 0-1, got %d)",
-		    argc - first);
-		return 1;
-	}
 	snprintf(tg, sizeof(tg), "%.15s", target);
 	for (line = trim(tg); *line != '\0'; line++)
 		*line = (char)(*line >= 'A' && *line <= 'Z' ? *line + 32 :
@@ -269,12 +249,10 @@ cmd_rekey(struct cli *cli, int argc, char **argv)
 	if ((c = cli_client(cli, 0)) == NULL)
 		goto out;
 	if (bdel || bret) {
-		if (client_logical(c, bdel ? "DELETE" : "GET", rk_path(target,
-		    "backup"), NULL, NULL, 0, &s, &err) == -1) {
-			cli_error("Error %s backed-up unseal keys: %s", bdel ?
-			    "deleting" : "retrieving", err);
+		if (request(cli, &c, bdel ? "DELETE" : "GET", rk_path(target,
+		    "backup"), NULL, NULL, 0, &s, "Error %s backed-up unseal "
+		    "keys", bdel ? "deleting" : "retrieving") != 0)
 			goto out;
-		}
 		if (bdel) {
 			printf("Success! Delete stored keys (if they "
 			    "existed)\n");
@@ -284,11 +262,10 @@ cmd_rekey(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (cancel) {
-		if (client_logical(c, "DELETE", rk_path(target, verify ?
-		    "verify" : "init"), NULL, NULL, 0, &s, &err) == -1) {
-			cli_error("Error canceling rekey: %s", err);
+		if (request(cli, &c, "DELETE", rk_path(target, verify ?
+		    "verify" : "init"), NULL, NULL, 0, &s,
+		    "Error canceling rekey") != 0)
 			goto out;
-		}
 		printf("Success! Canceled rekeying (if it was started)\n");
 		rc = 0;
 		goto out;
@@ -298,11 +275,9 @@ cmd_rekey(struct cli *cli, int argc, char **argv)
 		    (json_int_t)n, "secret_threshold", (json_int_t)t,
 		    "stored_shares", 0, "pgp_keys", "backup", backup,
 		    "require_verification", verify);
-		if (client_logical(c, "PUT", rk_path(target, "init"), NULL,
-		    body, 0, &s, &err) == -1) {
-			cli_error("Error initializing rekey: %s", err);
+		if (request(cli, &c, "PUT", rk_path(target, "init"), NULL,
+		    body, 0, &s, "Error initializing rekey") != 0)
 			goto out;
-		}
 		if (strcmp(cli->format, "table") == 0) {
 			cli_para_warn("WARNING! If you lose the keys after "
 			    "they are returned, there is no recovery. Keep "
@@ -314,7 +289,7 @@ cmd_rekey(struct cli *cli, int argc, char **argv)
 		rc = rk_status(cli, json_object_get(s, "data"), 0);
 		goto out;
 	}
-	if ((rc = rk_get(c, target, verify, &st)) != 0)
+	if ((rc = rk_get(cli, c, target, verify, &st)) != 0)
 		goto out;
 	if (status) {
 		rc = rk_status(cli, st, verify);
@@ -340,7 +315,7 @@ cmd_rekey(struct cli *cli, int argc, char **argv)
 	d = json_object_get(s, "data");
 	if (!json_is_true(json_object_get(d, "complete"))) {
 		json_decref(st);
-		if ((rc = rk_get(c, target, verify, &st)) == 0)
+		if ((rc = rk_get(cli, c, target, verify, &st)) == 0)
 			rc = rk_status(cli, st, verify);
 	} else if (!verify)
 		rc = rk_keys(cli, c, target, st, d);
@@ -355,7 +330,6 @@ cmd_rekey(struct cli *cli, int argc, char **argv)
 	json_decref(st);
 	json_decref(s);
 	json_decref(body);
-	wipefree(err);
 	sbuf_free(&in);
 	client_free(c);
 	return rc;

@@ -19,11 +19,13 @@
 #include "cli.h"
 #include "format.h"
 #include "prompt.h"
+#include "request.h"
 #include "util.h"
 
 static int	 print_status(struct cli *, struct client *, json_t *);
-static int	 key_status(struct cli *, struct client *, int);
+static int	 key_status(struct cli *, struct client **, int);
 static json_t	*data_of(json_t *);
+static int	 format_only(struct cli *, int, char **);
 
 #define FORMAT_FLAG(v)	{ "format", FLAG_STR, &(v), 0 }
 
@@ -33,6 +35,20 @@ data_of(json_t *secret)
 	json_t	*d = json_object_get(secret, "data");
 
 	return json_is_object(d) ? d : NULL;
+}
+
+/* A command that takes -format and no argument: 0, or 1 shown. */
+static int
+format_only(struct cli *cli, int argc, char **argv)
+{
+	const char	*f = NULL;
+	struct flag	 fl[] = { FORMAT_FLAG(f), { NULL, 0, NULL, 0 } };
+	int		 first;
+
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs(argc - first, 0, "0") != 0)
+		return 1;
+	return 0;
 }
 
 static void
@@ -181,27 +197,16 @@ print_status(struct cli *cli, struct client *c, json_t *ss)
 int
 cmd_status(struct cli *cli, int argc, char **argv)
 {
-	const char	*f = NULL;
-	struct flag	 fl[] = { FORMAT_FLAG(f), { NULL, 0, NULL, 0 } };
 	struct client	*c = NULL;
 	json_t		*ss = NULL;
-	char		*err = NULL;
-	int		 first, rc = 1;
+	int		 rc = 1;
 
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
-	    cli_nargs(argc - first, 0, "0") != 0)
+	if (format_only(cli, argc, argv) != 0)
 		return 1;
-	if ((c = cli_client(cli, 0)) == NULL)
-		return 1;
-	if (client_logical(c, "GET", "sys/seal-status", NULL, NULL, 0, &ss,
-	    &err) == -1) {
-		cli_error("Error checking seal status: %s", err);
-		goto out;
-	}
-	rc = print_status(cli, c, data_of(ss));
- out:
+	if (request(cli, &c, "GET", "sys/seal-status", NULL, NULL, 0, &ss,
+	    "Error checking seal status") == 0)
+		rc = print_status(cli, c, data_of(ss));
 	json_decref(ss);
-	free(err);
 	client_free(c);
 	return rc;
 }
@@ -250,9 +255,8 @@ cmd_init(struct cli *cli, int argc, char **argv)
 	json_decref(s);
 	s = NULL;
 	if (status) {
-		if (client_logical(c, "GET", "sys/init", NULL, NULL, 0, &s,
-		    &err) == -1) {
-			cli_error("Error checking init status: %s", err);
+		if (request(cli, &c, "GET", "sys/init", NULL, NULL, 0, &s,
+		    "Error checking init status") != 0) {
 			rc = 1;
 			goto out;
 		}
@@ -278,11 +282,9 @@ cmd_init(struct cli *cli, int argc, char **argv)
 	    (json_int_t)thr, "stored_shares", 0, "pgp_keys",
 	    "recovery_shares", 0, "recovery_threshold", 0,
 	    "recovery_pgp_keys", "root_token_pgp_key", "");
-	if (client_logical(c, "PUT", "sys/init", NULL, body, 0, &s,
-	    &err) == -1) {
-		cli_error("Error initializing: %s", err);
+	if (request(cli, &c, "PUT", "sys/init", NULL, body, 0, &s,
+	    "Error initializing") != 0)
 		goto out;
-	}
 	d = data_of(s);
 	keys = json_object_get(d, "keys");
 	b64 = json_object_get(d, "keys_base64");
@@ -362,25 +364,19 @@ cmd_unseal(struct cli *cli, int argc, char **argv)
 	struct client	*c = NULL;
 	struct sbuf	 in = { 0 };
 	json_t		*s = NULL, *body = NULL;
-	char		*err = NULL, *key = NULL, *line, *save = NULL;
+	char		*key = NULL, *line, *save = NULL;
 	int		 first, rc = 2, sent = 0;
 
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs_range(argc - first, 0, 1, "1") != 0)
 		return 1;
-	if (argc - first > 1) {
-		cli_error("Too many arguments (expected 1, got %d)",
-		    argc - first);
-		return 1;
-	}
 	if ((c = cli_client(cli, 0)) == NULL)
 		return 2;
 	if (reset) {
 		body = json_pack("{s:b}", "reset", 1);
-		if (client_logical(c, "PUT", "sys/unseal", NULL, body, 0, &s,
-		    &err) == -1) {
-			cli_error("Error resetting unseal process: %s", err);
+		if (request(cli, &c, "PUT", "sys/unseal", NULL, body, 0, &s,
+		    "Error resetting unseal process") != 0)
 			goto out;
-		}
 		goto print;
 	}
 	if (argc - first == 1 && strcmp(argv[first], "-") == 0) {
@@ -423,11 +419,9 @@ cmd_unseal(struct cli *cli, int argc, char **argv)
 		s = NULL;
 		body = json_pack("{s:s,s:b,s:b}", "key", line, "reset", 0,
 		    "migrate", migrate);
-		if (client_logical(c, "PUT", "sys/unseal", NULL, body, 0, &s,
-		    &err) == -1) {
-			cli_error("Error unsealing: %s", err);
+		if (request(cli, &c, "PUT", "sys/unseal", NULL, body, 0, &s,
+		    "Error unsealing") != 0)
 			goto out;
-		}
 		sent++;
 		if (!json_is_true(json_object_get(data_of(s), "sealed")))
 			break;
@@ -444,7 +438,6 @@ cmd_unseal(struct cli *cli, int argc, char **argv)
  out:
 	json_decref(s);
 	json_decref(body);
-	free(err);
 	sbuf_free(&in);
 	client_free(c);
 	return rc;
@@ -455,28 +448,18 @@ simple_put(struct cli *cli, int argc, char **argv, const char *path,
     const char *ok, const char *prefix, int method_post)
 {
 	struct flag	 fl[] = { { NULL, 0, NULL, 0 } };
-	struct client	*c;
+	struct client	*c = NULL;
 	json_t		*s = NULL;
-	char		*err = NULL;
-	int		 first, rc = 2;
+	int		 first, rc;
 
 	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
 	    cli_nargs(argc - first, 0, "0") != 0)
 		return 1;
-	if ((c = cli_client(cli, 0)) == NULL)
-		return 2;
-	if (client_logical(c, method_post ? "POST" : "PUT", path, NULL, NULL,
-	    0, &s, &err) == -1)
-		cli_error("%s: %s", prefix, err);
-	else {
-		if (strcmp(path, "sys/step-down") == 0)
-			printf("%s%s\n", ok, client_addr(c));
-		else
-			printf("%s\n", ok);
-		rc = 0;
-	}
+	if ((rc = request(cli, &c, method_post ? "POST" : "PUT", path, NULL,
+	    NULL, 0, &s, "%s", prefix)) == 0)
+		printf("%s%s\n", ok, strcmp(path, "sys/step-down") == 0 ?
+		    client_addr(c) : "");
 	json_decref(s);
-	free(err);
 	client_free(c);
 	return rc;
 }
@@ -495,22 +478,23 @@ cmd_stepdown(struct cli *cli, int argc, char **argv)
 	    "Success! Stepped down: ", "Error stepping down", 0);
 }
 
-/* GET sys/key-status and print it (after "Success! Rotated key"). */
+/*
+ * GET sys/key-status and print it (after "Success! Rotated key");
+ * *cp is built when unset, as request() does.
+ */
 static int
-key_status(struct cli *cli, struct client *c, int rotated)
+key_status(struct cli *cli, struct client **cp, int rotated)
 {
 	json_t		*s = NULL, *d, *term, *enc, *rows, *doc;
 	const char	*it;
-	char		*err = NULL, buf[64];
+	char		 buf[64];
 	struct tm	 tm;
 	time_t		 t;
 	int		 rc = 2;
 
-	if (client_logical(c, "GET", "sys/key-status", NULL, NULL, 0, &s,
-	    &err) == -1) {
-		cli_error("Error reading key status: %s", err);
+	if (request(cli, cp, "GET", "sys/key-status", NULL, NULL, 0, &s,
+	    "Error reading key status") != 0)
 		goto out;
-	}
 	d = data_of(s);
 	term = json_object_get(d, "term");
 	it = json_string_value(json_object_get(d, "install_time"));
@@ -549,24 +533,18 @@ key_status(struct cli *cli, struct client *c, int rotated)
 	rc = 0;
  out:
 	json_decref(s);
-	free(err);
 	return rc;
 }
 
 int
 cmd_keystatus(struct cli *cli, int argc, char **argv)
 {
-	const char	*f = NULL;
-	struct flag	 fl[] = { FORMAT_FLAG(f), { NULL, 0, NULL, 0 } };
-	struct client	*c;
-	int		 first, rc;
+	struct client	*c = NULL;
+	int		 rc;
 
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
-	    cli_nargs(argc - first, 0, "0") != 0)
+	if (format_only(cli, argc, argv) != 0)
 		return 1;
-	if ((c = cli_client(cli, 0)) == NULL)
-		return 2;
-	rc = key_status(cli, c, 0);
+	rc = key_status(cli, &c, 0);
 	client_free(c);
 	return rc;
 }
@@ -574,25 +552,16 @@ cmd_keystatus(struct cli *cli, int argc, char **argv)
 int
 cmd_rotate(struct cli *cli, int argc, char **argv)
 {
-	const char	*f = NULL;
-	struct flag	 fl[] = { FORMAT_FLAG(f), { NULL, 0, NULL, 0 } };
-	struct client	*c;
+	struct client	*c = NULL;
 	json_t		*s = NULL;
-	char		*err = NULL;
-	int		 first, rc = 2;
+	int		 rc;
 
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
-	    cli_nargs(argc - first, 0, "0") != 0)
+	if (format_only(cli, argc, argv) != 0)
 		return 1;
-	if ((c = cli_client(cli, 0)) == NULL)
-		return 2;
-	if (client_logical(c, "POST", "sys/rotate", NULL, NULL, 0, &s,
-	    &err) == -1)
-		cli_error("Error rotating key: %s", err);
-	else
-		rc = key_status(cli, c, 1);
+	if ((rc = request(cli, &c, "POST", "sys/rotate", NULL, NULL, 0, &s,
+	    "Error rotating key")) == 0)
+		rc = key_status(cli, &c, 1);
 	json_decref(s);
-	free(err);
 	client_free(c);
 	return rc;
 }

@@ -19,6 +19,7 @@
 #include "format.h"
 #include "kvdata.h"
 #include "prompt.h"
+#include "request.h"
 #include "tokenhelper.h"
 #include "util.h"
 
@@ -156,12 +157,10 @@ cmd_login(struct cli *cli, int argc, char **argv)
 			s = json_pack("{s:{s:s}}", "auth", "client_token",
 			    tok);
 		} else {
-			if (client_logical(c, "GET", "auth/token/lookup-self",
-			    NULL, NULL, 0, &s, &err) == -1) {
-				cli_error("Error authenticating: error looking "
-				    "up token: %s", err);
+			if (request(cli, &c, "GET", "auth/token/lookup-self",
+			    NULL, NULL, 0, &s, "Error authenticating: error "
+			    "looking up token") != 0)
 				goto out;
-			}
 			if (s == NULL) {
 				cli_error("Error authenticating: empty "
 				    "response from lookup-self");
@@ -180,11 +179,6 @@ cmd_login(struct cli *cli, int argc, char **argv)
 			json_object_set(body, "secret_id",
 			    json_object_get(conf, "secret_id"));
 		sbuf_printf(&b, "auth/%s/login", mount);
-		if (client_logical(c, "PUT", sbuf_str(&b), NULL, body, 0, &s,
-		    &err) == -1) {
-			cli_error("Error authenticating: %s", err);
-			goto out;
-		}
 	} else {
 		const char *user = json_string_value(json_object_get(conf,
 		    "username"));
@@ -206,12 +200,10 @@ cmd_login(struct cli *cli, int argc, char **argv)
 		}
 		body = json_pack("{s:s}", "password", v);
 		sbuf_printf(&b, "auth/%s/login/%s", mount, user);
-		if (client_logical(c, "PUT", sbuf_str(&b), NULL, body, 0, &s,
-		    &err) == -1) {
-			cli_error("Error authenticating: %s", err);
-			goto out;
-		}
 	}
+	if (body != NULL && request(cli, &c, "PUT", sbuf_str(&b), NULL, body,
+	    0, &s, "Error authenticating") != 0)
+		goto out;
 	if (!json_is_object(json_object_get(s, "auth")) ||
 	    json_string_value(json_object_get(json_object_get(s, "auth"),
 	    "client_token")) == NULL) {
@@ -301,16 +293,12 @@ cmd_token_create(struct cli *cli, int argc, char **argv)
 	struct client	*c = NULL;
 	struct sbuf	 p = { 0 };
 	json_t		*body = NULL, *s = NULL;
-	char		*err = NULL, d[48];
+	char		 d[48];
 	int		 first, rc = 1;
 
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs(argc - first, 0, "0") != 0)
 		goto out;
-	if (argc - first > 0) {
-		cli_error("Too many arguments (expected 0, got %d)",
-		    argc - first);
-		goto out;
-	}
 	if (strcmp(type, "batch") == 0)
 		renew = 0;
 	body = json_object();
@@ -335,26 +323,20 @@ cmd_token_create(struct cli *cli, int argc, char **argv)
 	json_object_set_new(body, "renewable", json_boolean(renew));
 	json_object_set_new(body, "type", json_string(type));
 	json_object_set_new(body, "entity_alias", json_string(alias));
-	rc = 2;
-	if ((c = cli_client(cli, 0)) == NULL)
-		goto out;
 	if (role != NULL && *role != '\0')
 		sbuf_printf(&p, "auth/token/create/%s", role);
 	else
 		sbuf_puts(&p, "auth/token/create");
-	if (client_logical(c, "POST", sbuf_str(&p), NULL, body, 0, &s,
-	    &err) == -1) {
-		cli_error("Error creating token: %s", err);
-		goto out;
-	}
-	rc = field != NULL ? fmt_field(cli, s, field) : fmt_secret(cli, s);
+	if ((rc = request(cli, &c, "POST", sbuf_str(&p), NULL, body, 0, &s,
+	    "Error creating token")) == 0)
+		rc = field != NULL ? fmt_field(cli, s, field) :
+		    fmt_secret(cli, s);
  out:
 	json_decref(pol);
 	json_decref(meta);
 	json_decref(body);
 	json_decref(s);
 	sbuf_free(&p);
-	free(err);
 	client_free(c);
 	return rc;
 }
@@ -368,46 +350,28 @@ cmd_token_lookup(struct cli *cli, int argc, char **argv)
 		{ "accessor", FLAG_BOOL, &acc, 0 }, { NULL, 0, NULL, 0 } };
 	struct client	*c = NULL;
 	json_t		*body = NULL, *s = NULL;
-	char		*err = NULL;
-	int		 first, rc = 1, n;
+	const char	*path = "auth/token/lookup-self";
+	int		 first, rc, n;
 
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs_range(n = argc - first, 0, 1, "0-1") != 0)
 		return 1;
-	n = argc - first;
-	if (n > 1) {
-		cli_error("Too many arguments (expected 0-1, got %d)", n);
-		return 1;
-	}
 	if (acc && n == 0) {
 		cli_error("Not enough arguments with -accessor (expected 1, "
 		    "got 0)");
 		return 1;
 	}
-	rc = 2;
-	if ((c = cli_client(cli, 0)) == NULL)
-		goto out;
-	if (n == 0)
-		rc = client_logical(c, "GET", "auth/token/lookup-self", NULL,
-		    NULL, 0, &s, &err);
-	else if (acc) {
-		body = json_pack("{s:s}", "accessor", argv[first]);
-		rc = client_logical(c, "POST", "auth/token/lookup-accessor",
-		    NULL, body, 0, &s, &err);
-	} else {
-		body = json_pack("{s:s}", "token", argv[first]);
-		rc = client_logical(c, "POST", "auth/token/lookup", NULL,
-		    body, 0, &s, &err);
+	if (n > 0) {
+		path = acc ? "auth/token/lookup-accessor" :
+		    "auth/token/lookup";
+		body = json_pack("{s:s}", acc ? "accessor" : "token",
+		    argv[first]);
 	}
-	if (rc == -1) {
-		cli_error("Error looking up token: %s", err);
-		rc = 2;
-		goto out;
-	}
-	rc = s != NULL ? fmt_secret(cli, s) : 0;
- out:
+	if ((rc = request(cli, &c, n > 0 ? "POST" : "GET", path, NULL, body,
+	    0, &s, "Error looking up token")) == 0 && s != NULL)
+		rc = fmt_secret(cli, s);
 	json_decref(body);
 	json_decref(s);
-	free(err);
 	client_free(c);
 	return rc;
 }
@@ -424,18 +388,13 @@ cmd_token_renew(struct cli *cli, int argc, char **argv)
 		{ "accessor", FLAG_BOOL, &acc, 0 }, { NULL, 0, NULL, 0 } };
 	struct client	*c = NULL;
 	json_t		*body = NULL, *s = NULL;
-	char		*err = NULL;
 	const char	*path;
-	int		 first, rc = 1, n;
+	int		 first, rc, n;
 	json_int_t	 secs;
 
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs_range(n = argc - first, 0, 1, "0-1") != 0)
 		return 1;
-	n = argc - first;
-	if (n > 1) {
-		cli_error("Too many arguments (expected 0-1, got %d)", n);
-		return 1;
-	}
 	secs = (json_int_t)(inc / 1000000000LL);
 	if (n == 0) {
 		path = "auth/token/renew-self";
@@ -449,19 +408,11 @@ cmd_token_renew(struct cli *cli, int argc, char **argv)
 		body = json_pack("{s:s,s:I}", "token", argv[first],
 		    "increment", secs);
 	}
-	rc = 2;
-	if ((c = cli_client(cli, 0)) == NULL)
-		goto out;
-	if (client_logical(c, acc ? "POST" : "PUT", path, NULL, body, 0, &s,
-	    &err) == -1) {
-		cli_error("Error renewing token: %s", err);
-		goto out;
-	}
-	rc = s != NULL ? fmt_secret(cli, s) : 0;
- out:
+	if ((rc = request(cli, &c, acc ? "POST" : "PUT", path, NULL, body, 0,
+	    &s, "Error renewing token")) == 0 && s != NULL)
+		rc = fmt_secret(cli, s);
 	json_decref(body);
 	json_decref(s);
-	free(err);
 	client_free(c);
 	return rc;
 }
@@ -477,7 +428,6 @@ cmd_token_revoke(struct cli *cli, int argc, char **argv)
 	struct client	*c = NULL;
 	struct sbuf	 p = { 0 };
 	json_t		*body = NULL, *s = NULL;
-	char		*err = NULL;
 	const char	*method = "PUT";
 	int		 first, rc = 1, n;
 
@@ -526,21 +476,12 @@ cmd_token_revoke(struct cli *cli, int argc, char **argv)
 		sbuf_puts(&p, "auth/token/revoke");
 		body = json_pack("{s:s}", "token", argv[first]);
 	}
-	rc = 2;
-	if ((c = cli_client(cli, 0)) == NULL)
-		goto out;
-	if (client_logical(c, method, sbuf_str(&p), NULL, body, 0, &s,
-	    &err) == -1) {
-		cli_error("Error revoking token: %s", err);
-		goto out;
-	}
-	puts("Success! Revoked token (if it existed)");
-	rc = 0;
- out:
+	if ((rc = request(cli, &c, method, sbuf_str(&p), NULL, body, 0, &s,
+	    "Error revoking token")) == 0)
+		puts("Success! Revoked token (if it existed)");
 	json_decref(body);
 	json_decref(s);
 	sbuf_free(&p);
-	free(err);
 	client_free(c);
 	return rc;
 }
@@ -559,39 +500,26 @@ cmd_token_caps(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 } };
 	struct client	*c = NULL;
 	json_t		*body = NULL, *s = NULL, *d, *list, *e;
-	char		*err = NULL;
 	size_t		 i, n = 0;
 	int		 first, rc = 1, na;
 
-	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1)
+	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
+	    cli_nargs_range(na = argc - first, 1, 2, "1-2") != 0)
 		return 1;
-	na = argc - first;
-	if (na < 1 || na > 2) {
-		cli_error("%s arguments (expected 1-2, got %d)",
-		    na < 1 ? "Not enough" : "Too many", na);
-		return 1;
-	}
 	path = argv[first + na - 1];
 	if (na == 2)
 		tok = argv[first];
 	rc = 2;
 	if ((c = cli_client(cli, 0)) == NULL)
 		goto out;
-	if (tok == NULL || strcmp(tok, client_token(c)) == 0) {
-		body = json_pack("{s:s,s:s}", "token", client_token(c),
-		    "path", path);
-		rc = client_logical(c, "POST", "sys/capabilities-self", NULL,
-		    body, 0, &s, &err);
-	} else {
-		body = json_pack("{s:s,s:s}", "token", tok, "path", path);
-		rc = client_logical(c, "POST", "sys/capabilities", NULL, body,
-		    0, &s, &err);
-	}
-	if (rc == -1) {
-		cli_error("Error listing capabilities: %s", err);
-		rc = 2;
+	if (tok == NULL || strcmp(tok, client_token(c)) == 0)
+		tok = NULL;
+	body = json_pack("{s:s,s:s}", "token", tok != NULL ? tok :
+	    client_token(c), "path", path);
+	if (request(cli, &c, "POST", tok != NULL ? "sys/capabilities" :
+	    "sys/capabilities-self", NULL, body, 0, &s,
+	    "Error listing capabilities") != 0)
 		goto out;
-	}
 	d = json_object_get(s, "data");
 	if ((list = json_object_get(d, path)) == NULL)
 		list = json_object_get(d, "capabilities");
@@ -617,7 +545,6 @@ cmd_token_caps(struct cli *cli, int argc, char **argv)
  out:
 	json_decref(body);
 	json_decref(s);
-	free(err);
 	client_free(c);
 	return rc;
 }

@@ -11,6 +11,13 @@
 #include "client.h"
 #include "util.h"
 
+/* The flags generate-root and rekey open with, in this order. */
+#define KEYSHARES_FLAGS(format, init, cancel, status)			\
+	{ "format", FLAG_STR, &(format), 0 },				\
+	{ "init", FLAG_BOOL, &(init), 0 },				\
+	{ "cancel", FLAG_BOOL, &(cancel), 0 },				\
+	{ "status", FLAG_BOOL, &(status), 0 }
+
 /*
  * The keys into in.  With arg set ("-" reads stdin, one key a line)
  * the nonce is the -nonce flag's value; without, "<label>: <nonce of

@@ -206,12 +206,18 @@ cli_colour(int warn, int end)
 int
 cli_nargs(int got, int want, const char *spec)
 {
-	if (got > want) {
+	return cli_nargs_range(got, want, want, spec);
+}
+
+int
+cli_nargs_range(int got, int min, int max, const char *spec)
+{
+	if (got > max) {
 		cli_error("Too many arguments (expected %s, got %d)", spec,
 		    got);
 		return 1;
 	}
-	if (got < want) {
+	if (got < min) {
 		cli_error("Not enough arguments (expected %s, got %d)", spec,
 		    got);
 		return 1;
