@@ -11,6 +11,7 @@ once the link is back the old node is a standby.  Needs root and
 network namespaces (`ip netns`); skips, saying why, without them.
 """
 import os
+import random
 import shutil
 import subprocess
 import tempfile
@@ -27,7 +28,20 @@ pytestmark = pytest.mark.private
 
 TIMEOUT_MS = 2000	# ha_session_timeout (the default)
 PORT = 8200		# each node has a network namespace, so a port, of its own
-NET = "10.231"		# node i: host end NET.i.1, node end NET.i.2
+
+
+def free_net():
+    """A 10.x/16 that no interface here uses, picked at random so that
+    runs at once (or one's leftovers) do not clash."""
+    if shutil.which("ip") is None:
+        return "10.231"
+    used = subprocess.run(["ip", "-br", "addr"], capture_output=True,
+                          text=True).stdout
+    free = [x for x in range(200, 255) if " 10.%d." % x not in used]
+    return "10.%d" % random.choice(free or [231])
+
+
+NET = free_net()	# node i: host end NET.i.1, node end NET.i.2
 
 
 def sh(*args, check=True):
