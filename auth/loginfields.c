@@ -232,8 +232,8 @@ loginfields_login(json_t *stored, struct login *l, struct strv *pols)
 			return rc;
 	l->policies = pols;
 	l->ttl = field_int(stored, "token_ttl");
-	l->max_ttl = min_limit(field_int(stored, "token_max_ttl"),
-	    field_int(stored, "token_explicit_max_ttl"));
+	l->max_ttl = field_int(stored, "token_max_ttl");
+	l->explicit_max_ttl = field_int(stored, "token_explicit_max_ttl");
 	l->period = field_int(stored, "token_period");
 	l->num_uses = field_int(stored, "token_num_uses");
 	l->no_default_policy = json_is_true(json_object_get(stored,

@@ -45,10 +45,10 @@ int	 loginfields_check_ttl(struct response *, json_t *stored)
 	    __attribute__((warn_unused_result));
 /*
  * The stored token settings of a user or role as a login's (see
- * tokenapi.h): ttl, max_ttl, period, num_uses and no_default_policy
- * into l, token_policies appended to pols and l->policies = pols.  A
- * login token is new, so token_max_ttl and token_explicit_max_ttl both
- * bound it from now: l->max_ttl is the smaller that is set.
+ * tokenapi.h): ttl, max_ttl, explicit_max_ttl, period, num_uses and
+ * no_default_policy into l, token_policies appended to pols and
+ * l->policies = pols.  The token keeps token_explicit_max_ttl as its
+ * own explicit_max_ttl, as Vault's login does.
  */
 int	 loginfields_login(json_t *stored, struct login *l, struct strv *pols)
 	    __attribute__((warn_unused_result));

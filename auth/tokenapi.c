@@ -346,8 +346,11 @@ tokenapi_login(const struct login *l, struct response *resp)
 		goto out;
 	strv_sort(&pols);
 	tapi_mount_ttls(l->path, &def, &max);
+	/* A login token is new: both maxima bound it from now. */
 	if (l->max_ttl > 0 && l->max_ttl < max)
 		max = l->max_ttl;
+	if (l->explicit_max_ttl > 0 && l->explicit_max_ttl < max)
+		max = l->explicit_max_ttl;
 	ttl = l->period > 0 ? l->period : l->ttl > 0 ? l->ttl : def;
 	if (ttl > max)
 		ttl = max;
@@ -360,6 +363,7 @@ tokenapi_login(const struct login *l, struct response *resp)
 	tp.period = l->period;
 	tp.num_uses = l->num_uses;
 	tp.max_ttl = l->max_ttl;
+	tp.explicit_max_ttl = l->explicit_max_ttl;
 	tp.renewable = 1;
 	tp.bound_cidrs = l->bound_cidrs;
 	if ((token = sodium_malloc(TOKEN_MAX_LEN + 1)) == NULL) {

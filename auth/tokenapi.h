@@ -18,6 +18,7 @@ struct login {
 	const struct strv	*policies;	/* token_policies */
 	json_t			*meta;		/* borrowed */
 	long long		 ttl, max_ttl, period, num_uses;
+	long long		 explicit_max_ttl;	/* the token's own cap */
 	int			 no_default_policy;
 	json_t			*bound_cidrs;	/* borrowed; or NULL */
 };

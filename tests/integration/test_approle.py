@@ -51,8 +51,8 @@ def test_roles_and_login(ar):
     assert a["policies"] == ["default", "svc"]
     assert a["lease_duration"] == 600 and a["orphan"] is True
     assert a["metadata"] == {"host": "h1", "role_name": "web"}
-    me = srv.api("GET", "auth/token/lookup-self",
-                 token=a["client_token"]).json()["data"]
+    me = srv.api("POST", "auth/token/lookup", token=srv.root_token,
+                 json={"token": a["client_token"]}).json()["data"]
     assert me["display_name"] == "approle"
     assert me["path"] == "auth/approle/login"
     # The token can do what its policies allow, and only that.
@@ -266,6 +266,10 @@ def test_token_ttls(ar):
     a = login(srv, rid, sid).json()["auth"]
     assert a["lease_duration"] == 240 and a["policies"] == ["svc"]
     assert a["num_uses"] == 2
+    # The token keeps the role's explicit maximum as its own, as Vault.
+    me = srv.api("POST", "auth/token/lookup", token=srv.root_token,
+                 json={"token": a["client_token"]}).json()["data"]
+    assert me["explicit_max_ttl"] == 240
     # Legacy policies/period names are accepted and shown back.
     r = srv.api("POST", "auth/approle/role/t", token=srv.root_token,
                 json={"policies": "svc,other", "period": "1h"})

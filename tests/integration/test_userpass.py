@@ -98,11 +98,17 @@ def test_token_settings_and_ttl(up):
                                           token_ttl=0)
     a = srv.client().auth.userpass.login("bob", "pw")["auth"]
     assert a["lease_duration"] == 1800
+    r = srv.api("POST", "auth/token/lookup", token=srv.root_token,
+                json={"token": a["client_token"]})
+    assert r.json()["data"]["explicit_max_ttl"] == 0
     # ...and so does token_explicit_max_ttl.
     c.auth.userpass.create_or_update_user("bob", token_max_ttl=0,
                                           token_explicit_max_ttl="20m")
     a = srv.client().auth.userpass.login("bob", "pw")["auth"]
     assert a["lease_duration"] == 1200
+    r = srv.api("POST", "auth/token/lookup", token=srv.root_token,
+                json={"token": a["client_token"]})
+    assert r.json()["data"]["explicit_max_ttl"] == 1200
     # Legacy ttl/max_ttl names are accepted and shown back.
     c.auth.userpass.create_or_update_user("bob", ttl="5m", max_ttl="1h")
     u = c.auth.userpass.read_user("bob")["data"]
