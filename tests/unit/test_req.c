@@ -9,7 +9,9 @@
 #include <limits.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -223,6 +225,7 @@ static void
 test_time_bounds(void **state)
 {
 	char	 t[64];
+	int	 i;
 
 	(void)state;
 	assert_int_equal(time_add(1700000000, 60), 1700000060);
@@ -240,6 +243,34 @@ test_time_bounds(void **state)
 	assert_string_equal(t, "2023-11-14T22:13:20Z");
 	time_format_rfc3339(t, 4, 1700000000, 0);
 	assert_true(strlen(t) < 4);
+	/* The digit writer against snprintf, over years 0 to 9999. */
+	for (i = 0; i < 20000; i++) {
+		struct tm	 tm;
+		time_t		 sec = (time_t)(((long long)rand() << 20 ^
+		    rand()) % 253402300799LL);
+		long		 ns = i % 3 == 0 ? 0 : rand() % 1000000000L;
+		char		 want[64], frac[16];
+		size_t		 n;
+
+		if (i % 2)
+			sec = -sec % 62167219200LL;
+		assert_non_null(gmtime_r(&sec, &tm));
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec);
+		if (ns > 0) {
+			snprintf(frac, sizeof(frac), ".%09ld", ns);
+			n = strlen(frac);
+			while (frac[n - 1] == '0')
+				frac[--n] = '\0';
+			n = strlen(want);
+			snprintf(want + n, sizeof(want) - n, "%s", frac);
+		}
+		n = strlen(want);
+		snprintf(want + n, sizeof(want) - n, "Z");
+		time_format_rfc3339(t, sizeof(t), (long long)sec, ns);
+		assert_string_equal(t, want);
+	}
 }
 
 int
