@@ -23,6 +23,7 @@ LIB_OBJS += util/uuid4.o
 LIB_OBJS += util/cidr.o
 LIB_OBJS += util/lock.o
 LIB_OBJS += util/strutil.o
+LIB_OBJS += util/hmac256.o
 LIB_OBJS += backends/storage.o
 LIB_OBJS += core/req.o
 LIB_OBJS += core/reqparse.o
@@ -104,6 +105,7 @@ HEADERS += util/jsondoc.h
 HEADERS += util/cidr.h
 HEADERS += util/lock.h
 HEADERS += util/strutil.h
+HEADERS += util/hmac256.h
 HEADERS += backends/storage.h
 HEADERS += core/paths.h core/jsoncache.h
 HEADERS += server/gate.h server/http.h server/http_body.h server/http_reply.h server/civetfix.h core/router.h core/core.h server/sys.h server/seal.h server/keys.h server/body.h server/sys_seal.h server/sys_rekey.h server/modules.h util/hcl.h auth/token.h
@@ -151,6 +153,7 @@ UNIT_TESTS += tests/unit/test_tokenstore
 UNIT_TESTS += tests/unit/test_core
 UNIT_TESTS += tests/unit/test_lock
 UNIT_TESTS += tests/unit/test_strutil
+UNIT_TESTS += tests/unit/test_hmac256
 # --- end of UNIT_TESTS
 
 BENCH_PROGS =

@@ -38,6 +38,7 @@
 #include "lock.h"
 #include "policystore.h"
 #include "err.h"
+#include "hmac256.h"
 #include "log.h"
 #include "req.h"
 #include "storage.h"
@@ -65,11 +66,12 @@ static pthread_mutex_t	 uses_mu = PTHREAD_MUTEX_INITIALIZER;
 #define SALT_LEN	crypto_auth_hmacsha256_KEYBYTES
 
 /*
- * HMAC-SHA256 keyed with the salt, its key already absorbed: each hash
- * copies it and runs only the message's two compressions, not the
- * key's two more.  sodium_malloc, read-only; NULL while sealed.
+ * HMAC-SHA256 keyed with the salt, its key already absorbed (hmac256.h):
+ * each hash runs only the message's two compressions, on the CPU's SHA
+ * extensions where it has them.  sodium_malloc, read-only; NULL while
+ * sealed.
  */
-static crypto_auth_hmacsha256_state	*salted;
+static struct hmac256_key	*salted;
 
 /*
  * The entry of a live service token for authentication: from the cache,
@@ -121,7 +123,7 @@ token_store_load(void)
 	}
 	buf_free(&b);
 	if (rc == CF_OK)
-		crypto_auth_hmacsha256_init(salted, salt, SALT_LEN);
+		hmac256_init(salted, salt, SALT_LEN);
 	sodium_free(salt);		/* wipes */
 	if (rc != CF_OK) {
 		sodium_free(salted);
@@ -144,17 +146,12 @@ token_store_unload(void)
 int
 token_hash(const char *token, char *hex)
 {
-	crypto_auth_hmacsha256_state	 st;
-	unsigned char			 mac[crypto_auth_hmacsha256_BYTES];
+	unsigned char	 mac[HMAC256_LEN];
 
 	if (salted == NULL)
 		return CF_ESEALED;
-	memcpy(&st, salted, sizeof(st));
-	crypto_auth_hmacsha256_update(&st, (const unsigned char *)token,
-	    strlen(token));
-	crypto_auth_hmacsha256_final(&st, mac);
+	hmac256(salted, token, strlen(token), mac);
 	sodium_bin2hex(hex, TOKEN_HASH_LEN + 1, mac, sizeof(mac));
-	sodium_memzero(&st, sizeof(st));
 	sodium_memzero(mac, sizeof(mac));
 	return CF_OK;
 }
