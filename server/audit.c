@@ -96,6 +96,7 @@ struct audit_dev {
 	 * disable or the seal waiting.
 	 */
 	int		 refs;
+	unsigned long	 serial;	/* unique, never reused: memo key */
 };
 
 static pthread_rwlock_t	  tab_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -108,6 +109,21 @@ static size_t		  ndevs;
  * from the next request on.
  */
 static atomic_size_t	  ndevs_seen;
+/*
+ * Each request thread's memo of the token's and accessor's hashes per
+ * device, kept from a request's request entry for its response entry
+ * (the router writes both on one thread).  Keyed by the request's id
+ * and each device's serial, so a device enabled in between is not
+ * given another's hashes.
+ */
+#define MEMO_DEVS	  8
+struct memo_set {
+	char		  req_id[64];
+	unsigned long	  serial[MEMO_DEVS];	/* 0: free */
+	struct audit_memo m[MEMO_DEVS];
+};
+static _Thread_local struct memo_set memo;
+static atomic_ulong	  next_serial = 1;
 /* Each request thread's entry buffer (tbuf_get). */
 static pthread_key_t	  tbuf_key;
 static pthread_once_t	  tbuf_once = PTHREAD_ONCE_INIT;
@@ -429,6 +445,7 @@ dev_new(const char *path, const char *type, const char *desc,
 		return CF_ENOMEM;
 	d->fd = -1;
 	d->refs = 1;
+	d->serial = atomic_fetch_add(&next_serial, 1);
 	if (pthread_mutex_init(&d->mu, NULL) != 0) {
 		free(d);
 		return CF_ENOMEM;
@@ -573,9 +590,37 @@ tbuf_put(struct buf *b)
  * Log entry e to every device: CF_OK if none is enabled or at least one
  * wrote it, CF_EIO if every one failed (each failure logged).
  */
+/* The memo slot of device d for this thread's request, or NULL. */
+static struct audit_memo *
+memo_for(const struct audit_dev *d)
+{
+	size_t	 i;
+
+	for (i = 0; i < MEMO_DEVS; i++)
+		if (memo.serial[i] == d->serial)
+			return &memo.m[i];
+	for (i = 0; i < MEMO_DEVS; i++)
+		if (memo.serial[i] == 0) {
+			memo.serial[i] = d->serial;
+			return &memo.m[i];
+		}
+	return NULL;
+}
+
+/* Start this thread's memo afresh for req, or keep it if it is req's. */
+static void
+memo_begin(const struct request *req, int response)
+{
+	if (response && strcmp(memo.req_id, req->id) == 0)
+		return;
+	sodium_memzero(&memo, sizeof(memo));
+	strlcpy(memo.req_id, req->id, sizeof(memo.req_id));
+}
+
 static int
 broker_log(const struct audit_entry *e)
 {
+	struct audit_entry	 de = *e;
 	struct audit_dev	*few[8], **use = few;
 	struct buf		*b;
 	char			 why[512];
@@ -604,7 +649,8 @@ broker_log(const struct audit_entry *e)
 	for (i = 0; i < n; i++) {
 		buf_reset(b);
 		why[0] = '\0';
-		if ((rc = audit_entry_emit(&use[i]->fmt, e, b)) != CF_OK)
+		de.memo = memo_for(use[i]);
+		if ((rc = audit_entry_emit(&use[i]->fmt, &de, b)) != CF_OK)
 			log_warnx("audit: request %s: device %s: %s",
 			    e->req->id, use[i]->path, cf_strerror(rc));
 		else if (dev_write(use[i], b->data, b->len, why,
@@ -642,6 +688,7 @@ broker_request(struct request *req, struct response *resp, int err)
 	if (atomic_load(&ndevs_seen) == 0)
 		return CF_OK;
 	audit_entry_init(&e, req, resp, err, 0);
+	memo_begin(req, 0);
 	audit_headers_pick(req, &hdrs);
 	e.hdrs = &hdrs;
 	return broker_log(&e) == CF_OK ? CF_OK :
@@ -653,14 +700,17 @@ broker_response(struct request *req, struct response *resp, int err)
 {
 	struct audit_entry	 e;
 	struct audit_hdrs	 hdrs;
+	int			 rc;
 
 	if (atomic_load(&ndevs_seen) == 0)
 		return CF_OK;
 	audit_entry_init(&e, req, resp, err, 1);
+	memo_begin(req, 1);
 	audit_headers_pick(req, &hdrs);
 	e.hdrs = &hdrs;
-	return broker_log(&e) == CF_OK ? CF_OK :
-	    audit_failed(req, resp, "response");
+	rc = broker_log(&e);
+	sodium_memzero(&memo, sizeof(memo));	/* the request is done */
+	return rc == CF_OK ? CF_OK : audit_failed(req, resp, "response");
 }
 
 /* The stored form of the table, with d added (or NULL) and skip left out. */

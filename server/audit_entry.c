@@ -56,29 +56,36 @@ struct emit {
 void
 audit_fmt_init(struct audit_fmt *f, const char *salt)
 {
-	crypto_auth_hmacsha256_init(&f->key, (const unsigned char *)salt,
-	    strlen(salt));
+	hmac256_init(&f->key, salt, strlen(salt));
+	audit_fmt_hash(f, "", 0, f->empty);
 }
 
 void
 audit_fmt_wipe(struct audit_fmt *f)
 {
 	sodium_memzero(&f->key, sizeof(f->key));
+	sodium_memzero(f->empty, sizeof(f->empty));
 }
 
 void
 audit_fmt_hash(const struct audit_fmt *f, const char *s, size_t len,
     char *out)
 {
-	crypto_auth_hmacsha256_state	 st;
-	unsigned char			 mac[crypto_auth_hmacsha256_BYTES];
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 mac[HMAC256_LEN];
+	size_t			 i;
 
-	memcpy(&st, &f->key, sizeof(st));
-	crypto_auth_hmacsha256_update(&st, (const unsigned char *)s, len);
-	crypto_auth_hmacsha256_final(&st, mac);
+	hmac256(&f->key, s, len, mac);
 	memcpy(out, "hmac-sha256:", 12);
-	sodium_bin2hex(out + 12, 2 * sizeof(mac) + 1, mac, sizeof(mac));
-	sodium_memzero(&st, sizeof(st));
+	/*
+	 * A table, not sodium_bin2hex: the MAC is what the log shows, so
+	 * its hex needs no constant time, and this is several times faster.
+	 */
+	for (i = 0; i < sizeof(mac); i++) {
+		out[12 + 2 * i] = hex[mac[i] >> 4];
+		out[12 + 2 * i + 1] = hex[mac[i] & 0xf];
+	}
+	out[12 + 2 * sizeof(mac)] = '\0';
 	sodium_memzero(mac, sizeof(mac));
 }
 
@@ -94,16 +101,30 @@ audit_entry_init(struct audit_entry *e, const struct request *req,
 	e->response = response;
 	e->list = req->op == REQ_LIST;
 	e->hdrs = NULL;
+	e->memo = NULL;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	time_format_rfc3339(e->time, sizeof(e->time), (long long)ts.tv_sec,
 	    ts.tv_nsec);
 }
 
+/*
+ * An entry is written in many pieces of a few bytes: those that fit go
+ * in place, without buf_append's calls (a sixth of an entry's cost).
+ */
 static void
 put(struct emit *x, const char *s, size_t n)
 {
-	if (x->rc == CF_OK)
-		x->rc = buf_append(x->b, s, n);
+	struct buf	*b = x->b;
+
+	if (x->rc != CF_OK)
+		return;
+	if (n < b->cap - b->len) {		/* room for the NUL too */
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return;
+	}
+	x->rc = buf_append(b, s, n);
 }
 
 static void
@@ -146,7 +167,10 @@ hashed(struct emit *x, const char *s, size_t n)
 	char	 h[HASH_LEN + 3];
 
 	h[0] = '"';
-	audit_fmt_hash(x->f, s, n, h + 1);
+	if (n == 0)
+		memcpy(h + 1, x->f->empty, HASH_LEN);
+	else
+		audit_fmt_hash(x->f, s, n, h + 1);
 	h[HASH_LEN + 1] = '"';
 	put(x, h, HASH_LEN + 2);
 }
@@ -736,6 +760,10 @@ emit_json(const struct audit_fmt *f, const struct audit_entry *e,
 	x.b = out;
 	x.f = f;
 	x.rc = buf_reserve(out, 4096);
+	if (e->memo != NULL) {
+		memcpy(x.tok, e->memo->tok, sizeof(x.tok));
+		memcpy(x.acc, e->memo->acc, sizeof(x.acc));
+	}
 	if (framed)
 		puts_(&x, f->prefix != NULL ? f->prefix : "");
 	open_(&x, NULL, "{");
@@ -758,6 +786,10 @@ emit_json(const struct audit_fmt *f, const struct audit_entry *e,
 	close_(&x, "}");
 	if (framed)
 		put(&x, "\n", 1);
+	if (e->memo != NULL && x.rc == CF_OK) {
+		memcpy(e->memo->tok, x.tok, sizeof(x.tok));
+		memcpy(e->memo->acc, x.acc, sizeof(x.acc));
+	}
 	sodium_memzero(x.tok, sizeof(x.tok));
 	sodium_memzero(x.acc, sizeof(x.acc));
 	return x.rc == CF_EINVAL ? CF_ENOMEM : x.rc;

@@ -15,6 +15,8 @@
 
 #include <sodium.h>
 
+#include "hmac256.h"
+
 struct audit_hdrs;
 struct buf;
 struct request;
@@ -22,12 +24,23 @@ struct response;
 
 /* How one device formats: its keyed HMAC and its options. */
 struct audit_fmt {
-	crypto_auth_hmacsha256_state	 key;	/* keyed with the salt */
+	struct hmac256_key key;		/* keyed with the salt */
 	int		 log_raw;	/* 1: nothing hashed */
 	int		 hmac_accessor;	/* 1: accessors hashed too */
 	int		 elide;		/* elide_list_responses */
 	int		 jsonx;		/* format "jsonx": XML, no newline */
 	const char	*prefix;	/* borrowed; written before the JSON */
+	/* The hash of "", which every KV v2 read's deletion_time needs. */
+	char		 empty[12 + 64 + 1];
+};
+
+/*
+ * The request's token and accessor as one device hashes them: filled by
+ * the request entry, reused by the response entry (empty: not yet).
+ */
+struct audit_memo {
+	char		 tok[12 + 64 + 1];
+	char		 acc[12 + 64 + 1];
 };
 
 /* One entry: borrowed for the duration of audit_entry_emit. */
@@ -39,6 +52,7 @@ struct audit_entry {
 	int			 list;		/* the request is a LIST */
 	/* The configured request headers it carries (NULL: none). */
 	const struct audit_hdrs	*hdrs;
+	struct audit_memo	*memo;		/* or NULL; see above */
 	char			 time[64];	/* RFC 3339, set by _init */
 };
 

@@ -4,7 +4,7 @@
 # callgrind: repeatable for the same binary whatever else the machine
 # is doing, so a change's cost shows even on a loaded machine.
 #
-# Usage: tests/bench/instructions.sh COFFERD TMPDIR [hit | miss]
+# Usage: tests/bench/instructions.sh COFFERD TMPDIR [hit | miss | audit]
 #
 # hit (the default): starts COFFERD under valgrind --tool=callgrind on
 # LMDB in TMPDIR, initializes, unseals, mounts KV v2 at secret/ and
@@ -21,6 +21,9 @@
 # documents (metadata and version per secret) than the document cache
 # has slots, so nearly every read misses it and pays LMDB, the barrier
 # and the JSON parse.
+#
+# audit: as hit, with one file audit device (TMPDIR/cg/audit.log)
+# enabled before the seeding, so each read also writes both entries.
 #
 # Prints one line: the instructions of the whole process divided by the
 # requests wrk counted.  The profile stays in TMPDIR/cg/callgrind.out.*
@@ -112,6 +115,11 @@ if [ "$mode" = miss ]; then
 else
 	cg
 	init_unseal
+	if [ "$mode" = audit ]; then
+		curl -s -o /dev/null -X PUT -H "X-Vault-Token: $BENCH_TOKEN" \
+		    -d "{\"type\":\"file\",\"options\":{\"file_path\":\"$tmp/cg/audit.log\"}}" \
+		    "$url/v1/sys/audit/file"
+	fi
 	/usr/bin/python3 "$here/seed_kv.py" "$url"
 	# Each secret read twice first: the document cache keeps a
 	# document on its second miss, so what is counted is hits.
@@ -120,6 +128,7 @@ else
 	n=$(wrk -t1 -c4 -d10s -s "$here/kv2_read.lua" "$url" |
 	    awk '/requests in/ {print $1}')
 	what="KV v2 read"
+	[ "$mode" != audit ] || what="KV v2 read, one file audit device"
 fi
 callgrind_control -d "$vpid" >/dev/null
 sleep 1
