@@ -39,13 +39,8 @@ struct tcache_slot {
 };
 
 static struct tcache_slot	 tcache[TCACHE_SLOTS];
-static pthread_mutex_t		 tcache_mu[TCACHE_STRIPES] = {
-#define TCM	PTHREAD_MUTEX_INITIALIZER
-#define TCM8	TCM, TCM, TCM, TCM, TCM, TCM, TCM, TCM
-	TCM8, TCM8, TCM8, TCM8, TCM8, TCM8, TCM8, TCM8
-#undef TCM8
-#undef TCM
-};
+static pthread_mutex_t		 tcache_mu[TCACHE_STRIPES] = LOCK_MUTEX64_INIT;
+_Static_assert(TCACHE_STRIPES == 64, "LOCK_MUTEX64_INIT initialises 64");
 static atomic_ullong		 tcache_gen;
 
 static size_t

@@ -265,10 +265,7 @@ filestore_list(struct storage *st, const char *prefix, struct strv *out)
 	closedir(d);
 	filestore_unlock(fs);
  out:
-	if (rc != CF_OK)
-		strv_truncate(out, n0);	/* leave out as we found it */
-	else
-		strv_sort_from(out, n0);
+	(void)strv_list_done(out, n0, rc);
 	buf_free(&dir);
 	buf_free(&name);
 	return rc;

@@ -294,17 +294,11 @@ memstore_list(struct storage *st, const char *prefix, struct strv *out)
 		i = memstore_find(ms, bound, &found) - 1;
 	}
 	memstore_unlock(ms);
-	if (rc != CF_OK) {
-		/* Leave out as we found it. */
-		strv_truncate(out, n0);
-		return rc;
-	}
 	/*
 	 * Keys order "a-b" < "a/x" < "a0", but the entry "a/" must sort as
-	 * itself, after "a-b" and "a.b"; sort what we added.
+	 * itself, after "a-b" and "a.b": what we added is sorted again.
 	 */
-	strv_sort_from(out, n0);
-	return CF_OK;
+	return strv_list_done(out, n0, rc);
 }
 
 static int

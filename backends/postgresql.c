@@ -382,14 +382,8 @@ pgstore_list(struct storage *st, const char *prefix, struct strv *out)
 	int			 rc;
 
 	rc = pgstore_run(pgstore_from(st), pgstore_list_fn, &a);
-	if (rc != CF_OK) {
-		/* Leave out as we found it. */
-		strv_truncate(out, n0);
-		return rc;
-	}
 	/* Bytewise, whatever the server's ordering. */
-	strv_sort_from(out, n0);
-	return CF_OK;
+	return strv_list_done(out, n0, rc);
 }
 
 static int

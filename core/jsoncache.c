@@ -51,13 +51,8 @@ struct jc_slot {
 static atomic_size_t	 cached_bytes;	/* the len of every kept doc */
 
 static struct jc_slot	 slots[JSONCACHE_SLOTS];
-static pthread_mutex_t	 stripe_mu[JSONCACHE_STRIPES] = {
-#define JCM	PTHREAD_MUTEX_INITIALIZER
-#define JCM8	JCM, JCM, JCM, JCM, JCM, JCM, JCM, JCM
-	JCM8, JCM8, JCM8, JCM8, JCM8, JCM8, JCM8, JCM8
-#undef JCM8
-#undef JCM
-};
+static pthread_mutex_t	 stripe_mu[JSONCACHE_STRIPES] = LOCK_MUTEX64_INIT;
+_Static_assert(JSONCACHE_STRIPES == 64, "LOCK_MUTEX64_INIT initialises 64");
 
 static uint64_t
 key_hash(const char *key)

@@ -204,6 +204,16 @@ strv_sort_from(struct strv *sv, size_t i)
 		qsort(sv->v + i, sv->n - i, sizeof(*sv->v), strv_cmp);
 }
 
+int
+strv_list_done(struct strv *sv, size_t n0, int rc)
+{
+	if (rc != CF_OK)
+		strv_truncate(sv, n0);
+	else
+		strv_sort_from(sv, n0);
+	return rc;
+}
+
 void
 strv_truncate(struct strv *sv, size_t n)
 {

@@ -68,6 +68,11 @@ int	 strv_pushn(struct strv *, const char *, size_t)
 /* Sort bytewise (strcmp order); strv_sort_from only from element i on. */
 void	 strv_sort(struct strv *);
 void	 strv_sort_from(struct strv *, size_t i);
+/*
+ * End a listing that appended to sv from element n0 on: with rc CF_OK,
+ * sort what it added; otherwise leave sv as it was found.  Returns rc.
+ */
+int	 strv_list_done(struct strv *sv, size_t n0, int rc);
 /* Free the elements from i on, leaving n elements (i >= n: no-op). */
 void	 strv_truncate(struct strv *, size_t n);
 /* 1 if s is an element, else 0. */

@@ -83,6 +83,14 @@ enum lock_level {
 
 #define LOCK_HELD_MAX	16
 
+/* The initialiser of a static array of 64 mutexes: a table's stripes. */
+#define LOCK_MUTEX8	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, \
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, \
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, \
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER
+#define LOCK_MUTEX64_INIT { LOCK_MUTEX8, LOCK_MUTEX8, LOCK_MUTEX8, \
+	LOCK_MUTEX8, LOCK_MUTEX8, LOCK_MUTEX8, LOCK_MUTEX8, LOCK_MUTEX8 }
+
 /*
  * The calls.  m is a pthread_mutex_t *, l a pthread_rwlock_t *, cv a
  * pthread_cond_t *, lvl an enum lock_level.  The waits keep m held in
