@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,235 @@ stripe(const char *key)
 	crypto_shorthash((unsigned char *)&h, (const unsigned char *)key,
 	    strlen(key), (const unsigned char *)"coffer-kv-stripe");
 	return &stripes[h % KV_STRIPES];
+}
+
+/* What a write takes from the mount's config. */
+struct kv2_config {
+	long long	 max_versions;
+	long long	 dva;		/* delete_version_after, seconds */
+	int		 cas_required;
+};
+
+/*
+ * A kv mount's ctx: its config as last read on this active node,
+ * absent or not, valid while config_epoch has not moved since.
+ */
+struct kv2_ctx {
+	pthread_mutex_t		 mu;
+	int			 has;
+	unsigned long long	 epoch;
+	struct kv2_config	 cfg;
+};
+
+/* Moved by every config write, upgrade and change of role. */
+static atomic_ullong	 config_epoch = 1;
+
+int
+kv2_open(struct mount *m)
+{
+	struct kv2_ctx	*cx;
+
+	if ((cx = calloc(1, sizeof(*cx))) == NULL)
+		return CF_ENOMEM;
+	if (pthread_mutex_init(&cx->mu, NULL) != 0) {
+		free(cx);
+		return CF_ENOMEM;
+	}
+	m->ctx = cx;
+	return CF_OK;
+}
+
+void
+kv2_close(struct mount *m)
+{
+	struct kv2_ctx	*cx = m->ctx;
+
+	if (cx == NULL)
+		return;
+	pthread_mutex_destroy(&cx->mu);
+	free(cx);
+	m->ctx = NULL;
+}
+
+int
+kv2_forget(void)
+{
+	atomic_fetch_add(&config_epoch, 1);
+	return CF_OK;
+}
+
+/*
+ * The mount's config for a write: from its ctx while this node is
+ * active and nothing moved config_epoch, else from storage (absent: all
+ * zero), kept in the ctx unless the epoch moved during the read.
+ */
+static int
+config_get(const struct mount *m, struct kv2_config *out)
+{
+	struct kv2_ctx		*cx = m->ctx;
+	unsigned long long	 e = atomic_load(&config_epoch);
+	json_t			*c = NULL;
+	char			*k;
+	int			 rc, hit = 0, keep = cx != NULL &&
+				    core_is_active();
+
+	if (keep) {
+		lock_mutex(&cx->mu, LOCK_LEAF);
+		if ((hit = cx->has && cx->epoch == e))
+			*out = cx->cfg;
+		unlock_mutex(&cx->mu);
+		if (hit)
+			return CF_OK;
+	}
+	if ((k = kv2_key(m, "config", "", -1)) == NULL)
+		return CF_ENOMEM;
+	rc = core_get_json(k, &c);
+	free(k);
+	if (rc != CF_OK && rc != CF_ENOTFOUND)
+		return rc;
+	out->max_versions = json_integer_value(json_object_get(c,
+	    "max_versions"));
+	out->dva = json_integer_value(json_object_get(c,
+	    "delete_version_after"));
+	out->cas_required = json_is_true(json_object_get(c, "cas_required"));
+	json_decref(c);
+	if (keep) {
+		lock_mutex(&cx->mu, LOCK_LEAF);
+		if (atomic_load(&config_epoch) == e) {
+			cx->cfg = *out;
+			cx->epoch = e;
+			cx->has = 1;
+		}
+		unlock_mutex(&cx->mu);
+	}
+	return CF_OK;
+}
+
+/*
+ * What this thread's last existence check read of a metadata record:
+ * its key, a copy of the document (NULL: absent) and the cache's stamp
+ * of the read.  The write that follows on the same thread takes it
+ * under the record's stripe if the stamp says nothing wrote the record
+ * since, and reads storage only otherwise.  A thread-specific value,
+ * freed with the thread.
+ */
+struct kv2_seen {
+	char			*key;
+	json_t			*doc;
+	unsigned long long	 stamp;
+};
+
+static pthread_key_t	 seen_key;
+static pthread_once_t	 seen_once = PTHREAD_ONCE_INIT;
+
+static void
+seen_free(void *p)
+{
+	struct kv2_seen	*sn = p;
+
+	if (sn == NULL)
+		return;
+	free(sn->key);
+	json_decref(sn->doc);
+	free(sn);
+}
+
+static void
+seen_init(void)
+{
+	if (pthread_key_create(&seen_key, seen_free) != 0)
+		abort();
+}
+
+/* This thread's record, emptied; NULL when out of memory. */
+static struct kv2_seen *
+seen_reset(void)
+{
+	struct kv2_seen	*sn;
+
+	pthread_once(&seen_once, seen_init);
+	if ((sn = pthread_getspecific(seen_key)) == NULL) {
+		if ((sn = calloc(1, sizeof(*sn))) == NULL)
+			return NULL;
+		if (pthread_setspecific(seen_key, sn) != 0) {
+			free(sn);
+			return NULL;
+		}
+	}
+	free(sn->key);
+	json_decref(sn->doc);
+	sn->key = NULL;
+	sn->doc = NULL;
+	sn->stamp = 0;
+	return sn;
+}
+
+/* core_read_json_stamp's reader: a copy of the document. */
+static int
+copy_fn(const json_t *doc, void *arg)
+{
+	json_t	**out = arg;
+
+	return (*out = json_deep_copy(doc)) != NULL ? CF_OK : CF_ENOMEM;
+}
+
+int
+kv2_meta_exists(struct mount *m, const char *k, int *exists)
+{
+	struct kv2_seen		*sn;
+	unsigned long long	 stamp;
+	json_t			*doc = NULL;
+	char			*mkey;
+	int			 rc;
+
+	*exists = 0;
+	if ((sn = seen_reset()) == NULL ||
+	    (mkey = kv2_key(m, "m/", k, -1)) == NULL)
+		return CF_ENOMEM;
+	rc = core_read_json_stamp(mkey, copy_fn, &doc, &stamp);
+	if (rc == CF_OK)
+		*exists = 1;
+	if ((rc == CF_OK || rc == CF_ENOTFOUND) && stamp != 0) {
+		sn->key = mkey;
+		sn->doc = doc;
+		sn->stamp = stamp;
+		mkey = NULL;
+		doc = NULL;
+	}
+	free(mkey);
+	json_decref(doc);
+	return rc == CF_ENOTFOUND ? CF_OK : rc;
+}
+
+/*
+ * The metadata at mkey for a writer holding its stripe: what this
+ * thread's existence check read if still current, else from storage.
+ * CF_ENOTFOUND if there is none.
+ */
+static int
+meta_get(const char *mkey, json_t **meta)
+{
+	struct kv2_seen	*sn;
+	int		 rc;
+
+	*meta = NULL;
+	pthread_once(&seen_once, seen_init);
+	sn = pthread_getspecific(seen_key);
+	if (sn != NULL && sn->key != NULL && strcmp(sn->key, mkey) == 0 &&
+	    core_json_is_current(mkey, sn->stamp)) {
+		*meta = sn->doc;
+		sn->doc = NULL;
+		rc = *meta != NULL ? CF_OK : CF_ENOTFOUND;
+	} else
+		rc = core_get_json(mkey, meta);
+	if (sn != NULL) {
+		free(sn->key);
+		json_decref(sn->doc);
+		sn->key = NULL;
+		sn->doc = NULL;
+		sn->stamp = 0;
+	}
+	return rc;
 }
 
 char *
@@ -351,7 +581,8 @@ kv2_data_write(struct mount *m, struct request *req, struct response *resp,
 	struct storage_op	 ops[64];
 	struct buf		 payload = BUF_INIT, mbuf = BUF_INIT;
 	pthread_mutex_t		*mu;
-	json_t			*meta = NULL, *cfg = NULL, *data, *opts, *cas;
+	struct kv2_config	 cfg;
+	json_t			*meta = NULL, *data, *opts, *cas;
 	json_t			*merged = NULL, *vers, *old = NULL;
 	char			 now[64], num[32], *mkey = NULL;
 	char			*dkeys[64] = { NULL };
@@ -373,7 +604,7 @@ kv2_data_write(struct mount *m, struct request *req, struct response *resp,
 		return CF_ENOMEM;
 	mu = stripe(mkey);
 	lock_mutex(mu, LOCK_RECORD);
-	rc = core_get_json(mkey, &meta);
+	rc = meta_get(mkey, &meta);
 	if (rc == CF_ENOTFOUND) {
 		if (patch) {
 			rc = CF_OK;		/* 404 */
@@ -389,11 +620,11 @@ kv2_data_write(struct mount *m, struct request *req, struct response *resp,
 		rc = rc != CF_OK ? rc : CF_ENOMEM;
 		goto out;
 	}
-	cfg = load_config(m);
+	if ((rc = config_get(m, &cfg)) != CF_OK)
+		goto out;
 	cur = json_integer_value(json_object_get(meta, "current_version"));
 	if (cas == NULL && (json_is_true(json_object_get(meta,
-	    "cas_required")) || json_is_true(json_object_get(cfg,
-	    "cas_required")))) {
+	    "cas_required")) || cfg.cas_required)) {
 		rc = resp_fail(resp, CF_EINVAL,
 		    "check-and-set parameter required for this call");
 		goto out;
@@ -427,11 +658,8 @@ kv2_data_write(struct mount *m, struct request *req, struct response *resp,
 	vers = json_object_get(meta, "versions");
 	snprintf(num, sizeof(num), "%lld", n);
 	dva = json_integer_value(json_object_get(meta, "delete_version_after"));
-	if (dva <= 0 || (json_integer_value(json_object_get(cfg,
-	    "delete_version_after")) > 0 && json_integer_value(
-	    json_object_get(cfg, "delete_version_after")) < dva))
-		dva = json_integer_value(json_object_get(cfg,
-		    "delete_version_after"));
+	if (dva <= 0 || (cfg.dva > 0 && cfg.dva < dva))
+		dva = cfg.dva;
 	{
 		char	 del[64] = "";
 
@@ -456,9 +684,8 @@ kv2_data_write(struct mount *m, struct request *req, struct response *resp,
 	    payload.data, payload.len };
 	/* Prune beyond max_versions: the larger setting, or 10. */
 	maxv = json_integer_value(json_object_get(meta, "max_versions"));
-	if (json_integer_value(json_object_get(cfg, "max_versions")) > maxv)
-		maxv = json_integer_value(json_object_get(cfg,
-		    "max_versions"));
+	if (cfg.max_versions > maxv)
+		maxv = cfg.max_versions;
 	if (maxv <= 0)
 		maxv = KV_DEFAULT_VERSIONS;
 	oldest = json_integer_value(json_object_get(meta, "oldest_version"));
@@ -495,7 +722,6 @@ kv2_data_write(struct mount *m, struct request *req, struct response *resp,
 		free(dkeys[i]);
 	free(mkey);
 	json_decref(meta);
-	json_decref(cfg);
 	json_decref(merged);
 	json_decref(old);
 	buf_free(&payload);
@@ -750,7 +976,7 @@ kv2_meta_write(struct mount *m, struct request *req, struct response *resp,
 		return CF_ENOMEM;
 	mu = stripe(mkey);
 	lock_mutex(mu, LOCK_RECORD);
-	if ((rc = core_get_json(mkey, &meta)) == CF_ENOTFOUND) {
+	if ((rc = meta_get(mkey, &meta)) == CF_ENOTFOUND) {
 		meta = kv2_new_meta();
 		rc = meta != NULL ? CF_OK : CF_ENOMEM;
 	}
@@ -866,6 +1092,8 @@ kv2_config_op(struct mount *m, struct request *req, struct response *resp)
 		    json_integer(d));
 	key = kv2_key(m, "config", "", -1);
 	rc = core_put_json(key, c);
+	/* After the write: a read in flight may not keep the old one. */
+	(void)kv2_forget();
 	free(key);
 	json_decref(c);
 	return rc;
