@@ -517,20 +517,41 @@ core_get_json(const char *key, json_t **out)
 int
 core_read_json(const char *key, int (*fn)(const json_t *, void *), void *arg)
 {
+	unsigned long long	 stamp;
+
+	return core_read_json_stamp(key, fn, arg, &stamp);
+}
+
+int
+core_read_json_stamp(const char *key, int (*fn)(const json_t *, void *),
+    void *arg, unsigned long long *stamp)
+{
 	unsigned long long	 ticket = 0;
 	json_t			*j = NULL;
 	int			 rc, cached = may_cache();
 
+	*stamp = 0;
 	if (key == NULL)
 		return CF_ENOMEM;
 	if (!storage_key_is_valid(key))
 		return CF_ENOTFOUND;
-	if (cached && jsoncache_peek(key, fn, arg, &ticket, &rc))
+	if (cached && jsoncache_peek(key, fn, arg, &ticket, &rc)) {
+		*stamp = ticket | 1;	/* the low bit: a stamp, not 0 */
 		return rc;
-	if ((rc = load_json(key, cached, ticket, &j)) == CF_OK)
+	}
+	rc = load_json(key, cached, ticket, &j);
+	if (cached && (rc == CF_OK || rc == CF_ENOTFOUND))
+		*stamp = ticket | 1;
+	if (rc == CF_OK)
 		rc = fn(j, arg);
 	json_decref(j);
 	return rc;
+}
+
+int
+core_json_is_current(const char *key, unsigned long long stamp)
+{
+	return stamp != 0 && may_cache() && jsoncache_is_current(key, stamp);
 }
 
 int

@@ -101,6 +101,18 @@ void	 core_on_fenced(core_hook);
 int	 core_read_json(const char *key, int (*fn)(const json_t *, void *),
 	    void *arg) __attribute__((warn_unused_result));
 
+/*
+ * core_read_json that also gives a stamp of what it read, found or
+ * absent (0 when the node does not cache: not active).  While
+ * core_json_is_current(key, stamp) is 1, nothing has written or deleted
+ * key since the read: a writer that holds the record's own lock may use
+ * what it read then instead of reading it again.
+ */
+int	 core_read_json_stamp(const char *key,
+	    int (*fn)(const json_t *, void *), void *arg,
+	    unsigned long long *stamp) __attribute__((warn_unused_result));
+int	 core_json_is_current(const char *key, unsigned long long stamp);
+
 void	 core_rdlock(void);
 void	 core_wrlock(void);
 void	 core_unlock(void);

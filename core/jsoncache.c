@@ -210,6 +210,18 @@ jsoncache_drop(const char *key)
 	json_decref(d);
 }
 
+int
+jsoncache_is_current(const char *key, unsigned long long ticket)
+{
+	size_t	 i = slot_of(key_hash(key));
+	int	 cur;
+
+	lock_mutex(stripe(i), LOCK_LEAF);
+	cur = slots[i].gen == ticket >> 1;
+	unlock_mutex(stripe(i));
+	return cur;
+}
+
 void
 jsoncache_clear(void)
 {

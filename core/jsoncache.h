@@ -47,6 +47,12 @@ void	 jsoncache_drop(const char *key);
  */
 void	 jsoncache_write(const char *key, const json_t *doc, size_t len,
 	    unsigned long long ticket);
+/*
+ * 1 if nothing wrote, dropped or cleared key's slot since ticket (from
+ * jsoncache_get or jsoncache_peek, hit or miss): what was read then is
+ * still key's document, or still its absence.  Costs a mutex, no copy.
+ */
+int	 jsoncache_is_current(const char *key, unsigned long long ticket);
 /* Forget everything: a prefix delete, a change of role, a seal. */
 void	 jsoncache_clear(void);
 

@@ -377,6 +377,8 @@ kv_upgrade(struct mount *m)
 	size_t			 i;
 	int			 rc;
 
+	/* What a v1 secret named "config" left cached is not v2's. */
+	(void)kv2_forget();
 	if ((rc = collect(m, "", &keys)) != CF_OK)
 		goto out;
 	kv2_now(now, sizeof(now));
@@ -428,15 +430,6 @@ kv_handle(struct mount *m, struct request *req, struct response *resp)
 	return paths_dispatch(is_v2(m) ? &v2_paths : &v1_paths, m, req, resp);
 }
 
-/* core_read_json's reader for kv_exists: there is a document. */
-static int
-exists_fn(const json_t *doc, void *arg)
-{
-	(void)doc;
-	(void)arg;
-	return CF_OK;
-}
-
 /* create vs update for the ACL: does the secret exist? */
 static int
 kv_exists(struct mount *m, struct request *req, int *exists)
@@ -451,7 +444,8 @@ kv_exists(struct mount *m, struct request *req, int *exists)
 		key = kv2_key(m, req->rel, "", -1);
 	else if (starts(req->rel, "data", &k) ||
 	    starts(req->rel, "metadata", &k))
-		key = kv2_key(m, "m/", k, -1);
+		/* Read once, for the handler too. */
+		return kv2_meta_exists(m, k, exists);
 	else {
 		*exists = 1;		/* everything else is an update */
 		return CF_OK;
@@ -460,9 +454,6 @@ kv_exists(struct mount *m, struct request *req, int *exists)
 		return CF_ENOMEM;
 	if (!storage_key_is_valid(key))
 		rc = CF_ENOTFOUND;
-	else if (is_v2(m))
-		/* KV v2 metadata is JSON: the document cache may hold it. */
-		rc = core_read_json(key, exists_fn, NULL);
 	else
 		rc = core_get(key, &b);
 	free(key);
@@ -478,6 +469,8 @@ static const struct path_table *const kv_tables[] = {
 
 static const struct backend_ops kv_ops = {
 	.type = "kv",
+	.open = kv2_open,
+	.close = kv2_close,
 	.handle = kv_handle,
 	.paths = kv_tables,
 	.exists = kv_exists,
@@ -488,4 +481,5 @@ void
 kv_register(void)
 {
 	router_register(&kv_ops);
+	core_on_standby(kv2_forget);
 }

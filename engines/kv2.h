@@ -27,6 +27,26 @@ void	 kv2_now(char *out, size_t cap);
 json_t	*kv2_new_meta(void);
 
 /*
+ * The kv backend's ops->open and ->close: m->ctx caches the mount's
+ * config on the active node (see kv2_forget).
+ */
+int	 kv2_open(struct mount *m);
+void	 kv2_close(struct mount *m);
+/*
+ * Forget every mount's cached config: after a config write, an upgrade,
+ * and on leaving active (a core_on_standby hook; always CF_OK).
+ */
+int	 kv2_forget(void);
+
+/*
+ * The ACL's existence check of a v2 secret: whether metadata/<k>
+ * exists.  It remembers what it read, for this thread's next write of k
+ * to use instead of a second read while the cache says nothing wrote k
+ * since.
+ */
+int	 kv2_meta_exists(struct mount *m, const char *k, int *exists);
+
+/*
  * The handlers behind kv.c's v2 path table.  Each answers into resp and
  * returns a cf_err as handlers do; k is the secret's key below the
  * mount.  Writers to one key are serialized by a striped mutex, so
