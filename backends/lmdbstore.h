@@ -1,0 +1,102 @@
+/*
+ * lmdbstore.h -- what the LMDB storage's four files share (lmdb.c: the
+ * environment, the map and the vtable; lmdb_read.c: get and list;
+ * lmdb_write.c: writes and the group commit; lmdb_ha.c: cofferd.lock
+ * and the HA lock).  Only storage.h's storage_lmdb_ops leaves the
+ * backend; nothing outside backends/lmdb*.c includes this.  Not
+ * "lmdb.h": with one -I per folder that name would hide liblmdb's.
+ *
+ * Threads: map_lock (rwlock) around every transaction; q_mu and q_cv
+ * guard the queue.  q_mu is never held across a transaction.  ha_mu
+ * guards the HA lock state and serializes the lock methods; ha_cv wakes
+ * a lock_wait that lock_release cancels.
+ */
+#ifndef COFFER_BACKENDS_LMDBSTORE_H
+#define COFFER_BACKENDS_LMDBSTORE_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "buf.h"
+#include "storage.h"
+
+#define LMDB_INITIAL_MAP	((size_t)64 * 1024 * 1024)
+#define LMDB_MAX_MAP		((size_t)1 << 40)	/* 1 TiB: give up */
+#define LMDB_MAX_READERS	1022
+#define LMDB_MAX_VALUE		((size_t)UINT32_MAX)	/* LMDB's limit */
+#define LMDB_LOCK_FILE		"cofferd.lock"
+#define LMDB_LOCK_OPEN		0	/* byte: one process, or HA nodes */
+#define LMDB_LOCK_ACTIVE	1	/* byte: the HA lock */
+#define LMDB_LOCK_RECORD	2	/* byte: guards the holder record */
+#define LMDB_LOCK_POLL_MS	5	/* lock_wait retries this often */
+
+/* One writer's request waiting for a group commit; on its stack. */
+struct lmdbstore_req {
+	const struct storage_op	*ops;
+	size_t			 n;
+	int			 rc;
+	int			 done;
+	struct lmdbstore_req	*next;
+};
+
+struct lmdbstore {
+	struct storage		 st;		/* must stay first */
+	MDB_env			*env;
+	MDB_dbi			 dbi;
+	size_t			 maxkey;
+	pthread_rwlock_t	 map_lock;
+	pthread_mutex_t		 q_mu;
+	pthread_cond_t		 q_cv;
+	struct lmdbstore_req	*q_head, *q_tail;	/* under q_mu */
+	int			 committing;		/* under q_mu */
+	int			 lockfd;	/* cofferd.lock; holds our locks */
+	char			*lockpath;
+	int			 ha;		/* opened with ha_enabled */
+	pthread_mutex_t		 ha_mu;
+	pthread_cond_t		 ha_cv;		/* CLOCK_MONOTONIC */
+	int			 held;		/* byte 1; under ha_mu */
+	unsigned int		 cancel;	/* bumped by release; ha_mu */
+};
+
+/* lmdb.c */
+struct lmdbstore *lmdbstore_from(struct storage *);
+/*
+ * Run fn(ls, txn, arg) in a transaction of its own under map_lock for
+ * reading: read-only unless write.  A write transaction commits when fn
+ * returns 0; any other transaction is aborted.  On MDB_MAP_FULL (grow)
+ * or MDB_MAP_RESIZED (adopt another process's size) the map is resized
+ * and fn runs again, so fn must leave what it fills as it found it
+ * when it fails.  CF_OK, CF_ENOTFOUND for MDB_NOTFOUND, or a failure
+ * (logged, naming what).
+ */
+int	 lmdbstore_txn(struct lmdbstore *, int write,
+	    int (*fn)(struct lmdbstore *, MDB_txn *, void *), void *arg,
+	    const char *what);
+
+/* lmdb_read.c */
+int	 lmdbstore_get(struct storage *, const char *key, struct buf *val);
+int	 lmdbstore_list(struct storage *, const char *prefix,
+	    struct strv *out);
+
+/* lmdb_write.c */
+int	 lmdbstore_batch(struct storage *, const struct storage_op *,
+	    size_t);
+int	 lmdbstore_del_prefix(struct storage *, const char *prefix);
+
+/* lmdb_ha.c */
+/*
+ * Open cofferd.lock in dir and take byte 0: alone without HA, shared
+ * with other HA nodes with it.
+ */
+int	 lmdbstore_lockfile(struct lmdbstore *, const char *dir);
+int	 lmdbstore_lock_try(struct storage *, const char *holder, int *got);
+int	 lmdbstore_lock_wait(struct storage *, const char *holder, int ms,
+	    int *got);
+int	 lmdbstore_lock_release(struct storage *);
+int	 lmdbstore_lock_holder(struct storage *, struct buf *out);
+int	 lmdbstore_lock_check(struct storage *);
+
+#endif /* COFFER_BACKENDS_LMDBSTORE_H */
