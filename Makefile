@@ -240,9 +240,18 @@ $(UNIT_TESTS) $(BENCH_PROGS): lib/libcoffer.a config.h $(HEADERS) .flags
 	    $(LDADD) $(LDADD_CMOCKA)
 
 # The conformance suite also runs every backend wrapped in faultstore.
-tests/unit/test_storage: tests/unit/test_storage.c $(FAULT_OBJS) \
-    backends/faultstore.h
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ tests/unit/test_storage.c \
+# One program from several files: test_storage.c is its table.
+STORAGE_TEST_SRCS = tests/unit/test_storage.c tests/unit/storage_harness.c
+STORAGE_TEST_SRCS += tests/unit/test_storage_conform.c
+STORAGE_TEST_SRCS += tests/unit/test_storage_crash.c
+STORAGE_TEST_SRCS += tests/unit/test_storage_lmdb.c
+STORAGE_TEST_SRCS += tests/unit/test_storage_file.c
+STORAGE_TEST_SRCS += tests/unit/test_storage_ha.c
+STORAGE_TEST_SRCS += tests/unit/test_storage_fault.c
+STORAGE_TEST_SRCS += tests/unit/test_storage_pg.c
+tests/unit/test_storage: $(STORAGE_TEST_SRCS) tests/unit/storage_harness.h \
+    $(FAULT_OBJS) backends/faultstore.h
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(STORAGE_TEST_SRCS) \
 	    $(FAULT_OBJS) lib/libcoffer.a $(LDADD) $(LDADD_CMOCKA)
 
 need-cmocka:
@@ -300,6 +309,7 @@ check-clang:
 	@command -v clang >/dev/null || { \
 	    echo "make: clang is missing: apt-get install clang"; exit 1; }
 	@for f in $(LIB_OBJS:.o=.c) $(SRV_OBJS:.o=.c) $(UNIT_TESTS:=.c) \
+	    $(STORAGE_TEST_SRCS) \
 	    $(FAULT_OBJS:.o=.c) $(CLI_OBJS:.o=.c) \
 	    $(BENCH_PROGS:=.c); do \
 	    clang $(CFLAGS) -fsyntax-only $$f || exit 1; done
