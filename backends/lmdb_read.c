@@ -116,16 +116,11 @@ lmdbstore_list(struct storage *st, const char *prefix, struct strv *out)
 
 	wa.prefix = prefix;
 	wa.out = out;
-	if ((rc = lmdbstore_txn(lmdbstore_from(st), 0, lmdbstore_walk, &wa,
-	    "list")) != CF_OK) {
-		/* Leave out as we found it. */
-		strv_truncate(out, n0);
-		return rc;
-	}
+	rc = lmdbstore_txn(lmdbstore_from(st), 0, lmdbstore_walk, &wa,
+	    "list");
 	/*
 	 * Keys order "a-b" < "a/x" < "a0", but the entry "a/" must sort as
-	 * itself, after "a-b" and "a.b"; sort what we added.
+	 * itself, after "a-b" and "a.b": what we added is sorted again.
 	 */
-	strv_sort_from(out, n0);
-	return CF_OK;
+	return strv_list_done(out, n0, rc);
 }
