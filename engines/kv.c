@@ -231,18 +231,13 @@ v2_data_delete(struct mount *m, struct request *req, struct response *resp,
     const struct path_args *a)
 {
 	const char	*k = a->v[0];
-	json_t		*meta = NULL;
-	char		*key, num[32];
+	json_t		*meta;
+	char		 num[32];
 	int		 rc;
 
 	if (!is_secret(k))
 		return v2_miss(req, resp, PATH_NOPATH);
-	key = kv2_key(m, "m/", k, -1);
-	rc = core_get_json(key, &meta);
-	free(key);
-	if (rc == CF_ENOTFOUND)
-		return CF_OK;
-	if (rc != CF_OK)
+	if ((rc = kv2_meta_load(m, k, &meta)) != CF_OK || meta == NULL)
 		return rc;
 	snprintf(num, sizeof(num), "%lld", (long long)
 	    json_integer_value(json_object_get(meta, "current_version")));

@@ -310,6 +310,20 @@ kv2_key(const struct mount *m, const char *a, const char *b, long long n)
 	return k;
 }
 
+int
+kv2_meta_load(const struct mount *m, const char *k, json_t **meta)
+{
+	char	*key;
+	int	 rc;
+
+	*meta = NULL;
+	if ((key = kv2_key(m, "m/", k, -1)) == NULL)
+		return CF_ENOMEM;
+	rc = core_get_json(key, meta);
+	free(key);
+	return rc == CF_ENOTFOUND ? CF_OK : rc;
+}
+
 void
 kv2_now(char *out, size_t cap)
 {

@@ -20,6 +20,13 @@ struct response;
 char	*kv2_key(const struct mount *m, const char *a, const char *b,
 	    long long n);
 
+/*
+ * The stored metadata of secret k (owned) into *meta, NULL when it has
+ * none: CF_OK either way, else the storage's error.
+ */
+int	 kv2_meta_load(const struct mount *m, const char *k, json_t **meta)
+	    __attribute__((warn_unused_result));
+
 /* The current time as Vault's RFC 3339 text, into out[cap]. */
 void	 kv2_now(char *out, size_t cap);
 

@@ -204,16 +204,12 @@ kv2_versions_op(struct mount *m, struct request *req, struct response *resp,
 int
 kv2_meta_read(struct mount *m, struct response *resp, const char *k)
 {
-	json_t	*meta = NULL, *o, *vers, *v, *cm;
-	char	*key = kv2_key(m, "m/", k, -1), dva[32];
+	json_t	*meta, *o, *vers, *v, *cm;
+	char	 dva[32];
 	const char *num;
 	int	 rc;
 
-	rc = core_get_json(key, &meta);
-	free(key);
-	if (rc == CF_ENOTFOUND)
-		return CF_OK;
-	if (rc != CF_OK)
+	if ((rc = kv2_meta_load(m, k, &meta)) != CF_OK || meta == NULL)
 		return rc;
 	kv2_duration_text(json_integer_value(json_object_get(meta,
 	    "delete_version_after")), dva, sizeof(dva));
