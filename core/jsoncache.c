@@ -141,6 +141,27 @@ jsoncache_peek(const char *key, int (*fn)(const json_t *, void *), void *arg,
 	return hit;
 }
 
+/*
+ * Put key and doc (len bytes) in slot i (its stripe locked), taking
+ * *key and *doc; they come back as what the slot held, for the caller
+ * to free.
+ */
+static void
+slot_swap(size_t i, char **key, json_t **doc, size_t len)
+{
+	char	*k = slots[i].key;
+	json_t	*d = slots[i].doc;
+
+	if (k != NULL)
+		atomic_fetch_sub(&cached_bytes, slots[i].len);
+	atomic_fetch_add(&cached_bytes, len);
+	slots[i].key = *key;
+	slots[i].doc = *doc;
+	slots[i].len = len;
+	*key = k;
+	*doc = d;
+}
+
 /* Whether slot i (locked) takes a document of len bytes now. */
 static int
 slot_takes(size_t i, size_t len, unsigned long long gen)
@@ -155,8 +176,8 @@ jsoncache_put(const char *key, const json_t *doc, size_t len,
 {
 	unsigned long long	 gen = ticket >> 1;
 	size_t			 i = slot_of(key_hash(key));
-	char			*k, *oldk = NULL;
-	json_t			*d, *oldd = NULL;
+	char			*k;
+	json_t			*d;
 	int			 takes;
 
 	if (len > JSONCACHE_DOC_MAX || (ticket & 1) == 0)
@@ -174,21 +195,9 @@ jsoncache_put(const char *key, const json_t *doc, size_t len,
 		return;
 	}
 	lock_mutex(stripe(i), LOCK_LEAF);
-	if (slot_takes(i, len, gen)) {
-		oldk = slots[i].key;
-		oldd = slots[i].doc;
-		if (oldk != NULL)
-			atomic_fetch_sub(&cached_bytes, slots[i].len);
-		atomic_fetch_add(&cached_bytes, len);
-		slots[i].key = k;
-		slots[i].doc = d;
-		slots[i].len = len;
-		k = NULL;
-		d = NULL;
-	}
+	if (slot_takes(i, len, gen))
+		slot_swap(i, &k, &d, len);
 	unlock_mutex(stripe(i));
-	free(oldk);
-	json_decref(oldd);
 	free(k);
 	json_decref(d);
 }
@@ -257,17 +266,8 @@ jsoncache_write(const char *key, const json_t *doc, size_t len,
 	lock_mutex(stripe(i), LOCK_LEAF);
 	if (d != NULL && slot_takes(i, len, gen) && ((ticket & 1) != 0 ||
 	    (slots[i].key != NULL && strcmp(slots[i].key, key) == 0))) {
-		oldk = slots[i].key;
-		oldd = slots[i].doc;
-		if (oldk != NULL)
-			atomic_fetch_sub(&cached_bytes, slots[i].len);
-		atomic_fetch_add(&cached_bytes, len);
-		slots[i].key = k;
-		slots[i].doc = d;
-		slots[i].len = len;
+		slot_swap(i, &k, &d, len);
 		slots[i].gen++;		/* a fill that read before is stale */
-		k = NULL;
-		d = NULL;
 	} else if (slots[i].key != NULL && strcmp(slots[i].key, key) == 0)
 		slot_take(i, &oldk, &oldd);
 	else

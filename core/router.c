@@ -601,20 +601,21 @@ router_handle(struct request *req, struct response *resp)
 	}
 	if (!skip)
 		rc = authorize(req->mount, req, resp);
-	core_unlock();
-	if (audit_ops != NULL && (arc = audit_ops->request(req, resp, rc)) !=
-	    CF_OK) {
-		rc = arc;
-		goto out;
-	}
-	if (rc == CF_OK) {
-		core_rdlock();
-		if ((rc = still_serving(req, resp)) == CF_OK &&
-		    (skip == 2 || (rc = serve(req->mount, req, resp)) ==
-		    CF_OK) && wrap_ops != NULL)
-			rc = wrap_ops->finish(req, resp);
+	/* With no device to write to, the lock is simply kept. */
+	if (audit_ops != NULL && audit_ops->enabled()) {
 		core_unlock();
+		if ((arc = audit_ops->request(req, resp, rc)) != CF_OK) {
+			rc = arc;
+			goto out;
+		}
+		core_rdlock();
+		if (rc == CF_OK)
+			rc = still_serving(req, resp);
 	}
+	if (rc == CF_OK && (skip == 2 || (rc = serve(req->mount, req,
+	    resp)) == CF_OK) && wrap_ops != NULL)
+		rc = wrap_ops->finish(req, resp);
+	core_unlock();
 	if (audit_ops != NULL && (arc = audit_ops->response(req, resp, rc)) !=
 	    CF_OK)
 		rc = arc;

@@ -182,9 +182,12 @@ void	 router_wrapping(const struct router_wrap_ops *);
  * after the handler and wrapping (err: their result).  Each returns
  * CF_OK when the entry was logged (or no device is enabled), or
  * CF_EINTERNAL with resp reset to a 500 when none could log it: then
- * the handler is not run, or its answer is not given.
+ * the handler is not run, or its answer is not given.  enabled: whether
+ * any device is (one atomic load), so that with none the router keeps
+ * the core lock across the request instead of taking it twice.
  */
 struct router_audit_ops {
+	int	(*enabled)(void);
 	int	(*request)(struct request *, struct response *, int err);
 	int	(*response)(struct request *, struct response *, int err);
 };

@@ -181,16 +181,24 @@ struct kv2_seen {
 static pthread_key_t	 seen_key;
 static pthread_once_t	 seen_once = PTHREAD_ONCE_INIT;
 
+/* Empty sn: what the last existence check read is let go. */
+static void
+seen_clear(struct kv2_seen *sn)
+{
+	free(sn->key);
+	json_decref(sn->doc);
+	sn->key = NULL;
+	sn->doc = NULL;
+	sn->stamp = 0;
+}
+
 static void
 seen_free(void *p)
 {
-	struct kv2_seen	*sn = p;
-
-	if (sn == NULL)
+	if (p == NULL)
 		return;
-	free(sn->key);
-	json_decref(sn->doc);
-	free(sn);
+	seen_clear(p);
+	free(p);
 }
 
 static void
@@ -215,11 +223,7 @@ seen_reset(void)
 			return NULL;
 		}
 	}
-	free(sn->key);
-	json_decref(sn->doc);
-	sn->key = NULL;
-	sn->doc = NULL;
-	sn->stamp = 0;
+	seen_clear(sn);
 	return sn;
 }
 
@@ -281,13 +285,8 @@ kv2_meta_get(const char *mkey, json_t **meta)
 		rc = *meta != NULL ? CF_OK : CF_ENOTFOUND;
 	} else
 		rc = core_get_json(mkey, meta);
-	if (sn != NULL) {
-		free(sn->key);
-		json_decref(sn->doc);
-		sn->key = NULL;
-		sn->doc = NULL;
-		sn->stamp = 0;
-	}
+	if (sn != NULL)
+		seen_clear(sn);
 	return rc;
 }
 

@@ -229,6 +229,12 @@ audit_failed(struct request *req, struct response *resp, const char *what)
 }
 
 static int
+broker_enabled(void)
+{
+	return atomic_load(&ndevs_seen) != 0;
+}
+
+static int
 broker_request(struct request *req, struct response *resp, int err)
 {
 	struct audit_entry	 e;
@@ -584,6 +590,7 @@ void
 audit_register(void)
 {
 	static const struct router_audit_ops ops = {
+		.enabled = broker_enabled,
 		.request = broker_request,
 		.response = broker_response,
 	};
