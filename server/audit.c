@@ -2,8 +2,9 @@
  * audit.c -- the audit broker and its table of devices (one device:
  * audit_dev.c).
  *
- * The router hands every routed request to broker_request() before the
- * handler and to broker_response() after it.  Each describes the entry
+ * The router hands every routed request to audit_log_request() before
+ * the handler and to audit_log_response() after it (the raw sys/ routes
+ * that check a token call them themselves).  Each describes the entry
  * once (audit_entry.h) and, for each device, writes its text straight
  * into the thread's buffer, hashed under the device's salt unless the
  * device logs raw, then hands it to the device with one write().
@@ -60,14 +61,22 @@ static atomic_size_t	  ndevs_seen;
  */
 #define MEMO_DEVS	  8
 struct memo_set {
-	char		  req_id[64];
+	char		  req_id[64];	/* "": empty, nothing to wipe */
 	unsigned long	  serial[MEMO_DEVS];	/* 0: free */
 	struct audit_memo m[MEMO_DEVS];
 };
-static _Thread_local struct memo_set memo;
-/* Each request thread's entry buffer (tbuf_get). */
-static pthread_key_t	  tbuf_key;
-static pthread_once_t	  tbuf_once = PTHREAD_ONCE_INIT;
+/*
+ * What a request thread keeps between entries: its entry buffer and its
+ * memo.  Allocated on the thread's first audited request, so threads
+ * that never log one (and every thread while no device is enabled) pay
+ * no memory for it.
+ */
+struct tstate {
+	struct buf	  b;
+	struct memo_set	  memo;
+};
+static pthread_key_t	  tstate_key;
+static pthread_once_t	  tstate_once = PTHREAD_ONCE_INIT;
 #define TBUF_KEEP	  65536	/* a larger buffer is freed after use */
 
 static void
@@ -90,39 +99,42 @@ unlock(void)
 }
 
 static void
-tbuf_free(void *p)
+tstate_free(void *p)
 {
-	buf_free(p);
-	free(p);
+	struct tstate	*t = p;
+
+	buf_free(&t->b);
+	sodium_memzero(&t->memo, sizeof(t->memo));
+	free(t);
 }
 
 static void
-tbuf_key_init(void)
+tstate_key_init(void)
 {
-	if (pthread_key_create(&tbuf_key, tbuf_free) != 0)
+	if (pthread_key_create(&tstate_key, tstate_free) != 0)
 		abort();
 }
 
 /*
- * The calling thread's entry buffer, kept between entries (wiped after
- * each) so that writing one allocates nothing; NULL on ENOMEM.
+ * The calling thread's state, kept between entries (its buffer wiped
+ * after each) so that writing one allocates nothing; NULL on ENOMEM.
  */
-static struct buf *
-tbuf_get(void)
+static struct tstate *
+tstate_get(void)
 {
-	struct buf	*b;
+	struct tstate	*t;
 
-	if (pthread_once(&tbuf_once, tbuf_key_init) != 0)
+	if (pthread_once(&tstate_once, tstate_key_init) != 0)
 		abort();
-	if ((b = pthread_getspecific(tbuf_key)) != NULL)
-		return b;
-	if ((b = calloc(1, sizeof(*b))) == NULL)
+	if ((t = pthread_getspecific(tstate_key)) != NULL)
+		return t;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
-	if (pthread_setspecific(tbuf_key, b) != 0) {
-		free(b);
+	if (pthread_setspecific(tstate_key, t) != 0) {
+		free(t);
 		return NULL;
 	}
-	return b;
+	return t;
 }
 
 /* Done with the thread's buffer: wiped, and freed if an entry grew it. */
@@ -135,59 +147,54 @@ tbuf_put(struct buf *b)
 		buf_reset(b);
 }
 
-/*
- * Log entry e to every device: CF_OK if none is enabled or at least one
- * wrote it, CF_EIO if every one failed (each failure logged).
- */
 /* The memo slot of device d for this thread's request, or NULL. */
 static struct audit_memo *
-memo_for(const struct audit_dev *d)
+memo_for(struct memo_set *ms, const struct audit_dev *d)
 {
 	size_t	 i;
 
 	for (i = 0; i < MEMO_DEVS; i++)
-		if (memo.serial[i] == d->serial)
-			return &memo.m[i];
+		if (ms->serial[i] == d->serial)
+			return &ms->m[i];
 	for (i = 0; i < MEMO_DEVS; i++)
-		if (memo.serial[i] == 0) {
-			memo.serial[i] = d->serial;
-			return &memo.m[i];
+		if (ms->serial[i] == 0) {
+			ms->serial[i] = d->serial;
+			return &ms->m[i];
 		}
 	return NULL;
 }
 
 /* Start this thread's memo afresh for req, or keep it if it is req's. */
 static void
-memo_begin(const struct request *req, int response)
+memo_begin(struct memo_set *ms, const struct request *req, int response)
 {
-	if (response && strcmp(memo.req_id, req->id) == 0)
+	if (response && strcmp(ms->req_id, req->id) == 0)
 		return;
-	sodium_memzero(&memo, sizeof(memo));
-	strlcpy(memo.req_id, req->id, sizeof(memo.req_id));
+	if (ms->req_id[0] != '\0')	/* left by a request-only entry */
+		sodium_memzero(ms, sizeof(*ms));
+	strlcpy(ms->req_id, req->id, sizeof(ms->req_id));
 }
 
+/*
+ * Log entry e to every device: CF_OK if none is enabled or at least one
+ * wrote it, CF_EIO if every one failed (each failure logged).
+ */
 static int
-broker_log(const struct audit_entry *e)
+broker_log(const struct audit_entry *e, struct tstate *t)
 {
 	struct audit_entry	 de = *e;
 	struct audit_dev	*few[8], **use = few;
-	struct buf		*b;
+	struct buf		*b = &t->b;
 	char			 why[512];
 	size_t			 i, n, ok = 0;
 	int			 rc;
 
-	if ((b = tbuf_get()) == NULL) {
-		log_warnx("audit: request %s: %s", e->req->id,
-		    cf_strerror(CF_ENOMEM));
-		return CF_EIO;
-	}
 	/* Take the devices, then write with no table lock held. */
 	rdlock();
 	n = ndevs;
 	if (n > sizeof(few) / sizeof(few[0]) &&
 	    (use = calloc(n, sizeof(*use))) == NULL) {
 		unlock();
-		tbuf_put(b);
 		log_warnx("audit: request %s: %s", e->req->id,
 		    cf_strerror(CF_ENOMEM));
 		return CF_EIO;
@@ -198,7 +205,7 @@ broker_log(const struct audit_entry *e)
 	for (i = 0; i < n; i++) {
 		buf_reset(b);
 		why[0] = '\0';
-		de.memo = memo_for(use[i]);
+		de.memo = memo_for(&t->memo, use[i]);
 		if ((rc = audit_entry_emit(&use[i]->fmt, &de, b)) != CF_OK)
 			log_warnx("audit: request %s: device %s: %s",
 			    e->req->id, use[i]->path, cf_strerror(rc));
@@ -234,38 +241,47 @@ broker_enabled(void)
 	return atomic_load(&ndevs_seen) != 0;
 }
 
+/* One entry of req to every device, with this thread's memo. */
 static int
-broker_request(struct request *req, struct response *resp, int err)
+broker_entry(struct request *req, struct response *resp, int err,
+    int response)
 {
 	struct audit_entry	 e;
 	struct audit_hdrs	 hdrs;
+	struct tstate		*t;
+	int			 rc;
 
-	if (atomic_load(&ndevs_seen) == 0)
-		return CF_OK;
-	audit_entry_init(&e, req, resp, err, 0);
-	memo_begin(req, 0);
+	if ((t = tstate_get()) == NULL) {
+		log_warnx("audit: request %s: %s", req->id,
+		    cf_strerror(CF_ENOMEM));
+		return CF_EIO;
+	}
+	audit_entry_init(&e, req, resp, err, response);
+	memo_begin(&t->memo, req, response);
 	audit_headers_pick(req, &hdrs);
 	e.hdrs = &hdrs;
-	return broker_log(&e) == CF_OK ? CF_OK :
+	rc = broker_log(&e, t);
+	if (response)	/* the request is done */
+		sodium_memzero(&t->memo, sizeof(t->memo));
+	return rc;
+}
+
+int
+audit_log_request(struct request *req, struct response *resp, int err)
+{
+	if (atomic_load(&ndevs_seen) == 0)
+		return CF_OK;
+	return broker_entry(req, resp, err, 0) == CF_OK ? CF_OK :
 	    audit_failed(req, resp, "request");
 }
 
-static int
-broker_response(struct request *req, struct response *resp, int err)
+int
+audit_log_response(struct request *req, struct response *resp, int err)
 {
-	struct audit_entry	 e;
-	struct audit_hdrs	 hdrs;
-	int			 rc;
-
 	if (atomic_load(&ndevs_seen) == 0)
 		return CF_OK;
-	audit_entry_init(&e, req, resp, err, 1);
-	memo_begin(req, 1);
-	audit_headers_pick(req, &hdrs);
-	e.hdrs = &hdrs;
-	rc = broker_log(&e);
-	sodium_memzero(&memo, sizeof(memo));	/* the request is done */
-	return rc == CF_OK ? CF_OK : audit_failed(req, resp, "response");
+	return broker_entry(req, resp, err, 1) == CF_OK ? CF_OK :
+	    audit_failed(req, resp, "response");
 }
 
 /* The stored form of the table, with d added (or NULL) and skip left out. */
@@ -591,8 +607,8 @@ audit_register(void)
 {
 	static const struct router_audit_ops ops = {
 		.enabled = broker_enabled,
-		.request = broker_request,
-		.response = broker_response,
+		.request = audit_log_request,
+		.response = audit_log_response,
 	};
 
 	router_auditing(&ops);

@@ -10,13 +10,11 @@
  * enabled, an entry no device could write fails the request with 500:
  * nothing is served that was not logged.
  *
- * Devices are of type "file": a path, "stdout" or "discard".  The table
- * is stored at core/audit, loaded on becoming active and dropped on
- * leaving it.  Writers hold the table's read lock and, for a file, the
- * read side of the device's fd lock for one O_APPEND write() each (no
- * lock between writers); enable and disable take the table's write
- * lock, a reopen the fd lock's write side.  Lock order: core lock,
- * then the table lock, then a device's lock.
+ * Devices are of type "file" (a path, "stdout" or "discard"), "syslog"
+ * and "socket".  The table is stored at core/audit, loaded on becoming
+ * active and dropped on leaving it.  Entries are written with no core
+ * lock held and no lock of the table's: a writer takes a counted
+ * reference to each device (audit.c says how).
  */
 #ifndef COFFER_SERVER_AUDIT_H
 #define COFFER_SERVER_AUDIT_H
@@ -46,7 +44,20 @@ int	 audit_list(json_t **out) __attribute__((warn_unused_result));
 #define AUDIT_HASH_LEN	(12 + 64)
 int	 audit_hash(const char *path, const char *input, char *out)
 	    __attribute__((warn_unused_result));
-/* Close and reopen every file device (SIGHUP: log rotation). */
+struct request;
+struct response;
+/*
+ * Log req's request entry (audit_log_response: its response entry, the
+ * last of the request) to every device, with req->auth, req->mount and
+ * err as they are; called without the core lock.  CF_OK when no device
+ * is enabled or one wrote it; when none could, CF_EINTERNAL with
+ * Vault's bare "internal error" in resp.  The router calls these for
+ * every routed request; the raw sys/ routes that check a token call
+ * them themselves.
+ */
+int	 audit_log_request(struct request *, struct response *, int err);
+int	 audit_log_response(struct request *, struct response *, int err);
+/* SIGHUP: reopen every file device, reconnect syslog and socket ones. */
 void	 audit_reopen(void);
 /* Install the router hook and the become-active/leave-active hooks. */
 void	 audit_register(void);

@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "acl.h"
+#include "audit.h"
 #include "barrier.h"
 #include "body.h"
 #include "core.h"
@@ -399,25 +400,53 @@ sys_unseal(struct request *req, struct response *resp)
  * Authorize a token for a root-protected operation on path: a root
  * token, or a policy granting update and sudo.  Under the core lock.
  * A missing or unknown token gets Vault's bare "permission denied",
- * a policy denial its one-error list.
+ * a policy denial its one-error list.  The token's context stays in
+ * req->auth for the audit entries (raw_done frees it).
  */
 static int
 authorize_sudo(struct request *req, struct response *resp, const char *path)
 {
-	struct auth_ctx	*ac = NULL;
-	int		 rc, sudo = 0;
+	int	 rc, sudo = 0;
 
-	if ((rc = token_authenticate(req->token, req->remote_addr, &ac)) != CF_OK) {
+	if ((rc = token_authenticate(req->token, req->remote_addr,
+	    &req->auth)) != CF_OK) {
+		req->auth = NULL;
 		if (rc == CF_EDENIED)
 			return resp_fail(resp, CF_EDENIED, "permission denied");
 		return rc;
 	}
-	if (!ac->is_root && (acl_check(ac->acl, path, REQ_UPDATE, req->data,
-	    &sudo) != CF_OK || !sudo))
+	if (!req->auth->is_root && (acl_check(req->auth->acl, path,
+	    REQ_UPDATE, req->data, &sudo) != CF_OK || !sudo))
 		rc = resp_fail(resp, CF_EDENIED,
 		    "1 error occurred:\n\t* permission denied\n\n");
-	auth_ctx_free(ac);
 	return rc;
+}
+
+/*
+ * The request entry of sys/seal or sys/step-down, written with no core
+ * lock held once the token is known (Vault logs none for an unknown
+ * token), before the request goes on or is refused with rc.  When no
+ * device can log it, the request fails with Vault's text for these two.
+ */
+static int
+audit_raw_request(struct request *req, struct response *resp, int rc)
+{
+	if (req->auth == NULL || audit_log_request(req, resp, rc) == CF_OK)
+		return rc;
+	resp_fini(resp);
+	resp_init(resp);
+	resp->status = 500;
+	resp->err_public = 1;
+	return resp_fail(resp, CF_EINTERNAL, "failed to audit request, "
+	    "cannot continue");
+}
+
+/* A raw route is done with the token it checked. */
+static void
+raw_done(struct request *req)
+{
+	auth_ctx_free(req->auth);
+	req->auth = NULL;
 }
 
 /* Vault: only the active node seals; a standby is restarted instead. */
@@ -450,6 +479,8 @@ sys_seal(struct request *req, struct response *resp)
 	}
 	rc = authorize_sudo(req, resp, "sys/seal");
 	core_unlock();
+	rc = audit_raw_request(req, resp, rc);
+	raw_done(req);
 	if (rc != CF_OK)
 		return rc;
 	/*
@@ -494,6 +525,8 @@ sys_step_down(struct request *req, struct response *resp)
 	else
 		rc = authorize_sudo(req, resp, "sys/step-down");
 	core_unlock();
+	rc = audit_raw_request(req, resp, rc);
+	raw_done(req);
 	if (rc != CF_OK)
 		return rc;
 	log_info("seal: step-down requested by request %s", req->id);
@@ -521,30 +554,13 @@ sys_key_status(struct request *req, struct response *resp)
 	return resp_data(resp, o);
 }
 
-/*
- * sys/rotate is a logical path in Vault, but it changes the keyring,
- * which needs the core write lock that a logical handler (run under the
- * read lock) cannot take: so it is a raw route that checks the token
- * and sudo itself, with the router's messages.
- */
+/* The keyring gets a new term: no reader may be in the barrier. */
 static int
-sys_rotate(struct request *req, struct response *resp)
+rotate_keyring(struct response *resp)
 {
 	uint32_t	 term;
 	int		 rc, restore_failed;
 
-	if ((rc = body_need_update(req, resp)) != CF_OK)
-		return rc;
-	core_rdlock();
-	if (core_state() != CORE_UNSEALED) {
-		core_unlock();
-		return resp_fail(resp, CF_ESEALED, "Vault is sealed");
-	}
-	rc = authorize_sudo(req, resp, "sys/rotate");
-	core_unlock();
-	if (rc != CF_OK)
-		return rc;
-	/* The keyring changes: no reader may be in the barrier. */
 	core_wrlock();
 	if (core_state() != CORE_UNSEALED) {
 		core_unlock();
@@ -567,6 +583,43 @@ sys_rotate(struct request *req, struct response *resp)
 		    "encryption key: %s", cf_strerror(rc));
 	resp->status = 204;
 	return CF_OK;
+}
+
+/*
+ * sys/rotate is a logical path in Vault, but it changes the keyring,
+ * which needs the core write lock that a logical handler (run under the
+ * read lock) cannot take: so it is a raw route that checks the token
+ * and sudo itself, with the router's messages, and is logged as the
+ * router logs a request: both entries, with sys/'s mount.
+ */
+static int
+sys_rotate(struct request *req, struct response *resp)
+{
+	int	 rc, arc;
+
+	if ((rc = body_need_update(req, resp)) != CF_OK)
+		return rc;
+	core_rdlock();
+	if (core_state() != CORE_UNSEALED) {
+		core_unlock();
+		return resp_fail(resp, CF_ESEALED, "Vault is sealed");
+	}
+	rc = authorize_sudo(req, resp, "sys/rotate");
+	req->mount = router_mount_get(req->path);
+	core_unlock();
+	if ((arc = audit_log_request(req, resp, rc)) != CF_OK) {
+		rc = arc;
+		goto out;
+	}
+	if (rc == CF_OK)
+		rc = rotate_keyring(resp);
+	if ((arc = audit_log_response(req, resp, rc)) != CF_OK)
+		rc = arc;
+ out:
+	router_mount_put(req->mount);
+	req->mount = NULL;
+	raw_done(req);
+	return rc;
 }
 
 void

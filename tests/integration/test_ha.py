@@ -369,6 +369,43 @@ def test_ha_step_down_moves_the_active_role(cluster):
 
 
 @pytest.mark.private
+def test_ha_step_down_is_audited(cluster, tmp_path):
+    """sys/step-down logs a request entry once its token is known, as
+    Vault does; with no device able to log it, the node stays active
+    and the answer is Vault's 500."""
+    import json
+    c = cluster(2)
+    a = init_cluster(c)
+    act = c.nodes[a]
+    log = str(tmp_path / "audit.log")
+    r = act.api("PUT", "sys/audit/file", token=act.root_token,
+                json={"type": "file", "options": {"file_path": log}})
+    assert r.status_code == 204, r.text
+    r = act.api("PUT", "sys/step-down", token=act.root_token)
+    assert r.status_code == 204, r.text
+    with open(log) as f:
+        ents = [json.loads(line) for line in f if line.strip()]
+    down = [e for e in ents if e["request"]["path"] == "sys/step-down"]
+    assert [e["type"] for e in down] == ["request"]
+    assert down[0]["request"]["operation"] == "update"
+    assert down[0]["auth"]["policies"] == ["root"]
+    assert down[0]["auth"]["client_token"].startswith("hmac-sha256:")
+    b = c.wait_active(not_index=a)
+    act = c.nodes[b]
+    r = act.api("PUT", "sys/audit/full", token=act.root_token,
+                json={"type": "file", "options": {
+                    "file_path": "/dev/full", "skip_test": "true"}})
+    assert r.status_code == 204, r.text
+    r = act.api("DELETE", "sys/audit/file", token=act.root_token)
+    assert r.status_code == 500      # its response entry: no device
+    r = act.api("PUT", "sys/step-down", token=act.root_token)
+    assert r.status_code == 500 and r.json() == {
+        "errors": ["failed to audit request, cannot continue"]}
+    time.sleep(0.5)
+    assert c.health()[b] == 200
+
+
+@pytest.mark.private
 def test_ha_step_down_through_standby(cluster):
     c = cluster(3)
     a = init_cluster(c)
