@@ -53,11 +53,11 @@ static size_t		  ndevs;
  */
 static atomic_size_t	  ndevs_seen;
 /*
- * Each request thread's memo of the token's and accessor's hashes per
- * device, kept from a request's request entry for its response entry
- * (the router writes both on one thread).  Keyed by the request's id
- * and each device's serial, so a device enabled in between is not
- * given another's hashes.
+ * Each request thread's memo of what its request entries wrote, per
+ * device (struct audit_memo), for the response entries of the same
+ * request (the router writes both on one thread).  Keyed by the
+ * request's id and each device's serial, so a device enabled in between
+ * is not given another's text.
  */
 #define MEMO_DEVS	  8
 struct memo_set {
@@ -102,9 +102,11 @@ static void
 tstate_free(void *p)
 {
 	struct tstate	*t = p;
+	size_t		 i;
 
 	buf_free(&t->b);
-	sodium_memzero(&t->memo, sizeof(t->memo));
+	for (i = 0; i < MEMO_DEVS; i++)
+		buf_free(&t->memo.m[i].head);
 	free(t);
 }
 
@@ -137,7 +139,7 @@ tstate_get(void)
 	return t;
 }
 
-/* Done with the thread's buffer: wiped, and freed if an entry grew it. */
+/* Done with one of the thread's buffers: wiped, and freed if it grew large. */
 static void
 tbuf_put(struct buf *b)
 {
@@ -164,6 +166,20 @@ memo_for(struct memo_set *ms, const struct audit_dev *d)
 	return NULL;
 }
 
+/* Wipe this thread's memo; a text that grew large is freed. */
+static void
+memo_clear(struct memo_set *ms)
+{
+	size_t	 i;
+
+	for (i = 0; i < MEMO_DEVS; i++) {
+		tbuf_put(&ms->m[i].head);
+		ms->m[i].req_at = 0;
+		ms->serial[i] = 0;
+	}
+	ms->req_id[0] = '\0';
+}
+
 /* Start this thread's memo afresh for req, or keep it if it is req's. */
 static void
 memo_begin(struct memo_set *ms, const struct request *req, int response)
@@ -171,7 +187,7 @@ memo_begin(struct memo_set *ms, const struct request *req, int response)
 	if (response && strcmp(ms->req_id, req->id) == 0)
 		return;
 	if (ms->req_id[0] != '\0')	/* left by a request-only entry */
-		sodium_memzero(ms, sizeof(*ms));
+		memo_clear(ms);
 	strlcpy(ms->req_id, req->id, sizeof(ms->req_id));
 }
 
@@ -262,7 +278,7 @@ broker_entry(struct request *req, struct response *resp, int err,
 	e.hdrs = &hdrs;
 	rc = broker_log(&e, t);
 	if (response)	/* the request is done */
-		sodium_memzero(&t->memo, sizeof(t->memo));
+		memo_clear(&t->memo);
 	return rc;
 }
 

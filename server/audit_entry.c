@@ -750,6 +750,45 @@ jsonx_entry(const char *json, size_t len, struct buf *out)
 	return rc;
 }
 
+/*
+ * The "auth" and "request" members.  The request entry writes them and
+ * keeps their text in the memo; the response entry, written for the
+ * same request and device, copies it instead of writing (and hashing)
+ * them again -- a login's or token creation's keeps only "request",
+ * since its "auth" is the answer's.  So both entries show the request
+ * as it came and the caller's policy result as the router decided it.
+ */
+static void
+head_members(struct emit *x, const struct audit_entry *e)
+{
+	struct audit_memo	*m = e->memo;
+	size_t			 at = x->b->len, req_at;
+
+	if (e->response && m != NULL && m->head.len > 0) {
+		if (e->resp->auth == NULL)
+			put(x, m->head.data, m->head.len);
+		else {
+			resp_auth(x, e->resp->auth);
+			put(x, m->head.data + m->req_at,
+			    m->head.len - m->req_at);
+		}
+		x->first = 0;
+		return;
+	}
+	if (e->response && e->resp->auth != NULL)
+		resp_auth(x, e->resp->auth);
+	else
+		caller_auth(x, e->req, e->err);
+	req_at = x->b->len - at;
+	request_obj(x, e->req, e->hdrs);
+	if (!e->response && m != NULL && x->rc == CF_OK) {
+		buf_reset(&m->head);
+		if ((x->rc = buf_append(&m->head, x->b->data + at,
+		    x->b->len - at)) == CF_OK)
+			m->req_at = req_at;
+	}
+}
+
 static int
 emit_json(const struct audit_fmt *f, const struct audit_entry *e,
     struct buf *out, int framed)
@@ -760,20 +799,12 @@ emit_json(const struct audit_fmt *f, const struct audit_entry *e,
 	x.b = out;
 	x.f = f;
 	x.rc = buf_reserve(out, 4096);
-	if (e->memo != NULL) {
-		memcpy(x.tok, e->memo->tok, sizeof(x.tok));
-		memcpy(x.acc, e->memo->acc, sizeof(x.acc));
-	}
 	if (framed)
 		puts_(&x, f->prefix != NULL ? f->prefix : "");
 	open_(&x, NULL, "{");
 	mem_lit(&x, "time", e->time);
 	mem_lit(&x, "type", e->response ? "response" : "request");
-	if (e->response && e->resp->auth != NULL)
-		resp_auth(&x, e->resp->auth);
-	else
-		caller_auth(&x, e->req, e->err);
-	request_obj(&x, e->req, e->hdrs);
+	head_members(&x, e);
 	if (e->response)
 		response_obj(&x, e);
 	if (e->err != CF_OK && is_internal(e->resp, e->err)) {
@@ -786,10 +817,6 @@ emit_json(const struct audit_fmt *f, const struct audit_entry *e,
 	close_(&x, "}");
 	if (framed)
 		put(&x, "\n", 1);
-	if (e->memo != NULL && x.rc == CF_OK) {
-		memcpy(e->memo->tok, x.tok, sizeof(x.tok));
-		memcpy(e->memo->acc, x.acc, sizeof(x.acc));
-	}
 	sodium_memzero(x.tok, sizeof(x.tok));
 	sodium_memzero(x.acc, sizeof(x.acc));
 	return x.rc == CF_EINVAL ? CF_ENOMEM : x.rc;

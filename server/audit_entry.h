@@ -15,10 +15,10 @@
 
 #include <sodium.h>
 
+#include "buf.h"
 #include "hmac256.h"
 
 struct audit_hdrs;
-struct buf;
 struct request;
 struct response;
 
@@ -35,12 +35,13 @@ struct audit_fmt {
 };
 
 /*
- * The request's token and accessor as one device hashes them: filled by
- * the request entry, reused by the response entry (empty: not yet).
+ * What one device's request entry wrote of the request ("auth" and
+ * "request", as JSON text, "request" from req_at on) for its response
+ * entry to copy (empty: not yet).  Wiped with buf_reset or buf_free.
  */
 struct audit_memo {
-	char		 tok[12 + 64 + 1];
-	char		 acc[12 + 64 + 1];
+	struct buf	 head;
+	size_t		 req_at;
 };
 
 /* One entry: borrowed for the duration of audit_entry_emit. */
