@@ -294,6 +294,23 @@ def test_seal_and_rotate_fail_when_no_device_can_write(aud):
     assert "sys/seal" not in paths and "sys/rotate" not in paths
 
 
+def test_response_entry_repeats_the_request_entry(aud):
+    """The response entry shows the request and the caller's policy
+    result as the request entry did: a 404 after an allowed read is
+    still allowed, as in Vault."""
+    srv, c, path = aud
+    c.sys.enable_audit_device("file", path="file",
+                              options={"file_path": path})
+    r = srv.api("GET", "secret/data/missing", token=srv.root_token)
+    assert r.status_code == 404
+    req, resp = [e for e in entries(path)
+                 if e["request"]["path"] == "secret/data/missing"]
+    assert req["auth"] == resp["auth"]
+    assert req["request"] == resp["request"]
+    assert resp["auth"]["policy_results"] == {"allowed": True}
+    assert resp["response"]["mount_type"] == "kv"
+
+
 def test_log_raw_and_elided_lists(aud):
     srv, c, path = aud
     c.sys.enable_audit_device("file", path="raw", options={
