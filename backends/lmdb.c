@@ -11,8 +11,9 @@
  * thread may run a transaction, and never with MDB_NOSYNC, MDB_MAPASYNC,
  * MDB_WRITEMAP or MDB_NOMEMINIT: a write returns only after its commit
  * is on disk, and freed pages never carry old secrets.  Every vtable
- * call begins and ends its own transaction and copies values out before
- * it ends.
+ * call runs in its own transaction and copies values out before it
+ * ends; a read's is the calling thread's kept one, renewed for the call
+ * and reset after it (see lmdbstore_reader below).
  *
  * LMDB itself coordinates the readers and serializes the writers of HA
  * nodes sharing a directory.
@@ -34,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,20 +142,193 @@ lmdbstore_resize(struct lmdbstore *ls, int grow)
 	return CF_OK;
 }
 
+/*
+ * This thread's read transaction on one store, kept reset between its
+ * reads (mdb_txn_reset / mdb_txn_renew): a reset transaction holds its
+ * reader slot but no snapshot, so it pins no page and blocks no writer,
+ * and each renew reads the newest commit.  It saves a read the
+ * allocation and the reader-table lock of mdb_txn_begin.  A thread has
+ * one, for the store it read last; rd_head lists every thread's so
+ * that close aborts them (every call has returned then) before the
+ * environment closes, and a thread's exit aborts its own.
+ */
+struct lmdbstore_reader {
+	_Atomic(struct lmdbstore *) ls;		/* NULL: txn is NULL */
+	MDB_txn			*txn;
+	struct lmdbstore_reader	*next;		/* under rd_mu */
+};
+
+static pthread_mutex_t		 rd_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct lmdbstore_reader	*rd_head;	/* under rd_mu */
+static pthread_key_t		 rd_key;
+static pthread_once_t		 rd_once = PTHREAD_ONCE_INIT;
+static int			 rd_key_ok;
+
+/* Thread exit: abort the thread's transaction, if its store is open. */
+static void
+reader_exit(void *p)
+{
+	struct lmdbstore_reader	*rd = p, **pp;
+
+	lock_mutex(&rd_mu, LOCK_LEAF);
+	if (atomic_load(&rd->ls) != NULL)
+		mdb_txn_abort(rd->txn);
+	for (pp = &rd_head; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == rd) {
+			*pp = rd->next;
+			break;
+		}
+	unlock_mutex(&rd_mu);
+	free(rd);
+}
+
+/*
+ * fork: the child must never end the parent's transactions (a reader
+ * slot lives in lock.mdb, shared with the parent): it forgets them.
+ */
+static void
+reader_fork_prepare(void)
+{
+	lock_mutex(&rd_mu, LOCK_LEAF);
+}
+
+static void
+reader_fork_parent(void)
+{
+	unlock_mutex(&rd_mu);
+}
+
+static void
+reader_fork_child(void)
+{
+	struct lmdbstore_reader	*rd;
+
+	for (rd = rd_head; rd != NULL; rd = rd->next) {
+		rd->txn = NULL;
+		atomic_store(&rd->ls, NULL);
+	}
+	unlock_mutex(&rd_mu);
+}
+
+static void
+reader_key_init(void)
+{
+	rd_key_ok = pthread_key_create(&rd_key, reader_exit) == 0 &&
+	    pthread_atfork(reader_fork_prepare, reader_fork_parent,
+	    reader_fork_child) == 0;
+}
+
+/* Abort every thread's transaction on ls: it closes. */
+static void
+reader_close_all(struct lmdbstore *ls)
+{
+	struct lmdbstore_reader	*rd;
+
+	lock_mutex(&rd_mu, LOCK_LEAF);
+	for (rd = rd_head; rd != NULL; rd = rd->next)
+		if (atomic_load(&rd->ls) == ls) {
+			mdb_txn_abort(rd->txn);
+			rd->txn = NULL;
+			atomic_store(&rd->ls, NULL);
+		}
+	unlock_mutex(&rd_mu);
+}
+
+/*
+ * This thread's reader (NULL: none could be made, begin and abort a
+ * transaction instead), holding no transaction on another store.
+ */
+static struct lmdbstore_reader *
+reader_get(struct lmdbstore *ls)
+{
+	struct lmdbstore_reader	*rd;
+	struct lmdbstore	*other;
+
+	if (pthread_once(&rd_once, reader_key_init) != 0 || !rd_key_ok)
+		return NULL;
+	if ((rd = pthread_getspecific(rd_key)) == NULL) {
+		if ((rd = calloc(1, sizeof(*rd))) == NULL)
+			return NULL;
+		if (pthread_setspecific(rd_key, rd) != 0) {
+			free(rd);
+			return NULL;
+		}
+		lock_mutex(&rd_mu, LOCK_LEAF);
+		rd->next = rd_head;
+		rd_head = rd;
+		unlock_mutex(&rd_mu);
+	}
+	if ((other = atomic_load(&rd->ls)) != NULL && other != ls) {
+		/* Under rd_mu: the other store's close may be walking. */
+		lock_mutex(&rd_mu, LOCK_LEAF);
+		if (atomic_load(&rd->ls) != NULL)
+			mdb_txn_abort(rd->txn);
+		rd->txn = NULL;
+		atomic_store(&rd->ls, NULL);
+		unlock_mutex(&rd_mu);
+	}
+	return rd;
+}
+
+/*
+ * Begin a read-only transaction (map_lock held): renew the thread's
+ * kept one, or begin one and keep it.  *kept: end it with
+ * reader_end, else with mdb_txn_abort.
+ */
+static int
+reader_begin(struct lmdbstore *ls, MDB_txn **txn,
+    struct lmdbstore_reader **kept)
+{
+	struct lmdbstore_reader	*rd;
+	int			 rc;
+
+	*kept = NULL;
+	if ((rd = reader_get(ls)) == NULL)
+		return mdb_txn_begin(ls->env, NULL, MDB_RDONLY, txn);
+	if (atomic_load(&rd->ls) == ls) {
+		if ((rc = mdb_txn_renew(rd->txn)) == 0) {
+			*txn = rd->txn;
+			*kept = rd;
+			return 0;
+		}
+		/* MDB_MAP_RESIZED or worse: start again from nothing. */
+		lock_mutex(&rd_mu, LOCK_LEAF);
+		mdb_txn_abort(rd->txn);
+		rd->txn = NULL;
+		atomic_store(&rd->ls, NULL);
+		unlock_mutex(&rd_mu);
+		return rc;
+	}
+	if ((rc = mdb_txn_begin(ls->env, NULL, MDB_RDONLY, txn)) != 0)
+		return rc;
+	lock_mutex(&rd_mu, LOCK_LEAF);
+	rd->txn = *txn;
+	atomic_store(&rd->ls, ls);
+	unlock_mutex(&rd_mu);
+	*kept = rd;
+	return 0;
+}
+
 int
 lmdbstore_txn(struct lmdbstore *ls, int write,
     int (*fn)(struct lmdbstore *, MDB_txn *, void *), void *arg,
     const char *what)
 {
-	MDB_txn	*txn;
-	int	 rc;
+	struct lmdbstore_reader	*kept = NULL;
+	MDB_txn			*txn;
+	int			 rc;
 
 	for (;;) {
 		lock_read(&ls->map_lock, LOCK_STORAGE);
-		if ((rc = mdb_txn_begin(ls->env, NULL, write ? 0 : MDB_RDONLY,
-		    &txn)) == 0) {
+		if (write)
+			rc = mdb_txn_begin(ls->env, NULL, 0, &txn);
+		else
+			rc = reader_begin(ls, &txn, &kept);
+		if (rc == 0) {
 			if ((rc = fn(ls, txn, arg)) == 0 && write)
 				rc = mdb_txn_commit(txn);	/* syncs */
+			else if (kept != NULL)
+				mdb_txn_reset(txn);	/* drops the snapshot */
 			else
 				mdb_txn_abort(txn);
 		}
@@ -170,8 +345,10 @@ lmdbstore_txn(struct lmdbstore *ls, int write,
 static void
 lmdbstore_free(struct lmdbstore *ls)
 {
-	if (ls->env != NULL)
+	if (ls->env != NULL) {
+		reader_close_all(ls);
 		mdb_env_close(ls->env);
+	}
 	if (ls->lockfd != -1)
 		close(ls->lockfd);	/* drops every lock we hold */
 	free(ls->lockpath);

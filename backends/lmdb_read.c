@@ -2,9 +2,10 @@
  * lmdb_read.c -- the LMDB storage's reads: get, and list with its
  * cursor walk that jumps over each folder.
  *
- * Each runs in a read-only transaction of its own (lmdbstore_txn) and
- * copies what it found out before the transaction ends: LMDB's values
- * point into the map, which a resize may move.
+ * Each runs in a read-only transaction (lmdbstore_txn: the thread's
+ * kept one, renewed) and copies what it found out before the
+ * transaction ends: LMDB's values point into the map, which a resize
+ * may move.
  */
 #include "config.h"
 

@@ -78,17 +78,37 @@ has_control(const char *s, size_t len)
 	return 0;
 }
 
+/*
+ * One pass over key: no control byte, no empty, "." or ".." segment,
+ * 1..STORAGE_KEY_MAX bytes.  Every read checks its key, so this is on
+ * the hot path: seg counts the current segment's bytes and dots how
+ * many of them are dots.
+ */
 int
 storage_key_is_valid(const char *key)
 {
-	size_t	 len;
+	const unsigned char	*p = (const unsigned char *)key;
+	size_t			 seg = 0, dots = 0;
+	unsigned char		 c;
 
 	if (key == NULL)
 		return 0;
-	len = strnlen(key, STORAGE_KEY_MAX + 1);
-	if (len == 0 || len > STORAGE_KEY_MAX || has_control(key, len))
-		return 0;
-	return segments_are_valid(key, len);
+	for (; (c = *p) != '\0'; p++) {
+		if (c < 0x20 || c == 0x7f)
+			return 0;
+		if (c == '/') {
+			if (seg == 0 || (seg == dots && seg <= 2))
+				return 0;
+			seg = dots = 0;
+			continue;
+		}
+		seg++;
+		dots += c == '.';
+		if ((size_t)(p - (const unsigned char *)key) >=
+		    STORAGE_KEY_MAX)
+			return 0;
+	}
+	return seg > 0 && !(seg == dots && seg <= 2);
 }
 
 /* A list prefix is "" or a valid key followed by one '/'. */
@@ -171,6 +191,13 @@ storage_get(struct storage *st, const char *key, struct buf *val)
 	buf_reset(val);
 	if (!storage_key_is_valid(key))
 		return CF_EINVAL;
+	return st->ops->get(st, key, val);
+}
+
+int
+storage_get_checked(struct storage *st, const char *key, struct buf *val)
+{
+	buf_reset(val);
 	return st->ops->get(st, key, val);
 }
 

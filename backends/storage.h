@@ -159,6 +159,12 @@ const char *storage_name(const struct storage *);
 /* val is reset then filled.  CF_ENOTFOUND if absent. */
 int	storage_get(struct storage *, const char *, struct buf *)
 	    __attribute__((warn_unused_result));
+/*
+ * storage_get for a key the caller has just found valid with
+ * storage_key_is_valid: the hot read path checks each key once.
+ */
+int	storage_get_checked(struct storage *, const char *, struct buf *)
+	    __attribute__((warn_unused_result));
 int	storage_put(struct storage *, const char *, const void *, size_t)
 	    __attribute__((warn_unused_result));
 /* Deleting a missing key is CF_OK. */

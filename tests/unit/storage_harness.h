@@ -113,6 +113,7 @@ void	 test_crash_batch(void **);
 void	 test_two_processes(void **);
 void	 test_map_growth(void **);
 void	 test_lmdb_one_process(void **);
+void	 test_lmdb_kept_reader(void **);
 
 /* test_storage_file.c: the file backend's journal and lock. */
 void	 test_file_recovery(void **);

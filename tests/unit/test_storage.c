@@ -67,6 +67,7 @@ static int setup_fault_pg(void **s) { return setup(s, "fault:postgresql"); }
 	T(test_crash, s),						\
 	T(test_crash_batch, s),						\
 	T(test_lmdb_one_process, s),					\
+	T(test_lmdb_kept_reader, s),					\
 	T(test_lock_unsupported, s),					\
 	T(test_ha_mutual_exclusion, s),					\
 	T(test_ha_holder_sigkill, s),					\

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,9 +19,11 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <lmdb.h>
 
 #include "buf.h"
 #include "err.h"
+#include "lmdbstore.h"
 #include "storage.h"
 #include "storage_harness.h"
 
@@ -206,4 +209,91 @@ test_lmdb_one_process(void **state)
 		assert_int_equal(storage_lock_holder(fx->st, &b), CF_ENOTSUP);
 		assert_int_equal(storage_lock_check(fx->st), CF_ENOTSUP);
 	}
+}
+
+/* mdb_reader_list's callback: count this process's slots, and in *arg's
+ * second int those that hold a snapshot (txnid not "-"). */
+static int
+count_slots(const char *line, void *arg)
+{
+	int		*n = arg;
+	long		 pid;
+	char		 tid[32], txnid[32];
+
+	if (sscanf(line, "%ld %31s %31s", &pid, tid, txnid) != 3 ||
+	    pid != (long)getpid())
+		return 0;
+	n[0]++;
+	if (strcmp(txnid, "-") != 0)
+		n[1]++;
+	return 0;
+}
+
+/* This process's reader slots, and how many of them hold a snapshot. */
+static void
+reader_slots(struct storage *st, int *slots, int *held)
+{
+	int	 n[2] = { 0, 0 };
+
+	assert_true(mdb_reader_list(lmdbstore_from(st)->env, count_slots,
+	    n) >= 0);
+	*slots = n[0];
+	*held = n[1];
+}
+
+static void *
+read_once(void *arg)
+{
+	struct buf	 b = BUF_INIT;
+	int		 rc;
+
+	rc = storage_get(arg, "k", &b);
+	buf_free(&b);
+	return rc == CF_OK ? arg : NULL;
+}
+
+/*
+ * A thread's reads share one reader slot, kept between them without a
+ * snapshot (a reset transaction: it blocks no writer and pins no page),
+ * and each read sees the newest commit.  A thread's exit and the
+ * store's close free their slots.
+ */
+void
+test_lmdb_kept_reader(void **state)
+{
+	struct fixture	*fx = *state;
+	pthread_t	 th;
+	void		*ret;
+	int		 i, slots, held;
+
+	if (!is_backend(fx, "lmdb") || is_wrapped(fx))
+		skip();
+	assert_int_equal(storage_put(fx->st, "k", "v1", 2), CF_OK);
+	reader_slots(fx->st, &slots, &held);
+	assert_int_equal(slots, 0);
+	for (i = 0; i < 100; i++)
+		check_value(fx->st, "k", "v1", 2);
+	reader_slots(fx->st, &slots, &held);
+	assert_int_equal(slots, 1);
+	assert_int_equal(held, 0);
+	/* A write, then the same thread's read: never the old value. */
+	assert_int_equal(storage_put(fx->st, "k", "v2", 2), CF_OK);
+	check_value(fx->st, "k", "v2", 2);
+	assert_int_equal(storage_del(fx->st, "k"), CF_OK);
+	check_missing(fx->st, "k");
+	assert_int_equal(storage_put(fx->st, "k", "v3", 2), CF_OK);
+	/* Another thread's slot goes with the thread. */
+	assert_int_equal(pthread_create(&th, NULL, read_once, fx->st), 0);
+	assert_int_equal(pthread_join(th, &ret), 0);
+	assert_ptr_equal(ret, fx->st);
+	reader_slots(fx->st, &slots, &held);
+	assert_int_equal(slots, 1);
+	/* Close frees the slot; the reopened store reads at once. */
+	reopen(fx);
+	reader_slots(fx->st, &slots, &held);
+	assert_int_equal(slots, 0);
+	check_value(fx->st, "k", "v3", 2);
+	reader_slots(fx->st, &slots, &held);
+	assert_int_equal(slots, 1);
+	assert_int_equal(held, 0);
 }
