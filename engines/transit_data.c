@@ -28,6 +28,7 @@
 #include "router.h"
 #include "transit_data.h"
 #include "transit_keys.h"
+#include "transit_store.h"
 
 #define TR_RANDOM_MAX	(128 * 1024)	/* Vault's limit for random bytes */
 
