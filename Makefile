@@ -82,7 +82,8 @@ LIB_OBJS += server/sys_leases.o
 
 SRV_OBJS = server/main.o
 
-# The coffer client links libcurl, jansson and compat.o, nothing else.
+# The coffer client links libcurl, jansson and compat.o, and util/jsonmem.o
+# (with libsodium and libcrypto) for the wiping allocator cofferd uses too.
 CLI_OBJS = cli/main.o cli/util.o cli/flags.o cli/client.o cli/format.o
 CLI_OBJS += cli/tokenhelper.o cli/prompt.o cli/kvdata.o cli/kvmount.o
 CLI_OBJS += cli/cmd_sys.o cli/cmd_token.o cli/cmd_kv.o cli/cmd_generic.o
@@ -92,7 +93,7 @@ CLI_OBJS += cli/cmd_audit.o cli/keyshares.o cli/request.o cli/yaml.o
 CLI_HEADERS = cli/cli.h cli/util.h cli/flags.h cli/client.h cli/format.h
 CLI_HEADERS += cli/tokenhelper.h cli/prompt.h cli/kvdata.h cli/kvmount.h
 CLI_HEADERS += cli/keyshares.h cli/request.h cli/yaml.h
-LDADD_CLI = -lcurl -ljansson
+LDADD_CLI = -lcurl -ljansson -lsodium -lcrypto
 # cofferd.service goes where systemd looks under the prefix.
 UNITDIR = $(PREFIX)/lib/systemd/system
 
@@ -218,9 +219,9 @@ bin/cofferd: $(SRV_OBJS) lib/libcoffer.a
 
 $(CLI_OBJS) compat.o: config.h $(CLI_HEADERS) .flags
 
-bin/coffer: $(CLI_OBJS) compat.o
+bin/coffer: $(CLI_OBJS) compat.o util/jsonmem.o
 	@mkdir -p bin
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) compat.o $(LDADD_CLI)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) compat.o util/jsonmem.o $(LDADD_CLI)
 
 # The fault build: the same objects, storage.c with the faultstore hook.
 backends/storage_fault.o: backends/storage.c
