@@ -29,7 +29,7 @@ LIB_OBJS += core/req.o
 LIB_OBJS += core/reqparse.o
 LIB_OBJS += util/jsonmem.o
 LIB_OBJS += server/gate.o
-LIB_OBJS += server/http.o server/http_body.o server/http_reply.o server/civetfix.o
+LIB_OBJS += server/http.o server/http_request.o server/http_body.o server/http_reply.o server/civetfix.o
 LIB_OBJS += core/router.o
 LIB_OBJS += core/paths.o
 LIB_OBJS += core/core.o
@@ -65,7 +65,7 @@ LIB_OBJS += auth/tokenapi_roles.o
 LIB_OBJS += server/mount_table.o server/mounts_tune.o server/mounts.o
 LIB_OBJS += engines/kv.o engines/kv2.o engines/kv2_data.o engines/kv2_meta.o
 LIB_OBJS += engines/cubbyhole.o
-LIB_OBJS += engines/transit.o engines/transit_keys.o engines/transit_data.o
+LIB_OBJS += engines/transit.o engines/transit_keys.o engines/transit_store.o engines/transit_data.o
 LIB_OBJS += auth/userpass.o
 LIB_OBJS += auth/approle.o
 LIB_OBJS += auth/approle_role.o
@@ -82,7 +82,8 @@ LIB_OBJS += server/sys_leases.o
 
 SRV_OBJS = server/main.o
 
-# The coffer client links libcurl, jansson and compat.o, nothing else.
+# The coffer client links libcurl, jansson and compat.o, and util/jsonmem.o
+# (with libsodium and libcrypto) for the wiping allocator cofferd uses too.
 CLI_OBJS = cli/main.o cli/util.o cli/flags.o cli/client.o cli/format.o
 CLI_OBJS += cli/tokenhelper.o cli/prompt.o cli/kvdata.o cli/kvmount.o
 CLI_OBJS += cli/cmd_sys.o cli/cmd_token.o cli/cmd_kv.o cli/cmd_generic.o
@@ -92,7 +93,7 @@ CLI_OBJS += cli/cmd_audit.o cli/keyshares.o cli/request.o cli/yaml.o
 CLI_HEADERS = cli/cli.h cli/util.h cli/flags.h cli/client.h cli/format.h
 CLI_HEADERS += cli/tokenhelper.h cli/prompt.h cli/kvdata.h cli/kvmount.h
 CLI_HEADERS += cli/keyshares.h cli/request.h cli/yaml.h
-LDADD_CLI = -lcurl -ljansson
+LDADD_CLI = -lcurl -ljansson -lsodium -lcrypto
 # cofferd.service goes where systemd looks under the prefix.
 UNITDIR = $(PREFIX)/lib/systemd/system
 
@@ -108,7 +109,7 @@ HEADERS += util/strutil.h
 HEADERS += util/hmac256.h
 HEADERS += backends/storage.h backends/lmdbstore.h
 HEADERS += core/paths.h core/jsoncache.h
-HEADERS += server/gate.h server/http.h server/http_body.h server/http_reply.h server/civetfix.h core/router.h core/core.h server/sys.h server/seal.h server/keys.h server/body.h server/sys_seal.h server/sys_rekey.h server/modules.h util/hcl.h auth/token.h
+HEADERS += server/gate.h server/http.h server/http_request.h server/http_body.h server/http_reply.h server/civetfix.h core/router.h core/core.h server/sys.h server/seal.h server/keys.h server/body.h server/sys_seal.h server/sys_rekey.h server/modules.h util/hcl.h auth/token.h
 HEADERS += auth/token_cache.h auth/token_cidrs.h
 HEADERS += seal/barrier.h seal/shamir.h seal/shares.h server/conf_walk.h server/conf_listener.h server/conf.h
 HEADERS += auth/policy.h auth/acl.h
@@ -118,7 +119,7 @@ HEADERS += auth/tokenapi.h
 HEADERS += auth/tokenapi_int.h
 HEADERS += server/mount_table.h server/mounts_tune.h server/mounts.h engines/kv.h engines/kv2.h engines/kv2_priv.h
 HEADERS += engines/cubbyhole.h
-HEADERS += engines/transit.h engines/transit_keys.h engines/transit_data.h
+HEADERS += engines/transit.h engines/transit_keys.h engines/transit_store.h engines/transit_data.h
 HEADERS += auth/userpass.h
 HEADERS += auth/approle.h
 HEADERS += auth/approle_int.h
@@ -218,9 +219,9 @@ bin/cofferd: $(SRV_OBJS) lib/libcoffer.a
 
 $(CLI_OBJS) compat.o: config.h $(CLI_HEADERS) .flags
 
-bin/coffer: $(CLI_OBJS) compat.o
+bin/coffer: $(CLI_OBJS) compat.o util/jsonmem.o
 	@mkdir -p bin
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) compat.o $(LDADD_CLI)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) compat.o util/jsonmem.o $(LDADD_CLI)
 
 # The fault build: the same objects, storage.c with the faultstore hook.
 backends/storage_fault.o: backends/storage.c

@@ -282,7 +282,6 @@ cmd_genroot(struct cli *cli, int argc, char **argv)
 		{ "pgp-key", FLAG_STR, &pgp, 0 },
 		{ NULL, 0, NULL, 0 } };
 	struct client	*c = NULL;
-	struct sbuf	 in = { 0 };
 	json_t		*st = NULL, *s = NULL, *body = NULL;
 	char		 buf[256];
 	int		 first, rc = 1;
@@ -345,18 +344,14 @@ cmd_genroot(struct cli *cli, int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	if ((rc = keyshares_read(argc - first == 1 ? argv[first] : NULL, nonce,
-	    st, "Operation nonce", "Unseal Key (will be hidden): ", &in,
-	    &nonce)) != 0)
-		goto out;
-	if ((rc = keyshares_post(c, "sys/generate-root/update", nonce, &in,
-	    &s)) == 0)
+	if ((rc = keyshares_submit(c, argc - first == 1 ? argv[first] : NULL,
+	    nonce, st, "Operation nonce", "Unseal Key (will be hidden): ",
+	    "sys/generate-root/update", &s)) == 0)
 		rc = print_status(cli, json_object_get(s, "data"), 0);
  out:
 	json_decref(st);
 	json_decref(s);
 	json_decref(body);
-	sbuf_free(&in);
 	client_free(c);
 	return rc;
 }

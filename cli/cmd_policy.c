@@ -19,26 +19,27 @@
 #include "request.h"
 #include "util.h"
 
-/* A policy name as vault sends it: trimmed and lower-cased. */
-static char *
-lowername(const char *name)
-{
-	char	*s, *p;
+#define POLICY_API	"sys/policies/acl/"
 
-	s = trim(xstrdup(name));
-	for (p = s; *p != '\0'; p++)
+/*
+ * The API path of the policy named arg, sys/policies/acl/<name>, with
+ * the name as vault sends it: trimmed and lower-cased.  Owned; *name
+ * points at the name inside it.
+ */
+static char *
+policy_api(const char *arg, const char **name)
+{
+	char	*s, *api, *p;
+	size_t	 len;
+
+	s = trim(xstrdup(arg));
+	len = sizeof(POLICY_API) + strlen(s);
+	api = xmalloc(len);
+	snprintf(api, len, POLICY_API "%s", s);
+	free(s);
+	*name = api + sizeof(POLICY_API) - 1;
+	for (p = api + sizeof(POLICY_API) - 1; *p != '\0'; p++)
 		*p = (char)tolower((unsigned char)*p);
-	return s;
-}
-
-/* The policy's API path, sys/policies/acl/<name>; owned. */
-static char *
-policy_api(const char *name)
-{
-	char	*api;
-
-	api = xmalloc(strlen(name) + 20);
-	snprintf(api, strlen(name) + 20, "sys/policies/acl/%s", name);
 	return api;
 }
 
@@ -78,19 +79,18 @@ cmd_policy_list(struct cli *cli, int argc, char **argv)
 int
 cmd_policy_read(struct cli *cli, int argc, char **argv)
 {
-	const char	*f = NULL, *text;
+	const char	*f = NULL, *text, *name;
 	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
 		{ NULL, 0, NULL, 0 } };
 	struct client	*c = NULL;
 	json_t		*s = NULL, *doc;
-	char		*name = NULL, *api = NULL, *t;
+	char		*api, *t;
 	int		 first, rc;
 
 	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
 	    cli_nargs(argc - first, 1, "1") != 0)
 		return 1;
-	name = lowername(argv[first]);
-	api = policy_api(name);
+	api = policy_api(argv[first], &name);
 	if ((rc = request(cli, &c, "GET", api, NULL, NULL, 1, &s,
 	    "Error reading policy named %s", name)) != 0)
 		goto out;
@@ -112,7 +112,6 @@ cmd_policy_read(struct cli *cli, int argc, char **argv)
 	free(t);
  out:
 	json_decref(s);
-	free(name);
 	free(api);
 	client_free(c);
 	return rc;
@@ -125,13 +124,14 @@ cmd_policy_write(struct cli *cli, int argc, char **argv)
 	struct client	*c = NULL;
 	struct sbuf	 text = { 0 };
 	json_t		*body = NULL, *s = NULL;
-	char		*name = NULL, *api = NULL;
+	const char	*name;
+	char		*api;
 	int		 first, rc = 1, r;
 
 	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
 	    cli_nargs(argc - first, 2, "2") != 0)
 		return 1;
-	name = lowername(argv[first]);
+	api = policy_api(argv[first], &name);
 	if (strcmp(argv[first + 1], "-") == 0)
 		r = read_all_fd(STDIN_FILENO, &text);
 	else
@@ -155,7 +155,6 @@ cmd_policy_write(struct cli *cli, int argc, char **argv)
 		cli_error("Error uploading policy: the policy is not UTF-8");
 		goto out;
 	}
-	api = policy_api(name);
 	if ((rc = request(cli, &c, "PUT", api, NULL, body, 0, &s,
 	    "Error uploading policy")) == 0)
 		printf("Success! Uploaded policy: %s\n", name);
@@ -163,7 +162,6 @@ cmd_policy_write(struct cli *cli, int argc, char **argv)
 	json_decref(body);
 	json_decref(s);
 	sbuf_free(&text);
-	free(name);
 	free(api);
 	client_free(c);
 	return rc;
@@ -175,19 +173,18 @@ cmd_policy_delete(struct cli *cli, int argc, char **argv)
 	struct flag	 fl[] = { { NULL, 0, NULL, 0 } };
 	struct client	*c = NULL;
 	json_t		*s = NULL;
-	char		*name, *api;
+	const char	*name;
+	char		*api;
 	int		 first, rc;
 
 	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
 	    cli_nargs(argc - first, 1, "1") != 0)
 		return 1;
-	name = lowername(argv[first]);
-	api = policy_api(name);
+	api = policy_api(argv[first], &name);
 	if ((rc = request(cli, &c, "DELETE", api, NULL, NULL, 0, &s,
 	    "Error deleting %s", name)) == 0)
 		printf("Success! Deleted policy: %s\n", name);
 	json_decref(s);
-	free(name);
 	free(api);
 	client_free(c);
 	return rc;

@@ -217,7 +217,6 @@ cmd_rekey(struct cli *cli, int argc, char **argv)
 		{ "backup-delete", FLAG_BOOL, &bdel, 0 },
 		{ NULL, 0, NULL, 0 } };
 	struct client	*c = NULL;
-	struct sbuf	 in = { 0 };
 	json_t		*st = NULL, *s = NULL, *body = NULL, *d;
 	char		*line;
 	char		 tg[16];
@@ -304,13 +303,11 @@ cmd_rekey(struct cli *cli, int argc, char **argv)
 		    "\"coffer operator rekey -init\".");
 		goto out;
 	}
-	if (keyshares_read(argc - first == 1 ? argv[first] : NULL, nonce, st,
-	    "Rekey operation nonce", strcmp(target, "barrier") == 0 ?
-	    "Unseal Key (will be hidden): " :
-	    "Recovery Key (will be hidden): ", &in, &nonce) != 0)
-		goto out;
-	if ((rc = keyshares_post(c, rk_path(target, verify ? "verify" :
-	    "update"), nonce, &in, &s)) != 0)
+	if ((rc = keyshares_submit(c, argc - first == 1 ? argv[first] : NULL,
+	    nonce, st, "Rekey operation nonce", strcmp(target, "barrier") ==
+	    0 ? "Unseal Key (will be hidden): " :
+	    "Recovery Key (will be hidden): ", rk_path(target, verify ?
+	    "verify" : "update"), &s)) != 0)
 		goto out;
 	d = json_object_get(s, "data");
 	if (!json_is_true(json_object_get(d, "complete"))) {
@@ -330,7 +327,6 @@ cmd_rekey(struct cli *cli, int argc, char **argv)
 	json_decref(st);
 	json_decref(s);
 	json_decref(body);
-	sbuf_free(&in);
 	client_free(c);
 	return rc;
 }

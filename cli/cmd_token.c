@@ -341,6 +341,27 @@ cmd_token_create(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * Send body (consumed; NULL for none) to path and print the token the
+ * answer carries, as lookup and renew do; what heads the error.
+ */
+static int
+token_secret_request(struct cli *cli, const char *method, const char *path,
+    json_t *body, const char *what)
+{
+	struct client	*c = NULL;
+	json_t		*s = NULL;
+	int		 rc;
+
+	if ((rc = request(cli, &c, method, path, NULL, body, 0, &s, "%s",
+	    what)) == 0 && s != NULL)
+		rc = fmt_secret(cli, s);
+	json_decref(body);
+	json_decref(s);
+	client_free(c);
+	return rc;
+}
+
 int
 cmd_token_lookup(struct cli *cli, int argc, char **argv)
 {
@@ -348,10 +369,9 @@ cmd_token_lookup(struct cli *cli, int argc, char **argv)
 	int		 acc = 0;
 	struct flag	 fl[] = { { "format", FLAG_STR, &f, 0 },
 		{ "accessor", FLAG_BOOL, &acc, 0 }, { NULL, 0, NULL, 0 } };
-	struct client	*c = NULL;
-	json_t		*body = NULL, *s = NULL;
+	json_t		*body = NULL;
 	const char	*path = "auth/token/lookup-self";
-	int		 first, rc, n;
+	int		 first, n;
 
 	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
 	    cli_nargs_range(n = argc - first, 0, 1, "0-1") != 0)
@@ -367,13 +387,8 @@ cmd_token_lookup(struct cli *cli, int argc, char **argv)
 		body = json_pack("{s:s}", acc ? "accessor" : "token",
 		    argv[first]);
 	}
-	if ((rc = request(cli, &c, n > 0 ? "POST" : "GET", path, NULL, body,
-	    0, &s, "Error looking up token")) == 0 && s != NULL)
-		rc = fmt_secret(cli, s);
-	json_decref(body);
-	json_decref(s);
-	client_free(c);
-	return rc;
+	return token_secret_request(cli, n > 0 ? "POST" : "GET", path, body,
+	    "Error looking up token");
 }
 
 int
@@ -386,10 +401,9 @@ cmd_token_renew(struct cli *cli, int argc, char **argv)
 		{ "increment", FLAG_DUR, &inc, 0 },
 		{ "i", FLAG_DUR, &inc, 0 },
 		{ "accessor", FLAG_BOOL, &acc, 0 }, { NULL, 0, NULL, 0 } };
-	struct client	*c = NULL;
-	json_t		*body = NULL, *s = NULL;
+	json_t		*body;
 	const char	*path;
-	int		 first, rc, n;
+	int		 first, n;
 	json_int_t	 secs;
 
 	if (cli_parse(cli, fl, 1, argc, argv, &first) == -1 ||
@@ -408,13 +422,8 @@ cmd_token_renew(struct cli *cli, int argc, char **argv)
 		body = json_pack("{s:s,s:I}", "token", argv[first],
 		    "increment", secs);
 	}
-	if ((rc = request(cli, &c, acc ? "POST" : "PUT", path, NULL, body, 0,
-	    &s, "Error renewing token")) == 0 && s != NULL)
-		rc = fmt_secret(cli, s);
-	json_decref(body);
-	json_decref(s);
-	client_free(c);
-	return rc;
+	return token_secret_request(cli, acc ? "POST" : "PUT", path, body,
+	    "Error renewing token");
 }
 
 int

@@ -21,7 +21,13 @@
 #include "prompt.h"
 #include "util.h"
 
-int
+/*
+ * The keys into in.  With arg set ("-" reads stdin, one key a line)
+ * the nonce is the -nonce flag's value; without, "<label>: <nonce of
+ * st>" is printed and one key is asked for with prompt.  0 with *nonce
+ * borrowed (from the flag or st), or 1 with the error shown.
+ */
+static int
 keyshares_read(const char *arg, const char *flagnonce, json_t *st,
     const char *label, const char *prompt, struct sbuf *in,
     const char **nonce)
@@ -66,7 +72,12 @@ keyshares_read(const char *arg, const char *flagnonce, json_t *st,
 	return 0;
 }
 
-int
+/*
+ * PUT {key, nonce} to path for each non-blank line of in until the
+ * answer says complete; *s is the last answer (owned).  0, 2 when a
+ * request failed or 1 when in held no key (the error shown).
+ */
+static int
 keyshares_post(struct client *c, const char *path, const char *nonce,
     struct sbuf *in, json_t **s)
 {
@@ -99,5 +110,21 @@ keyshares_post(struct client *c, const char *path, const char *nonce,
  out:
 	json_decref(body);
 	wipefree(err);
+	return rc;
+}
+
+int
+keyshares_submit(struct client *c, const char *arg, const char *flagnonce,
+    json_t *st, const char *label, const char *prompt, const char *path,
+    json_t **s)
+{
+	struct sbuf	 in = { 0 };
+	const char	*nonce;
+	int		 rc;
+
+	if ((rc = keyshares_read(arg, flagnonce, st, label, prompt, &in,
+	    &nonce)) == 0)
+		rc = keyshares_post(c, path, nonce, &in, s);
+	sbuf_free(&in);
 	return rc;
 }

@@ -19,20 +19,16 @@
 	{ "status", FLAG_BOOL, &(status), 0 }
 
 /*
- * The keys into in.  With arg set ("-" reads stdin, one key a line)
- * the nonce is the -nonce flag's value; without, "<label>: <nonce of
- * st>" is printed and one key is asked for with prompt.  0 with *nonce
- * borrowed (from the flag or st), or 1 with the error shown.
+ * Collect the keys and submit them to path.  With arg set ("-" reads
+ * stdin, one key a line) the nonce is flagnonce, the -nonce flag's
+ * value; without, "<label>: <nonce of st>" is printed and one key is
+ * asked for with prompt.  Each non-blank line is PUT as {key, nonce}
+ * until the answer says complete; *s is the last answer (owned).  0,
+ * 2 when a request failed, or 1 when no key could be read or none was
+ * given (the error shown).
  */
-int	 keyshares_read(const char *arg, const char *flagnonce, json_t *st,
-	    const char *label, const char *prompt, struct sbuf *in,
-	    const char **nonce);
-/*
- * PUT {key, nonce} to path for each non-blank line of in until the
- * answer says complete; *s is the last answer (owned).  0, 2 when a
- * request failed or 1 when in held no key (the error shown).
- */
-int	 keyshares_post(struct client *, const char *path, const char *nonce,
-	    struct sbuf *in, json_t **s);
+int	 keyshares_submit(struct client *, const char *arg,
+	    const char *flagnonce, json_t *st, const char *label,
+	    const char *prompt, const char *path, json_t **s);
 
 #endif /* COFFER_CLI_KEYSHARES_H */

@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "jsonmem.h"
 #include "util.h"
 
 struct command {
@@ -276,7 +277,7 @@ main(int argc, char *argv[])
 	int			 i, nw, rc, dashdash = 0, before = -1;
 	int			 curl = 0;
 
-	jsonmem_wiping();
+	jsonmem_install();	/* jansson's blocks are wiped when freed */
 	if (curlmem_wiping(CURL_GLOBAL_DEFAULT) == -1) {
 		fputs("coffer: cannot initialise libcurl\n", stderr);
 		return 2;

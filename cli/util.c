@@ -1,5 +1,6 @@
 /*
- * util.c -- growing strings and wiping allocation for the client.
+ * util.c -- growing strings and wiping for the client; its allocator
+ * for jansson and libcurl is util/jsonmem's.
  *
  * Single-threaded: the coffer client runs one command and exits.
  */
@@ -16,11 +17,10 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "jsonmem.h"
 #include "util.h"
 
 static void	 oom(void) __attribute__((noreturn));
-static void	*jmalloc(size_t);
-static void	 jfree(void *);
 
 static void
 oom(void)
@@ -228,86 +228,17 @@ read_file(const char *path, struct sbuf *b)
 }
 
 /*
- * jansson keeps parsed secrets (tokens, key shares, kv values) in its
- * own blocks; a size header lets free wipe them.
- */
-static void *
-jmalloc(size_t n)
-{
-	size_t	*p;
-
-	if ((p = malloc(n + sizeof(size_t) * 2)) == NULL)
-		return NULL;
-	p[0] = n;
-	return p + 2;
-}
-
-static void
-jfree(void *q)
-{
-	size_t	*p;
-
-	if (q == NULL)
-		return;
-	p = (size_t *)q - 2;
-	wipe(q, p[0]);
-	free(p);
-}
-
-void
-jsonmem_wiping(void)
-{
-	json_set_alloc_funcs(jmalloc, jfree);
-}
-
-/*
  * libcurl copies the token into its header lists and keeps request and
- * response bodies in its buffers; the same size header wipes them.
+ * response bodies in its buffers; util/jsonmem's allocator, which
+ * jansson uses too (jsonmem_install), wipes them when they are freed or
+ * moved.
  */
-static void *
-crealloc(void *q, size_t n)
-{
-	size_t	*p;
-	void	*r;
-
-	if (q == NULL)
-		return jmalloc(n);
-	p = (size_t *)q - 2;
-	if ((r = jmalloc(n)) == NULL)
-		return NULL;
-	memcpy(r, q, p[0] < n ? p[0] : n);
-	jfree(q);
-	return r;
-}
-
-static char *
-cstrdup(const char *s)
-{
-	size_t	 n = strlen(s) + 1;
-	char	*r;
-
-	if ((r = jmalloc(n)) != NULL)
-		memcpy(r, s, n);
-	return r;
-}
-
-static void *
-ccalloc(size_t nmemb, size_t size)
-{
-	void	*r;
-
-	if (size != 0 && nmemb > SIZE_MAX / size)
-		return NULL;
-	if ((r = jmalloc(nmemb * size)) != NULL)
-		memset(r, 0, nmemb * size);
-	return r;
-}
-
 int
 curlmem_wiping(long flags)
 {
-	return curl_global_init_mem(flags, jmalloc, jfree, crealloc, cstrdup,
-	    ccalloc) == CURLE_OK ? 0 : -1;
+	return curl_global_init_mem(flags, jsonmem_malloc, jsonmem_free,
+	    jsonmem_realloc, jsonmem_strdup, jsonmem_calloc) == CURLE_OK ?
+	    0 : -1;
 }
 
 void

@@ -57,11 +57,9 @@ char	*trim(char *);
 int	 read_all_fd(int, struct sbuf *);
 int	 read_file(const char *, struct sbuf *);
 
-/* Install jansson allocators that wipe every block they free. */
-void	 jsonmem_wiping(void);
 /*
- * curl_global_init with allocators that wipe every block they free or
- * move; 0 or -1.
+ * curl_global_init with util/jsonmem's allocators, which wipe every
+ * block they free or move; 0 or -1.
  */
 int	 curlmem_wiping(long);
 /* An object's keys in bytewise order (owned array, keys borrowed). */

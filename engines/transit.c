@@ -43,6 +43,7 @@
 #include "transit.h"
 #include "transit_data.h"
 #include "transit_keys.h"
+#include "transit_store.h"
 
 /* 1 if the field is present with a non-empty value. */
 static int

@@ -28,6 +28,7 @@
 #include "router.h"
 #include "transit_data.h"
 #include "transit_keys.h"
+#include "transit_store.h"
 
 #define TR_RANDOM_MAX	(128 * 1024)	/* Vault's limit for random bytes */
 
@@ -129,13 +130,53 @@ check_aead(const struct tkey *k, const char *verb, char *why)
 	return CF_OK;
 }
 
+/*
+ * Encrypt pt (with ad) under the version the client asks for (want;
+ * 0: the latest) into the answer {ciphertext, key_version}.
+ */
+static int
+encrypt_into(struct tr_op *op, long long want, const struct buf *pt,
+    const struct buf *ad, json_t **out, char *why)
+{
+	char		*ct = NULL;
+	long long	 ver;
+	int		 rc;
+
+	if ((rc = tkey_enc_version(op->k, want, &ver, why)) != CF_OK ||
+	    (rc = tkey_encrypt(op->k, ver, pt, ad, &ct)) != CF_OK)
+		return rc;
+	if ((*out = json_pack("{s:s, s:I}", "ciphertext", ct, "key_version",
+	    (json_int_t)ver)) == NULL)
+		rc = CF_ENOMEM;
+	free(ct);
+	return rc;
+}
+
+/*
+ * Open the item's ciphertext in, with its associated data (into ad),
+ * into pt; *ver is the version it names.
+ */
+static int
+open_item(struct tr_op *op, json_t *item, const char *in, struct buf *ad,
+    struct buf *pt, long long *ver, char *why)
+{
+	int	 rc;
+
+	if (in == NULL || *in == '\0') {
+		snprintf(why, TR_WHY_LEN, "missing ciphertext to decrypt");
+		return CF_EINVAL;
+	}
+	if ((rc = item_ad(op, item, ad, why)) != CF_OK)
+		return rc;
+	return tkey_decrypt(op->k, in, ad, pt, ver, why);
+}
+
 static int
 encrypt_item(struct tr_op *op, json_t *item, json_t **out, char *why)
 {
 	struct buf	 pt = BUF_INIT, ad = BUF_INIT;
 	const char	*in;
-	char		*ct = NULL;
-	long long	 want, ver;
+	long long	 want;
 	int		 rc;
 
 	if ((rc = check_aead(op->k, "encryption", why)) != CF_OK ||
@@ -146,16 +187,9 @@ encrypt_item(struct tr_op *op, json_t *item, json_t **out, char *why)
 		snprintf(why, TR_WHY_LEN, "missing plaintext to encrypt");
 		return CF_EINVAL;
 	}
-	if ((rc = tkey_b64_decode(in, &pt, "", why)) != CF_OK ||
-	    (rc = item_ad(op, item, &ad, why)) != CF_OK ||
-	    (rc = tkey_enc_version(op->k, want, &ver, why)) != CF_OK ||
-	    (rc = tkey_encrypt(op->k, ver, &pt, &ad, &ct)) != CF_OK)
-		goto out;
-	if ((*out = json_pack("{s:s, s:I}", "ciphertext", ct, "key_version",
-	    (json_int_t)ver)) == NULL)
-		rc = CF_ENOMEM;
- out:
-	free(ct);
+	if ((rc = tkey_b64_decode(in, &pt, "", why)) == CF_OK &&
+	    (rc = item_ad(op, item, &ad, why)) == CF_OK)
+		rc = encrypt_into(op, want, &pt, &ad, out, why);
 	buf_free(&pt);
 	buf_free(&ad);
 	return rc;
@@ -171,14 +205,8 @@ decrypt_item(struct tr_op *op, json_t *item, json_t **out, char *why)
 	int		 rc;
 
 	if ((rc = check_aead(op->k, "decryption", why)) != CF_OK ||
-	    (rc = item_str(item, "ciphertext", &in, why)) != CF_OK)
-		return rc;
-	if (in == NULL || *in == '\0') {
-		snprintf(why, TR_WHY_LEN, "missing ciphertext to decrypt");
-		return CF_EINVAL;
-	}
-	if ((rc = item_ad(op, item, &ad, why)) != CF_OK ||
-	    (rc = tkey_decrypt(op->k, in, &ad, &pt, &ver, why)) != CF_OK)
+	    (rc = item_str(item, "ciphertext", &in, why)) != CF_OK ||
+	    (rc = open_item(op, item, in, &ad, &pt, &ver, why)) != CF_OK)
 		goto out;
 	if ((pb = tkey_b64_new((const uint8_t *)pt.data, pt.len)) == NULL ||
 	    (*out = json_pack("{s:s}", "plaintext", pb)) == NULL)
@@ -195,28 +223,14 @@ rewrap_item(struct tr_op *op, json_t *item, json_t **out, char *why)
 {
 	struct buf	 pt = BUF_INIT, ad = BUF_INIT;
 	const char	*in;
-	char		*ct = NULL;
-	long long	 old, want, ver;
+	long long	 old, want;
 	int		 rc;
 
-	if ((rc = check_aead(op->k, "encryption", why)) != CF_OK ||
-	    (rc = item_str(item, "ciphertext", &in, why)) != CF_OK ||
-	    (rc = item_int(item, "key_version", &want, why)) != CF_OK)
-		return rc;
-	if (in == NULL || *in == '\0') {
-		snprintf(why, TR_WHY_LEN, "missing ciphertext to decrypt");
-		return CF_EINVAL;
-	}
-	if ((rc = item_ad(op, item, &ad, why)) != CF_OK ||
-	    (rc = tkey_decrypt(op->k, in, &ad, &pt, &old, why)) != CF_OK ||
-	    (rc = tkey_enc_version(op->k, want, &ver, why)) != CF_OK ||
-	    (rc = tkey_encrypt(op->k, ver, &pt, &ad, &ct)) != CF_OK)
-		goto out;
-	if ((*out = json_pack("{s:s, s:I}", "ciphertext", ct, "key_version",
-	    (json_int_t)ver)) == NULL)
-		rc = CF_ENOMEM;
- out:
-	free(ct);
+	if ((rc = check_aead(op->k, "encryption", why)) == CF_OK &&
+	    (rc = item_str(item, "ciphertext", &in, why)) == CF_OK &&
+	    (rc = item_int(item, "key_version", &want, why)) == CF_OK &&
+	    (rc = open_item(op, item, in, &ad, &pt, &old, why)) == CF_OK)
+		rc = encrypt_into(op, want, &pt, &ad, out, why);
 	buf_free(&pt);
 	buf_free(&ad);
 	return rc;

@@ -1,8 +1,9 @@
 /*
- * transit_keys.h -- the transit engine's key store: named keys, their
- * versions, the per-mount cache and the cryptography done with them.
+ * transit_keys.h -- the transit engine's keys: named keys, their
+ * versions, their stored records and the cryptography done with them.
  *
- * transit.c (the HTTP handlers) is the only caller.  It reads a key's
+ * transit.c and transit_data.c (the HTTP handlers) and transit_store.c
+ * (the per-mount store and cache) are the callers.  They read a key's
  * settings through struct tkey but never its material, which stays in
  * this module's sodium_malloc block; see transit_keys.c.
  */
@@ -16,8 +17,6 @@
 #include <sodium.h>
 
 struct buf;
-struct mount;
-struct tkey_store;
 
 #define TR_KEYLEN	32
 #define TR_NONCELEN	12
@@ -120,54 +119,6 @@ int		 tkey_parse(const char *name, json_t *j, struct tkey **out)
  * allocator wipes when it is freed.
  */
 json_t		*tkey_emit(const struct tkey *k);
-
-/* ---- the per-mount store ----------------------------------------- */
-
-/* A new, empty store for a mount's ctx, or NULL.  Owned: tkey_store_free. */
-struct tkey_store *tkey_store_new(void);
-
-/*
- * Free the store and every cached key (wiping them).  Only when no
- * request can hold one of its keys: the mount is closing.  NULL is fine.
- */
-void		 tkey_store_free(struct tkey_store *);
-
-/*
- * The change lock: held across a read-modify-write of a key (tkey_get,
- * then tkey_commit or tkey_del).  Taken before the cache lock.
- */
-void		 tkey_store_lock(struct tkey_store *);
-void		 tkey_store_unlock(struct tkey_store *);
-
-/*
- * The key named name of mount m (whose ctx is a tkey_store), with a
- * reference for the caller, released with tkey_put.  CF_ENOTFOUND when
- * there is none; storage and parse errors otherwise.
- */
-int		 tkey_get(struct mount *m, const char *name, struct tkey **out)
-		    __attribute__((warn_unused_result));
-
-/* Release a reference from tkey_get or tkey_commit; NULL is fine. */
-void		 tkey_put(struct tkey_store *, struct tkey *k);
-
-/*
- * Store the sealed key k as its name's record and cache it, consuming
- * the caller's k whatever the result; with out, *out gets a new
- * reference to it.  Change lock held.  Storage errors, CF_ENOMEM.
- */
-int		 tkey_commit(struct mount *m, struct tkey *k, struct tkey **out)
-		    __attribute__((warn_unused_result));
-
-/*
- * Delete name's record and drop it from the cache.  Change lock held.
- * CF_OK also when the record was already gone.
- */
-int		 tkey_del(struct mount *m, const char *name)
-		    __attribute__((warn_unused_result));
-
-/* The mount's key names as a new JSON array (*out, owned; NULL if none). */
-int		 tkey_list(struct mount *m, json_t **out)
-		    __attribute__((warn_unused_result));
 
 /* ---- cryptography ------------------------------------------------ */
 

@@ -2,10 +2,11 @@
  * http.h -- the HTTP front: civetweb, request parsing, Vault's envelopes.
  *
  * http_start() runs civetweb's worker pool with one handler for every
- * URI.  Each /v1/ request is parsed once into a struct request (method
- * to operation, path checks, token header, body up to the listener's
- * limit, JSON or query parameters), handed to router_handle(), and the
- * struct response is written with Vault's success or error envelope.
+ * URI (http.c); http_request.c serves each request.  Each /v1/ request
+ * is parsed once into a struct request (method to operation, path
+ * checks, token header, body up to the listener's limit, JSON or query
+ * parameters), handed to router_handle(), and the struct response is
+ * written with Vault's success or error envelope.
  * Everything about a request belongs to the worker thread serving it.
  */
 #ifndef COFFER_SERVER_HTTP_H
@@ -13,24 +14,7 @@
 
 #include <stddef.h>
 
-struct cidr;
-
-struct http_listener {
-	const char	*address;	/* "127.0.0.1:8200" (port 0: any) */
-	int		 tls;
-	const char	*cert_file;
-	const char	*key_file;
-	long long	 max_request_size;	/* body limit in bytes */
-	/*
-	 * X-Forwarded-For is read only from peers inside xff_addrs
-	 * (borrowed; none: never), as Vault's listener keys say.
-	 */
-	const struct cidr *xff_addrs;
-	size_t		 nxff_addrs;
-	int		 xff_hop_skips;
-	int		 xff_reject_not_authorized;
-	int		 xff_reject_not_present;
-};
+#include "http_request.h"	/* struct http_listener */
 
 struct http_conf {
 	const struct http_listener *listeners;
