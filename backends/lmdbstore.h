@@ -25,7 +25,12 @@
 
 #define LMDB_INITIAL_MAP	((size_t)64 * 1024 * 1024)
 #define LMDB_MAX_MAP		((size_t)1 << 40)	/* 1 TiB: give up */
-#define LMDB_MAX_READERS	1022
+/*
+ * Every thread that reads keeps a reader slot (lmdb.c): room for two HA
+ * nodes at the most worker threads cofferd allows (1024 each), and
+ * their other threads, twice over.
+ */
+#define LMDB_MAX_READERS	4094
 #define LMDB_MAX_VALUE		((size_t)UINT32_MAX)	/* LMDB's limit */
 #define LMDB_LOCK_FILE		"cofferd.lock"
 #define LMDB_LOCK_OPEN		0	/* byte: one process, or HA nodes */
