@@ -74,7 +74,7 @@ LIB_OBJS += auth/loginfields.o
 LIB_OBJS += auth/authz.o
 LIB_OBJS += server/ha_node.o server/ha_forward.o server/ha_echo.o server/ha.o
 LIB_OBJS += server/wrapping.o
-LIB_OBJS += server/audit.o server/audit_dev.o server/audit_entry.o server/audit_headers.o server/audit_sock.o server/sys_audit.o
+LIB_OBJS += server/audit.o server/audit_dev.o server/audit_entry.o server/audit_headers.o server/audit_jsonx.o server/audit_sock.o server/sys_audit.o
 LIB_OBJS += server/metrics.o
 LIB_OBJS += server/sys_tools.o server/sys_hostinfo.o
 LIB_OBJS += server/sys_leases.o
@@ -127,7 +127,7 @@ HEADERS += auth/loginfields.h
 HEADERS += auth/authz.h
 HEADERS += server/ha.h server/ha_node.h server/ha_forward.h server/ha_echo.h
 HEADERS += server/wrapping.h
-HEADERS += server/audit.h server/audit_dev.h server/audit_entry.h server/audit_headers.h server/audit_sock.h server/sys_audit.h
+HEADERS += server/audit.h server/audit_dev.h server/audit_entry.h server/audit_headers.h server/audit_jsonx.h server/audit_sock.h server/sys_audit.h
 HEADERS += server/metrics.h server/sys_tools.h server/sys_leases.h
 HEADERS += server/sys_hostinfo.h
 # --- end of HEADERS
