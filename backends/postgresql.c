@@ -91,24 +91,11 @@ pgstore_get_fn(struct pgstore *ps, PGconn *c, void *arg)
 	struct pgstore_get_arg	*a = arg;
 	char			 parent[PG_PATH_MAX], path[PG_PATH_MAX];
 	const char		*params[2];
-	PGresult		*res;
-	int			 rc;
 
 	pgstore_split(a->key, parent, path, &params[1]);
 	params[0] = path;
 	/* Results in binary: the value's bytes as they are. */
-	res = PQexecPrepared(c, pgstore_stmt_names[PG_GET], 2, params, NULL,
-	    NULL, 1);
-	if ((rc = pgstore_check(ps, c, res, PGRES_TUPLES_OK, "get")) ==
-	    CF_OK) {
-		if (PQntuples(res) == 0)
-			rc = CF_ENOTFOUND;
-		else
-			rc = buf_set(a->val, PQgetvalue(res, 0, 0),
-			    (size_t)PQgetlength(res, 0, 0));
-	}
-	PQclear(res);
-	return rc;
+	return pgstore_cell(ps, c, PG_GET, 2, params, 1, "get", a->val);
 }
 
 static int
@@ -155,66 +142,10 @@ pgstore_exec_op(struct pgstore *ps, PGconn *c, const struct storage_op *op)
 	return rc;
 }
 
-/*
- * The answer of a fenced statement: the number of fence rows it saw
- * (1: written; 0: fenced, nothing written).
- */
-static int
-pgstore_fence_result(struct pgstore *ps, PGconn *c, PGresult *res,
-    const char *epoch, const char *what)
-{
-	int	 rc;
-
-	if ((rc = pgstore_check(ps, c, res, PGRES_TUPLES_OK, what)) != CF_OK)
-		return rc;
-	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "1") != 0)
-		return pgstore_fenced(ps, epoch);
-	return CF_OK;
-}
-
-/* One put or delete of an HA store, fenced in the same statement. */
-static int
-pgstore_exec_fenced(struct pgstore *ps, PGconn *c,
-    const struct storage_op *op)
-{
-	char		 parent[PG_PATH_MAX], path[PG_PATH_MAX], epoch[24];
-	const char	*params[6], *key;
-	int		 lens[6] = { 0, 0, 0, 0, 0, 0 };
-	int		 fmts[6] = { 0, 0, 0, 1, 0, 0 };	/* value */
-	PGresult	*res;
-	int		 rc;
-
-	if ((rc = pgstore_epoch(ps, epoch, sizeof(epoch))) != CF_OK)
-		return rc;
-	pgstore_split(op->key, parent, path, &key);
-	if (op->kind == STORAGE_OP_DEL) {
-		params[0] = path;
-		params[1] = key;
-		params[2] = ps->ha_key;
-		params[3] = epoch;
-		res = PQexecPrepared(c, pgstore_stmt_names[PG_FDEL], 4,
-		    params, NULL, NULL, 0);
-		rc = pgstore_fence_result(ps, c, res, epoch, "delete");
-		PQclear(res);
-		return rc;
-	}
-	params[0] = parent;
-	params[1] = path;
-	params[2] = key;
-	params[3] = op->len > 0 ? op->val : "";
-	lens[3] = (int)op->len;
-	params[4] = ps->ha_key;
-	params[5] = epoch;
-	res = PQexecPrepared(c, pgstore_stmt_names[PG_FPUT], 6, params, lens,
-	    fmts, 0);
-	rc = pgstore_fence_result(ps, c, res, epoch, "put");
-	PQclear(res);
-	return rc;
-}
-
 struct pgstore_batch_arg {
 	const struct storage_op	*ops;
 	size_t			 n;
+	const char		*prefix;	/* or delete by this prefix */
 };
 
 /* Queue one put or delete of a pipelined batch (unfenced). */
@@ -291,33 +222,55 @@ pgstore_batch_results(struct pgstore *ps, PGconn *c, const char *epoch)
 }
 
 /*
- * A batch of several operations is one round trip: in libpq's pipeline
- * mode an HA store's fence, then every statement, then one sync.  What
- * runs before a sync is one implicit transaction, so an error anywhere
- * rolls all of it back; the fence is written to fail (a division by
- * zero) when the epoch is not ours, so a deposed node's batch writes
- * nothing.  One operation is one (fenced) statement already.
+ * A write of an HA store, or a batch of several operations, is one
+ * round trip: in libpq's pipeline mode the fence (an HA store's), then
+ * every statement, then one sync.  What runs before a sync is one
+ * implicit transaction, so an error anywhere rolls all of it back.
+ *
+ * The fence is two statements.  The first takes the fence's advisory
+ * lock SHARED for the transaction; a new holder's epoch bump takes it
+ * EXCLUSIVE first (postgresql_ha.c), so it waits for every fenced
+ * write in flight, and a write that asks after it waits for the bump
+ * to commit.  The second reads the epoch, failing (a division by zero)
+ * unless it is ours.  It is a later statement, so in READ COMMITTED its
+ * snapshot is taken once the lock is granted: either the bump has not
+ * got its lock yet (and will not commit before this transaction ends)
+ * or it committed before our lock was granted, and we see its epoch.
+ * So a deposed node's write either commits before the takeover or
+ * writes nothing.  An advisory lock lives in the server's memory:
+ * unlike a share lock on the epoch row (a MultiXact and a WAL record
+ * per write when writers overlap), it costs no write.
  */
 static int
 pgstore_batch_fn(struct pgstore *ps, PGconn *c, void *arg)
 {
 	struct pgstore_batch_arg	*a = arg;
 	const char			*params[2];
-	char				 epoch[24];
+	char				 epoch[24], like[PG_LIKE_MAX];
 	size_t				 i;
 	int				 rc = CF_OK;
 
-	if (a->n == 1)
-		return ps->ha ? pgstore_exec_fenced(ps, c, &a->ops[0]) :
-		    pgstore_exec_op(ps, c, &a->ops[0]);
+	if (!ps->ha && a->prefix == NULL && a->n == 1)
+		return pgstore_exec_op(ps, c, &a->ops[0]);
 	if (ps->ha && (rc = pgstore_epoch(ps, epoch, sizeof(epoch))) != CF_OK)
 		return rc;
 	if (PQenterPipelineMode(c) != 1)
 		return pgstore_check(ps, c, NULL, PGRES_COMMAND_OK, "batch");
 	if (ps->ha) {
+		params[0] = ps->fence_id;
+		if (PQsendQueryPrepared(c, pgstore_stmt_names[PG_FLOCK], 1,
+		    params, NULL, NULL, 0) != 1)
+			rc = CF_EIO;
 		params[0] = ps->ha_key;
 		params[1] = epoch;
-		if (PQsendQueryPrepared(c, pgstore_stmt_names[PG_FENCE], 2,
+		if (rc == CF_OK && PQsendQueryPrepared(c,
+		    pgstore_stmt_names[PG_FENCE], 2, params, NULL, NULL, 0) != 1)
+			rc = CF_EIO;
+	}
+	if (a->prefix != NULL && rc == CF_OK) {
+		pgstore_like(a->prefix, like);
+		params[0] = like;
+		if (PQsendQueryPrepared(c, pgstore_stmt_names[PG_DELPREFIX], 1,
 		    params, NULL, NULL, 0) != 1)
 			rc = CF_EIO;
 	}
@@ -335,7 +288,7 @@ pgstore_batch_fn(struct pgstore *ps, PGconn *c, void *arg)
 static int
 pgstore_batch(struct storage *st, const struct storage_op *ops, size_t n)
 {
-	struct pgstore_batch_arg	 a = { ops, n };
+	struct pgstore_batch_arg	 a = { ops, n, NULL };
 	size_t				 i;
 
 	for (i = 0; i < n; i++)
@@ -389,24 +342,13 @@ pgstore_list(struct storage *st, const char *prefix, struct strv *out)
 static int
 pgstore_del_prefix_fn(struct pgstore *ps, PGconn *c, void *arg)
 {
-	char		 like[PG_LIKE_MAX], epoch[24];
-	const char	*params[3];
+	char		 like[PG_LIKE_MAX];
+	const char	*params[1];
 	PGresult	*res;
 	int		 rc;
 
 	pgstore_like(arg, like);
 	params[0] = like;
-	if (ps->ha) {
-		if ((rc = pgstore_epoch(ps, epoch, sizeof(epoch))) != CF_OK)
-			return rc;
-		params[1] = ps->ha_key;
-		params[2] = epoch;
-		res = PQexecPrepared(c, pgstore_stmt_names[PG_FDELPREFIX], 3,
-		    params, NULL, NULL, 0);
-		rc = pgstore_fence_result(ps, c, res, epoch, "delete prefix");
-		PQclear(res);
-		return rc;
-	}
 	res = PQexecPrepared(c, pgstore_stmt_names[PG_DELPREFIX], 1, params,
 	    NULL, NULL, 0);
 	rc = pgstore_check(ps, c, res, PGRES_COMMAND_OK, "delete prefix");
@@ -417,8 +359,13 @@ pgstore_del_prefix_fn(struct pgstore *ps, PGconn *c, void *arg)
 static int
 pgstore_del_prefix(struct storage *st, const char *prefix)
 {
+	struct pgstore			*ps = pgstore_from(st);
+	struct pgstore_batch_arg	 a = { NULL, 0, prefix };
+
 	/* One statement: all of the folder goes, or none of it. */
-	return pgstore_run(pgstore_from(st), pgstore_del_prefix_fn,
+	if (ps->ha)
+		return pgstore_run(ps, pgstore_batch_fn, &a);
+	return pgstore_run(ps, pgstore_del_prefix_fn,
 	    (void *)(uintptr_t)prefix);
 }
 
@@ -676,7 +623,7 @@ pgstore_open(const struct storage_conf *conf, struct storage **out)
 	}
 	pgstore_sql(ps, table);
 	if (ps->ha)
-		pgstore_ha_setup(ps, table, ha_table);
+		pgstore_ha_setup(ps, ha_table);
 
 	/* One connection now: the table, and whether we can connect. */
 	if ((c = pgstore_dial(ps, (const char *const[]){ "connect_timeout",

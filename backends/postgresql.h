@@ -46,10 +46,8 @@ enum pgstore_stmt {
 	PG_LIST,
 	PG_DELPREFIX,
 	PG_NPLAIN,		/* the statements of every store */
-	PG_FPUT = PG_NPLAIN,	/* HA stores: fenced writes */
-	PG_FDEL,
-	PG_FDELPREFIX,
-	PG_FENCE,
+	PG_FLOCK = PG_NPLAIN,	/* HA stores: the fence's shared lock */
+	PG_FENCE,		/* then the epoch check */
 	PG_HOLDER,
 	PG_NSTMT
 };
@@ -59,6 +57,7 @@ enum pgstore_hstmt {
 	PG_H_WAIT,		/* block up to lock_timeout */
 	PG_H_TRY,
 	PG_H_ROW,		/* our ha_table row, if missing */
+	PG_H_FENCE,		/* the fence's exclusive lock, for a bump */
 	PG_H_BUMP,		/* a new holder: epoch + 1, record */
 	PG_H_BEAT,		/* heartbeat: still our epoch */
 	PG_H_CLEAR,		/* release: no record shown */
@@ -85,6 +84,7 @@ struct pgstore {
 	int		 timeout_ms;	/* ha_session_timeout */
 	char		 ha_key[PG_HA_KEY_MAX];
 	char		 lock_id[24];	/* the advisory lock's bigint */
+	char		 fence_id[24];	/* the fence's advisory lock */
 	char		 lock_hi[16], lock_lo[16];	/* as pg_locks shows it */
 	char		 hsql[PG_NHSTMT][PG_SQL_MAX];
 	pthread_mutex_t	 lk_mu;
@@ -129,11 +129,18 @@ int		 pgstore_run(struct pgstore *, pgstore_fn, void *);
 int		 pgstore_check(struct pgstore *, PGconn *, PGresult *,
 		    ExecStatusType want, const char *what);
 int		 pgstore_command(struct pgstore *, PGconn *, const char *sql);
+/*
+ * Prepared statement st with n text parameters, results in format fmt
+ * (1: binary): the first column of its first row into out, or
+ * CF_ENOTFOUND when there is no row.
+ */
+int		 pgstore_cell(struct pgstore *, PGconn *, enum pgstore_stmt st,
+		    int n, const char *const *params, int fmt, const char *what,
+		    struct buf *out);
 
 /* postgresql_ha.c: the HA lock and its heartbeat. */
 /* The statements of an HA store and the advisory lock's key. */
-void		 pgstore_ha_setup(struct pgstore *, const char *table,
-		    const char *ha_table);
+void		 pgstore_ha_setup(struct pgstore *, const char *ha_table);
 int		 pgstore_create_ha(struct pgstore *, PGconn *,
 		    const char *ha_table);
 /* Start and stop the heartbeat thread; CF_OK or CF_EINTERNAL. */

@@ -19,12 +19,13 @@
  * Fencing.  ha_table has Vault's layout (ha_key, ha_identity, ha_value,
  * valid_until); our row is ha_key "coffer/<table>", ha_identity the
  * epoch (a decimal count), ha_value the holder record ("" when nobody
- * holds the lock).  Each new holder bumps the epoch in one statement
- * that locks the row FOR UPDATE.  Every write of an HA store reads the
- * row FOR KEY SHARE with our epoch in the same statement (put, del,
- * del_prefix) or transaction (batch) that writes; the two locks
- * conflict, so a deposed holder's write either commits before the bump
- * (which waits for it) or sees the new epoch and writes nothing
+ * holds the lock).  Each new holder bumps the epoch in a transaction
+ * that first takes a second advisory lock, the fence's, EXCLUSIVE.
+ * Every write of an HA store is one pipelined transaction that takes
+ * the fence's lock SHARED, then, in a later statement, reads our epoch,
+ * then writes (pgstore_batch_fn says why the order makes it safe); the
+ * two locks conflict, so a deposed holder's write either commits before
+ * the bump (which waits for it) or sees the new epoch and writes nothing
  * (CF_ESTANDBY, and lock_check answers CF_ESTANDBY from then on).
  * Pooled sessions of an HA store set idle_in_transaction_session_timeout
  * too, so a paused holder's open batch cannot hold the bump back.
@@ -51,11 +52,13 @@
 #include "timeutil.h"
 
 static const char *const pgstore_hstmt_names[PG_NHSTMT] = {
-	"coffer_h_wait", "coffer_h_try", "coffer_h_row", "coffer_h_bump",
-	"coffer_h_beat", "coffer_h_clear", "coffer_h_unlock"
+	"coffer_h_wait", "coffer_h_try", "coffer_h_row", "coffer_h_fence",
+	"coffer_h_bump", "coffer_h_beat", "coffer_h_clear", "coffer_h_unlock"
 };
 
-static const int pgstore_hstmt_nparams[PG_NHSTMT] = { 2, 1, 1, 3, 3, 2, 1 };
+static const int pgstore_hstmt_nparams[PG_NHSTMT] = {
+	2, 1, 1, 1, 3, 3, 2, 1
+};
 
 static void	*pgstore_beat_run(void *);
 
@@ -133,28 +136,16 @@ pgstore_create_ha(struct pgstore *ps, PGconn *c, const char *table)
 	return pgstore_command(ps, c, sql);
 }
 
-/* The statements of an HA store: fenced writes and the lock's. */
+/* The statements of an HA store: the fence and the lock's. */
 static void
-pgstore_sql_ha(struct pgstore *ps, const char *t, const char *h)
+pgstore_sql_ha(struct pgstore *ps, const char *h)
 {
-	snprintf(ps->sql[PG_FPUT], PG_SQL_MAX, "WITH f AS (SELECT 1 FROM "
-	    "\"%s\" WHERE ha_key = $5 AND ha_identity = $6 FOR KEY SHARE), "
-	    "w AS (INSERT INTO \"%s\" (parent_path, path, key, value) "
-	    "SELECT $1::text, $2::text, $3::text, $4::bytea FROM f "
-	    "ON CONFLICT (path, key) DO UPDATE SET value = EXCLUDED.value) "
-	    "SELECT count(*) FROM f", h, t);
-	snprintf(ps->sql[PG_FDEL], PG_SQL_MAX, "WITH f AS (SELECT 1 FROM "
-	    "\"%s\" WHERE ha_key = $3 AND ha_identity = $4 FOR KEY SHARE), "
-	    "d AS (DELETE FROM \"%s\" WHERE path = $1 AND key = $2 AND "
-	    "EXISTS (SELECT 1 FROM f)) SELECT count(*) FROM f", h, t);
-	snprintf(ps->sql[PG_FDELPREFIX], PG_SQL_MAX, "WITH f AS (SELECT 1 "
-	    "FROM \"%s\" WHERE ha_key = $2 AND ha_identity = $3 FOR KEY "
-	    "SHARE), d AS (DELETE FROM \"%s\" WHERE path LIKE $1 ESCAPE "
-	    "'\\' AND EXISTS (SELECT 1 FROM f)) SELECT count(*) FROM f", h, t);
-	/* An error (22012) unless the epoch is ours: see pgstore_batch_fn. */
+	/* The fence, two statements: see pgstore_batch_fn. */
+	snprintf(ps->sql[PG_FLOCK], PG_SQL_MAX,
+	    "SELECT pg_advisory_xact_lock_shared($1::bigint)");
+	/* An error (22012) unless the epoch is ours. */
 	snprintf(ps->sql[PG_FENCE], PG_SQL_MAX, "SELECT 1 / count(*)::int "
-	    "FROM (SELECT 1 FROM \"%s\" WHERE ha_key = $1 AND ha_identity = "
-	    "$2 FOR KEY SHARE) f", h);
+	    "FROM \"%s\" WHERE ha_key = $1 AND ha_identity = $2", h);
 	snprintf(ps->sql[PG_HOLDER], PG_SQL_MAX, "SELECT ha_value FROM "
 	    "\"%s\" WHERE ha_key = $1 AND ha_value <> '' AND EXISTS (SELECT "
 	    "1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
@@ -171,7 +162,9 @@ pgstore_sql_ha(struct pgstore *ps, const char *t, const char *h)
 	snprintf(ps->hsql[PG_H_ROW], PG_SQL_MAX, "INSERT INTO \"%s\" "
 	    "(ha_key, ha_identity, ha_value, valid_until) VALUES ($1, '0', "
 	    "'', now()) ON CONFLICT (ha_key) DO NOTHING", h);
-	/* FOR UPDATE: waits for every write fenced by the old epoch. */
+	/* In the bump's transaction: waits for every fenced write. */
+	snprintf(ps->hsql[PG_H_FENCE], PG_SQL_MAX,
+	    "SELECT pg_advisory_xact_lock($1::bigint)");
 	snprintf(ps->hsql[PG_H_BUMP], PG_SQL_MAX, "WITH l AS (SELECT "
 	    "ha_identity FROM \"%s\" WHERE ha_key = $1 FOR UPDATE) "
 	    "UPDATE \"%s\" h SET ha_identity = (l.ha_identity::bigint + "
@@ -187,20 +180,35 @@ pgstore_sql_ha(struct pgstore *ps, const char *t, const char *h)
 	    "SELECT pg_advisory_unlock($1::bigint)");
 }
 
-/* FNV-1a, 64 bits: the advisory lock of ha_table's row for table. */
+/* FNV-1a, 64 bits. */
+static uint64_t
+pgstore_fnv(const char *s)
+{
+	uint64_t	 h = 14695981039346656037ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/*
+ * The advisory locks of ha_table's row for table: the HA lock's, and
+ * the fence's (pgstore_batch_fn), a hash of the same name + "/fence".
+ */
 static void
 pgstore_lock_key(struct pgstore *ps, const char *ha_table)
 {
-	const char	*p;
-	uint64_t	 h = 14695981039346656037ULL;
-	char		 name[2 * PG_HA_KEY_MAX];
+	uint64_t	 h;
+	char		 name[2 * PG_HA_KEY_MAX + 8];
 
 	snprintf(ps->ha_key, sizeof(ps->ha_key), "coffer/%s", ps->table);
-	snprintf(name, sizeof(name), "%s/%s", ha_table, ps->ha_key);
-	for (p = name; *p != '\0'; p++) {
-		h ^= (unsigned char)*p;
-		h *= 1099511628211ULL;
-	}
+	snprintf(name, sizeof(name), "%s/%s/fence", ha_table, ps->ha_key);
+	snprintf(ps->fence_id, sizeof(ps->fence_id), "%lld",
+	    (long long)pgstore_fnv(name));
+	name[strlen(name) - strlen("/fence")] = '\0';
+	h = pgstore_fnv(name);
 	snprintf(ps->lock_id, sizeof(ps->lock_id), "%lld", (long long)h);
 	snprintf(ps->lock_hi, sizeof(ps->lock_hi), "%u",
 	    (unsigned int)(h >> 32));
@@ -209,9 +217,9 @@ pgstore_lock_key(struct pgstore *ps, const char *ha_table)
 }
 
 void
-pgstore_ha_setup(struct pgstore *ps, const char *table, const char *ha_table)
+pgstore_ha_setup(struct pgstore *ps, const char *ha_table)
 {
-	pgstore_sql_ha(ps, table, ha_table);
+	pgstore_sql_ha(ps, ha_table);
 	pgstore_lock_key(ps, ha_table);
 }
 
@@ -315,7 +323,7 @@ static int
 pgstore_take(struct pgstore *ps, const char *holder)
 {
 	const char	*params[3];
-	char		 t[16];
+	char		 t[16], epoch[24];
 	PGresult	*res;
 	long long	 sent;
 	int		 rc;
@@ -328,21 +336,38 @@ pgstore_take(struct pgstore *ps, const char *holder)
 	res = pgstore_hexec(ps, PG_H_ROW, 1, params);
 	rc = pgstore_check(ps, ps->lk, res, PGRES_COMMAND_OK, "HA row");
 	PQclear(res);
+	/*
+	 * The bump in a transaction that first takes the fence's lock
+	 * EXCLUSIVE: it waits out every write fenced by the old epoch, and
+	 * holds back every later one until the new epoch is committed.
+	 */
+	if (rc == CF_OK)
+		rc = pgstore_command(ps, ps->lk, "BEGIN");
+	if (rc == CF_OK) {
+		res = pgstore_hexec(ps, PG_H_FENCE, 1,
+		    (const char *const[]){ ps->fence_id });
+		rc = pgstore_check(ps, ps->lk, res, PGRES_TUPLES_OK,
+		    "HA fence");
+		PQclear(res);
+	}
 	if (rc == CF_OK) {
 		res = pgstore_hexec(ps, PG_H_BUMP, 3, params);
 		if ((rc = pgstore_check(ps, ps->lk, res, PGRES_TUPLES_OK,
 		    "HA epoch")) == CF_OK && PQntuples(res) != 1)
 			rc = CF_EIO;
-		if (rc == CF_OK) {
-			pgstore_ha_lock(ps);
-			strlcpy(ps->epoch, PQgetvalue(res, 0, 0),
-			    sizeof(ps->epoch));
-			ps->held = 1;
-			ps->lost = 0;
-			ps->beat_ms = sent;
-			pgstore_ha_unlock(ps);
-		}
+		if (rc == CF_OK)
+			strlcpy(epoch, PQgetvalue(res, 0, 0), sizeof(epoch));
 		PQclear(res);
+	}
+	if (rc == CF_OK)
+		rc = pgstore_command(ps, ps->lk, "COMMIT");
+	if (rc == CF_OK) {
+		pgstore_ha_lock(ps);
+		strlcpy(ps->epoch, epoch, sizeof(ps->epoch));
+		ps->held = 1;
+		ps->lost = 0;
+		ps->beat_ms = sent;
+		pgstore_ha_unlock(ps);
 	}
 	if (rc != CF_OK)
 		pgstore_lock_drop(ps);
@@ -531,45 +556,26 @@ pgstore_lock_release(struct storage *st)
 	return CF_OK;
 }
 
-struct pgstore_holder_arg {
-	struct buf	*out;
-};
-
 static int
 pgstore_holder_fn(struct pgstore *ps, PGconn *c, void *arg)
 {
-	struct pgstore_holder_arg	*a = arg;
-	const char			*params[3];
-	PGresult			*res;
-	int				 rc;
+	const char	*params[3];
 
 	params[0] = ps->ha_key;
 	params[1] = ps->lock_hi;
 	params[2] = ps->lock_lo;
-	res = PQexecPrepared(c, pgstore_stmt_names[PG_HOLDER], 3, params,
-	    NULL, NULL, 0);
-	if ((rc = pgstore_check(ps, c, res, PGRES_TUPLES_OK, "HA holder")) ==
-	    CF_OK) {
-		if (PQntuples(res) == 0)
-			rc = CF_ENOTFOUND;
-		else
-			rc = buf_set(a->out, PQgetvalue(res, 0, 0),
-			    (size_t)PQgetlength(res, 0, 0));
-	}
-	PQclear(res);
-	return rc;
+	return pgstore_cell(ps, c, PG_HOLDER, 3, params, 0, "HA holder", arg);
 }
 
 int
 pgstore_lock_holder(struct storage *st, struct buf *holder)
 {
-	struct pgstore			*ps = pgstore_from(st);
-	struct pgstore_holder_arg	 a = { holder };
-	int				 rc;
+	struct pgstore	*ps = pgstore_from(st);
+	int		 rc;
 
 	if (!ps->ha)
 		return CF_ENOTSUP;
-	if ((rc = pgstore_run(ps, pgstore_holder_fn, &a)) != CF_OK)
+	if ((rc = pgstore_run(ps, pgstore_holder_fn, holder)) != CF_OK)
 		buf_reset(holder);
 	return rc;
 }

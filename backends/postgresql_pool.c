@@ -25,6 +25,7 @@
 
 #include <libpq-fe.h>
 
+#include "buf.h"
 #include "err.h"
 #include "lock.h"
 #include "log.h"
@@ -32,12 +33,11 @@
 
 const char *const pgstore_stmt_names[PG_NSTMT] = {
 	"coffer_get", "coffer_put", "coffer_del", "coffer_list",
-	"coffer_delprefix", "coffer_fput", "coffer_fdel",
-	"coffer_fdelprefix", "coffer_fence", "coffer_holder"
+	"coffer_delprefix", "coffer_flock", "coffer_fence", "coffer_holder"
 };
 
 static const int pgstore_stmt_nparams[PG_NSTMT] = {
-	2, 4, 2, 2, 1, 6, 4, 3, 2, 3
+	2, 4, 2, 2, 1, 1, 2, 3
 };
 
 struct pgstore *
@@ -284,6 +284,27 @@ pgstore_command(struct pgstore *ps, PGconn *c, const char *sql)
 
 	res = PQexec(c, sql);
 	rc = pgstore_check(ps, c, res, PGRES_COMMAND_OK, sql);
+	PQclear(res);
+	return rc;
+}
+
+int
+pgstore_cell(struct pgstore *ps, PGconn *c, enum pgstore_stmt st, int n,
+    const char *const *params, int fmt, const char *what, struct buf *out)
+{
+	PGresult	*res;
+	int		 rc;
+
+	res = PQexecPrepared(c, pgstore_stmt_names[st], n, params, NULL,
+	    NULL, fmt);
+	if ((rc = pgstore_check(ps, c, res, PGRES_TUPLES_OK, what)) ==
+	    CF_OK) {
+		if (PQntuples(res) == 0)
+			rc = CF_ENOTFOUND;
+		else
+			rc = buf_set(out, PQgetvalue(res, 0, 0),
+			    (size_t)PQgetlength(res, 0, 0));
+	}
 	PQclear(res);
 	return rc;
 }

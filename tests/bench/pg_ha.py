@@ -22,7 +22,8 @@ database in the same run: wrk with tests/bench/kv2_write.lua at 32
 connections on the active node, and pgbench with a one-row upsert at 32
 clients, for DURATION (default 10s) each, in ROUNDS turns of wrk then
 pgbench, so that both see the same share of a busy machine's load; the
-rates are the means over the turns.
+rates are the means over the turns.  pg_stat_wal, read around each
+turn, gives the WAL records and bytes per write of each.
 
 Prints Markdown on stdout and progress on stderr.  Nothing here asserts
 a time: it measures.
@@ -86,8 +87,22 @@ def wrk_rps(port, dur, token):
                        capture_output=True, text=True)
     m = re.search(r"Requests/sec:\s*([0-9.]+)", r.stdout)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", r.stdout)
+    n = re.search(r"(\d+) requests in", r.stdout)
     return (float(m.group(1)) if m else 0.0,
-            int(non2xx.group(1)) if non2xx else 0)
+            int(non2xx.group(1)) if non2xx else 0,
+            int(n.group(1)) if n else 0)
+
+
+def wal(url):
+    """pg_stat_wal's (records, bytes) so far."""
+    r = subprocess.run(["psql", "-X", "-q", "-A", "-t", url, "-c",
+                        "SELECT wal_records, wal_bytes FROM pg_stat_wal"],
+                       capture_output=True, text=True)
+    try:
+        rec, nbytes = r.stdout.strip().split("|")
+        return int(rec), int(nbytes)
+    except ValueError:
+        return 0, 0
 
 
 def pgbench_tps(url, dur, tmp):
@@ -104,9 +119,10 @@ def pgbench_tps(url, dur, tmp):
     r = subprocess.run(["pgbench", "-n", "-c", "32", "-j", "2", "-T", secs,
                         "-f", script, url], capture_output=True, text=True)
     m = re.search(r"tps = ([0-9.]+)", r.stdout)
+    n = re.search(r"actually processed: (\d+)", r.stdout)
     if m is None:
         log("pgbench: " + r.stderr.strip()[-300:])
-    return float(m.group(1)) if m else 0.0
+    return float(m.group(1)) if m else 0.0, int(n.group(1)) if n else 0
 
 
 def main():
@@ -200,15 +216,23 @@ def main():
 
         turn = "%ds" % max(1, int(re.sub(r"s$", "", dur)) // ROUNDS)
         rpss, tpss, bad = [], [], 0
+        # WAL records, bytes and writes of cofferd's and pgbench's turns.
+        wc, wp = [0, 0, 0], [0, 0, 0]
         for k in range(ROUNDS):
             log("turn %d: wrk kv2_write.lua, 32 connections, %s" % (k + 1,
                                                                     turn))
-            r, b = wrk_rps(nodes[a].port, turn, token)
+            w0 = wal(url)
+            r, b, n = wrk_rps(nodes[a].port, turn, token)
+            w1 = wal(url)
             rpss.append(r)
             bad += b
+            wc = [wc[0] + w1[0] - w0[0], wc[1] + w1[1] - w0[1], wc[2] + n]
             log("turn %d: pgbench one-row upsert, 32 clients, %s" % (
                 k + 1, turn))
-            tpss.append(pgbench_tps(url, turn, tmp))
+            t, n = pgbench_tps(url, turn, tmp)
+            w2 = wal(url)
+            tpss.append(t)
+            wp = [wp[0] + w2[0] - w1[0], wp[1] + w2[1] - w1[1], wp[2] + n]
         rps, tps = statistics.mean(rpss), statistics.mean(tpss)
     finally:
         stop.set()
@@ -240,13 +264,21 @@ def main():
           "acknowledged (refused or no answer while no node was active)."
           % (len(kills) + len(stops), len(written), len(lost), refused))
     print()
-    print("| writes, 32 connections, %s in %d turns | per second | ratio |"
-          % (dur, ROUNDS))
-    print("|---|---|---|")
-    print("| pgbench, one-row upsert (INSERT ... ON CONFLICT) | %.0f | 1 |"
-          % tps)
+    def per(w):
+        # WAL records and bytes per write (the wrk client's count of
+        # requests: a turn's last few may have been cut off unanswered).
+        if not w[2]:
+            return "- | -"
+        return "%.1f | %.0f" % (w[0] / w[2], w[1] / w[2])
+
+    print("| writes, 32 connections, %s in %d turns | per second | ratio "
+          "| WAL records per write | WAL bytes per write |" % (dur, ROUNDS))
+    print("|---|---|---|---|---|")
+    print("| pgbench, one-row upsert (INSERT ... ON CONFLICT) | %.0f | 1 | "
+          "%s |" % (tps, per(wp)))
     print("| cofferd KV v2 writes (kv2_write.lua; %d non-2xx) | %.0f | "
-          "%.2f (target >= 0.4) |" % (bad, rps, rps / tps if tps else 0))
+          "%.2f (target >= 0.4) | %s |" % (bad, rps, rps / tps if tps else 0,
+                                          per(wc)))
     return 1 if lost else 0
 
 

@@ -140,5 +140,6 @@ void	 test_pg_no_ha(void **);
 void	 test_pg_ha_fence(void **);
 void	 test_pg_ha_pause(void **);
 void	 test_pg_ha_session_lost(void **);
+void	 test_pg_ha_fence_inflight(void **);
 
 #endif /* COFFER_TESTS_STORAGE_HARNESS_H */

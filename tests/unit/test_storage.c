@@ -84,7 +84,8 @@ static int setup_fault_pg(void **s) { return setup(s, "fault:postgresql"); }
 	T(test_pg_no_ha, s),						\
 	T(test_pg_ha_fence, s),						\
 	T(test_pg_ha_pause, s),						\
-	T(test_pg_ha_session_lost, s)
+	T(test_pg_ha_session_lost, s),					\
+	T(test_pg_ha_fence_inflight, s)
 
 int
 main(void)

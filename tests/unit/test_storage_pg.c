@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -370,4 +371,125 @@ test_pg_ha_session_lost(void **state)
 	    &got), CF_OK);
 	assert_int_equal(got, 1);
 	assert_int_equal(storage_put(fx->st, "s/k", "v", 1), CF_OK);
+}
+
+struct pg_inflight {
+	struct storage	*st;
+	const char	*holder;	/* lock_wait with this record, */
+	const char	*val;		/* else a put of this value */
+	int		 rc, got;
+	volatile int	 done;
+};
+
+static void *
+pg_inflight_run(void *arg)
+{
+	struct pg_inflight	*w = arg;
+
+	if (w->holder != NULL)
+		w->rc = storage_lock_wait(w->st, w->holder, 10000, &w->got);
+	else
+		w->rc = storage_put(w->st, "g/x", w->val, strlen(w->val));
+	w->done = 1;
+	return NULL;
+}
+
+/* Wait up to 5 s for a lock of this type to be waited for. */
+static int
+pg_lock_awaited(const char *locktype)
+{
+	char		 sql[160], got[32];
+	long long	 t0 = now_ms();
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_locks WHERE "
+	    "locktype = '%s' AND NOT granted", locktype);
+	while (now_ms() - t0 < 5000) {
+		pg_query1(sql, got, sizeof(got));
+		if (atoi(got) > 0)
+			return 1;
+		usleep(20000);
+	}
+	return 0;
+}
+
+/*
+ * The fence holds a takeover back: a write of the holder that checked
+ * its epoch and is still running (here waiting for a row another
+ * session locked) keeps the next holder's epoch bump waiting, so that
+ * write commits before the takeover; once it has, the new holder's
+ * epoch fences the old one's next write.
+ */
+void
+test_pg_ha_fence_inflight(void **state)
+{
+	struct fixture		*fx = *state;
+	struct storage		*b = NULL;
+	struct pg_inflight	 wa = { NULL, NULL, "a1", -1, 0, 0 };
+	struct pg_inflight	 wb = { NULL, "{\"id\":\"b\"}", NULL, -1, 0, 0 };
+	pthread_t		 ta, tb;
+	PGconn			*blk;
+	PGresult		*res;
+	char			 table[64], sql[256];
+	int			 got = 0, killed, a_waits, b_waits, early;
+	int			 committed;
+
+	if (!is_backend(fx, "postgresql") || is_wrapped(fx))
+		skip();
+	reopen_ha(fx);
+	assert_int_equal(storage_lock_try(fx->st, "{\"id\":\"a\"}", &got),
+	    CF_OK);
+	assert_int_equal(got, 1);
+	assert_int_equal(storage_put(fx->st, "g/x", "a0", 2), CF_OK);
+	assert_int_equal(open_store_ha("postgresql", fx->dir, &b), CF_OK);
+
+	/* Another session locks the row: a's next write waits for it. */
+	pg_table(fx->dir, table, sizeof(table));
+	blk = PQconnectdb(getenv(PG_URL_ENV));
+	assert_int_equal(PQstatus(blk), CONNECTION_OK);
+	snprintf(sql, sizeof(sql), "BEGIN; SELECT 1 FROM \"%s\" WHERE "
+	    "path = '/g/' AND key = 'x' FOR UPDATE", table);
+	res = PQexec(blk, sql);
+	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+	PQclear(res);
+	/*
+	 * Between the threads' start and their end nothing asserts: a
+	 * failure there would leave the row locked and the test hanging.
+	 */
+	wa.st = fx->st;
+	assert_int_equal(pthread_create(&ta, NULL, pg_inflight_run, &wa), 0);
+	a_waits = pg_lock_awaited("transactionid");
+
+	/* a's session ends; b gets the HA lock, its bump must wait. */
+	killed = pg_kill_lock_sessions();
+	wb.st = b;
+	assert_int_equal(pthread_create(&tb, NULL, pg_inflight_run, &wb), 0);
+	b_waits = pg_lock_awaited("advisory");
+	usleep(200000);
+	early = wa.done || wb.done;
+
+	/* The row is free: a's write commits, then b takes over. */
+	res = PQexec(blk, "COMMIT");
+	committed = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	PQfinish(blk);
+	assert_int_equal(pthread_join(ta, NULL), 0);
+	assert_int_equal(pthread_join(tb, NULL), 0);
+	assert_true(a_waits);
+	assert_true(killed >= 1);
+	assert_true(b_waits);
+	assert_false(early);
+	assert_true(committed);
+	assert_int_equal(wa.rc, CF_OK);
+	assert_int_equal(wb.rc, CF_OK);
+	assert_int_equal(wb.got, 1);
+	check_value(b, "g/x", "a1", 2);
+
+	/* From now on b writes, and a is fenced. */
+	assert_int_equal(storage_put(b, "g/x", "b1", 2), CF_OK);
+	assert_int_equal(storage_put(fx->st, "g/x", "a2", 2), CF_ESTANDBY);
+	assert_int_equal(storage_lock_check(fx->st), CF_ESTANDBY);
+	check_value(b, "g/x", "b1", 2);
+	assert_int_equal(storage_lock_release(fx->st), CF_OK);
+	assert_int_equal(storage_del_prefix(b, "g/"), CF_OK);
+	storage_close(b);
 }
