@@ -145,7 +145,7 @@ def wait_log(path, pattern, proc, timeout=20):
         pattern, open(path, "rb").read().decode()))
 
 
-def wait_for(cond, timeout, step=0.02):
+def wait_for(cond, timeout, step=0.01):
     """True once cond() is, False if it is not within timeout s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
