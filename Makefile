@@ -236,6 +236,8 @@ bin/cofferd-fault: $(SRV_OBJS) $(FAULT_OBJS) backends/storage_fault.o \
 # Unit tests: one cmocka program per module.
 # Each links the library; the linker takes only the modules it uses.
 $(UNIT_TESTS) $(BENCH_PROGS): lib/libcoffer.a config.h $(HEADERS) .flags
+# The helpers they share (tests/testutil.h).
+$(UNIT_TESTS) $(BENCH_PROGS): tests/testutil.h
 .c:
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< lib/libcoffer.a \
 	    $(LDADD) $(LDADD_CMOCKA)

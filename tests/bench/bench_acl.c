@@ -25,15 +25,7 @@
 #include "req.h"
 #include "storage.h"
 #include "token.h"
-
-static double
-now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "../testutil.h"
 
 int
 main(void)
@@ -76,8 +68,8 @@ main(void)
 	if (token_create(&tp, token, &e) != CF_OK)
 		return 1;
 	json_decref(e);
-	t0 = now();
-	for (n = 0; (el = now() - t0) < 2.0; n++) {
+	t0 = test_now();
+	for (n = 0; (el = test_now() - t0) < 2.0; n++) {
 		if (token_authenticate(token, "127.0.0.1", &ac) != CF_OK ||
 		    acl_check(ac->acl, "secret/data/app/db", REQ_READ, NULL,
 		    &sudo) != CF_OK)
@@ -88,8 +80,8 @@ main(void)
 	    "barrier decrypt)\n", n / el);
 	if (token_authenticate(token, "127.0.0.1", &ac) != CF_OK)
 		return 1;
-	t0 = now();
-	for (n = 0; (el = now() - t0) < 1.0; n++)
+	t0 = test_now();
+	for (n = 0; (el = test_now() - t0) < 1.0; n++)
 		if (acl_check(ac->acl, "secret/data/app/db", REQ_READ, NULL,
 		    &sudo) != CF_OK)
 			return 1;

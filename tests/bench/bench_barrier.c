@@ -16,15 +16,7 @@
 #include "barrier.h"
 #include "buf.h"
 #include "err.h"
-
-static double
-now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "../testutil.h"
 
 int
 main(void)
@@ -45,15 +37,15 @@ main(void)
 		return 1;
 	randombytes_buf(v, sizes[2]);
 	for (i = 0; i < 3; i++) {
-		t0 = now();
-		for (n = 0; (el = now() - t0) < 1.0; n++)
+		t0 = test_now();
+		for (n = 0; (el = test_now() - t0) < 1.0; n++)
 			if (barrier_encrypt(b, "bench/key", v, sizes[i], &ct) !=
 			    CF_OK)
 				return 1;
 		printf("barrier encrypt %-5s %9.0f ops/s %8.1f MiB/s\n",
 		    labels[i], n / el, n * (double)sizes[i] / el / 1048576);
-		t0 = now();
-		for (n = 0; (el = now() - t0) < 1.0; n++)
+		t0 = test_now();
+		for (n = 0; (el = test_now() - t0) < 1.0; n++)
 			if (barrier_decrypt(b, "bench/key", ct.data, ct.len,
 			    &pt) != CF_OK)
 				return 1;

@@ -32,6 +32,7 @@
 #include "err.h"
 #include "log.h"
 #include "storage.h"
+#include "../testutil.h"
 
 #define PHASE_SECS	1.0
 #define PHASE_MAX_OPS	300000	/* per thread: keeps inmem's keys bounded */
@@ -51,15 +52,6 @@ struct job {
 
 static atomic_int	 stop;
 
-static double
-now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void *
 putter(void *arg)
 {
@@ -76,7 +68,7 @@ putter(void *arg)
 		}
 		j->ops++;
 	}
-	j->end = now();
+	j->end = test_now();
 	return NULL;
 }
 
@@ -96,7 +88,7 @@ getter(void *arg)
 		}
 		j->ops++;
 	}
-	j->end = now();
+	j->end = test_now();
 	buf_free(&b);
 	return NULL;
 }
@@ -116,7 +108,7 @@ lister(void *arg)
 		strv_free(&sv);
 		j->ops++;
 	}
-	j->end = now();
+	j->end = test_now();
 	strv_free(&sv);
 	return NULL;
 }
@@ -136,7 +128,7 @@ phase(const char *backend, const char *what, void *(*fn)(void *),
 	int		 i, failed = 0;
 
 	atomic_store(&stop, 0);
-	t0 = now();
+	t0 = test_now();
 	for (i = 0; i < n; i++) {
 		memset(&j[i], 0, sizeof(j[i]));
 		j[i].st = st;
@@ -193,15 +185,6 @@ fill_list(struct storage *st)
 }
 
 static int
-rm_entry(const char *p, const struct stat *sb, int fl, struct FTW *f)
-{
-	(void)sb;
-	(void)fl;
-	(void)f;
-	return remove(p);
-}
-
-static int
 bench(const char *backend, const char *parent)
 {
 	struct storage_conf	 sc;
@@ -233,7 +216,7 @@ bench(const char *backend, const char *parent)
  close:
 	storage_close(st);
  out:
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(dir);
 	return rc;
 }
 

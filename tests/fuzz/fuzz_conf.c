@@ -22,14 +22,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "buf.h"
 #include "conf.h"
 #include "err.h"
 
-int	LLVMFuzzerInitialize(int *, char ***);
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#define FUZZ_SETUP	open_conf_file
+#include "fuzz_driver.h"
 
 static int	 fd = -1;
 static char	 path[64];
@@ -68,17 +66,13 @@ check_conf(const struct conf *c)
 		abort();
 }
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
+/* The file every input is written to, and its path for conf_load(). */
+static void
+open_conf_file(void)
 {
-	(void)argc;
-	(void)argv;
-	if (sodium_init() < 0)
-		abort();
 	if ((fd = memfd_create("cofferd.hcl", MFD_CLOEXEC)) == -1)
 		abort();
 	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	return 0;
 }
 
 int

@@ -16,25 +16,13 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <sodium.h>
 
 #include "buf.h"
 #include "err.h"
 #include "req.h"
 #include "timeutil.h"
 
-int	LLVMFuzzerInitialize(int *, char ***);
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	if (sodium_init() < 0)
-		abort();
-	return 0;
-}
+#include "fuzz_driver.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

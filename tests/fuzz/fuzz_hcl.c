@@ -14,14 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "buf.h"
 #include "err.h"
 #include "hcl.h"
 
-int	LLVMFuzzerInitialize(int *, char ***);
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#include "fuzz_driver.h"
 
 /* Check n and its siblings, inside a parent of type parent. */
 static void
@@ -64,16 +61,6 @@ check_tree(const struct hcl_node *n, enum hcl_type parent, int lines,
 		if (parent == HCL_OBJECT && n->key[0] != '\0')
 			(void)hcl_get(n, n->key);
 	}
-}
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	if (sodium_init() < 0)
-		abort();
-	return 0;
 }
 
 int

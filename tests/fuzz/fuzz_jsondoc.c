@@ -20,7 +20,7 @@
 #include "err.h"
 #include "jsondoc.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#include "fuzz_driver.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <sodium.h>
 
 #include "buf.h"
 #include "err.h"
@@ -28,10 +27,10 @@
 #include "policy.h"
 #include "req.h"
 
-#define MAX_RULES	16
+#define FUZZ_SETUP	parse_default_policy
+#include "fuzz_driver.h"
 
-int	LLVMFuzzerInitialize(int *, char ***);
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#define MAX_RULES	16
 
 static struct policy	*defpol;
 
@@ -187,21 +186,17 @@ check_acl(const struct acl *a, const struct policy *p, int alone)
 	}
 }
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
+/* The default policy, merged with each input's in check_acl(). */
+static void
+parse_default_policy(void)
 {
 	const char	*t;
 	struct buf	 err = BUF_INIT;
 
-	(void)argc;
-	(void)argv;
-	if (sodium_init() < 0)
-		abort();
 	t = policy_default_text();
 	if (policy_parse("default", t, strlen(t), &defpol, &err) != CF_OK)
 		abort();
 	buf_free(&err);
-	return 0;
 }
 
 int

@@ -15,25 +15,13 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <sodium.h>
 
 #include "buf.h"
 #include "err.h"
 #include "req.h"
 #include "reqparse.h"
 
-int	LLVMFuzzerInitialize(int *, char ***);
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	if (sodium_init() < 0)
-		abort();
-	return 0;
-}
+#include "fuzz_driver.h"
 
 /* Split off the next '\n'-terminated field of [*p, end) as a string. */
 static char *

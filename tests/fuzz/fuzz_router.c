@@ -17,28 +17,16 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <sodium.h>
 
 #include "router.h"
 
-#define MAX_MOUNTS	32
+#include "fuzz_driver.h"
 
-int	LLVMFuzzerInitialize(int *, char ***);
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#define MAX_MOUNTS	32
 
 static const struct backend_ops fuzz_ops = {
 	.type = "fuzz",
 };
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	if (sodium_init() < 0)
-		abort();
-	return 0;
-}
 
 /* 1 if mount path mp serves path p, as the router defines it. */
 static int

@@ -18,16 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "err.h"
 #include "shamir.h"
 
+#include "fuzz_driver.h"
+
 #define RT_MAX_SECRET	64
 #define RT_MAX_PARTS	10
-
-int	LLVMFuzzerInitialize(int *, char ***);
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static int
 combine_must_fail(const uint8_t *const *sh, size_t n, size_t share_len)
@@ -114,16 +111,6 @@ round_trip(const uint8_t *data, size_t size)
 		abort();
 	for (i = 0; i < parts; i++)
 		free(shares[i]);
-}
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	if (sodium_init() < 0)
-		abort();
-	return 0;
 }
 
 int

@@ -17,14 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "buf.h"
 #include "err.h"
 #include "storage.h"
 
-int	LLVMFuzzerInitialize(int *, char ***);
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#define FUZZ_SETUP	open_store
+#include "fuzz_driver.h"
 
 static struct storage	*st;
 
@@ -49,19 +47,15 @@ key_ok(const char *k, size_t len)
 	return 1;
 }
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
+/* The inmem store valid keys round-trip through. */
+static void
+open_store(void)
 {
 	struct storage_conf	 sc;
 
-	(void)argc;
-	(void)argv;
-	if (sodium_init() < 0)
-		abort();
 	memset(&sc, 0, sizeof(sc));
 	if (storage_open("inmem", &sc, &st) != CF_OK)
 		abort();
-	return 0;
 }
 
 int

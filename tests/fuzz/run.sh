@@ -102,7 +102,8 @@ build()
 		src=$DIR/fuzz_$t.c
 		[ -f "$src" ] || die "no $src for target $t"
 		# shellcheck disable=SC2086
-		if stale "$BUILD/fuzz_$t" "$src" "$BUILD/libcoffer.a" $hdrs; then
+		if stale "$BUILD/fuzz_$t" "$src" "$DIR/fuzz_driver.h" \
+		    "$BUILD/libcoffer.a" $hdrs; then
 			echo "$FUZZ_CC -o $BUILD/fuzz_$t"
 			# shellcheck disable=SC2086
 			$FUZZ_CC $FLAGS -fsanitize=fuzzer -o "$BUILD/fuzz_$t" \

@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 
 import hvac
@@ -37,6 +38,35 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "private" in item.keywords:
             item.add_marker(skip)
+
+
+def log_tail(path):
+    """The last 20000 characters of the log file path ("" if none)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")[-20000:]
+    except OSError:
+        return ""
+
+
+def listening_port(proc, logpath, start_at, deadline):
+    """The port of the first "listening on 127.0.0.1:PORT" that cofferd
+    proc writes to logpath after offset start_at.  RuntimeError, with
+    the log, if proc exits first or deadline (time.monotonic()) passes,
+    when proc is killed."""
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("cofferd exited with %d:\n%s" % (
+                proc.returncode, log_tail(logpath)))
+        with open(logpath, "rb") as f:
+            f.seek(start_at)
+            m = re.search(rb"listening on 127\.0\.0\.1:(\d+)", f.read())
+        if m:
+            return int(m.group(1))
+        time.sleep(0.02)
+    proc.kill()
+    raise RuntimeError("cofferd did not report its port:\n" +
+                       log_tail(logpath))
 
 
 class Server:
@@ -106,21 +136,8 @@ class Server:
         self.proc = subprocess.Popen(args, stdout=self.stdout,
                                      stderr=self.log, env=self.env())
         deadline = time.monotonic() + START_DEADLINE
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("cofferd exited with %d:\n%s" % (
-                    self.proc.returncode, self.read_log()))
-            with open(self.logpath, "rb") as f:
-                f.seek(start_at)
-                m = re.search(rb"listening on 127\.0\.0\.1:(\d+)", f.read())
-            if m:
-                self.port = int(m.group(1))
-                break
-            time.sleep(0.02)
-        else:
-            self.proc.kill()
-            raise RuntimeError("cofferd did not report its port:\n" +
-                               self.read_log())
+        self.port = listening_port(self.proc, self.logpath, start_at,
+                                   deadline)
         self.url = "http://127.0.0.1:%d" % self.port
         while time.monotonic() < deadline:
             try:
@@ -133,11 +150,7 @@ class Server:
         raise RuntimeError("cofferd does not answer:\n" + self.read_log())
 
     def read_log(self):
-        try:
-            with open(self.logpath, "rb") as f:
-                return f.read().decode("utf-8", "replace")[-20000:]
-        except OSError:
-            return ""
+        return log_tail(self.logpath)
 
     def read_stdout(self):
         with open(self.stdout_path, "rb") as f:
@@ -159,6 +172,17 @@ class Server:
         self.log.close()
         self.stdout.close()
         return rc
+
+    def restart_tls(self, cert, key):
+        """Stop; start again on the lmdb store with a TLS listener on a
+        new port, certificate and key from the files cert and key."""
+        self.stop()
+        with open(self.confpath, "w") as f:
+            f.write('storage "lmdb" { path = "%s" }\n'
+                    'listener "tcp" {\n  address = "127.0.0.1:0"\n'
+                    '  tls_cert_file = "%s"\n  tls_key_file = "%s"\n}\n'
+                    'disable_mlock = true\n' % (self.datadir, cert, key))
+        return self.start()
 
     def restart(self):
         """Stop and start again on the same port (clients keep working)."""
@@ -205,8 +229,60 @@ class Server:
         return self
 
 
+def self_signed_cert(cert, key):
+    """A self-signed certificate for 127.0.0.1, valid for a day, into
+    the file cert and its key into the file key (PEM)."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+
+
+def in_threads(target, n):
+    """Call target() in n threads at once; return when all have."""
+    threads = [threading.Thread(target=target) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def auth_method_client(srv, method, policy):
+    """A root client of unsealed srv, with the auth method enabled and
+    a policy named policy that grants read on sys/key-status alone."""
+    c = srv.client(srv.root_token)
+    c.sys.enable_auth_method(method)
+    c.sys.create_or_update_policy(
+        policy, 'path "sys/key-status" { capabilities = ["read"] }')
+    return c
+
+
+def stored_bytes(srv):
+    """Every byte of the files in srv's data directory, one after the
+    other: what a thief of the disk would read."""
+    data = b""
+    for root, _, files in os.walk(srv.datadir):
+        for f in files:
+            with open(os.path.join(root, f), "rb") as fh:
+                data += fh.read()
+    return data
+
+
+def assert_key_status_only(srv, token):
+    """token, from a login whose one policy grants read on
+    sys/key-status, can read that and is refused sys/policy."""
+    assert srv.api("GET", "sys/key-status", token=token).status_code == 200
+    assert srv.api("GET", "sys/policy", token=token).status_code == 403
+
+
 def _new_server(tmp_path, request, **kw):
-    srv = Server(tmp_path, **kw)
+    return started(Server(tmp_path, **kw), request)
+
+
+def started(srv, request):
+    """srv, started, to be stopped after the test, which fails if
+    cofferd then exits with anything but 0."""
     srv.start()
 
     def fin():

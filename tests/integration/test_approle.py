@@ -1,18 +1,17 @@
 """The AppRole auth method through hvac."""
-import os
 import threading
 import time
 
 import hvac
 import pytest
 
+from conftest import (assert_key_status_only, auth_method_client,
+                      stored_bytes)
+
 
 @pytest.fixture
 def ar(unsealed):
-    c = unsealed.client(unsealed.root_token)
-    c.sys.enable_auth_method("approle")
-    c.sys.create_or_update_policy(
-        "svc", 'path "sys/key-status" { capabilities = ["read"] }')
+    c = auth_method_client(unsealed, "approle", "svc")
     c.auth.approle.create_or_update_approle("Web", token_policies=["svc"],
                                             token_ttl="10m",
                                             secret_id_num_uses=2)
@@ -56,10 +55,7 @@ def test_roles_and_login(ar):
     assert me["display_name"] == "approle"
     assert me["path"] == "auth/approle/login"
     # The token can do what its policies allow, and only that.
-    assert srv.api("GET", "sys/key-status",
-                   token=a["client_token"]).status_code == 200
-    assert srv.api("GET", "sys/policy",
-                   token=a["client_token"]).status_code == 403
+    assert_key_status_only(srv, a["client_token"])
     assert c.auth.approle.read_secret_id(
         "web", s["secret_id"])["data"]["secret_id_num_uses"] == 1
     # Two uses, then the secret ID is gone, accessor too.
@@ -304,11 +300,7 @@ def test_secret_ids_stored_hashed_and_survive_restart(ar):
     c.auth.approle.create_custom_secret_id("web", "custom-Secret-4711xyz")
     c.auth.approle.update_role_id("web", "role-id-0815abc")
     c.sys.seal()
-    data = b""
-    for root, _, files in os.walk(srv.datadir):
-        for f in files:
-            with open(os.path.join(root, f), "rb") as fh:
-                data += fh.read()
+    data = stored_bytes(srv)
     assert b"custom-Secret-4711xyz" not in data
     assert b"role-id-0815abc" not in data and rid.encode() not in data
     srv.restart()

@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from conftest import self_signed_cert
 from test_coffer import err, mount_kv2, out, run
 
 
@@ -221,11 +222,7 @@ def test_output_curl_string(unsealed, tmp_path):
 
 def _tls_server(make_server, tmp_path, name):
     cert, key = tmp_path / (name + ".pem"), tmp_path / (name + ".key")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
-                    "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True)
+    self_signed_cert(cert, key)
     return cert, key
 
 
@@ -233,13 +230,7 @@ def test_cacert_bytes(make_server, tmp_path):
     cert, key = _tls_server(make_server, tmp_path, "srv")
     other, _ = _tls_server(make_server, tmp_path, "other")
     srv = make_server()
-    srv.stop()
-    with open(srv.confpath, "w") as f:
-        f.write('storage "lmdb" { path = "%s" }\n'
-                'listener "tcp" {\n  address = "127.0.0.1:0"\n'
-                '  tls_cert_file = "%s"\n  tls_key_file = "%s"\n}\n'
-                'disable_mlock = true\n' % (srv.datadir, cert, key))
-    srv.start()
+    srv.restart_tls(cert, key)
     addr = "https://127.0.0.1:%d" % srv.port
     env = {"VAULT_ADDR": addr, "VAULT_CACERT_BYTES": cert.read_text()}
     r = run(None, "status", env=env)

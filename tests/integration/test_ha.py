@@ -145,6 +145,16 @@ def wait_log(path, pattern, proc, timeout=20):
         pattern, open(path, "rb").read().decode()))
 
 
+def wait_for(cond, timeout, step=0.01):
+    """True once cond() is, False if it is not within timeout s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return False
+
+
 def free_port():
     import socket
     with socket.socket() as so:
@@ -157,27 +167,37 @@ class Cluster:
     api_addr pointing at itself."""
 
     def __init__(self, tmp_path, n):
-        from conftest import Server
         self.tmp = tmp_path
         self.data = str(tmp_path / "data")
         self.nodes = []
         for i in range(n):
             port = free_port()
-            conf = tmp_path / ("n%d.hcl" % i)
-            with open(conf, "w") as f:
-                f.write('storage "lmdb" {\n  path = "%s"\n'
-                        '  ha_enabled = true\n}\n' % self.data)
-                f.write('listener "tcp" {\n  address = "127.0.0.1:%d"\n'
-                        '  tls_disable = true\n}\n' % port)
-                f.write('disable_mlock = true\n')
-                f.write('api_addr = "http://127.0.0.1:%d"\n' % port)
-            srv = Server.__new__(Server)
-            srv.url = "http://127.0.0.1:%d" % port
-            srv.conf = conf
-            srv.logpath = str(tmp_path / ("n%d.log" % i))
-            srv.proc = None
-            self.nodes.append(srv)
+            self.add_node('storage "lmdb" {\n  path = "%s"\n'
+                          '  ha_enabled = true\n}\n' % self.data,
+                          "127.0.0.1:%d" % port,
+                          "http://127.0.0.1:%d" % port)
             self.start(i)
+
+    def add_node(self, storage, address, api_addr):
+        """Node len(self.nodes), not yet started: n<i>.hcl in self.tmp
+        with the storage block, a plain listener on address and
+        api_addr, and a Server standing for it at api_addr."""
+        from conftest import Server
+        i = len(self.nodes)
+        conf = self.tmp / ("n%d.hcl" % i)
+        with open(conf, "w") as f:
+            f.write(storage)
+            f.write('listener "tcp" {\n  address = "%s"\n'
+                    '  tls_disable = true\n}\n' % address)
+            f.write('disable_mlock = true\n')
+            f.write('api_addr = "%s"\n' % api_addr)
+        srv = Server.__new__(Server)
+        srv.url = api_addr
+        srv.conf = conf
+        srv.logpath = str(self.tmp / ("n%d.log" % i))
+        srv.proc = None
+        self.nodes.append(srv)
+        return srv
 
     def start(self, i):
         srv = self.nodes[i]
@@ -265,6 +285,15 @@ def init_cluster(c, n_keys=3, threshold=2):
     return i
 
 
+def standby_leader(sb, act):
+    """sb's sys/leader, which must say HA on, sb a standby, act the
+    leader."""
+    r = sb.api("GET", "sys/leader").json()
+    assert r["ha_enabled"] is True and r["is_self"] is False
+    assert r["leader_address"] == act.url
+    return r
+
+
 @pytest.mark.private
 def test_ha_nodes_share_a_directory(cluster):
     """Two HA nodes on one LMDB directory both listen: the lock holder
@@ -309,9 +338,7 @@ def test_ha_leader_and_forwarding(cluster):
     assert r["ha_enabled"] is True and r["is_self"] is True
     assert r["leader_address"] == act.url
     assert r["active_time"] != "0001-01-01T00:00:00Z"
-    r = sb.api("GET", "sys/leader").json()
-    assert r["ha_enabled"] is True and r["is_self"] is False
-    assert r["leader_address"] == act.url
+    r = standby_leader(sb, act)
     assert r["active_time"] == "0001-01-01T00:00:00Z"
 
     # A write through the standby is readable on the active.

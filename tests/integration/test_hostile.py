@@ -8,6 +8,7 @@ import time
 import pytest
 import requests
 
+from conftest import in_threads
 from test_http import assert_vault_error, raw_http
 
 
@@ -132,11 +133,7 @@ def test_burst_of_large_bodies_is_bounded(kv):
                    data=body)
         codes.append(r.status_code)
 
-    threads = [threading.Thread(target=go) for _ in range(16)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    in_threads(go, 16)
     assert len(codes) == 16
     assert all(c in (400, 403, 503) for c in codes), codes
     grown = vm_hwm_kb(kv.pid) - before

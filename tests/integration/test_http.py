@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from conftest import COFFERD, Server
+from conftest import COFFERD, Server, in_threads
 
 
 def raw_http(port, data, timeout=10):
@@ -287,11 +287,7 @@ def test_concurrent_requests(lmdb_server):
             r = s.get(lmdb_server.url + "/v1/sys/health", timeout=10)
             if r.status_code != 501:
                 errors.append(r.status_code)
-    ts = [threading.Thread(target=worker) for _ in range(8)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    in_threads(worker, 8)
     assert errors == []
 
 

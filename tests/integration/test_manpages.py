@@ -40,7 +40,7 @@ import time
 import pytest
 import requests
 
-from conftest import COFFERD, ROOT
+from conftest import COFFERD, ROOT, listening_port, log_tail
 
 MAN = os.path.join(ROOT, "man")
 PAGES = ["cofferd.8", "cofferd.hcl.5", "coffer-policy.5", "coffer.1"]
@@ -181,17 +181,7 @@ class PageServer:
                                          stdout=subprocess.DEVNULL,
                                          stderr=log)
         deadline = time.monotonic() + DEADLINE
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.read_log()
-            m = re.search(r"listening on 127\.0\.0\.1:(\d+)",
-                          self.read_log())
-            if m:
-                self.port = int(m.group(1))
-                break
-            time.sleep(0.02)
-        else:
-            self.proc.kill()
-            raise AssertionError("no port:\n" + self.read_log())
+        self.port = listening_port(self.proc, self.log, 0, deadline)
         while time.monotonic() < deadline:
             try:
                 requests.get("http://127.0.0.1:%d/v1/sys/health" % self.port,
@@ -201,8 +191,7 @@ class PageServer:
                 time.sleep(0.02)
 
     def read_log(self):
-        with open(self.log, "rb") as f:
-            return f.read().decode("utf-8", "replace")[-20000:]
+        return log_tail(self.log)
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)

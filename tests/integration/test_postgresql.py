@@ -16,7 +16,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import COFFERD, EXTERNAL, ROOT, Server
+from conftest import COFFERD, EXTERNAL, ROOT, Server, started
 
 PGTEST = os.path.join(ROOT, "tests", "pgtest.sh")
 
@@ -70,17 +70,7 @@ class PgServer(Server):
 
 @pytest.fixture
 def pgsrv(pg, tmp_path, request):
-    srv = PgServer(tmp_path, pg)
-    srv.start()
-
-    def fin():
-        if srv.proc is not None:
-            rc = srv.stop()
-            if rc != 0:
-                pytest.fail("cofferd exited with %s:\n%s" % (
-                    rc, srv.read_log()))
-    request.addfinalizer(fin)
-    return srv
+    return started(PgServer(tmp_path, pg), request)
 
 
 def enable_kv(srv, path="secret"):

@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from test_ha import (Cluster, free_port, get_secret, init_cluster,
-                     put_secret, wait_log)
+                     put_secret, standby_leader, wait_for, wait_log)
 from test_postgresql import PGTEST, pg, psql  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.private
@@ -33,31 +33,20 @@ class PgCluster(Cluster):
     api_addr pointing at itself."""
 
     def __init__(self, tmp_path, pg, n, timeout_ms=None):  # noqa: F811
-        from conftest import Server
         self.tmp = tmp_path
         self.pg = pg
         self.table = "t_" + uuid.uuid4().hex[:12]
         self.nodes = []
         for i in range(n):
             port = free_port()
-            conf = tmp_path / ("n%d.hcl" % i)
-            with open(conf, "w") as f:
-                f.write('storage "postgresql" {\n'
-                        '  connection_url = "%s"\n  table = "%s"\n'
-                        '  max_parallel = "16"\n  ha_enabled = "true"\n'
-                        '  ha_session_timeout = "%dms"\n}\n' % (
-                            pg["url"], self.table,
-                            timeout_ms or int(TIMEOUT_S * 1000)))
-                f.write('listener "tcp" {\n  address = "127.0.0.1:%d"\n'
-                        '  tls_disable = true\n}\n' % port)
-                f.write('disable_mlock = true\n')
-                f.write('api_addr = "http://127.0.0.1:%d"\n' % port)
-            srv = Server.__new__(Server)
-            srv.url = "http://127.0.0.1:%d" % port
-            srv.conf = conf
-            srv.logpath = str(tmp_path / ("n%d.log" % i))
-            srv.proc = None
-            self.nodes.append(srv)
+            self.add_node('storage "postgresql" {\n'
+                          '  connection_url = "%s"\n  table = "%s"\n'
+                          '  max_parallel = "16"\n  ha_enabled = "true"\n'
+                          '  ha_session_timeout = "%dms"\n}\n' % (
+                              pg["url"], self.table,
+                              timeout_ms or int(TIMEOUT_S * 1000)),
+                          "127.0.0.1:%d" % port,
+                          "http://127.0.0.1:%d" % port)
             self.start(i)
 
 
@@ -126,15 +115,6 @@ class Writer:
             t.join(timeout=60)
 
 
-def wait_for(cond, timeout, step=0.01):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return False
-
-
 def health(srv):
     try:
         return requests.get(srv.url + "/v1/sys/health", timeout=2).status_code
@@ -151,9 +131,7 @@ def test_two_nodes_leader_standby_write_and_kill9(pgcluster, pg):  # noqa
     c = pgcluster(2)
     a = init_cluster(c)
     act, sb = c.nodes[a], c.nodes[1 - a]
-    r = sb.api("GET", "sys/leader").json()
-    assert r["ha_enabled"] is True and r["is_self"] is False
-    assert r["leader_address"] == act.url
+    standby_leader(sb, act)
     row = psql(pg, "SELECT ha_value FROM vault_ha_locks WHERE ha_key = "
                "'coffer/%s'" % c.table)
     assert act.url in row

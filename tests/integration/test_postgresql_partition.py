@@ -21,7 +21,8 @@ import uuid
 import pytest
 import requests
 
-from test_ha import Cluster, get_secret, init_cluster, put_secret
+from test_ha import (Cluster, get_secret, init_cluster, put_secret,
+                     wait_for)
 from test_postgresql import PGTEST, psql
 
 pytestmark = pytest.mark.private
@@ -102,31 +103,20 @@ class NetnsCluster(Cluster):
     reaching the database at the host's end of its link."""
 
     def __init__(self, tmp_path, pg, net):
-        from conftest import Server
         self.tmp = tmp_path
         self.net = net
         self.nodes = []
         table = "t_" + uuid.uuid4().hex[:12]
         for i in range(len(net.ns)):
-            conf = tmp_path / ("n%d.hcl" % i)
             url = pg["url"].replace("127.0.0.1", "%s.%d.1" % (NET, i))
-            with open(conf, "w") as f:
-                f.write('storage "postgresql" {\n'
-                        '  connection_url = "%s"\n  table = "%s"\n'
-                        '  ha_enabled = "true"\n'
-                        '  ha_session_timeout = "%dms"\n}\n' % (
-                            url, table, TIMEOUT_MS))
-                f.write('listener "tcp" {\n  address = "0.0.0.0:%d"\n'
-                        '  tls_disable = true\n}\n' % PORT)
-                f.write('disable_mlock = true\n')
-                f.write('api_addr = "http://%s.%d.2:%d"\n' % (NET, i, PORT))
-            srv = Server.__new__(Server)
-            srv.url = "http://%s.%d.2:%d" % (NET, i, PORT)
-            srv.conf = conf
-            srv.logpath = str(tmp_path / ("n%d.log" % i))
-            srv.proc = None
+            srv = self.add_node('storage "postgresql" {\n'
+                                '  connection_url = "%s"\n  table = "%s"\n'
+                                '  ha_enabled = "true"\n'
+                                '  ha_session_timeout = "%dms"\n}\n' % (
+                                    url, table, TIMEOUT_MS),
+                                "0.0.0.0:%d" % PORT,
+                                "http://%s.%d.2:%d" % (NET, i, PORT))
             srv.ns = net.ns[i]
-            self.nodes.append(srv)
             self.start(i)
 
     def start(self, i):
@@ -158,15 +148,6 @@ def health_inside(srv):
            "-m", "2", "-w", "%{http_code}",
            "http://127.0.0.1:%d/v1/sys/health" % PORT, check=False)
     return int(r.stdout) if r.stdout.isdigit() else None
-
-
-def wait_for(cond, timeout, step=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return False
 
 
 @pytest.fixture

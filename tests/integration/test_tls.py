@@ -1,25 +1,15 @@
 """A TLS listener with Vault's separate certificate and key files."""
-import subprocess
-
 import hvac
 import requests
+
+from conftest import self_signed_cert
 
 
 def test_tls_listener(make_server, tmp_path):
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
-                    "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True)
+    self_signed_cert(cert, key)
     srv = make_server()
-    srv.stop()
-    with open(srv.confpath, "w") as f:
-        f.write('storage "lmdb" { path = "%s" }\n'
-                'listener "tcp" {\n  address = "127.0.0.1:0"\n'
-                '  tls_cert_file = "%s"\n  tls_key_file = "%s"\n}\n'
-                'disable_mlock = true\n' % (srv.datadir, cert, key))
-    srv.start()       # finds the port in "listening on ... (tls)"
+    srv.restart_tls(cert, key)  # finds the port in "listening on ... (tls)"
     url = "https://127.0.0.1:%d" % srv.port
     r = requests.get(url + "/v1/sys/health", verify=str(cert), timeout=10)
     assert r.status_code == 501

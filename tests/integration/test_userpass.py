@@ -4,13 +4,13 @@ import time
 import hvac
 import pytest
 
+from conftest import (assert_key_status_only, auth_method_client,
+                      stored_bytes)
+
 
 @pytest.fixture
 def up(unsealed):
-    c = unsealed.client(unsealed.root_token)
-    c.sys.enable_auth_method("userpass")
-    c.sys.create_or_update_policy(
-        "dev", 'path "sys/key-status" { capabilities = ["read"] }')
+    c = auth_method_client(unsealed, "userpass", "dev")
     return unsealed, c
 
 
@@ -48,10 +48,7 @@ def test_users_and_login(up):
     assert me["display_name"] == "userpass-alice"
     assert me["path"] == "auth/userpass/login/ALICE"
     # The token does what its policies allow, and nothing else.
-    assert srv.api("GET", "sys/key-status",
-                   token=a["client_token"]).status_code == 200
-    assert srv.api("GET", "sys/policy",
-                   token=a["client_token"]).status_code == 403
+    assert_key_status_only(srv, a["client_token"])
     c.auth.userpass.update_password_on_user("alice", "n3w")
     with pytest.raises(hvac.exceptions.InvalidRequest):
         anon.auth.userpass.login("alice", "s3cret")
@@ -189,12 +186,7 @@ def test_password_is_hashed_with_argon2id(up, tmp_path):
     srv, c = up
     c.auth.userpass.create_or_update_user("dora", "p4ssw0rd-unique-xyz")
     srv.client(srv.root_token).sys.seal()
-    data = b""
-    import os
-    for root, _, files in os.walk(srv.datadir):
-        for f in files:
-            with open(os.path.join(root, f), "rb") as fh:
-                data += fh.read()
+    data = stored_bytes(srv)
     assert b"p4ssw0rd-unique-xyz" not in data
     srv.unseal()
     assert srv.client().auth.userpass.login("dora", "p4ssw0rd-unique-xyz")

@@ -30,15 +30,7 @@
 #include "faultstore.h"
 #include "storage.h"
 #include "storage_harness.h"
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
+#include "../testutil.h"
 
 /* The test table of a fixture directory: "t_" and its random tail. */
 void
@@ -167,7 +159,7 @@ teardown(void **state)
 		    table);
 		assert_int_equal(pg_exec(sql), 0);
 	}
-	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(fx->dir);
 	free(fx);
 	return 0;
 }
@@ -301,6 +293,23 @@ check_missing(struct storage *st, const char *key)
 
 	assert_int_equal(storage_get(st, key, &b), CF_ENOTFOUND);
 	assert_int_equal(b.len, 0);
+	buf_free(&b);
+}
+
+void
+expect_no_ha(struct storage *st)
+{
+	struct buf	 b = BUF_INIT;
+	int		 got = 1;
+
+	assert_int_equal(storage_lock_try(st, "x", &got), CF_ENOTSUP);
+	assert_int_equal(got, 0);
+	got = 1;
+	assert_int_equal(storage_lock_wait(st, "x", 10, &got), CF_ENOTSUP);
+	assert_int_equal(got, 0);
+	assert_int_equal(storage_lock_release(st), CF_ENOTSUP);
+	assert_int_equal(storage_lock_holder(st, &b), CF_ENOTSUP);
+	assert_int_equal(storage_lock_check(st), CF_ENOTSUP);
 	buf_free(&b);
 }
 

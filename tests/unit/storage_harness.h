@@ -87,6 +87,8 @@ void	 check_value(struct storage *, const char *, const void *, size_t);
 void	 check_missing(struct storage *, const char *);
 void	 expect_list(struct storage *, const char *, const char *const *,
 	    size_t);
+/* Every HA lock call on a store without HA: CF_ENOTSUP, nothing held. */
+void	 expect_no_ha(struct storage *);
 /* A byte pattern that differs per seed: catches swapped values. */
 void	 fill(unsigned char *, size_t, unsigned int);
 /* Milliseconds on the monotonic clock. */

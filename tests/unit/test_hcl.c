@@ -21,6 +21,7 @@
 #include "err.h"
 #include "hcl.h"
 #include "log.h"
+#include "../testutil.h"
 
 static struct hcl_node *
 parse_ok(const char *text)
@@ -146,15 +147,6 @@ write_file(const char *dir, const char *name, const char *text)
 	return path;
 }
 
-static int
-rm_entry(const char *p, const struct stat *sb, int fl, struct FTW *f)
-{
-	(void)sb;
-	(void)fl;
-	(void)f;
-	return remove(p);
-}
-
 static void
 test_conf(void **state)
 {
@@ -252,7 +244,7 @@ test_conf(void **state)
 	assert_string_equal(c.listeners[1].address, "127.0.0.1:10");
 	conf_free(&c);
 	buf_free(&errs);
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(dir);
 }
 
 int

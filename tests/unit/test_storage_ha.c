@@ -37,20 +37,10 @@ test_lock_unsupported(void **state)
 {
 	struct fixture	*fx = *state;
 	struct storage	*st2 = NULL;
-	struct buf	 b = BUF_INIT;
-	int		 got = 1;
 
 	if (is_backend(fx, "lmdb") || is_backend(fx, "postgresql"))
 		skip();
-	assert_int_equal(storage_lock_try(fx->st, "x", &got), CF_ENOTSUP);
-	assert_int_equal(got, 0);
-	got = 1;
-	assert_int_equal(storage_lock_wait(fx->st, "x", 10, &got),
-	    CF_ENOTSUP);
-	assert_int_equal(got, 0);
-	assert_int_equal(storage_lock_release(fx->st), CF_ENOTSUP);
-	assert_int_equal(storage_lock_holder(fx->st, &b), CF_ENOTSUP);
-	assert_int_equal(storage_lock_check(fx->st), CF_ENOTSUP);
+	expect_no_ha(fx->st);
 	assert_int_equal(open_store_ha(fx->backend, fx->dir, &st2),
 	    CF_EINVAL);
 	assert_null(st2);

@@ -150,20 +150,10 @@ void
 test_pg_no_ha(void **state)
 {
 	struct fixture	*fx = *state;
-	struct buf	 b = BUF_INIT;
-	int		 got = 1;
 
 	if (!is_backend(fx, "postgresql") || is_wrapped(fx))
 		skip();
-	assert_int_equal(storage_lock_try(fx->st, "x", &got), CF_ENOTSUP);
-	assert_int_equal(got, 0);
-	got = 1;
-	assert_int_equal(storage_lock_wait(fx->st, "x", 10, &got),
-	    CF_ENOTSUP);
-	assert_int_equal(got, 0);
-	assert_int_equal(storage_lock_release(fx->st), CF_ENOTSUP);
-	assert_int_equal(storage_lock_holder(fx->st, &b), CF_ENOTSUP);
-	assert_int_equal(storage_lock_check(fx->st), CF_ENOTSUP);
+	expect_no_ha(fx->st);
 }
 
 /* End the HA lock sessions of this test database; how many ended. */
