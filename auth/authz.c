@@ -37,7 +37,7 @@ static const struct router_auth_ops authz_ops = {
 	.authenticate = token_authenticate,
 	.check = token_check,
 	.allowed = authz_allowed,
-	.free_ctx = auth_ctx_free,
+	.free_ctx = token_auth_ctx_free,
 };
 
 void

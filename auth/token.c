@@ -77,7 +77,7 @@ static struct hmac256_key	*salted;
  * The entry of a live service token for authentication: from the cache,
  * or read from storage (and cached unless it counts uses).  With *ref
  * set, *entry is the cache's, read-only, held through *ref (release it
- * with tentry_put); with *ref NULL, *entry is the caller's own.
+ * with tentry_unref); with *ref NULL, *entry is the caller's own.
  */
 static int
 token_entry_shared(const char *hash, json_t **entry, struct tentry **ref)
@@ -538,13 +538,13 @@ token_revoke(const char *hash, int orphan_children)
 }
 
 void
-auth_ctx_free(struct auth_ctx *ac)
+token_auth_ctx_free(struct auth_ctx *ac)
 {
 	if (ac == NULL)
 		return;
 	acl_free(ac->acl);
 	if (ac->ref != NULL)
-		tentry_put(ac->ref);
+		tentry_unref(ac->ref);
 	else
 		json_decref(ac->entry);
 	sodium_memzero(ac, sizeof(*ac));
@@ -659,7 +659,7 @@ resolve(const char *token, const char *addr, int consume,
 	rc = CF_OK;
  out:
 	strv_free(&pols);
-	auth_ctx_free(ac);
+	token_auth_ctx_free(ac);
 	return rc;
 }
 
@@ -702,7 +702,7 @@ token_check(const char *token, const char *addr)
 	}
 	sodium_memzero(hash, sizeof(hash));
 	if (ref != NULL)
-		tentry_put(ref);
+		tentry_unref(ref);
 	else
 		json_decref(e);
 	return rc;

@@ -42,7 +42,7 @@ struct auth_ctx {
  * unknown, expired or used up, or if it has a TTL and bound_cidrs that
  * addr (the client's address, req->remote_addr) is outside of; one use
  * is consumed from a token with num_uses, after those checks.  *out is
- * owned by the caller (auth_ctx_free).
+ * owned by the caller (token_auth_ctx_free).
  */
 int	 token_authenticate(const char *token, const char *addr,
 	    struct auth_ctx **out)
@@ -54,7 +54,7 @@ int	 token_authenticate(const char *token, const char *addr,
  */
 int	 token_peek(const char *token, struct auth_ctx **out)
 	    __attribute__((warn_unused_result));
-void	 auth_ctx_free(struct auth_ctx *);
+void	 token_auth_ctx_free(struct auth_ctx *);
 /*
  * CF_OK if token names a live token, without consuming a use or loading
  * its policies: the router's check before it reads a body.  CF_EDENIED

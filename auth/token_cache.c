@@ -71,7 +71,7 @@ tcache_is(const struct tcache_slot *sl, const char *hash)
 
 /* Drop one reference; the last one frees the entry. */
 void
-tentry_put(struct tentry *te)
+tentry_unref(struct tentry *te)
 {
 	if (te == NULL || atomic_fetch_sub(&te->refs, 1) != 1)
 		return;
@@ -117,8 +117,8 @@ tcache_put(const char *hash, const json_t *e, unsigned long long gen)
 		te = NULL;
 	}
 	unlock_mutex(tcache_stripe(i));
-	tentry_put(old);
-	tentry_put(te);
+	tentry_unref(old);
+	tentry_unref(te);
 }
 
 /* Forget hash's entry: its storage just changed. */
@@ -136,7 +136,7 @@ tcache_drop(const char *hash)
 		sodium_memzero(tcache[i].hash, sizeof(tcache[i].hash));
 	}
 	unlock_mutex(tcache_stripe(i));
-	tentry_put(old);
+	tentry_unref(old);
 }
 
 void
@@ -152,7 +152,7 @@ tcache_clear(void)
 		tcache[i].te = NULL;
 		sodium_memzero(tcache[i].hash, sizeof(tcache[i].hash));
 		unlock_mutex(tcache_stripe(i));
-		tentry_put(old);
+		tentry_unref(old);
 	}
 }
 

@@ -20,7 +20,7 @@ struct tentry {
 };
 
 /* Drop one reference; the last one frees the entry.  NULL is fine. */
-void	 tentry_put(struct tentry *);
+void	 tentry_unref(struct tentry *);
 /* A reference to the cached entry for hash (read-only), or NULL. */
 struct tentry	*tcache_get(const char *hash);
 /*

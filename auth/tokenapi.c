@@ -120,7 +120,7 @@ tapi_mount_ttls(const char *path, long long *def, long long *max)
 		*def = v;
 	if (*def > *max)
 		*def = *max;
-	router_mount_put(m);
+	router_mount_unref(m);
 }
 
 /* Every stored token, as (hash, entry) pairs, for tidy and accessors. */
@@ -393,7 +393,7 @@ mount_token(void)
 	char		 why[128];
 	int		 rc;
 
-	if ((m = mount_new("auth/token/", &token_ops)) == NULL)
+	if ((m = router_mount_new("auth/token/", &token_ops)) == NULL)
 		return CF_ENOMEM;
 	m->builtin = 1;
 	free(m->description);

@@ -139,7 +139,7 @@ tapi_lookup(struct request *req, struct response *resp, int self)
 			if (rc != CF_OK)
 				return rc;
 			e = json_deep_copy(ac->entry);
-			auth_ctx_free(ac);
+			token_auth_ctx_free(ac);
 		} else {
 			if ((rc = token_hash(tok, hash)) != CF_OK)
 				return rc;
@@ -255,7 +255,7 @@ renew_check(json_t *e, struct response *resp, struct login_renew *lr,
 			*hooked = 1;
 			break;
 		}
-	router_mount_put(m);
+	router_mount_unref(m);
 	return rc;
 }
 

@@ -94,7 +94,7 @@ core_fini(void)
 {
 	core_wrlock();
 	if (atomic_load(&state) == CORE_UNSEALED)
-		core_sealed();
+		core_seal();
 	core_unlock();
 	pthread_rwlock_destroy(&core_lock);
 	store = NULL;
@@ -222,7 +222,7 @@ core_set_uninitialized(void)
 }
 
 int
-core_unsealed(struct barrier *b)
+core_unseal(struct barrier *b)
 {
 	size_t	 i;
 	int	 rc;
@@ -233,14 +233,14 @@ core_unsealed(struct barrier *b)
 		if ((rc = unseal_hooks[i]()) != CF_OK) {
 			log_warnx("core: unseal step %zu failed: %s", i,
 			    cf_errname(rc));
-			core_sealed();
+			core_seal();
 			return rc;
 		}
 	}
 	log_info("core: unsealed");
 	/* Without HA there is no other node: active at once. */
 	if (!conf.ha_enabled && (rc = core_become_active()) != CF_OK) {
-		core_sealed();
+		core_seal();
 		return rc;
 	}
 	return CF_OK;
@@ -302,7 +302,7 @@ core_leave_active(void)
 }
 
 void
-core_sealed(void)
+core_seal(void)
 {
 	size_t	 i;
 

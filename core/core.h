@@ -130,21 +130,21 @@ const struct core_conf *core_conf(void);
 struct storage *core_storage(void);
 
 /*
- * Called by keys.c and seal.c under the write lock.  core_unsealed
+ * Called by keys.c and seal.c under the write lock.  core_unseal
  * takes ownership of the barrier (freed, wiped, on seal), runs the
  * unseal hooks and becomes CORE_UNSEALED; on a hook failure it seals again and returns
- * the error.  core_sealed runs the seal hooks, frees the barrier and
+ * the error.  core_seal runs the seal hooks, frees the barrier and
  * becomes CORE_SEALED.  core_set_initialized moves from uninitialized
  * to sealed, core_set_uninitialized back (keys.c, after reading storage
- * or undoing a failed init).  Without HA core_unsealed also becomes
- * active; core_sealed leaves active first.
+ * or undoing a failed init).  Without HA core_unseal also becomes
+ * active; core_seal leaves active first.
  *
  * core_become_active (under the write lock, unsealed) runs the
  * become-active hooks; on a failure it runs the leave-active hooks and
  * returns the error.  core_leave_active runs the leave-active hooks.
  */
-int	 core_unsealed(struct barrier *) __attribute__((warn_unused_result));
-void	 core_sealed(void);
+int	 core_unseal(struct barrier *) __attribute__((warn_unused_result));
+void	 core_seal(void);
 int	 core_become_active(void) __attribute__((warn_unused_result));
 void	 core_leave_active(void);
 void	 core_set_initialized(void);

@@ -130,7 +130,7 @@ unlock(void)
 }
 
 struct mount *
-mount_new(const char *path, const struct backend_ops *ops)
+router_mount_new(const char *path, const struct backend_ops *ops)
 {
 	struct mount	*m;
 
@@ -188,7 +188,7 @@ mount_free(struct mount *m)
 	if (m == NULL)
 		return;
 	if (m->ctx_owner != NULL)
-		router_mount_put(m->ctx_owner);	/* closes ctx if last */
+		router_mount_unref(m->ctx_owner);	/* closes ctx if last */
 	else if (m->ctx != NULL && m->ops->close != NULL)
 		m->ops->close(m);
 	free(m->path);
@@ -263,7 +263,7 @@ router_replace(struct mount *old, struct mount *m, char *why, size_t whylen)
 		table[at] = m;
 	unlock();
 	if (rc == CF_OK)
-		router_mount_put(old);
+		router_mount_unref(old);
 	else if (rc == CF_ENOTFOUND)
 		snprintf(why, whylen, "no mount at %s", old->path);
 	return rc;
@@ -338,7 +338,7 @@ router_mount_exact(const char *path)
 }
 
 void
-router_mount_put(struct mount *m)
+router_mount_unref(struct mount *m)
 {
 	if (m != NULL && __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) == 0)
 		mount_free(m);
@@ -372,7 +372,7 @@ router_clear(void)
 	ntable = captable = 0;
 	unlock();
 	for (i = 0; i < n; i++)
-		router_mount_put(old[i]);
+		router_mount_unref(old[i]);
 	free(old);
 }
 
@@ -502,7 +502,7 @@ router_precheck(struct request *req, struct response *resp, int *raw)
 		rc = resp_fail(resp, CF_EDENIED, "permission denied");
  out:
 	core_unlock();
-	router_mount_put(m);
+	router_mount_unref(m);
 	return rc;
 }
 
@@ -532,11 +532,11 @@ still_serving(struct request *req, struct response *resp)
 		return resp_fail(resp, CF_ESTANDBY, "node is not active");
 	now = router_mount_get(req->path);
 	if (now == NULL || strcmp(now->uuid, req->mount->uuid) != 0) {
-		router_mount_put(now);
+		router_mount_unref(now);
 		return resp_fail(resp, CF_ENOTFOUND, "no handler for route "
 		    "\"%s\". route entry not found.", req->path);
 	}
-	router_mount_put(req->mount);
+	router_mount_unref(req->mount);
 	req->mount = now;
 	req->rel = rel_path(now, req->path);
 	return CF_OK;
@@ -624,7 +624,7 @@ router_handle(struct request *req, struct response *resp)
 		auth_ops->free_ctx(req->auth);
 		req->auth = NULL;
 	}
-	router_mount_put(req->mount);
+	router_mount_unref(req->mount);
 	req->mount = NULL;
 	return rc;
 }

@@ -219,7 +219,7 @@ int	 router_handle(struct request *, struct response *);
  * message in why if the path is taken or nested in another mount).
  * router_unmount removes the mount at path and drops the table's
  * reference.  router_mount_get returns a referenced mount (release it
- * with router_mount_put) whose path is the longest prefix of path.
+ * with router_mount_unref) whose path is the longest prefix of path.
  */
 int	 router_mount(struct mount *, char *why, size_t)
 	    __attribute__((warn_unused_result));
@@ -235,7 +235,7 @@ int	 router_replace(struct mount *old, struct mount *m, char *why,
 	    size_t whylen) __attribute__((warn_unused_result));
 struct mount *router_mount_get(const char *path);
 struct mount *router_mount_exact(const char *path);
-void	 router_mount_put(struct mount *);
+void	 router_mount_unref(struct mount *);
 /* Every mount path (sorted) whose is_auth matches auth. */
 int	 router_mount_paths(int auth, struct strv *)
 	    __attribute__((warn_unused_result));
@@ -250,7 +250,7 @@ void	 router_clear(void);
 void	 router_dump(FILE *);
 
 /* A new, empty mount for type; NULL on ENOMEM. */
-struct mount *mount_new(const char *path, const struct backend_ops *);
+struct mount *router_mount_new(const char *path, const struct backend_ops *);
 /*
  * An unpublished copy of m (at path, or m's path if NULL) to change and
  * publish with router_replace: its own strings and JSON, the same uuid,

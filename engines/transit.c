@@ -20,7 +20,7 @@
  * Threads: handlers run under the core read lock, as everywhere.  A
  * change (create, rotate, config, delete) holds the mount's change lock
  * (tkey_store_lock) across its read-modify-write; every key a handler
- * gets is released with tkey_put on its one exit path.
+ * gets is released with tkey_unref on its one exit path.
  */
 #include "config.h"
 
@@ -223,7 +223,7 @@ key_write(struct mount *m, struct request *req, struct response *resp,
 		rc = resp_warn(resp, "key %s already existed", name);
 	if (rc == CF_OK)
 		rc = resp_data(resp, key_info(k));
-	tkey_put(m->ctx, k);
+	tkey_unref(m->ctx, k);
 	return rc;
 }
 
@@ -249,7 +249,7 @@ key_delete(struct mount *m, struct response *resp, const char *name)
 	}
 	rc = tkey_del(m, name);
  out:
-	tkey_put(tr, k);
+	tkey_unref(tr, k);
 	tkey_store_unlock(tr);
 	return rc;
 }
@@ -280,8 +280,8 @@ key_rotate(struct mount *m, struct response *resp, const char *name)
 	if ((rc = tkey_commit(m, c, &now)) == CF_OK)
 		rc = resp_data(resp, key_info(now));
  out:
-	tkey_put(tr, now);
-	tkey_put(tr, k);
+	tkey_unref(tr, now);
+	tkey_unref(tr, k);
 	tkey_store_unlock(tr);
 	return rc;
 }
@@ -384,9 +384,9 @@ key_config(struct mount *m, struct request *req, struct response *resp,
 	if (rc == CF_OK)
 		rc = resp_data(resp, key_info(now));
  out:
-	tkey_put(tr, now);
+	tkey_unref(tr, now);
 	tkey_free(c);
-	tkey_put(tr, k);
+	tkey_unref(tr, k);
 	tkey_store_unlock(tr);
 	return rc;
 }
@@ -426,7 +426,7 @@ crypt_handler(struct mount *m, struct request *req, struct response *resp,
 		return resp_fail(resp, CF_EINVAL, "encryption key not found");
 	if (rc == CF_OK)
 		rc = tdata_run(req, resp, k, NULL, what);
-	tkey_put(m->ctx, k);
+	tkey_unref(m->ctx, k);
 	return rc;
 }
 
@@ -470,7 +470,7 @@ mac_handler(struct mount *m, struct request *req, struct response *resp,
 		    "signing", tkey_type_name(k->type));
 	else
 		rc = tdata_run(req, resp, k, a, what);
-	tkey_put(m->ctx, k);
+	tkey_unref(m->ctx, k);
 	return rc;
 }
 
@@ -501,7 +501,7 @@ tr_key_read(struct mount *m, struct request *req, struct response *resp,
 		return CF_OK;	/* 404 */
 	if (rc == CF_OK)
 		rc = resp_data(resp, key_info(k));
-	tkey_put(m->ctx, k);
+	tkey_unref(m->ctx, k);
 	return rc;
 }
 
@@ -660,7 +660,7 @@ transit_exists(struct mount *m, struct request *req, int *exists)
 	if (!tkey_name_is_valid(name))
 		return CF_OK;		/* the handler answers 404 */
 	rc = tkey_get(m, name, &k);
-	tkey_put(m->ctx, k);
+	tkey_unref(m->ctx, k);
 	if (rc == CF_ENOTFOUND)
 		*exists = 0;
 	return rc == CF_OK || rc == CF_ENOTFOUND ? CF_OK : rc;

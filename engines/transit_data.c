@@ -564,7 +564,7 @@ tdata_datakey(struct mount *m, struct request *req, struct response *resp,
 	free(ct);
 	buf_free(&dk);
 	buf_free(&ad);
-	tkey_put(m->ctx, op.k);
+	tkey_unref(m->ctx, op.k);
 	return rc;
 }
 

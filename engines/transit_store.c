@@ -73,7 +73,7 @@ record_path(const struct mount *m, const char *name)
 }
 
 void
-tkey_put(struct tkey_store *tr, struct tkey *k)
+tkey_unref(struct tkey_store *tr, struct tkey *k)
 {
 	int	 last;
 
@@ -139,7 +139,7 @@ cache_insert(struct tkey_store *tr, struct tkey *k)
 
 /*
  * The named key with a reference for the caller (release with
- * tkey_put).  CF_ENOTFOUND if there is none.  A miss reads storage
+ * tkey_unref).  CF_ENOTFOUND if there is none.  A miss reads storage
  * under tr->mu, so that a concurrent change cannot slip an older record
  * into the cache after its own swap.
  */

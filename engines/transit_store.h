@@ -3,7 +3,7 @@
  * records of a mount's keys and the cache of loaded ones.
  *
  * A mount's ctx is its struct tkey_store.  Keys come out of it with a
- * reference (tkey_get) that the caller releases (tkey_put); a change
+ * reference (tkey_get) that the caller releases (tkey_unref); a change
  * holds the store's change lock across its read-modify-write.  The
  * keys themselves (struct tkey) are transit_keys.h's.
  */
@@ -36,14 +36,14 @@ void		 tkey_store_unlock(struct tkey_store *);
 
 /*
  * The key named name of mount m (whose ctx is a tkey_store), with a
- * reference for the caller, released with tkey_put.  CF_ENOTFOUND when
+ * reference for the caller, released with tkey_unref.  CF_ENOTFOUND when
  * there is none; storage and parse errors otherwise.
  */
 int		 tkey_get(struct mount *m, const char *name, struct tkey **out)
 		    __attribute__((warn_unused_result));
 
 /* Release a reference from tkey_get or tkey_commit; NULL is fine. */
-void		 tkey_put(struct tkey_store *, struct tkey *k);
+void		 tkey_unref(struct tkey_store *, struct tkey *k);
 
 /*
  * Store the sealed key k as its name's record and cache it, consuming

@@ -245,7 +245,7 @@ hand_over(const uint8_t *root, struct barrier *b)
 		return rc;
 	}
 	atomic_store(&encryptions_base, 0);
-	return core_unsealed(b);
+	return core_unseal(b);
 }
 
 int

@@ -134,7 +134,7 @@ mount_table_store(int auth)
 		if (!m->builtin &&
 		    json_array_append_new(arr, mount_entry(m)) != 0)
 			rc = CF_ENOMEM;
-		router_mount_put(m);
+		router_mount_unref(m);
 	}
 	if (rc == CF_OK && (rc = jsonutil_emit(arr, &b)) == CF_OK)
 		rc = core_put(table_key(auth), b.data, b.len);
@@ -164,7 +164,7 @@ mount_table_make(int auth, const char *path, const char *type, json_t *e,
 		return CF_EINVAL;
 	}
 	snprintf(full, sizeof(full), "%s%s", auth ? "auth/" : "", path);
-	if ((m = mount_new(full, ops)) == NULL)
+	if ((m = router_mount_new(full, ops)) == NULL)
 		return CF_ENOMEM;
 	if (e != NULL) {
 		if ((s = json_string_value(json_object_get(e, "uuid"))) != NULL)
@@ -303,7 +303,7 @@ load_token_tune(void)
 		nm = NULL;		/* the table's now; cur is ours to put */
  out:
 	mount_table_unlock();
-	router_mount_put(cur);
+	router_mount_unref(cur);
 	mount_free(nm);
 	json_decref(cfg);
 	return rc;

@@ -126,7 +126,7 @@ enable(struct request *req, struct response *resp, int auth,
 			struct mount	*gone;
 
 			if (router_unmount(m->path, &gone) == CF_OK)
-				router_mount_put(gone);
+				router_mount_unref(gone);
 		}
 	}
 	mount_table_unlock();
@@ -152,19 +152,19 @@ disable(struct response *resp, int auth, const char *rawpath)
 	mount_table_lock();
 	m = router_mount_exact(full);
 	if (m != NULL && m->builtin) {
-		router_mount_put(m);
+		router_mount_unref(m);
 		mount_table_unlock();
 		return resp_fail(resp, CF_EINVAL, strcmp(full, "auth/token/") ==
 		    0 ? "token credential backend cannot be disabled" :
 		    "cannot unmount \"%s\"", full);
 	}
 	if (m != NULL && strcmp(m->type, "cubbyhole") == 0) {
-		router_mount_put(m);
+		router_mount_unref(m);
 		mount_table_unlock();
 		return resp_fail(resp, CF_EINVAL, "cannot unmount \"%s\"",
 		    full);
 	}
-	router_mount_put(m);
+	router_mount_unref(m);
 	rc = router_unmount(full, &m);
 	if (rc == CF_ENOTFOUND) {
 		mount_table_unlock();
@@ -176,7 +176,7 @@ disable(struct response *resp, int auth, const char *rawpath)
 		if (rc == CF_OK)
 			rc = core_del_prefix(m->view);
 	}
-	router_mount_put(m);
+	router_mount_unref(m);
 	mount_table_unlock();
 	return rc;
 }
@@ -201,7 +201,7 @@ list_table(struct response *resp, int auth, int inject)
 			continue;
 		json_object_set_new(o, auth ? m->path + 5 : m->path,
 		    mount_table_listing(m));
-		router_mount_put(m);
+		router_mount_unref(m);
 	}
 	strv_free(&paths);
 	resp->inject = inject;
@@ -244,7 +244,7 @@ table_handler(struct request *req, struct response *resp, int auth)
 	    path[strlen(path) - 1] == '/' ? "" : "/");
 	if ((m = router_mount_get(full)) == NULL ||
 	    (m->ops->is_auth != auth && !tune)) {
-		router_mount_put(m);
+		router_mount_unref(m);
 		rc = resp_fail(resp, CF_EINVAL, auth ? "No auth engine at %s" :
 		    "No secret engine mount at %s", full);
 		goto out;
@@ -258,7 +258,7 @@ table_handler(struct request *req, struct response *resp, int auth)
 	} else
 		rc = resp_fail(resp, CF_EMETHOD,
 		    "1 error occurred:\n\t* unsupported operation\n\n");
-	router_mount_put(m);
+	router_mount_unref(m);
  out:
 	free(path);
 	return rc;
@@ -346,8 +346,8 @@ sys_ui_mounts(struct request *req, struct response *resp)
  out:
 	json_decref(sec);
 	json_decref(au);
-	router_mount_put(m);
-	auth_ctx_free(ac);
+	router_mount_unref(m);
+	token_auth_ctx_free(ac);
 	return rc;
 }
 

@@ -201,7 +201,7 @@ mounts_tune_write(struct request *req, struct response *resp, struct mount *m,
 	rc = publish_stored(&cur, &nm, 1, auth, resp);
  out:
 	mount_table_unlock();
-	router_mount_put(cur);
+	router_mount_unref(cur);
 	mount_free(nm);
 	return rc;
 }
@@ -244,7 +244,7 @@ mounts_tune_remount(struct request *req, struct response *resp)
  unlock:
 	mount_table_unlock();
  out:
-	router_mount_put(m);
+	router_mount_unref(m);
 	mount_free(nm);
 	free(f);
 	free(t);

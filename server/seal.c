@@ -137,12 +137,12 @@ do_init(int n, int t, const char *root_id, struct response *resp,
 		goto out;
 	/* With HA, init holds the storage lock: active for the root token. */
 	if ((rc = core_become_active()) != CF_OK) {
-		core_sealed();
+		core_seal();
 		goto out;
 	}
 	if ((rc = token_create_root(root_id, "auth/token/root", token)) !=
 	    CF_OK) {
-		core_sealed();
+		core_seal();
 		goto out;
 	}
 	if (kek_out != NULL) {
@@ -150,7 +150,7 @@ do_init(int n, int t, const char *root_id, struct response *resp,
 		strlcpy(token_out, token, TOKEN_MAX_LEN + 1);
 		goto out;
 	}
-	core_sealed();
+	core_seal();
 	if (json_object_set_new(o, "root_token", json_string(token)) != 0) {
 		rc = CF_ENOMEM;
 		goto out;
@@ -160,7 +160,7 @@ do_init(int n, int t, const char *root_id, struct response *resp,
  out:
 	if (rc != CF_OK && stored) {
 		if (core_state() == CORE_UNSEALED)
-			core_sealed();
+			core_seal();
 		keys_init_undo();
 	}
 	json_decref(o);			/* wiping allocator */

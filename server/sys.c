@@ -101,7 +101,7 @@ sys_mount(void)
 	char		 why[128];
 	int		 rc;
 
-	if ((m = mount_new("sys/", &system_ops)) == NULL)
+	if ((m = router_mount_new("sys/", &system_ops)) == NULL)
 		return CF_ENOMEM;
 	m->builtin = 1;
 	free(m->description);

@@ -281,7 +281,7 @@ sys_capabilities(struct request *req, struct response *resp)
 	if (tok == NULL || token_authenticate(tok, req->remote_addr, &ac) != CF_OK)
 		return resp_fail(resp, CF_EINVAL, "invalid token");
 	rc = caps_reply(req, resp, ac->acl);
-	auth_ctx_free(ac);
+	token_auth_ctx_free(ac);
 	return rc;
 }
 

@@ -445,7 +445,7 @@ audit_raw_request(struct request *req, struct response *resp, int rc)
 static void
 raw_done(struct request *req)
 {
-	auth_ctx_free(req->auth);
+	token_auth_ctx_free(req->auth);
 	req->auth = NULL;
 }
 
@@ -495,7 +495,7 @@ sys_seal(struct request *req, struct response *resp)
 		return seal_refused_on_standby(resp);
 	}
 	if (core_state() == CORE_UNSEALED) {
-		core_sealed();
+		core_seal();
 		log_info("seal: sealed by request %s", req->id);
 	}
 	core_unlock();
@@ -575,7 +575,7 @@ rotate_keyring(struct response *resp)
 	if (restore_failed) {
 		/* Nothing used the new term yet: sealing loses nothing. */
 		log_warnx("seal: cannot restore the keyring; sealing");
-		core_sealed();
+		core_seal();
 	}
 	core_unlock();
 	if (rc != CF_OK)
@@ -616,7 +616,7 @@ sys_rotate(struct request *req, struct response *resp)
 	if ((arc = audit_log_response(req, resp, rc)) != CF_OK)
 		rc = arc;
  out:
-	router_mount_put(req->mount);
+	router_mount_unref(req->mount);
 	req->mount = NULL;
 	raw_done(req);
 	return rc;

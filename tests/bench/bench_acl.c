@@ -56,7 +56,7 @@ main(void)
 	    barrier_keyring_init(b) != CF_OK)
 		return 1;
 	core_set_initialized();
-	if (core_unsealed(b) != CF_OK || token_store_load() != CF_OK ||
+	if (core_unseal(b) != CF_OK || token_store_load() != CF_OK ||
 	    core_put("sys/policy/app", pol, strlen(pol)) != CF_OK ||
 	    strv_push(&pols, "app") != CF_OK)
 		return 1;
@@ -74,7 +74,7 @@ main(void)
 		    acl_check(ac->acl, "secret/data/app/db", REQ_READ, NULL,
 		    &sudo) != CF_OK)
 			return 1;
-		auth_ctx_free(ac);
+		token_auth_ctx_free(ac);
 	}
 	printf("token lookup + ACL check  %9.0f ops/s (inmem storage, "
 	    "barrier decrypt)\n", n / el);
@@ -86,7 +86,7 @@ main(void)
 		    &sudo) != CF_OK)
 			return 1;
 	printf("ACL check alone           %9.0f ops/s\n", n / el);
-	auth_ctx_free(ac);
+	token_auth_ctx_free(ac);
 	strv_free(&pols);
 	token_store_unload();
 	core_fini();

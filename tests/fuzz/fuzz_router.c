@@ -57,7 +57,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* sys/mounts refuses an empty path before it gets here. */
 		if (*line == '\0')
 			continue;
-		if ((m = mount_new(line, &fuzz_ops)) == NULL)
+		if ((m = router_mount_new(line, &fuzz_ops)) == NULL)
 			abort();
 		if (router_mount(m, why, sizeof(why)) == 0)
 			paths[n++] = line;
@@ -84,7 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((got != NULL) != found ||
 	    (got != NULL && strcmp(got->path, paths[best]) != 0))
 		abort();
-	router_mount_put(got);
+	router_mount_unref(got);
 	router_clear();
 	free(text);
 	return 0;

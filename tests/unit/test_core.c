@@ -105,7 +105,7 @@ unseal(struct barrier *b)
 
 	trail[0] = '\0';
 	core_wrlock();
-	rc = core_unsealed(b);
+	rc = core_unseal(b);
 	core_unlock();
 	return rc;
 }
@@ -115,7 +115,7 @@ seal(void)
 {
 	trail[0] = '\0';
 	core_wrlock();
-	core_sealed();
+	core_seal();
 	core_unlock();
 }
 

@@ -213,7 +213,7 @@ do_mount(const char *path, const struct backend_ops *ops)
 	struct mount	*m;
 	char		 why[256];
 
-	assert_non_null(m = mount_new(path, ops));
+	assert_non_null(m = router_mount_new(path, ops));
 	assert_int_equal(router_mount(m, why, sizeof(why)), CF_OK);
 }
 
@@ -223,7 +223,7 @@ do_unmount(const char *path)
 	struct mount	*m;
 
 	assert_int_equal(router_unmount(path, &m), CF_OK);
-	router_mount_put(m);
+	router_mount_unref(m);
 }
 
 static void
@@ -234,7 +234,7 @@ unseal(void)
 	assert_int_equal(barrier_new(&b), CF_OK);
 	assert_int_equal(barrier_keyring_init(b), CF_OK);
 	core_wrlock();
-	assert_int_equal(core_unsealed(b), CF_OK);
+	assert_int_equal(core_unseal(b), CF_OK);
 	core_unlock();
 	assert_int_equal(core_state(), CORE_UNSEALED);
 	assert_true(core_is_active());
@@ -244,7 +244,7 @@ static void
 seal(void)
 {
 	core_wrlock();
-	core_sealed();
+	core_seal();
 	core_unlock();
 	assert_int_equal(core_state(), CORE_SEALED);
 }
@@ -303,11 +303,11 @@ test_longest_prefix(void **state)
 	/* The same answers from the table itself. */
 	assert_non_null(m = router_mount_get("auth/userpass/login/x"));
 	assert_string_equal(m->path, "auth/userpass/");
-	router_mount_put(m);
+	router_mount_unref(m);
 	assert_null(router_mount_get("auth/"));
 	assert_null(router_mount_exact("secret"));
 	assert_non_null(m = router_mount_exact("secret/"));
-	router_mount_put(m);
+	router_mount_unref(m);
 }
 
 static void
@@ -318,11 +318,11 @@ test_nested_mounts(void **state)
 
 	(void)state;
 	/* A mount inside another, or around it, is refused. */
-	assert_non_null(m = mount_new("secret/team/", &fake_ops));
+	assert_non_null(m = router_mount_new("secret/team/", &fake_ops));
 	assert_int_equal(router_mount(m, why, sizeof(why)), CF_EINVAL);
 	assert_string_equal(why, "path is already in use at secret/");
 	mount_free(m);
-	assert_non_null(m = mount_new("auth/", &fake_ops));
+	assert_non_null(m = router_mount_new("auth/", &fake_ops));
 	assert_int_equal(router_mount(m, why, sizeof(why)), CF_EINVAL);
 	assert_string_equal(why, "path is already in use at auth/token/");
 	mount_free(m);

@@ -107,7 +107,7 @@ authn(const struct tok *t, const char *addr)
 
 	rc = token_authenticate(t->text, addr, &ac);
 	assert_true(rc == CF_OK ? ac != NULL : ac == NULL);
-	auth_ctx_free(ac);
+	token_auth_ctx_free(ac);
 	return rc;
 }
 
@@ -172,7 +172,7 @@ setup(void **state)
 	}
 	/* Becoming active loads the salt (token_store_load). */
 	core_wrlock();
-	rc = core_unsealed(b);
+	rc = core_unseal(b);
 	core_unlock();
 	nrevoked = 0;
 	return rc == CF_OK && core_is_active() ? 0 : -1;
@@ -207,7 +207,7 @@ test_create_lookup(void **state)
 	assert_non_null(ac->acl);
 	assert_string_equal(json_string_value(json_object_get(ac->entry,
 	    "display_name")), "token");
-	auth_ctx_free(ac);
+	token_auth_ctx_free(ac);
 	/* By accessor: the same token. */
 	assert_int_equal(token_accessor_hash(t.accessor, h), CF_OK);
 	assert_string_equal(h, t.hash);
@@ -236,7 +236,7 @@ test_create_lookup(void **state)
 	assert_string_equal(root, "my-root");
 	assert_int_equal(token_authenticate("my-root", NULL, &ac), CF_OK);
 	assert_true(ac->is_root);
-	auth_ctx_free(ac);
+	token_auth_ctx_free(ac);
 	assert_int_equal(token_create_root("my-root", "auth/token/root",
 	    root), CF_EINVAL);
 	sodium_free(root);
@@ -260,7 +260,7 @@ test_num_uses(void **state)
 	assert_int_equal(token_authenticate(t.text, NULL, &ac), CF_OK);
 	assert_int_equal(json_integer_value(json_object_get(ac->entry,
 	    "num_uses")), 1);
-	auth_ctx_free(ac);
+	token_auth_ctx_free(ac);
 	assert_int_equal(stored_int(&t, "num_uses"), 1);
 	/* The last use is allowed and revokes the token. */
 	assert_int_equal(authn(&t, NULL), CF_OK);
@@ -431,7 +431,7 @@ test_sealed(void **state)
 	mk(&t, NULL, 3600, 0, NULL);
 	assert_int_equal(authn(&t, NULL), CF_OK);
 	core_wrlock();
-	core_sealed();
+	core_seal();
 	core_unlock();
 	/* The salt is gone with the seal, and the cache with it. */
 	assert_int_equal(token_hash(t.text, h), CF_ESEALED);
