@@ -44,6 +44,18 @@ pg_query1(const char *sql, char *out, size_t len)
 	PQfinish(c);
 }
 
+/* Reopen fx's store with HA and take the lock as holder "a". */
+static void
+take_as_a(struct fixture *fx)
+{
+	int	 got = 0;
+
+	reopen_ha(fx);
+	assert_int_equal(storage_lock_try(fx->st, "{\"id\":\"a\"}", &got),
+	    CF_OK);
+	assert_int_equal(got, 1);
+}
+
 /* Opening: settings, the environment's URL, Vault's table layout. */
 void
 test_pg_open(void **state)
@@ -344,10 +356,7 @@ test_pg_ha_session_lost(void **state)
 
 	if (!is_backend(fx, "postgresql") || is_wrapped(fx))
 		skip();
-	reopen_ha(fx);
-	assert_int_equal(storage_lock_try(fx->st, "{\"id\":\"a\"}", &got),
-	    CF_OK);
-	assert_int_equal(got, 1);
+	take_as_a(fx);
 	usleep(PG_HA_TIMEOUT_MS * 1000);	/* heartbeats keep it */
 	assert_int_equal(storage_lock_check(fx->st), CF_OK);
 	assert_true(pg_kill_lock_sessions() >= 1);
@@ -420,15 +429,12 @@ test_pg_ha_fence_inflight(void **state)
 	PGconn			*blk;
 	PGresult		*res;
 	char			 table[64], sql[256];
-	int			 got = 0, killed, a_waits, b_waits, early;
+	int			 killed, a_waits, b_waits, early;
 	int			 committed;
 
 	if (!is_backend(fx, "postgresql") || is_wrapped(fx))
 		skip();
-	reopen_ha(fx);
-	assert_int_equal(storage_lock_try(fx->st, "{\"id\":\"a\"}", &got),
-	    CF_OK);
-	assert_int_equal(got, 1);
+	take_as_a(fx);
 	assert_int_equal(storage_put(fx->st, "g/x", "a0", 2), CF_OK);
 	assert_int_equal(open_store_ha("postgresql", fx->dir, &b), CF_OK);
 
