@@ -42,20 +42,66 @@ struct cw_method {
 	const char	*name;
 	int		 flags[5];
 };
+#define CIVETFIX_SCAN	12	/* table entries looked at from "GET" */
 
 static int	 list_enabled;
 
+/* The library's readable segments: only memory inside them is read. */
+#define CIVETFIX_SEGS	16
+struct cw_segs {
+	uintptr_t	 lo[CIVETFIX_SEGS], hi[CIVETFIX_SEGS];
+	int		 n;
+};
+
+/* 1 if the len bytes at p lie inside one readable segment. */
 static int
-is_str_at(const char *p, const char *s)
+in_segs(const struct cw_segs *sg, uintptr_t p, size_t len)
 {
-	return p != NULL && strcmp(p, s) == 0;
+	int	 i;
+
+	for (i = 0; i < sg->n; i++)
+		if (p >= sg->lo[i] && p < sg->hi[i] && len <= sg->hi[i] - p)
+			return 1;
+	return 0;
+}
+
+/*
+ * 1 if p points at the string s.  The scan reads arbitrary words as
+ * pointers, so p is followed only if all of s's bytes would lie in one
+ * of the library's segments: anything else may be unmapped.
+ */
+static int
+is_str_at(const struct cw_segs *sg, const char *p, const char *s)
+{
+	size_t	 len = strlen(s) + 1;
+
+	return p != NULL && in_segs(sg, (uintptr_t)p, len) &&
+	    memcmp(p, s, len) == 0;
+}
+
+/* The CONNECT slot among the table's first entries at m, or -1. */
+static int
+connect_slot(const struct cw_segs *sg, const struct cw_method *m)
+{
+	int	 j;
+
+	if (!is_str_at(sg, m[0].name, "GET") ||
+	    !is_str_at(sg, m[1].name, "POST") ||
+	    !is_str_at(sg, m[2].name, "PUT"))
+		return -1;
+	for (j = 0; j < CIVETFIX_SCAN && m[j].name != NULL; j++)
+		if (is_str_at(sg, m[j].name, "CONNECT"))
+			return j;
+	return -1;
 }
 
 static int
 patch_methods(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	static const char	 list_name[] = "LIST";
-	uintptr_t		 lo, hi, a, page;
+	struct cw_segs		 sg;
+	struct cw_method	*m;
+	uintptr_t		 a, page;
 	long			 pagesz = sysconf(_SC_PAGESIZE);
 	int			 i, j;
 
@@ -64,40 +110,31 @@ patch_methods(struct dl_phdr_info *info, size_t size, void *arg)
 	if (info->dlpi_name == NULL || strstr(info->dlpi_name, "civetweb") ==
 	    NULL)
 		return 0;
-	for (i = 0; i < info->dlpi_phnum; i++) {
+	sg.n = 0;
+	for (i = 0; i < info->dlpi_phnum && sg.n < CIVETFIX_SEGS; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 
 		if (ph->p_type != PT_LOAD || (ph->p_flags & PF_R) == 0)
 			continue;
-		lo = info->dlpi_addr + ph->p_vaddr;
-		hi = lo + ph->p_memsz;
-		lo = (lo + sizeof(void *) - 1) & ~(sizeof(void *) - 1);
-		for (a = lo; a + 8 * sizeof(struct cw_method) <= hi;
+		sg.lo[sg.n] = info->dlpi_addr + ph->p_vaddr;
+		sg.hi[sg.n] = sg.lo[sg.n] + ph->p_memsz;
+		sg.n++;
+	}
+	for (i = 0; i < sg.n; i++) {
+		a = (sg.lo[i] + sizeof(void *) - 1) & ~(sizeof(void *) - 1);
+		for (; a + CIVETFIX_SCAN * sizeof(*m) <= sg.hi[i];
 		    a += sizeof(void *)) {
-			struct cw_method *m = (struct cw_method *)a;
-			uintptr_t	  p0 = (uintptr_t)m[0].name;
-
-			/* Only follow pointers into this library. */
-			if (p0 < info->dlpi_addr || p0 > hi + (1 << 24))
+			m = (struct cw_method *)a;
+			if ((j = connect_slot(&sg, m)) < 0)
 				continue;
-			if (!is_str_at(m[0].name, "GET") ||
-			    !is_str_at(m[1].name, "POST") ||
-			    !is_str_at(m[2].name, "PUT"))
-				continue;
-			for (j = 0; j < 12 && m[j].name != NULL; j++) {
-				if (!is_str_at(m[j].name, "CONNECT"))
-					continue;
-				page = (uintptr_t)&m[j] & ~((uintptr_t)pagesz - 1);
-				if (mprotect((void *)page, (size_t)pagesz * 2,
-				    PROT_READ | PROT_WRITE) == -1)
-					return 0;
-				m[j].name = list_name;
-				mprotect((void *)page, (size_t)pagesz * 2,
-				    PROT_READ);
-				list_enabled = 1;
-				return 1;
-			}
-			return 0;
+			page = (uintptr_t)&m[j] & ~((uintptr_t)pagesz - 1);
+			if (mprotect((void *)page, (size_t)pagesz * 2,
+			    PROT_READ | PROT_WRITE) == -1)
+				return 0;
+			m[j].name = list_name;
+			mprotect((void *)page, (size_t)pagesz * 2, PROT_READ);
+			list_enabled = 1;
+			return 1;
 		}
 	}
 	return 0;
