@@ -164,6 +164,16 @@ static pthread_key_t		 rd_key;
 static pthread_once_t		 rd_once = PTHREAD_ONCE_INIT;
 static int			 rd_key_ok;
 
+/* End rd's kept transaction, if it has one (rd_mu held). */
+static void
+reader_drop(struct lmdbstore_reader *rd)
+{
+	if (atomic_load(&rd->ls) != NULL)
+		mdb_txn_abort(rd->txn);
+	rd->txn = NULL;
+	atomic_store(&rd->ls, NULL);
+}
+
 /* Thread exit: abort the thread's transaction, if its store is open. */
 static void
 reader_exit(void *p)
@@ -171,8 +181,7 @@ reader_exit(void *p)
 	struct lmdbstore_reader	*rd = p, **pp;
 
 	lock_mutex(&rd_mu, LOCK_LEAF);
-	if (atomic_load(&rd->ls) != NULL)
-		mdb_txn_abort(rd->txn);
+	reader_drop(rd);
 	for (pp = &rd_head; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == rd) {
 			*pp = rd->next;
@@ -226,11 +235,8 @@ reader_close_all(struct lmdbstore *ls)
 
 	lock_mutex(&rd_mu, LOCK_LEAF);
 	for (rd = rd_head; rd != NULL; rd = rd->next)
-		if (atomic_load(&rd->ls) == ls) {
-			mdb_txn_abort(rd->txn);
-			rd->txn = NULL;
-			atomic_store(&rd->ls, NULL);
-		}
+		if (atomic_load(&rd->ls) == ls)
+			reader_drop(rd);
 	unlock_mutex(&rd_mu);
 }
 
@@ -261,10 +267,7 @@ reader_get(struct lmdbstore *ls)
 	if ((other = atomic_load(&rd->ls)) != NULL && other != ls) {
 		/* Under rd_mu: the other store's close may be walking. */
 		lock_mutex(&rd_mu, LOCK_LEAF);
-		if (atomic_load(&rd->ls) != NULL)
-			mdb_txn_abort(rd->txn);
-		rd->txn = NULL;
-		atomic_store(&rd->ls, NULL);
+		reader_drop(rd);
 		unlock_mutex(&rd_mu);
 	}
 	return rd;
@@ -293,9 +296,7 @@ reader_begin(struct lmdbstore *ls, MDB_txn **txn,
 		}
 		/* MDB_MAP_RESIZED or worse: start again from nothing. */
 		lock_mutex(&rd_mu, LOCK_LEAF);
-		mdb_txn_abort(rd->txn);
-		rd->txn = NULL;
-		atomic_store(&rd->ls, NULL);
+		reader_drop(rd);
 		unlock_mutex(&rd_mu);
 		return rc;
 	}

@@ -188,10 +188,11 @@ storage_name(const struct storage *st)
 int
 storage_get(struct storage *st, const char *key, struct buf *val)
 {
-	buf_reset(val);
-	if (!storage_key_is_valid(key))
+	if (!storage_key_is_valid(key)) {
+		buf_reset(val);
 		return CF_EINVAL;
-	return st->ops->get(st, key, val);
+	}
+	return storage_get_checked(st, key, val);
 }
 
 int

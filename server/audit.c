@@ -257,7 +257,10 @@ broker_enabled(void)
 	return atomic_load(&ndevs_seen) != 0;
 }
 
-/* One entry of req to every device, with this thread's memo. */
+/*
+ * One entry of req to every device, with this thread's memo: CF_OK if
+ * no device is enabled or one wrote it, else the request fails.
+ */
 static int
 broker_entry(struct request *req, struct response *resp, int err,
     int response)
@@ -265,39 +268,36 @@ broker_entry(struct request *req, struct response *resp, int err,
 	struct audit_entry	 e;
 	struct audit_hdrs	 hdrs;
 	struct tstate		*t;
-	int			 rc;
+	int			 rc = CF_EIO;
 
-	if ((t = tstate_get()) == NULL) {
+	if (atomic_load(&ndevs_seen) == 0)
+		return CF_OK;
+	if ((t = tstate_get()) == NULL)
 		log_warnx("audit: request %s: %s", req->id,
 		    cf_strerror(CF_ENOMEM));
-		return CF_EIO;
+	else {
+		audit_entry_init(&e, req, resp, err, response);
+		memo_begin(&t->memo, req, response);
+		audit_headers_pick(req, &hdrs);
+		e.hdrs = &hdrs;
+		rc = broker_log(&e, t);
+		if (response)	/* the request is done */
+			memo_clear(&t->memo);
 	}
-	audit_entry_init(&e, req, resp, err, response);
-	memo_begin(&t->memo, req, response);
-	audit_headers_pick(req, &hdrs);
-	e.hdrs = &hdrs;
-	rc = broker_log(&e, t);
-	if (response)	/* the request is done */
-		memo_clear(&t->memo);
-	return rc;
+	return rc == CF_OK ? CF_OK : audit_failed(req, resp,
+	    response ? "response" : "request");
 }
 
 int
 audit_log_request(struct request *req, struct response *resp, int err)
 {
-	if (atomic_load(&ndevs_seen) == 0)
-		return CF_OK;
-	return broker_entry(req, resp, err, 0) == CF_OK ? CF_OK :
-	    audit_failed(req, resp, "request");
+	return broker_entry(req, resp, err, 0);
 }
 
 int
 audit_log_response(struct request *req, struct response *resp, int err)
 {
-	if (atomic_load(&ndevs_seen) == 0)
-		return CF_OK;
-	return broker_entry(req, resp, err, 1) == CF_OK ? CF_OK :
-	    audit_failed(req, resp, "response");
+	return broker_entry(req, resp, err, 1);
 }
 
 /* The stored form of the table, with d added (or NULL) and skip left out. */
