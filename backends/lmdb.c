@@ -354,8 +354,7 @@ lmdbstore_free(struct lmdbstore *ls)
 		close(ls->lockfd);	/* drops every lock we hold */
 	free(ls->lockpath);
 	pthread_rwlock_destroy(&ls->map_lock);
-	pthread_mutex_destroy(&ls->q_mu);
-	pthread_cond_destroy(&ls->q_cv);
+	group_commit_destroy(&ls->writes);
 	pthread_mutex_destroy(&ls->ha_mu);
 	pthread_cond_destroy(&ls->ha_cv);
 	free(ls);
@@ -378,18 +377,13 @@ lmdbstore_locks_init(struct lmdbstore *ls)
 	pthread_rwlockattr_destroy(&attr);
 	if (rc != 0)
 		return CF_EINTERNAL;
-	if (pthread_mutex_init(&ls->q_mu, NULL) != 0) {
-		pthread_rwlock_destroy(&ls->map_lock);
-		return CF_EINTERNAL;
-	}
-	if (pthread_cond_init(&ls->q_cv, NULL) != 0) {
-		pthread_mutex_destroy(&ls->q_mu);
+	if (group_commit_init(&ls->writes, 1, 0, lmdbstore_commit, ls) !=
+	    CF_OK) {
 		pthread_rwlock_destroy(&ls->map_lock);
 		return CF_EINTERNAL;
 	}
 	if (pthread_mutex_init(&ls->ha_mu, NULL) != 0) {
-		pthread_cond_destroy(&ls->q_cv);
-		pthread_mutex_destroy(&ls->q_mu);
+		group_commit_destroy(&ls->writes);
 		pthread_rwlock_destroy(&ls->map_lock);
 		return CF_EINTERNAL;
 	}
@@ -402,8 +396,7 @@ lmdbstore_locks_init(struct lmdbstore *ls)
 	}
 	if (rc != CF_OK) {
 		pthread_mutex_destroy(&ls->ha_mu);
-		pthread_cond_destroy(&ls->q_cv);
-		pthread_mutex_destroy(&ls->q_mu);
+		group_commit_destroy(&ls->writes);
 		pthread_rwlock_destroy(&ls->map_lock);
 	}
 	return rc;

@@ -5,16 +5,10 @@
  *
  * Group commit: LMDB has one writer at a time and each commit syncs the
  * disk, so a commit per put caps writes at the disk's sync rate.
- * Writers queue instead; the first to find no commit running becomes the
- * leader, applies every queued request in one transaction, commits once
- * and hands each request the shared result.  A writer returns only after
- * the commit holding its request returned.  Requests are validated
- * before they join, so none should fail on its own; if the group fails
- * anyway, the leader commits each request alone, so that no writer gets
- * another's error.
- *
- * Threads: q_mu and q_cv guard the queue (q_head, q_tail, committing);
- * q_mu is never held across a transaction.
+ * Writers queue instead (group_commit.c, with one leader at a time, as
+ * LMDB has one write transaction): the leader applies every queued
+ * request in one transaction and commits once.  Requests are validated
+ * before they join, so none should fail on its own.
  */
 #include "config.h"
 
@@ -57,7 +51,7 @@ lmdbstore_apply(struct lmdbstore *ls, MDB_txn *txn,
 }
 
 struct lmdbstore_group {
-	struct lmdbstore_req	*first, *stop;
+	const struct group_req	*first, *stop;
 };
 
 /* Apply the requests first..stop (exclusive) in txn. */
@@ -65,7 +59,7 @@ static int
 lmdbstore_apply_group(struct lmdbstore *ls, MDB_txn *txn, void *arg)
 {
 	struct lmdbstore_group	*g = arg;
-	struct lmdbstore_req	*r;
+	const struct group_req	*r;
 	int			 rc = 0;
 
 	for (r = g->first; r != g->stop && rc == 0; r = r->next)
@@ -77,15 +71,15 @@ lmdbstore_apply_group(struct lmdbstore *ls, MDB_txn *txn, void *arg)
  * Commit the requests first..stop (exclusive) in one write transaction,
  * growing or adopting the map size as LMDB asks.
  */
-static int
-lmdbstore_commit(struct lmdbstore *ls, struct lmdbstore_req *first,
-    struct lmdbstore_req *stop)
+int
+lmdbstore_commit(void *arg, const struct group_req *first,
+    const struct group_req *stop)
 {
 	struct lmdbstore_group	 g;
 
 	g.first = first;
 	g.stop = stop;
-	return lmdbstore_txn(ls, 1, lmdbstore_apply_group, &g, "commit");
+	return lmdbstore_txn(arg, 1, lmdbstore_apply_group, &g, "commit");
 }
 
 /* Checks LMDB would make inside a transaction, made before joining. */
@@ -105,66 +99,15 @@ lmdbstore_check(const struct lmdbstore *ls, const struct storage_op *ops,
 	return CF_OK;
 }
 
-static int
-lmdbstore_write(struct lmdbstore *ls, const struct storage_op *ops,
-    size_t n)
+int
+lmdbstore_batch(struct storage *st, const struct storage_op *ops, size_t n)
 {
-	struct lmdbstore_req	 me, *group, *r;
+	struct lmdbstore	*ls = lmdbstore_from(st);
 	int			 rc;
 
 	if ((rc = lmdbstore_check(ls, ops, n)) != CF_OK)
 		return rc;
-	memset(&me, 0, sizeof(me));
-	me.ops = ops;
-	me.n = n;
-	lock_mutex(&ls->q_mu, LOCK_STORAGE);
-	if (ls->q_tail != NULL)
-		ls->q_tail->next = &me;
-	else
-		ls->q_head = &me;
-	ls->q_tail = &me;
-	while (!me.done && ls->committing)
-		cond_wait(&ls->q_cv, &ls->q_mu);
-	if (me.done) {
-		/* A leader committed our request. */
-		unlock_mutex(&ls->q_mu);
-		return me.rc;
-	}
-	/* Leader: take the whole queue (us included) as one group. */
-	ls->committing = 1;
-	group = ls->q_head;
-	ls->q_head = ls->q_tail = NULL;
-	unlock_mutex(&ls->q_mu);
-
-	rc = lmdbstore_commit(ls, group, NULL);
-	if (rc != CF_OK && group->next != NULL) {
-		/* Nothing was applied; give each request its own result. */
-		for (r = group; r != NULL; r = r->next)
-			r->rc = lmdbstore_commit(ls, r, r->next);
-	} else
-		for (r = group; r != NULL; r = r->next)
-			r->rc = rc;
-	rc = me.rc;
-
-	/* Once done is set a waiter may return: touch no r after that. */
-	lock_mutex(&ls->q_mu, LOCK_STORAGE);
-	for (r = group; r != NULL; ) {
-		struct lmdbstore_req *next = r->next;
-
-		r->done = 1;
-		r = next;
-	}
-	ls->committing = 0;
-	if (pthread_cond_broadcast(&ls->q_cv) != 0)
-		abort();
-	unlock_mutex(&ls->q_mu);
-	return rc;
-}
-
-int
-lmdbstore_batch(struct storage *st, const struct storage_op *ops, size_t n)
-{
-	return lmdbstore_write(lmdbstore_from(st), ops, n);
+	return group_commit_write(&ls->writes, ops, n);
 }
 
 /* Delete the keys under prefix in txn with a cursor; 0 or an error. */

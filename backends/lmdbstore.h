@@ -6,8 +6,8 @@
  * backend; nothing outside backends/lmdb*.c includes this.  Not
  * "lmdb.h": with one -I per folder that name would hide liblmdb's.
  *
- * Threads: map_lock (rwlock) around every transaction; q_mu and q_cv
- * guard the queue.  q_mu is never held across a transaction.  ha_mu
+ * Threads: map_lock (rwlock) around every transaction; the group
+ * commit's queue has its own mutex (group_commit.h).  ha_mu
  * guards the HA lock state and serializes the lock methods; ha_cv wakes
  * a lock_wait that lock_release cancels.
  */
@@ -21,6 +21,7 @@
 #include <lmdb.h>
 
 #include "buf.h"
+#include "group_commit.h"
 #include "storage.h"
 
 #define LMDB_INITIAL_MAP	((size_t)64 * 1024 * 1024)
@@ -38,25 +39,13 @@
 #define LMDB_LOCK_RECORD	2	/* byte: guards the holder record */
 #define LMDB_LOCK_POLL_MS	5	/* lock_wait retries this often */
 
-/* One writer's request waiting for a group commit; on its stack. */
-struct lmdbstore_req {
-	const struct storage_op	*ops;
-	size_t			 n;
-	int			 rc;
-	int			 done;
-	struct lmdbstore_req	*next;
-};
-
 struct lmdbstore {
 	struct storage		 st;		/* must stay first */
 	MDB_env			*env;
 	MDB_dbi			 dbi;
 	size_t			 maxkey;
 	pthread_rwlock_t	 map_lock;
-	pthread_mutex_t		 q_mu;
-	pthread_cond_t		 q_cv;
-	struct lmdbstore_req	*q_head, *q_tail;	/* under q_mu */
-	int			 committing;		/* under q_mu */
+	struct group_commit	 writes;	/* one leader: one writer */
 	int			 lockfd;	/* cofferd.lock; holds our locks */
 	char			*lockpath;
 	int			 ha;		/* opened with ha_enabled */
@@ -87,6 +76,9 @@ int	 lmdbstore_list(struct storage *, const char *prefix,
 	    struct strv *out);
 
 /* lmdb_write.c */
+/* group_commit_fn: the requests in one write transaction (arg: ls). */
+int	 lmdbstore_commit(void *arg, const struct group_req *first,
+	    const struct group_req *stop);
 int	 lmdbstore_batch(struct storage *, const struct storage_op *,
 	    size_t);
 int	 lmdbstore_del_prefix(struct storage *, const char *prefix);

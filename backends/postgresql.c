@@ -32,6 +32,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "group_commit.h"
 #include "log.h"
 #include "postgresql.h"
 #include "storage.h"
@@ -143,7 +144,7 @@ pgstore_exec_op(struct pgstore *ps, PGconn *c, const struct storage_op *op)
 }
 
 struct pgstore_batch_arg {
-	const struct storage_op	*ops;
+	const struct storage_op	**ops;		/* in the order to apply */
 	size_t			 n;
 	const char		*prefix;	/* or delete by this prefix */
 };
@@ -251,7 +252,7 @@ pgstore_batch_fn(struct pgstore *ps, PGconn *c, void *arg)
 	int				 rc = CF_OK;
 
 	if (!ps->ha && a->prefix == NULL && a->n == 1)
-		return pgstore_exec_op(ps, c, &a->ops[0]);
+		return pgstore_exec_op(ps, c, a->ops[0]);
 	if (ps->ha && (rc = pgstore_epoch(ps, epoch, sizeof(epoch))) != CF_OK)
 		return rc;
 	if (PQenterPipelineMode(c) != 1)
@@ -275,7 +276,7 @@ pgstore_batch_fn(struct pgstore *ps, PGconn *c, void *arg)
 			rc = CF_EIO;
 	}
 	for (i = 0; i < a->n && rc == CF_OK; i++)
-		rc = pgstore_send_op(c, &a->ops[i]);
+		rc = pgstore_send_op(c, a->ops[i]);
 	if (rc != CF_OK || PQpipelineSync(c) != 1)
 		/*
 		 * Nothing was synced, so nothing commits; the session stays
@@ -285,16 +286,77 @@ pgstore_batch_fn(struct pgstore *ps, PGconn *c, void *arg)
 	return pgstore_batch_results(ps, c, ps->ha ? epoch : NULL);
 }
 
+/* An operation of a group, with its place in the group's order. */
+struct pgstore_op_at {
+	const struct storage_op	*op;
+	size_t			 at;
+};
+
+static int
+pgstore_op_cmp(const void *a, const void *b)
+{
+	const struct pgstore_op_at	*x = a, *y = b;
+	int				 c;
+
+	if ((c = strcmp(x->op->key, y->op->key)) != 0)
+		return c;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/*
+ * group_commit_fn: the batches of first..stop (exclusive) as one batch.
+ * The operations go in key order (the writes of one key in the order
+ * they were made), so that concurrent groups lock their rows in the
+ * same order and never deadlock each other.
+ */
+static int
+pgstore_commit(void *arg, const struct group_req *first,
+    const struct group_req *stop)
+{
+	struct pgstore_batch_arg	 a = { NULL, 0, NULL };
+	const struct group_req		*r;
+	struct pgstore_op_at		*v;
+	size_t				 i, n = 0;
+	int				 rc;
+
+	for (r = first; r != stop; r = r->next)
+		n += r->n;
+	if (n == 0)
+		return CF_OK;
+	if ((v = calloc(n, sizeof(*v))) == NULL ||
+	    (a.ops = calloc(n, sizeof(*a.ops))) == NULL) {
+		free(v);
+		return CF_ENOMEM;
+	}
+	for (r = first; r != stop; r = r->next)
+		for (i = 0; i < r->n; i++, a.n++) {
+			v[a.n].op = &r->ops[i];
+			v[a.n].at = a.n;
+		}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), pgstore_op_cmp);
+	for (i = 0; i < n; i++)
+		a.ops[i] = v[i].op;
+	free(v);
+	rc = pgstore_run(arg, pgstore_batch_fn, &a);
+	free(a.ops);
+	return rc;
+}
+
+/*
+ * Concurrent writers share transactions (group_commit.c): a round trip,
+ * the fence and a commit's WAL flush are paid once per group rather
+ * than once per write.
+ */
 static int
 pgstore_batch(struct storage *st, const struct storage_op *ops, size_t n)
 {
-	struct pgstore_batch_arg	 a = { ops, n, NULL };
-	size_t				 i;
+	size_t	 i;
 
 	for (i = 0; i < n; i++)
 		if (ops[i].kind == STORAGE_OP_PUT && ops[i].len > INT32_MAX)
 			return CF_ETOOBIG;
-	return pgstore_run(pgstore_from(st), pgstore_batch_fn, &a);
+	return group_commit_write(&pgstore_from(st)->writes, ops, n);
 }
 
 struct pgstore_list_arg {
@@ -485,6 +547,7 @@ pgstore_free(struct pgstore *ps)
 	pthread_mutex_destroy(&ps->lk_mu);
 	pthread_mutex_destroy(&ps->ha_mu);
 	pthread_cond_destroy(&ps->ha_cv);
+	group_commit_destroy(&ps->writes);
 	free(ps);
 }
 
@@ -551,9 +614,16 @@ pgstore_sync_init(struct pgstore *ps)
 	ok = pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC) == 0 &&
 	    pthread_cond_init(&ps->ha_cv, &cattr) == 0;
 	pthread_condattr_destroy(&cattr);
-	if (ok)
+	if (!ok)
+		goto fail;
+	n++;
+	if (group_commit_init(&ps->writes, ps->max < PG_WRITE_GROUPS ?
+	    (int)ps->max : PG_WRITE_GROUPS, PG_GROUP_OPS, pgstore_commit,
+	    ps) == CF_OK)
 		return 0;
  fail:
+	if (n > 4)
+		pthread_cond_destroy(&ps->ha_cv);
 	if (n > 3)
 		pthread_mutex_destroy(&ps->ha_mu);
 	if (n > 2)
@@ -606,12 +676,12 @@ pgstore_open(const struct storage_conf *conf, struct storage **out)
 
 	if ((ps = calloc(1, sizeof(*ps))) == NULL)
 		return CF_ENOMEM;
+	ps->max = (size_t)max;
 	if (pgstore_sync_init(ps) != 0) {
 		free(ps);
 		return CF_EINTERNAL;
 	}
 	ps->st.ops = &storage_postgresql_ops;
-	ps->max = (size_t)max;
 	ps->ha = conf->ha_enabled;
 	ps->timeout_ms = (int)timeout;
 	ps->nstmt = ps->ha ? PG_NSTMT : PG_NPLAIN;

@@ -20,6 +20,7 @@
 #include <libpq-fe.h>
 
 #include "buf.h"
+#include "group_commit.h"
 #include "storage.h"
 
 #define PG_DEFAULT_TABLE	"vault_kv_store"
@@ -34,6 +35,14 @@
 #define PG_SESSION_MIN		1000
 #define PG_SESSION_MAX		600000
 #define PG_WAIT_SLICE_MS	50	/* one blocking wait for the lock */
+/*
+ * Writes in flight at once, each a group of concurrent writers' batches
+ * (group_commit.h) of at most PG_GROUP_OPS operations: enough to keep
+ * the database busy while one group waits for its WAL flush, few enough
+ * that a busy server's writers share transactions.
+ */
+#define PG_WRITE_GROUPS		4
+#define PG_GROUP_OPS		256
 #define PG_HA_KEY_MAX		(PG_TABLE_MAX + 8)	/* "coffer/" table */
 #define PG_PATH_MAX		(STORAGE_KEY_MAX + 2)	/* "/" + key + "/" */
 /* A LIKE pattern: each byte escaped, then "%". */
@@ -77,6 +86,7 @@ struct pgstore {
 	size_t		 max;
 	int		 down;		/* in an outage (logged); mu */
 	size_t		 nstmt;		/* statements prepared per session */
+	struct group_commit writes;	/* batches share transactions */
 	char		 table[PG_TABLE_MAX + 1];
 
 	/* The HA lock; see postgresql_ha.c. */

@@ -103,6 +103,7 @@ void	 test_odd_keys(void **);
 void	 test_invalid_keys(void **);
 void	 test_batch(void **);
 void	 test_threads(void **);
+void	 test_batch_crossing(void **);
 void	 test_open(void **);
 void	 test_del_prefix(void **);
 void	 test_conf_check(void **);

@@ -59,6 +59,7 @@ static int setup_fault_pg(void **s) { return setup(s, "fault:postgresql"); }
 	T(test_invalid_keys, s),					\
 	T(test_batch, s),						\
 	T(test_threads, s),						\
+	T(test_batch_crossing, s),					\
 	T(test_open, s),						\
 	T(test_two_processes, s),					\
 	T(test_map_growth, s),						\
