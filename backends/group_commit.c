@@ -82,7 +82,9 @@ lead(struct group_commit *gc)
 	unlock_mutex(&gc->mu);
 	rc = gc->commit(gc->arg, group, NULL);
 	lock_mutex(&gc->mu, LOCK_STORAGE);
-	state = rc != CF_OK && group->next != NULL ? GROUP_ALONE : GROUP_DONE;
+	/* Fenced (no longer the writer) is every request's answer. */
+	state = rc != CF_OK && rc != CF_ESTANDBY && group->next != NULL ?
+	    GROUP_ALONE : GROUP_DONE;
 	/* Once its state is set a writer may return: read next first. */
 	for (r = group; r != NULL; r = next) {
 		next = r->next;

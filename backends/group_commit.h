@@ -11,7 +11,9 @@
  * backend's commit function and hands each its result.  A writer
  * returns only after the transaction holding its batch returned.  If a
  * group of several fails, nothing of it was applied and each writer
- * commits its own batch alone, so that none gets another's error.
+ * commits its own batch alone, so that none gets another's error;
+ * unless the group was refused as a standby's (CF_ESTANDBY: fenced),
+ * which is every writer's answer.
  *
  * Threads: mu guards the queue, the leader count and every request's
  * state; it is never held across a commit.  Each request waits on its

@@ -49,9 +49,9 @@ reset(void)
 }
 
 /*
- * A group fails if it holds the op keyed "bad" and anything else; a
- * batch of "bad" alone fails on its own.  A writer's op key is its
- * number, so the test can tell who was committed.
+ * A group fails (CF_EIO) if it holds the op keyed "bad", and is fenced
+ * (CF_ESTANDBY) if it holds "fenced".  A writer's op key is its number,
+ * so the test can tell who was committed.
  */
 static int
 fake_commit(void *arg, const struct group_req *first,
@@ -59,7 +59,7 @@ fake_commit(void *arg, const struct group_req *first,
 {
 	const struct group_req	*r;
 	size_t			 reqs = 0, ops = 0, i;
-	int			 bad = 0, rc;
+	int			 bad = 0, fenced = 0, rc;
 
 	(void)arg;
 	pthread_mutex_lock(&mu);
@@ -71,10 +71,12 @@ fake_commit(void *arg, const struct group_req *first,
 	for (r = first; r != stop; r = r->next) {
 		reqs++;
 		ops += r->n;
-		for (i = 0; i < r->n; i++)
+		for (i = 0; i < r->n; i++) {
 			bad |= strcmp(r->ops[i].key, "bad") == 0;
+			fenced |= strcmp(r->ops[i].key, "fenced") == 0;
+		}
 	}
-	rc = bad ? CF_EIO : CF_OK;
+	rc = fenced ? CF_ESTANDBY : bad ? CF_EIO : CF_OK;
 	for (r = first; r != stop && rc == CF_OK; r = r->next)
 		for (i = 0; i < r->n; i++)
 			committed[atoi(r->ops[i].key)]++;
@@ -293,6 +295,35 @@ test_failed_group_commits_each_alone(void **state)
 	group_commit_destroy(&gc);
 }
 
+/* A fenced group is every member's answer: none commits alone. */
+static void
+test_fenced_group_is_everyones(void **state)
+{
+	struct group_commit	 gc;
+	struct writer		 w[3];
+	int			 i;
+
+	(void)state;
+	reset();
+	assert_int_equal(group_commit_init(&gc, 1, 0, fake_commit, NULL),
+	    CF_OK);
+	hold = 1;
+	writer_start(&w[0], &gc, "0", 1);
+	wait_for(&in_commit, 1);
+	writer_start(&w[1], &gc, "1", 1);
+	writer_start(&w[2], &gc, "fenced", 1);
+	wait_queued(&gc, 2);
+	release();
+	for (i = 0; i < 3; i++)
+		pthread_join(w[i].t, NULL);
+	assert_int_equal(w[0].rc, CF_OK);
+	assert_int_equal(w[1].rc, CF_ESTANDBY);
+	assert_int_equal(w[2].rc, CF_ESTANDBY);
+	assert_int_equal(committed[1], 0);
+	assert_int_equal(ngroups, 2);
+	group_commit_destroy(&gc);
+}
+
 /* No more than max_leaders groups commit at once, and that many do. */
 static void
 test_leaders_are_bounded(void **state)
@@ -321,6 +352,7 @@ main(void)
 		cmocka_unit_test(test_writers_behind_a_commit_share_one),
 		cmocka_unit_test(test_groups_stop_at_max_ops),
 		cmocka_unit_test(test_failed_group_commits_each_alone),
+		cmocka_unit_test(test_fenced_group_is_everyones),
 		cmocka_unit_test(test_leaders_are_bounded),
 	};
 
