@@ -79,36 +79,34 @@ has_control(const char *s, size_t len)
 }
 
 /*
- * One pass over key: no control byte, no empty, "." or ".." segment,
- * 1..STORAGE_KEY_MAX bytes.  Every read checks its key, so this is on
- * the hot path: seg counts the current segment's bytes and dots how
- * many of them are dots.
+ * No control byte, no empty, "." or ".." segment, 1..STORAGE_KEY_MAX
+ * bytes.  Every read checks its key, so this is on the hot path: the
+ * length in one strnlen, then one test for most bytes (above '/' and
+ * not DEL), and the segment rules only at each '/' and at the end.
  */
 int
 storage_key_is_valid(const char *key)
 {
-	const unsigned char	*p = (const unsigned char *)key;
-	size_t			 seg = 0, dots = 0;
-	unsigned char		 c;
+	const unsigned char	*p, *seg;
+	size_t			 n;
 
-	if (key == NULL)
+	if (key == NULL || (n = strnlen(key, STORAGE_KEY_MAX + 1)) == 0 ||
+	    n > STORAGE_KEY_MAX)
 		return 0;
-	for (; (c = *p) != '\0'; p++) {
-		if (c < 0x20 || c == 0x7f)
-			return 0;
-		if (c == '/') {
-			if (seg == 0 || (seg == dots && seg <= 2))
-				return 0;
-			seg = dots = 0;
+	for (p = seg = (const unsigned char *)key;; p++) {
+		if (*p > '/' && *p != 0x7f)
 			continue;
-		}
-		seg++;
-		dots += c == '.';
-		if ((size_t)(p - (const unsigned char *)key) >=
-		    STORAGE_KEY_MAX)
+		if (*p == '/' || *p == '\0') {
+			n = (size_t)(p - seg);
+			if (n == 0 || (n <= 2 && seg[0] == '.' &&
+			    seg[n - 1] == '.'))
+				return 0;
+			if (*p == '\0')
+				return 1;
+			seg = p + 1;
+		} else if (*p < 0x20 || *p == 0x7f)
 			return 0;
 	}
-	return seg > 0 && !(seg == dots && seg <= 2);
 }
 
 /* A list prefix is "" or a valid key followed by one '/'. */

@@ -502,19 +502,24 @@ core_get_checked(const char *key, struct buf *val)
 /*
  * A cache miss: read, decrypt and parse key (valid) into *out (the
  * caller's), and offer it to the cache with the miss's ticket when
- * cached.
+ * cached.  Only keep's members when keep is not NULL and the cache
+ * would not take the document anyway.
  */
 static int
 load_json(const char *key, int cached, unsigned long long ticket,
-    json_t **out)
+    const char *const *keep, json_t **out)
 {
 	struct buf	 b = BUF_INIT;
-	int		 rc;
+	int		 rc, whole;
 
-	if ((rc = core_get_checked(key, &b)) == CF_OK &&
-	    (rc = jsondoc_parse(b.data, b.len, out)) == CF_EINVAL)
-		rc = CF_EINTERNAL;
-	if (rc == CF_OK && cached)
+	whole = keep == NULL || (cached && jsoncache_admits(ticket));
+	if ((rc = core_get_checked(key, &b)) == CF_OK) {
+		rc = whole ? jsondoc_parse(b.data, b.len, out) :
+		    jsondoc_parse_members(b.data, b.len, keep, out);
+		if (rc == CF_EINVAL)
+			rc = CF_EINTERNAL;
+	}
+	if (rc == CF_OK && cached && whole)
 		jsoncache_put(key, *out, b.len, ticket);
 	buf_free(&b);
 	return rc;
@@ -533,20 +538,13 @@ core_get_json(const char *key, json_t **out)
 		return CF_ENOTFOUND;
 	if (cached && (*out = jsoncache_get(key, &ticket)) != NULL)
 		return CF_OK;
-	return load_json(key, cached, ticket, out);
+	return load_json(key, cached, ticket, NULL, out);
 }
 
-int
-core_read_json(const char *key, int (*fn)(const json_t *, void *), void *arg)
-{
-	unsigned long long	 stamp;
-
-	return core_read_json_stamp(key, fn, arg, &stamp);
-}
-
-int
-core_read_json_stamp(const char *key, int (*fn)(const json_t *, void *),
-    void *arg, unsigned long long *stamp)
+/* core_read_json_stamp, with core_read_json_members's keep. */
+static int
+read_json(const char *key, const char *const *keep,
+    int (*fn)(const json_t *, void *), void *arg, unsigned long long *stamp)
 {
 	unsigned long long	 ticket = 0;
 	json_t			*j = NULL;
@@ -561,13 +559,37 @@ core_read_json_stamp(const char *key, int (*fn)(const json_t *, void *),
 		*stamp = ticket | 1;	/* the low bit: a stamp, not 0 */
 		return rc;
 	}
-	rc = load_json(key, cached, ticket, &j);
+	rc = load_json(key, cached, ticket, keep, &j);
 	if (cached && (rc == CF_OK || rc == CF_ENOTFOUND))
 		*stamp = ticket | 1;
 	if (rc == CF_OK)
 		rc = fn(j, arg);
 	json_decref(j);
 	return rc;
+}
+
+int
+core_read_json(const char *key, int (*fn)(const json_t *, void *), void *arg)
+{
+	unsigned long long	 stamp;
+
+	return core_read_json_stamp(key, fn, arg, &stamp);
+}
+
+int
+core_read_json_members(const char *key, const char *const *keep,
+    int (*fn)(const json_t *, void *), void *arg)
+{
+	unsigned long long	 stamp;
+
+	return read_json(key, keep, fn, arg, &stamp);
+}
+
+int
+core_read_json_stamp(const char *key, int (*fn)(const json_t *, void *),
+    void *arg, unsigned long long *stamp)
+{
+	return read_json(key, NULL, fn, arg, stamp);
 }
 
 int

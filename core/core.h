@@ -100,6 +100,15 @@ void	 core_on_fenced(core_hook);
  */
 int	 core_read_json(const char *key, int (*fn)(const json_t *, void *),
 	    void *arg) __attribute__((warn_unused_result));
+/*
+ * core_read_json for an fn that looks only at the members named in keep
+ * (NULL-terminated) of an object document: when the read misses a
+ * cache that would not keep the document, the others are not built
+ * (jsondoc_parse_members).  fn may be given the whole document.
+ */
+int	 core_read_json_members(const char *key, const char *const *keep,
+	    int (*fn)(const json_t *, void *), void *arg)
+	    __attribute__((warn_unused_result));
 
 /*
  * core_read_json that also gives a stamp of what it read, found or

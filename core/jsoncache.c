@@ -170,18 +170,26 @@ slot_takes(size_t i, size_t len, unsigned long long gen)
 	    (slots[i].key != NULL ? slots[i].len : 0) <= JSONCACHE_BYTES_MAX;
 }
 
+int
+jsoncache_admits(unsigned long long ticket)
+{
+	return (ticket & 1) != 0;
+}
+
 void
 jsoncache_put(const char *key, const json_t *doc, size_t len,
     unsigned long long ticket)
 {
 	unsigned long long	 gen = ticket >> 1;
-	size_t			 i = slot_of(key_hash(key));
+	size_t			 i;
 	char			*k;
 	json_t			*d;
 	int			 takes;
 
-	if (len > JSONCACHE_DOC_MAX || (ticket & 1) == 0)
+	/* Most misses end here: no hash of the key for them. */
+	if (len > JSONCACHE_DOC_MAX || !jsoncache_admits(ticket))
 		return;
+	i = slot_of(key_hash(key));
 	/* Nothing copied for a slot that would refuse it. */
 	lock_mutex(stripe(i), LOCK_LEAF);
 	takes = slot_takes(i, len, gen);

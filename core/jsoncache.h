@@ -31,6 +31,11 @@ json_t	*jsoncache_get(const char *key, unsigned long long *ticket);
 int	 jsoncache_peek(const char *key, int (*fn)(const json_t *, void *),
 	    void *arg, unsigned long long *ticket, int *rc);
 /*
+ * 1 if a miss's ticket admits its document: jsoncache_put may keep it.
+ * On 0 the reader may parse only what it needs.  No lock, no cost.
+ */
+int	 jsoncache_admits(unsigned long long ticket);
+/*
  * Keep a copy of doc (len bytes of text) if the ticket admits it and
  * key was not dropped since.
  */

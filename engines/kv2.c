@@ -362,6 +362,34 @@ load_config(const struct mount *m)
 }
 
 /*
+ * A copy of v (NULL: NULL).  json_deep_copy only for what has members:
+ * it sets up a table against cycles on every call, a cost that a
+ * string, a boolean or a null, most of what a version's metadata holds,
+ * does not need.
+ */
+static json_t *
+value_copy(const json_t *v)
+{
+	if (v == NULL)
+		return NULL;
+	switch (json_typeof(v)) {
+	case JSON_STRING:	/* valid UTF-8 already: no check again */
+		return json_stringn_nocheck(json_string_value(v),
+		    json_string_length(v));
+	case JSON_INTEGER:
+		return json_integer(json_integer_value(v));
+	case JSON_TRUE:
+		return json_true();
+	case JSON_FALSE:
+		return json_false();
+	case JSON_NULL:
+		return json_null();
+	default:		/* objects, arrays, reals */
+		return json_deep_copy(v);
+	}
+}
+
+/*
  * The metadata of one version as clients see it: copies, never meta's
  * own values (meta may be the document cache's); NULL if one is
  * missing.  Built member by member: json_pack's format costs more than
@@ -388,7 +416,7 @@ kv2_version_meta(const json_t *meta, long long n)
 	/* set_new takes the copy even when it fails (NULL: missing). */
 	for (i = 0; i < 4; i++)
 		if (json_object_set_new_nocheck(md, names[i],
-		    json_deep_copy(from[i])) != 0)
+		    value_copy(from[i])) != 0)
 			goto fail;
 	if (json_object_set_new_nocheck(md, "version",
 	    json_integer((json_int_t)n)) != 0)

@@ -104,7 +104,17 @@ struct meta_view {
 	json_t		*md;		/* its version_meta, the caller's */
 };
 
-/* core_read_json's reader: no copy of the metadata, only of md. */
+/*
+ * The metadata members meta_view_fn reads: a miss parses no others
+ * (the created and updated times, the settings).
+ */
+static const char *const	 meta_view_members[] = { "current_version",
+    "versions", "custom_metadata", NULL };
+
+/*
+ * core_read_json_members's reader (meta_view_members only): no copy of
+ * the metadata, only of md.
+ */
 static int
 meta_view_fn(const json_t *meta, void *arg)
 {
@@ -135,7 +145,7 @@ kv2_data_read(struct mount *m, struct request *req, struct response *resp,
 	int			 rc;
 
 	key = kv2_key(m, "m/", k, -1);
-	rc = core_read_json(key, meta_view_fn, &mv);
+	rc = core_read_json_members(key, meta_view_members, meta_view_fn, &mv);
 	free(key);
 	if (rc == CF_ENOTFOUND)
 		return CF_OK;

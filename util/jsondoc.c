@@ -16,6 +16,11 @@
  * error) is the one returned.  So the result is always jansson's; only
  * its cost differs.
  *
+ * A reader that looks at a few members of a stored object (a KV read
+ * at a secret's metadata) has the others checked but not built: no
+ * allocation for what nobody reads, and still jansson's answer, less
+ * those members.
+ *
  * Strings with escapes are decoded into a struct buf (keys into a
  * buffer on the stack), both wiped: strings may be secrets.  Values
  * are allocated through jansson, whose allocator (util/jsonmem.c)
@@ -45,7 +50,7 @@ struct jp {
 	struct buf		 scratch;	/* decoded strings (wiped) */
 };
 
-static json_t	*parse_value(struct jp *, int);
+static json_t	*parse_value(struct jp *, int, int);
 
 /*
  * Bytes a string's plain run stops at: 1 for '"', '\\' and controls, 2
@@ -232,8 +237,31 @@ scan_string(struct jp *jp, unsigned char *key, size_t keycap, const char **s,
 	return 1;
 }
 
+/*
+ * What a value checked but not built returns: a singleton, which no
+ * caller frees and json_decref leaves alone.
+ */
+#define SKIPPED		json_null()
+
+/*
+ * The string s (n bytes) as a value, or SKIPPED when not build; NULL
+ * if it is not valid UTF-8 (jansson's own check judges).
+ */
 static json_t *
-parse_string(struct jp *jp)
+string_value(const char *s, size_t n, int ascii, int build)
+{
+	json_t	*v;
+
+	if (ascii)
+		return build ? json_stringn_nocheck(s, n) : SKIPPED;
+	if ((v = json_stringn(s, n)) == NULL || build)
+		return v;
+	json_decref(v);
+	return SKIPPED;
+}
+
+static json_t *
+parse_string(struct jp *jp, int build)
 {
 	const char	*s;
 	size_t		 n;
@@ -241,12 +269,12 @@ parse_string(struct jp *jp)
 
 	if (!scan_string(jp, NULL, 0, &s, &n, &ascii))
 		return NULL;
-	return ascii ? json_stringn_nocheck(s, n) : json_stringn(s, n);
+	return string_value(s, n, ascii, build);
 }
 
 /* An integer of at most 18 digits (no overflow), as jansson reads it. */
 static json_t *
-parse_number(struct jp *jp)
+parse_number(struct jp *jp, int build)
 {
 	json_int_t	 v = 0;
 	int		 neg = 0, nd = 0;
@@ -269,7 +297,7 @@ parse_number(struct jp *jp)
 	if (jp->p < jp->end && (*jp->p == '.' || *jp->p == 'e' ||
 	    *jp->p == 'E'))
 		return NULL;
-	return json_integer(neg ? -v : v);
+	return build ? json_integer(neg ? -v : v) : SKIPPED;
 }
 
 static json_t *
@@ -281,16 +309,31 @@ parse_word(struct jp *jp, const char *w, size_t n, json_t *v)
 	return v;
 }
 
+/* 1 if the n bytes at k are one of names (NULL-terminated). */
+static int
+is_member(const char *k, size_t n, const char *const *names)
+{
+	for (; *names != NULL; names++)
+		if (strncmp(*names, k, n) == 0 && (*names)[n] == '\0')
+			return 1;
+	return 0;
+}
+
+/*
+ * The object at jp->p (past its '{'), built when build, keeping only
+ * the members named in keep unless keep is NULL; the others are
+ * checked as thoroughly, but not built.
+ */
 static json_t *
-parse_object(struct jp *jp, int depth)
+parse_object(struct jp *jp, int depth, int build, const char *const *keep)
 {
 	unsigned char	 key[JSONDOC_KEYBUF];
 	const char	*k;
 	size_t		 kn;
-	json_t		*o, *v;
-	int		 ascii, rc;
+	json_t		*o = SKIPPED, *v;
+	int		 ascii, rc, sub;
 
-	if ((o = json_object()) == NULL)
+	if (build && (o = json_object()) == NULL)
 		return NULL;
 	skip_ws(jp);
 	if (jp->p < jp->end && *jp->p == '}') {
@@ -308,10 +351,14 @@ parse_object(struct jp *jp, int depth)
 		if (jp->p >= jp->end || *jp->p != ':')
 			goto fail;
 		jp->p++;
-		if ((v = parse_value(jp, depth + 1)) == NULL)
+		sub = build && (keep == NULL || is_member(k, kn, keep));
+		if ((v = parse_value(jp, depth + 1, sub)) == NULL)
 			goto fail;
-		rc = ascii ? json_object_setn_new_nocheck(o, k, kn, v) :
-		    json_object_setn_new(o, k, kn, v);
+		if (sub)
+			rc = ascii ? json_object_setn_new_nocheck(o, k, kn,
+			    v) : json_object_setn_new(o, k, kn, v);
+		else		/* a key not kept is checked as UTF-8 still */
+			rc = string_value(k, kn, ascii, 0) != NULL ? 0 : -1;
 		if (rc != 0)
 			goto fail;
 		skip_ws(jp);
@@ -334,11 +381,11 @@ parse_object(struct jp *jp, int depth)
 }
 
 static json_t *
-parse_array(struct jp *jp, int depth)
+parse_array(struct jp *jp, int depth, int build)
 {
-	json_t	*a, *v;
+	json_t	*a = SKIPPED, *v;
 
-	if ((a = json_array()) == NULL)
+	if (build && (a = json_array()) == NULL)
 		return NULL;
 	skip_ws(jp);
 	if (jp->p < jp->end && *jp->p == ']') {
@@ -346,9 +393,9 @@ parse_array(struct jp *jp, int depth)
 		return a;
 	}
 	for (;;) {
-		if ((v = parse_value(jp, depth + 1)) == NULL)
+		if ((v = parse_value(jp, depth + 1, build)) == NULL)
 			goto fail;
-		if (json_array_append_new(a, v) != 0)
+		if (build && json_array_append_new(a, v) != 0)
 			goto fail;
 		skip_ws(jp);
 		if (jp->p < jp->end && *jp->p == ',') {
@@ -367,9 +414,12 @@ parse_array(struct jp *jp, int depth)
 	return NULL;
 }
 
-/* The value at jp->p; NULL if jansson must judge (or out of memory). */
+/*
+ * The value at jp->p, or SKIPPED once checked when not build; NULL if
+ * jansson must judge (or out of memory).
+ */
 static json_t *
-parse_value(struct jp *jp, int depth)
+parse_value(struct jp *jp, int depth, int build)
 {
 	if (depth > JSONDOC_DEPTH)
 		return NULL;
@@ -379,13 +429,13 @@ parse_value(struct jp *jp, int depth)
 	switch (*jp->p) {
 	case '{':
 		jp->p++;
-		return parse_object(jp, depth);
+		return parse_object(jp, depth, build, NULL);
 	case '[':
 		jp->p++;
-		return parse_array(jp, depth);
+		return parse_array(jp, depth, build);
 	case '"':
 		jp->p++;
-		return parse_string(jp);
+		return parse_string(jp, build);
 	case 't':
 		return parse_word(jp, "true", 4, json_true());
 	case 'f':
@@ -393,12 +443,29 @@ parse_value(struct jp *jp, int depth)
 	case 'n':
 		return parse_word(jp, "null", 4, json_null());
 	default:
-		return parse_number(jp);
+		return parse_number(jp, build);
 	}
 }
 
-int
-jsondoc_parse(const char *s, size_t len, json_t **out)
+/*
+ * Drop the members of o (an object, or else left alone) not named in
+ * keep (NULL-terminated).
+ */
+static void
+drop_others(json_t *o, const char *const *keep)
+{
+	const char	*k;
+	json_t		*v;
+	void		*tmp;
+
+	json_object_foreach_safe(o, tmp, k, v)
+		if (!is_member(k, strlen(k), keep))
+			json_object_del(o, k);
+}
+
+/* jsondoc_parse, keeping only keep's members if keep is not NULL. */
+static int
+parse_doc(const char *s, size_t len, const char *const *keep, json_t **out)
 {
 	struct jp	 jp;
 	json_error_t	 je;
@@ -408,8 +475,12 @@ jsondoc_parse(const char *s, size_t len, json_t **out)
 	jp.end = jp.p + len;
 	buf_init(&jp.scratch);
 	skip_ws(&jp);
-	if (jp.p < jp.end && (*jp.p == '{' || *jp.p == '[') &&
-	    (*out = parse_value(&jp, 0)) != NULL) {
+	if (jp.p < jp.end && *jp.p == '{') {
+		jp.p++;
+		*out = parse_object(&jp, 0, 1, keep);
+	} else if (jp.p < jp.end && *jp.p == '[')
+		*out = parse_value(&jp, 0, 1);
+	if (*out != NULL) {
 		skip_ws(&jp);
 		if (jp.p != jp.end) {
 			json_decref(*out);
@@ -420,8 +491,24 @@ jsondoc_parse(const char *s, size_t len, json_t **out)
 	if (*out != NULL)
 		return CF_OK;
 	/* Refused here: jansson's answer, whatever it is. */
-	if ((*out = json_loadb(s, len, 0, &je)) != NULL)
+	if ((*out = json_loadb(s, len, 0, &je)) != NULL) {
+		if (keep != NULL)
+			drop_others(*out, keep);
 		return CF_OK;
+	}
 	return json_error_code(&je) == json_error_out_of_memory ? CF_ENOMEM :
 	    CF_EINVAL;
+}
+
+int
+jsondoc_parse(const char *s, size_t len, json_t **out)
+{
+	return parse_doc(s, len, NULL, out);
+}
+
+int
+jsondoc_parse_members(const char *s, size_t len, const char *const *keep,
+    json_t **out)
+{
+	return parse_doc(s, len, keep, out);
 }

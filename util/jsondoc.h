@@ -21,5 +21,15 @@
  */
 int	 jsondoc_parse(const char *s, size_t len, json_t **out)
 	    __attribute__((warn_unused_result));
+/*
+ * jsondoc_parse for a reader that needs only some members of an object:
+ * the value it gives without the members whose names are not in keep
+ * (NULL-terminated).  Those are checked as strictly but never built,
+ * which saves their allocations; an array is parsed whole.  The same
+ * errors as jsondoc_parse's.
+ */
+int	 jsondoc_parse_members(const char *s, size_t len,
+	    const char *const *keep, json_t **out)
+	    __attribute__((warn_unused_result));
 
 #endif /* COFFER_UTIL_JSONDOC_H */

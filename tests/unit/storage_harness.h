@@ -107,6 +107,7 @@ void	 test_batch_crossing(void **);
 void	 test_open(void **);
 void	 test_del_prefix(void **);
 void	 test_conf_check(void **);
+void	 test_key_rule(void **);
 
 /* test_storage_crash.c: a writer killed mid-write loses nothing acked. */
 void	 test_crash(void **);

@@ -390,6 +390,54 @@ test_seal_drops_cache(void **state)
 	json_decref(doc2);
 }
 
+/* core_read_json_members's reader: a copy of what it was given. */
+static int
+seen_fn(const json_t *doc, void *arg)
+{
+	json_t	**seen = arg;
+
+	json_decref(*seen);
+	*seen = json_deep_copy(doc);
+	return *seen != NULL ? CF_OK : CF_ENOMEM;
+}
+
+/*
+ * A first miss builds only the members asked for; a second miss, which
+ * the cache keeps, the whole document; a hit gives the whole document.
+ */
+static void
+test_read_members(void **state)
+{
+	static const char *const	 keep[] = { "a", "c", NULL };
+	json_t				*seen = NULL;
+	json_t				*doc = json_pack("{s:i, s:s, s:{s:b}}",
+	    "a", 1, "b", "not kept", "c", "d", 1);
+	json_t				*some = json_pack("{s:i, s:{s:b}}",
+	    "a", 1, "c", "d", 1);
+
+	(void)state;
+	core_set_initialized();
+	assert_int_equal(unseal(test_barrier()), CF_OK);
+	assert_int_equal(core_put_json("r/doc", doc), CF_OK);
+	assert_int_equal(core_read_json_members("r/doc", keep, seen_fn,
+	    &seen), CF_OK);
+	assert_true(json_equal(seen, some));
+	assert_int_equal(core_read_json_members("r/doc", keep, seen_fn,
+	    &seen), CF_OK);
+	assert_true(json_equal(seen, doc));
+	json_decref(seen);
+	seen = NULL;
+	assert_int_equal(core_read_json_members("r/doc", keep, seen_fn,
+	    &seen), CF_OK);
+	assert_true(json_equal(seen, doc));
+	assert_int_equal(core_read_json_members("r/none", keep, seen_fn,
+	    &seen), CF_ENOTFOUND);
+	seal();
+	json_decref(seen);
+	json_decref(doc);
+	json_decref(some);
+}
+
 static void
 test_barrier_storage(void **state)
 {
@@ -444,6 +492,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sealed_refuses, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_seal_drops_cache, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_read_members, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_barrier_storage, setup,
 		    teardown),

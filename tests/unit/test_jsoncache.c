@@ -54,6 +54,19 @@ test_hit_is_a_copy(void **state)
 	assert_null(jsoncache_get("a/other", &t));
 }
 
+/* A first miss's ticket does not admit, a second miss's does. */
+static void
+test_admits(void **state)
+{
+	unsigned long long	 t;
+
+	(void)state;
+	jsoncache_clear();
+	assert_null(jsoncache_get("m/k", &t));
+	assert_false(jsoncache_admits(t));
+	assert_true(jsoncache_admits(second_miss("m/k")));
+}
+
 static void
 test_read_once_is_not_kept(void **state)
 {
@@ -270,6 +283,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hit_is_a_copy),
+		cmocka_unit_test(test_admits),
 		cmocka_unit_test(test_read_once_is_not_kept),
 		cmocka_unit_test(test_write_during_read_is_not_kept),
 		cmocka_unit_test(test_clear_and_size),

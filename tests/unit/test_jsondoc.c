@@ -2,7 +2,8 @@
  * test_jsondoc.c -- jsondoc_parse gives json_loadb's answer for every
  * text, valid or not (same value, same member order, failure where it
  * fails), and parses the documents coffer stores with fewer
- * allocations than jansson's parser.
+ * allocations than jansson's parser; jsondoc_parse_members gives the
+ * same less the members it was not asked for, building none of them.
  */
 #include "config.h"
 
@@ -37,26 +38,33 @@ count_malloc(size_t n)
 	return malloc(n);
 }
 
-/* Compare jsondoc_parse with json_loadb on len bytes of s. */
-static void
-same_as_jansson(const char *s, size_t len)
-{
-	json_error_t	 je;
-	json_t		*want, *got = NULL;
-	char		*a, *b;
-	int		 rc;
+/* What jsondoc_parse_members keeps: some of META's and the texts'. */
+static const char *const	 keep_some[] = { "current_version", "versions",
+    "custom_metadata", "a", "s", "k\xc3\xa9y\n", NULL };
 
-	want = json_loadb(s, len, 0, &je);
-	rc = jsondoc_parse(s, len, &got);
+/*
+ * jsondoc_parse (keep NULL) or jsondoc_parse_members (keep) on len
+ * bytes of s against want, jansson's answer (NULL: it refuses s);
+ * takes want.
+ */
+static void
+check_parse(const char *s, size_t len, const char *const *keep, json_t *want)
+{
+	json_t	*got = NULL;
+	char	*a, *b;
+	int	 rc;
+
+	rc = keep == NULL ? jsondoc_parse(s, len, &got) :
+	    jsondoc_parse_members(s, len, keep, &got);
 	if (want == NULL) {
 		if (rc != CF_EINVAL || got != NULL)
-			fail_msg("jansson refuses %.*s, jsondoc_parse: %d",
-			    (int)len, s, rc);
+			fail_msg("jansson refuses %.*s, we give %d (keep %s)",
+			    (int)len, s, rc, keep != NULL ? "some" : "all");
 		return;
 	}
 	if (rc != CF_OK || got == NULL)
-		fail_msg("jansson parses %.*s, jsondoc_parse: %d", (int)len,
-		    s, rc);
+		fail_msg("jansson parses %.*s, we give %d (keep %s)", (int)len,
+		    s, rc, keep != NULL ? "some" : "all");
 	if (!json_equal(want, got))
 		fail_msg("different values for %.*s", (int)len, s);
 	a = json_dumps(want, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -68,6 +76,47 @@ same_as_jansson(const char *s, size_t len)
 	free(b);
 	json_decref(want);
 	json_decref(got);
+}
+
+/*
+ * A copy of v less, if it is an object, the members keep_some does not
+ * name.
+ */
+static json_t *
+kept_part(const json_t *v)
+{
+	json_t		*c, *m;
+	const char	*k;
+	void		*tmp;
+	size_t		 i;
+
+	if (v == NULL)
+		return NULL;
+	assert_non_null(c = json_deep_copy(v));
+	if (json_is_object(c))
+		json_object_foreach_safe(c, tmp, k, m) {
+			for (i = 0; keep_some[i] != NULL; i++)
+				if (strcmp(keep_some[i], k) == 0)
+					break;
+			if (keep_some[i] == NULL)
+				json_object_del(c, k);
+		}
+	return c;
+}
+
+/*
+ * Compare jsondoc_parse, and jsondoc_parse_members with keep_some, with
+ * json_loadb on len bytes of s.
+ */
+static void
+same_as_jansson(const char *s, size_t len)
+{
+	json_error_t	 je;
+	json_t		*want;
+
+	want = json_loadb(s, len, 0, &je);
+	check_parse(s, len, keep_some, kept_part(want));
+	check_parse(s, len, NULL, want);
 }
 
 static void
@@ -94,6 +143,7 @@ test_valid(void **state)
 	same("{\"k\\u00e9y\\n\":1,\"\\\"\":2}");
 	same("{\"s\":\"h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80\"}");
 	same("{\"h\xc3\xa9\":\"x\"}");
+	same("{\"s\":1,\"b\":{\"s\":2,\"c\":[1,\"x\\n\",{}]},\"s\":3}");
 	same("[\"\",\"\\\\\",\"a\\\\\",\"\\\\a\"]");
 }
 
@@ -238,6 +288,35 @@ test_fewer_allocations(void **state)
 		    jansson);
 }
 
+/* Members not kept cost no allocation: fewer than the whole parse's. */
+static void
+test_members_fewer_allocations(void **state)
+{
+	json_t	*j;
+	long	 whole, some;
+
+	(void)state;
+	json_set_alloc_funcs(count_malloc, free);
+	nalloc = 0;
+	assert_int_equal(jsondoc_parse(META, strlen(META), &j), CF_OK);
+	whole = nalloc;
+	json_decref(j);
+	nalloc = 0;
+	assert_int_equal(jsondoc_parse_members(META, strlen(META), keep_some,
+	    &j),
+	    CF_OK);
+	some = nalloc;
+	assert_int_equal(json_object_size(j), 3);
+	assert_int_equal(json_integer_value(json_object_get(j,
+	    "current_version")), 1);
+	assert_non_null(json_object_get(json_object_get(j, "versions"), "1"));
+	json_decref(j);
+	json_set_alloc_funcs(malloc, free);
+	if (some >= whole - 8)
+		fail_msg("%ld allocations, the whole document's %ld", some,
+		    whole);
+}
+
 int
 main(void)
 {
@@ -246,6 +325,7 @@ main(void)
 		cmocka_unit_test(test_left_to_jansson),
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_fewer_allocations),
+		cmocka_unit_test(test_members_fewer_allocations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -105,7 +105,8 @@ main(void)
 	const struct CMUnitTest fault_pg_tests[] = {
 	    BACKEND_TESTS(setup_fault_pg) };
 	const struct CMUnitTest conf_tests[] = {
-	    cmocka_unit_test(test_conf_check) };
+	    cmocka_unit_test(test_conf_check),
+	    cmocka_unit_test(test_key_rule) };
 	int	 failed = 0;
 
 	if (sodium_init() < 0)

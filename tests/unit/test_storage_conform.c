@@ -696,3 +696,64 @@ test_conf_check(void **state)
 	    sizeof(why)), CF_EINVAL);
 	assert_non_null(strstr(why, "unknown key \"path\""));
 }
+
+/* The key rule of storage.h, written out plainly, segment by segment. */
+static int
+key_rule(const char *k)
+{
+	const char	*seg, *end;
+	size_t		 len = strlen(k), i, n;
+
+	if (len == 0 || len > STORAGE_KEY_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)k[i] < 0x20 || (unsigned char)k[i] == 0x7f)
+			return 0;
+	for (seg = k;; seg = end + 1) {
+		end = strchr(seg, '/');
+		n = end != NULL ? (size_t)(end - seg) : strlen(seg);
+		if (n == 0 || (n <= 2 && strncmp(seg, "..", n) == 0))
+			return 0;
+		if (end == NULL)
+			return 1;
+	}
+}
+
+/*
+ * storage_key_is_valid agrees with the rule on every key of up to six
+ * bytes from the bytes that matter to it, and at the length limit.
+ */
+void
+test_key_rule(void **state)
+{
+	static const char	 alpha[] = "a./\x01\x1f\x7f\xc3 0";
+	const size_t		 na = sizeof(alpha) - 1;
+	char			 k[STORAGE_KEY_MAX + 2];
+	size_t			 len, i, n, x;
+
+	(void)state;
+	for (len = 1; len <= 6; len++) {
+		for (n = 1, i = 0; i < len; i++)
+			n *= na;
+		for (x = 0; x < n; x++) {
+			size_t	 r = x;
+
+			for (i = 0; i < len; i++, r /= na)
+				k[i] = alpha[r % na];
+			k[len] = '\0';
+			if (storage_key_is_valid(k) != key_rule(k))
+				fail_msg("key of %zu bytes, number %zu", len,
+				    x);
+		}
+	}
+	assert_false(storage_key_is_valid(NULL));
+	for (len = STORAGE_KEY_MAX - 2; len <= STORAGE_KEY_MAX + 1; len++)
+		for (i = 0; i < 4; i++) {
+			memset(k, 'x', len);
+			k[len] = '\0';
+			k[len - 1 - i] = i % 2 == 0 ? '.' : '/';
+			if (i >= 2)
+				k[len - 2] = '.';
+			assert_int_equal(storage_key_is_valid(k), key_rule(k));
+		}
+}
