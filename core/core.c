@@ -438,7 +438,7 @@ ticket_fn(const json_t *doc, void *arg)
 
 int
 core_batch_json(const struct storage_op *ops, size_t n, const char *key,
-    const json_t *doc)
+    json_t *doc)
 {
 	unsigned long long	 ticket = 0;
 	size_t			 i, len = 0, seen = 0;
@@ -458,16 +458,19 @@ core_batch_json(const struct storage_op *ops, size_t n, const char *key,
 	if (len > 0)
 		(void)jsoncache_peek(key, ticket_fn, NULL, &ticket, &dummy);
 	if (atomic_load(&state) != CORE_UNSEALED)
-		return CF_ESEALED;
+		rc = CF_ESEALED;
 	/* A standby never writes: the active node may be writing. */
-	if (!atomic_load(&active))
-		return CF_ESTANDBY;
-	rc = fenced(barrier_batch(barrier, store, ops, n));
+	else if (!atomic_load(&active))
+		rc = CF_ESTANDBY;
+	else
+		rc = fenced(barrier_batch(barrier, store, ops, n));
 	for (i = 0; i < n; i++)
-		if (rc == CF_OK && len > 0 && strcmp(ops[i].key, key) == 0)
+		if (rc == CF_OK && len > 0 && strcmp(ops[i].key, key) == 0) {
 			jsoncache_write(key, doc, len, ticket);
-		else
+			doc = NULL;	/* the cache's now */
+		} else
 			jsoncache_drop(ops[i].key);
+	json_decref(doc);
 	return rc;
 }
 
@@ -541,27 +544,22 @@ core_get_json(const char *key, json_t **out)
 	return load_json(key, cached, ticket, NULL, out);
 }
 
-/* core_read_json_stamp, with core_read_json_members's keep. */
+/* core_read_json, with core_read_json_members's keep. */
 static int
 read_json(const char *key, const char *const *keep,
-    int (*fn)(const json_t *, void *), void *arg, unsigned long long *stamp)
+    int (*fn)(const json_t *, void *), void *arg)
 {
 	unsigned long long	 ticket = 0;
 	json_t			*j = NULL;
 	int			 rc, cached = may_cache();
 
-	*stamp = 0;
 	if (key == NULL)
 		return CF_ENOMEM;
 	if (!storage_key_is_valid(key))
 		return CF_ENOTFOUND;
-	if (cached && jsoncache_peek(key, fn, arg, &ticket, &rc)) {
-		*stamp = ticket | 1;	/* the low bit: a stamp, not 0 */
+	if (cached && jsoncache_peek(key, fn, arg, &ticket, &rc))
 		return rc;
-	}
 	rc = load_json(key, cached, ticket, keep, &j);
-	if (cached && (rc == CF_OK || rc == CF_ENOTFOUND))
-		*stamp = ticket | 1;
 	if (rc == CF_OK)
 		rc = fn(j, arg);
 	json_decref(j);
@@ -571,25 +569,37 @@ read_json(const char *key, const char *const *keep,
 int
 core_read_json(const char *key, int (*fn)(const json_t *, void *), void *arg)
 {
-	unsigned long long	 stamp;
-
-	return core_read_json_stamp(key, fn, arg, &stamp);
+	return read_json(key, NULL, fn, arg);
 }
 
 int
 core_read_json_members(const char *key, const char *const *keep,
     int (*fn)(const json_t *, void *), void *arg)
 {
-	unsigned long long	 stamp;
-
-	return read_json(key, keep, fn, arg, &stamp);
+	return read_json(key, keep, fn, arg);
 }
 
 int
-core_read_json_stamp(const char *key, int (*fn)(const json_t *, void *),
-    void *arg, unsigned long long *stamp)
+core_take_json(const char *key, json_t **out, unsigned long long *stamp)
 {
-	return read_json(key, NULL, fn, arg, stamp);
+	unsigned long long	 ticket = 0;
+	int			 rc, cached = may_cache();
+
+	*out = NULL;
+	*stamp = 0;
+	if (key == NULL)
+		return CF_ENOMEM;
+	if (!storage_key_is_valid(key))
+		return CF_ENOTFOUND;
+	if (cached && (*out = jsoncache_take(key, &ticket)) != NULL) {
+		*stamp = ticket | 1;	/* the low bit: a stamp, not 0 */
+		return CF_OK;
+	}
+	/* Not offered to the cache: the write puts its own. */
+	rc = load_json(key, 0, ticket, NULL, out);
+	if (cached && (rc == CF_OK || rc == CF_ENOTFOUND))
+		*stamp = ticket | 1;
+	return rc;
 }
 
 int

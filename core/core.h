@@ -111,14 +111,15 @@ int	 core_read_json_members(const char *key, const char *const *keep,
 	    __attribute__((warn_unused_result));
 
 /*
- * core_read_json that also gives a stamp of what it read, found or
- * absent (0 when the node does not cache: not active).  While
- * core_json_is_current(key, stamp) is 1, nothing has written or deleted
- * key since the read: a writer that holds the record's own lock may use
- * what it read then instead of reading it again.
+ * core_get_json for a writer about to replace key: a cached document is
+ * taken out of the cache rather than copied (the write puts the new one
+ * back), and a stamp of what was read, found or absent (0 when the node
+ * does not cache: not active).  While core_json_is_current(key, stamp)
+ * is 1, nothing has written or deleted key since the read: a writer
+ * that holds the record's own lock may use what it read then instead of
+ * reading it again.
  */
-int	 core_read_json_stamp(const char *key,
-	    int (*fn)(const json_t *, void *), void *arg,
+int	 core_take_json(const char *key, json_t **out,
 	    unsigned long long *stamp) __attribute__((warn_unused_result));
 int	 core_json_is_current(const char *key, unsigned long long stamp);
 
@@ -208,9 +209,11 @@ int	 core_put_json(const char *, const json_t *)
  * core_batch where one of ops puts doc's text (as jsonutil_emit wrote
  * it) at key: the document cache keeps doc for key instead of dropping
  * it when it held key or key was just read (see jsoncache_write).
+ * Takes the caller's reference to doc, whatever the outcome: a writer
+ * hands over the document it built rather than have it copied.
  */
 int	 core_batch_json(const struct storage_op *, size_t, const char *key,
-	    const json_t *doc) __attribute__((warn_unused_result));
+	    json_t *doc) __attribute__((warn_unused_result));
 /*
  * The direct children of prefix as a JSON array for a {"keys": [...]}
  * answer; *out is NULL when there are none (the caller answers 404).

@@ -125,6 +125,27 @@ jsoncache_get(const char *key, unsigned long long *ticket)
 	return copy;
 }
 
+json_t *
+jsoncache_take(const char *key, unsigned long long *ticket)
+{
+	uint64_t	 h = key_hash(key);
+	size_t		 i = slot_of(h);
+	char		*k = NULL;
+	json_t		*doc = NULL;
+
+	lock_mutex(stripe(i), LOCK_LEAF);
+	if (slots[i].key != NULL && strcmp(slots[i].key, key) == 0) {
+		slot_take(i, &k, &doc);
+		/* As if key missed here: the write's document is admitted. */
+		slots[i].missed = h;
+		*ticket = slots[i].gen << 1 | 1;
+	} else
+		*ticket = ticket_of(i, h, 0);
+	unlock_mutex(stripe(i));
+	free(k);
+	return doc;
+}
+
 int
 jsoncache_peek(const char *key, int (*fn)(const json_t *, void *), void *arg,
     unsigned long long *ticket, int *rc)
@@ -256,25 +277,23 @@ jsoncache_clear(void)
 }
 
 void
-jsoncache_write(const char *key, const json_t *doc, size_t len,
+jsoncache_write(const char *key, json_t *doc, size_t len,
     unsigned long long ticket)
 {
 	unsigned long long	 gen = ticket >> 1;
 	uint64_t		 h = key_hash(key);
 	size_t			 i = slot_of(h);
 	char			*k = NULL, *oldk = NULL;
-	json_t			*d = NULL, *oldd = NULL;
+	json_t			*oldd = NULL;
 
-	/* The copies first, outside the lock; none for a document too big. */
-	if (len <= JSONCACHE_DOC_MAX && (k = strdup(key)) != NULL &&
-	    (d = json_deep_copy(doc)) == NULL) {
-		free(k);
-		k = NULL;
-	}
+	/* The key's copy first, outside the lock; none for a big document. */
+	if (len <= JSONCACHE_DOC_MAX)
+		k = strdup(key);
 	lock_mutex(stripe(i), LOCK_LEAF);
-	if (d != NULL && slot_takes(i, len, gen) && ((ticket & 1) != 0 ||
-	    (slots[i].key != NULL && strcmp(slots[i].key, key) == 0))) {
-		slot_swap(i, &k, &d, len);
+	if (k != NULL && doc != NULL && slot_takes(i, len, gen) &&
+	    ((ticket & 1) != 0 || (slots[i].key != NULL &&
+	    strcmp(slots[i].key, key) == 0))) {
+		slot_swap(i, &k, &doc, len);
 		slots[i].gen++;		/* a fill that read before is stale */
 	} else if (slots[i].key != NULL && strcmp(slots[i].key, key) == 0)
 		slot_take(i, &oldk, &oldd);
@@ -284,5 +303,5 @@ jsoncache_write(const char *key, const json_t *doc, size_t len,
 	free(oldk);
 	json_decref(oldd);
 	free(k);
-	json_decref(d);
+	json_decref(doc);	/* the one replaced, or the one not kept */
 }

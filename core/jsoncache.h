@@ -41,16 +41,26 @@ int	 jsoncache_admits(unsigned long long ticket);
  */
 void	 jsoncache_put(const char *key, const json_t *doc, size_t len,
 	    unsigned long long ticket);
+/*
+ * jsoncache_get for a writer about to replace key: the cached document
+ * itself (the caller's now, no copy), taken out of the cache, which
+ * gets the new one back from the write (jsoncache_write admits it).
+ * NULL on a miss.  *ticket as jsoncache_get's; after a take it is
+ * current until something writes or drops key.
+ */
+json_t	*jsoncache_take(const char *key, unsigned long long *ticket);
 /* Forget key: its storage changed (call after the write). */
 void	 jsoncache_drop(const char *key);
 /*
- * Write-through: key's storage now holds doc (len bytes of text).  Keep
- * a copy in place of key's old one if nothing wrote, dropped or cleared
- * key's slot since ticket (taken with jsoncache_peek before the write)
- * and the slot holds key or the ticket admits it (key missed there
- * twice: read before it was written); otherwise jsoncache_drop(key).
+ * Write-through: key's storage now holds doc (len bytes of text).  Takes
+ * the caller's reference to doc, which no one may touch afterwards: it
+ * is kept as it is (no copy) in place of key's old one if nothing
+ * wrote, dropped or cleared key's slot since ticket (taken with
+ * jsoncache_peek before the write) and the slot holds key or the ticket
+ * admits it (key missed there twice: read before it was written);
+ * otherwise it is freed and the call is jsoncache_drop(key).
  */
-void	 jsoncache_write(const char *key, const json_t *doc, size_t len,
+void	 jsoncache_write(const char *key, json_t *doc, size_t len,
 	    unsigned long long ticket);
 /*
  * 1 if nothing wrote, dropped or cleared key's slot since ticket (from

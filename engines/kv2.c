@@ -44,7 +44,13 @@
 #include "router.h"
 #include "storage.h"
 #include "timeutil.h"
-#define KV_STRIPES		64
+/*
+ * A writer holds its stripe across the durable write, so two writers of
+ * different secrets on one stripe wait a whole commit for each other:
+ * enough stripes that the writers a busy server has in flight rarely
+ * share one.
+ */
+#define KV_STRIPES		1024
 
 static pthread_mutex_t	 stripes[KV_STRIPES];
 static pthread_once_t	 stripes_once = PTHREAD_ONCE_INIT;
@@ -227,15 +233,6 @@ seen_reset(void)
 	return sn;
 }
 
-/* core_read_json_stamp's reader: a copy of the document. */
-static int
-copy_fn(const json_t *doc, void *arg)
-{
-	json_t	**out = arg;
-
-	return (*out = json_deep_copy(doc)) != NULL ? CF_OK : CF_ENOMEM;
-}
-
 int
 kv2_meta_exists(struct mount *m, const char *k, int *exists)
 {
@@ -249,7 +246,7 @@ kv2_meta_exists(struct mount *m, const char *k, int *exists)
 	if ((sn = seen_reset()) == NULL ||
 	    (mkey = kv2_key(m, "m/", k, -1)) == NULL)
 		return CF_ENOMEM;
-	rc = core_read_json_stamp(mkey, copy_fn, &doc, &stamp);
+	rc = core_take_json(mkey, &doc, &stamp);
 	if (rc == CF_OK)
 		*exists = 1;
 	if ((rc == CF_OK || rc == CF_ENOTFOUND) && stamp != 0) {

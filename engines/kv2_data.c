@@ -215,7 +215,7 @@ kv2_data_write(struct mount *m, struct request *req, struct response *resp,
 	pthread_mutex_t		*mu;
 	struct kv2_config	 cfg;
 	json_t			*meta = NULL, *data, *opts, *cas;
-	json_t			*merged = NULL, *vers, *old = NULL;
+	json_t			*merged = NULL, *vers, *old = NULL, *md = NULL;
 	char			 now[64], num[32], *mkey = NULL;
 	char			*dkeys[64] = { NULL };
 	long long		 cur, n, maxv, oldest, dva;
@@ -343,17 +343,26 @@ kv2_data_write(struct mount *m, struct request *req, struct response *resp,
 			rc = CF_ENOMEM;
 			goto out;
 		}
+	/* The answer before meta goes to the cache with the write. */
+	if ((md = kv2_version_meta(meta, n)) == NULL) {
+		rc = CF_ENOMEM;
+		goto out;
+	}
 	/* The next write of k finds its metadata in the cache. */
-	if ((rc = core_batch_json(ops, nops, mkey, meta)) != CF_OK)
+	rc = core_batch_json(ops, nops, mkey, meta);
+	meta = NULL;
+	if (rc != CF_OK)
 		goto out;
 	resp->wipe = 1;
-	rc = resp_data(resp, kv2_version_meta(meta, n));
+	rc = resp_data(resp, md);
+	md = NULL;
  out:
 	unlock_mutex(mu);
 	for (i = 0; i < 64; i++)
 		free(dkeys[i]);
 	free(mkey);
 	json_decref(meta);
+	json_decref(md);
 	json_decref(merged);
 	json_decref(old);
 	buf_free(&payload);

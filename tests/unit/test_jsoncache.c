@@ -231,50 +231,89 @@ cached_v(const char *key)
 	return v;
 }
 
+/* A new document {"v": v}, for jsoncache_write to take. */
+static json_t *
+doc_v(int v)
+{
+	return json_pack("{s:i}", "v", v);
+}
+
 static void
 test_write_through(void **state)
 {
 	unsigned long long	 t, fill;
-	json_t			*d1 = json_pack("{s:i}", "v", 1);
-	json_t			*d2 = json_pack("{s:i}", "v", 2);
-	json_t			*d3 = json_pack("{s:i}", "v", 3);
+	json_t			*d1 = doc_v(1), *given;
 
 	(void)state;
 	jsoncache_clear();
 	/* Read (a miss), then written: the new document is kept. */
 	assert_null(jsoncache_get("w/k", &t));
-	jsoncache_write("w/k", d1, 7, write_ticket("w/k"));
+	jsoncache_write("w/k", doc_v(1), 7, write_ticket("w/k"));
 	assert_int_equal(cached_v("w/k"), 1);
 	/* Written again while kept: replaced, not dropped. */
-	jsoncache_write("w/k", d2, 7, write_ticket("w/k"));
-	json_object_set_new(d2, "v", json_integer(9));	/* the caller's */
+	jsoncache_write("w/k", doc_v(2), 7, write_ticket("w/k"));
 	assert_int_equal(cached_v("w/k"), 2);
+	/* The document given is kept as it is: no copy. */
+	given = doc_v(4);
+	jsoncache_write("w/k", json_incref(given), 7, write_ticket("w/k"));
+	assert_int_equal(given->refcount, 2);
+	json_decref(given);
+	assert_int_equal(cached_v("w/k"), 4);
 	/* Another write of w/k between the ticket and this one: dropped. */
 	t = write_ticket("w/k");
-	jsoncache_write("w/k", d1, 7, write_ticket("w/k"));
-	jsoncache_write("w/k", d3, 7, t);
+	jsoncache_write("w/k", doc_v(1), 7, write_ticket("w/k"));
+	jsoncache_write("w/k", doc_v(3), 7, t);
 	assert_int_equal(cached_v("w/k"), -1);
 	/* A clear (seal, role change) after the ticket: nothing kept. */
 	assert_null(jsoncache_get("w/k", &t));
 	t = write_ticket("w/k");
 	jsoncache_clear();
-	jsoncache_write("w/k", d3, 7, t);
+	jsoncache_write("w/k", doc_v(3), 7, t);
 	assert_int_equal(cached_v("w/k"), -1);
 	/* A key written without a read before it is not kept. */
-	jsoncache_write("w/n", d1, 7, write_ticket("w/n"));
+	jsoncache_write("w/n", doc_v(1), 7, write_ticket("w/n"));
 	assert_int_equal(cached_v("w/n"), -1);
 	/* A fill that read before the write is stale: the write's stays. */
 	assert_null(jsoncache_get("w/f", &fill));
 	assert_null(jsoncache_get("w/f", &fill));
-	jsoncache_write("w/f", d3, 7, write_ticket("w/f"));
+	jsoncache_write("w/f", doc_v(3), 7, write_ticket("w/f"));
 	jsoncache_put("w/f", d1, 7, fill);
 	assert_int_equal(cached_v("w/f"), 3);
 	/* Over the size of one document: dropped, not kept. */
-	jsoncache_write("w/f", d1, JSONCACHE_DOC_MAX + 1, write_ticket("w/f"));
+	jsoncache_write("w/f", doc_v(1), JSONCACHE_DOC_MAX + 1,
+	    write_ticket("w/f"));
 	assert_int_equal(cached_v("w/f"), -1);
 	json_decref(d1);
-	json_decref(d2);
-	json_decref(d3);
+	jsoncache_clear();
+}
+
+/*
+ * A take hands over the cached document itself and empties the slot;
+ * its ticket stays current until a write or drop, and the write that
+ * follows is kept.  A take that misses gives NULL.
+ */
+static void
+test_take(void **state)
+{
+	unsigned long long	 t;
+	json_t			*d = doc_v(5), *got;
+
+	(void)state;
+	jsoncache_clear();
+	assert_null(jsoncache_take("t/k", &t));
+	assert_null(jsoncache_get("t/k", &t));
+	jsoncache_put("t/k", d, 7, t);		/* missed twice: kept */
+	assert_int_equal(cached_v("t/k"), 5);
+	got = jsoncache_take("t/k", &t);
+	assert_non_null(got);
+	assert_int_equal(json_integer_value(json_object_get(got, "v")), 5);
+	json_decref(got);
+	assert_true(jsoncache_is_current("t/k", t));
+	assert_int_equal(cached_v("t/k"), -1);	/* taken out */
+	jsoncache_write("t/k", doc_v(6), 7, write_ticket("t/k"));
+	assert_int_equal(cached_v("t/k"), 6);	/* the write's is kept */
+	assert_false(jsoncache_is_current("t/k", t));
+	json_decref(d);
 	jsoncache_clear();
 }
 
@@ -290,6 +329,7 @@ main(void)
 		cmocka_unit_test(test_byte_budget),
 		cmocka_unit_test(test_peek),
 		cmocka_unit_test(test_write_through),
+		cmocka_unit_test(test_take),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
