@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -27,6 +28,7 @@
 
 #define CRASH_ROUNDS	5
 #define CRASH_THREADS	4
+#define CRASH_FIRST_ACK_MS	30000	/* a child's first write, at most */
 
 /* The value for key number i: its size varies with i (1..20000). */
 static size_t
@@ -165,6 +167,7 @@ crash_rounds(struct fixture *fx, int batch)
 	uint32_t	 ack;
 	int		 fds[2];
 	pid_t		 pid;
+	struct pollfd	 pfd;
 
 	for (round = 0; round < CRASH_ROUNDS; round++) {
 		/* The file backend allows one process at a time. */
@@ -191,7 +194,16 @@ crash_rounds(struct fixture *fx, int batch)
 				pause();
 		}
 		close(fds[1]);
-		usleep(10000 + (unsigned int)(rand() % 190000));
+		/*
+		 * The kill comes at a random point once the writers are
+		 * acknowledging: a slow start (a sanitized build opening a
+		 * database session) must not leave a round with nothing to
+		 * check.
+		 */
+		pfd.fd = fds[0];
+		pfd.events = POLLIN;
+		assert_int_equal(poll(&pfd, 1, CRASH_FIRST_ACK_MS), 1);
+		usleep((unsigned int)(rand() % 190000));
 		assert_int_equal(kill(pid, SIGKILL), 0);
 		assert_int_equal(wait_child(pid, NULL), pid);
 		memset(acked, 0, sizeof(acked));
