@@ -143,8 +143,14 @@ pgstore_exec_op(struct pgstore *ps, PGconn *c, const struct storage_op *op)
 	return rc;
 }
 
+/* An operation of a group, with its place in the group's order. */
+struct pgstore_op_at {
+	const struct storage_op	*op;
+	size_t			 at;
+};
+
 struct pgstore_batch_arg {
-	const struct storage_op	**ops;		/* in the order to apply */
+	const struct pgstore_op_at *ops;	/* in the order to apply */
 	size_t			 n;
 	const char		*prefix;	/* or delete by this prefix */
 };
@@ -252,7 +258,7 @@ pgstore_batch_fn(struct pgstore *ps, PGconn *c, void *arg)
 	int				 rc = CF_OK;
 
 	if (!ps->ha && a->prefix == NULL && a->n == 1)
-		return pgstore_exec_op(ps, c, a->ops[0]);
+		return pgstore_exec_op(ps, c, a->ops[0].op);
 	if (ps->ha && (rc = pgstore_epoch(ps, epoch, sizeof(epoch))) != CF_OK)
 		return rc;
 	if (PQenterPipelineMode(c) != 1)
@@ -276,7 +282,7 @@ pgstore_batch_fn(struct pgstore *ps, PGconn *c, void *arg)
 			rc = CF_EIO;
 	}
 	for (i = 0; i < a->n && rc == CF_OK; i++)
-		rc = pgstore_send_op(c, a->ops[i]);
+		rc = pgstore_send_op(c, a->ops[i].op);
 	if (rc != CF_OK || PQpipelineSync(c) != 1)
 		/*
 		 * Nothing was synced, so nothing commits; the session stays
@@ -285,12 +291,6 @@ pgstore_batch_fn(struct pgstore *ps, PGconn *c, void *arg)
 		return pgstore_check(ps, c, NULL, PGRES_COMMAND_OK, "batch");
 	return pgstore_batch_results(ps, c, ps->ha ? epoch : NULL);
 }
-
-/* An operation of a group, with its place in the group's order. */
-struct pgstore_op_at {
-	const struct storage_op	*op;
-	size_t			 at;
-};
 
 static int
 pgstore_op_cmp(const void *a, const void *b)
@@ -323,11 +323,8 @@ pgstore_commit(void *arg, const struct group_req *first,
 		n += r->n;
 	if (n == 0)
 		return CF_OK;
-	if ((v = calloc(n, sizeof(*v))) == NULL ||
-	    (a.ops = calloc(n, sizeof(*a.ops))) == NULL) {
-		free(v);
+	if ((v = calloc(n, sizeof(*v))) == NULL)
 		return CF_ENOMEM;
-	}
 	for (r = first; r != stop; r = r->next)
 		for (i = 0; i < r->n; i++, a.n++) {
 			v[a.n].op = &r->ops[i];
@@ -335,11 +332,9 @@ pgstore_commit(void *arg, const struct group_req *first,
 		}
 	if (n > 1)
 		qsort(v, n, sizeof(*v), pgstore_op_cmp);
-	for (i = 0; i < n; i++)
-		a.ops[i] = v[i].op;
-	free(v);
+	a.ops = v;
 	rc = pgstore_run(arg, pgstore_batch_fn, &a);
-	free(a.ops);
+	free(v);
 	return rc;
 }
 

@@ -96,6 +96,13 @@ stripe(size_t i)
 	return &stripe_mu[i % JSONCACHE_STRIPES];
 }
 
+/* Whether slot i (its stripe locked) holds key's document. */
+static int
+slot_holds(size_t i, const char *key)
+{
+	return slots[i].key != NULL && strcmp(slots[i].key, key) == 0;
+}
+
 /* Empty slot i (its stripe locked); what it held is freed by the caller. */
 static void
 slot_take(size_t i, char **key, json_t **doc)
@@ -118,7 +125,7 @@ jsoncache_get(const char *key, unsigned long long *ticket)
 	json_t	*copy = NULL;
 
 	lock_mutex(stripe(i), LOCK_LEAF);
-	if (slots[i].key != NULL && strcmp(slots[i].key, key) == 0)
+	if (slot_holds(i, key))
 		copy = json_deep_copy(slots[i].doc);
 	*ticket = ticket_of(i, h, copy != NULL);
 	unlock_mutex(stripe(i));
@@ -134,7 +141,7 @@ jsoncache_take(const char *key, unsigned long long *ticket)
 	json_t		*doc = NULL;
 
 	lock_mutex(stripe(i), LOCK_LEAF);
-	if (slots[i].key != NULL && strcmp(slots[i].key, key) == 0) {
+	if (slot_holds(i, key)) {
 		slot_take(i, &k, &doc);
 		/* As if key missed here: the write's document is admitted. */
 		slots[i].missed = h;
@@ -155,7 +162,7 @@ jsoncache_peek(const char *key, int (*fn)(const json_t *, void *), void *arg,
 	int	 hit;
 
 	lock_mutex(stripe(i), LOCK_LEAF);
-	if ((hit = slots[i].key != NULL && strcmp(slots[i].key, key) == 0))
+	if ((hit = slot_holds(i, key)))
 		*rc = fn(slots[i].doc, arg);
 	*ticket = ticket_of(i, h, hit);
 	unlock_mutex(stripe(i));
@@ -239,7 +246,7 @@ jsoncache_drop(const char *key)
 	json_t	*d = NULL;
 
 	lock_mutex(stripe(i), LOCK_LEAF);
-	if (slots[i].key != NULL && strcmp(slots[i].key, key) == 0)
+	if (slot_holds(i, key))
 		slot_take(i, &k, &d);
 	else
 		slots[i].gen++;		/* a fill in progress is stale */
@@ -291,11 +298,10 @@ jsoncache_write(const char *key, json_t *doc, size_t len,
 		k = strdup(key);
 	lock_mutex(stripe(i), LOCK_LEAF);
 	if (k != NULL && doc != NULL && slot_takes(i, len, gen) &&
-	    ((ticket & 1) != 0 || (slots[i].key != NULL &&
-	    strcmp(slots[i].key, key) == 0))) {
+	    (jsoncache_admits(ticket) || slot_holds(i, key))) {
 		slot_swap(i, &k, &doc, len);
 		slots[i].gen++;		/* a fill that read before is stale */
-	} else if (slots[i].key != NULL && strcmp(slots[i].key, key) == 0)
+	} else if (slot_holds(i, key))
 		slot_take(i, &oldk, &oldd);
 	else
 		slots[i].gen++;

@@ -204,6 +204,28 @@ join_committed(struct writer *w, int n)
 }
 
 /*
+ * With one leader, start writer 0 and hold its commit; then queue
+ * writers 1..n-1 of w behind it, keyed by keys[i - 1] with nops[i - 1]
+ * operations.  release() lets them go.
+ */
+static void
+queue_behind_held(struct group_commit *gc, struct writer *w, int n,
+    const char *const *keys, const size_t *nops)
+{
+	int	 i;
+
+	reset();
+	assert_int_equal(group_commit_init(gc, 1, 0, fake_commit, NULL),
+	    CF_OK);
+	hold = 1;
+	writer_start(&w[0], gc, "0", 1);
+	wait_for(&in_commit, 1);
+	for (i = 1; i < n; i++)
+		writer_start(&w[i], gc, keys[i - 1], nops[i - 1]);
+	wait_queued(gc, (size_t)(n - 1));
+}
+
+/*
  * One leader: while its group is held, every later writer queues; the
  * next leader takes all of them as one group.
  */
@@ -270,16 +292,8 @@ test_failed_group_commits_each_alone(void **state)
 	int			 i;
 
 	(void)state;
-	reset();
-	assert_int_equal(group_commit_init(&gc, 1, 0, fake_commit, NULL),
-	    CF_OK);
-	hold = 1;
-	writer_start(&w[0], &gc, "0", 1);
-	wait_for(&in_commit, 1);
-	writer_start(&w[1], &gc, "1", 1);
-	writer_start(&w[2], &gc, "bad", 1);
-	writer_start(&w[3], &gc, "3", 2);
-	wait_queued(&gc, 3);
+	queue_behind_held(&gc, w, 4, (const char *const[]){ "1", "bad", "3" },
+	    (const size_t[]){ 1, 1, 2 });
 	release();
 	for (i = 0; i < 4; i++)
 		pthread_join(w[i].t, NULL);
@@ -304,15 +318,8 @@ test_fenced_group_is_everyones(void **state)
 	int			 i;
 
 	(void)state;
-	reset();
-	assert_int_equal(group_commit_init(&gc, 1, 0, fake_commit, NULL),
-	    CF_OK);
-	hold = 1;
-	writer_start(&w[0], &gc, "0", 1);
-	wait_for(&in_commit, 1);
-	writer_start(&w[1], &gc, "1", 1);
-	writer_start(&w[2], &gc, "fenced", 1);
-	wait_queued(&gc, 2);
+	queue_behind_held(&gc, w, 3, (const char *const[]){ "1", "fenced" },
+	    (const size_t[]){ 1, 1 });
 	release();
 	for (i = 0; i < 3; i++)
 		pthread_join(w[i].t, NULL);
