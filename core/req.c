@@ -42,6 +42,7 @@ resp_fini(struct response *resp)
 	json_decref(resp->auth);
 	json_decref(resp->warnings);
 	json_decref(resp->wrap_info);
+	buf_free(&resp->text);
 	buf_free(&resp->relay_headers);
 	buf_free(&resp->relay_body);
 	sodium_memzero(resp, sizeof(*resp));

@@ -92,6 +92,7 @@ struct request {
 struct response {
 	int		 status;	/* 0: 200, or 204 if nothing to send */
 	int		 raw;		/* 1: write data alone, no envelope */
+	struct buf	 text;		/* raw, no data: the body, as JSON text */
 	int		 inject;	/* 1: copy data's keys to the top too */
 	json_t		*data;		/* owned; object or NULL */
 	json_t		*auth;		/* owned; the "auth" block or NULL */

@@ -454,7 +454,7 @@ http_reply(struct mg_connection *conn, const struct request *req, int err,
 		return reply_error(conn, req, err, resp);
 	if (resp->raw) {
 		status = resp->status ? resp->status :
-		    resp->data != NULL ? 200 : 204;
+		    resp->data != NULL || resp->text.len > 0 ? 200 : 204;
 		doc = resp->data;
 	} else if (resp->data == NULL && resp->auth == NULL &&
 	    resp->warnings == NULL && resp->wrap_info == NULL) {
@@ -472,6 +472,8 @@ http_reply(struct mg_connection *conn, const struct request *req, int err,
 	}
 	if (reply_begin(req, &body) != CF_OK || (doc != NULL &&
 	    (jsonutil_emit(doc, &body) != CF_OK ||
+	    buf_puts(&body, "\n") != CF_OK)) || (resp->text.len > 0 &&
+	    (buf_append(&body, resp->text.data, resp->text.len) != CF_OK ||
 	    buf_puts(&body, "\n") != CF_OK))) {
 		json_decref(env);
 		buf_free(&body);

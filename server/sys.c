@@ -14,11 +14,13 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "core.h"
 #include "err.h"
 #include "ha.h"
 #include "ha_echo.h"
 #include "ha_node.h"
+#include "jsonutil.h"
 #include "metrics.h"
 #include "req.h"
 #include "router.h"
@@ -119,10 +121,12 @@ sys_mount(void)
 static int
 health_bool(struct request *req, const char *key)
 {
-	json_t		*v = json_object_get(req->data, key);
+	json_t		*v;
 	const char	*s;
 
-	if (v == NULL || !json_is_string(v))
+	/* Most probes ask with no parameters: no lookup then. */
+	if (json_object_size(req->data) == 0 ||
+	    (v = json_object_get(req->data, key)) == NULL || !json_is_string(v))
 		return 0;
 	s = json_string_value(v);
 	if (*s == '\0' || strcmp(s, "0") == 0 || strcmp(s, "f") == 0 ||
@@ -140,23 +144,35 @@ health_bool(struct request *req, const char *key)
 static int
 health_code(struct request *req, const char *key, int def)
 {
-	json_t		*v = json_object_get(req->data, key);
+	json_t		*v;
 	const char	*err;
 	long long	 n;
 
-	if (v == NULL || !json_is_string(v))
+	if (json_object_size(req->data) == 0 ||
+	    (v = json_object_get(req->data, key)) == NULL || !json_is_string(v))
 		return def;
 	n = strtonum(json_string_value(v), 100, 999, &err);
 	return err != NULL ? -1 : (int)n;
 }
 
+/* Room for sys/health's body, cluster name and id included. */
+#define HEALTH_BODY_MAX	512
+
+static const char *
+tf(int v)
+{
+	return v ? "true" : "false";
+}
+
 static int
 sys_health(struct request *req, struct response *resp)
 {
-	json_t	*o;
-	char	 name[128], id[64];
-	int	 st, code, standbyok, standby;
-	int	 uninit, sealed, active, standbycode;
+	struct buf	*b;
+	const char	*part[9];
+	char		 name[128], id[64], now[24];
+	size_t		 i;
+	int		 st, code, standbyok, standby, rc;
+	int		 uninit, sealed, active, standbycode;
 
 	if (req->op != REQ_READ && req->op != REQ_HEAD) {
 		resp->err_empty = 1;
@@ -181,25 +197,41 @@ sys_health(struct request *req, struct response *resp)
 	code = st == CORE_UNINITIALIZED ? uninit :
 	    st == CORE_SEALED ? sealed :
 	    standby && !standbyok ? standbycode : active;
-	o = json_pack("{s:b, s:b, s:b, s:b, s:s, s:s, s:I, s:s}",
-	    "initialized", st != CORE_UNINITIALIZED,
-	    "sealed", st != CORE_UNSEALED,
-	    "standby", st != CORE_UNSEALED || standby,
-	    "performance_standby", 0,
-	    "replication_performance_mode", "disabled",
-	    "replication_dr_mode", "disabled",
-	    "server_time_utc", (json_int_t)time(NULL),
-	    "version", CORE_VAULT_VERSION);
-	if (o != NULL && st == CORE_UNSEALED) {
+	/*
+	 * Written as text: load balancers ask this many times a second,
+	 * and building and freeing a jansson object cost more than the
+	 * rest of the request.
+	 */
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	part[0] = "{\"initialized\":";
+	part[1] = tf(st != CORE_UNINITIALIZED);
+	part[2] = ",\"sealed\":";
+	part[3] = tf(st != CORE_UNSEALED);
+	part[4] = ",\"standby\":";
+	part[5] = tf(st != CORE_UNSEALED || standby);
+	part[6] = ",\"performance_standby\":false,"
+	    "\"replication_performance_mode\":\"disabled\","
+	    "\"replication_dr_mode\":\"disabled\",\"server_time_utc\":";
+	part[7] = now;
+	part[8] = ",\"version\":\"" CORE_VAULT_VERSION "\"";
+	b = &resp->text;
+	if ((rc = buf_reserve(b, HEALTH_BODY_MAX)) != CF_OK)
+		return rc;
+	for (i = 0; i < sizeof(part) / sizeof(part[0]); i++)
+		if ((rc = buf_puts(b, part[i])) != CF_OK)
+			return rc;
+	if (st == CORE_UNSEALED) {
 		core_cluster(name, sizeof(name), id, sizeof(id));
-		json_object_set_new(o, "cluster_name", json_string(name));
-		json_object_set_new(o, "cluster_id", json_string(id));
+		if ((rc = buf_puts(b, ",\"cluster_name\":")) != CF_OK ||
+		    (rc = jsonutil_emit_str(name, strlen(name), b)) != CF_OK ||
+		    (rc = buf_puts(b, ",\"cluster_id\":")) != CF_OK ||
+		    (rc = jsonutil_emit_str(id, strlen(id), b)) != CF_OK)
+			return rc;
 	}
-	if (o == NULL)
-		return CF_ENOMEM;
+	if ((rc = buf_puts(b, "}")) != CF_OK)
+		return rc;
 	resp->raw = 1;
 	resp->status = code;
-	resp->data = o;
 	return CF_OK;
 }
 

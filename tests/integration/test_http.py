@@ -98,6 +98,35 @@ def test_health_states(lmdb_server):
     assert b["cluster_name"] and b["cluster_id"]
 
 
+HEALTH_KEYS = ["initialized", "sealed", "standby", "performance_standby",
+               "replication_performance_mode", "replication_dr_mode",
+               "server_time_utc", "version", "cluster_name", "cluster_id"]
+
+
+def test_health_body_as_vault_writes_it(make_server):
+    """sys/health writes its JSON as text: Vault's members in Vault's
+    order, each of its type, and a configured cluster name escaped."""
+    name = 'ops "blue"\\east \u00e9'
+    srv = make_server(extra='cluster_name = "%s"\n' %
+                      name.replace("\\", "\\\\").replace('"', '\\"'))
+    srv.init()
+    srv.unseal()
+    r = srv.api("GET", "sys/health")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"] == "application/json"
+    b = json.loads(r.text, object_pairs_hook=list)
+    assert [k for k, _ in b] == HEALTH_KEYS
+    b = dict(b)
+    assert b["cluster_name"] == name
+    assert abs(b["server_time_utc"] - time.time()) < 60
+    assert b["version"] == "1.14.8"
+    assert b["replication_dr_mode"] == "disabled"
+    assert b["performance_standby"] is False
+    h = requests.head(srv.url + "/v1/sys/health", timeout=10)
+    assert h.status_code == 200 and h.content == b""
+    assert int(h.headers["Content-Length"]) == len(r.content)
+
+
 def test_sealed_paths_answer_503(lmdb_server):
     for method, path in [("GET", "secret/foo"), ("PUT", "sys/mounts/x"),
                          ("LIST", "secret/"), ("DELETE", "a/b"),
