@@ -12,14 +12,34 @@
  * returns, so the 16- and 64-thread lines show what LMDB's group commit
  * buys (64 concurrent writers is the KV engine's target load).  get:
  * random reads of keys written before.  list: a folder of LIST_KEYS
- * keys.  Each measurement runs for PHASE_SECS (or PHASE_MAX_OPS), so a
- * whole run takes about 20 s.  Nothing here asserts a speed.
+ * keys.  Each measurement runs for PHASE_SECS (or PHASE_MAX_OPS).
+ *
+ * For lmdb only, after its lines, durable random updates over a large
+ * store, in a new directory per store size:
+ *
+ *	storage lmdb update 64thr Nkeys RATE ops/s
+ *	storage lmdb update 1000000keys/1000keys RATIOx
+ *
+ * This is the storage-level ceiling for the KV v2 benchmark that writes
+ * with 1,000 and then 1,000,000 secrets stored: whatever the engine
+ * does, it cannot write faster than this.  N secrets are preloaded as KV
+ * v2 lays them out, a META_LEN metadata key and a VERSION_LEN version
+ * key each; then UPDATE_THREADS threads for UPDATE_SECS each pick a
+ * random secret and write what a new version writes, one batch of two
+ * puts (new metadata, new version key); an op is one such batch,
+ * durable when it returns.  Keys are random, so over a large B-tree
+ * each write dirties its own leaf and branch pages rather than sharing
+ * them with the rest of its group commit, and a commit writes (and
+ * syncs) more pages; the ratio is what that costs.  Preloading
+ * 1,000,000 secrets writes about 700 MB, so a whole run takes about
+ * 30 s plus the preload (some 10 s).  Nothing here asserts a speed.
  */
 #include "config.h"
 
 #include <ftw.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +59,15 @@
 #define MAX_THREADS	64
 #define LIST_KEYS	1000
 #define VALUE_LEN	256
+
+#define UPDATE_SECS	5.0	/* per store size: long enough for many commits */
+#define UPDATE_THREADS	64	/* the KV engine's target load */
+#define META_LEN	400	/* a KV v2 metadata record, about */
+#define VERSION_LEN	200	/* a KV v2 version of a small secret, about */
+#define PRELOAD_BATCH	5000	/* secrets per batch: few commits, few syncs */
+#define UPDATE_KEY_LEN	96
+/* A KV v2 mount's storage prefix: logical/<24-hex mount id>. */
+#define KV_PREFIX	"logical/0123456789abcdef01234567"
 
 struct job {
 	struct storage	*st;
@@ -114,12 +143,52 @@ lister(void *arg)
 }
 
 /*
- * Run fn on n threads for PHASE_SECS; print the rate.  Returns the ops
- * of thread 0, or -1 on failure.
+ * One KV v2 write of a new version to a random secret among nkeys, until
+ * stopped.  The version number is unique across threads, so every write
+ * inserts a new version key as the engine's do, never overwrites one.
+ */
+static void *
+updater(void *arg)
+{
+	struct job		*j = arg;
+	struct storage_op	 ops[2];
+	char			 mkey[UPDATE_KEY_LEN], vkey[UPDATE_KEY_LEN];
+	unsigned char		 meta[META_LEN], ver[VERSION_LEN];
+	uint32_t		 i;
+
+	while (!atomic_load(&stop) && j->ops < PHASE_MAX_OPS) {
+		i = randombytes_uniform((uint32_t)j->nkeys);
+		snprintf(mkey, sizeof(mkey), KV_PREFIX "/m/big/k%u", i);
+		snprintf(vkey, sizeof(vkey), KV_PREFIX "/v/big/k%u/%ld", i,
+		    2 + j->ops * UPDATE_THREADS + j->id);
+		randombytes_buf(meta, sizeof(meta));
+		randombytes_buf(ver, sizeof(ver));
+		ops[0].kind = STORAGE_OP_PUT;
+		ops[0].key = mkey;
+		ops[0].val = meta;
+		ops[0].len = sizeof(meta);
+		ops[1].kind = STORAGE_OP_PUT;
+		ops[1].key = vkey;
+		ops[1].val = ver;
+		ops[1].len = sizeof(ver);
+		if (storage_batch(j->st, ops, 2) != CF_OK) {
+			j->failed = 1;
+			break;
+		}
+		j->ops++;
+	}
+	j->end = test_now();
+	return NULL;
+}
+
+/*
+ * Run fn on n threads for secs; the rate of all of them in *rate.
+ * Returns the ops of thread 0, or -1 on failure.
  */
 static long
-phase(const char *backend, const char *what, void *(*fn)(void *),
-    struct storage *st, int n, int id, long nkeys)
+run_threads(const char *backend, const char *what, void *(*fn)(void *),
+    struct storage *st, int n, int id, long nkeys, double secs,
+    double *rate)
 {
 	pthread_t	 t[MAX_THREADS];
 	struct job	 j[MAX_THREADS];
@@ -140,7 +209,7 @@ phase(const char *backend, const char *what, void *(*fn)(void *),
 			exit(1);
 		}
 	}
-	usleep((useconds_t)(PHASE_SECS * 1e6));
+	usleep((useconds_t)(secs * 1e6));
 	atomic_store(&stop, 1);
 	/* A thread that reached PHASE_MAX_OPS stopped early: time to it. */
 	t1 = t0;
@@ -155,10 +224,27 @@ phase(const char *backend, const char *what, void *(*fn)(void *),
 		fprintf(stderr, "bench_storage: %s %s failed\n", backend, what);
 		return -1;
 	}
-	printf("storage %s %s %dthr %.0f ops/s\n", backend, what, n,
-	    total / (t1 - t0));
-	fflush(stdout);
+	*rate = total / (t1 - t0);
 	return j[0].ops;
+}
+
+/*
+ * Run fn on n threads for PHASE_SECS; print the rate.  Returns the ops
+ * of thread 0, or -1 on failure.
+ */
+static long
+phase(const char *backend, const char *what, void *(*fn)(void *),
+    struct storage *st, int n, int id, long nkeys)
+{
+	double	 rate;
+	long	 ops;
+
+	if ((ops = run_threads(backend, what, fn, st, n, id, nkeys,
+	    PHASE_SECS, &rate)) < 0)
+		return -1;
+	printf("storage %s %s %dthr %.0f ops/s\n", backend, what, n, rate);
+	fflush(stdout);
+	return ops;
 }
 
 /* The folder that list reads: LIST_KEYS keys, in batches of 100. */
@@ -181,6 +267,126 @@ fill_list(struct storage *st)
 		if (storage_batch(st, ops, 100) != CF_OK)
 			return -1;
 	}
+	return 0;
+}
+
+/*
+ * nsecrets secrets as KV v2 stores them, version 1 of each, with random
+ * values (so that nothing compresses or dedups below us).  Batches of
+ * PRELOAD_BATCH secrets: one put per key would be one sync per key.
+ */
+static int
+preload(struct storage *st, long nsecrets)
+{
+	struct storage_op	*ops;
+	char			*keys;
+	unsigned char		*vals;
+	char			*mk, *vk;
+	unsigned char		*mv;
+	long			 i, k, n;
+	int			 rc = -1;
+
+	ops = calloc(2 * PRELOAD_BATCH, sizeof(*ops));
+	keys = malloc(2 * PRELOAD_BATCH * UPDATE_KEY_LEN);
+	vals = malloc(PRELOAD_BATCH * (META_LEN + VERSION_LEN));
+	if (ops == NULL || keys == NULL || vals == NULL) {
+		perror("bench_storage: preload");
+		goto out;
+	}
+	for (i = 0; i < nsecrets; i += n) {
+		n = nsecrets - i < PRELOAD_BATCH ? nsecrets - i : PRELOAD_BATCH;
+		randombytes_buf(vals, n * (META_LEN + VERSION_LEN));
+		for (k = 0; k < n; k++) {
+			mk = keys + 2 * k * UPDATE_KEY_LEN;
+			vk = mk + UPDATE_KEY_LEN;
+			mv = vals + k * (META_LEN + VERSION_LEN);
+			snprintf(mk, UPDATE_KEY_LEN, KV_PREFIX "/m/big/k%ld",
+			    i + k);
+			snprintf(vk, UPDATE_KEY_LEN, KV_PREFIX "/v/big/k%ld/1",
+			    i + k);
+			ops[2 * k].kind = STORAGE_OP_PUT;
+			ops[2 * k].key = mk;
+			ops[2 * k].val = mv;
+			ops[2 * k].len = META_LEN;
+			ops[2 * k + 1].kind = STORAGE_OP_PUT;
+			ops[2 * k + 1].key = vk;
+			ops[2 * k + 1].val = mv + META_LEN;
+			ops[2 * k + 1].len = VERSION_LEN;
+		}
+		if (storage_batch(st, ops, 2 * n) != CF_OK) {
+			fprintf(stderr, "bench_storage: preload failed\n");
+			goto out;
+		}
+	}
+	rc = 0;
+ out:
+	free(ops);
+	free(keys);
+	free(vals);
+	return rc;
+}
+
+/*
+ * Preload nsecrets into a new lmdb store under parent, then update
+ * random ones from UPDATE_THREADS threads; print the rate, store it in
+ * *rate.
+ */
+static int
+bench_update(const char *parent, long nsecrets, double *rate)
+{
+	struct storage_conf	 sc;
+	struct storage		*st;
+	char			 dir[512], what[64];
+	double			 t0;
+	int			 rc = -1;
+
+	snprintf(dir, sizeof(dir), "%s/bench-lmdb-update-XXXXXX", parent);
+	if (mkdtemp(dir) == NULL) {
+		perror(dir);
+		return -1;
+	}
+	memset(&sc, 0, sizeof(sc));
+	sc.path = dir;
+	if (storage_open("lmdb", &sc, &st) != CF_OK) {
+		fprintf(stderr, "bench_storage: cannot open %s\n", dir);
+		goto out;
+	}
+	t0 = test_now();
+	if (preload(st, nsecrets) != 0)
+		goto close;
+	printf("# lmdb preload of %ld secrets: %.1f s\n", nsecrets,
+	    test_now() - t0);
+	snprintf(what, sizeof(what), "update %ldkeys", nsecrets);
+	if (run_threads("lmdb", what, updater, st, UPDATE_THREADS, 0,
+	    nsecrets, UPDATE_SECS, rate) < 0)
+		goto close;
+	printf("storage lmdb update %dthr %ldkeys %.0f ops/s\n",
+	    UPDATE_THREADS, nsecrets, *rate);
+	fflush(stdout);
+	rc = 0;
+ close:
+	storage_close(st);
+ out:
+	test_rmtree(dir);
+	return rc;
+}
+
+/* The update lines: a small store, a large one, and their ratio. */
+static int
+bench_updates(const char *parent)
+{
+	double	 small, large;
+
+	printf("# storage lmdb update THREADS Nkeys RATE; an op: one "
+	    "durable batch of a %d-byte metadata put and a %d-byte new "
+	    "version put to a random one of N secrets\n", META_LEN,
+	    VERSION_LEN);
+	if (bench_update(parent, 1000, &small) != 0 ||
+	    bench_update(parent, 1000000, &large) != 0)
+		return -1;
+	printf("storage lmdb update 1000000keys/1000keys %.2fx\n",
+	    large / small);
+	fflush(stdout);
 	return 0;
 }
 
@@ -224,6 +430,7 @@ int
 main(int argc, char **argv)
 {
 	static const char *const names[] = { "lmdb", "file", "inmem" };
+	const char		*parent;
 	size_t			 i;
 	int			 rc = 0;
 
@@ -231,13 +438,19 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_storage [dir]\n");
 		return 2;
 	}
+	parent = argc > 1 ? argv[1] : "/tmp";
 	if (sodium_init() < 0)
 		return 1;
 	log_setlevel(LOG_LVL_ERROR);
 	printf("# storage BACKEND OP THREADS RATE; put: %d-byte durable "
 	    "values; list: a folder of %d keys\n", VALUE_LEN, LIST_KEYS);
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (bench(names[i], argc > 1 ? argv[1] : "/tmp") != 0)
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (bench(names[i], parent) != 0)
 			rc = 1;
+		/* Only lmdb: the KV v2 growth benchmark's default backend. */
+		if (strcmp(names[i], "lmdb") == 0 &&
+		    bench_updates(parent) != 0)
+			rc = 1;
+	}
 	return rc;
 }
