@@ -40,6 +40,7 @@
 #include "buf.h"
 #include "err.h"
 #include "jsondoc.h"
+#include "jsonutil.h"
 
 #define JSONDOC_DEPTH	64		/* deeper: left to jansson */
 #define JSONDOC_KEYBUF	128	/* longer keys with escapes: jansson's */
@@ -75,12 +76,16 @@ skip_plain(struct jp *jp, int *hi)
 {
 	unsigned char	 c;
 
-	for (; jp->p < jp->end; jp->p++) {
-		if ((c = str_class[*jp->p]) == 0)
+	while (jp->p < jp->end) {
+		if (jp->end - jp->p >= 8 && json_plain8(jp->p)) {
+			jp->p += 8;
 			continue;
-		if (c == 1)
+		}
+		if ((c = str_class[*jp->p]) == 1)
 			break;
-		*hi = 1;
+		if (c == 2)
+			*hi = 1;
+		jp->p++;
 	}
 }
 

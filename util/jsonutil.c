@@ -88,11 +88,17 @@ emit_string(const char *str, size_t n, struct buf *out)
 	char			 esc[6];
 	int			 rc;
 
-	if ((rc = put(out, "\"", 1)) != CF_OK)
+	/* Room for the plain case at once: a large value grows no buffer. */
+	if ((rc = buf_reserve(out, n + 2)) != CF_OK ||
+	    (rc = put(out, "\"", 1)) != CF_OK)
 		return rc;
 	while (i < n) {
 		/* A run of bytes that go out as they are. */
 		for (run = i; run < n; ) {
+			if (n - run >= 8 && json_plain8(s + run)) {
+				run += 8;
+				continue;
+			}
 			if (s[run] >= 0x80) {
 				if ((k = utf8_len(s + run, n - run)) == 0)
 					return CF_EINVAL;

@@ -326,6 +326,35 @@ preload(struct storage *st, long nsecrets)
 	return rc;
 }
 
+/* A new backend store in a new directory under parent (dir: its path). */
+static struct storage *
+store_open(const char *backend, const char *parent, char *dir, size_t len)
+{
+	struct storage_conf	 sc;
+	struct storage		*st;
+
+	snprintf(dir, len, "%s/bench-%s-XXXXXX", parent, backend);
+	if (mkdtemp(dir) == NULL) {
+		perror(dir);
+		return NULL;
+	}
+	memset(&sc, 0, sizeof(sc));
+	sc.path = dir;
+	if (storage_open(backend, &sc, &st) != CF_OK) {
+		fprintf(stderr, "bench_storage: cannot open %s\n", dir);
+		test_rmtree(dir);
+		return NULL;
+	}
+	return st;
+}
+
+static void
+store_close(struct storage *st, const char *dir)
+{
+	storage_close(st);
+	test_rmtree(dir);
+}
+
 /*
  * Preload nsecrets into a new lmdb store under parent, then update
  * random ones from UPDATE_THREADS threads; print the rate, store it in
@@ -334,40 +363,28 @@ preload(struct storage *st, long nsecrets)
 static int
 bench_update(const char *parent, long nsecrets, double *rate)
 {
-	struct storage_conf	 sc;
 	struct storage		*st;
 	char			 dir[512], what[64];
 	double			 t0;
 	int			 rc = -1;
 
-	snprintf(dir, sizeof(dir), "%s/bench-lmdb-update-XXXXXX", parent);
-	if (mkdtemp(dir) == NULL) {
-		perror(dir);
+	if ((st = store_open("lmdb", parent, dir, sizeof(dir))) == NULL)
 		return -1;
-	}
-	memset(&sc, 0, sizeof(sc));
-	sc.path = dir;
-	if (storage_open("lmdb", &sc, &st) != CF_OK) {
-		fprintf(stderr, "bench_storage: cannot open %s\n", dir);
-		goto out;
-	}
 	t0 = test_now();
 	if (preload(st, nsecrets) != 0)
-		goto close;
+		goto out;
 	printf("# lmdb preload of %ld secrets: %.1f s\n", nsecrets,
 	    test_now() - t0);
 	snprintf(what, sizeof(what), "update %ldkeys", nsecrets);
 	if (run_threads("lmdb", what, updater, st, UPDATE_THREADS, 0,
 	    nsecrets, UPDATE_SECS, rate) < 0)
-		goto close;
+		goto out;
 	printf("storage lmdb update %dthr %ldkeys %.0f ops/s\n",
 	    UPDATE_THREADS, nsecrets, *rate);
 	fflush(stdout);
 	rc = 0;
- close:
-	storage_close(st);
  out:
-	test_rmtree(dir);
+	store_close(st, dir);
 	return rc;
 }
 
@@ -393,23 +410,13 @@ bench_updates(const char *parent)
 static int
 bench(const char *backend, const char *parent)
 {
-	struct storage_conf	 sc;
 	struct storage		*st;
 	char			 dir[512];
 	long			 nkeys;
 	int			 rc = -1;
 
-	snprintf(dir, sizeof(dir), "%s/bench-%s-XXXXXX", parent, backend);
-	if (mkdtemp(dir) == NULL) {
-		perror(dir);
+	if ((st = store_open(backend, parent, dir, sizeof(dir))) == NULL)
 		return -1;
-	}
-	memset(&sc, 0, sizeof(sc));
-	sc.path = dir;
-	if (storage_open(backend, &sc, &st) != CF_OK) {
-		fprintf(stderr, "bench_storage: cannot open %s\n", dir);
-		goto out;
-	}
 	if ((nkeys = phase(backend, "put", putter, st, 1, 0, 0)) <= 0 ||
 	    phase(backend, "put", putter, st, 16, 1, 0) < 0 ||
 	    phase(backend, "put", putter, st, 64, 2, 0) < 0 ||
@@ -417,12 +424,10 @@ bench(const char *backend, const char *parent)
 	    phase(backend, "get", getter, st, 16, 0, nkeys) < 0 ||
 	    fill_list(st) != 0 ||
 	    phase(backend, "list", lister, st, 1, 0, 0) < 0)
-		goto close;
+		goto out;
 	rc = 0;
- close:
-	storage_close(st);
  out:
-	test_rmtree(dir);
+	store_close(st, dir);
 	return rc;
 }
 

@@ -317,11 +317,46 @@ test_members_fewer_allocations(void **state)
 		    whole);
 }
 
+/*
+ * The parser skips plain 8-byte words whole: each byte a string's plain
+ * run stops at or notes (an escape, a control, DEL, UTF-8 of 2 to 4
+ * bytes, bytes that are not UTF-8) at every place in strings of up to
+ * 40 bytes, parsed as jansson parses them.
+ */
+static void
+test_words(void **state)
+{
+	static const char *const odd[] = { "\\\"", "\\\\", "\\n",
+	    "\\u00e9", "\"", "\n", "\x01", "\x1f", "\x7f", "\xc3\xa9",
+	    "\xe2\x82\xac", "\xf0\x9f\x94\x91", "\xff", "\xc3", "\x80" };
+	char		 str[64], text[128];
+	size_t		 len, pos, i, k;
+	int		 n;
+
+	(void)state;
+	for (len = 0; len <= 40; len++)
+		for (pos = 0; pos <= len; pos++)
+			for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+				k = strlen(odd[i]);
+				memset(str, 'a', len);
+				memcpy(str + pos, odd[i], k);
+				str[len + k] = '\0';
+				/* As a value, and as a key. */
+				n = snprintf(text, sizeof(text),
+				    "{\"v\":\"%s\"}", str);
+				same_as_jansson(text, (size_t)n);
+				n = snprintf(text, sizeof(text),
+				    "{\"%s\":1}", str);
+				same_as_jansson(text, (size_t)n);
+			}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest	 tests[] = {
 		cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_words),
 		cmocka_unit_test(test_left_to_jansson),
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_fewer_allocations),

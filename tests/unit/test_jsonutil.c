@@ -85,6 +85,37 @@ test_edges(void **state)
 	json_decref(j);
 }
 
+/*
+ * The writer skips plain 8-byte words whole: each byte that needs a
+ * second look (an escape, a control, DEL, UTF-8 of 2 to 4 bytes, bytes
+ * that are not UTF-8) at every place in strings of up to 40 bytes, so
+ * across and at every word boundary, written as jansson writes it.
+ */
+static void
+test_words(void **state)
+{
+	static const char *const odd[] = { "\"", "\\", "\n", "\x01",
+	    "\x1f", "\x7f", "\x20", "\xc3\xa9", "\xe2\x82\xac",
+	    "\xf0\x9f\x94\x91", "\xff", "\xc3", "\x80" };
+	char		 str[64];
+	json_t		*j;
+	size_t		 len, pos, i, k;
+
+	(void)state;
+	for (len = 0; len <= 40; len++)
+		for (pos = 0; pos <= len; pos++)
+			for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+				memset(str, 'a', len);
+				k = strlen(odd[i]);
+				memcpy(str + pos, odd[i], k);
+				/* nocheck: bad UTF-8 must reach the writer. */
+				j = json_stringn_nocheck(str, len + k);
+				assert_non_null(j);
+				same_as_jansson(j);
+				json_decref(j);
+			}
+}
+
 static void
 test_not_utf8(void **state)
 {
@@ -189,6 +220,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_edges),
+		cmocka_unit_test(test_words),
 		cmocka_unit_test(test_not_utf8),
 		cmocka_unit_test(test_random_documents),
 	};
