@@ -15,24 +15,29 @@
  * keys.  Each measurement runs for PHASE_SECS (or PHASE_MAX_OPS).
  *
  * For lmdb only, after its lines, durable random updates over a large
- * store, in a new directory per store size:
+ * store, in a new directory per store:
  *
- *	storage lmdb update 64thr Nkeys RATE ops/s
+ *	storage lmdb update 64thr Nkeys LAYOUT RATE ops/s
  *	storage lmdb update 1000000keys/1000keys RATIOx
+ *	storage lmdb update 1000000keys together/1000keys RATIOx
  *
  * This is the storage-level ceiling for the KV v2 benchmark that writes
  * with 1,000 and then 1,000,000 secrets stored: whatever the engine
- * does, it cannot write faster than this.  N secrets are preloaded as KV
- * v2 lays them out, a META_LEN metadata key and a VERSION_LEN version
- * key each; then UPDATE_THREADS threads for UPDATE_SECS each pick a
- * random secret and write what a new version writes, one batch of two
- * puts (new metadata, new version key); an op is one such batch,
- * durable when it returns.  Keys are random, so over a large B-tree
- * each write dirties its own leaf and branch pages rather than sharing
- * them with the rest of its group commit, and a commit writes (and
- * syncs) more pages; the ratio is what that costs.  Preloading
+ * does, it cannot write faster than this.  N secrets are preloaded, a
+ * META_LEN metadata key and a VERSION_LEN version key each; then
+ * UPDATE_THREADS threads for UPDATE_SECS each pick a random secret and
+ * write what a new version writes, one batch of two puts (new metadata,
+ * new version key); an op is one such batch, durable when it returns.
+ * Keys are random, so over a large B-tree each write dirties its own
+ * leaf and branch pages rather than sharing them with the rest of its
+ * group commit, and a commit writes (and syncs) more pages; the ratio
+ * is what that costs.  LAYOUT "apart" is KV v2's (metadata under m/,
+ * versions under v/); "together" keeps each secret's versions right
+ * after its metadata, one leaf per write instead of two, and shows how
+ * much of the cost a change of layout could win back.  Preloading
  * 1,000,000 secrets writes about 700 MB, so a whole run takes about
- * 30 s plus the preload (some 10 s).  Nothing here asserts a speed.
+ * 45 s plus the two preloads (some 10 s each).  Nothing here asserts a
+ * speed.
  */
 #include "config.h"
 
@@ -72,7 +77,8 @@
 struct job {
 	struct storage	*st;
 	int		 id;
-	int		 phase;		/* keeps each put phase's keys apart */
+	int		 phase;		/* put: keeps each phase's keys apart;
+					   update: 1 for secret_keys' together */
 	long		 nkeys;		/* get: keys 0..nkeys-1 of thread 0 */
 	long		 ops;		/* out */
 	double		 end;		/* out: when the thread stopped */
@@ -80,6 +86,26 @@ struct job {
 };
 
 static atomic_int	 stop;
+
+/*
+ * A secret's two keys.  Apart, as KV v2 lays them out: metadata under
+ * m/, versions under v/, so one write dirties two leaves far apart.
+ * Together: the versions right after their metadata ("k1", "k1/2"),
+ * so one write dirties one leaf -- the most a layout change could buy.
+ */
+static void
+secret_keys(int together, long i, long version, char *mkey, char *vkey)
+{
+	if (together) {
+		snprintf(mkey, UPDATE_KEY_LEN, KV_PREFIX "/s/big/k%ld", i);
+		snprintf(vkey, UPDATE_KEY_LEN, KV_PREFIX "/s/big/k%ld/%ld", i,
+		    version);
+	} else {
+		snprintf(mkey, UPDATE_KEY_LEN, KV_PREFIX "/m/big/k%ld", i);
+		snprintf(vkey, UPDATE_KEY_LEN, KV_PREFIX "/v/big/k%ld/%ld", i,
+		    version);
+	}
+}
 
 static void *
 putter(void *arg)
@@ -158,9 +184,8 @@ updater(void *arg)
 
 	while (!atomic_load(&stop) && j->ops < PHASE_MAX_OPS) {
 		i = randombytes_uniform((uint32_t)j->nkeys);
-		snprintf(mkey, sizeof(mkey), KV_PREFIX "/m/big/k%u", i);
-		snprintf(vkey, sizeof(vkey), KV_PREFIX "/v/big/k%u/%ld", i,
-		    2 + j->ops * UPDATE_THREADS + j->id);
+		secret_keys(j->phase, i, 2 + j->ops * UPDATE_THREADS + j->id,
+		    mkey, vkey);
 		randombytes_buf(meta, sizeof(meta));
 		randombytes_buf(ver, sizeof(ver));
 		ops[0].kind = STORAGE_OP_PUT;
@@ -276,7 +301,7 @@ fill_list(struct storage *st)
  * PRELOAD_BATCH secrets: one put per key would be one sync per key.
  */
 static int
-preload(struct storage *st, long nsecrets)
+preload(struct storage *st, long nsecrets, int together)
 {
 	struct storage_op	*ops;
 	char			*keys;
@@ -300,10 +325,7 @@ preload(struct storage *st, long nsecrets)
 			mk = keys + 2 * k * UPDATE_KEY_LEN;
 			vk = mk + UPDATE_KEY_LEN;
 			mv = vals + k * (META_LEN + VERSION_LEN);
-			snprintf(mk, UPDATE_KEY_LEN, KV_PREFIX "/m/big/k%ld",
-			    i + k);
-			snprintf(vk, UPDATE_KEY_LEN, KV_PREFIX "/v/big/k%ld/1",
-			    i + k);
+			secret_keys(together, i + k, 1, mk, vk);
 			ops[2 * k].kind = STORAGE_OP_PUT;
 			ops[2 * k].key = mk;
 			ops[2 * k].val = mv;
@@ -361,26 +383,27 @@ store_close(struct storage *st, const char *dir)
  * *rate.
  */
 static int
-bench_update(const char *parent, long nsecrets, double *rate)
+bench_update(const char *parent, long nsecrets, int together, double *rate)
 {
 	struct storage		*st;
 	char			 dir[512], what[64];
+	const char		*layout = together ? "together" : "apart";
 	double			 t0;
 	int			 rc = -1;
 
 	if ((st = store_open("lmdb", parent, dir, sizeof(dir))) == NULL)
 		return -1;
 	t0 = test_now();
-	if (preload(st, nsecrets) != 0)
+	if (preload(st, nsecrets, together) != 0)
 		goto out;
-	printf("# lmdb preload of %ld secrets: %.1f s\n", nsecrets,
-	    test_now() - t0);
-	snprintf(what, sizeof(what), "update %ldkeys", nsecrets);
-	if (run_threads("lmdb", what, updater, st, UPDATE_THREADS, 0,
+	printf("# lmdb preload of %ld secrets (%s): %.1f s\n", nsecrets,
+	    layout, test_now() - t0);
+	snprintf(what, sizeof(what), "update %ldkeys %s", nsecrets, layout);
+	if (run_threads("lmdb", what, updater, st, UPDATE_THREADS, together,
 	    nsecrets, UPDATE_SECS, rate) < 0)
 		goto out;
-	printf("storage lmdb update %dthr %ldkeys %.0f ops/s\n",
-	    UPDATE_THREADS, nsecrets, *rate);
+	printf("storage lmdb update %dthr %ldkeys %s %.0f ops/s\n",
+	    UPDATE_THREADS, nsecrets, layout, *rate);
 	fflush(stdout);
 	rc = 0;
  out:
@@ -388,21 +411,30 @@ bench_update(const char *parent, long nsecrets, double *rate)
 	return rc;
 }
 
-/* The update lines: a small store, a large one, and their ratio. */
+/*
+ * The update lines: a small store and a large one, as KV v2 lays its
+ * keys out, their ratio, and the large one again with each secret's
+ * keys together.
+ */
 static int
 bench_updates(const char *parent)
 {
-	double	 small, large;
+	double	 small, large, together;
 
-	printf("# storage lmdb update THREADS Nkeys RATE; an op: one "
+	printf("# storage lmdb update THREADS Nkeys LAYOUT RATE; an op: one "
 	    "durable batch of a %d-byte metadata put and a %d-byte new "
 	    "version put to a random one of N secrets\n", META_LEN,
 	    VERSION_LEN);
-	if (bench_update(parent, 1000, &small) != 0 ||
-	    bench_update(parent, 1000000, &large) != 0)
+	if (bench_update(parent, 1000, 0, &small) != 0 ||
+	    bench_update(parent, 1000000, 0, &large) != 0)
 		return -1;
 	printf("storage lmdb update 1000000keys/1000keys %.2fx\n",
 	    large / small);
+	fflush(stdout);
+	if (bench_update(parent, 1000000, 1, &together) != 0)
+		return -1;
+	printf("storage lmdb update 1000000keys together/1000keys %.2fx\n",
+	    together / small);
 	fflush(stdout);
 	return 0;
 }

@@ -263,7 +263,9 @@ def main():
                    (name, CONNS, r["rps"], r["p99"], r["failed"]))
     out.append("")
     out.append("With %s stored, reads run at %.2fx and writes at %.2fx the "
-               "rate with 1,000 stored." %
+               "rate with 1,000 stored.  The same writes on LMDB alone, "
+               "without cofferd, are bench_storage's update lines above, "
+               "for the store's own ratio." %
                (format(big, ","), readbig / read1k if read1k else 0,
                 writebig / write1k if write1k else 0))
     out.append("")
