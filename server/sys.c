@@ -124,9 +124,7 @@ health_bool(struct request *req, const char *key)
 	json_t		*v;
 	const char	*s;
 
-	/* Most probes ask with no parameters: no lookup then. */
-	if (json_object_size(req->data) == 0 ||
-	    (v = json_object_get(req->data, key)) == NULL || !json_is_string(v))
+	if ((v = json_object_get(req->data, key)) == NULL || !json_is_string(v))
 		return 0;
 	s = json_string_value(v);
 	if (*s == '\0' || strcmp(s, "0") == 0 || strcmp(s, "f") == 0 ||
@@ -148,11 +146,43 @@ health_code(struct request *req, const char *key, int def)
 	const char	*err;
 	long long	 n;
 
-	if (json_object_size(req->data) == 0 ||
-	    (v = json_object_get(req->data, key)) == NULL || !json_is_string(v))
+	if ((v = json_object_get(req->data, key)) == NULL || !json_is_string(v))
 		return def;
 	n = strtonum(json_string_value(v), 100, 999, &err);
 	return err != NULL ? -1 : (int)n;
+}
+
+/* What a probe asks of sys/health: its query parameters, or defaults. */
+struct health_ask {
+	int	 standbyok;
+	int	 uninit, sealed, active, standby;	/* status codes */
+};
+
+/* Fill ask from req's query; -1 if a parameter has a bad value. */
+static int
+health_ask(struct request *req, struct health_ask *ask)
+{
+	ask->standbyok = 0;
+	ask->uninit = 501;
+	ask->sealed = 503;
+	ask->active = 200;
+	ask->standby = 429;
+	/* Most probes ask with no parameters: no lookup then. */
+	if (json_object_size(req->data) == 0)
+		return 0;
+	ask->standbyok = health_bool(req, "standbyok");
+	ask->uninit = health_code(req, "uninitcode", ask->uninit);
+	ask->sealed = health_code(req, "sealedcode", ask->sealed);
+	ask->active = health_code(req, "activecode", ask->active);
+	ask->standby = health_code(req, "standbycode", ask->standby);
+	/* Vault checks these too, though coffer has no such modes. */
+	if (ask->standbyok < 0 || health_bool(req, "perfstandbyok") < 0 ||
+	    ask->uninit < 0 || ask->sealed < 0 || ask->active < 0 ||
+	    ask->standby < 0 ||
+	    health_code(req, "drsecondarycode", 472) < 0 ||
+	    health_code(req, "performancestandbycode", 473) < 0)
+		return -1;
+	return 0;
 }
 
 /* Room for sys/health's body, cluster name and id included. */
@@ -167,26 +197,18 @@ tf(int v)
 static int
 sys_health(struct request *req, struct response *resp)
 {
+	struct health_ask ask;
 	struct buf	*b;
 	const char	*part[9];
 	char		 name[128], id[64], now[24];
 	size_t		 i;
-	int		 st, code, standbyok, standby, rc;
-	int		 uninit, sealed, active, standbycode;
+	int		 st, code, standby, rc;
 
 	if (req->op != REQ_READ && req->op != REQ_HEAD) {
 		resp->err_empty = 1;
 		return CF_EMETHOD;
 	}
-	standbyok = health_bool(req, "standbyok");
-	uninit = health_code(req, "uninitcode", 501);
-	sealed = health_code(req, "sealedcode", 503);
-	active = health_code(req, "activecode", 200);
-	standbycode = health_code(req, "standbycode", 429);
-	if (standbyok < 0 || health_bool(req, "perfstandbyok") < 0 ||
-	    uninit < 0 || sealed < 0 || active < 0 || standbycode < 0 ||
-	    health_code(req, "drsecondarycode", 472) < 0 ||
-	    health_code(req, "performancestandbycode", 473) < 0) {
+	if (health_ask(req, &ask) < 0) {
 		resp->err_empty = 1;
 		return CF_EINVAL;
 	}
@@ -194,9 +216,9 @@ sys_health(struct request *req, struct response *resp)
 	st = core_state();
 	standby = st == CORE_UNSEALED && core_conf()->ha_enabled &&
 	    !core_is_active();
-	code = st == CORE_UNINITIALIZED ? uninit :
-	    st == CORE_SEALED ? sealed :
-	    standby && !standbyok ? standbycode : active;
+	code = st == CORE_UNINITIALIZED ? ask.uninit :
+	    st == CORE_SEALED ? ask.sealed :
+	    standby && !ask.standbyok ? ask.standby : ask.active;
 	/*
 	 * Written as text: load balancers ask this many times a second,
 	 * and building and freeing a jansson object cost more than the

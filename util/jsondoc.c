@@ -53,23 +53,6 @@ struct jp {
 
 static json_t	*parse_value(struct jp *, int, int);
 
-/*
- * Bytes a string's plain run stops at: 1 for '"', '\\' and controls, 2
- * for bytes of UTF-8 sequences (noted, not stopped at).
- */
-#define C8(x)	x, x, x, x, x, x, x, x
-static const unsigned char	 str_class[256] = {
-	C8(1), C8(1), C8(1), C8(1),		/* 0x00-0x1f */
-	0, 0, 1, 0, 0, 0, 0, 0, C8(0),		/* 0x20-0x2f: '"' */
-	C8(0), C8(0),				/* 0x30-0x3f */
-	C8(0), C8(0), C8(0),			/* 0x40-0x57 */
-	0, 0, 0, 0, 1, 0, 0, 0,			/* 0x58-0x5f: '\\' */
-	C8(0), C8(0), C8(0), C8(0),		/* 0x60-0x7f */
-	C8(2), C8(2), C8(2), C8(2), C8(2), C8(2), C8(2), C8(2),
-	C8(2), C8(2), C8(2), C8(2), C8(2), C8(2), C8(2), C8(2),
-};
-#undef C8
-
 /* Past the plain bytes at jp->p; *hi |= whether any is 0x80 or above. */
 static void
 skip_plain(struct jp *jp, int *hi)
@@ -81,10 +64,10 @@ skip_plain(struct jp *jp, int *hi)
 			jp->p += 8;
 			continue;
 		}
-		if ((c = str_class[*jp->p]) == 1)
-			break;
-		if (c == 2)
+		if ((c = *jp->p) >= 0x80)
 			*hi = 1;
+		else if (!json_plain_byte(c))
+			break;
 		jp->p++;
 	}
 }

@@ -105,7 +105,7 @@ emit_string(const char *str, size_t n, struct buf *out)
 				run += k;
 				continue;
 			}
-			if (s[run] == '"' || s[run] == '\\' || s[run] < 0x20)
+			if (!json_plain_byte(s[run]))
 				break;
 			run++;
 		}

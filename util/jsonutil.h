@@ -28,11 +28,22 @@ int	 jsonutil_emit_str(const char *, size_t, struct buf *)
 	    __attribute__((warn_unused_result));
 
 /*
- * 1 if none of the 8 bytes at p needs a second look inside a JSON
- * string: each is ASCII from 0x20, and neither '"' nor '\\'.  Both the
- * writer and the parser skip such words whole, so a large value costs a
- * few instructions per 8 bytes, not several per byte.  A word this
- * refuses goes byte by byte, as before.
+ * The one definition of a plain byte, which a JSON string holds as it
+ * is and which the writer and the parser pass without a second look:
+ * ASCII from 0x20, neither '"' nor '\\'.  Bytes from 0x80 are UTF-8,
+ * which each side checks its own way.
+ */
+static inline int
+json_plain_byte(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/*
+ * 1 if each of the 8 bytes at p is a json_plain_byte.  Both the writer
+ * and the parser skip such words whole, so a large value costs a few
+ * instructions per 8 bytes, not several per byte.  A word this refuses
+ * goes byte by byte.
  */
 static inline int
 json_plain8(const unsigned char *p)

@@ -70,17 +70,18 @@ measure() {
 
 # row NAME CONNS FILE: one Markdown table row for the median round in
 # FILE (by ratio to that round's ceiling, then by req/s), with the
-# rounds' lowest and highest ratio beside it; FILE.sorted keeps the
-# rounds in that order.
+# rounds' lowest and highest ratio beside it; the median's req/s is
+# left in $row_rps.
 row() {
-	n=$(wc -l <"$3")
 	sort -t "$(printf '\t')" -k1,1n -k2,2n "$3" >"$3.sorted"
+	n=$(wc -l <"$3.sorted")
 	med=$(sed -n "$(( (n + 1) / 2 ))p" "$3.sorted")
 	lo=$(head -1 "$3.sorted" | cut -f1)
 	hi=$(tail -1 "$3.sorted" | cut -f1)
+	row_rps=$(echo "$med" | cut -f2)
 	echo "$med" | awk -F '\t' -v name="$1" -v c="$2" -v lo="$lo" -v hi="$hi" \
 	    '{ printf "| %s | %s | %s | %sx | %s-%s | %s | %s | %s | %s |\n", name, c, $2, $1, lo, hi, $3, $4, $5, $6 }' >>"$out"
-	echo "bench: $1 c=$2: median $(echo "$med" | cut -f2) req/s ($(echo "$med" | cut -f1)x the ceiling; rounds $lo-$hi)" >&2
+	echo "bench: $1 c=$2: median $row_rps req/s ($(echo "$med" | cut -f1)x the ceiling; rounds $lo-$hi)" >&2
 }
 
 {
@@ -208,10 +209,10 @@ for c in 16 64; do
 	row "ceiling (tests/bench/ceiling.c)" $c "$tmp/rounds.$c.ceiling"
 	row "cofferd sys/health" $c "$tmp/rounds.$c.health"
 	row "cofferd KV v2 read (kv2_read.lua)" $c "$tmp/rounds.$c.kv2_read"
+	# kv16: the median KV v2 read rate at 16 connections, for the audit row.
+	[ $c = 16 ] && kv16=$row_rps
 	row "cofferd token lookup-self (token_lookup.lua)" $c "$tmp/rounds.$c.token_lookup"
 done
-# kv16: the median KV v2 read rate at 16 connections, for the audit row.
-kv16=$(sed -n "$(( (ROUNDS + 1) / 2 ))p" "$tmp/rounds.16.kv2_read.sorted" | cut -f2)
 wrk_run 64 "$url" tests/bench/kv2_write.lua
 measure "$tmp/rounds.write" "$ceil"
 row "cofferd KV v2 durable write (kv2_write.lua)" 64 "$tmp/rounds.write"
